@@ -1,0 +1,84 @@
+// TpuConfig: the one architecture description every engine and model takes as `const TpuConfig&`.
+// Loaded and validated in one place (load_config); derived quantities are member functions.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "models/model_params.h"
+
+namespace tpusim {
+
+struct ArrayConfig {
+  uint32_t rows = 0;  // K dimension: input vector lanes (weights' rows)
+  uint32_t cols = 0;  // N dimension: output lanes
+};
+
+struct MemoryLink {
+  std::string type;            // weight memory: ddr3, gddr5, hbm2, ...; host link: pcie3x16, ...
+  uint64_t bytes = 0;          // capacity (weight memory only; 0 for the host link)
+  uint64_t bandwidth_mb_s = 0; // 1 MB/s = 1e6 bytes/s, integer so that cycle arithmetic is exact
+  uint32_t latency_cycles = 0; // from request to first byte
+};
+
+struct DataWidths {
+  uint32_t act_bits = 8;
+  uint32_t weight_bits = 8;
+  uint32_t acc_bits = 32;
+};
+
+struct TechnologyConfig {
+  uint32_t node_nm = 28;
+  double voltage_v = 0.9;
+};
+
+struct TpuConfig {
+  std::string name;         // preset name or file stem
+  std::string description;
+  std::string source;       // where the numbers come from
+  std::string file;         // the YAML file it was loaded from ("" for built-ins)
+
+  ArrayConfig array;
+  uint32_t clock_mhz = 0;
+  uint64_t unified_buffer_bytes = 0;
+  uint32_t accumulator_entries = 0;  // rows of `cols` int32 values
+  uint32_t weight_fifo_tiles = 0;
+  MemoryLink weight_memory;
+  MemoryLink host_link;
+  DataWidths data;
+  TechnologyConfig technology;
+  ModelParams params;  // energy / area / carbon blocks (models/model_params.h)
+
+  // Derived quantities (never stored twice).
+  uint32_t vector_bytes() const { return array.rows > array.cols ? array.rows : array.cols; }
+  uint64_t tile_bytes() const { return uint64_t(array.rows) * array.cols; }
+  uint64_t ub_vectors() const { return unified_buffer_bytes / vector_bytes(); }
+  uint64_t accumulator_bytes() const { return uint64_t(accumulator_entries) * array.cols * 4; }
+  uint64_t macs_per_cycle() const { return uint64_t(array.rows) * array.cols; }
+  double clock_hz() const { return double(clock_mhz) * 1e6; }
+  // Peak throughput counting 2 ops per MAC (multiply + add), as the TPU paper's 92 TOPS.
+  double peak_tops() const { return 2.0 * double(macs_per_cycle()) * clock_hz() / 1e12; }
+  double weight_bandwidth_bytes_per_s() const { return double(weight_memory.bandwidth_mb_s) * 1e6; }
+  // Roofline ridge point in MACs per weight byte (the TPU paper's "ops per weight byte").
+  double ridge_macs_per_weight_byte() const {
+    return double(macs_per_cycle()) * clock_hz() / weight_bandwidth_bytes_per_s();
+  }
+  uint64_t weight_memory_tiles() const { return weight_memory.bytes / tile_bytes(); }
+};
+
+// Loads and validates an architecture from a preset name (see list_arch_presets) or a YAML path.
+// Throws InputError (exit code 2) naming the file, the key and the allowed range on any problem:
+// unknown keys, missing keys, wrong types, out-of-range values.
+TpuConfig load_config(const std::string& name_or_path);
+
+// Parses YAML text as if it came from `file` (used by load_config and by tests).
+TpuConfig parse_config(const std::string& yaml_text, const std::string& file);
+
+// Names of the shipped presets (workloads/archs/*.yaml), sorted.
+std::vector<std::string> list_arch_presets();
+
+// The folder that holds workloads/ (from TPUSIM_HOME, else the build's source dir).
+std::string data_root();
+
+}  // namespace tpusim

@@ -1,0 +1,181 @@
+#include "sim/functional.h"
+
+#include <algorithm>
+#include <deque>
+
+#include <fmt/format.h>
+
+#include "models/errors.h"
+#include "sim/assembler.h"
+#include "sim/numerics.h"
+
+namespace tpusim {
+
+namespace {
+// A functional run allocates host and weight memory for what the program touches; beyond this
+// it refuses before allocating (a timing-only engine needs no values).
+constexpr uint64_t kMaxValueBytes = uint64_t(4) << 30;
+}  // namespace
+
+uint64_t fnv1a64(const void* data, size_t bytes, uint64_t seed) {
+  const auto* p = static_cast<const uint8_t*>(data);
+  uint64_t h = seed;
+  for (size_t i = 0; i < bytes; ++i) {
+    h ^= p[i];
+    h *= 0x100000001b3ull;
+  }
+  return h;
+}
+
+ArchState ArchState::initial(const TpuConfig& cfg, const Program& prog) {
+  const uint64_t W = cfg.vector_bytes(), T = cfg.tile_bytes();
+  uint64_t host_vectors = host_vectors_needed(prog);
+  for (const auto& [addr, bytes] : prog.host_init)
+    host_vectors = std::max<uint64_t>(host_vectors, addr + (bytes.size() + W - 1) / W);
+  uint64_t tiles = 0;
+  for (const auto& in : prog.code)
+    if (in.op == Opcode::kReadWeights) tiles = std::max<uint64_t>(tiles, uint64_t(in.a) + in.c);
+  for (const auto& [addr, bytes] : prog.weight_init)
+    tiles = std::max<uint64_t>(tiles, addr + (bytes.size() + T - 1) / T);
+  for (const auto& r : prog.random_init)
+    if (r.weights) tiles = std::max(tiles, r.addr + r.count);
+  if (host_vectors * W > kMaxValueBytes || tiles * T > kMaxValueBytes)
+    throw InputError(fmt::format(
+        "{}: the program's host ({} B) or weight ({} B) memory image exceeds the {} B a run with "
+        "values allocates; use --timing-only",
+        prog.source_file.empty() ? prog.name : prog.source_file, host_vectors * W, tiles * T,
+        kMaxValueBytes));
+
+  ArchState st;
+  st.host.assign(host_vectors * W, 0);
+  st.weights.assign(tiles * T, 0);
+  st.ub.assign(cfg.ub_vectors() * W, 0);
+  st.acc.assign(uint64_t(cfg.accumulator_entries) * cfg.array.cols, 0);
+  for (const auto& [addr, bytes] : prog.host_init)
+    std::copy(bytes.begin(), bytes.end(), st.host.begin() + addr * W);
+  for (const auto& [addr, bytes] : prog.weight_init)
+    std::copy(bytes.begin(), bytes.end(), st.weights.begin() + addr * T);
+  for (const auto& r : prog.random_init) {
+    if (r.weights)
+      fill_random_bytes(st.weights.data() + r.addr * T, r.count * T, r.seed);
+    else
+      fill_random_bytes(st.host.data() + r.addr * W, r.count * W, r.seed);
+  }
+  return st;
+}
+
+void execute_instruction(const TpuConfig& cfg, const Instruction& in, ArchState& st,
+                         const int8_t* active_weights) {
+  const uint64_t W = cfg.vector_bytes(), R = cfg.array.rows, C = cfg.array.cols;
+  switch (in.op) {
+    case Opcode::kReadHost:
+      std::copy_n(st.host.begin() + in.a * W, uint64_t(in.c) * W, st.ub.begin() + in.b * W);
+      break;
+    case Opcode::kWriteHost:
+      std::copy_n(st.ub.begin() + in.b * W, uint64_t(in.c) * W, st.host.begin() + in.a * W);
+      break;
+    case Opcode::kMatmul: {
+      std::vector<int8_t> zeros;
+      const int8_t* w = active_weights;
+      if (w == nullptr) {  // no tile switched in since reset: the weight registers hold zeros
+        zeros.assign(R * C, 0);
+        w = zeros.data();
+      }
+      using numerics::MatrixI8;
+      Eigen::Map<const MatrixI8, 0, Eigen::OuterStride<>> a(st.ub.data() + in.a * W, in.c, R,
+                                                             Eigen::OuterStride<>(W));
+      Eigen::Map<const MatrixI8> wt(w, R, C);
+      numerics::MatrixI32 p = numerics::gemm_reference(a, wt);
+      int32_t* dst = st.acc.data() + uint64_t(in.b) * C;
+      const bool accumulate = in.flags & kFlagAccumulate;
+      for (uint64_t i = 0; i < uint64_t(in.c) * C; ++i)
+        dst[i] = accumulate ? numerics::wrap_add(dst[i], p.data()[i]) : p.data()[i];
+      break;
+    }
+    case Opcode::kActivate: {
+      const uint32_t P = in.pool_size();
+      const auto pool = in.pool_kind();
+      const auto fn = uint8_t(in.act_function());
+      const auto mode = numerics::Rounding(st.round);
+      for (uint32_t o = 0; o < in.c / P; ++o) {
+        int8_t* out = st.ub.data() + (uint64_t(in.b) + o) * W;
+        for (uint64_t c = 0; c < C; ++c) {
+          int32_t best = -129, sum = 0;
+          for (uint32_t k = 0; k < P; ++k) {
+            int32_t acc = st.acc[(uint64_t(in.a) + uint64_t(o) * P + k) * C + c];
+            int8_t y = numerics::apply_function(fn, numerics::requantize(acc, st.mult, st.shift, mode));
+            best = std::max<int32_t>(best, y);
+            sum += y;
+          }
+          out[c] = pool == PoolKind::kAvg ? numerics::average_pow2(sum, in.d)
+                   : pool == PoolKind::kMax ? int8_t(best)
+                                            : int8_t(sum);
+        }
+        std::fill(out + C, out + W, int8_t(0));
+      }
+      break;
+    }
+    case Opcode::kSetConfig:
+      if (in.a == uint32_t(ConfigReg::kMult)) st.mult = int32_t(in.b);
+      if (in.a == uint32_t(ConfigReg::kShift)) st.shift = in.b;
+      if (in.a == uint32_t(ConfigReg::kRound)) st.round = uint8_t(in.b);
+      break;
+    default:
+      break;
+  }
+}
+
+FunctionalResult run_functional(const TpuConfig& cfg, const Program& prog) {
+  validate_program(cfg, prog);
+  FunctionalResult res;
+  res.state = ArchState::initial(cfg, prog);
+  EventCounts& n = res.counts;
+  const uint64_t W = cfg.vector_bytes(), T = cfg.tile_bytes(), C = cfg.array.cols;
+  // Weight path: `queue` holds pushed tiles not yet switched in.
+  std::deque<uint64_t> queue;
+  const int8_t* active = nullptr;
+  for (const Instruction& in : prog.code) {
+    ++n.instructions;
+    switch (in.op) {
+      case Opcode::kReadHost:
+        n.host_read_bytes += uint64_t(in.c) * W;
+        n.ub_write_bytes += uint64_t(in.c) * W;
+        break;
+      case Opcode::kWriteHost:
+        n.host_write_bytes += uint64_t(in.c) * W;
+        n.ub_read_bytes += uint64_t(in.c) * W;
+        res.host_writes.push_back({in.a, in.c});
+        break;
+      case Opcode::kReadWeights:
+        for (uint32_t t = 0; t < in.c; ++t) queue.push_back(uint64_t(in.a) + t);
+        n.weight_memory_read_bytes += uint64_t(in.c) * T;
+        n.weight_fifo_write_bytes += uint64_t(in.c) * T;
+        break;
+      case Opcode::kMatmul:
+        if (in.flags & kFlagSwitch) {
+          active = res.state.weights.data() + queue.front() * T;
+          queue.pop_front();
+          ++n.weight_tiles;
+          n.weight_fifo_read_bytes += T;
+        }
+        n.matmul_rows += in.c;
+        n.macs += uint64_t(in.c) * cfg.macs_per_cycle();
+        n.ub_read_bytes += uint64_t(in.c) * cfg.array.rows;
+        n.acc_write_bytes += uint64_t(in.c) * C * 4;
+        if (in.flags & kFlagAccumulate) n.acc_read_bytes += uint64_t(in.c) * C * 4;
+        break;
+      case Opcode::kActivate:
+        n.act_rows_in += in.c;
+        n.act_rows_out += in.c >> in.d;
+        n.acc_read_bytes += uint64_t(in.c) * C * 4;
+        n.ub_write_bytes += uint64_t(in.c >> in.d) * W;
+        break;
+      default:
+        break;
+    }
+    execute_instruction(cfg, in, res.state, active);
+  }
+  return res;
+}
+
+}  // namespace tpusim

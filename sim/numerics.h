@@ -1,0 +1,54 @@
+// Reference numerics (DESIGN invariant 4): the one specification of the arithmetic that the RTL,
+// the SystemC twin, the fast engine and the Eigen reference reproduce bit for bit.
+#pragma once
+
+#include <cstdint>
+
+#include <Eigen/Core>
+
+namespace tpusim::numerics {
+
+enum class Rounding : uint8_t {
+  kHalfAwayFromZero = 0,  // TFLite / gemmlowp RoundingDivideByPOT
+  kHalfUp = 1,            // floor(x + 1/2)
+  kFloor = 2,             // arithmetic shift right
+};
+
+// Two's-complement wrap-around add of int32 (what a 32-bit accumulator does).
+inline int32_t wrap_add(int32_t a, int32_t b) {
+  return int32_t(uint32_t(a) + uint32_t(b));
+}
+
+// int8 x int8 product (fits in 16 bits).
+inline int32_t mul8(int8_t a, int8_t b) { return int32_t(a) * int32_t(b); }
+
+// Rounding arithmetic right shift of a signed 64-bit value by `shift` (0..62).
+int64_t rounding_shift(int64_t x, uint32_t shift, Rounding mode);
+
+// int32 accumulator -> int8: saturate(rounding_shift(acc * mult, shift)).
+int8_t requantize(int32_t acc, int32_t mult, uint32_t shift, Rounding mode);
+
+inline int8_t relu(int8_t x) { return x < 0 ? 0 : x; }
+
+// 256-entry lookup tables indexed by (x + 128).
+// sigmoid: input x / 16 (range [-8, 8)), output round(128 * sigmoid) saturated to [0, 127].
+// tanh:    input x / 32 (range [-4, 4)), output round(128 * tanh) saturated to [-128, 127].
+int8_t sigmoid_lut(int8_t x);
+int8_t tanh_lut(int8_t x);
+const int8_t* sigmoid_table();  // 256 entries
+const int8_t* tanh_table();     // 256 entries
+
+// Applies function code (0 none, 1 relu, 2 sigmoid, 3 tanh) to a requantized value.
+int8_t apply_function(uint8_t function, int8_t x);
+
+// Average of `count` (a power of two, 2^log2_count) int8 values, rounded half away from zero.
+int8_t average_pow2(int32_t sum, uint32_t log2_count);
+
+using MatrixI8 = Eigen::Matrix<int8_t, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using MatrixI32 = Eigen::Matrix<int32_t, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+// Reference GEMM: (M x K) int8 times (K x N) int8 -> (M x N) int32 with wrap-around sums.
+// Exact for every input (accumulates in int64 and wraps once, which equals step-by-step wrap).
+MatrixI32 gemm_reference(const MatrixI8& a, const MatrixI8& w);
+
+}  // namespace tpusim::numerics

@@ -1,0 +1,28 @@
+// Report JSON (DESIGN.md "Report JSON"): the resolved arch, the counts, and atomic file output.
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "models/config.h"
+#include "models/event_counts.h"
+
+namespace tpusim {
+
+// The resolved configuration, every field, in the YAML's key structure.
+nlohmann::json arch_json(const TpuConfig& cfg);
+
+// Event counters as JSON. With `timed` false the timing fields (cycles and breakdown) are left
+// out rather than reported as zero: a functional run has no time.
+nlohmann::json counts_json(const EventCounts& n, bool timed);
+
+// The `tool` block.
+nlohmann::json tool_json();
+
+// Writes `content` to `path` through a temporary file in the same folder and a rename, so an
+// interrupted run never leaves a partial file. Refuses to replace an existing file unless
+// `force` (InputError naming the path).
+void write_file_atomic(const std::string& path, const std::string& content, bool force);
+
+}  // namespace tpusim

@@ -1,0 +1,101 @@
+#include <cmath>
+#include <random>
+
+#include <catch2/catch.hpp>
+
+#include "sim/numerics.h"
+
+using namespace tpusim::numerics;
+
+TEST_CASE("rounding_shift: ties in each mode", "[numerics]") {
+  // 5 / 2 = 2.5, -5 / 2 = -2.5, 3 / 2 = 1.5, -3/2 = -1.5
+  CHECK(rounding_shift(5, 1, Rounding::kHalfAwayFromZero) == 3);
+  CHECK(rounding_shift(-5, 1, Rounding::kHalfAwayFromZero) == -3);
+  CHECK(rounding_shift(5, 1, Rounding::kHalfUp) == 3);
+  CHECK(rounding_shift(-5, 1, Rounding::kHalfUp) == -2);
+  CHECK(rounding_shift(-3, 1, Rounding::kHalfUp) == -1);
+  CHECK(rounding_shift(5, 1, Rounding::kFloor) == 2);
+  CHECK(rounding_shift(-5, 1, Rounding::kFloor) == -3);
+  CHECK(rounding_shift(-7, 0, Rounding::kFloor) == -7);
+  // Non-ties round to nearest in the two rounding modes
+  CHECK(rounding_shift(7, 2, Rounding::kHalfAwayFromZero) == 2);   // 1.75
+  CHECK(rounding_shift(-7, 2, Rounding::kHalfAwayFromZero) == -2);
+  CHECK(rounding_shift(-7, 2, Rounding::kHalfUp) == -2);
+}
+
+TEST_CASE("rounding_shift agrees with a long-double model on random values", "[numerics]") {
+  std::mt19937_64 rng(3);
+  for (int i = 0; i < 100000; ++i) {
+    int64_t x = int64_t(int32_t(rng())) * int64_t(int32_t(rng()));
+    uint32_t s = 1 + rng() % 62;
+    long double q = (long double)x / std::ldexp(1.0L, int(s));
+    long double fl = std::floor(q);
+    int64_t away = int64_t(q >= 0 ? std::floor(q + 0.5L) : -std::floor(-q + 0.5L));
+    REQUIRE(rounding_shift(x, s, Rounding::kFloor) == int64_t(fl));
+    REQUIRE(rounding_shift(x, s, Rounding::kHalfUp) == int64_t(std::floor(q + 0.5L)));
+    REQUIRE(rounding_shift(x, s, Rounding::kHalfAwayFromZero) == away);
+  }
+}
+
+TEST_CASE("requantize saturates at both ends", "[numerics]") {
+  CHECK(requantize(INT32_MAX, INT32_MAX, 0, Rounding::kFloor) == 127);
+  CHECK(requantize(INT32_MIN, INT32_MAX, 0, Rounding::kFloor) == -128);
+  CHECK(requantize(INT32_MIN, INT32_MIN, 62, Rounding::kHalfAwayFromZero) == 1);  // 2^62 / 2^62
+  CHECK(requantize(1000, 1 << 30, 31, Rounding::kHalfAwayFromZero) == 127);       // 500
+  CHECK(requantize(-1000, 1 << 30, 38, Rounding::kHalfAwayFromZero) == -4);       // -3.906
+  CHECK(requantize(-3, 1 << 30, 31, Rounding::kHalfAwayFromZero) == -2);          // -1.5
+  CHECK(requantize(-3, 1 << 30, 31, Rounding::kHalfUp) == -1);
+}
+
+TEST_CASE("int32 accumulation wraps around", "[numerics]") {
+  CHECK(wrap_add(INT32_MAX, 1) == INT32_MIN);
+  CHECK(wrap_add(INT32_MIN, -1) == INT32_MAX);
+  CHECK(mul8(-128, -128) == 16384);
+  CHECK(mul8(-128, 127) == -16256);
+}
+
+TEST_CASE("reference GEMM: extremes and wrap-around", "[numerics]") {
+  // -128 x -128 summed over K: 16384 * K; K = 131072 gives 2^31 which wraps to INT32_MIN.
+  const int K = 131072;
+  MatrixI8 a = MatrixI8::Constant(1, K, -128);
+  MatrixI8 w = MatrixI8::Constant(K, 2, -128);
+  MatrixI32 p = gemm_reference(a, w);
+  CHECK(p(0, 0) == INT32_MIN);
+  MatrixI8 a2 = MatrixI8::Constant(1, K + 1, -128);
+  MatrixI8 w2 = MatrixI8::Constant(K + 1, 1, -128);
+  CHECK(gemm_reference(a2, w2)(0, 0) == wrap_add(INT32_MIN, 16384));
+  // Random small GEMM against a scalar triple loop with wrap_add.
+  std::mt19937 rng(1);
+  MatrixI8 x(7, 13), y(13, 5);
+  for (int i = 0; i < x.size(); ++i) x.data()[i] = int8_t(rng());
+  for (int i = 0; i < y.size(); ++i) y.data()[i] = int8_t(rng());
+  MatrixI32 z = gemm_reference(x, y);
+  for (int i = 0; i < 7; ++i)
+    for (int j = 0; j < 5; ++j) {
+      int32_t s = 0;
+      for (int k = 0; k < 13; ++k) s = wrap_add(s, mul8(x(i, k), y(k, j)));
+      REQUIRE(z(i, j) == s);
+    }
+}
+
+TEST_CASE("lookup tables equal their defining formulas", "[numerics]") {
+  auto away = [](double v) { return v >= 0 ? std::floor(v + 0.5) : -std::floor(-v + 0.5); };
+  for (int x = -128; x < 128; ++x) {
+    double s = away(128.0 / (1.0 + std::exp(-(x / 16.0))));
+    double t = away(128.0 * std::tanh(x / 32.0));
+    INFO("x = " << x);
+    CHECK(sigmoid_lut(int8_t(x)) == int8_t(std::clamp(s, 0.0, 127.0)));
+    CHECK(tanh_lut(int8_t(x)) == int8_t(std::clamp(t, -128.0, 127.0)));
+  }
+  CHECK(sigmoid_lut(0) == 64);
+  CHECK(tanh_lut(0) == 0);
+  CHECK(apply_function(1, -5) == 0);
+  CHECK(apply_function(0, -5) == -5);
+}
+
+TEST_CASE("average pooling rounds half away from zero", "[numerics]") {
+  CHECK(average_pow2(3, 1) == 2);    // 1.5
+  CHECK(average_pow2(-3, 1) == -2);  // -1.5
+  CHECK(average_pow2(-512, 2) == -128);
+  CHECK(average_pow2(127 * 16, 4) == 127);
+}
