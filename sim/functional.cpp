@@ -125,57 +125,72 @@ void execute_instruction(const TpuConfig& cfg, const Instruction& in, ArchState&
   }
 }
 
+void count_work(const TpuConfig& cfg, const Instruction& in, EventCounts& n) {
+  const uint64_t W = cfg.vector_bytes(), T = cfg.tile_bytes(), C = cfg.array.cols;
+  ++n.instructions;
+  switch (in.op) {
+    case Opcode::kReadHost:
+      n.host_read_bytes += uint64_t(in.c) * W;
+      n.ub_write_bytes += uint64_t(in.c) * W;
+      break;
+    case Opcode::kWriteHost:
+      n.host_write_bytes += uint64_t(in.c) * W;
+      n.ub_read_bytes += uint64_t(in.c) * W;
+      break;
+    case Opcode::kReadWeights:
+      n.weight_memory_read_bytes += uint64_t(in.c) * T;
+      n.weight_fifo_write_bytes += uint64_t(in.c) * T;
+      break;
+    case Opcode::kMatmul:
+      if (in.flags & kFlagSwitch) {
+        ++n.weight_tiles;
+        n.weight_fifo_read_bytes += T;
+      }
+      n.matmul_rows += in.c;
+      n.macs += uint64_t(in.c) * cfg.macs_per_cycle();
+      n.ub_read_bytes += uint64_t(in.c) * cfg.array.rows;
+      n.acc_write_bytes += uint64_t(in.c) * C * 4;
+      if (in.flags & kFlagAccumulate) n.acc_read_bytes += uint64_t(in.c) * C * 4;
+      break;
+    case Opcode::kActivate:
+      n.act_rows_in += in.c;
+      n.act_rows_out += in.c >> in.d;
+      n.acc_read_bytes += uint64_t(in.c) * C * 4;
+      n.ub_write_bytes += uint64_t(in.c >> in.d) * W;
+      break;
+    default:
+      break;
+  }
+}
+
+void ValueExecutor::step(const Instruction& in) {
+  switch (in.op) {
+    case Opcode::kReadWeights:
+      for (uint32_t t = 0; t < in.c; ++t) queue_.push_back(uint64_t(in.a) + t);
+      return;
+    case Opcode::kMatmul:
+      if (in.flags & kFlagSwitch) {
+        active_ = result.state.weights.data() + queue_.front() * cfg_.tile_bytes();
+        queue_.pop_front();
+      }
+      break;
+    case Opcode::kWriteHost:
+      result.host_writes.push_back({in.a, in.c});
+      break;
+    default:
+      break;
+  }
+  execute_instruction(cfg_, in, result.state, active_);
+}
+
 FunctionalResult run_functional(const TpuConfig& cfg, const Program& prog) {
   validate_program(cfg, prog);
-  FunctionalResult res;
-  res.state = ArchState::initial(cfg, prog);
-  EventCounts& n = res.counts;
-  const uint64_t W = cfg.vector_bytes(), T = cfg.tile_bytes(), C = cfg.array.cols;
-  // Weight path: `queue` holds pushed tiles not yet switched in.
-  std::deque<uint64_t> queue;
-  const int8_t* active = nullptr;
+  ValueExecutor ex(cfg, prog);
   for (const Instruction& in : prog.code) {
-    ++n.instructions;
-    switch (in.op) {
-      case Opcode::kReadHost:
-        n.host_read_bytes += uint64_t(in.c) * W;
-        n.ub_write_bytes += uint64_t(in.c) * W;
-        break;
-      case Opcode::kWriteHost:
-        n.host_write_bytes += uint64_t(in.c) * W;
-        n.ub_read_bytes += uint64_t(in.c) * W;
-        res.host_writes.push_back({in.a, in.c});
-        break;
-      case Opcode::kReadWeights:
-        for (uint32_t t = 0; t < in.c; ++t) queue.push_back(uint64_t(in.a) + t);
-        n.weight_memory_read_bytes += uint64_t(in.c) * T;
-        n.weight_fifo_write_bytes += uint64_t(in.c) * T;
-        break;
-      case Opcode::kMatmul:
-        if (in.flags & kFlagSwitch) {
-          active = res.state.weights.data() + queue.front() * T;
-          queue.pop_front();
-          ++n.weight_tiles;
-          n.weight_fifo_read_bytes += T;
-        }
-        n.matmul_rows += in.c;
-        n.macs += uint64_t(in.c) * cfg.macs_per_cycle();
-        n.ub_read_bytes += uint64_t(in.c) * cfg.array.rows;
-        n.acc_write_bytes += uint64_t(in.c) * C * 4;
-        if (in.flags & kFlagAccumulate) n.acc_read_bytes += uint64_t(in.c) * C * 4;
-        break;
-      case Opcode::kActivate:
-        n.act_rows_in += in.c;
-        n.act_rows_out += in.c >> in.d;
-        n.acc_read_bytes += uint64_t(in.c) * C * 4;
-        n.ub_write_bytes += uint64_t(in.c >> in.d) * W;
-        break;
-      default:
-        break;
-    }
-    execute_instruction(cfg, in, res.state, active);
+    count_work(cfg, in, ex.result.counts);
+    ex.step(in);
   }
-  return res;
+  return std::move(ex.result);
 }
 
 }  // namespace tpusim

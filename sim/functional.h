@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <vector>
 
 #include "models/config.h"
@@ -44,6 +45,25 @@ FunctionalResult run_functional(const TpuConfig& cfg, const Program& prog);
 // row-major; nullptr = the all-zero registers after reset); rw, sync, nop and halt do nothing.
 void execute_instruction(const TpuConfig& cfg, const Instruction& in, ArchState& st,
                          const int8_t* active_weights);
+
+// Adds one instruction's work and byte counters (not its cycles) to `n`; the same for every
+// engine, so that only timing can differ between them.
+void count_work(const TpuConfig& cfg, const Instruction& in, EventCounts& n);
+
+// Program-order value execution with the weight FIFO: the functional executor's core, reused by
+// the fast engine.
+class ValueExecutor {
+ public:
+  ValueExecutor(const TpuConfig& cfg, const Program& prog)
+      : cfg_(cfg) { result.state = ArchState::initial(cfg, prog); }
+  void step(const Instruction& in);
+  FunctionalResult result;
+
+ private:
+  const TpuConfig& cfg_;
+  std::deque<uint64_t> queue_;       // tiles pushed by rw, not yet switched in
+  const int8_t* active_ = nullptr;   // the tile the array multiplies by
+};
 
 // 64-bit FNV-1a over bytes, for output checksums in reports.
 uint64_t fnv1a64(const void* data, size_t bytes, uint64_t seed = 0xcbf29ce484222325ull);

@@ -11,6 +11,7 @@
 #include "models/config.h"
 #include "models/errors.h"
 #include "sim/assembler.h"
+#include "sim/fast_engine.h"
 #include "sim/functional.h"
 #include "sim/report.h"
 
@@ -55,7 +56,14 @@ void print_summary(const json& rep) {
              rep["mode"].get<std::string>());
   fmt::print("{:<28}{:>20}\n", "metric", "value");
   auto row = [](const std::string& k, const std::string& v) { fmt::print("{:<28}{:>20}\n", k, v); };
-  if (t.contains("cycles")) row("cycles", std::to_string(t["cycles"].get<uint64_t>()));
+  if (t.contains("cycles")) {
+    row("cycles", std::to_string(t["cycles"].get<uint64_t>()));
+    row("seconds", fmt::format("{:.6g}", t["seconds"].get<double>()));
+    row("TOPS (2 ops/MAC)", fmt::format("{:.4g}", t["tops"].get<double>()));
+    const json& b = t["breakdown"];
+    for (const char* k : {"array_active", "weight_stall", "weight_shift", "non_matrix"})
+      row(fmt::format("  {}", k), fmt::format("{:.1f} %", 100.0 * b[k].get<double>()));
+  }
   row("instructions", std::to_string(t["instructions"].get<uint64_t>()));
   row("MACs (array slots)", std::to_string(t["macs"].get<uint64_t>()));
   row("weight tiles", std::to_string(t["weight_tiles"].get<uint64_t>()));
@@ -66,21 +74,49 @@ void print_summary(const json& rep) {
     row("output checksum", rep["outputs"]["fnv1a64"].get<std::string>());
 }
 
+json timing_totals(const TpuConfig& cfg, const EventCounts& n) {
+  json t = counts_json(n, true);
+  const double cycles = double(n.cycles);
+  const double seconds = cycles / cfg.clock_hz();
+  t["seconds"] = seconds;
+  // 2 ops per MAC (multiply + add), the convention of the TPU paper's 92 TOPS.
+  t["tops"] = seconds > 0 ? 2.0 * double(n.macs) / seconds / 1e12 : 0.0;
+  t["utilization"] = cycles > 0 ? double(n.macs) / (cycles * double(cfg.macs_per_cycle())) : 0.0;
+  t["dram_bytes"] = n.weight_memory_read_bytes;
+  auto frac = [&](uint64_t v) { return cycles > 0 ? double(v) / cycles : 0.0; };
+  t["breakdown"] = {{"array_active", frac(n.array_active_cycles)},
+                    {"weight_stall", frac(n.weight_stall_cycles)},
+                    {"weight_shift", frac(n.weight_shift_cycles)},
+                    {"non_matrix", frac(n.non_matrix_cycles)},
+                    {"raw_stall", frac(n.raw_stall_cycles)},
+                    {"input_stall", frac(n.input_stall_cycles)}};
+  return t;
+}
+
 int cmd_run(const RunArgs& a) {
   TpuConfig cfg = load_config(a.arch);
   if (!a.workload.empty())
     throw InputError("--workload: the lowering is not part of this build yet; use --program FILE.s");
-  if (a.mode != "functional")
-    throw InputError(fmt::format("--mode {}: this build has only the functional engine (--mode functional)", a.mode));
-  if (a.timing_only) throw InputError("--timing-only: the functional engine computes values only");
   Program prog = load_program(a.program);
-  FunctionalResult r = run_functional(cfg, prog);
   json rep{{"tool", tool_json()},
            {"arch", arch_json(cfg)},
            {"program", {{"name", prog.name}, {"file", a.program}, {"instructions", prog.code.size()}}},
-           {"mode", a.mode},
-           {"totals", counts_json(r.counts, false)},
-           {"outputs", outputs_json(r, cfg)}};
+           {"mode", a.mode}};
+  if (a.mode == "functional") {
+    if (a.timing_only) throw InputError("--timing-only: the functional engine computes values only");
+    FunctionalResult r = run_functional(cfg, prog);
+    rep["totals"] = counts_json(r.counts, false);
+    rep["outputs"] = outputs_json(r, cfg);
+  } else if (a.mode == "fast") {
+    FastOptions opt;
+    opt.values = !a.timing_only;
+    opt.record_timeline = false;
+    EngineResult r = run_fast(cfg, prog, opt);
+    rep["totals"] = timing_totals(cfg, r.counts);
+    if (r.has_values) rep["outputs"] = outputs_json(r.values, cfg);
+  } else {
+    throw InputError(fmt::format("--mode {}: not available in this build (modes: fast, functional)", a.mode));
+  }
   std::string text = rep.dump(2) + "\n";
   std::string json_path = a.json_file;
   if (json_path.empty() && !a.out_dir.empty()) {

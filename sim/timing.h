@@ -30,8 +30,10 @@ inline uint32_t weight_shift_guard_cycles(const TpuConfig& cfg) { return cfg.arr
 // `clock_mhz`. At least one cycle for a non-empty transfer. Exact integer arithmetic.
 inline uint64_t transfer_cycles(uint64_t bytes, uint32_t clock_mhz, uint64_t bandwidth_mb_s) {
   if (bytes == 0) return 0;
-  const unsigned __int128 num = (unsigned __int128)bytes * clock_mhz;
-  const uint64_t cycles = uint64_t((num + bandwidth_mb_s - 1) / bandwidth_mb_s);
+  // bytes < 2^45 (32-bit vector counts of <= 4096-byte vectors) and clock_mhz <= 10^4 < 2^14,
+  // both enforced by the config loader, so the product fits in 64 bits.
+  const uint64_t num = bytes * clock_mhz;
+  const uint64_t cycles = (num + bandwidth_mb_s - 1) / bandwidth_mb_s;
   return cycles == 0 ? 1 : cycles;
 }
 
