@@ -21,6 +21,7 @@ struct EventCounts {
   uint64_t instructions = 0;      // retired, halt included
   uint64_t matmul_rows = 0;       // input rows injected into the array (sum of B)
   uint64_t macs = 0;              // MAC slots clocked: matmul_rows * rows * cols (padding included)
+  uint64_t useful_macs = 0;       // the workload's own MACs (from the lowering; 0 for raw programs)
   uint64_t weight_tiles = 0;      // tiles moved weight memory -> FIFO -> shadow
   uint64_t act_rows_in = 0;       // accumulator rows through the activation unit
   uint64_t act_rows_out = 0;      // rows written to the UB by it (after pooling)
@@ -52,6 +53,7 @@ inline EventCounts& EventCounts::operator+=(const EventCounts& o) {
   instructions += o.instructions;
   matmul_rows += o.matmul_rows;
   macs += o.macs;
+  useful_macs += o.useful_macs;
   weight_tiles += o.weight_tiles;
   act_rows_in += o.act_rows_in;
   act_rows_out += o.act_rows_out;
@@ -73,6 +75,7 @@ inline bool EventCounts::operator==(const EventCounts& o) const {
          weight_shift_cycles == o.weight_shift_cycles && non_matrix_cycles == o.non_matrix_cycles &&
          raw_stall_cycles == o.raw_stall_cycles && input_stall_cycles == o.input_stall_cycles &&
          instructions == o.instructions && matmul_rows == o.matmul_rows && macs == o.macs &&
+         useful_macs == o.useful_macs &&
          weight_tiles == o.weight_tiles && act_rows_in == o.act_rows_in &&
          act_rows_out == o.act_rows_out && ub_read_bytes == o.ub_read_bytes &&
          ub_write_bytes == o.ub_write_bytes && acc_read_bytes == o.acc_read_bytes &&

@@ -63,6 +63,10 @@ void print_summary(const json& rep) {
     const json& b = t["breakdown"];
     for (const char* k : {"array_active", "weight_stall", "weight_shift", "non_matrix"})
       row(fmt::format("  {}", k), fmt::format("{:.1f} %", 100.0 * b[k].get<double>()));
+    row("energy (J)", fmt::format("{:.4g}", t["energy_j"].get<double>()));
+    row("avg power (W)", fmt::format("{:.4g}", t["avg_power_w"].get<double>()));
+    row("carbon op+emb (g CO2e)", fmt::format("{:.3g}", t["carbon_g"]["operational"].get<double>() +
+                                                            t["carbon_g"]["embodied"].get<double>()));
   }
   row("instructions", std::to_string(t["instructions"].get<uint64_t>()));
   row("MACs (array slots)", std::to_string(t["macs"].get<uint64_t>()));
@@ -72,25 +76,6 @@ void print_summary(const json& rep) {
                                          t["bytes"]["host_write"].get<uint64_t>()));
   if (rep.contains("outputs"))
     row("output checksum", rep["outputs"]["fnv1a64"].get<std::string>());
-}
-
-json timing_totals(const TpuConfig& cfg, const EventCounts& n) {
-  json t = counts_json(n, true);
-  const double cycles = double(n.cycles);
-  const double seconds = cycles / cfg.clock_hz();
-  t["seconds"] = seconds;
-  // 2 ops per MAC (multiply + add), the convention of the TPU paper's 92 TOPS.
-  t["tops"] = seconds > 0 ? 2.0 * double(n.macs) / seconds / 1e12 : 0.0;
-  t["utilization"] = cycles > 0 ? double(n.macs) / (cycles * double(cfg.macs_per_cycle())) : 0.0;
-  t["dram_bytes"] = n.weight_memory_read_bytes;
-  auto frac = [&](uint64_t v) { return cycles > 0 ? double(v) / cycles : 0.0; };
-  t["breakdown"] = {{"array_active", frac(n.array_active_cycles)},
-                    {"weight_stall", frac(n.weight_stall_cycles)},
-                    {"weight_shift", frac(n.weight_shift_cycles)},
-                    {"non_matrix", frac(n.non_matrix_cycles)},
-                    {"raw_stall", frac(n.raw_stall_cycles)},
-                    {"input_stall", frac(n.input_stall_cycles)}};
-  return t;
 }
 
 int cmd_run(const RunArgs& a) {
@@ -112,7 +97,7 @@ int cmd_run(const RunArgs& a) {
     opt.values = !a.timing_only;
     opt.record_timeline = false;
     EngineResult r = run_fast(cfg, prog, opt);
-    rep["totals"] = timing_totals(cfg, r.counts);
+    rep["totals"] = totals_json(cfg, r.counts);
     if (r.has_values) rep["outputs"] = outputs_json(r.values, cfg);
   } else {
     throw InputError(fmt::format("--mode {}: not available in this build (modes: fast, functional)", a.mode));

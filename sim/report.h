@@ -17,6 +17,10 @@ nlohmann::json arch_json(const TpuConfig& cfg);
 // out rather than reported as zero: a functional run has no time.
 nlohmann::json counts_json(const EventCounts& n, bool timed);
 
+// The `totals` block of DESIGN.md's report: counters, perf, roofline, energy, power and carbon,
+// every number a function of (cfg, counts) through models/.
+nlohmann::json totals_json(const TpuConfig& cfg, const EventCounts& n);
+
 // The `tool` block.
 nlohmann::json tool_json();
 
