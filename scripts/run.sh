@@ -7,4 +7,4 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 "$ROOT/scripts/build.sh" >/dev/null
 mkdir -p "$ROOT/results/run"
 "$ROOT/build/sim/tpusim" run --arch tpu-v1 --program "$ROOT/workloads/examples/mlp2.s" \
-  --mode functional --json "$ROOT/results/run/report.json" --force
+  --mode fast --json "$ROOT/results/run/report.json" --force

@@ -90,8 +90,7 @@ class WeightPath {
       if (next_req_ > 0 && next_req_ - 1 >= base_) r = std::max(r, at(next_req_ - 1).req + tx_);
       else if (next_req_ > 0) r = std::max(r, last_trimmed_req_ + tx_);
       if (next_req_ >= depth_) {
-        uint64_t older = next_req_ - depth_;
-        uint64_t freed = older >= base_ ? at(older).freed : trimmed_freed(older);
+        uint64_t freed = freed_of(next_req_ - depth_);
         if (freed == kUnknown) return kUnknown;
         r = std::max(r, freed);
       }
@@ -101,9 +100,21 @@ class WeightPath {
     return at(j).req;
   }
 
-  // Keeps the last depth_ + 1 switched tiles (what later requests and shifts look back at).
+  // End of the shift that drains tile k's slot: known once tile k has been requested and tile
+  // k - 1 switched in (a slot frees without waiting for its own tile's switch).
+  uint64_t freed_of(uint64_t k) {
+    if (k < base_) return trimmed_freed(k);
+    Tile& tile = at(k);
+    if (tile.freed != kUnknown) return tile.freed;
+    if (k > 0 && (k - 1 >= base_ ? at(k - 1).switched : kUnknown) == kUnknown) return kUnknown;
+    uint64_t s = tile.req + tx_ + latency_;
+    if (k > 0) s = std::max(s, at(k - 1).switched + guard_);
+    return s + shift_;
+  }
+
+  // Keeps the last 2 * depth_ + 2 switched tiles (what later requests and shifts look back at).
   void trim(uint64_t switched_k) {
-    while (base_ + depth_ + 1 < switched_k && base_ < next_req_ && !tiles_.empty()) {
+    while (base_ + 2 * depth_ + 2 < switched_k && base_ < next_req_ && !tiles_.empty()) {
       recent_freed_.push_back(tiles_.front().freed);
       if (recent_freed_.size() > depth_ + 1) recent_freed_.pop_front();
       last_trimmed_req_ = tiles_.front().req;
@@ -142,6 +153,11 @@ EngineResult run_fast(const TpuConfig& cfg, const Program& prog, const FastOptio
   std::unique_ptr<ValueExecutor> values;
   if (opt.values) values = std::make_unique<ValueExecutor>(cfg, prog);
   if (opt.record_timeline) res.timeline.resize(prog.code.size());
+  if (opt.layer_of) {
+    if (opt.layer_of->size() != prog.code.size())
+      throw std::logic_error("run_fast: layer_of must have one entry per instruction");
+    res.per_layer.resize(opt.layers);
+  }
 
   const uint64_t W = cfg.vector_bytes();
   const uint64_t mxu_latency = timing::mxu_latency_cycles(cfg);
@@ -150,7 +166,14 @@ EngineResult run_fast(const TpuConfig& cfg, const Program& prog, const FastOptio
   uint64_t next_switch = 0;
   uint64_t prev_issue = 0;
   // rw instructions whose completion (last tile's arrival) is resolved at the end.
-  std::vector<std::pair<size_t, uint64_t>> rw_done;
+  // rw instructions whose completion (last tile's arrival) is not known yet, oldest first.
+  std::deque<std::pair<size_t, uint64_t>> rw_done;
+  auto resolve_rw = [&](uint64_t up_to_tile) {
+    while (!rw_done.empty() && rw_done.front().second <= up_to_tile) {
+      if (opt.record_timeline) res.timeline[rw_done.front().first].done = wp.arrival(rw_done.front().second);
+      rw_done.pop_front();
+    }
+  };
 
   for (size_t pc = 0; pc < prog.code.size(); ++pc) {
     const Instruction& in = prog.code[pc];
@@ -183,6 +206,7 @@ EngineResult run_fast(const TpuConfig& cfg, const Program& prog, const FastOptio
           uint64_t full = wp.shadow_full(next_switch);
           arrival = wp.arrival(next_switch);
           t = std::max(t, full);
+          resolve_rw(next_switch);  // before the tile record may be trimmed
           wp.switched(next_switch, t);
           ++next_switch;
         }
@@ -216,17 +240,39 @@ EngineResult run_fast(const TpuConfig& cfg, const Program& prog, const FastOptio
     // by what held the controller (sim/ISA.md "Performance counters").
     const uint64_t held0 = earliest;
     const uint64_t idle0 = std::max(held0, mxu_free_before);
+    uint64_t stall = 0, shift = 0, raw = 0, input = 0;
     if (t > idle0) {
       const uint64_t idle = t - idle0;
       if (in.op == Opcode::kMatmul && (in.flags & kFlagSwitch)) {
-        uint64_t stall = arrival > idle0 ? std::min(arrival, t) - idle0 : 0;
-        n.weight_stall_cycles += stall;
-        n.weight_shift_cycles += idle - stall;
+        stall = arrival > idle0 ? std::min(arrival, t) - idle0 : 0;
+        shift = idle - stall;
+      } else if (in.op == Opcode::kReadWeights) {
+        stall = idle;
       } else if (in.op == Opcode::kSync) {
-        n.raw_stall_cycles += idle;
+        raw = idle;
       } else if (in.op == Opcode::kReadHost || in.op == Opcode::kWriteHost) {
-        n.input_stall_cycles += idle;
+        input = idle;
       }
+    }
+    n.weight_stall_cycles += stall;
+    n.weight_shift_cycles += shift;
+    n.raw_stall_cycles += raw;
+    n.input_stall_cycles += input;
+    if (opt.layer_of) {
+      EventCounts& l = res.per_layer.at((*opt.layer_of)[pc]);
+      const uint64_t span0 = pc == 0 ? 0 : prev_issue + 1;  // this instruction's cycles: [span0, t]
+      const uint64_t span = t + 1 - span0;
+      // Injection cycles inside the span: the previous matmul's tail, and the issue cycle of an mmc.
+      const uint64_t active = (std::min(t + 1, mxu_free_before) > span0 ? std::min(t + 1, mxu_free_before) - span0 : 0) +
+                              (in.op == Opcode::kMatmul ? 1 : 0);
+      l.cycles += span;
+      l.array_active_cycles += active;
+      l.weight_stall_cycles += stall;
+      l.weight_shift_cycles += shift;
+      l.non_matrix_cycles += span - active - stall - shift;
+      l.raw_stall_cycles += raw;
+      l.input_stall_cycles += input;
+      count_work(cfg, in, l);
     }
     prev_issue = t;
     if (opt.record_timeline) res.timeline[pc] = {t, done};
@@ -234,10 +280,7 @@ EngineResult run_fast(const TpuConfig& cfg, const Program& prog, const FastOptio
     if (values) values->step(in);
     if (in.op == Opcode::kHalt) n.cycles = t + 1;
   }
-  for (const auto& [pc, tile] : rw_done) {
-    uint64_t a = wp.arrival(tile);
-    if (opt.record_timeline) res.timeline[pc].done = a;
-  }
+  resolve_rw(std::numeric_limits<uint64_t>::max());
   n.non_matrix_cycles =
       n.cycles - n.array_active_cycles - n.weight_stall_cycles - n.weight_shift_cycles;
   if (values) {

@@ -25,11 +25,17 @@ struct InstrTiming {
 struct FastOptions {
   bool values = true;            // false: --timing-only
   bool record_timeline = true;   // per-instruction InstrTiming
+  // Per-layer attribution: when set (one entry per instruction), counts are also summed into
+  // EngineResult::per_layer[layer_of[pc]]. Instruction pc owns the cycles from the previous
+  // issue + 1 to its own issue (the first one from cycle 0), so the layers partition the cycles.
+  const std::vector<uint32_t>* layer_of = nullptr;
+  size_t layers = 0;
 };
 
 struct EngineResult {
   EventCounts counts;
   std::vector<InstrTiming> timeline;   // per instruction, when recorded
+  std::vector<EventCounts> per_layer;  // with FastOptions::layer_of
   FunctionalResult values;             // state + host writes; empty when timing-only
   bool has_values = false;
 };

@@ -85,7 +85,7 @@ void execute_instruction(const TpuConfig& cfg, const Instruction& in, ArchState&
       Eigen::Map<const MatrixI8, 0, Eigen::OuterStride<>> a(st.ub.data() + in.a * W, in.c, R,
                                                              Eigen::OuterStride<>(W));
       Eigen::Map<const MatrixI8> wt(w, R, C);
-      numerics::MatrixI32 p = numerics::gemm_reference(a, wt);
+      numerics::MatrixI32 p = numerics::gemm_int8(a, wt);
       int32_t* dst = st.acc.data() + uint64_t(in.b) * C;
       const bool accumulate = in.flags & kFlagAccumulate;
       for (uint64_t i = 0; i < uint64_t(in.c) * C; ++i)

@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <sstream>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -13,6 +14,9 @@
 #include "sim/assembler.h"
 #include "sim/fast_engine.h"
 #include "sim/functional.h"
+#include "sim/lowering_cli.h"
+#include "sim/serve_cli.h"
+#include "sim/workload_run.h"
 #include "sim/report.h"
 
 namespace fs = std::filesystem;
@@ -24,7 +28,8 @@ namespace {
 struct RunArgs {
   std::string arch, workload, program, mode = "fast", phase, out_dir, json_file, trace_file;
   uint32_t batch = 0, prompt_len = 0, context_len = 0;
-  bool timing_only = false, force = false, quiet = false;
+  bool timing_only = false, force = false, quiet = false, strict_capacity = false;
+  uint64_t seed = 1;
 };
 
 Program load_program(const std::string& path) {
@@ -78,12 +83,23 @@ void print_summary(const json& rep) {
     row("output checksum", rep["outputs"]["fnv1a64"].get<std::string>());
 }
 
+int write_and_print(const json& rep, const RunArgs& a);
+
 int cmd_run(const RunArgs& a) {
   TpuConfig cfg = load_config(a.arch);
-  if (!a.workload.empty())
-    throw InputError("--workload: the lowering is not part of this build yet; use --program FILE.s");
+  json rep;
+  if (!a.workload.empty()) {
+    WorkloadRunOptions wo;
+    wo.mode = a.mode;
+    wo.timing_only = a.timing_only;
+    wo.strict_capacity = a.strict_capacity;
+    wo.seed = a.seed;
+    rep = run_workload_report(cfg, a.workload,
+                              WorkloadParams{a.batch, a.phase, a.prompt_len, a.context_len}, wo);
+    return write_and_print(rep, a);
+  }
   Program prog = load_program(a.program);
-  json rep{{"tool", tool_json()},
+  rep = json{{"tool", tool_json()},
            {"arch", arch_json(cfg)},
            {"program", {{"name", prog.name}, {"file", a.program}, {"instructions", prog.code.size()}}},
            {"mode", a.mode}};
@@ -102,6 +118,10 @@ int cmd_run(const RunArgs& a) {
   } else {
     throw InputError(fmt::format("--mode {}: not available in this build (modes: fast, functional)", a.mode));
   }
+  return write_and_print(rep, a);
+}
+
+int write_and_print(const json& rep, const RunArgs& a) {
   std::string text = rep.dump(2) + "\n";
   std::string json_path = a.json_file;
   if (json_path.empty() && !a.out_dir.empty()) {
@@ -133,7 +153,7 @@ int cmd_list(const std::string& what, bool as_json) {
     }
     return 0;
   }
-  throw InputError(fmt::format("list {}: the workload library is not part of this build yet", what));
+  return cmd_list_workloads(as_json, std::cout);
 }
 
 int cmd_asm(const std::string& in, const std::string& out, bool force) {
@@ -177,6 +197,31 @@ int main(int argc, char** argv) {
   run->add_option("--trace", ra.trace_file, "Chrome/Perfetto trace file");
   run->add_flag("--force", ra.force, "Replace existing output files");
   run->add_flag("--quiet", ra.quiet, "No summary on stdout");
+  run->add_flag("--strict-capacity", ra.strict_capacity, "Weights beyond the weight memory are an error");
+  run->add_option("--seed", ra.seed, "Seed of the generated weights and inputs");
+
+  std::string lo_arch, lo_wl, lo_out, lo_phase;
+  uint32_t lo_batch = 0, lo_prompt = 0, lo_ctx = 0;
+  bool lo_timing = false, lo_force = false;
+  auto* low = app.add_subcommand("lower", "Lower a workload to an assembly program");
+  low->add_option("--arch", lo_arch, "Arch preset name or YAML path")->required();
+  low->add_option("--workload", lo_wl, "Workload name or YAML path")->required();
+  low->add_option("--batch", lo_batch, "Batch size override")->check(CLI::Range(1u, 1u << 20));
+  low->add_option("--phase", lo_phase, "LLM phase")->check(CLI::IsMember({"prefill", "decode"}));
+  low->add_option("--prompt-len", lo_prompt, "Prompt length")->check(CLI::Range(1u, 1u << 20));
+  low->add_option("--context-len", lo_ctx, "Context length")->check(CLI::Range(1u, 1u << 20));
+  low->add_flag("--timing-only", lo_timing, "No memory images");
+  low->add_option("-o,--output", lo_out, "Output file (default: stdout)");
+  low->add_flag("--force", lo_force, "Replace an existing output file");
+
+  std::string imp_file, imp_out;
+  uint32_t imp_batch = 1;
+  bool imp_force = false;
+  auto* imp = app.add_subcommand("import-scalesim", "Convert a SCALE-Sim topology CSV to a workload YAML");
+  imp->add_option("file", imp_file, "SCALE-Sim topology CSV")->required();
+  imp->add_option("--batch", imp_batch, "Batch size")->check(CLI::Range(1u, 1u << 20));
+  imp->add_option("-o,--output", imp_out, "Output YAML (default: stdout)");
+  imp->add_flag("--force", imp_force, "Replace an existing output file");
 
   std::string list_what;
   bool list_json = false;
@@ -195,6 +240,9 @@ int main(int argc, char** argv) {
   auto* dis = app.add_subcommand("disasm", "Disassemble a binary program image");
   dis->add_option("file", dis_in, "Binary program (.bin)")->required();
 
+  ServeArgs sa;
+  auto* serve = add_serve_command(app, sa);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -208,6 +256,22 @@ int main(int argc, char** argv) {
       return cmd_run(ra);
     }
     if (*list) return cmd_list(list_what, list_json);
+    if (*serve) return cmd_serve(sa, std::cout);
+    if (*low) {
+      std::ostringstream os;
+      int rc = cmd_lower(load_config(lo_arch), lo_wl, WorkloadParams{lo_batch, lo_phase, lo_prompt, lo_ctx},
+                         lo_timing, os);
+      if (lo_out.empty()) std::cout << os.str();
+      else write_file_atomic(lo_out, os.str(), lo_force);
+      return rc;
+    }
+    if (*imp) {
+      std::ostringstream os;
+      int rc = cmd_import_scalesim(imp_file, imp_batch, os);
+      if (imp_out.empty()) std::cout << os.str();
+      else write_file_atomic(imp_out, os.str(), imp_force);
+      return rc;
+    }
     if (*as) return cmd_asm(asm_in, asm_out, asm_force);
     if (*dis) return cmd_disasm(dis_in);
   } catch (const InputError& e) {

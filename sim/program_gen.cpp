@@ -32,8 +32,12 @@ Program generate_program(const TpuConfig& cfg, uint64_t seed, const GenOptions& 
   auto uni = [&](uint64_t lo, uint64_t hi) { return std::uniform_int_distribution<uint64_t>(lo, hi)(rng); };
   const uint64_t N = cfg.array.rows;
   const uint64_t max_rows = opt.max_rows ? opt.max_rows : 3 * N;
-  const uint64_t ub = std::min<uint64_t>(cfg.ub_vectors(), 1024);
-  const uint64_t acc = cfg.accumulator_entries;
+  uint64_t ub = std::min<uint64_t>(cfg.ub_vectors(), 1024);
+  uint64_t acc = cfg.accumulator_entries;
+  if (opt.window) {
+    ub = std::min<uint64_t>(ub, opt.window);
+    acc = std::min<uint64_t>(acc, opt.window);
+  }
   const uint64_t host_vectors = 1024;
   const uint64_t tiles = std::min<uint64_t>(cfg.weight_memory_tiles(), 64);
   const uint64_t depth = cfg.weight_fifo_tiles;

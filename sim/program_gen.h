@@ -14,6 +14,9 @@ namespace tpusim {
 struct GenOptions {
   uint32_t instructions = 40;  // before the final halt, syncs not counted
   uint32_t max_rows = 0;       // 0: up to 3 x the array size
+  // UB and accumulator addresses drawn from [0, window) (0: the whole memory, capped at 1024
+  // vectors). A small window makes the units conflict often, so that many syncs are needed.
+  uint32_t window = 0;
 };
 
 Program generate_program(const TpuConfig& cfg, uint64_t seed, const GenOptions& opt = {});

@@ -114,8 +114,14 @@ TEST_CASE("matmuls pipeline: the next one issues when the last row is injected",
 TEST_CASE("deadlocks are input errors naming the instruction", "[fast]") {
   TpuConfig cfg = load_config("tiny-4");
   const uint64_t D = cfg.weight_fifo_tiles;
-  std::string prog = "rw tile=0 n=" + std::to_string(D + 1) + "\nrw tile=0 n=1\n";
-  for (uint64_t i = 0; i <= D + 1; ++i) prog += "mmc ub=0 acc=0 b=1 switch\n";
+  // Tile D + 1 needs the slot of tile 1, whose shift waits for tile 0's switch: the second rw
+  // blocks the controller before any switch can issue. (D + 1 tiles would not deadlock: tile 0's
+  // shift needs no switch, and it frees the slot tile D needs.)
+  std::string ok = "rw tile=0 n=" + std::to_string(D + 1) + "\nrw tile=0 n=1\n";
+  for (uint64_t i = 0; i <= D + 1; ++i) ok += "mmc ub=0 acc=0 b=1 switch\n";
+  CHECK_NOTHROW(run(cfg, ok + "halt\n"));
+  std::string prog = "rw tile=0 n=" + std::to_string(D + 2) + "\nrw tile=0 n=1\n";
+  for (uint64_t i = 0; i <= D + 2; ++i) prog += "mmc ub=0 acc=0 b=1 switch\n";
   prog += "halt\n";
   CHECK_THROWS_WITH(run(cfg, prog), Catch::Contains("t.s:2") && Catch::Contains("deadlock"));
   CHECK_THROWS_WITH(run(cfg, "rw tile=0 n=" + std::to_string(D + 2) + "\nhalt\n"),
@@ -143,6 +149,19 @@ TEST_CASE("random programs: partition, data independence, values equal the funct
       EngineResult z = run_fast(cfg, zero);
       REQUIRE(z.counts == r.counts);
       REQUIRE(z.timeline == r.timeline);
+      // Per-layer attribution (random layer per instruction) partitions every counter.
+      std::vector<uint32_t> layer_of(p.code.size());
+      for (size_t i = 0; i < layer_of.size(); ++i) layer_of[i] = uint32_t((i * 7 + seed) % 3);
+      FastOptions lo;
+      lo.layer_of = &layer_of;
+      lo.layers = 3;
+      EngineResult per = run_fast(cfg, p, lo);
+      EventCounts sum;
+      for (const auto& l : per.per_layer) {
+        REQUIRE(breakdown_sum(l) == l.cycles);
+        sum += l;
+      }
+      REQUIRE(sum == per.counts);
       // Timing-only gives the same timing.
       EngineResult t = run_fast(cfg, p, FastOptions{false, true});
       REQUIRE(t.counts == r.counts);

@@ -99,3 +99,16 @@ TEST_CASE("average pooling rounds half away from zero", "[numerics]") {
   CHECK(average_pow2(-512, 2) == -128);
   CHECK(average_pow2(127 * 16, 4) == 127);
 }
+
+TEST_CASE("fast int8 GEMM equals the reference up to K = 1024 and beyond", "[numerics]") {
+  std::mt19937 rng(5);
+  for (int K : {1, 7, 256, 1024, 1025}) {
+    MatrixI8 a(3, K), w(K, 4);
+    for (int i = 0; i < a.size(); ++i) a.data()[i] = int8_t(rng());
+    for (int i = 0; i < w.size(); ++i) w.data()[i] = int8_t(rng());
+    a.row(0).setConstant(-128);  // worst case: every product 2^14, sum up to 2^24
+    w.col(0).setConstant(-128);
+    INFO("K = " << K);
+    REQUIRE(gemm_int8(a, w) == gemm_reference(a, w));
+  }
+}

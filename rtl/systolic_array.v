@@ -1,0 +1,144 @@
+// systolic_array: Rows x Cols PEs with input skew and output de-skew.
+//
+// Software view: a vector presented on act_i in cycle x (lane r = array row r) leaves as one
+// de-skewed row of Cols int32 dot products on psum_o in cycle x + Rows + Cols - 1.
+//   - input skew: row r is delayed r cycles, so PE(r, c) sees vector x in cycle x + r + c;
+//   - column traversal: PE(Rows-1, c) registers its sum, valid in cycle x + Rows + c;
+//   - output de-skew: column c is delayed Cols - 1 - c cycles.
+// valid_i/tag_i ride a plain delay line of the same length (Rows + Cols - 1), so the
+// accumulator write address stays aligned with the data; busy_o is high while any valid is in
+// flight (used for the MXU's "complete" condition, sim/ISA.md).
+//
+// Weight shift: weight_row_we_i is one-hot over rows; the addressed row's shadow registers load
+// weight_row_i (lane c -> column c). One row per cycle, Rows cycles per tile
+// (timing::weight_shift_cycles).
+`default_nettype none
+
+module systolic_array #(
+  parameter integer Rows    = 4,
+  parameter integer Cols    = 4,
+  parameter integer TagBits = 8
+) (
+  input  wire                 clk_i,
+  input  wire                 rst_ni,
+  // input vector (from the unified buffer read register)
+  input  wire                 valid_i,
+  input  wire                 switch_i,
+  input  wire [TagBits-1:0]   tag_i,
+  input  wire [Rows*8-1:0]    act_i,
+  // de-skewed output row
+  output wire                 valid_o,
+  output wire [TagBits-1:0]   tag_o,
+  output wire [Cols*32-1:0]   psum_o,
+  output wire                 busy_o,
+  // weight shift into the shadow registers
+  input  wire [Rows-1:0]      weight_row_we_i,
+  input  wire [Cols*8-1:0]    weight_row_i
+);
+
+  localparam integer Depth = Rows + Cols - 1;
+
+  // Mesh nets. act/switch: (Rows) x (Cols + 1), psum: (Rows + 1) x Cols.
+  wire [Rows*(Cols+1)*8-1:0]  act_h;
+  wire [Rows*(Cols+1)-1:0]    switch_h;
+  wire [(Rows+1)*Cols*32-1:0] psum_v;
+
+  genvar r, c;
+
+  // ---------------------------------------------------------------- input skew
+  generate
+    for (r = 0; r < Rows; r = r + 1) begin : gen_skew
+      if (r == 0) begin : gen_direct
+        assign act_h[0 +: 8] = act_i[0 +: 8];
+        assign switch_h[0]   = switch_i;
+      end else begin : gen_delay
+        reg [8:0] skew_q [0:r-1];
+        integer i;
+        always @(posedge clk_i or negedge rst_ni) begin
+          if (!rst_ni) begin
+            for (i = 0; i < r; i = i + 1) skew_q[i] <= 9'd0;
+          end else begin
+            skew_q[0] <= {switch_i, act_i[r*8 +: 8]};
+            for (i = 1; i < r; i = i + 1) skew_q[i] <= skew_q[i-1];
+          end
+        end
+        assign act_h[(r*(Cols+1))*8 +: 8] = skew_q[r-1][7:0];
+        assign switch_h[r*(Cols+1)]       = skew_q[r-1][8];
+      end
+    end
+  endgenerate
+
+  // ---------------------------------------------------------------- PE mesh
+  generate
+    for (c = 0; c < Cols; c = c + 1) begin : gen_top
+      assign psum_v[c*32 +: 32] = 32'd0;
+    end
+    for (r = 0; r < Rows; r = r + 1) begin : gen_row
+      for (c = 0; c < Cols; c = c + 1) begin : gen_col
+        pe u_pe (
+          .clk_i       (clk_i),
+          .rst_ni      (rst_ni),
+          .act_i       (act_h[(r*(Cols+1)+c)*8 +: 8]),
+          .switch_i    (switch_h[r*(Cols+1)+c]),
+          .act_o       (act_h[(r*(Cols+1)+c+1)*8 +: 8]),
+          .switch_o    (switch_h[r*(Cols+1)+c+1]),
+          .psum_i      (psum_v[(r*Cols+c)*32 +: 32]),
+          .psum_o      (psum_v[((r+1)*Cols+c)*32 +: 32]),
+          .weight_we_i (weight_row_we_i[r]),
+          .weight_i    (weight_row_i[c*8 +: 8])
+        );
+      end
+    end
+  endgenerate
+
+  // The east edge of the mesh has no consumer.
+  wire [Rows*8-1:0] unused_act_east;
+  wire [Rows-1:0]   unused_switch_east;
+  generate
+    for (r = 0; r < Rows; r = r + 1) begin : gen_east
+      assign unused_act_east[r*8 +: 8]  = act_h[(r*(Cols+1)+Cols)*8 +: 8];
+      assign unused_switch_east[r]      = switch_h[r*(Cols+1)+Cols];
+    end
+  endgenerate
+
+  // ---------------------------------------------------------------- output de-skew
+  generate
+    for (c = 0; c < Cols; c = c + 1) begin : gen_deskew
+      if (c == Cols - 1) begin : gen_direct
+        assign psum_o[c*32 +: 32] = psum_v[(Rows*Cols+c)*32 +: 32];
+      end else begin : gen_delay
+        localparam integer D = Cols - 1 - c;
+        reg [31:0] deskew_q [0:D-1];
+        integer i;
+        always @(posedge clk_i) begin
+          deskew_q[0] <= psum_v[(Rows*Cols+c)*32 +: 32];
+          for (i = 1; i < D; i = i + 1) deskew_q[i] <= deskew_q[i-1];
+        end
+        assign psum_o[c*32 +: 32] = deskew_q[D-1];
+      end
+    end
+  endgenerate
+
+  // ---------------------------------------------------------------- valid / tag delay line
+  reg [Depth-1:0]  valid_q;
+  reg [TagBits-1:0] tag_q [0:Depth-1];
+  integer k;
+  always @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      valid_q <= {Depth{1'b0}};
+    end else begin
+      valid_q <= {valid_q[Depth-2:0], valid_i};
+    end
+  end
+  always @(posedge clk_i) begin
+    tag_q[0] <= tag_i;
+    for (k = 1; k < Depth; k = k + 1) tag_q[k] <= tag_q[k-1];
+  end
+
+  assign valid_o = valid_q[Depth-1];
+  assign tag_o   = tag_q[Depth-1];
+  assign busy_o  = |valid_q;
+
+endmodule
+
+`default_nettype wire

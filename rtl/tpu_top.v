@@ -1,0 +1,335 @@
+// tpu_top: the TPU core. controller + weight FIFO + systolic array + accumulators +
+// activation unit + unified buffer + DMA (host link, weight link and the memories behind them).
+//
+// All state a test bench needs crosses this boundary: back-door ports to load the instruction,
+// host and weight memories and to read host memory; per-instruction issue events; done/error;
+// the cycle counter, total_cycles and the six performance counters of sim/ISA.md.
+// Parameters come from the architecture preset (tpusim::load_config); see rtl/README.md.
+`default_nettype none
+
+module tpu_top #(
+  parameter integer Rows           = 4,
+  parameter integer Cols           = 4,
+  parameter integer UbVectors      = 1024,
+  parameter integer AccEntries     = 256,
+  parameter integer FifoTiles      = 4,
+  parameter integer HostVectors    = 4096,
+  parameter integer WeightTiles    = 4096,
+  parameter integer ImemDepth      = 4096,
+  parameter integer ClockMhz       = 700,
+  parameter integer HostBwMbS      = 2800,
+  parameter integer HostLatency    = 4,
+  parameter integer WeightBwMbS    = 1400,
+  parameter integer WeightLatency  = 8,
+  parameter         SigmoidMemFile = "act_sigmoid.mem",
+  parameter         TanhMemFile    = "act_tanh.mem",
+  localparam integer VecBytes      = (Rows > Cols) ? Rows : Cols
+) (
+  input  wire                  clk_i,
+  input  wire                  rst_ni,
+  // back door (test bench; use while the core is in reset or done)
+  input  wire                  bd_imem_we_i,
+  input  wire [31:0]           bd_imem_addr_i,
+  input  wire [127:0]          bd_imem_wdata_i,
+  input  wire                  bd_host_we_i,
+  input  wire [31:0]           bd_host_addr_i,
+  input  wire [VecBytes*8-1:0] bd_host_wdata_i,
+  output wire [VecBytes*8-1:0] bd_host_rdata_o,
+  input  wire                  bd_wmem_we_i,
+  input  wire [31:0]           bd_wmem_addr_i,
+  input  wire [Cols*8-1:0]     bd_wmem_wdata_i,
+  // status
+  output wire                  issue_valid_o,
+  output wire [31:0]           issue_pc_o,
+  output wire [7:0]            issue_opcode_o,
+  output wire                  done_o,
+  output wire                  error_o,
+  output wire [63:0]           cycle_o,
+  output wire [63:0]           total_cycles_o,
+  output wire [63:0]           cnt_array_active_o,
+  output wire [63:0]           cnt_weight_stall_o,
+  output wire [63:0]           cnt_weight_shift_o,
+  output wire [63:0]           cnt_non_matrix_o,
+  output wire [63:0]           cnt_raw_stall_o,
+  output wire [63:0]           cnt_input_stall_o,
+  // observation (co-simulation, sim/systemc/cosim): the unified-buffer writes of the DMA and
+  // activation ports and the array's de-skewed result row (the accumulator write request:
+  // tag = {accumulate, address}) of every cycle; address and data read zero when not writing.
+  // obs_fifo_arrive_o: a weight tile arrives in the FIFO (the completion of an rw's tiles).
+  output wire                  obs_dma_ub_we_o,
+  output wire [31:0]           obs_dma_ub_addr_o,
+  output wire [VecBytes*8-1:0] obs_dma_ub_wdata_o,
+  output wire                  obs_act_ub_we_o,
+  output wire [31:0]           obs_act_ub_addr_o,
+  output wire [VecBytes*8-1:0] obs_act_ub_wdata_o,
+  output wire                  obs_psum_valid_o,
+  output wire [31:0]           obs_psum_tag_o,
+  output wire [Cols*32-1:0]    obs_psum_o,
+  output wire                  obs_fifo_arrive_o
+);
+
+  localparam integer UbAddrBits   = $clog2(UbVectors);
+  localparam integer AccAddrBits  = $clog2(AccEntries);
+  localparam integer SlotBits     = (FifoTiles > 1) ? $clog2(FifoTiles) : 1;
+  localparam integer FifoAddrBits = $clog2(FifoTiles * Rows);
+  localparam integer TagBits      = AccAddrBits + 1;
+
+  // controller <-> units
+  wire                   host_busy, host_start, host_write;
+  wire [31:0]            host_addr, host_ub_addr, host_n;
+  wire                   w_free, w_busy, w_start;
+  wire [31:0]            w_tile, w_n;
+  wire                   shadow_full, tile_arrived, switch_w;
+  wire                   array_busy, acc_busy, act_busy;
+  wire [UbAddrBits-1:0]  mxu_ub_addr;
+  wire                   mxu_valid, mxu_switch, mxu_accumulate;
+  wire [AccAddrBits-1:0] mxu_acc_addr;
+  wire                   act_start;
+  wire [31:0]            act_acc_addr, act_ub_addr, act_n, act_mult;
+  wire [1:0]             act_function, act_pool, act_round;
+  wire [2:0]             act_pool_log2;
+  wire [5:0]             act_shift;
+
+  // datapath
+  wire [VecBytes*8-1:0]  mxu_rdata;
+  wire                   dma_ub_we;
+  wire [UbAddrBits-1:0]  dma_ub_addr;
+  wire [VecBytes*8-1:0]  dma_ub_wdata, dma_ub_rdata;
+  wire                   act_ub_we;
+  wire [UbAddrBits-1:0]  act_ub_addr_w;
+  wire [VecBytes*8-1:0]  act_ub_wdata;
+  wire                   fifo_slot_free, fifo_alloc, fifo_wr_en, fifo_arrive;
+  wire [SlotBits-1:0]    fifo_alloc_slot;
+  wire [FifoAddrBits-1:0] fifo_wr_addr;
+  wire [Cols*8-1:0]      fifo_wr_data;
+  wire [Rows-1:0]        weight_row_we;
+  wire [Cols*8-1:0]      weight_row;
+  wire                   psum_valid;
+  wire [TagBits-1:0]     psum_tag;
+  wire [Cols*32-1:0]     psum;
+  wire [AccAddrBits-1:0] acc_rd_addr;
+  wire [Cols*32-1:0]     acc_rd_data;
+
+  controller #(
+    .ImemDepth  (ImemDepth),
+    .UbVectors  (UbVectors),
+    .AccEntries (AccEntries)
+  ) u_controller (
+    .clk_i              (clk_i),
+    .rst_ni             (rst_ni),
+    .bd_imem_we_i       (bd_imem_we_i),
+    .bd_imem_addr_i     (bd_imem_addr_i),
+    .bd_imem_wdata_i    (bd_imem_wdata_i),
+    .host_busy_i        (host_busy),
+    .w_free_i           (w_free),
+    .w_busy_i           (w_busy),
+    .shadow_full_i      (shadow_full),
+    .tile_arrived_i     (tile_arrived),
+    .array_busy_i       (array_busy),
+    .acc_busy_i         (acc_busy),
+    .act_busy_i         (act_busy),
+    .host_start_o       (host_start),
+    .host_write_o       (host_write),
+    .host_addr_o        (host_addr),
+    .host_ub_addr_o     (host_ub_addr),
+    .host_n_o           (host_n),
+    .w_start_o          (w_start),
+    .w_tile_o           (w_tile),
+    .w_n_o              (w_n),
+    .switch_o           (switch_w),
+    .mxu_ub_addr_o      (mxu_ub_addr),
+    .mxu_valid_o        (mxu_valid),
+    .mxu_switch_o       (mxu_switch),
+    .mxu_accumulate_o   (mxu_accumulate),
+    .mxu_acc_addr_o     (mxu_acc_addr),
+    .act_start_o        (act_start),
+    .act_acc_addr_o     (act_acc_addr),
+    .act_ub_addr_o      (act_ub_addr),
+    .act_n_o            (act_n),
+    .act_function_o     (act_function),
+    .act_pool_o         (act_pool),
+    .act_pool_log2_o    (act_pool_log2),
+    .act_mult_o         (act_mult),
+    .act_shift_o        (act_shift),
+    .act_round_o        (act_round),
+    .issue_valid_o      (issue_valid_o),
+    .issue_pc_o         (issue_pc_o),
+    .issue_opcode_o     (issue_opcode_o),
+    .done_o             (done_o),
+    .error_o            (error_o),
+    .cycle_o            (cycle_o),
+    .total_cycles_o     (total_cycles_o),
+    .cnt_array_active_o (cnt_array_active_o),
+    .cnt_weight_stall_o (cnt_weight_stall_o),
+    .cnt_weight_shift_o (cnt_weight_shift_o),
+    .cnt_non_matrix_o   (cnt_non_matrix_o),
+    .cnt_raw_stall_o    (cnt_raw_stall_o),
+    .cnt_input_stall_o  (cnt_input_stall_o)
+  );
+
+  dma #(
+    .Rows          (Rows),
+    .Cols          (Cols),
+    .VecBytes      (VecBytes),
+    .UbVectors     (UbVectors),
+    .FifoTiles     (FifoTiles),
+    .HostVectors   (HostVectors),
+    .WeightTiles   (WeightTiles),
+    .ClockMhz      (ClockMhz),
+    .HostBwMbS     (HostBwMbS),
+    .HostLatency   (HostLatency),
+    .WeightBwMbS   (WeightBwMbS),
+    .WeightLatency (WeightLatency)
+  ) u_dma (
+    .clk_i             (clk_i),
+    .rst_ni            (rst_ni),
+    .host_start_i      (host_start),
+    .host_write_i      (host_write),
+    .host_addr_i       (host_addr),
+    .host_ub_addr_i    (host_ub_addr),
+    .host_n_i          (host_n),
+    .host_busy_o       (host_busy),
+    .ub_we_o           (dma_ub_we),
+    .ub_addr_o         (dma_ub_addr),
+    .ub_wdata_o        (dma_ub_wdata),
+    .ub_rdata_i        (dma_ub_rdata),
+    .w_start_i         (w_start),
+    .w_tile_i          (w_tile),
+    .w_n_i             (w_n),
+    .w_free_o          (w_free),
+    .w_busy_o          (w_busy),
+    .fifo_slot_free_i  (fifo_slot_free),
+    .fifo_alloc_slot_i (fifo_alloc_slot),
+    .fifo_alloc_o      (fifo_alloc),
+    .fifo_wr_en_o      (fifo_wr_en),
+    .fifo_wr_addr_o    (fifo_wr_addr),
+    .fifo_wr_data_o    (fifo_wr_data),
+    .fifo_arrive_o     (fifo_arrive),
+    .bd_host_we_i      (bd_host_we_i),
+    .bd_host_addr_i    (bd_host_addr_i),
+    .bd_host_wdata_i   (bd_host_wdata_i),
+    .bd_host_rdata_o   (bd_host_rdata_o),
+    .bd_wmem_we_i      (bd_wmem_we_i),
+    .bd_wmem_addr_i    (bd_wmem_addr_i),
+    .bd_wmem_wdata_i   (bd_wmem_wdata_i)
+  );
+
+  weight_fifo #(
+    .Rows      (Rows),
+    .Cols      (Cols),
+    .FifoTiles (FifoTiles)
+  ) u_weight_fifo (
+    .clk_i           (clk_i),
+    .rst_ni          (rst_ni),
+    .slot_free_o     (fifo_slot_free),
+    .alloc_slot_o    (fifo_alloc_slot),
+    .alloc_i         (fifo_alloc),
+    .wr_en_i         (fifo_wr_en),
+    .wr_addr_i       (fifo_wr_addr),
+    .wr_data_i       (fifo_wr_data),
+    .arrive_i        (fifo_arrive),
+    .switch_i        (switch_w),
+    .shadow_full_o   (shadow_full),
+    .tile_arrived_o  (tile_arrived),
+    .weight_row_we_o (weight_row_we),
+    .weight_row_o    (weight_row)
+  );
+
+  unified_buffer #(
+    .UbVectors (UbVectors),
+    .VecBytes  (VecBytes)
+  ) u_unified_buffer (
+    .clk_i       (clk_i),
+    .mxu_addr_i  (mxu_ub_addr),
+    .mxu_rdata_o (mxu_rdata),
+    .dma_we_i    (dma_ub_we),
+    .dma_addr_i  (dma_ub_addr),
+    .dma_wdata_i (dma_ub_wdata),
+    .dma_rdata_o (dma_ub_rdata),
+    .act_we_i    (act_ub_we),
+    .act_addr_i  (act_ub_addr_w),
+    .act_wdata_i (act_ub_wdata)
+  );
+
+  systolic_array #(
+    .Rows    (Rows),
+    .Cols    (Cols),
+    .TagBits (TagBits)
+  ) u_systolic_array (
+    .clk_i           (clk_i),
+    .rst_ni          (rst_ni),
+    .valid_i         (mxu_valid),
+    .switch_i        (mxu_switch),
+    .tag_i           ({mxu_accumulate, mxu_acc_addr}),
+    .act_i           (mxu_rdata[Rows*8-1:0]),
+    .valid_o         (psum_valid),
+    .tag_o           (psum_tag),
+    .psum_o          (psum),
+    .busy_o          (array_busy),
+    .weight_row_we_i (weight_row_we),
+    .weight_row_i    (weight_row)
+  );
+
+  accumulators #(
+    .AccEntries (AccEntries),
+    .Cols       (Cols)
+  ) u_accumulators (
+    .clk_i           (clk_i),
+    .rst_ni          (rst_ni),
+    .wr_valid_i      (psum_valid),
+    .wr_accumulate_i (psum_tag[AccAddrBits]),
+    .wr_addr_i       (psum_tag[AccAddrBits-1:0]),
+    .wr_data_i       (psum),
+    .busy_o          (acc_busy),
+    .rd_addr_i       (acc_rd_addr),
+    .rd_data_o       (acc_rd_data)
+  );
+
+  activation_unit #(
+    .Cols           (Cols),
+    .VecBytes       (VecBytes),
+    .AccEntries     (AccEntries),
+    .UbVectors      (UbVectors),
+    .SigmoidMemFile (SigmoidMemFile),
+    .TanhMemFile    (TanhMemFile)
+  ) u_activation_unit (
+    .clk_i         (clk_i),
+    .rst_ni        (rst_ni),
+    .start_i       (act_start),
+    .acc_addr_i    (act_acc_addr),
+    .ub_addr_i     (act_ub_addr),
+    .n_i           (act_n),
+    .function_i    (act_function),
+    .pool_i        (act_pool),
+    .pool_log2_i   (act_pool_log2),
+    .mult_i        (act_mult),
+    .shift_i       (act_shift),
+    .round_i       (act_round),
+    .busy_o        (act_busy),
+    .acc_rd_addr_o (acc_rd_addr),
+    .acc_rd_data_i (acc_rd_data),
+    .ub_we_o       (act_ub_we),
+    .ub_addr_o     (act_ub_addr_w),
+    .ub_wdata_o    (act_ub_wdata)
+  );
+
+  assign obs_dma_ub_we_o    = dma_ub_we;
+  assign obs_dma_ub_addr_o  = dma_ub_we ? 32'(dma_ub_addr) : 32'd0;
+  assign obs_dma_ub_wdata_o = dma_ub_we ? dma_ub_wdata : {(VecBytes*8){1'b0}};
+  assign obs_act_ub_we_o    = act_ub_we;
+  assign obs_act_ub_addr_o  = act_ub_we ? 32'(act_ub_addr_w) : 32'd0;
+  assign obs_act_ub_wdata_o = act_ub_we ? act_ub_wdata : {(VecBytes*8){1'b0}};
+  assign obs_psum_valid_o   = psum_valid;
+  assign obs_psum_tag_o     = psum_valid ? 32'(psum_tag) : 32'd0;
+  assign obs_psum_o         = psum_valid ? psum : {(Cols*32){1'b0}};
+  assign obs_fifo_arrive_o  = fifo_arrive;
+
+  generate
+    if (VecBytes > Rows) begin : gen_unused_lanes
+      wire unused_mxu_lanes = ^mxu_rdata[VecBytes*8-1:Rows*8];
+    end
+  endgenerate
+
+endmodule
+
+`default_nettype wire

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Reproduces the serving papers' qualitative results on the simulated chip (issue 10) for opt-13b
+# on tpu-llm, into results/serve/: per-scheduler rate sweeps (CSV + JSON), one 2,000-request
+# report per scheduler with its wall time, and the plots + summary of scripts/serve_plot.py.
+#   scripts/serve_study.sh [OUT_DIR]          (default results/serve)
+# Env: TPUSIM = a tpusim binary with the `serve` subcommand (default build/sim/tpusim, else the
+# serve_driver test binary of build-serve/ or build/), PYTHON = python with matplotlib
+# (default build/venv/bin/python).
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+out="${1:-$root/results/serve}"
+mkdir -p "$out"
+
+bin="${TPUSIM:-$root/build/sim/tpusim}"
+has_serve() { "$1" serve --help 2>/dev/null | grep -q -- --scheduler; }
+if ! has_serve "$bin"; then
+  for d in "$root/build-serve" "$root/build"; do
+    if [ -x "$d/tests/serve/serve_driver" ]; then bin="$d/tests/serve/serve_driver"; break; fi
+  done
+fi
+has_serve "$bin" || { echo "serve_study: no binary with a serve subcommand (build tpusim or serve_driver)" >&2; exit 2; }
+echo "serve_study: using $bin"
+common=(--arch tpu-llm --model opt-13b --seed 1 --force --quiet)
+
+# 1. Orca: static vs continuous batching, latency vs throughput (Orca trace, 2,000 requests).
+#    SLOs scaled to this chip (a decode step has a ~0.1 s weight-shift floor): TTFT 5 s, TPOT 0.5 s.
+orca_rates=0.25,0.5,0.75,1,1.25,1.5,1.75,2,2.5
+for s in static continuous; do
+  "$bin" serve "${common[@]}" --trace orca --requests 2000 --scheduler $s --sweep-rates $orca_rates \
+    --slo-ttft 5 --slo-tpot 0.5 --csv "$out/orca_$s.csv" --json "$out/orca_$s.json"
+done
+
+# 2. vLLM: paged vs contiguous K/V (ShareGPT-like, 1,000 requests), contiguous reserving
+#    max_context (max), the next power of two (pow2) or the exact length (oracle).
+sg_rates=0.2,0.3,0.4,0.5,0.6,0.7,0.8,1,1.2
+"$bin" serve "${common[@]}" --trace sharegpt --requests 1000 --scheduler paged --sweep-rates $sg_rates \
+  --slo-ttft 5 --slo-tpot 0.5 --csv "$out/sharegpt_paged.csv" --json "$out/sharegpt_paged.json"
+for r in max pow2 oracle; do
+  "$bin" serve "${common[@]}" --trace sharegpt --requests 1000 --scheduler continuous --reserve $r \
+    --sweep-rates $sg_rates --slo-ttft 5 --slo-tpot 0.5 --csv "$out/sharegpt_contiguous_$r.csv" \
+    --json "$out/sharegpt_contiguous_$r.json"
+done
+
+# 3. DistServe: disaggregated vs colocated (paged) on the prefill-heavy LongBench-like trace
+#    (1,000 requests), SLOs TTFT 5 s / TPOT 0.4 s (DistServe's summarization pair 15 s / 0.15 s,
+#    rescaled to this chip), goodput = largest rate with >= 90 % attainment.
+lb_rates=0.1,0.2,0.3,0.4,0.45,0.5,0.55,0.6,0.65,0.7,0.8,0.9,1
+for s in paged disaggregated; do
+  "$bin" serve "${common[@]}" --trace longbench --requests 1000 --scheduler $s --sweep-rates $lb_rates \
+    --slo-ttft 5 --slo-tpot 0.4 --slo-target 0.9 --csv "$out/longbench_$s.csv" --json "$out/longbench_$s.json"
+done
+
+# 4. Run time: every scheduler on a 2,000-request opt-13b trace in a fresh process (cost-model
+#    engine runs included), plus one 10,000-request run.
+echo "scheduler,trace,requests,rate_per_s,wall_s" > "$out/runtime.csv"
+for s in static continuous paged disaggregated; do
+  t0=$(date +%s.%N)
+  "$bin" serve "${common[@]}" --trace orca --requests 2000 --rate 1 --scheduler $s \
+    --slo-ttft 5 --slo-tpot 0.5 --json "$out/run_orca2000_$s.json"
+  t1=$(date +%s.%N)
+  echo "$s,orca,2000,1,$(echo "$t1 - $t0" | bc)" >> "$out/runtime.csv"
+done
+t0=$(date +%s.%N)
+"$bin" serve "${common[@]}" --trace sharegpt --requests 10000 --rate 0.5 --scheduler paged --json "$out/run_sharegpt10000_paged.json"
+t1=$(date +%s.%N)
+echo "paged,sharegpt,10000,0.5,$(echo "$t1 - $t0" | bc)" >> "$out/runtime.csv"
+"$bin" serve "${common[@]}" --trace slora --requests 2000 --rate 0.5 --scheduler paged --lora \
+  --json "$out/run_slora2000_paged_lora.json"
+
+py="${PYTHON:-$root/build/venv/bin/python}"
+[ -x "$py" ] || py=python3
+"$py" "$root/scripts/serve_plot.py" "$out"

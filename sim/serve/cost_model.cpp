@@ -1,0 +1,253 @@
+#include "sim/serve/cost_model.h"
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+#include "models/errors.h"
+#include "models/yaml_reader.h"
+#include "sim/fast_engine.h"
+#include "sim/lowering.h"
+#include "sim/workload.h"
+
+namespace tpusim::serve {
+
+namespace {
+
+template <class F>
+void for_each_counter(EventCounts& a, const EventCounts& b, F f) {
+  f(a.cycles, b.cycles);
+  f(a.array_active_cycles, b.array_active_cycles);
+  f(a.weight_stall_cycles, b.weight_stall_cycles);
+  f(a.weight_shift_cycles, b.weight_shift_cycles);
+  f(a.non_matrix_cycles, b.non_matrix_cycles);
+  f(a.raw_stall_cycles, b.raw_stall_cycles);
+  f(a.input_stall_cycles, b.input_stall_cycles);
+  f(a.instructions, b.instructions);
+  f(a.matmul_rows, b.matmul_rows);
+  f(a.macs, b.macs);
+  f(a.useful_macs, b.useful_macs);
+  f(a.weight_tiles, b.weight_tiles);
+  f(a.act_rows_in, b.act_rows_in);
+  f(a.act_rows_out, b.act_rows_out);
+  f(a.ub_read_bytes, b.ub_read_bytes);
+  f(a.ub_write_bytes, b.ub_write_bytes);
+  f(a.acc_read_bytes, b.acc_read_bytes);
+  f(a.acc_write_bytes, b.acc_write_bytes);
+  f(a.weight_fifo_write_bytes, b.weight_fifo_write_bytes);
+  f(a.weight_fifo_read_bytes, b.weight_fifo_read_bytes);
+  f(a.weight_memory_read_bytes, b.weight_memory_read_bytes);
+  f(a.host_read_bytes, b.host_read_bytes);
+  f(a.host_write_bytes, b.host_write_bytes);
+}
+
+std::string model_path(const std::string& name_or_path) {
+  namespace fs = std::filesystem;
+  const bool is_path = name_or_path.find('/') != std::string::npos ||
+                       (name_or_path.size() > 5 &&
+                        name_or_path.compare(name_or_path.size() - 5, 5, ".yaml") == 0);
+  if (is_path) return name_or_path;
+  std::string p = (fs::path(data_root()) / "workloads" / (name_or_path + ".yaml")).string();
+  if (!fs::exists(p)) load_workload(name_or_path);  // throws the library's "unknown workload" error
+  return p;
+}
+
+uint32_t field_u32(const YAML::Node& t, const char* key, uint32_t fallback, const std::string& file) {
+  if (!t[key]) {
+    if (fallback) return fallback;
+    throw InputError(fmt::format("{}: key 'transformer.{}' is required by serve", file, key));
+  }
+  uint64_t v = 0;
+  if (!t[key].IsScalar() || !parse_uint_scalar(t[key].Scalar(), v) || v == 0 || v > 0xFFFFFFFFull)
+    throw InputError(fmt::format("{}: key 'transformer.{}': expected a positive integer", file, key));
+  return uint32_t(v);
+}
+
+}  // namespace
+
+EventCounts scaled(const EventCounts& c, uint64_t k) {
+  EventCounts out;
+  for_each_counter(out, c, [k](uint64_t& o, uint64_t v) { o = v * k; });
+  return out;
+}
+
+EventCounts minus(const EventCounts& a, const EventCounts& b) {
+  EventCounts out = a;
+  for_each_counter(out, b, [](uint64_t& o, uint64_t v) { o = o > v ? o - v : 0; });
+  return out;
+}
+
+EventCounts lerp(const EventCounts& a, const EventCounts& b, uint64_t num, uint64_t den) {
+  EventCounts out = a;
+  for_each_counter(out, b, [num, den](uint64_t& o, uint64_t v) {
+    if (v > o) o += (v - o) * num / den;
+  });
+  return out;
+}
+
+CostModel::CostModel(const TpuConfig& cfg, const std::string& model, const CostOptions& opt)
+    : cfg_(cfg), opt_(opt) {
+  if (opt_.bucket == 0) throw InputError("cost bucket: must be >= 1");
+  const std::string path = model_path(model);
+  YAML::Node doc = load_yaml_file(path);
+  if (!doc.IsMap() || !doc["transformer"] || !doc["transformer"].IsMap())
+    throw InputError(fmt::format("{}: --model: serve needs a transformer workload", path));
+  YAML::Node t = doc["transformer"];
+  if (t["encoder"] && t["encoder"].IsScalar() && t["encoder"].Scalar() == "true")
+    throw InputError(fmt::format("{}: --model: an encoder has no decode phase to serve", path));
+  info_.file = path;
+  info_.layers = field_u32(t, "layers", 0, path);
+  info_.d_model = field_u32(t, "d_model", 0, path);
+  info_.heads = field_u32(t, "heads", 0, path);
+  info_.kv_heads = field_u32(t, "kv_heads", info_.heads, path);
+  info_.d_head = field_u32(t, "d_head", info_.d_model / info_.heads, path);
+  info_.max_context = field_u32(t, "max_context", 2048, path);
+  if (t["lora"]) t.remove("lora");
+  YAML::Emitter em;
+  em << doc;
+  base_yaml_ = em.c_str();
+  WorkloadParams wp;
+  wp.phase = "decode";
+  wp.batch = 1;
+  wp.context_len = 1;
+  wp.prompt_len = 1;
+  Workload wl = parse_workload(base_yaml_, path, wp);
+  info_.name = wl.name;
+  info_.weight_bytes = wl.weight_bytes();
+}
+
+uint32_t CostModel::round_up(uint64_t n) const {
+  const uint64_t b = opt_.bucket;
+  uint64_t r = (std::max<uint64_t>(n, 1) + b - 1) / b * b;
+  return uint32_t(std::min<uint64_t>(r, info_.max_context));
+}
+
+CostModel::Split CostModel::run(const std::string& yaml_text, const std::string& phase,
+                                uint64_t batch, uint64_t prompt_len, uint64_t context_len,
+                                bool head_only) {
+  const auto t0 = std::chrono::steady_clock::now();
+  WorkloadParams wp;
+  wp.phase = phase;
+  wp.batch = batch;
+  wp.prompt_len = prompt_len;
+  wp.context_len = context_len;
+  Workload wl = parse_workload(yaml_text, info_.file, wp);
+  if (head_only) {
+    std::vector<LayerGroup> keep;
+    for (auto& g : wl.groups)
+      if (g.name == "head") keep.push_back(std::move(g));
+    wl.groups = std::move(keep);
+  }
+  LowerOptions lo;
+  lo.values = false;
+  const LoweredProgram lp = lower(cfg_, wl, lo);
+  Split s;
+  for (const Segment& seg : lp.segments) {
+    FastOptions fo;
+    fo.values = false;
+    fo.record_timeline = false;
+    fo.layer_of = &seg.layer_of;
+    fo.layers = lp.layers.size();
+    const EngineResult r = run_fast(cfg_, seg.program, fo);
+    for (size_t l = 0; l < lp.layers.size(); ++l) {
+      const LayerInfo& info = lp.layers[l];
+      EventCounts& dst = info.kind == LayerKind::kAttention ? s.attention
+                         : info.group == "head"             ? s.head
+                                                            : s.dense;
+      dst += scaled(r.per_layer[l], seg.repeat);
+    }
+  }
+  for (const LayerInfo& info : lp.layers) {
+    EventCounts& dst = info.kind == LayerKind::kAttention ? s.attention
+                       : info.group == "head"             ? s.head
+                                                          : s.dense;
+    dst.useful_macs += info.useful_macs * info.repeat;
+  }
+  ++engine_runs_;
+  engine_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return s;
+}
+
+const CostModel::Split& CostModel::prefill_point(uint32_t len) {
+  auto it = prefill_.find(len);
+  if (it == prefill_.end()) it = prefill_.emplace(len, run(base_yaml_, "prefill", 1, len, 1, false)).first;
+  return it->second;
+}
+
+EventCounts CostModel::dense(uint64_t tokens) {
+  const uint64_t chunk = info_.max_context;
+  EventCounts out;
+  if (tokens > chunk) out = scaled(prefill_point(uint32_t(chunk)).dense, tokens / chunk);
+  const uint64_t rest = tokens > chunk ? tokens % chunk : tokens;
+  if (rest > 0 || tokens == 0) out += prefill_point(round_up(rest)).dense;
+  return out;
+}
+
+const EventCounts& CostModel::prefill_attention(uint32_t prompt_len) {
+  return prefill_point(round_up(prompt_len)).attention;
+}
+
+const EventCounts& CostModel::decode_attention(uint32_t context_len) {
+  const uint32_t c = round_up(context_len);
+  auto it = decode_attn_.find(c);
+  if (it == decode_attn_.end())
+    it = decode_attn_.emplace(c, run(base_yaml_, "decode", 1, 1, c, false).attention).first;
+  return it->second;
+}
+
+const EventCounts& CostModel::head(uint64_t sequences) {
+  const uint64_t b = opt_.bucket;
+  const uint64_t s = (std::max<uint64_t>(sequences, 1) + b - 1) / b * b;
+  auto it = head_.find(s);
+  if (it == head_.end()) it = head_.emplace(s, run(base_yaml_, "decode", s, 1, 1, true).head).first;
+  return it->second;
+}
+
+EventCounts CostModel::lora_point(uint32_t adapters) {
+  auto it = lora_.find(adapters);
+  if (it != lora_.end()) return it->second;
+  YAML::Node doc = YAML::Load(base_yaml_);
+  YAML::Node l;
+  l["ranks"].push_back(opt_.lora_rank);
+  l["adapters"] = adapters;
+  for (const char* tgt : {"q", "k", "v", "o"}) l["targets"].push_back(tgt);
+  doc["transformer"]["lora"] = l;
+  YAML::Emitter em;
+  em << doc;
+  const Split with = run(em.c_str(), "decode", adapters, 1, 1, false);
+  const Split without = run(base_yaml_, "decode", adapters, 1, 1, false);
+  EventCounts a = with.dense;
+  a += with.attention;
+  a += with.head;
+  EventCounts b = without.dense;
+  b += without.attention;
+  b += without.head;
+  return lora_.emplace(adapters, minus(a, b)).first->second;
+}
+
+EventCounts CostModel::lora_extra(uint32_t adapters) {
+  if (adapters == 0) return {};
+  uint32_t lo = 1;
+  while (lo * 2 <= adapters) lo *= 2;
+  if (lo == adapters) return lora_point(lo);
+  const EventCounts a = lora_point(lo);
+  const EventCounts b = lora_point(lo * 2);
+  return lerp(a, b, adapters - lo, lo);
+}
+
+EventCounts CostModel::iteration(const std::vector<uint32_t>& prefill,
+                                 const std::vector<uint32_t>& decode, uint32_t adapters) {
+  uint64_t tokens = decode.size();
+  for (uint32_t p : prefill) tokens += p;
+  EventCounts c = dense(tokens);
+  c += head(prefill.size() + decode.size());
+  for (uint32_t p : prefill) c += prefill_attention(p);
+  for (uint32_t ctx : decode) c += decode_attention(ctx);
+  if (adapters) c += lora_extra(adapters);
+  return c;
+}
+
+}  // namespace tpusim::serve

@@ -1,0 +1,120 @@
+#include "sim/workload_run.h"
+
+#include <fmt/format.h>
+
+#include "models/errors.h"
+#include "sim/fast_engine.h"
+#include "sim/functional.h"
+#include "sim/lowering.h"
+#include "sim/report.h"
+
+namespace tpusim {
+
+using nlohmann::json;
+
+json run_workload_report(const TpuConfig& cfg, const std::string& workload,
+                         const WorkloadParams& params, const WorkloadRunOptions& opt) {
+  const Workload wl = load_workload(workload, params);
+
+  // Capacity (DESIGN invariant 7): reported, never hidden.
+  const uint64_t wbytes = wl.weight_bytes();
+  const uint64_t wmem = cfg.weight_memory.bytes;
+  const bool fits = wbytes <= wmem;
+  const uint64_t chips = (wbytes + wmem - 1) / wmem;
+  if (!fits) {
+    std::string msg = fmt::format(
+        "{}: {} weight bytes exceed {}'s {} bytes of weight memory ({} chips needed)", wl.name,
+        wbytes, cfg.name, wmem, chips);
+    if (opt.strict_capacity) throw InputError(msg + " (--strict-capacity)");
+    fmt::print(stderr, "tpusim: warning: {}; simulating one chip as a what-if\n", msg);
+  }
+
+  const bool values = !opt.timing_only;
+  if (opt.mode == "functional" && !values)
+    throw InputError("--timing-only: the functional engine computes values only");
+  LowerOptions lo;
+  lo.values = values;
+  lo.seed = opt.seed;
+  lo.unroll = values;
+  const LoweredProgram lp = lower(cfg, wl, lo);
+
+  EventCounts total;
+  std::vector<EventCounts> per_layer(lp.layers.size());
+  uint64_t out_hash = 0xcbf29ce484222325ull;
+  for (const Segment& seg : lp.segments) {
+    EventCounts seg_counts;
+    std::vector<EventCounts> seg_layers;
+    if (opt.mode == "fast") {
+      FastOptions fo;
+      fo.values = values;
+      fo.record_timeline = false;
+      fo.layer_of = &seg.layer_of;
+      fo.layers = lp.layers.size();
+      EngineResult r = run_fast(cfg, seg.program, fo);
+      seg_counts = r.counts;
+      seg_layers = std::move(r.per_layer);
+      if (r.has_values)
+        for (const auto& w : r.values.host_writes)
+          out_hash = fnv1a64(r.values.state.host.data() + w.host_vector * cfg.vector_bytes(),
+                             w.vectors * cfg.vector_bytes(), out_hash);
+    } else if (opt.mode == "functional") {
+      FunctionalResult r = run_functional(cfg, seg.program);
+      seg_counts = r.counts;
+      seg_layers.resize(lp.layers.size());
+      for (size_t pc = 0; pc < seg.program.code.size(); ++pc)
+        count_work(cfg, seg.program.code[pc], seg_layers[seg.layer_of[pc]]);
+      for (const auto& w : r.host_writes)
+        out_hash = fnv1a64(r.state.host.data() + w.host_vector * cfg.vector_bytes(),
+                           w.vectors * cfg.vector_bytes(), out_hash);
+    } else {
+      throw InputError(fmt::format("--mode {}: not available in this build (modes: fast, functional)", opt.mode));
+    }
+    for (uint64_t r = 0; r < seg.repeat; ++r) total += seg_counts;
+    for (size_t l = 0; l < seg_layers.size(); ++l)
+      for (uint64_t r = 0; r < seg.repeat; ++r) per_layer[l] += seg_layers[l];
+  }
+  const bool timed = opt.mode != "functional";
+  json layers = json::array();
+  for (size_t l = 0; l < lp.layers.size(); ++l) {
+    const LayerInfo& info = lp.layers[l];
+    EventCounts& c = per_layer[l];
+    c.useful_macs = info.useful_macs * info.repeat;
+    total.useful_macs += c.useful_macs;
+    json j = timed ? totals_json(cfg, c) : counts_json(c, false);
+    j["name"] = info.name;
+    j["kind"] = layer_kind_name(info.kind);
+    j["repeat"] = info.repeat;
+    j["useful_macs"] = c.useful_macs;
+    j["weight_bytes"] = info.weight_bytes * info.repeat;
+    layers.push_back(std::move(j));
+  }
+  json wj{{"name", wl.name},
+          {"paper", wl.paper},
+          {"description", wl.description},
+          {"file", wl.file},
+          {"assumptions", wl.assumptions},
+          {"weight_bytes", wbytes},
+          {"ops_per_weight_byte", wl.ops_per_weight_byte()}};
+  wj["batch"] = wl.batch;
+  if (!wl.phase.empty()) {
+    wj["phase"] = wl.phase;
+    wj["prompt_len"] = wl.prompt_len;
+    wj["context_len"] = wl.context_len;
+  }
+  json rep{{"tool", tool_json()},
+           {"arch", arch_json(cfg)},
+           {"workload", wj},
+           {"mode", opt.mode},
+           {"timing_only", opt.timing_only},
+           {"totals", timed ? totals_json(cfg, total) : counts_json(total, false)},
+           {"layers", layers},
+           {"capacity", {{"weight_bytes", wbytes}, {"weight_memory_bytes", wmem}, {"fits", fits},
+                         {"chips_needed", chips}}},
+           {"lowering", {{"segments", lp.segments.size()}, {"instructions", lp.instructions()},
+                         {"weight_addresses_wrapped", lp.weight_addresses_wrapped}}}};
+  if (total.useful_macs > 0) rep["totals"]["useful_macs"] = total.useful_macs;
+  if (values) rep["outputs"] = {{"fnv1a64", fmt::format("{:016x}", out_hash)}};
+  return rep;
+}
+
+}  // namespace tpusim
