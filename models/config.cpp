@@ -32,6 +32,12 @@ constexpr int kMaxBaseDepth = 8;
 const std::vector<std::string> kWeightMemoryTypes = {"ddr3", "ddr4", "lpddr4", "lpddr5", "gddr5",
                                                      "gddr6", "hbm2", "hbm2e", "hbm3", "hbm3e"};
 const std::vector<std::string> kHostLinkTypes = {"pcie3x16", "pcie4x16", "pcie5x16", "custom"};
+const std::vector<std::string> kInterconnectTypes = {"pcie3x16", "pcie4x16", "pcie5x16", "ici",
+                                                     "nvlink", "custom"};
+const std::vector<std::string> kTopologies = {"ring", "torus2d", "switch"};
+constexpr double kMaxLinkLatencyUs = 1e4;
+constexpr double kMaxLinkPjPerBit = 1e4;
+constexpr uint64_t kMaxLinksPerChip = 64;
 
 // Recursively overlays `over` onto `base` (maps merge key by key; anything else replaces).
 YAML::Node merge(const YAML::Node& base, const YAML::Node& over) {
@@ -154,6 +160,29 @@ TpuConfig from_yaml(const YAML::Node& doc, const std::string& file) {
   c.technology.node_nm = uint32_t(tech.uint("node_nm", 3, 180));
   c.technology.voltage_v = tech.real("voltage_v", 0.3, 2.0);
   tech.finish();
+
+  if (root.has("interconnect")) {
+    // Optional (issue 13): absent, the PCIe Gen3 x16 host-routed default of InterconnectConfig.
+    YamlMap ic = root.map("interconnect");
+    InterconnectConfig& x = c.interconnect;
+    x.from_yaml = true;
+    x.type = ic.choice_or("type", "custom", kInterconnectTypes);
+    x.topology = ic.choice("topology", kTopologies);
+    x.link_bandwidth_mb_s = gb_s_to_mb_s(ic, "link_bandwidth_gb_s");
+    const bool us = ic.has("link_latency_us"), cyc = ic.has("link_latency_cycles");
+    if (us == cyc)
+      ic.fail("link_latency_us", "give exactly one of link_latency_us and link_latency_cycles");
+    x.link_latency_us = us ? ic.real("link_latency_us", 0.0, kMaxLinkLatencyUs)
+                           : double(ic.uint("link_latency_cycles", 0, kMaxLatencyCycles)) /
+                                 double(c.clock_mhz);
+    x.energy_pj_per_bit = ic.real("energy_pj_per_bit", 0.0, kMaxLinkPjPerBit);
+    x.links_per_chip = uint32_t(ic.uint_or("links_per_chip", 1, 1, kMaxLinksPerChip));
+    if (x.topology == "ring" && x.links_per_chip < 2)
+      ic.fail("links_per_chip", "a ring needs 2 links per chip (allowed 2..64)");
+    if (x.topology == "torus2d" && x.links_per_chip < 4)
+      ic.fail("links_per_chip", "a 2-D torus needs 4 links per chip (allowed 4..64)");
+    ic.finish();
+  }
 
   for (const auto& k : parse_model_params(doc, file, c.params)) root.mark_used(k);
   root.finish();

@@ -33,6 +33,25 @@ struct TechnologyConfig {
   double voltage_v = 0.9;
 };
 
+// Chip-to-chip interconnect for multi-chip runs (sim/multichip.h, issue 13); costs in
+// models/interconnect.h. Absent from the YAML: the PCIe Gen3 x16 host-routed default below.
+struct InterconnectConfig {
+  std::string type = "pcie3x16";  // pcie3x16 | pcie4x16 | pcie5x16 | ici | nvlink | custom
+  std::string topology = "switch";  // ring | torus2d | switch (switch: host root complex / switch)
+  // Per link, per direction. PCIe Gen3 x16: 16 lanes x 8 GT/s x 128/130 / 8 = 15.754 GB/s (PCI-SIG
+  // base spec 3.0 line rate and encoding), the link TPU v1 hangs off (Jouppi et al., ISCA 2017).
+  uint64_t link_bandwidth_mb_s = 15754;
+  // Per hop. Assumption: ~1 us DMA hop, the host_link latency of tpu-v1.yaml (not published).
+  double link_latency_us = 1.0;
+  // Per bit per hop. Assumption: ~10 pJ/bit for a long-reach PCIe SerDes plus controller (no
+  // TPU v1 figure is published; long-reach SerDes are 5-10 pJ/bit at 28 nm).
+  double energy_pj_per_bit = 10.0;
+  uint32_t links_per_chip = 1;
+  bool from_yaml = false;  // false: the default above (no `interconnect:` block)
+
+  double link_bandwidth_bytes_per_s() const { return double(link_bandwidth_mb_s) * 1e6; }
+};
+
 struct TpuConfig {
   std::string name;         // preset name or file stem
   std::string description;
@@ -49,6 +68,7 @@ struct TpuConfig {
   DataWidths data;
   TechnologyConfig technology;
   ModelParams params;  // energy / area / carbon blocks (models/model_params.h)
+  InterconnectConfig interconnect;  // optional `interconnect:` block
 
   // Derived quantities (never stored twice).
   uint32_t vector_bytes() const { return array.rows > array.cols ? array.rows : array.cols; }

@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -12,6 +13,8 @@
 #include <fmt/ranges.h>
 
 #include "models/errors.h"
+
+namespace fs = std::filesystem;
 
 namespace tpusim {
 
@@ -22,6 +25,10 @@ bool valid_utf8(const std::string& s, size_t& bad_offset) {
   size_t n = s.size(), i = 0;
   while (i < n) {
     unsigned char c = p[i];
+    if (c == 0) {
+      bad_offset = i;
+      return false;
+    }
     size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
     if (len == 0 || i + len > n) {
       bad_offset = i;
@@ -73,10 +80,33 @@ bool parse_uint_scalar(const std::string& text, uint64_t& out) {
   return true;
 }
 
-YAML::Node load_yaml_text(const std::string& text, const std::string& file) {
+void check_utf8_text(const std::string& text, const std::string& file) {
   size_t bad = 0;
   if (!valid_utf8(text, bad))
     throw InputError(fmt::format("{}: not UTF-8 text (bad byte at offset {})", file, bad));
+}
+
+std::string read_input_file(const std::string& path, size_t max_bytes) {
+  std::error_code ec;
+  const fs::file_status st = fs::status(path, ec);
+  if (ec || !fs::exists(st)) throw InputError(fmt::format("{}: cannot open file", path));
+  if (!fs::is_regular_file(st))
+    throw InputError(fmt::format("{}: not a regular file (expected a text or binary input file)", path));
+  const uintmax_t size = fs::file_size(path, ec);
+  if (ec) throw InputError(fmt::format("{}: cannot read file", path));
+  if (size > max_bytes)
+    throw InputError(fmt::format("{}: file is {} bytes, more than the {} allowed", path, size, max_bytes));
+  if (size == 0) throw InputError(fmt::format("{}: empty file", path));
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(fmt::format("{}: cannot open file", path));
+  std::string text(size_t(size), '\0');
+  in.read(text.data(), std::streamsize(size));
+  if (size_t(in.gcount()) != size) throw InputError(fmt::format("{}: cannot read file", path));
+  return text;
+}
+
+YAML::Node load_yaml_text(const std::string& text, const std::string& file) {
+  check_utf8_text(text, file);
   try {
     YAML::Node n = YAML::Load(text);
     if (!n || n.IsNull()) throw InputError(fmt::format("{}: empty YAML document", file));
@@ -88,19 +118,7 @@ YAML::Node load_yaml_text(const std::string& text, const std::string& file) {
 }
 
 YAML::Node load_yaml_file(const std::string& path, size_t max_bytes) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(fmt::format("{}: cannot open file", path));
-  in.seekg(0, std::ios::end);
-  std::streamoff size = in.tellg();
-  if (size < 0) throw InputError(fmt::format("{}: cannot read file", path));
-  if (size_t(size) > max_bytes)
-    throw InputError(fmt::format("{}: file is {} bytes, more than the {} allowed", path,
-                                 size_t(size), max_bytes));
-  if (size == 0) throw InputError(fmt::format("{}: empty file", path));
-  in.seekg(0);
-  std::string text(size_t(size), '\0');
-  in.read(text.data(), size);
-  return load_yaml_text(text, path);
+  return load_yaml_text(read_input_file(path, max_bytes), path);
 }
 
 YamlMap::YamlMap(const YAML::Node& node, std::string file, std::string path)

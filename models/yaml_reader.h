@@ -53,6 +53,15 @@ class YamlMap {
 // Parses a scalar as an unsigned integer; false if it is not one (fractions, signs, junk, overflow).
 bool parse_uint_scalar(const std::string& text, uint64_t& out);
 
+// Reads a whole input file (any format). Throws InputError naming the file when it cannot be
+// opened, is not a regular file (a folder, a FIFO, a device), is empty, or is larger than
+// `max_bytes` (checked before anything is allocated).
+std::string read_input_file(const std::string& path, size_t max_bytes = 16u << 20);
+
+// Throws InputError "FILE: not UTF-8 text (bad byte at offset N)" unless `text` is UTF-8; NUL
+// bytes count as bad (no text input of tpusim contains one).
+void check_utf8_text(const std::string& text, const std::string& file);
+
 // Loads a YAML file, or throws InputError with the file name and the parser's line and column.
 // Rejects empty files, non-UTF-8 bytes and files over `max_bytes`.
 YAML::Node load_yaml_file(const std::string& path, size_t max_bytes = 16u << 20);

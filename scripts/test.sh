@@ -1,8 +1,27 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds, and runs the whole CTest suite.
+# Installs what is missing (Debian packages, the test tools, the Python venv under build/),
+# builds, and runs the whole CTest suite; then the ASan+UBSan tree build-asan/ (RTL off) and its
+# labelled subset `ctest -L sanitize` (unit, cli, robustness) when SANITIZE=1.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+JOBS=${JOBS:-$(nproc)}
 "$ROOT/scripts/install.sh"
+"$ROOT/scripts/install_test_tools.sh"
 "$ROOT/scripts/build.sh"
+"$ROOT/scripts/venv.sh"
 cd "$ROOT/build"
-ctest --output-on-failure -j "${JOBS:-$(nproc)}" ${CTEST_ARGS:-}
+ctest --output-on-failure -j "$JOBS" ${CTEST_ARGS:-}
+
+if [ "${SANITIZE:-0}" != 0 ]; then
+  werror=OFF
+  if [ "${CI:-}" = "true" ]; then werror=ON; fi
+  cmake -S "$ROOT" -B "$ROOT/build-asan" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTPUSIM_WERROR=$werror \
+    -DTPUSIM_SANITIZE=ON -DTPUSIM_RTL=OFF >/dev/null
+  # Only what the `sanitize` label runs (the whole tree would double the CI time).
+  cmake --build "$ROOT/build-asan" -j "$JOBS" --target tpusim unit_tests fuzz_replay robustness_tests
+  cd "$ROOT/build-asan"
+  export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:detect_stack_use_after_return=0:abort_on_error=1}
+  export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$ROOT/tests/robustness/lsan.supp}
+  export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+  ctest --output-on-failure -j "$JOBS" -L sanitize
+fi

@@ -267,20 +267,6 @@ void parse_directive(const Line& ln, const std::vector<std::string>& toks, Progr
   }
 }
 
-std::string read_file(const std::string& path, size_t max_bytes) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(fmt::format("{}: cannot open file", path));
-  in.seekg(0, std::ios::end);
-  std::streamoff size = in.tellg();
-  if (size < 0) throw InputError(fmt::format("{}: cannot read file", path));
-  if (size_t(size) > max_bytes)
-    throw InputError(fmt::format("{}: file is {} bytes, more than the {} allowed", path, size, max_bytes));
-  in.seekg(0);
-  std::string s(size_t(size), '\0');
-  in.read(s.data(), size);
-  return s;
-}
-
 }  // namespace
 
 void fill_random_bytes(int8_t* out, size_t n, uint64_t seed) {
@@ -330,7 +316,7 @@ Program assemble(const std::string& text, const std::string& file) {
 }
 
 Program assemble_file(const std::string& path) {
-  std::string text = read_file(path, kMaxSourceBytes);
+  std::string text = read_input_file(path, kMaxSourceBytes);
   if (text.empty()) throw InputError(fmt::format("{}: empty file", path));
   return assemble(text, path);
 }
@@ -417,7 +403,7 @@ Program from_binary(const std::vector<uint8_t>& bytes, const std::string& file) 
 }
 
 Program load_binary_file(const std::string& path) {
-  std::string s = read_file(path, kMaxSourceBytes);
+  std::string s = read_input_file(path, kMaxSourceBytes);
   return from_binary(std::vector<uint8_t>(s.begin(), s.end()), path);
 }
 

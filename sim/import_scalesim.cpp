@@ -19,6 +19,7 @@ std::string trim(const std::string& s) {
 }  // namespace
 
 std::string import_scalesim(const std::string& csv_text, const std::string& file, uint64_t batch) {
+  check_utf8_text(csv_text, file);
   std::istringstream in(csv_text);
   std::string line;
   size_t lineno = 0;
@@ -53,6 +54,9 @@ std::string import_scalesim(const std::string& csv_text, const std::string& file
                                      cols[i + 1], 1u << 20));
     }
     const uint64_t ih = v[0], iw = v[1], fh = v[2], fw = v[3], ch = v[4], nf = v[5], st = v[6];
+    if (ih * iw > (uint64_t(1) << 32))
+      throw InputError(fmt::format("{}:{}: ifmap {}x{} has more than 2^32 pixels (too large to simulate)", file,
+                                   lineno, ih, iw));
     if (fh > ih || fw > iw)
       throw InputError(fmt::format("{}:{}: filter {}x{} larger than the ifmap {}x{}", file, lineno, fh, fw, ih, iw));
     std::string name = cols[0];
@@ -69,11 +73,7 @@ std::string import_scalesim(const std::string& csv_text, const std::string& file
 }
 
 std::string import_scalesim_file(const std::string& path, uint64_t batch) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) throw InputError(fmt::format("{}: cannot open", path));
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return import_scalesim(ss.str(), path, batch);
+  return import_scalesim(read_input_file(path), path, batch);
 }
 
 }  // namespace tpusim

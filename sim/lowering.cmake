@@ -4,6 +4,7 @@ add_library(tpusim_lowering STATIC
   lowering.cpp
   lowering_cli.cpp
   import_scalesim.cpp
+  import_onnx.cpp
 )
 target_include_directories(tpusim_lowering PUBLIC ${CMAKE_SOURCE_DIR})
 target_compile_options(tpusim_lowering PRIVATE ${TPUSIM_WARNINGS})

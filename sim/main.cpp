@@ -11,13 +11,21 @@
 
 #include "models/config.h"
 #include "models/errors.h"
+#include "models/yaml_reader.h"
 #include "sim/assembler.h"
-#include "sim/fast_engine.h"
+#include "sim/compare.h"
+#include "sim/cosim_cli.h"
+#include "sim/engines.h"
 #include "sim/functional.h"
+#include "sim/import_onnx.h"
 #include "sim/lowering_cli.h"
+#include "sim/multichip_cli.h"
 #include "sim/serve_cli.h"
+#include "sim/sweep_cli.h"
 #include "sim/workload_run.h"
 #include "sim/report.h"
+#include "sim/report_extra.h"
+#include "sim/trace.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -26,10 +34,13 @@ namespace tpusim {
 namespace {
 
 struct RunArgs {
-  std::string arch, workload, program, mode = "fast", phase, out_dir, json_file, trace_file;
+  std::string arch, workload, program, mode = "fast", phase, out_dir, json_file, trace_file, vcd_file;
+  std::string csv_file, grid, dvfs;
+  double qps = 0.0, years = 0.0;
   uint32_t batch = 0, prompt_len = 0, context_len = 0;
   bool timing_only = false, force = false, quiet = false, strict_capacity = false;
   uint64_t seed = 1;
+  ParallelArgs par;  // --chips --tp --pp
 };
 
 Program load_program(const std::string& path) {
@@ -85,8 +96,21 @@ void print_summary(const json& rep) {
 
 int write_and_print(const json& rep, const RunArgs& a);
 
+// The trace goes with the report: written after the run, before the report JSON.
+void write_trace(const json& trace, const RunArgs& a) {
+  write_file_atomic(a.trace_file, trace.dump() + "\n", a.force);
+}
+
 int cmd_run(const RunArgs& a) {
-  TpuConfig cfg = load_config(a.arch);
+  const TpuConfig cfg = run_config(load_config(a.arch), a.dvfs, a.grid);
+  if (!a.trace_file.empty() && a.mode == "functional")
+    throw InputError("--trace: the functional engine has no time; use a timed mode");
+  if (!a.out_dir.empty()) {
+    // Created before the run so that --csv/--trace may point into it.
+    std::error_code ec;
+    fs::create_directories(a.out_dir, ec);
+    if (ec) throw InputError(fmt::format("--out {}: cannot create folder: {}", a.out_dir, ec.message()));
+  }
   json rep;
   if (!a.workload.empty()) {
     WorkloadRunOptions wo;
@@ -94,8 +118,24 @@ int cmd_run(const RunArgs& a) {
     wo.timing_only = a.timing_only;
     wo.strict_capacity = a.strict_capacity;
     wo.seed = a.seed;
-    rep = run_workload_report(cfg, a.workload,
-                              WorkloadParams{a.batch, a.phase, a.prompt_len, a.context_len}, wo);
+    const WorkloadParams params{a.batch, a.phase, a.prompt_len, a.context_len};
+    if (a.par.active()) {
+      if (a.mode != "fast") throw InputError("--chips/--tp/--pp: multi-chip runs use the fast engine (--mode fast)");
+      MultiChipOptions mo = parallel_options(a.par);
+      mo.strict_capacity = a.strict_capacity;
+      rep = run_multichip_report(cfg, a.workload, params, mo);
+      if (!a.quiet) print_multichip_summary(rep, std::cout);
+      RunArgs quiet = a;
+      quiet.quiet = true;
+      write_and_print(rep, quiet);
+      if (!a.quiet && !a.json_file.empty()) fmt::print("report: {}\n", a.json_file);
+      return 0;
+    }
+    rep = run_workload_report(cfg, a.workload, params, wo);
+    // The trace is the fast engine's timeline, which the timed engines share (DESIGN.md).
+    if (!a.trace_file.empty()) write_trace(workload_trace(cfg, a.workload, params), a);
+    if (!a.dvfs.empty()) rep["dvfs_point"] = a.dvfs;
+    add_carbon_blocks(rep, cfg, DeploymentOptions{a.qps, a.years});
     return write_and_print(rep, a);
   }
   Program prog = load_program(a.program);
@@ -108,16 +148,18 @@ int cmd_run(const RunArgs& a) {
     FunctionalResult r = run_functional(cfg, prog);
     rep["totals"] = counts_json(r.counts, false);
     rep["outputs"] = outputs_json(r, cfg);
-  } else if (a.mode == "fast") {
-    FastOptions opt;
-    opt.values = !a.timing_only;
-    opt.record_timeline = false;
-    EngineResult r = run_fast(cfg, prog, opt);
-    rep["totals"] = totals_json(cfg, r.counts);
-    if (r.has_values) rep["outputs"] = outputs_json(r.values, cfg);
   } else {
-    throw InputError(fmt::format("--mode {}: not available in this build (modes: fast, functional)", a.mode));
+    EngineOptions opt;
+    opt.values = !a.timing_only;
+    opt.vcd_path = a.vcd_file;
+    opt.record_timeline = !a.trace_file.empty();
+    EngineResult r = run_engine(a.mode, cfg, prog, opt);
+    rep["totals"] = totals_json(cfg, r.counts);
+    if (!a.trace_file.empty()) write_trace(chrome_trace(cfg, prog, r), a);
+    if (r.has_values) rep["outputs"] = outputs_json(r.values, cfg);
   }
+  if (!a.dvfs.empty()) rep["dvfs_point"] = a.dvfs;
+  add_carbon_blocks(rep, cfg, DeploymentOptions{a.qps, a.years});
   return write_and_print(rep, a);
 }
 
@@ -131,11 +173,25 @@ int write_and_print(const json& rep, const RunArgs& a) {
     json_path = (fs::path(a.out_dir) / "report.json").string();
   }
   if (!json_path.empty()) write_file_atomic(json_path, text, a.force);
+  if (!a.csv_file.empty()) write_file_atomic(a.csv_file, layers_csv(rep), a.force);
   if (!a.quiet) {
     print_summary(rep);
     if (!json_path.empty()) fmt::print("report: {}\n", json_path);
   }
   return 0;
+}
+
+void print_compare(const json& rep) {
+  fmt::print("workload {} ({} examples per run) | speed-up and perf/W relative to Haswell\n",
+             rep["workload"]["name"].get<std::string>(), rep["examples_per_inference"].get<uint64_t>());
+  fmt::print("{:<26}{:>11}{:>13}{:>10}{:>10}{:>10}{:>12}{:>12}{:>10}\n", "device", "kind", "latency s",
+             "TOPS", "power W", "speed-up", "perf/W x", "J/inf", "gCO2/inf");
+  for (const auto& d : rep["devices"])
+    fmt::print("{:<26}{:>11}{:>13.4g}{:>10.3g}{:>10.3g}{:>10.3g}{:>12.3g}{:>12.3g}{:>10.3g}\n",
+               d["name"].get<std::string>(), d["kind"].get<std::string>(), d["latency_s"].get<double>(),
+               d["tops"].get<double>(), d["power_w"].get<double>(), d["speedup_vs_haswell"].get<double>(),
+               d["perf_per_w_vs_haswell"].get<double>(), d["energy_j_per_inference"].get<double>(),
+               d["carbon_g_per_inference"].get<double>());
 }
 
 int cmd_list(const std::string& what, bool as_json) {
@@ -176,6 +232,7 @@ int cmd_disasm(const std::string& in) {
 
 int main(int argc, char** argv) {
   using namespace tpusim;
+  install_interrupt_cleanup();
   CLI::App app{"tpusim: a TPU-style systolic-array accelerator simulator"};
   app.set_version_flag("--version", std::string("tpusim ") + TPUSIM_VERSION);
   app.require_subcommand(1);
@@ -195,6 +252,14 @@ int main(int argc, char** argv) {
   run->add_option("--out", ra.out_dir, "Folder for report.json");
   run->add_option("--json", ra.json_file, "Report JSON file");
   run->add_option("--trace", ra.trace_file, "Chrome/Perfetto trace file");
+  run->add_option("--csv", ra.csv_file, "Per-layer CSV file");
+  auto* qps = run->add_option("--qps", ra.qps, "Deployment carbon: queries per second")->check(CLI::PositiveNumber);
+  auto* years = run->add_option("--years", ra.years, "Deployment carbon: years of service")->check(CLI::PositiveNumber);
+  qps->needs(years);
+  years->needs(qps);
+  run->add_option("--grid", ra.grid, "Grid carbon intensity: preset name or g CO2e/kWh");
+  run->add_option("--dvfs", ra.dvfs, "DVFS point of the arch (nominal or a point of its dvfs list)");
+  run->add_option("--vcd", ra.vcd_file, "VCD waveform of the cycle engine (RTL signal names)");
   run->add_flag("--force", ra.force, "Replace existing output files");
   run->add_flag("--quiet", ra.quiet, "No summary on stdout");
   run->add_flag("--strict-capacity", ra.strict_capacity, "Weights beyond the weight memory are an error");
@@ -236,12 +301,59 @@ int main(int argc, char** argv) {
   as->add_option("-o,--output", asm_out, "Binary output file")->required();
   as->add_flag("--force", asm_force, "Replace an existing output file");
 
+  std::string report_dir;
+  bool report_force = false;
+  auto* rpt = app.add_subcommand("report", "Markdown + HTML report (with plots) of a run folder");
+  rpt->add_option("dir", report_dir, "Folder with report.json (and optionally trace.json)")->required();
+  rpt->add_flag("--force", report_force, "Replace an existing report.md / report.html");
+
   std::string dis_in;
   auto* dis = app.add_subcommand("disasm", "Disassemble a binary program image");
   dis->add_option("file", dis_in, "Binary program (.bin)")->required();
 
+  std::string cmp_arch, cmp_wl, cmp_json, cmp_phase, cmp_shapes;
+  uint32_t cmp_batch = 0, cmp_prompt = 0, cmp_ctx = 0;
+  bool cmp_force = false;
+  CompareOptions co;
+  auto* cmp = app.add_subcommand("compare", "Compare the accelerator with CPU and GPU baselines on a workload");
+  cmp->add_option("--arch", cmp_arch, "Arch preset name or YAML path")->required();
+  cmp->add_option("--workload", cmp_wl, "Workload name or YAML path")->required();
+  cmp->add_option("--batch", cmp_batch, "Batch size override")->check(CLI::Range(1u, 1u << 20));
+  cmp->add_option("--phase", cmp_phase, "LLM phase")->check(CLI::IsMember({"prefill", "decode"}));
+  cmp->add_option("--prompt-len", cmp_prompt, "Prompt length")->check(CLI::Range(1u, 1u << 20));
+  cmp->add_option("--context-len", cmp_ctx, "Context length")->check(CLI::Range(1u, 1u << 20));
+  cmp->add_option("--baselines", co.baselines, "Comma list of devices (names or YAML paths); default all");
+  cmp->add_flag("--measure-cpu", co.measure_cpu, "Time the workload's GEMMs on this machine (oneDNN, Eigen)");
+  cmp->add_option("--measure-seconds", co.measure_seconds, "Time budget of --measure-cpu")->check(CLI::Range(0.1, 3600.0));
+  cmp->add_option("--cpu-model", co.cpu_model, "Device whose power model the measured CPU uses");
+  cmp->add_option("--gpu-results", co.gpu_results, "JSON from scripts/gpu/run_gpu_baseline.sh");
+  cmp->add_option("--emit-gpu-shapes", cmp_shapes, "Write the workload's GEMM shapes (CSV) for the GPU bench");
+  cmp->add_option("--json", cmp_json, "Comparison JSON file");
+  cmp->add_flag("--force", cmp_force, "Replace existing output files");
+
+  std::string onx_file, onx_out;
+  uint32_t onx_batch = 0;
+  bool onx_force = false;
+  auto* onx = app.add_subcommand("import-onnx", "Convert an ONNX model to a workload YAML");
+  onx->add_option("model", onx_file, "ONNX model (.onnx)")->required();
+  onx->add_option("--batch", onx_batch, "Batch size (default: the model's, else 1)")->check(CLI::Range(1u, 1u << 20));
+  onx->add_option("-o,--output", onx_out, "Output YAML (default: stdout)");
+  onx->add_flag("--force", onx_force, "Replace an existing output file");
+
+  std::string cos_sizes = "4,8,16";
+  uint64_t cos_programs = 100, cos_seed = 1;
+  auto* cos = app.add_subcommand("cosim", "Lockstep co-simulation: verilated RTL vs the SystemC twin on random programs");
+  cos->add_option("--sizes", cos_sizes, "Array sizes (comma list of 4, 8, 16, 32)");
+  cos->add_option("--programs", cos_programs, "Random programs per size")->check(CLI::Range(uint64_t(1), uint64_t(1000000)));
+  cos->add_option("--seed", cos_seed, "Seed of the program generator");
+
   ServeArgs sa;
   auto* serve = add_serve_command(app, sa);
+  SweepArgs swa;
+  auto* sweep = add_sweep_command(app, swa);
+  PlanArgs pla;
+  auto* plan = add_plan_command(app, pla);
+  add_parallel_options(run, ra.par);
 
   try {
     app.parse(argc, argv);
@@ -257,6 +369,38 @@ int main(int argc, char** argv) {
     }
     if (*list) return cmd_list(list_what, list_json);
     if (*serve) return cmd_serve(sa, std::cout);
+    if (*onx) {
+      std::ostringstream os;
+      int rc = cmd_import_onnx(onx_file, onx_batch, os);
+      if (onx_out.empty()) std::cout << os.str();
+      else write_file_atomic(onx_out, os.str(), onx_force);
+      return rc;
+    }
+    if (*sweep) return cmd_sweep(swa, std::cout);
+    if (*plan) return cmd_plan(pla, std::cout);
+    if (*cos) {
+      std::vector<uint32_t> sizes;
+      std::stringstream ss(cos_sizes);
+      std::string tok;
+      while (std::getline(ss, tok, ',')) {
+        uint64_t v = 0;
+        if (!parse_uint_scalar(tok, v) || v == 0 || v > 4096)
+          throw InputError(fmt::format("--sizes: '{}' is not an array size (expected e.g. 4,8,16)", tok));
+        sizes.push_back(uint32_t(v));
+      }
+      return cmd_cosim(sizes, cos_programs, cos_seed, std::cout);
+    }
+    if (*cmp) {
+      const WorkloadParams wp{cmp_batch, cmp_phase, cmp_prompt, cmp_ctx};
+      if (!cmp_shapes.empty()) {
+        write_file_atomic(cmp_shapes, gpu_shapes_csv(baseline_workload(load_workload(cmp_wl, wp))), cmp_force);
+        return 0;
+      }
+      json rep = compare_report(load_config(cmp_arch), cmp_wl, wp, co);
+      if (!cmp_json.empty()) write_file_atomic(cmp_json, rep.dump(2) + "\n", cmp_force);
+      print_compare(rep);
+      return 0;
+    }
     if (*low) {
       std::ostringstream os;
       int rc = cmd_lower(load_config(lo_arch), lo_wl, WorkloadParams{lo_batch, lo_phase, lo_prompt, lo_ctx},
@@ -274,6 +418,16 @@ int main(int argc, char** argv) {
     }
     if (*as) return cmd_asm(asm_in, asm_out, asm_force);
     if (*dis) return cmd_disasm(dis_in);
+    if (*rpt) {
+      // The report writes report.md, report.html and plots/ inside DIR only (fixed names).
+      for (const char* name : {"report.md", "report.html"}) {
+        std::error_code ec;
+        const fs::path f = fs::path(report_dir) / name;
+        if (!report_force && fs::exists(f, ec))
+          throw InputError(fmt::format("{}: file exists (use --force to replace it)", f.string()));
+      }
+      return cmd_report(report_dir, std::cout);
+    }
   } catch (const InputError& e) {
     fmt::print(stderr, "tpusim: error: {}\n", e.what());
     return 2;

@@ -29,4 +29,9 @@ nlohmann::json tool_json();
 // `force` (InputError naming the path).
 void write_file_atomic(const std::string& path, const std::string& content, bool force);
 
+// Installs SIGINT/SIGTERM/SIGHUP handlers that remove the temporary files of writes in progress
+// (any thread) and then die of the signal, so an interrupted run leaves neither a partial report
+// nor a stray temporary file. Called once by the CLI's main.
+void install_interrupt_cleanup();
+
 }  // namespace tpusim

@@ -623,6 +623,56 @@ bool is_path(const std::string& s) {
   return s.find('/') != std::string::npos || (s.size() > 5 && s.substr(s.size() - 5) == ".yaml");
 }
 
+// Rejects a workload whose totals would not fit the 64-bit counters of the lowering, the engines
+// and the reports: more than 2^40 rows in a layer, or more than 2^62 MACs, weight bytes or K/V
+// bytes in all. Computed in 128 bits (bounds, not exact counts) so that nothing wraps before the
+// check, and before the lowering allocates anything.
+void check_workload_totals(const Workload& w, const std::string& file) {
+  __extension__ typedef unsigned __int128 u128;
+  const u128 kLimit = u128(1) << 62, kMaxRows = u128(1) << 40;
+  u128 macs = 0, weights = 0, kv = 0;
+  auto over = [&](const char* what, const Layer& l) {
+    throw InputError(fmt::format("{}: layer '{}': the workload's {} exceed 2^62 (sizes too large to simulate)",
+                                 file, l.name, what));
+  };
+  for (const auto& g : w.groups) {
+    for (const auto& l : g.layers) {
+      const u128 rows = u128(g.items) * l.rows_per_item;
+      if (rows > kMaxRows)
+        throw InputError(fmt::format("{}: layer '{}': {} items x {} rows per item is more than 2^40 rows",
+                                     file, l.name, g.items, l.rows_per_item));
+      u128 lm = 0, lw = 0, lkv = 0;
+      switch (l.kind) {
+        case LayerKind::kFc:
+          for (const FcTerm& t : l.terms) {
+            lm += rows * t.k * t.n;
+            lw += u128(t.k) * t.n;
+          }
+          break;
+        case LayerKind::kConv2d:
+          lw = u128(l.kernel_h) * l.kernel_w * l.in_c * l.out_features;
+          lm = rows * lw;
+          break;
+        case LayerKind::kAttention:
+          lkv = (rows + 1) * l.kv_heads * 2u * l.d_head * l.kv_len;
+          lm = rows * l.heads * l.d_head * (u128(l.kv_len) + 1) * 2u;
+          break;
+        default:
+          lm = rows * l.out_features;
+          break;
+      }
+      if (lm > kLimit || lw > kLimit || lkv > kLimit) over("MACs or bytes", l);
+      macs += lm * g.repeat;
+      weights += lw * g.repeat;
+      kv += lkv * g.repeat;
+      if (macs > kLimit) over("MACs", l);
+      if (weights > kLimit) over("weight bytes", l);
+      if (kv > kLimit) over("K/V bytes", l);
+    }
+  }
+}
+
+
 }  // namespace
 
 Workload parse_workload(const std::string& yaml_text, const std::string& file,
@@ -644,7 +694,8 @@ Workload parse_workload(const std::string& yaml_text, const std::string& file,
   bool phased = false;
   if (has_tf) {
     YamlMap tm = m.map("transformer");
-    phased = !(tm.has("encoder") && tm.node()["encoder"].as<std::string>() == "true");
+    phased = !(tm.has("encoder") && tm.node()["encoder"].IsScalar() &&
+               tm.node()["encoder"].Scalar() == "true");
   }
   if (phased) {
     w.phase = m.choice_or("phase", "decode", {"prefill", "decode"});
@@ -685,6 +736,7 @@ Workload parse_workload(const std::string& yaml_text, const std::string& file,
     parse_layer_list(m.raw("layers"), file, "layers", w.batch, in, w.groups);
   }
   m.finish();
+  check_workload_totals(w, file);
   return w;
 }
 
@@ -699,11 +751,8 @@ Workload load_workload(const std::string& name_or_path, const WorkloadParams& pa
                                    name_or_path, fmt::join(names, ", ")));
     }
   }
-  load_yaml_file(path);  // size, encoding and syntax checks with the file's name
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return parse_workload(ss.str(), path, params);
+  // read_input_file: existence, regular file, size; parse_workload: encoding and syntax.
+  return parse_workload(read_input_file(path), path, params);
 }
 
 std::vector<WorkloadEntry> list_workloads() {

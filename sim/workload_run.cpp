@@ -3,7 +3,7 @@
 #include <fmt/format.h>
 
 #include "models/errors.h"
-#include "sim/fast_engine.h"
+#include "sim/engines.h"
 #include "sim/functional.h"
 #include "sim/lowering.h"
 #include "sim/report.h"
@@ -44,20 +44,19 @@ json run_workload_report(const TpuConfig& cfg, const std::string& workload,
   for (const Segment& seg : lp.segments) {
     EventCounts seg_counts;
     std::vector<EventCounts> seg_layers;
-    if (opt.mode == "fast") {
-      FastOptions fo;
-      fo.values = values;
-      fo.record_timeline = false;
-      fo.layer_of = &seg.layer_of;
-      fo.layers = lp.layers.size();
-      EngineResult r = run_fast(cfg, seg.program, fo);
+    if (opt.mode != "functional") {
+      EngineOptions eo;
+      eo.values = values;
+      eo.layer_of = &seg.layer_of;
+      eo.layers = lp.layers.size();
+      EngineResult r = run_engine(opt.mode, cfg, seg.program, eo);
       seg_counts = r.counts;
       seg_layers = std::move(r.per_layer);
       if (r.has_values)
         for (const auto& w : r.values.host_writes)
           out_hash = fnv1a64(r.values.state.host.data() + w.host_vector * cfg.vector_bytes(),
                              w.vectors * cfg.vector_bytes(), out_hash);
-    } else if (opt.mode == "functional") {
+    } else {
       FunctionalResult r = run_functional(cfg, seg.program);
       seg_counts = r.counts;
       seg_layers.resize(lp.layers.size());
@@ -66,8 +65,6 @@ json run_workload_report(const TpuConfig& cfg, const std::string& workload,
       for (const auto& w : r.host_writes)
         out_hash = fnv1a64(r.state.host.data() + w.host_vector * cfg.vector_bytes(),
                            w.vectors * cfg.vector_bytes(), out_hash);
-    } else {
-      throw InputError(fmt::format("--mode {}: not available in this build (modes: fast, functional)", opt.mode));
     }
     for (uint64_t r = 0; r < seg.repeat; ++r) total += seg_counts;
     for (size_t l = 0; l < seg_layers.size(); ++l)

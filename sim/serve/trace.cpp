@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "models/errors.h"
+#include "models/yaml_reader.h"
 
 namespace tpusim::serve {
 
@@ -248,6 +249,7 @@ bool parse_real(const std::string& s, double& out) {
 
 std::vector<Request> parse_trace_csv(const std::string& text, const std::string& file,
                                      uint32_t max_context, uint64_t limit) {
+  check_utf8_text(text, file);
   std::vector<Request> out;
   std::istringstream in(text);
   std::string line;
@@ -311,11 +313,7 @@ std::vector<Request> parse_trace_csv(const std::string& text, const std::string&
 }
 
 std::vector<Request> load_trace_csv(const std::string& path, uint32_t max_context, uint64_t limit) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) throw InputError(fmt::format("{}: cannot open the trace file", path));
-  std::ostringstream ss;
-  ss << f.rdbuf();
-  return parse_trace_csv(ss.str(), path, max_context, limit);
+  return parse_trace_csv(read_input_file(path, size_t(256) << 20), path, max_context, limit);
 }
 
 }  // namespace tpusim::serve

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Determinism (issue 12): the same run twice gives byte-identical JSON, for workloads on every
+# engine built (fast, cycle, functional; rtl where the arch has a verilated model) and for serve.
+# Sweeps with different --jobs: tests/sweep (sweep:jobs-independent results).
+source "$(dirname "$0")/lib.sh"
+WL=$ROOT/tests/sweep/tiny_mlp.yaml
+twice() {  # twice NAME -- tpusim args... (the JSON file is appended as --json FILE)
+  local name=$1; shift 2
+  expect0 "$name:first" -- "$T" "$@" --json "$tmp/$name.1.json" --quiet
+  expect0 "$name:second" -- "$T" "$@" --json "$tmp/$name.2.json" --quiet
+  if cmp -s "$tmp/$name.1.json" "$tmp/$name.2.json"; then ok; else bad "$name: the two reports differ"; fi
+}
+for mode in fast cycle functional; do
+  twice "run-$mode" -- run --arch tiny-8 --workload "$WL" --mode $mode
+done
+twice run-fast-timing-only -- run --arch small-16 --workload mlp0 --timing-only
+twice run-cycle-timing-only -- run --arch tiny-8 --workload "$WL" --mode cycle --timing-only
+twice run-program-cycle -- run --arch tiny-4 --program "$ROOT/workloads/examples/mlp2.s" --mode cycle
+if "$T" run --arch tiny-8 --workload "$WL" --mode rtl --quiet >/dev/null 2>&1; then
+  twice run-rtl -- run --arch tiny-8 --workload "$WL" --mode rtl
+fi
+twice serve -- serve --arch tpu-llm --model opt-13b --trace orca --requests 20
+finish
