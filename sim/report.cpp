@@ -104,7 +104,11 @@ nlohmann::json totals_json(const TpuConfig& cfg, const EventCounts& n) {
   const CarbonResult carbon = estimate_carbon(cfg, n);
   nlohmann::json t = counts_json(n, true);
   t["seconds"] = perf.seconds;
-  if (n.useful_macs > 0) t["useful_macs"] = n.useful_macs;
+  if (n.useful_macs > 0) {
+    t["useful_macs"] = n.useful_macs;
+    // The workload's own operations per second (padding and identity passes excluded).
+    t["useful_tops"] = perf.seconds > 0 ? 2.0 * double(n.useful_macs) / perf.seconds / 1e12 : 0.0;
+  }
   t["tops"] = perf.tops;
   t["tops_convention"] = "2 ops per MAC";
   t["peak_tops"] = perf.peak_tops;

@@ -109,7 +109,13 @@ json run_workload_report(const TpuConfig& cfg, const std::string& workload,
                          {"chips_needed", chips}}},
            {"lowering", {{"segments", lp.segments.size()}, {"instructions", lp.instructions()},
                          {"weight_addresses_wrapped", lp.weight_addresses_wrapped}}}};
-  if (total.useful_macs > 0) rep["totals"]["useful_macs"] = total.useful_macs;
+  if (total.useful_macs > 0 && timed) {
+    rep["totals"]["useful_macs"] = total.useful_macs;
+    const double seconds = rep["totals"]["seconds"].get<double>();
+    rep["totals"]["useful_tops"] = seconds > 0 ? 2.0 * double(total.useful_macs) / seconds / 1e12 : 0.0;
+  } else if (total.useful_macs > 0) {
+    rep["totals"]["useful_macs"] = total.useful_macs;
+  }
   if (values) rep["outputs"] = {{"fnv1a64", fmt::format("{:016x}", out_hash)}};
   return rep;
 }
