@@ -6,7 +6,8 @@
 //   workload --engine E --arch A --workload W [--batch B] [--phase P] [--context-len C] [--timing-only]
 //            a lowered workload end to end (sim/workload_run.h, what `tpusim run` does)
 //   gemm     --arch A --m M --k K --n N
-//            one (M x K) x (K x N) int8 dense layer lowered and run on the fast engine with values
+//            one (M x K) x (K x N) int8 dense layer lowered (lower_s) and run on the fast engine with
+//            values (wall_s: the engine run only)
 //   native   --lib eigen|onednn --m M --k K --n N [--seconds S]
 //            the same GEMM natively (sim/measure_cpu.h, int8, one thread)
 //
@@ -109,19 +110,21 @@ int main(int argc, char** argv) {
       const nlohmann::json rep = run_workload_report(cfg, workload, wp, ro);
       const double wall = seconds_since(t0);
       out = {{"kind", "workload"}, {"engine", engine}, {"arch", arch}, {"workload", workload},
-             {"cycles", rep["totals"]["cycles"]}, {"useful_macs", rep["totals"].value("useful_macs", 0)},
+             {"cycles", rep["totals"]["cycles"]}, {"useful_macs", rep["totals"].value("useful_macs", uint64_t(0))},
              {"timing_only", timing_only}, {"wall_s", wall}};
     } else if (*gm) {
       const TpuConfig cfg = load_config(arch);
       const Workload w = parse_workload(gemm_yaml(m, k, n), "gemm");
-      const auto t0 = Clock::now();
+      auto t0 = Clock::now();
       const LoweredProgram lp = lower(cfg, w, LowerOptions{});
+      const double lower_s = seconds_since(t0);
       uint64_t cycles = 0;
       EngineOptions eo;
+      t0 = Clock::now();
       for (const Segment& s : lp.segments) cycles += run_engine("fast", cfg, s.program, eo).counts.cycles * s.repeat;
       const double wall = seconds_since(t0);
       out = {{"kind", "gemm"}, {"engine", "fast"}, {"arch", arch}, {"m", m}, {"k", k}, {"n", n},
-             {"macs", m * k * n}, {"cycles", cycles}, {"wall_s", wall}};
+             {"macs", m * k * n}, {"cycles", cycles}, {"wall_s", wall}, {"lower_s", lower_s}};
     } else {
       BaselineOp op;
       op.layer = "gemm";

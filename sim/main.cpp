@@ -19,6 +19,7 @@
 #include "sim/functional.h"
 #include "sim/import_onnx.h"
 #include "sim/lowering_cli.h"
+#include "sim/scalesim_compat.h"
 #include "sim/multichip_cli.h"
 #include "sim/serve_cli.h"
 #include "sim/sweep_cli.h"
@@ -349,6 +350,8 @@ int main(int argc, char** argv) {
 
   ServeArgs sa;
   auto* serve = add_serve_command(app, sa);
+  ScaleSimArgs ssa;
+  auto* ssim = add_scalesim_command(app, ssa);
   SweepArgs swa;
   auto* sweep = add_sweep_command(app, swa);
   PlanArgs pla;
@@ -377,6 +380,7 @@ int main(int argc, char** argv) {
       return rc;
     }
     if (*sweep) return cmd_sweep(swa, std::cout);
+    if (*ssim) return cmd_scalesim(ssa, std::cout);
     if (*plan) return cmd_plan(pla, std::cout);
     if (*cos) {
       std::vector<uint32_t> sizes;

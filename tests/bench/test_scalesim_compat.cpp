@@ -44,7 +44,7 @@ TEST_CASE("Eq. S1 with stride 2 uses SCALE-Sim's ceil output size") {
   CHECK(c.cycles == 54 * fold_rows(8, 8, 36) - 1);
 }
 
-TEST_CASE("Eq. S1 fold counts at R and R + 1 rows of window, C and C + 1 filters") {
+TEST_CASE("Eq. S1 fold counts at R and R + 1 rows of window and at C and C + 1 filters") {
   const uint64_t r = 16, cc = 16;
   CHECK(scalesim_ws_cycles(conv(4, 4, 1, 1, r, cc, 1), r, cc).cycles == fold_rows(r, cc, 16) - 1);
   CHECK(scalesim_ws_cycles(conv(4, 4, 1, 1, r + 1, cc, 1), r, cc).cycles == 2 * fold_rows(r, cc, 16) - 1);
@@ -59,7 +59,7 @@ TEST_CASE("Eq. S1 on a non-square array") {
   CHECK(c.fill_drain_cycles == 5 * (4 + 32 - 2));
 }
 
-TEST_CASE("GEMM topology rows map M, N, K as SCALE-Sim does") {
+TEST_CASE("GEMM topology rows map M N K as SCALE-Sim does") {
   const auto ls = parse_scalesim_topology("Layer, M, N, K,\ng1, 5, 7, 9,\ng2, 1, 8, 8,\n", "t.csv", true);
   REQUIRE(ls.size() == 2);
   CHECK(ls[0].ofmap_px() == 5);
