@@ -15,23 +15,11 @@
 namespace tpusim {
 namespace {
 
-Instruction ins(Opcode op, uint32_t a = 0, uint32_t b = 0, uint32_t c = 0, uint8_t flags = 0,
-                uint16_t d = 0) {
-  Instruction in;
-  in.op = op;
-  in.a = a;
-  in.b = b;
-  in.c = c;
-  in.flags = flags;
-  in.d = d;
-  return in;
-}
-
 Program program(std::vector<Instruction> code) {
   Program p;
   p.name = "directed";
   p.code = std::move(code);
-  p.code.push_back(ins(Opcode::kHalt));
+  p.code.push_back(rtl_test::make_instruction(Opcode::kHalt));
   return p;
 }
 
@@ -48,24 +36,24 @@ void lockstep(uint32_t size, const Program& p) {
 std::vector<Program> directed(const TpuConfig& cfg) {
   std::vector<Program> v;
   const uint32_t F = cfg.weight_fifo_tiles, R = cfg.array.rows, C = cfg.array.cols;
-  v.push_back(program({ins(Opcode::kNop), ins(Opcode::kNop), ins(Opcode::kNop)}));
+  v.push_back(program({rtl_test::make_instruction(Opcode::kNop), rtl_test::make_instruction(Opcode::kNop), rtl_test::make_instruction(Opcode::kNop)}));
   for (uint32_t n : {1u, 7u, 16u})
-    v.push_back(program({ins(Opcode::kReadHost, 0, 0, n), ins(Opcode::kWriteHost, 32, 0, n),
-                         ins(Opcode::kSync, 0, 0, 0, kUnitHost)}));
-  v.push_back(program({ins(Opcode::kReadWeights, 0, 0, 1), ins(Opcode::kReadWeights, 1, 0, 1),
-                       ins(Opcode::kSync, 0, 0, 0, kUnitWeights)}));
-  v.push_back(program({ins(Opcode::kReadWeights, 0, 0, 1), ins(Opcode::kMatmul, 0, 0, 1, kFlagSwitch)}));
-  v.push_back(program({ins(Opcode::kReadWeights, 0, 0, 2), ins(Opcode::kSync, 0, 0, 0, kUnitWeights),
-                       ins(Opcode::kMatmul, 0, 0, 1, kFlagSwitch),
-                       ins(Opcode::kMatmul, 0, 1, 1, kFlagSwitch)}));
-  v.push_back(program({ins(Opcode::kReadWeights, 0, 0, F + 2), ins(Opcode::kReadHost, 0, 0, 64),
-                       ins(Opcode::kSync, 0, 0, 0, kUnitHost),
-                       ins(Opcode::kMatmul, 0, 0, 1, kFlagSwitch),
-                       ins(Opcode::kSync, 0, 0, 0, kUnitWeights)}));
-  v.push_back(program({ins(Opcode::kMatmul, 0, 0, 5), ins(Opcode::kMatmul, 5, 5, 3),
-                       ins(Opcode::kSync, 0, 0, 0, kUnitMxu)}));
+    v.push_back(program({rtl_test::make_instruction(Opcode::kReadHost, 0, 0, n), rtl_test::make_instruction(Opcode::kWriteHost, 32, 0, n),
+                         rtl_test::make_instruction(Opcode::kSync, 0, 0, 0, kUnitHost)}));
+  v.push_back(program({rtl_test::make_instruction(Opcode::kReadWeights, 0, 0, 1), rtl_test::make_instruction(Opcode::kReadWeights, 1, 0, 1),
+                       rtl_test::make_instruction(Opcode::kSync, 0, 0, 0, kUnitWeights)}));
+  v.push_back(program({rtl_test::make_instruction(Opcode::kReadWeights, 0, 0, 1), rtl_test::make_instruction(Opcode::kMatmul, 0, 0, 1, kFlagSwitch)}));
+  v.push_back(program({rtl_test::make_instruction(Opcode::kReadWeights, 0, 0, 2), rtl_test::make_instruction(Opcode::kSync, 0, 0, 0, kUnitWeights),
+                       rtl_test::make_instruction(Opcode::kMatmul, 0, 0, 1, kFlagSwitch),
+                       rtl_test::make_instruction(Opcode::kMatmul, 0, 1, 1, kFlagSwitch)}));
+  v.push_back(program({rtl_test::make_instruction(Opcode::kReadWeights, 0, 0, F + 2), rtl_test::make_instruction(Opcode::kReadHost, 0, 0, 64),
+                       rtl_test::make_instruction(Opcode::kSync, 0, 0, 0, kUnitHost),
+                       rtl_test::make_instruction(Opcode::kMatmul, 0, 0, 1, kFlagSwitch),
+                       rtl_test::make_instruction(Opcode::kSync, 0, 0, 0, kUnitWeights)}));
+  v.push_back(program({rtl_test::make_instruction(Opcode::kMatmul, 0, 0, 5), rtl_test::make_instruction(Opcode::kMatmul, 5, 5, 3),
+                       rtl_test::make_instruction(Opcode::kSync, 0, 0, 0, kUnitMxu)}));
   for (uint32_t n : {1u, 8u})
-    v.push_back(program({ins(Opcode::kActivate, 0, 0, n, 1), ins(Opcode::kSync, 0, 0, 0, kUnitAct)}));
+    v.push_back(program({rtl_test::make_instruction(Opcode::kActivate, 0, 0, n, 1), rtl_test::make_instruction(Opcode::kSync, 0, 0, 0, kUnitAct)}));
   struct Case {
     uint32_t m, k, n;
     uint8_t fn, pool, log2;
@@ -126,7 +114,7 @@ TEST_CASE("lockstep: one random program on 32x32") {
 }
 
 TEST_CASE("lockstep: the bench reports a difference with cycle signal and both values") {
-  Program p = program({ins(Opcode::kReadHost, 0, 0, 1), ins(Opcode::kSync, 0, 0, 0, kUnitHost)});
+  Program p = program({rtl_test::make_instruction(Opcode::kReadHost, 0, 0, 1), rtl_test::make_instruction(Opcode::kSync, 0, 0, 0, kUnitHost)});
   p.host_init[0] = std::vector<int8_t>(4, 3);
   const CosimOutcome ok = cosim_program(4, p);
   CHECK(ok.match);
@@ -138,7 +126,7 @@ TEST_CASE("lockstep: the bench reports a difference with cycle signal and both v
   CHECK(bad.mismatch.find("bd_host_rdata_o: rtl=0x3030303 systemc=0x3030302") != std::string::npos);
   CHECK(bad.mismatch.find("cycle ") == 0);
   INFO(bad.mismatch);
-  CHECK_THROWS_AS(cosim_program(12, program({ins(Opcode::kNop)})), InputError);
+  CHECK_THROWS_AS(cosim_program(12, program({rtl_test::make_instruction(Opcode::kNop)})), InputError);
 }
 
 TEST_CASE("rtl engine equals fast engine on random programs") {
@@ -169,7 +157,7 @@ TEST_CASE("rtl engine equals fast engine on random programs") {
 TEST_CASE("rtl engine names the sizes that exist for another arch") {
   const TpuConfig cfg = load_config("tpu-v1");
   try {
-    run_rtl(cfg, program({ins(Opcode::kNop)}));
+    run_rtl(cfg, program({rtl_test::make_instruction(Opcode::kNop)}));
     FAIL("no InputError");
   } catch (const InputError& e) {
     const std::string msg = e.what();

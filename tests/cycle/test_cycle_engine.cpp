@@ -12,21 +12,10 @@
 #include "sim/program_gen.h"
 #include "sim/systemc/cycle_engine.h"
 #include "sim/workload.h"
+#include "programs.h"
 
 namespace tpusim {
 namespace {
-
-Instruction ins(Opcode op, uint32_t a = 0, uint32_t b = 0, uint32_t c = 0, uint8_t flags = 0,
-                uint16_t d = 0) {
-  Instruction in;
-  in.op = op;
-  in.a = a;
-  in.b = b;
-  in.c = c;
-  in.flags = flags;
-  in.d = d;
-  return in;
-}
 
 void check_equal(const TpuConfig& cfg, const Program& p, const std::vector<uint32_t>* layer_of = nullptr,
                  size_t layers = 0, bool values = true) {
@@ -81,11 +70,11 @@ TEST_CASE("cycle engine equals fast engine: directed programs on tiny-4") {
   const TpuConfig cfg = load_config("tiny-4");
   Program p;
   p.name = "directed";
-  p.code = {ins(Opcode::kReadHost, 0, 0, 3), ins(Opcode::kReadWeights, 0, 0, 2),
-            ins(Opcode::kSync, 0, 0, 0, kUnitHost),
-            ins(Opcode::kMatmul, 0, 0, 3, kFlagSwitch), ins(Opcode::kMatmul, 0, 3, 3, kFlagSwitch | kFlagAccumulate),
-            ins(Opcode::kSync, 0, 0, 0, kUnitMxu), ins(Opcode::kActivate, 0, 8, 4, 1 | (1 << 2), 1),
-            ins(Opcode::kSync, 0, 0, 0, kUnitAct), ins(Opcode::kWriteHost, 10, 8, 2), ins(Opcode::kHalt)};
+  p.code = {rtl_test::make_instruction(Opcode::kReadHost, 0, 0, 3), rtl_test::make_instruction(Opcode::kReadWeights, 0, 0, 2),
+            rtl_test::make_instruction(Opcode::kSync, 0, 0, 0, kUnitHost),
+            rtl_test::make_instruction(Opcode::kMatmul, 0, 0, 3, kFlagSwitch), rtl_test::make_instruction(Opcode::kMatmul, 0, 3, 3, kFlagSwitch | kFlagAccumulate),
+            rtl_test::make_instruction(Opcode::kSync, 0, 0, 0, kUnitMxu), rtl_test::make_instruction(Opcode::kActivate, 0, 8, 4, 1 | (1 << 2), 1),
+            rtl_test::make_instruction(Opcode::kSync, 0, 0, 0, kUnitAct), rtl_test::make_instruction(Opcode::kWriteHost, 10, 8, 2), rtl_test::make_instruction(Opcode::kHalt)};
   p.random_init.push_back({false, 0, 3, 11});
   p.random_init.push_back({true, 0, 2, 12});
   check_equal(cfg, p);

@@ -9,18 +9,6 @@ namespace tpusim::rtl_test {
 
 namespace {
 
-Instruction make(Opcode op, uint32_t a = 0, uint32_t b = 0, uint32_t c = 0, uint8_t flags = 0,
-                 uint16_t d = 0) {
-  Instruction in;
-  in.op = op;
-  in.a = a;
-  in.b = b;
-  in.c = c;
-  in.flags = flags;
-  in.d = d;
-  return in;
-}
-
 }  // namespace
 
 GemmProgram gemm_program(const TpuConfig& cfg, const GemmSpec& sp) {
@@ -57,25 +45,25 @@ GemmProgram gemm_program(const TpuConfig& cfg, const GemmSpec& sp) {
   const uint32_t ub_out = in_vectors;
   g.out_host = in_vectors;
   auto& code = p.code;
-  code.push_back(make(Opcode::kSetConfig, 0, uint32_t(sp.mult)));
-  code.push_back(make(Opcode::kSetConfig, 1, sp.shift));
-  code.push_back(make(Opcode::kSetConfig, 2, sp.round));
-  code.push_back(make(Opcode::kReadHost, 0, 0, in_vectors));
-  code.push_back(make(Opcode::kSync, 0, 0, 0, kUnitHost));
+  code.push_back(make_instruction(Opcode::kSetConfig, 0, uint32_t(sp.mult)));
+  code.push_back(make_instruction(Opcode::kSetConfig, 1, sp.shift));
+  code.push_back(make_instruction(Opcode::kSetConfig, 2, sp.round));
+  code.push_back(make_instruction(Opcode::kReadHost, 0, 0, in_vectors));
+  code.push_back(make_instruction(Opcode::kSync, 0, 0, 0, kUnitHost));
   for (uint32_t j = 0; j < nt; ++j)
     for (uint32_t i = 0; i < kt; ++i) {
-      code.push_back(make(Opcode::kReadWeights, i * nt + j, 0, 1));
+      code.push_back(make_instruction(Opcode::kReadWeights, i * nt + j, 0, 1));
       const uint8_t flags = kFlagSwitch | (i > 0 ? kFlagAccumulate : 0);
-      code.push_back(make(Opcode::kMatmul, i * sp.m, j * sp.m, sp.m, flags));
+      code.push_back(make_instruction(Opcode::kMatmul, i * sp.m, j * sp.m, sp.m, flags));
     }
-  code.push_back(make(Opcode::kSync, 0, 0, 0, kUnitMxu));
+  code.push_back(make_instruction(Opcode::kSync, 0, 0, 0, kUnitMxu));
   const uint32_t out_rows = sp.m / P;
   for (uint32_t j = 0; j < nt; ++j)
-    code.push_back(make(Opcode::kActivate, j * sp.m, ub_out + j * out_rows, sp.m,
+    code.push_back(make_instruction(Opcode::kActivate, j * sp.m, ub_out + j * out_rows, sp.m,
                         uint8_t(sp.function | (sp.pool << 2)), uint16_t(sp.pool_log2)));
-  code.push_back(make(Opcode::kSync, 0, 0, 0, kUnitAct));
-  code.push_back(make(Opcode::kWriteHost, g.out_host, ub_out, nt * out_rows));
-  code.push_back(make(Opcode::kHalt));
+  code.push_back(make_instruction(Opcode::kSync, 0, 0, 0, kUnitAct));
+  code.push_back(make_instruction(Opcode::kWriteHost, g.out_host, ub_out, nt * out_rows));
+  code.push_back(make_instruction(Opcode::kHalt));
 
   // Expected output, from the reference numerics only.
   const numerics::MatrixI32 acc = numerics::gemm_reference(a, w);

@@ -10,6 +10,19 @@
 
 namespace tpusim::rtl_test {
 
+// One instruction from its fields (the test benches' shorthand; fields as in sim/ISA.md).
+inline Instruction make_instruction(Opcode op, uint32_t a = 0, uint32_t b = 0, uint32_t c = 0,
+                                    uint8_t flags = 0, uint16_t d = 0) {
+  Instruction in;
+  in.op = op;
+  in.a = a;
+  in.b = b;
+  in.c = c;
+  in.flags = flags;
+  in.d = d;
+  return in;
+}
+
 struct GemmSpec {
   uint32_t m = 4, k = 4, n = 4;
   uint8_t function = 0;   // act function code

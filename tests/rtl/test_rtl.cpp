@@ -27,23 +27,11 @@ const TpuConfig& cfg() {
   return c;
 }
 
-Instruction ins(Opcode op, uint32_t a = 0, uint32_t b = 0, uint32_t c = 0, uint8_t flags = 0,
-                uint16_t d = 0) {
-  Instruction in;
-  in.op = op;
-  in.a = a;
-  in.b = b;
-  in.c = c;
-  in.flags = flags;
-  in.d = d;
-  return in;
-}
-
 Program program(std::vector<Instruction> code) {
   Program p;
   p.name = "directed";
   p.code = std::move(code);
-  p.code.push_back(ins(Opcode::kHalt));
+  p.code.push_back(make_instruction(Opcode::kHalt));
   return p;
 }
 
@@ -106,7 +94,7 @@ TEST_CASE("parameters equal load_config of the preset") {
 }
 
 TEST_CASE("front end: first issue at front_end_cycles, then one per cycle") {
-  const Program p = program({ins(Opcode::kNop), ins(Opcode::kNop), ins(Opcode::kNop)});
+  const Program p = program({make_instruction(Opcode::kNop), make_instruction(Opcode::kNop), make_instruction(Opcode::kNop)});
   const RtlResult r = Harness(cfg()).run(p);
   for (size_t pc = 0; pc < p.code.size(); ++pc) CHECK(r.issue_cycle[pc] == t::front_end_cycles() + pc);
   CHECK(r.total_cycles == t::front_end_cycles() + p.code.size());
@@ -119,8 +107,8 @@ TEST_CASE("directed: host DMA busy time is host_transfer_cycles (T-1 held, T iss
   for (uint32_t n : {1u, 2u, 7u, 16u}) {
     INFO("n = " << n);
     // rhm; whm (same link, waits); sync host
-    const Program p = program({ins(Opcode::kReadHost, 0, 0, n), ins(Opcode::kWriteHost, 32, 0, n),
-                               ins(Opcode::kSync, 0, 0, 0, kUnitHost)});
+    const Program p = program({make_instruction(Opcode::kReadHost, 0, 0, n), make_instruction(Opcode::kWriteHost, 32, 0, n),
+                               make_instruction(Opcode::kSync, 0, 0, 0, kUnitHost)});
     const RtlResult r = Harness(cfg()).run(p, true);
     const uint64_t t0 = t::front_end_cycles();
     const uint64_t D = t::host_transfer_cycles(cfg(), n * W);
@@ -143,8 +131,8 @@ TEST_CASE("directed: weight DMA occupies the link weight_tile_transfer_cycles, a
   const uint64_t Lw = t::weight_memory_latency_cycles(cfg());
   const uint64_t t0 = t::front_end_cycles();
   // rw 1 tile; rw 1 tile (waits for the link); sync weights (waits for the second arrival)
-  Program p = program({ins(Opcode::kReadWeights, 0, 0, 1), ins(Opcode::kReadWeights, 1, 0, 1),
-                       ins(Opcode::kSync, 0, 0, 0, kUnitWeights)});
+  Program p = program({make_instruction(Opcode::kReadWeights, 0, 0, 1), make_instruction(Opcode::kReadWeights, 1, 0, 1),
+                       make_instruction(Opcode::kSync, 0, 0, 0, kUnitWeights)});
   p.weight_init[0] = std::vector<int8_t>(cfg().tile_bytes(), 1);
   const RtlResult r = Harness(cfg()).run(p, true);
   CHECK(r.issue_cycle[1] == t0 + Tx);
@@ -159,8 +147,8 @@ TEST_CASE("directed: weight stall until arrival, then weight_shift_cycles of shi
   const uint64_t Lw = t::weight_memory_latency_cycles(cfg());
   const uint64_t S = t::weight_shift_cycles(cfg());
   const uint64_t t0 = t::front_end_cycles();
-  const Program p = program({ins(Opcode::kReadWeights, 0, 0, 1),
-                             ins(Opcode::kMatmul, 0, 0, 1, kFlagSwitch)});
+  const Program p = program({make_instruction(Opcode::kReadWeights, 0, 0, 1),
+                             make_instruction(Opcode::kMatmul, 0, 0, 1, kFlagSwitch)});
   const RtlResult r = Harness(cfg()).run(p, true);
   const uint64_t a0 = t0 + Tx + Lw;
   CHECK(r.issue_cycle[1] == a0 + S);
@@ -177,10 +165,10 @@ TEST_CASE("directed: the next shift waits weight_shift_guard_cycles after a swit
   const uint64_t G = t::weight_shift_guard_cycles(cfg());
   const uint64_t S = t::weight_shift_cycles(cfg());
   // both tiles arrive before the first switch, so the guard alone spaces the two switches
-  const Program p = program({ins(Opcode::kReadWeights, 0, 0, 2),
-                             ins(Opcode::kSync, 0, 0, 0, kUnitWeights),
-                             ins(Opcode::kMatmul, 0, 0, 1, kFlagSwitch),
-                             ins(Opcode::kMatmul, 0, 1, 1, kFlagSwitch)});
+  const Program p = program({make_instruction(Opcode::kReadWeights, 0, 0, 2),
+                             make_instruction(Opcode::kSync, 0, 0, 0, kUnitWeights),
+                             make_instruction(Opcode::kMatmul, 0, 0, 1, kFlagSwitch),
+                             make_instruction(Opcode::kMatmul, 0, 1, 1, kFlagSwitch)});
   const RtlResult r = Harness(cfg()).run(p, true);
   const uint64_t sw0 = r.issue_cycle[2];
   CHECK(sw0 == r.issue_cycle[1] + 1);
@@ -194,11 +182,11 @@ TEST_CASE("directed: a FIFO slot frees at the end of the shift that drains it") 
   const uint32_t F = cfg().weight_fifo_tiles;
   // F + 2 tiles: tile F+1 needs the slot of tile 1, whose shift waits for the first switch,
   // which a long host transfer delays.
-  const Program p = program({ins(Opcode::kReadWeights, 0, 0, F + 2),
-                             ins(Opcode::kReadHost, 0, 0, 64),
-                             ins(Opcode::kSync, 0, 0, 0, kUnitHost),
-                             ins(Opcode::kMatmul, 0, 0, 1, kFlagSwitch),
-                             ins(Opcode::kSync, 0, 0, 0, kUnitWeights)});
+  const Program p = program({make_instruction(Opcode::kReadWeights, 0, 0, F + 2),
+                             make_instruction(Opcode::kReadHost, 0, 0, 64),
+                             make_instruction(Opcode::kSync, 0, 0, 0, kUnitHost),
+                             make_instruction(Opcode::kMatmul, 0, 0, 1, kFlagSwitch),
+                             make_instruction(Opcode::kSync, 0, 0, 0, kUnitWeights)});
   const RtlResult r = Harness(cfg()).run(p);
   const uint64_t Tx = t::weight_tile_transfer_cycles(cfg());
   const uint64_t Lw = t::weight_memory_latency_cycles(cfg());
@@ -240,8 +228,8 @@ TEST_CASE("directed: mmc results land mxu_latency_cycles after injection (fill a
 }
 
 TEST_CASE("directed: back-to-back mmc inject without a bubble") {
-  const Program p = program({ins(Opcode::kMatmul, 0, 0, 5), ins(Opcode::kMatmul, 5, 5, 3),
-                             ins(Opcode::kSync, 0, 0, 0, kUnitMxu)});
+  const Program p = program({make_instruction(Opcode::kMatmul, 0, 0, 5), make_instruction(Opcode::kMatmul, 5, 5, 3),
+                             make_instruction(Opcode::kSync, 0, 0, 0, kUnitMxu)});
   const RtlResult r = Harness(cfg()).run(p);
   CHECK(r.issue_cycle[1] == r.issue_cycle[0] + 5);
   CHECK(r.issue_cycle[2] == r.issue_cycle[1] + 3 + t::mxu_latency_cycles(cfg()));
@@ -251,8 +239,8 @@ TEST_CASE("directed: back-to-back mmc inject without a bubble") {
 
 TEST_CASE("directed: activation busy n + act_pipeline_cycles") {
   for (uint32_t n : {1u, 4u, 8u}) {
-    const Program p = program({ins(Opcode::kActivate, 0, 0, n, 1),
-                               ins(Opcode::kSync, 0, 0, 0, kUnitAct)});
+    const Program p = program({make_instruction(Opcode::kActivate, 0, 0, n, 1),
+                               make_instruction(Opcode::kSync, 0, 0, 0, kUnitAct)});
     const RtlResult r = Harness(cfg()).run(p, true);
     const uint64_t T = r.issue_cycle[0] + n + t::act_pipeline_cycles();
     CHECK(r.issue_cycle[1] == T);
