@@ -10,12 +10,11 @@ programs="${1:-5000}"
 seed="${2:-20260101}"
 sizes="${3:-4,8,16}"
 build="${BUILD_DIR:-$root/build}"
-cmake --build "$build" --target tpusim_cycle_tool -j"${JOBS:-2}" >/dev/null
-tool="$build/sim/tpusim_cycle_tool"
 if [ -x "$build/sim/tpusim" ] && "$build/sim/tpusim" cosim --help >/dev/null 2>&1; then
   run=("$build/sim/tpusim" cosim)
 else
-  run=("$tool" cosim)
+  cmake --build "$build" --target tpusim_cycle_tool -j"${JOBS:-2}" >/dev/null
+  run=("$build/sim/tpusim_cycle_tool" cosim)
 fi
 start=$(date +%s)
 set +e
