@@ -14,6 +14,7 @@
 // The work is measured inside the process too (wall_s: steady clock around the run only, model
 // construction and lowering included, process start and config loading excluded).
 #include <chrono>
+#include <ctime>
 #include <cstdio>
 #include <iostream>
 #include <string>
@@ -35,6 +36,10 @@ using namespace tpusim;
 using Clock = std::chrono::steady_clock;
 
 namespace {
+
+// Process CPU seconds (all threads; the engines run on one): reported beside wall time because
+// the benchmark machines are shared, and a loaded machine stretches wall time, not CPU time.
+double cpu_seconds() { return double(std::clock()) / CLOCKS_PER_SEC; }
 
 double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
@@ -71,6 +76,9 @@ int main(int argc, char** argv) {
   wl->add_option("--phase", phase);
   wl->add_option("--context-len", context);
   wl->add_flag("--timing-only", timing_only);
+  bool engine_only = false;
+  wl->add_flag("--engine-only", engine_only,
+               "Time only the engine on the lowered segments (lowering and report not timed)");
   for (auto* c : {gm, nat}) {
     c->add_option("--m", m);
     c->add_option("--k", k);
@@ -88,30 +96,54 @@ int main(int argc, char** argv) {
       go.instructions = instructions;
       EngineOptions eo;
       uint64_t cycles = 0;
-      double wall = 0;
+      double wall = 0, cpu = 0;
       for (uint64_t i = 0; i < programs; ++i) {
         const Program p = generate_program(cfg, seed + i, go);  // generation not timed
         const auto t0 = Clock::now();
+        const double c0 = cpu_seconds();
         cycles += run_engine(engine, cfg, p, eo).counts.cycles;
         wall += seconds_since(t0);
+        cpu += cpu_seconds() - c0;
       }
       out = {{"kind", "random"}, {"engine", engine}, {"arch", arch}, {"programs", programs},
-             {"cycles", cycles}, {"wall_s", wall}};
+             {"cycles", cycles}, {"wall_s", wall}, {"cpu_s", cpu}};
     } else if (*wl) {
       const TpuConfig cfg = load_config(arch);
       WorkloadParams wp;
       wp.batch = batch;
       wp.phase = phase;
       wp.context_len = context;
+      if (engine_only) {
+        LowerOptions lo;
+        lo.values = !timing_only;
+        const LoweredProgram lp = lower(cfg, load_workload(workload, wp), lo);  // not timed
+        EngineOptions eo;
+        eo.values = !timing_only;
+        uint64_t cycles = 0, instructions = 0;
+        const auto t0 = Clock::now();
+        const double c0 = cpu_seconds();
+        for (const Segment& s : lp.segments) {
+          cycles += run_engine(engine, cfg, s.program, eo).counts.cycles * s.repeat;
+          instructions += s.program.code.size();
+        }
+        const double wall = seconds_since(t0), cpu = cpu_seconds() - c0;
+        std::cout << nlohmann::json{{"kind", "workload"}, {"engine", engine}, {"arch", arch},
+                                    {"workload", workload}, {"cycles", cycles},
+                                    {"instructions", instructions}, {"timing_only", timing_only},
+                                    {"engine_only", true}, {"wall_s", wall}, {"cpu_s", cpu}}.dump()
+                  << std::endl;
+        return 0;
+      }
       WorkloadRunOptions ro;
       ro.mode = engine;
       ro.timing_only = timing_only;
       const auto t0 = Clock::now();
+      const double c0 = cpu_seconds();
       const nlohmann::json rep = run_workload_report(cfg, workload, wp, ro);
-      const double wall = seconds_since(t0);
+      const double wall = seconds_since(t0), cpu = cpu_seconds() - c0;
       out = {{"kind", "workload"}, {"engine", engine}, {"arch", arch}, {"workload", workload},
              {"cycles", rep["totals"]["cycles"]}, {"useful_macs", rep["totals"].value("useful_macs", uint64_t(0))},
-             {"timing_only", timing_only}, {"wall_s", wall}};
+             {"timing_only", timing_only}, {"wall_s", wall}, {"cpu_s", cpu}};
     } else if (*gm) {
       const TpuConfig cfg = load_config(arch);
       const Workload w = parse_workload(gemm_yaml(m, k, n), "gemm");
@@ -121,10 +153,11 @@ int main(int argc, char** argv) {
       uint64_t cycles = 0;
       EngineOptions eo;
       t0 = Clock::now();
+      const double c0 = cpu_seconds();
       for (const Segment& s : lp.segments) cycles += run_engine("fast", cfg, s.program, eo).counts.cycles * s.repeat;
-      const double wall = seconds_since(t0);
+      const double wall = seconds_since(t0), cpu = cpu_seconds() - c0;
       out = {{"kind", "gemm"}, {"engine", "fast"}, {"arch", arch}, {"m", m}, {"k", k}, {"n", n},
-             {"macs", m * k * n}, {"cycles", cycles}, {"wall_s", wall}, {"lower_s", lower_s}};
+             {"macs", m * k * n}, {"cycles", cycles}, {"wall_s", wall}, {"cpu_s", cpu}, {"lower_s", lower_s}};
     } else {
       BaselineOp op;
       op.layer = "gemm";

@@ -177,10 +177,17 @@ json compare_report(const TpuConfig& cfg, const std::string& workload, const Wor
   const BaselineWorkload bw = baseline_workload(wl);
   const CarbonParams& carbon = cfg.params.carbon;
 
-  // The accelerator: the fast engine's timing (values are not needed for time or energy).
-  WorkloadRunOptions wo;
-  wo.timing_only = true;
-  json acc_rep = run_workload_report(cfg, workload, params, wo);
+  // The accelerator: the fast engine's timing (values are not needed for time or energy), of
+  // one chip or of the multi-chip system whose report the caller passed.
+  const bool multi = !opt.multichip_report.is_null();
+  json acc_rep;
+  if (multi) {
+    acc_rep = opt.multichip_report;
+  } else {
+    WorkloadRunOptions wo;
+    wo.timing_only = true;
+    acc_rep = run_workload_report(cfg, workload, params, wo);
+  }
   const json& t = acc_rep["totals"];
   BaselineResult acc;
   acc.name = cfg.name;
@@ -189,8 +196,9 @@ json compare_report(const TpuConfig& cfg, const std::string& workload, const Wor
   acc.latency_s = t["seconds"].get<double>();
   acc.throughput_per_s = double(bw.examples) / acc.latency_s;
   // Useful operations only, as for the baselines (padding and identity passes are the
-  // accelerator's overhead, not work).
-  acc.tops = t.contains("useful_tops") ? t["useful_tops"].get<double>() : t["tops"].get<double>();
+  // accelerator's overhead, not work). The multi-chip totals' tops already count useful MACs
+  // over the wall-clock time.
+  acc.tops = !multi && t.contains("useful_tops") ? t["useful_tops"].get<double>() : t["tops"].get<double>();
   acc.power_w = t["avg_power_w"].get<double>();
   acc.perf_per_w = acc.throughput_per_s / acc.power_w;
   acc.tops_per_w = t["tops_per_w"].get<double>();
@@ -198,6 +206,28 @@ json compare_report(const TpuConfig& cfg, const std::string& workload, const Wor
   acc.carbon_operational_g_per_inference = t["carbon_g"]["operational"].get<double>() / double(bw.examples);
   acc.carbon_embodied_g_per_inference = t["carbon_g"]["embodied"].get<double>() / double(bw.examples);
   acc.carbon_g_per_inference = acc.carbon_operational_g_per_inference + acc.carbon_embodied_g_per_inference;
+  json accelerator;
+  if (multi) {
+    const json& sp = acc_rep["split"];
+    acc.name = fmt::format("{} x{} (tp {} pp {})", cfg.name, sp["chips"].get<uint32_t>(),
+                           sp["tp"].get<uint32_t>(), sp["pp"].get<uint32_t>());
+    accelerator = {{"name", acc.name},
+                   {"arch", cfg.name},
+                   {"chips", sp["chips"]},
+                   {"tp", sp["tp"]},
+                   {"pp", sp["pp"]},
+                   {"micro_batches", sp["micro_batches"]},
+                   {"latency_s", acc.latency_s},
+                   {"latency_kind", acc_rep["latency_kind"]},
+                   {"power_w", acc.power_w},
+                   {"perf_per_w", acc.perf_per_w},
+                   {"tops_per_w", acc.tops_per_w},
+                   {"energy_j", t["energy_j"]},
+                   {"communication", acc_rep["communication"]},
+                   {"interconnect", acc_rep["interconnect"]},
+                   {"scope", "the whole system: every chip's time, energy and carbon plus the interconnect; "
+                             "baselines are single devices"}};
+  }
 
   std::vector<BaselineResult> all{acc};
   for (const BaselineDevice& dev : load_baseline_devices(opt.baselines))
@@ -232,18 +262,20 @@ json compare_report(const TpuConfig& cfg, const std::string& workload, const Wor
     d["perf_per_w_vs_haswell"] = haswell_ppw > 0 ? r.perf_per_w / haswell_ppw : 0.0;  // Figure 9
     devices.push_back(d);
   }
-  return json{{"tool", acc_rep["tool"]},
-              {"arch", acc_rep["arch"]},
-              {"workload", acc_rep["workload"]},
-              {"examples_per_inference", bw.examples},
-              {"capacity", acc_rep["capacity"]},
-              {"devices", devices},
-              {"notes",
-               {"Speed-up is Haswell's latency divided by the device's (TPU paper Table 6); "
-                "perf_per_w_vs_haswell is the Figure 9 ratio (examples per joule).",
-                "Roofline devices use the efficiencies stated in their YAML (workloads/devices/); "
-                "measured entries come from real runs on this machine (--measure-cpu) or a GPU "
-                "(--gpu-results)."}}};
+  json rep{{"tool", acc_rep["tool"]},
+           {"arch", acc_rep["arch"]},
+           {"workload", acc_rep["workload"]},
+           {"examples_per_inference", bw.examples},
+           {"capacity", acc_rep["capacity"]},
+           {"devices", devices},
+           {"notes",
+            {"Speed-up is Haswell's latency divided by the device's (TPU paper Table 6); "
+             "perf_per_w_vs_haswell is the Figure 9 ratio (examples per joule).",
+             "Roofline devices use the efficiencies stated in their YAML (workloads/devices/); "
+             "measured entries come from real runs on this machine (--measure-cpu) or a GPU "
+             "(--gpu-results)."}}};
+  if (multi) rep["accelerator"] = accelerator;
+  return rep;
 }
 
 }  // namespace tpusim

@@ -19,6 +19,9 @@ struct CompareOptions {
   double measure_seconds = 20.0; // budget of the measurement
   std::string cpu_model = "haswell";  // device whose power model the measured CPU runs use
   std::string gpu_results;       // JSON written by scripts/gpu (gpu_gemm_bench)
+  // A run_multichip_report JSON (sim/multichip.h) of the same arch and workload: the accelerator
+  // side becomes that tp x pp system (`compare --chips/--tp/--pp`). Null: one chip.
+  nlohmann::json multichip_report;
 };
 
 // The workload's GEMMs and vector work per run, from its layers (sim/workload.h): dense terms
@@ -29,6 +32,10 @@ BaselineWorkload baseline_workload(const Workload& wl);
 
 // The comparison report: `devices` (accelerator first, then rooflines, then measured entries)
 // with the fields of issue 8, and ratios to Haswell (Table 6) and perf/W ratios (Figure 9).
+// With opt.multichip_report the accelerator entry is the whole multi-chip system (latency, power,
+// energy and carbon of every chip plus the interconnect) and the report gains `accelerator`
+// {chips, tp, pp, micro_batches, latency_kind, communication, perf_per_w, tops_per_w}; the
+// baselines stay single devices.
 nlohmann::json compare_report(const TpuConfig& cfg, const std::string& workload,
                               const WorkloadParams& params, const CompareOptions& opt);
 

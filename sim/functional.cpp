@@ -1,6 +1,7 @@
 #include "sim/functional.h"
 
 #include <algorithm>
+#include <cstring>
 #include <deque>
 
 #include <fmt/format.h>
@@ -47,10 +48,10 @@ ArchState ArchState::initial(const TpuConfig& cfg, const Program& prog) {
         kMaxValueBytes));
 
   ArchState st;
-  st.host.assign(host_vectors * W, 0);
-  st.weights.assign(tiles * T, 0);
-  st.ub.assign(cfg.ub_vectors() * W, 0);
-  st.acc.assign(uint64_t(cfg.accumulator_entries) * cfg.array.cols, 0);
+  st.host = ZeroedVector<int8_t>(host_vectors * W);  // all zero (see ZeroedAllocator)
+  st.weights = ZeroedVector<int8_t>(tiles * T);
+  st.ub = ZeroedVector<int8_t>(cfg.ub_vectors() * W);
+  st.acc = ZeroedVector<int32_t>(uint64_t(cfg.accumulator_entries) * cfg.array.cols);
   for (const auto& [addr, bytes] : prog.host_init)
     std::copy(bytes.begin(), bytes.end(), st.host.begin() + addr * W);
   for (const auto& [addr, bytes] : prog.weight_init)
@@ -64,9 +65,30 @@ ArchState ArchState::initial(const TpuConfig& cfg, const Program& prog) {
   return st;
 }
 
+ActiveTile ActiveTile::of(const int8_t* w, uint32_t array_rows, uint32_t array_cols) {
+  ActiveTile t;
+  t.weights = w;
+  for (uint32_t r = 0; r < array_rows; ++r) {
+    const int8_t* row = w + uint64_t(r) * array_cols;
+    uint32_t end = array_cols;  // one past the last nonzero weight of this row
+    while (end >= 8) {          // whole zero words first, then bytes
+      uint64_t word;
+      std::memcpy(&word, row + end - 8, 8);
+      if (word != 0) break;
+      end -= 8;
+    }
+    while (end > 0 && row[end - 1] == 0) --end;
+    if (end > 0) {
+      t.rows = r + 1;
+      t.cols = std::max(t.cols, end);
+    }
+  }
+  return t;
+}
+
 void execute_instruction(const TpuConfig& cfg, const Instruction& in, ArchState& st,
-                         const int8_t* active_weights) {
-  const uint64_t W = cfg.vector_bytes(), R = cfg.array.rows, C = cfg.array.cols;
+                         const ActiveTile& active) {
+  const uint64_t W = cfg.vector_bytes(), C = cfg.array.cols;
   switch (in.op) {
     case Opcode::kReadHost:
       std::copy_n(st.host.begin() + in.a * W, uint64_t(in.c) * W, st.ub.begin() + in.b * W);
@@ -75,21 +97,27 @@ void execute_instruction(const TpuConfig& cfg, const Instruction& in, ArchState&
       std::copy_n(st.ub.begin() + in.b * W, uint64_t(in.c) * W, st.host.begin() + in.a * W);
       break;
     case Opcode::kMatmul: {
-      std::vector<int8_t> zeros;
-      const int8_t* w = active_weights;
-      if (w == nullptr) {  // no tile switched in since reset: the weight registers hold zeros
-        zeros.assign(R * C, 0);
-        w = zeros.data();
-      }
-      using numerics::MatrixI8;
-      Eigen::Map<const MatrixI8, 0, Eigen::OuterStride<>> a(st.ub.data() + in.a * W, in.c, R,
-                                                             Eigen::OuterStride<>(W));
-      Eigen::Map<const MatrixI8> wt(w, R, C);
-      numerics::MatrixI32 p = numerics::gemm_int8(a, wt);
+      // Only the tile's nonzero block (k x n) is multiplied; columns n.. of the product are zero.
+      const uint64_t k = active.weights ? active.rows : 0, n = active.weights ? active.cols : 0;
       int32_t* dst = st.acc.data() + uint64_t(in.b) * C;
       const bool accumulate = in.flags & kFlagAccumulate;
-      for (uint64_t i = 0; i < uint64_t(in.c) * C; ++i)
-        dst[i] = accumulate ? numerics::wrap_add(dst[i], p.data()[i]) : p.data()[i];
+      thread_local std::vector<int32_t> p;
+      if (k > 0 && n > 0) {
+        p.resize(uint64_t(in.c) * n);
+        if (active.widened)
+          numerics::gemm_int8(st.ub.data() + in.a * W, W, active.widened, n, in.c, k, n, p.data());
+        else
+          numerics::gemm_int8(st.ub.data() + in.a * W, W, active.weights, C, in.c, k, n, p.data());
+      }
+      if (accumulate) {
+        if (n > 0) numerics::wrap_add_rows(dst, C, p.data(), in.c, n);
+      } else {
+        for (uint64_t r = 0; r < in.c; ++r) {
+          int32_t* d = dst + r * C;
+          if (n > 0) std::copy_n(p.data() + r * n, n, d);
+          std::fill(d + n, d + C, 0);
+        }
+      }
       break;
     }
     case Opcode::kActivate: {
@@ -99,6 +127,12 @@ void execute_instruction(const TpuConfig& cfg, const Instruction& in, ArchState&
       const auto mode = numerics::Rounding(st.round);
       for (uint32_t o = 0; o < in.c / P; ++o) {
         int8_t* out = st.ub.data() + (uint64_t(in.b) + o) * W;
+        if (P == 1) {
+          numerics::requantize_row(st.acc.data() + (uint64_t(in.a) + o) * C, C, st.mult, st.shift,
+                                   mode, fn, out);
+          std::fill(out + C, out + W, int8_t(0));
+          continue;
+        }
         for (uint64_t c = 0; c < C; ++c) {
           int32_t best = -129, sum = 0;
           for (uint32_t k = 0; k < P; ++k) {
@@ -170,8 +204,14 @@ void ValueExecutor::step(const Instruction& in) {
       return;
     case Opcode::kMatmul:
       if (in.flags & kFlagSwitch) {
-        active_ = result.state.weights.data() + queue_.front() * cfg_.tile_bytes();
+        active_ = ActiveTile::of(result.state.weights.data() + queue_.front() * cfg_.tile_bytes(),
+                                 cfg_.array.rows, cfg_.array.cols);
         queue_.pop_front();
+        widened_.resize(uint64_t(active_.rows) * active_.cols);
+        for (uint32_t r = 0; r < active_.rows; ++r)
+          numerics::widen_to_float(active_.weights + uint64_t(r) * cfg_.array.cols, active_.cols,
+                                   widened_.data() + uint64_t(r) * active_.cols);
+        active_.widened = widened_.data();
       }
       break;
     case Opcode::kWriteHost:

@@ -4,7 +4,10 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdlib>
 #include <deque>
+#include <new>
+#include <utility>
 #include <vector>
 
 #include "models/config.h"
@@ -13,11 +16,38 @@
 
 namespace tpusim {
 
+// Allocator of zero-filled memory images: calloc's pages are the kernel's shared zero page until
+// first written, so a 24 MiB unified buffer costs nothing until a program touches it (a vector
+// value-initialized with zeros would write, and fault in, every page before the first cycle).
+template <typename T>
+struct ZeroedAllocator {
+  using value_type = T;
+  ZeroedAllocator() = default;
+  template <typename U>
+  ZeroedAllocator(const ZeroedAllocator<U>&) noexcept {}
+  T* allocate(size_t n) {
+    void* p = std::calloc(n ? n : 1, sizeof(T));
+    if (p == nullptr) throw std::bad_alloc();
+    return static_cast<T*>(p);
+  }
+  void deallocate(T* p, size_t) noexcept { std::free(p); }
+  template <typename U>
+  void construct(U*) noexcept {}  // default-initialized elements keep calloc's zeros
+  template <typename U, typename... Args>
+  void construct(U* p, Args&&... args) { ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...); }
+  template <typename U>
+  bool operator==(const ZeroedAllocator<U>&) const noexcept { return true; }
+  template <typename U>
+  bool operator!=(const ZeroedAllocator<U>&) const noexcept { return false; }
+};
+template <typename T>
+using ZeroedVector = std::vector<T, ZeroedAllocator<T>>;
+
 struct ArchState {
-  std::vector<int8_t> host;     // host_vectors * W
-  std::vector<int8_t> weights;  // tiles * rows * cols (only the tiles the program references)
-  std::vector<int8_t> ub;       // ub_vectors * W
-  std::vector<int32_t> acc;     // entries * cols
+  ZeroedVector<int8_t> host;     // host_vectors * W
+  ZeroedVector<int8_t> weights;  // tiles * rows * cols (only the tiles the program references)
+  ZeroedVector<int8_t> ub;       // ub_vectors * W
+  ZeroedVector<int32_t> acc;     // entries * cols
   int32_t mult = 1 << 30;       // setc registers at reset
   uint32_t shift = 30;
   uint8_t round = 0;
@@ -40,11 +70,26 @@ struct FunctionalResult {
 // Executes `prog` (validated first). Throws InputError for an illegal program.
 FunctionalResult run_functional(const TpuConfig& cfg, const Program& prog);
 
+// The weight tile in the array's registers: rows x cols int8, row-major (nullptr = the all-zero
+// registers after reset). `rows` x `cols` bounds its nonzero weights (rows `rows`.. and columns
+// `cols`.. are all zero), so an mmc multiplies only that block: the products outside it are zero
+// and the result is the same bit for bit. Lowered layers narrower than the array (a 64-channel
+// convolution on a 256x256 array) then cost their useful MACs, not the array's.
+struct ActiveTile {
+  const int8_t* weights = nullptr;
+  uint32_t rows = 0, cols = 0;
+  // Optional: the rows x cols block widened to float (row-major, stride cols), which the value
+  // GEMM then uses instead of widening the weights again for every mmc on this tile.
+  const float* widened = nullptr;
+  // `w` (array rows x cols) with its nonzero bounding block measured.
+  static ActiveTile of(const int8_t* w, uint32_t array_rows, uint32_t array_cols);
+};
+
 // One instruction's effect on `st` (used by the functional executor and the fast engine). The
-// weight path is the caller's: `active_weights` is the tile an mmc multiplies by (rows x cols,
-// row-major; nullptr = the all-zero registers after reset); rw, sync, nop and halt do nothing.
+// weight path is the caller's: `active` is the tile an mmc multiplies by; rw, sync, nop and halt
+// do nothing.
 void execute_instruction(const TpuConfig& cfg, const Instruction& in, ArchState& st,
-                         const int8_t* active_weights);
+                         const ActiveTile& active);
 
 // Adds one instruction's work and byte counters (not its cycles) to `n`; the same for every
 // engine, so that only timing can differ between them.
@@ -62,7 +107,8 @@ class ValueExecutor {
  private:
   const TpuConfig& cfg_;
   std::deque<uint64_t> queue_;       // tiles pushed by rw, not yet switched in
-  const int8_t* active_ = nullptr;   // the tile the array multiplies by
+  ActiveTile active_;                // the tile the array multiplies by
+  std::vector<float> widened_;       // active_'s nonzero block as float (active_.widened)
 };
 
 // 64-bit FNV-1a over bytes, for output checksums in reports.

@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <unordered_map>
 
 #include <fmt/format.h>
@@ -34,42 +35,50 @@ uint64_t splitmix(uint64_t x) {
 constexpr int kUnits = 4;
 constexpr int kHostU = 0, kWeightsU = 1, kMxuU = 2, kActU = 3;
 
+// Disjoint, non-touching half-open intervals, sorted (a vector: the sets stay small, and the
+// lowering queries them for every instruction).
 class IntervalSet {
  public:
   void add(uint64_t lo, uint64_t hi) {
     if (lo >= hi) return;
-    auto it = m_.upper_bound(lo);
-    if (it != m_.begin()) {
-      auto p = std::prev(it);
-      if (p->second >= lo) {
-        lo = p->first;
-        hi = std::max(hi, p->second);
-        it = m_.erase(p);
-      }
+    size_t first = size_t(std::upper_bound(v_.begin(), v_.end(), lo, by_start) - v_.begin());
+    size_t end = first;
+    if (first > 0 && v_[first - 1].second >= lo) {
+      --first;
+      lo = v_[first].first;
+      hi = std::max(hi, v_[first].second);
     }
-    while (it != m_.end() && it->first <= hi) {
-      hi = std::max(hi, it->second);
-      it = m_.erase(it);
+    while (end < v_.size() && v_[end].first <= hi) {
+      hi = std::max(hi, v_[end].second);
+      ++end;
     }
-    m_[lo] = hi;
+    if (first == end) {
+      v_.insert(v_.begin() + std::ptrdiff_t(first), {lo, hi});
+    } else {
+      v_[first] = {lo, hi};
+      v_.erase(v_.begin() + std::ptrdiff_t(first + 1), v_.begin() + std::ptrdiff_t(end));
+    }
   }
   bool overlaps(uint64_t lo, uint64_t hi) const {
-    if (lo >= hi || m_.empty()) return false;
-    auto it = m_.lower_bound(hi);  // first start >= hi
-    if (it == m_.begin()) return false;
+    if (lo >= hi || v_.empty()) return false;
+    // The last interval starting before hi.
+    auto it = std::lower_bound(v_.begin(), v_.end(), hi, [](const Span& s, uint64_t x) { return s.first < x; });
+    if (it == v_.begin()) return false;
     --it;
     return it->second > lo;
   }
   bool covers(uint64_t lo, uint64_t hi) const {
-    auto it = m_.upper_bound(lo);
-    if (it == m_.begin()) return false;
+    auto it = std::upper_bound(v_.begin(), v_.end(), lo, by_start);
+    if (it == v_.begin()) return false;
     --it;
     return it->first <= lo && it->second >= hi;
   }
-  void clear() { m_.clear(); }
+  void clear() { v_.clear(); }
 
  private:
-  std::map<uint64_t, uint64_t> m_;
+  using Span = std::pair<uint64_t, uint64_t>;
+  static bool by_start(uint64_t x, const Span& s) { return x < s.first; }
+  std::vector<Span> v_;
 };
 
 struct Range {
@@ -84,10 +93,130 @@ struct UbFull {
   std::string what;
 };
 
-// Emits instructions, inserting syncs for cross-unit hazards, and the weight stream.
+[[noreturn]] void operand_too_wide(uint64_t v) {
+  throw InputError(fmt::format("lowering: operand {} exceeds 32 bits", v));
+}
+inline uint32_t u32(uint64_t v) {
+  if (v > 0xffffffffull) operand_too_wide(v);
+  return uint32_t(v);
+}
+
+// Where the Emitter's instructions go. ProgramSink stores the program (lower()); CountingSink
+// keeps only its counts (lower_stats(), and lower()'s size check before storing anything big).
+// Both see the very same calls, so the counts are those of the stored program.
+class Sink {
+ public:
+  virtual ~Sink() = default;
+  // The next instruction in program order, rw excluded; `layer` indexes the layer table.
+  virtual void instruction(const Instruction& in, uint32_t layer) = 0;
+  // The weight tile the next `mmc switch` consumes (the rw stream, in switch order).
+  virtual void weight_tile(uint64_t addr, uint32_t layer) = 0;
+};
+
+// Thrown by a sink whose instruction budget is spent (caught inside lower()).
+struct OverBudget {
+  uint32_t layer = 0;  // index of the layer being emitted
+};
+
+// Bytes one instruction takes while lower() stores it: 16 + a 4-byte layer index while emitting,
+// then 16 + 4 + a 4-byte source line in the finished program.
+constexpr uint64_t kStoredInstructionBytes = 44;
+
+class ProgramSink final : public Sink {
+ public:
+  // `total`: instructions stored so far in all segments; OverBudget past `budget` (0: none),
+  // checked before anything is stored.
+  ProgramSink(uint64_t& total, uint64_t budget) : total_(total), budget_(budget) {}
+  void instruction(const Instruction& in, uint32_t layer) override {
+    spend(layer);
+    code_.push_back(in);
+    code_layer_.push_back(layer);
+  }
+  void weight_tile(uint64_t addr, uint32_t layer) override {
+    spend(layer);
+    tiles_.push_back(addr);
+    tile_layer_.push_back(layer);
+  }
+  // Inserts the rw stream (each tile requested `ahead` switches early) and the final halt.
+  void finish(uint64_t ahead, Program& prog, std::vector<uint32_t>& layer_of) {
+    spend(code_layer_.empty() ? 0 : code_layer_.back());  // the halt
+    prog.code.clear();
+    layer_of.clear();
+    prog.code.reserve(code_.size() + tiles_.size() + 1);
+    layer_of.reserve(code_.size() + tiles_.size() + 1);
+    size_t next = 0;
+    auto request = [&](size_t upto) {
+      while (next < tiles_.size() && next < upto) {
+        prog.code.push_back(Instruction{Opcode::kReadWeights, 0, 0, u32(tiles_[next]), 0, 1});
+        layer_of.push_back(tile_layer_[next]);
+        ++next;
+      }
+    };
+    request(ahead);
+    size_t switches = 0;
+    for (size_t i = 0; i < code_.size(); ++i) {
+      prog.code.push_back(code_[i]);
+      layer_of.push_back(code_layer_[i]);
+      if (code_[i].op == Opcode::kMatmul && (code_[i].flags & kFlagSwitch)) {
+        ++switches;
+        request(switches + ahead);
+      }
+    }
+    prog.code.push_back(Instruction{Opcode::kHalt, 0, 0, 0, 0, 0});
+    layer_of.push_back(layer_of.empty() ? 0 : layer_of.back());
+    prog.source_lines.assign(prog.code.size(), 0);
+    std::vector<Instruction>().swap(code_);
+    std::vector<uint32_t>().swap(code_layer_);
+    std::vector<uint64_t>().swap(tiles_);
+    std::vector<uint32_t>().swap(tile_layer_);
+  }
+
+ private:
+  void spend(uint32_t layer) {
+    if (budget_ && ++total_ > budget_) throw OverBudget{layer};
+  }
+  uint64_t& total_;
+  uint64_t budget_ = 0;
+  std::vector<Instruction> code_;
+  std::vector<uint32_t> code_layer_;
+  std::vector<uint64_t> tiles_;
+  std::vector<uint32_t> tile_layer_;
+};
+
+class CountingSink final : public Sink {
+ public:
+  // `total`: instructions counted so far in all segments; OverBudget past `budget` (0: none).
+  CountingSink(SegmentStats& stats, uint64_t& total, uint64_t budget)
+      : stats_(stats), total_(total), budget_(budget) {}
+  void instruction(const Instruction& in, uint32_t layer) override {
+    stats_.add(in);
+    spend(layer);
+    last_layer_ = layer;
+  }
+  void weight_tile(uint64_t addr, uint32_t layer) override {
+    stats_.add(Instruction{Opcode::kReadWeights, 0, 0, u32(addr), 0, 1});
+    spend(layer);
+  }
+  void finish() {
+    stats_.add(Instruction{Opcode::kHalt, 0, 0, 0, 0, 0});
+    spend(last_layer_);
+  }
+
+ private:
+  void spend(uint32_t layer) {
+    ++total_;
+    if (budget_ && total_ > budget_) throw OverBudget{layer};
+  }
+  uint32_t last_layer_ = 0;
+  SegmentStats& stats_;
+  uint64_t& total_;
+  uint64_t budget_ = 0;
+};
+
+// Emits instructions into a sink, inserting syncs for cross-unit hazards, and the weight stream.
 class Emitter {
  public:
-  explicit Emitter(const TpuConfig& cfg) : cfg_(cfg) {}
+  explicit Emitter(Sink& sink) : sink_(sink) {}
   bool dry = false;
   uint32_t layer = 0;
 
@@ -114,8 +243,7 @@ class Emitter {
     uint8_t flags = accumulate ? kFlagAccumulate : 0;
     if (tile) {
       flags |= kFlagSwitch;
-      tiles_.push_back(*tile);
-      tile_layer_.push_back(layer);
+      sink_.weight_tile(*tile, layer);
       active_key_ = key;
     }
     push(kMxuU, a, Instruction{Opcode::kMatmul, flags, 0, u32(ub), u32(acc), u32(b)});
@@ -138,47 +266,10 @@ class Emitter {
   }
   uint64_t active_key() const { return active_key_; }
 
-  // Inserts the rw stream (each tile requested `ahead` switches early) and the final halt.
-  void finish(Program& prog, std::vector<uint32_t>& layer_of) {
-    const uint64_t ahead = std::max<uint32_t>(1, cfg_.weight_fifo_tiles);
-    prog.code.clear();
-    layer_of.clear();
-    prog.code.reserve(code_.size() + tiles_.size() + 1);
-    layer_of.reserve(code_.size() + tiles_.size() + 1);
-    size_t next = 0;
-    auto request = [&](size_t upto) {
-      while (next < tiles_.size() && next < upto) {
-        prog.code.push_back(Instruction{Opcode::kReadWeights, 0, 0, u32(tiles_[next]), 0, 1});
-        layer_of.push_back(tile_layer_[next]);
-        ++next;
-      }
-    };
-    request(ahead);
-    size_t switches = 0;
-    for (size_t i = 0; i < code_.size(); ++i) {
-      prog.code.push_back(code_[i]);
-      layer_of.push_back(code_layer_[i]);
-      if (code_[i].op == Opcode::kMatmul && (code_[i].flags & kFlagSwitch)) {
-        ++switches;
-        request(switches + ahead);
-      }
-    }
-    prog.code.push_back(Instruction{Opcode::kHalt, 0, 0, 0, 0, 0});
-    layer_of.push_back(layer_of.empty() ? 0 : layer_of.back());
-    prog.source_lines.assign(prog.code.size(), 0);
-  }
-
  private:
-  static uint32_t u32(uint64_t v) {
-    if (v > 0xffffffffull) throw InputError(fmt::format("lowering: operand {} exceeds 32 bits", v));
-    return uint32_t(v);
-  }
   static bool hit(const IntervalSet& s, const Range& r) { return s.overlaps(r.lo, r.hi); }
 
-  void push_plain(const Instruction& in) {
-    code_.push_back(in);
-    code_layer_.push_back(layer);
-  }
+  void push_plain(const Instruction& in) { sink_.instruction(in, layer); }
   void push(int unit, const Access& a, const Instruction& in) {
     uint8_t mask = 0;
     for (int v = 0; v < kUnits; ++v) {
@@ -191,7 +282,7 @@ class Emitter {
     if (mask) {
       push_plain(Instruction{Opcode::kSync, mask, 0, 0, 0, 0});
       for (int v = 0; v < kUnits; ++v)
-        if (mask & (1u << v)) pend_[v] = Pending{};
+        if (mask & (1u << v)) pend_[v].clear();
     }
     Pending& p = pend_[unit];
     p.ub_r.add(a.ub_r.lo, a.ub_r.hi);
@@ -203,13 +294,15 @@ class Emitter {
 
   struct Pending {
     IntervalSet ub_r, ub_w, acc_r, acc_w;
+    void clear() {
+      ub_r.clear();
+      ub_w.clear();
+      acc_r.clear();
+      acc_w.clear();
+    }
   };
-  const TpuConfig& cfg_;
+  Sink& sink_;
   Pending pend_[kUnits];
-  std::vector<Instruction> code_;
-  std::vector<uint32_t> code_layer_;
-  std::vector<uint64_t> tiles_;
-  std::vector<uint32_t> tile_layer_;
   uint64_t active_key_ = ~0ull;
   Requant rq_;
   bool have_rq_ = false;
@@ -267,12 +360,31 @@ struct Tensor {
   uint64_t vec(uint64_t row, uint64_t b) const { return base + b * stride + row_off + row; }
 };
 
-struct TileKey {
-  uint64_t matrix, kb, nt;
-  bool operator==(const TileKey& o) const { return matrix == o.matrix && kb == o.kb && nt == o.nt; }
-};
-struct TileKeyHash {
-  size_t operator()(const TileKey& k) const { return splitmix(k.matrix ^ splitmix(k.kb ^ splitmix(k.nt))); }
+// Weight tile addresses of one matrix placement, 4 bytes per tile (a whole LLM layer on a 16x16
+// array has millions of tiles): tile (kb, nt) of the placement's [kb0, kb0 + kbs) x
+// [nt0, nt0 + nts) grid; 0 = not placed yet (tile 0 holds the identity, never a model tile).
+// Pages are allocated on first touch, so memory follows the tiles actually used, never the
+// declared size of a matrix (an absurd layer is refused by the instruction limit first).
+class TileGrid {
+ public:
+  uint64_t key_h = 0, kb0 = 0, nt0 = 0, kbs = 0, nts = 0;
+  void init(uint64_t kbs_, uint64_t nts_) {
+    kbs = kbs_;
+    nts = nts_;
+    page_ = std::min<uint64_t>(kPage, kbs * nts);
+    pages_.resize((kbs * nts + page_ - 1) / page_);
+  }
+  uint32_t& at(uint64_t kb, uint64_t nt) {
+    const uint64_t i = (nt - nt0) * kbs + (kb - kb0);  // kb fastest: the GEMM's inner loop
+    auto& p = pages_[i / page_];
+    if (!p) p = std::make_unique<uint32_t[]>(page_);  // zeroed
+    return p[i % page_];
+  }
+
+ private:
+  static constexpr uint64_t kPage = 4096;
+  uint64_t page_ = 1;
+  std::vector<std::unique_ptr<uint32_t[]>> pages_;
 };
 
 // A resolved dense term for the GEMM primitive.
@@ -282,6 +394,7 @@ struct Term {
   uint64_t row_lo = 0, row_hi = 0;  // chunk-local rows it applies to
   std::string key;                  // weight matrix key
   bool kv = false;
+  mutable TileGrid* grid = nullptr;  // its placement's tiles, looked up on first use
 };
 
 class Lowerer {
@@ -332,11 +445,26 @@ class Lowerer {
   // ---- weights --------------------------------------------------------------------------------
   uint64_t tile_for(const Term& t, uint64_t kb, uint64_t nt) {
     if (em_->dry) return 0;
-    const uint64_t mh = key_hash(t.key);
-    // The placement (f0, n0) is part of the tile: GQA heads share a K/V matrix at other offsets.
-    const uint64_t place = splitmix(mh ^ splitmix(t.f0 * 0x9e3779b97f4a7c15ull + t.n0));
-    auto [it, fresh] = tiles_.emplace(TileKey{place, kb, nt}, 0);
-    if (!fresh) return it->second;
+    if (!t.grid) {
+      const uint64_t mh = key_hash(t.key);
+      // The placement (f0, n0) is part of the tile: GQA heads share a K/V matrix at other offsets.
+      const uint64_t place = splitmix(mh ^ splitmix(t.f0 * 0x9e3779b97f4a7c15ull + t.n0));
+      auto [it, fresh] = tiles_.try_emplace(place);
+      TileGrid& g = it->second;
+      if (fresh) {
+        g.key_h = mh;
+        g.kb0 = t.f0 / W_;
+        g.nt0 = t.n0 / W_;
+        g.init((t.f0 + t.k + W_ - 1) / W_ - g.kb0, (t.n0 + t.n + W_ - 1) / W_ - g.nt0);
+      }
+      t.grid = &g;
+    }
+    TileGrid& g = *t.grid;
+    if (kb < g.kb0 || kb >= g.kb0 + g.kbs || nt < g.nt0 || nt >= g.nt0 + g.nts)
+      throw std::logic_error(fmt::format("lowering {}: tile ({}, {}) outside matrix '{}'", wl_.name, kb, nt, t.key));
+    uint32_t& slot = g.at(kb, nt);
+    if (slot) return slot;
+    const uint64_t mh = g.key_h;
     uint64_t addr = next_tile_++;
     if (addr >= cfg_.weight_memory_tiles()) {
       if (opt_.values)
@@ -346,7 +474,7 @@ class Lowerer {
       wrapped_ = true;
       addr = 1 + (addr - 1) % std::max<uint64_t>(1, cfg_.weight_memory_tiles() - 1);
     }
-    it->second = addr;
+    slot = u32(addr);
     if (opt_.values) {
       std::vector<int8_t> img(cfg_.tile_bytes(), 0);
       for (uint64_t r = 0; r < W_; ++r) {
@@ -468,7 +596,7 @@ class Lowerer {
   uint64_t host_next_ = 0;
   uint64_t next_tile_ = 1;  // tile 0 holds the identity matrix
   bool wrapped_ = false;
-  std::unordered_map<TileKey, uint64_t, TileKeyHash> tiles_;
+  std::unordered_map<uint64_t, TileGrid> tiles_;  // placement hash -> its tiles
   std::string rep_prefix_;
 };
 
@@ -486,6 +614,12 @@ void Lowerer::gemm(const Tensor& out, const std::vector<Term>& terms, ActFunctio
         const uint64_t c0 = std::max(nt * W_, t.n0), c1 = std::min(nt * W_ + W_, t.n0 + t.n);
         if (c0 >= c1) continue;
         const uint64_t kb0 = t.f0 / W_, kb1 = (t.f0 + t.k + W_ - 1) / W_;
+        if (em_->dry) {
+          // A dry run only sizes the UB; what it changes is the host staging parity (one
+          // ub_rows per K tile), applied here without walking the tiles of a huge layer.
+          if (t.in->host && ((kb1 - kb0) & 1)) stage_in_next_ ^= 1;
+          continue;
+        }
         for (uint64_t kb = kb0; kb < kb1; ++kb) {
           const uint64_t kvalid = std::min(kb * W_ + W_, t.f0 + t.k) - std::max(kb * W_, t.f0);
           const uint64_t tile = tile_for(t, kb, nt);
@@ -907,52 +1041,101 @@ int8_t host_value(uint64_t seed, const std::string& key, uint64_t row, uint64_t 
   return value_from(seed, key_hash(key), row, feature);
 }
 
-uint64_t LoweredProgram::useful_macs() const {
+namespace {
+
+template <class Layers>
+uint64_t sum_layers(const Layers& layers, uint64_t LayerInfo::*field) {
   uint64_t m = 0;
-  for (const auto& l : layers) m += l.repeat * l.useful_macs;
+  for (const auto& l : layers) m += l.repeat * (l.*field);
   return m;
-}
-uint64_t LoweredProgram::mac_slots() const {
-  uint64_t m = 0;
-  for (const auto& l : layers) m += l.repeat * l.mac_slots;
-  return m;
-}
-uint64_t LoweredProgram::weight_bytes_read() const {
-  uint64_t m = 0;
-  for (const auto& l : layers) m += l.repeat * l.weight_bytes_read;
-  return m;
-}
-uint64_t LoweredProgram::instructions() const {
-  uint64_t n = 0;
-  for (const auto& s : segments) n += s.program.code.size();
-  return n;
 }
 
-LoweredProgram lower(const TpuConfig& cfg, const Workload& wl, const LowerOptions& opt) {
+// Receives the segments of one lowering (stored or counted).
+class SegmentOut {
+ public:
+  virtual ~SegmentOut() = default;
+  // Starts a segment; returns the sink of its instructions.
+  virtual Sink& begin(const std::string& group, uint64_t repeat, const std::string& name) = 0;
+  virtual Program* images() = 0;  // where memory images go (values only)
+  virtual void end(uint64_t ahead) = 0;
+};
+
+class StoreOut final : public SegmentOut {
+ public:
+  StoreOut(LoweredProgram& lp, uint64_t budget) : lp_(lp), budget_(budget) {}
+  Sink& begin(const std::string& group, uint64_t repeat, const std::string& name) override {
+    lp_.segments.emplace_back();
+    Segment& seg = lp_.segments.back();
+    seg.group = group;
+    seg.repeat = repeat;
+    seg.program.name = name;
+    sink_ = std::make_unique<ProgramSink>(total_, budget_);
+    return *sink_;
+  }
+  Program* images() override { return &lp_.segments.back().program; }
+  void end(uint64_t ahead) override {
+    Segment& seg = lp_.segments.back();
+    sink_->finish(ahead, seg.program, seg.layer_of);
+    sink_.reset();
+  }
+
+ private:
+  LoweredProgram& lp_;
+  uint64_t budget_ = 0, total_ = 0;
+  std::unique_ptr<ProgramSink> sink_;
+};
+
+class CountOut final : public SegmentOut {
+ public:
+  CountOut(LoweringStats& st, uint64_t budget) : st_(st), budget_(budget) {}
+  Sink& begin(const std::string& group, uint64_t repeat, const std::string&) override {
+    st_.segments.emplace_back();
+    st_.segments.back().group = group;
+    st_.segments.back().repeat = repeat;
+    sink_ = std::make_unique<CountingSink>(st_.segments.back(), total_, budget_);
+    return *sink_;
+  }
+  Program* images() override { return nullptr; }
+  void end(uint64_t) override {
+    sink_->finish();
+    sink_.reset();
+  }
+
+ private:
+  LoweringStats& st_;
+  uint64_t budget_ = 0, total_ = 0;
+  std::unique_ptr<CountingSink> sink_;
+};
+
+struct Drive {
+  std::vector<LayerInfo> layers;
+  HostTensor input, output;
+  bool wrapped = false;
+  uint32_t layer = 0;  // the layer being lowered (names the place of an OverBudget)
+};
+
+void check_mappable(const TpuConfig& cfg, const Workload& wl) {
   if (cfg.array.rows != cfg.array.cols)
     throw InputError(fmt::format("lowering {} for {}: the array must be square ({} x {})", wl.name,
                                  cfg.name, cfg.array.rows, cfg.array.cols));
   if (cfg.accumulator_entries < 2)
     throw InputError(fmt::format("lowering for {}: needs at least 2 accumulator entries", cfg.name));
-  LoweredProgram lp;
-  lp.workload = wl.name;
-  lp.values = opt.values;
-  lp.identity_tile = 0;
+}
+
+// Runs the tiling, allocation and sync insertion of `wl` into `out`, one segment per group (one in
+// all when unrolled). The only code that walks a workload: lower() and lower_stats() differ only
+// in `out`.
+void drive(const TpuConfig& cfg, const Workload& wl, const LowerOptions& opt, SegmentOut& out, Drive& d) {
   Lowerer low(cfg, wl, opt);
-  low.set_layers(&lp.layers);
-  const uint64_t W = cfg.array.rows;
+  low.set_layers(&d.layers);
+  const uint64_t ahead = std::max<uint32_t>(1, cfg.weight_fifo_tiles);
   std::unique_ptr<Emitter> em;
-  Segment* seg = nullptr;
   auto start = [&](const std::string& group, uint64_t repeat) {
-    lp.segments.emplace_back();
-    seg = &lp.segments.back();
-    seg->group = group;
-    seg->repeat = repeat;
-    seg->program.name = wl.name + (group.empty() ? "" : "/" + group);
-    em = std::make_unique<Emitter>(cfg);
-    low.begin_program(em.get(), &seg->program);
+    Sink& sink = out.begin(group, repeat, wl.name + (group.empty() ? "" : "/" + group));
+    em = std::make_unique<Emitter>(sink);
+    low.begin_program(em.get(), out.images());
   };
-  auto finish = [&]() { em->finish(seg->program, seg->layer_of); };
+  auto finish = [&]() { out.end(ahead); };
   if (opt.unroll) start("", 1);
   HostTensor cur;
   bool have_cur = false;
@@ -966,7 +1149,7 @@ LoweredProgram lower(const TpuConfig& cfg, const Workload& wl, const LowerOption
         const uint64_t rows = g.items * g.in_rows_per_item;
         if (!have_cur) {
           in = low.new_host_tensor(rows, g.in_features, "input");
-          lp.input = in;
+          d.input = in;
         } else if (cur.rows != rows || cur.features != g.in_features) {
           // The host gathers (or extends) rows between groups: values restart as host data.
           in = low.new_host_tensor(rows, g.in_features, g.name + "/" + std::to_string(rep) + "/gather");
@@ -975,8 +1158,8 @@ LoweredProgram lower(const TpuConfig& cfg, const Workload& wl, const LowerOption
         }
       }
       const Layer& last = g.layers.back();
-      HostTensor out = low.new_host_tensor(g.items * last.rows_per_item, last.out_features, "");
-      const uint32_t first = uint32_t(lp.layers.size());
+      HostTensor gout = low.new_host_tensor(g.items * last.rows_per_item, last.out_features, "");
+      const uint32_t first = uint32_t(d.layers.size());
       for (const Layer& l : g.layers) {
         LayerInfo li;
         li.group = g.name;
@@ -985,19 +1168,165 @@ LoweredProgram lower(const TpuConfig& cfg, const Workload& wl, const LowerOption
         li.repeat = opt.unroll ? 1 : g.repeat;
         li.weight_bytes = l.weight_bytes();
         li.act = l.act;
-        lp.layers.push_back(li);
+        d.layers.push_back(li);
       }
-      low.lower_group_public(g, rep, in, out, first);
-      cur = out;
+      d.layer = first;
+      low.lower_group_public(g, rep, in, gout, first);
+      cur = gout;
       have_cur = true;
-      (void)W;
     }
     if (!opt.unroll) finish();
   }
   if (opt.unroll) finish();
-  lp.output = cur;
-  lp.weight_addresses_wrapped = low.wrapped();
-  return lp;
+  d.output = cur;
+  d.wrapped = low.wrapped();
+}
+
+// The program is stored only below this many instructions; above it lower() counts first.
+constexpr uint64_t kProbeInstructions = uint64_t(1) << 22;
+
+}  // namespace
+
+namespace {
+// A cheap order-dependent hash step (equality checks of instruction streams, not cryptography).
+uint64_t mix(uint64_t h, uint64_t w) {
+  h = (h ^ w) * 0x9e3779b97f4a7c15ull;
+  return h ^ (h >> 29);
+}
+}  // namespace
+
+void SegmentStats::add(const Instruction& in) {
+  ++instructions;
+  ++by_opcode[size_t(in.op) < by_opcode.size() ? size_t(in.op) : 0];
+  auto reach = [](uint64_t& used, uint64_t lo, uint64_t n) { used = std::max(used, lo + n); };
+  switch (in.op) {
+    case Opcode::kReadHost:
+    case Opcode::kWriteHost:
+      reach(host_vectors_used, in.a, in.c);
+      reach(ub_vectors_used, in.b, in.c);
+      break;
+    case Opcode::kMatmul:
+      matmul_rows += in.c;
+      reach(ub_vectors_used, in.a, in.c);
+      reach(acc_entries_used, in.b, in.c);
+      break;
+    case Opcode::kActivate:
+      reach(acc_entries_used, in.a, in.c);
+      reach(ub_vectors_used, in.b, in.c >> in.d);
+      break;
+    case Opcode::kReadWeights:
+      weight_tiles_read += in.c;
+      reach(weight_tiles_used, in.a, in.c);
+      weight_hash = mix(weight_hash, in.a);
+      return;
+    default:
+      break;
+  }
+  const uint64_t w0 = uint64_t(in.op) | uint64_t(in.flags) << 8 | uint64_t(in.d) << 16 | uint64_t(in.a) << 32;
+  const uint64_t w1 = uint64_t(in.b) | uint64_t(in.c) << 32;
+  code_hash = mix(mix(code_hash, w0), w1);
+}
+
+bool SegmentStats::operator==(const SegmentStats& o) const {
+  return group == o.group && repeat == o.repeat && instructions == o.instructions && by_opcode == o.by_opcode &&
+         matmul_rows == o.matmul_rows && weight_tiles_read == o.weight_tiles_read &&
+         ub_vectors_used == o.ub_vectors_used && acc_entries_used == o.acc_entries_used &&
+         weight_tiles_used == o.weight_tiles_used && host_vectors_used == o.host_vectors_used &&
+         code_hash == o.code_hash && weight_hash == o.weight_hash;
+}
+
+uint64_t LoweredProgram::useful_macs() const { return sum_layers(layers, &LayerInfo::useful_macs); }
+uint64_t LoweredProgram::mac_slots() const { return sum_layers(layers, &LayerInfo::mac_slots); }
+uint64_t LoweredProgram::weight_bytes_read() const { return sum_layers(layers, &LayerInfo::weight_bytes_read); }
+uint64_t LoweredProgram::instructions() const {
+  uint64_t n = 0;
+  for (const auto& s : segments) n += s.program.code.size();
+  return n;
+}
+
+uint64_t LoweringStats::useful_macs() const { return sum_layers(layers, &LayerInfo::useful_macs); }
+uint64_t LoweringStats::mac_slots() const { return sum_layers(layers, &LayerInfo::mac_slots); }
+uint64_t LoweringStats::weight_bytes_read() const { return sum_layers(layers, &LayerInfo::weight_bytes_read); }
+uint64_t LoweringStats::instructions() const {
+  uint64_t n = 0;
+  for (const auto& s : segments) n += s.instructions;
+  return n;
+}
+
+LoweringStats lower_stats(const TpuConfig& cfg, const Workload& wl, const LowerOptions& opt) {
+  check_mappable(cfg, wl);
+  LowerOptions o = opt;
+  o.values = false;
+  LoweringStats st;
+  st.workload = wl.name;
+  CountOut out(st, 0);
+  Drive d;
+  drive(cfg, wl, o, out, d);
+  st.layers = std::move(d.layers);
+  st.input = d.input;
+  st.output = d.output;
+  st.weight_addresses_wrapped = d.wrapped;
+  return st;
+}
+
+LoweringStats stats_of(const LoweredProgram& lp) {
+  LoweringStats st;
+  st.workload = lp.workload;
+  st.layers = lp.layers;
+  st.input = lp.input;
+  st.output = lp.output;
+  st.weight_addresses_wrapped = lp.weight_addresses_wrapped;
+  for (const auto& seg : lp.segments) {
+    st.segments.emplace_back();
+    SegmentStats& s = st.segments.back();
+    s.group = seg.group;
+    s.repeat = seg.repeat;
+    for (const auto& in : seg.program.code) s.add(in);
+  }
+  return st;
+}
+
+LoweredProgram lower(const TpuConfig& cfg, const Workload& wl, const LowerOptions& opt) {
+  check_mappable(cfg, wl);
+  const uint64_t limit = opt.max_instructions;
+  const uint64_t probe = limit ? std::min(limit, kProbeInstructions) : 0;
+  auto store = [&](uint64_t budget) {
+    LoweredProgram lp;
+    lp.workload = wl.name;
+    lp.values = opt.values;
+    lp.identity_tile = 0;
+    StoreOut out(lp, budget);
+    Drive d;
+    drive(cfg, wl, opt, out, d);
+    lp.layers = std::move(d.layers);
+    lp.input = d.input;
+    lp.output = d.output;
+    lp.weight_addresses_wrapped = d.wrapped;
+    return lp;
+  };
+  try {
+    return store(probe);
+  } catch (const OverBudget&) {
+  }
+  // A big program: count it without storing anything, stopping at the limit; store it if it fits.
+  LoweringStats st;
+  CountOut out(st, limit);
+  Drive d;
+  LowerOptions o = opt;
+  o.values = false;
+  try {
+    drive(cfg, wl, o, out, d);
+  } catch (const OverBudget& e) {
+    const std::string where = e.layer < d.layers.size() ? d.layers[e.layer].name : std::string("?");
+    throw InputError(fmt::format(
+        "{}: workload '{}' (batch {}) lowers for {} to more than {} instructions (the limit was reached "
+        "in layer '{}'); expected at most {} (LowerOptions::max_instructions; storing them takes "
+        "~{} MiB): lower a smaller batch or context, use a larger array, or get the program's counts "
+        "without storing it with `tpusim lower --stats` (lower_stats())",
+        wl.file.empty() ? wl.name : wl.file, wl.name, wl.batch, cfg.name, limit, where, limit,
+        (limit * kStoredInstructionBytes) >> 20));
+  }
+  return store(0);
 }
 
 }  // namespace tpusim

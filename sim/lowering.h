@@ -39,8 +39,18 @@
 // may simulate a segment once and multiply its cycles and counts by `repeat` (timing never depends
 // on values or on weight addresses). `unroll` instead emits every repetition (distinct weights)
 // into one program, for value runs of small workloads.
+//
+// Emission and storage are separate: one walk of the tiles (tiling, UB allocation, sync insertion,
+// weight-tile placement) emits every instruction into a sink. lower() stores them (the program);
+// lower_stats() only counts them (SegmentStats: instructions per opcode, MAC slots, weight tiles
+// read, highest addresses used, a hash of the stream), in memory independent of the program size
+// (4 bytes per distinct weight tile of one segment), so a whole LLM layer on a 16x16 array (tens
+// of millions of instructions) can be accounted for. A stored program is limited to
+// LowerOptions::max_instructions; lower() refuses a bigger one with an InputError before storing
+// it (one past 2^22 instructions is counted first), pointing at lower_stats().
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -51,10 +61,17 @@
 
 namespace tpusim {
 
+// Default LowerOptions::max_instructions: 2^26 instructions, ~3 GiB while lower() stores them
+// (16 B each plus per-instruction layer and source-line indexes, and a copy during emission).
+constexpr uint64_t kMaxStoredInstructions = uint64_t(1) << 26;
+
 struct LowerOptions {
   bool values = true;   // build host/weight memory images (false: timing only, no images)
   uint64_t seed = 1;
   bool unroll = false;  // one program with every repetition of every group
+  // lower(): most instructions (all segments, one copy each) to store; above it InputError.
+  // 0 = no limit. lower_stats() ignores it.
+  uint64_t max_instructions = kMaxStoredInstructions;
 };
 
 struct Requant {
@@ -116,9 +133,52 @@ struct LoweredProgram {
   uint64_t instructions() const;  // one copy of each segment
 };
 
+// Counts of one segment's program (what accounting checks need, without the program).
+struct SegmentStats {
+  std::string group;
+  uint64_t repeat = 1;
+  uint64_t instructions = 0;                       // the final halt included
+  std::array<uint64_t, kOpcodeCount> by_opcode{};  // instructions per opcode (index: Opcode value)
+  uint64_t matmul_rows = 0;                        // sum of the mmc counts; x rows x cols = MAC slots
+  uint64_t weight_tiles_read = 0;                  // sum of the rw counts
+  uint64_t ub_vectors_used = 0;                    // highest UB vector touched + 1
+  uint64_t acc_entries_used = 0;                   // highest accumulator entry touched + 1
+  uint64_t weight_tiles_used = 0;                  // highest weight tile read + 1
+  uint64_t host_vectors_used = 0;                  // highest host vector touched by rhm/whm + 1
+  uint64_t code_hash = 0;    // of every instruction but rw, in program order
+  uint64_t weight_hash = 0;  // of the rw tile addresses, in program order
+  void add(const Instruction& in);  // counts one more instruction of the program
+  bool operator==(const SegmentStats& o) const;
+  bool operator!=(const SegmentStats& o) const { return !(*this == o); }
+};
+
+// What lower() returns, less the instructions and memory images.
+struct LoweringStats {
+  std::string workload;
+  std::vector<LayerInfo> layers;  // as LoweredProgram::layers
+  std::vector<SegmentStats> segments;
+  bool weight_addresses_wrapped = false;
+  HostTensor input, output;
+
+  uint64_t useful_macs() const;  // repeats included
+  uint64_t mac_slots() const;
+  uint64_t weight_bytes_read() const;
+  uint64_t instructions() const;  // one copy of each segment
+};
+
 // Lowers `wl` for `cfg`. Throws InputError when the array is not square, a layer cannot be mapped
-// (what and by how much) or, with values, a memory image does not fit.
+// (what and by how much), with values a memory image does not fit, or the program would have more
+// than opt.max_instructions instructions (refused before it is stored; lower_stats() counts it).
 LoweredProgram lower(const TpuConfig& cfg, const Workload& wl, const LowerOptions& opt = {});
+
+// Counts what lower(cfg, wl, opt) with opt.values = false would store, by the very same walk of the
+// tiles (only the sink differs): equal to stats_of(lower(...)) field for field. Memory: the layer
+// table plus 4 bytes per distinct weight tile of one segment; never the instructions. Same errors
+// as lower() except the size limit.
+LoweringStats lower_stats(const TpuConfig& cfg, const Workload& wl, const LowerOptions& opt = {});
+
+// The same counts, taken from a stored program.
+LoweringStats stats_of(const LoweredProgram& lp);
 
 // Deterministic values (shared with the tests' reference): element (k, n) of weight matrix
 // `key`, and element (row, feature) of host tensor `key`. Keys are documented in lowering.cpp.

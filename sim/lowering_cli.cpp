@@ -9,9 +9,44 @@
 
 namespace tpusim {
 
+namespace {
+
+void layer_line(const LayerInfo& l, std::ostream& out) {
+  out << fmt::format("; layer {} {}: useful MACs {} weight tiles {} kv tiles {} chunks {}{}\n", l.name,
+                     layer_kind_name(l.kind), l.useful_macs, l.weight_tile_loads, l.kv_tile_loads, l.chunks,
+                     l.spilled ? " (host-staged)" : "");
+}
+
+int print_stats(const TpuConfig& cfg, const Workload& w, std::ostream& out) {
+  LowerOptions opt;
+  opt.values = false;
+  const LoweringStats st = lower_stats(cfg, w, opt);
+  out << fmt::format("; workload {} ({}) on {}: {} useful MACs, {} MAC slots, {} weight bytes, {} segments, "
+                     "{} instructions (counted, not stored)\n",
+                     w.name, w.paper, cfg.name, st.useful_macs(), st.mac_slots(), w.weight_bytes(),
+                     st.segments.size(), st.instructions());
+  for (const auto& a : w.assumptions) out << "; assumption: " << a << "\n";
+  for (const auto& seg : st.segments) {
+    out << fmt::format("; segment {} x {}: {} instructions", seg.group.empty() ? "all" : seg.group, seg.repeat,
+                       seg.instructions);
+    for (uint8_t op = 0; op < kOpcodeCount; ++op)
+      if (seg.by_opcode[op]) out << fmt::format(", {} {}", mnemonic(Opcode(op)), seg.by_opcode[op]);
+    out << fmt::format("; mmc rows {}; UB vectors used {}/{}, accumulators {}/{}, weight tiles {}/{}{}\n",
+                       seg.matmul_rows, seg.ub_vectors_used, cfg.ub_vectors(), seg.acc_entries_used,
+                       cfg.accumulator_entries, seg.weight_tiles_used, cfg.weight_memory_tiles(),
+                       st.weight_addresses_wrapped ? " (addresses wrapped)" : "");
+    for (const auto& l : st.layers)
+      if (seg.group.empty() || l.group == seg.group) layer_line(l, out);
+  }
+  return 0;
+}
+
+}  // namespace
+
 int cmd_lower(const TpuConfig& cfg, const std::string& workload, const WorkloadParams& params,
-              bool timing_only, std::ostream& out) {
+              bool timing_only, bool stats, std::ostream& out) {
   const Workload w = load_workload(workload, params);
+  if (stats) return print_stats(cfg, w, out);
   LowerOptions opt;
   opt.values = !timing_only;
   const LoweredProgram lp = lower(cfg, w, opt);
@@ -20,13 +55,8 @@ int cmd_lower(const TpuConfig& cfg, const std::string& workload, const WorkloadP
   for (const auto& a : w.assumptions) out << "; assumption: " << a << "\n";
   for (const auto& seg : lp.segments) {
     out << fmt::format("; segment {} x {}\n", seg.group.empty() ? "all" : seg.group, seg.repeat);
-    for (uint32_t li = 0; li < lp.layers.size(); ++li) {
-      const LayerInfo& l = lp.layers[li];
-      if (!seg.group.empty() && l.group != seg.group) continue;
-      out << fmt::format("; layer {} {}: useful MACs {} weight tiles {} kv tiles {} chunks {}{}\n", l.name,
-                         layer_kind_name(l.kind), l.useful_macs, l.weight_tile_loads, l.kv_tile_loads,
-                         l.chunks, l.spilled ? " (host-staged)" : "");
-    }
+    for (const auto& l : lp.layers)
+      if (seg.group.empty() || l.group == seg.group) layer_line(l, out);
     out << disassemble(seg.program);
   }
   return 0;

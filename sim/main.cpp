@@ -185,6 +185,15 @@ int write_and_print(const json& rep, const RunArgs& a) {
 void print_compare(const json& rep) {
   fmt::print("workload {} ({} examples per run) | speed-up and perf/W relative to Haswell\n",
              rep["workload"]["name"].get<std::string>(), rep["examples_per_inference"].get<uint64_t>());
+  if (rep.contains("accelerator")) {
+    const json& a = rep["accelerator"];
+    fmt::print("accelerator: {} chips of {} = tp {} x pp {}, {} micro-batch(es); latency ({}) {:.4g} s, "
+               "communication {:.3g} % of it, {:.4g} W, {:.4g} TOPS/W (baselines: single devices)\n",
+               a["chips"].get<uint32_t>(), a["arch"].get<std::string>(), a["tp"].get<uint32_t>(),
+               a["pp"].get<uint32_t>(), a["micro_batches"].get<uint32_t>(), a["latency_kind"].get<std::string>(),
+               a["latency_s"].get<double>(), 100.0 * a["communication"]["share"].get<double>(),
+               a["power_w"].get<double>(), a["tops_per_w"].get<double>());
+  }
   fmt::print("{:<26}{:>11}{:>13}{:>10}{:>10}{:>10}{:>12}{:>12}{:>10}\n", "device", "kind", "latency s",
              "TOPS", "power W", "speed-up", "perf/W x", "J/inf", "gCO2/inf");
   for (const auto& d : rep["devices"])
@@ -268,7 +277,7 @@ int main(int argc, char** argv) {
 
   std::string lo_arch, lo_wl, lo_out, lo_phase;
   uint32_t lo_batch = 0, lo_prompt = 0, lo_ctx = 0;
-  bool lo_timing = false, lo_force = false;
+  bool lo_timing = false, lo_force = false, lo_stats = false;
   auto* low = app.add_subcommand("lower", "Lower a workload to an assembly program");
   low->add_option("--arch", lo_arch, "Arch preset name or YAML path")->required();
   low->add_option("--workload", lo_wl, "Workload name or YAML path")->required();
@@ -277,6 +286,7 @@ int main(int argc, char** argv) {
   low->add_option("--prompt-len", lo_prompt, "Prompt length")->check(CLI::Range(1u, 1u << 20));
   low->add_option("--context-len", lo_ctx, "Context length")->check(CLI::Range(1u, 1u << 20));
   low->add_flag("--timing-only", lo_timing, "No memory images");
+  low->add_flag("--stats", lo_stats, "Print the program's counts instead of its assembly (any size)");
   low->add_option("-o,--output", lo_out, "Output file (default: stdout)");
   low->add_flag("--force", lo_force, "Replace an existing output file");
 
@@ -331,6 +341,8 @@ int main(int argc, char** argv) {
   cmp->add_option("--emit-gpu-shapes", cmp_shapes, "Write the workload's GEMM shapes (CSV) for the GPU bench");
   cmp->add_option("--json", cmp_json, "Comparison JSON file");
   cmp->add_flag("--force", cmp_force, "Replace existing output files");
+  ParallelArgs cmp_par;  // --chips --tp --pp: the accelerator side is the multi-chip system
+  add_parallel_options(cmp, cmp_par);
 
   std::string onx_file, onx_out;
   uint32_t onx_batch = 0;
@@ -345,7 +357,7 @@ int main(int argc, char** argv) {
   uint64_t cos_programs = 100, cos_seed = 1;
   auto* cos = app.add_subcommand("cosim", "Lockstep co-simulation: verilated RTL vs the SystemC twin on random programs");
   cos->add_option("--sizes", cos_sizes, "Array sizes (comma list of 4, 8, 16, 32)");
-  cos->add_option("--programs", cos_programs, "Random programs per size")->check(CLI::Range(uint64_t(1), uint64_t(1000000)));
+  cos->add_option("--programs", cos_programs, "Random programs in all (program i runs on size i mod the number of sizes)")->check(CLI::Range(uint64_t(1), uint64_t(1000000)));
   cos->add_option("--seed", cos_seed, "Seed of the program generator");
 
   ServeArgs sa;
@@ -400,7 +412,11 @@ int main(int argc, char** argv) {
         write_file_atomic(cmp_shapes, gpu_shapes_csv(baseline_workload(load_workload(cmp_wl, wp))), cmp_force);
         return 0;
       }
-      json rep = compare_report(load_config(cmp_arch), cmp_wl, wp, co);
+      const TpuConfig cmp_cfg = load_config(cmp_arch);
+      // --chips/--tp/--pp: the accelerator is the multi-chip system; the baselines stay single
+      // devices (the report's `accelerator` block says so).
+      if (cmp_par.active()) co.multichip_report = run_multichip_report(cmp_cfg, cmp_wl, wp, parallel_options(cmp_par));
+      json rep = compare_report(cmp_cfg, cmp_wl, wp, co);
       if (!cmp_json.empty()) write_file_atomic(cmp_json, rep.dump(2) + "\n", cmp_force);
       print_compare(rep);
       return 0;
@@ -408,7 +424,7 @@ int main(int argc, char** argv) {
     if (*low) {
       std::ostringstream os;
       int rc = cmd_lower(load_config(lo_arch), lo_wl, WorkloadParams{lo_batch, lo_phase, lo_prompt, lo_ctx},
-                         lo_timing, os);
+                         lo_timing, lo_stats, os);
       if (lo_out.empty()) std::cout << os.str();
       else write_file_atomic(lo_out, os.str(), lo_force);
       return rc;

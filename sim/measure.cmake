@@ -1,16 +1,9 @@
 # Measured baselines (issue 8): the CPU measurement library and, when nvcc is present, the GPU
 # GEMM benchmark of scripts/gpu/.
 #
-# oneDNN is optional (Debian: libdnnl-dev). Found by header and library rather than by its CMake
-# config, which hard-requires OpenCL headers for its GPU runtime that the CPU path never uses.
-# Without it the library builds with Eigen only and measure_cpu.h's have_onednn() returns false.
-find_path(TPUSIM_DNNL_INCLUDE_DIR oneapi/dnnl/dnnl.hpp)
-find_library(TPUSIM_DNNL_LIBRARY NAMES dnnl)
-if(TPUSIM_DNNL_INCLUDE_DIR AND TPUSIM_DNNL_LIBRARY)
-  set(dnnl_FOUND TRUE)
-else()
-  set(dnnl_FOUND FALSE)
-endif()
+# oneDNN (dnnl_FOUND, TPUSIM_DNNL_*) is found in sim/CMakeLists.txt, where tpusim_core's value
+# GEMM uses it too. Without it the library builds with Eigen only and measure_cpu.h's
+# have_onednn() returns false.
 add_library(tpusim_measure STATIC measure_cpu.cpp)
 target_include_directories(tpusim_measure PUBLIC ${CMAKE_SOURCE_DIR})
 target_compile_options(tpusim_measure PRIVATE ${TPUSIM_WARNINGS})

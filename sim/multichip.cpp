@@ -320,10 +320,6 @@ TpSim simulate_tp(const TpuConfig& cfg, const Workload& wl, uint32_t tp, uint32_
   return sim;
 }
 
-CollectiveCost collective_cost(const InterconnectConfig& ic, uint32_t tp, const Collective& c) {
-  return c.kind == "all_reduce" ? all_reduce_cost(ic, tp, c.bytes) : all_gather_cost(ic, tp, c.bytes);
-}
-
 // Contiguous partition of `n` units into `p` stages minimizing the lexicographic maximum of
 // (primary, secondary) stage sums. Returns the first unit of every stage plus n.
 std::vector<size_t> partition(const std::vector<double>& primary, const std::vector<double>& secondary,
@@ -560,10 +556,7 @@ json evaluate_fixed(const TpuConfig& cfg, Evaluator& ev, const MultiChipOptions&
       Element l;
       l.name = fmt::format("link {}-{}", s, s + 1);
       const uint64_t bytes = sim.group_out_bytes[units[starts[s + 1] - 1]] * opt.collective_bytes_per_element;
-      CollectiveCost c = p2p_cost(ic, (bytes + T - 1) / T);
-      c.energy_j *= T;
-      c.link_bytes *= T;
-      c += all_gather_cost(ic, T, bytes);
+      const CollectiveCost c = stage_link_cost(ic, T, bytes);
       l.comm_s = c.seconds;
       l.comm_j = c.energy_j;
       l.link_bytes = c.link_bytes;
@@ -762,6 +755,39 @@ json evaluate_fixed(const TpuConfig& cfg, Evaluator& ev, const MultiChipOptions&
 }
 
 }  // namespace
+
+CollectiveCost collective_cost(const InterconnectConfig& ic, uint32_t tp, const Collective& c) {
+  return c.kind == "all_reduce" ? all_reduce_cost(ic, tp, c.bytes) : all_gather_cost(ic, tp, c.bytes);
+}
+
+CollectiveCost stage_link_cost(const InterconnectConfig& ic, uint32_t tp, uint64_t bytes) {
+  CollectiveCost c = p2p_cost(ic, (bytes + tp - 1) / tp);
+  c.energy_j *= tp;
+  c.link_bytes *= tp;
+  c += all_gather_cost(ic, tp, bytes);
+  return c;
+}
+
+std::vector<StageMemory> weight_balanced_stages(const Workload& wl, uint32_t tp, uint32_t pp,
+                                                uint32_t bytes_per_element) {
+  if (tp == 0 || pp == 0) throw InputError("--tp and --pp must be at least 1");
+  const auto units = unit_groups(wl);
+  if (pp > units.size())
+    throw InputError(fmt::format("--pp {}: {} has only {} layer-group instances to split into stages",
+                                 pp, wl.name, units.size()));
+  const TpSim w = shard_shapes(wl, tp, bytes_per_element, nullptr);
+  const std::vector<size_t> starts = weight_partition(wl, w, pp);
+  const std::vector<StageCapacity> cap = stage_capacity(wl, w, starts);
+  std::vector<StageMemory> out(pp);
+  for (uint32_t s = 0; s < pp; ++s) {
+    out[s].first_unit = starts[s];
+    out[s].end_unit = starts[s + 1];
+    out[s].weight_bytes = cap[s].weight_bytes;
+    out[s].kv_bytes = cap[s].kv_bytes;
+    out[s].group_of_unit.assign(units.begin() + long(starts[s]), units.begin() + long(starts[s + 1]));
+  }
+  return out;
+}
 
 json run_multichip_report(const TpuConfig& cfg, const std::string& workload, const WorkloadParams& params,
                           const MultiChipOptions& opt) {

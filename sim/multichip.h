@@ -42,6 +42,7 @@
 #include <nlohmann/json.hpp>
 
 #include "models/config.h"
+#include "models/interconnect.h"
 #include "sim/workload.h"
 
 namespace tpusim {
@@ -62,6 +63,29 @@ struct TpShard {
 // `bytes_per_element` sizes the collectives (1: int8 activations). tp = 1 returns `wl` unchanged
 // with no collectives. Throws InputError when a layer cannot be split `tp` ways (naming it).
 TpShard shard_workload(const Workload& wl, uint32_t tp, uint32_t index, uint32_t bytes_per_element = 1);
+
+// Time and energy of one collective on the `tp` chips of a stage (IC-3 / IC-4,
+// models/interconnect.h).
+CollectiveCost collective_cost(const InterconnectConfig& ic, uint32_t tp, const Collective& c);
+
+// The activation crossing a pipeline-stage boundary: each of the `tp` sending chips passes 1 / tp
+// of the `bytes` to its peer (IC-5), then the receiving stage all-gathers them (IC-4).
+CollectiveCost stage_link_cost(const InterconnectConfig& ic, uint32_t tp, uint64_t bytes);
+
+// One pipeline stage of a `tp` x `pp` split balanced by weight bytes (run's default balance):
+// the group instances it holds, [first_unit, end_unit) in the order of the groups with each
+// group's repeats expanded, and the most weight and K/V bytes one of its chips holds (K/V at the
+// workload's batch and context).
+struct StageMemory {
+  uint64_t first_unit = 0, end_unit = 0;
+  uint64_t weight_bytes = 0, kv_bytes = 0;
+  std::vector<size_t> group_of_unit;  // group index of each unit of the stage
+};
+
+// The `pp` weight-balanced stages of `wl` split `tp` ways (no simulation). Throws InputError when
+// the split is impossible (tp not dividing the heads, pp over the group instances), naming it.
+std::vector<StageMemory> weight_balanced_stages(const Workload& wl, uint32_t tp, uint32_t pp,
+                                                uint32_t bytes_per_element = 1);
 
 // A key equal for two workloads exactly when their groups and layers have the same shapes (what
 // the lowering and the engines see), so equal keys simulate identically.

@@ -1,6 +1,16 @@
 #include "sim/numerics.h"
 
 #include <algorithm>
+#include <atomic>
+#include <type_traits>
+#include <vector>
+
+#ifdef TPUSIM_HAVE_DNNL
+#include <dnnl.h>
+#endif
+#ifdef TPUSIM_HAVE_OPENMP
+#include <omp.h>
+#endif
 
 namespace tpusim::numerics {
 
@@ -24,6 +34,33 @@ int64_t rounding_shift(int64_t x, uint32_t shift, Rounding mode) {
 int8_t requantize(int32_t acc, int32_t mult, uint32_t shift, Rounding mode) {
   const int64_t v = rounding_shift(int64_t(acc) * int64_t(mult), shift, mode);
   return int8_t(std::clamp<int64_t>(v, -128, 127));
+}
+
+namespace {
+template <Rounding kMode>
+void requantize_row_as(const int32_t* acc, uint64_t n, int32_t mult, uint32_t shift,
+                       const int8_t* table, bool relu_only, int8_t* out) {
+  for (uint64_t i = 0; i < n; ++i) {
+    const int64_t v = rounding_shift(int64_t(acc[i]) * int64_t(mult), shift, kMode);
+    const int8_t y = int8_t(std::clamp<int64_t>(v, -128, 127));
+    out[i] = table ? table[int(y) + 128] : relu_only ? relu(y) : y;
+  }
+}
+}  // namespace
+
+void requantize_row(const int32_t* acc, uint64_t n, int32_t mult, uint32_t shift, Rounding mode,
+                    uint8_t function, int8_t* out) {
+  const int8_t* table = function == 2 ? kSigmoidTable : function == 3 ? kTanhTable : nullptr;
+  const bool relu_only = function == 1;
+  switch (mode) {
+    case Rounding::kHalfAwayFromZero:
+      return requantize_row_as<Rounding::kHalfAwayFromZero>(acc, n, mult, shift, table, relu_only, out);
+    case Rounding::kHalfUp:
+      return requantize_row_as<Rounding::kHalfUp>(acc, n, mult, shift, table, relu_only, out);
+    case Rounding::kFloor:
+    default:
+      return requantize_row_as<Rounding::kFloor>(acc, n, mult, shift, table, relu_only, out);
+  }
 }
 
 const int8_t* sigmoid_table() { return kSigmoidTable; }
@@ -50,6 +87,131 @@ MatrixI32 gemm_reference(const MatrixI8& a, const MatrixI8& w) {
   using MatrixI64 = Eigen::Matrix<int64_t, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
   MatrixI64 p = a.cast<int64_t>() * w.cast<int64_t>();
   return p.unaryExpr([](int64_t v) { return int32_t(uint32_t(uint64_t(v))); });
+}
+
+// Element loops of the value path, compiled twice (AVX2 and baseline x86-64) and picked at load
+// time: the build has no -march flag, so a plain loop would be SSE2 only.
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
+#define TPUSIM_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define TPUSIM_CLONES
+#endif
+
+TPUSIM_CLONES void widen_to_float(const int8_t* src, uint64_t n, float* dst) {
+  for (uint64_t i = 0; i < n; ++i) dst[i] = float(src[i]);
+}
+
+TPUSIM_CLONES void float_to_int32(const float* src, uint64_t n, int32_t* dst) {
+  for (uint64_t i = 0; i < n; ++i) dst[i] = int32_t(src[i]);
+}
+
+TPUSIM_CLONES void wrap_add_rows(int32_t* dst, uint64_t dst_stride, const int32_t* src, uint64_t rows,
+                                 uint64_t cols) {
+  for (uint64_t r = 0; r < rows; ++r) {
+    int32_t* d = dst + r * dst_stride;
+    const int32_t* q = src + r * cols;
+    for (uint64_t c = 0; c < cols; ++c) d[c] = int32_t(uint32_t(d[c]) + uint32_t(q[c]));
+  }
+}
+
+namespace {
+
+// Above this many MACs in a process the value GEMM moves from Eigen to oneDNN (~0.1 s of Eigen
+// work on one AVX2 core: more than oneDNN's start-up).
+#ifdef TPUSIM_HAVE_DNNL
+constexpr uint64_t kDnnlAfterMacs = uint64_t(1) << 29;
+std::atomic<uint64_t> g_macs_done{0};  // MACs multiplied by Eigen so far in this process
+#endif
+
+void eigen_sgemm(const float* a, const float* w, uint64_t ldw, uint64_t M, uint64_t K, uint64_t N,
+                 float* c) {
+  using MatrixF = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  Eigen::Map<const MatrixF> am(a, Eigen::Index(M), Eigen::Index(K));
+  Eigen::Map<const MatrixF, 0, Eigen::OuterStride<>> wm(w, Eigen::Index(K), Eigen::Index(N),
+                                                        Eigen::OuterStride<>(Eigen::Index(ldw)));
+  Eigen::Map<MatrixF>(c, Eigen::Index(M), Eigen::Index(N)).noalias() = am * wm;
+}
+
+}  // namespace
+
+void set_library_threads(int threads) {
+#ifdef TPUSIM_HAVE_OPENMP
+  omp_set_num_threads(threads < 1 ? 1 : threads);
+#else
+  (void)threads;
+#endif
+}
+
+namespace {
+
+// a (M x K int8, stride lda) times w (K x N, stride ldw: int8 or float) into out, in 1024-deep
+// slices (see gemm_int8 in numerics.h).
+template <typename WeightT>
+void gemm_int8_impl(const int8_t* a, uint64_t lda, const WeightT* w, uint64_t ldw, uint64_t M,
+                    uint64_t K, uint64_t N, int32_t* out) {
+  if (M == 0 || N == 0) return;
+  if (K == 0) {
+    std::fill(out, out + M * N, 0);
+    return;
+  }
+  thread_local std::vector<float> af, wf, cf;
+  thread_local std::vector<int64_t> sum;
+  const uint64_t slices = (K + kExactFp32Depth - 1) / kExactFp32Depth;
+  cf.resize(M * N);
+  if (slices > 1) sum.assign(M * N, 0);
+  for (uint64_t k0 = 0; k0 < K; k0 += kExactFp32Depth) {
+    const uint64_t kc = std::min(kExactFp32Depth, K - k0);
+    af.resize(M * kc);
+    for (uint64_t i = 0; i < M; ++i) widen_to_float(a + i * lda + k0, kc, af.data() + i * kc);
+    const float* wk;
+    uint64_t ldk;
+    if constexpr (std::is_same_v<WeightT, float>) {
+      wk = w + k0 * ldw;
+      ldk = ldw;
+    } else {
+      wf.resize(kc * N);
+      for (uint64_t k = 0; k < kc; ++k) widen_to_float(w + (k0 + k) * ldw, N, wf.data() + k * N);
+      wk = wf.data();
+      ldk = N;
+    }
+#ifdef TPUSIM_HAVE_DNNL
+    // oneDNN's first call costs ~50 ms (library start-up and JIT); small runs stay on Eigen and a
+    // process switches once it has multiplied kDnnlAfterMacs (both are exact: integer sums).
+    if (g_macs_done.load(std::memory_order_relaxed) >= kDnnlAfterMacs) {
+      thread_local const bool one_thread = [] {  // see set_library_threads
+        set_library_threads(1);
+        return true;
+      }();
+      (void)one_thread;
+      dnnl_sgemm('N', 'N', dnnl_dim_t(M), dnnl_dim_t(N), dnnl_dim_t(kc), 1.0f, af.data(),
+                 dnnl_dim_t(kc), wk, dnnl_dim_t(ldk), 0.0f, cf.data(), dnnl_dim_t(N));
+    } else {
+      g_macs_done.fetch_add(M * kc * N, std::memory_order_relaxed);
+      eigen_sgemm(af.data(), wk, ldk, M, kc, N, cf.data());
+    }
+#else
+    eigen_sgemm(af.data(), wk, ldk, M, kc, N, cf.data());
+#endif
+    if (slices == 1) {
+      float_to_int32(cf.data(), M * N, out);
+      return;
+    }
+    for (uint64_t i = 0; i < M * N; ++i) sum[i] += int64_t(cf[i]);
+  }
+  // int64 sums then one wrap equal step-by-step int32 wrap-around (addition mod 2^32)
+  for (uint64_t i = 0; i < M * N; ++i) out[i] = int32_t(uint32_t(uint64_t(sum[i])));
+}
+
+}  // namespace
+
+void gemm_int8(const int8_t* a, uint64_t lda, const int8_t* w, uint64_t ldw, uint64_t M, uint64_t K,
+               uint64_t N, int32_t* out) {
+  gemm_int8_impl(a, lda, w, ldw, M, K, N, out);
+}
+
+void gemm_int8(const int8_t* a, uint64_t lda, const float* w, uint64_t ldw, uint64_t M, uint64_t K,
+               uint64_t N, int32_t* out) {
+  gemm_int8_impl(a, lda, w, ldw, M, K, N, out);
 }
 
 }  // namespace tpusim::numerics

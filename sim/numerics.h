@@ -41,6 +41,11 @@ const int8_t* tanh_table();     // 256 entries
 // Applies function code (0 none, 1 relu, 2 sigmoid, 3 tanh) to a requantized value.
 int8_t apply_function(uint8_t function, int8_t x);
 
+// out[i] = apply_function(function, requantize(acc[i], mult, shift, mode)) for i < n: the
+// activation unit's row without pooling (the mode and function dispatch hoisted out of the loop).
+void requantize_row(const int32_t* acc, uint64_t n, int32_t mult, uint32_t shift, Rounding mode,
+                    uint8_t function, int8_t* out);
+
 // Average of `count` (a power of two, 2^log2_count) int8 values, rounded half away from zero.
 int8_t average_pow2(int32_t sum, uint32_t log2_count);
 
@@ -51,17 +56,40 @@ using MatrixI32 = Eigen::Matrix<int32_t, Eigen::Dynamic, Eigen::Dynamic, Eigen::
 // Exact for every input (accumulates in int64 and wraps once, which equals step-by-step wrap).
 MatrixI32 gemm_reference(const MatrixI8& a, const MatrixI8& w);
 
-// The same result, fast: an fp32 GEMM is exact while every partial sum stays an integer of
-// magnitude <= 2^24, which holds for K <= 1024 (|product| <= 2^14); deeper K falls back to
-// gemm_reference. Used by the engines that compute values.
+// The same result, fast: `a` (M x K, row stride lda) times `w` (K x N, row stride ldw) into
+// `out` (M x N, row-major, overwritten). An fp32 GEMM is exact while every partial sum stays an
+// integer of magnitude <= 2^24, which holds for K <= 1024 (|product| <= 2^14); deeper K is cut
+// into 1024-deep slices whose exact sums add in int64 and wrap once. The fp32 GEMM is oneDNN's
+// (dnnl_sgemm, which picks AVX2 / AVX-512 kernels at run time) when the build found it, else
+// Eigen's. Used by the engines that compute values.
+void gemm_int8(const int8_t* a, uint64_t lda, const int8_t* w, uint64_t ldw, uint64_t M, uint64_t K,
+               uint64_t N, int32_t* out);
+// OpenMP threads of the calling thread for the libraries that use them (oneDNN on Debian); a
+// no-op in a build without OpenMP. The value GEMM sets 1 once per host thread (an engine run is
+// one thread; parallelism is across runs: sweep --jobs, serve), the measured CPU baseline sets its
+// own count. (Changing the count around every call costs OpenMP a team rebuild: ~60x slower.)
+void set_library_threads(int threads);
+
+// The same with the weights already widened to float (integers in [-128, 127], row stride ldw).
+void gemm_int8(const int8_t* a, uint64_t lda, const float* w, uint64_t ldw, uint64_t M, uint64_t K,
+               uint64_t N, int32_t* out);
+constexpr uint64_t kExactFp32Depth = 1024;
+
+// Element loops of the value path (vectorized for the host CPU at load time):
+// dst[i] = float(src[i]); dst[i] = int32(src[i]) (src holds integers); and the accumulators'
+// wrap-around add of a rows x cols block: dst[r * dst_stride + c] += src[r * cols + c] mod 2^32.
+void widen_to_float(const int8_t* src, uint64_t n, float* dst);
+void float_to_int32(const float* src, uint64_t n, int32_t* dst);
+void wrap_add_rows(int32_t* dst, uint64_t dst_stride, const int32_t* src, uint64_t rows,
+                   uint64_t cols);
+
 template <typename A, typename B>
 MatrixI32 gemm_int8(const Eigen::MatrixBase<A>& a, const Eigen::MatrixBase<B>& w) {
-  if (a.cols() <= 1024) {
-    Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> p =
-        a.template cast<float>() * w.template cast<float>();
-    return p.template cast<int32_t>();
-  }
-  return gemm_reference(a, w);
+  const MatrixI8 ac = a, wc = w;
+  MatrixI32 out(ac.rows(), wc.cols());
+  gemm_int8(ac.data(), uint64_t(ac.cols()), wc.data(), uint64_t(wc.cols()), uint64_t(ac.rows()),
+            uint64_t(ac.cols()), uint64_t(wc.cols()), out.data());
+  return out;
 }
 
 }  // namespace tpusim::numerics

@@ -10,4 +10,4 @@ add_library(tpusim_serve STATIC
 )
 target_include_directories(tpusim_serve PUBLIC ${CMAKE_SOURCE_DIR})
 target_compile_options(tpusim_serve PRIVATE ${TPUSIM_WARNINGS})
-target_link_libraries(tpusim_serve PUBLIC tpusim_lowering PRIVATE CLI11::CLI11)
+target_link_libraries(tpusim_serve PUBLIC tpusim_lowering tpusim_multichip PRIVATE CLI11::CLI11)

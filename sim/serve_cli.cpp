@@ -10,6 +10,7 @@
 
 #include "models/config.h"
 #include "models/errors.h"
+#include "models/interconnect.h"
 #include "sim/report.h"
 #include "sim/serve/cost_model.h"
 #include "sim/serve/metrics.h"
@@ -96,15 +97,29 @@ CLI::App* add_serve_command(CLI::App& app, ServeArgs& a) {
   s->add_option("--requests-csv", a.requests_csv, "Per-request results CSV (single rate)");
   s->add_flag("--force", a.force, "Replace existing output files");
   s->add_flag("--quiet", a.quiet, "No summary on stdout");
+  s->add_option("--chips", a.par.chips, "Chips per serving instance (= tp x pp; alone: tensor parallel)")
+      ->check(CLI::Range(1u, 4096u));
+  s->add_option("--tp", a.par.tp, "Tensor-parallel chips per pipeline stage")->check(CLI::Range(1u, 4096u));
+  s->add_option("--pp", a.par.pp, "Pipeline stages (weight-balanced; one micro-batch per iteration)")
+      ->check(CLI::Range(1u, 4096u));
+  s->add_option("--collective-bytes", a.par.collective_bytes,
+                "Bytes per activation element in collectives (1 int8, 4 int32 partial sums)")
+      ->check(CLI::Range(1u, 8u));
   return s;
 }
 
 int cmd_serve(const ServeArgs& a, std::ostream& out) {
   check_args(a);
+  const MultiChipOptions mo = parallel_options(a.par);  // throws when chips != tp x pp
   const TpuConfig cfg = load_config(a.arch);
   CostOptions co;
   co.bucket = a.bucket;
   co.lora_rank = a.lora_rank;
+  if (a.par.active()) {
+    co.tp = mo.tp;
+    co.pp = mo.pp;
+    co.collective_bytes = mo.collective_bytes_per_element;
+  }
   CostModel cost(cfg, a.model, co);
 
   TraceOptions to;
@@ -156,10 +171,12 @@ int cmd_serve(const ServeArgs& a, std::ostream& out) {
                                q.preemptions);
     if (!a.quiet)
       out << fmt::format(
-          "serve {} on {} ({}), trace {} x{} at {:.4g} req/s: {:.1f} tok/s, {:.3f} req/s, TTFT p50/p90/p99 "
+          "serve {} on {}{} ({}), trace {} x{} at {:.4g} req/s: {:.1f} tok/s, {:.3f} req/s, TTFT p50/p90/p99 "
           "{:.3f}/{:.3f}/{:.3f} s, TPOT p50/p90/p99 {:.3f}/{:.3f}/{:.3f} s, SLO {:.1f} %, KV util {:.1f} %, "
           "{:.3f} J/token ({:.2f} s wall)\n",
-          a.scheduler, cfg.name, cost.model().name, a.trace, s["requests"].get<uint64_t>(), rate,
+          a.scheduler, cfg.name,
+          co.parallel() ? fmt::format(" x{} (tp {} pp {})", co.tp * co.pp, co.tp, co.pp) : std::string(),
+          cost.model().name, a.trace, s["requests"].get<uint64_t>(), rate,
           s["throughput_tokens_per_s"].get<double>(), s["throughput_requests_per_s"].get<double>(),
           s["ttft_s"]["p50"].get<double>(), s["ttft_s"]["p90"].get<double>(), s["ttft_s"]["p99"].get<double>(),
           s["tpot_s"]["p50"].get<double>(), s["tpot_s"]["p90"].get<double>(), s["tpot_s"]["p99"].get<double>(),
@@ -203,6 +220,29 @@ int cmd_serve(const ServeArgs& a, std::ostream& out) {
              "swap and K/V transfer times add to the iteration / link; host memory unbounded",
              "LoRA adapters resident; their memory and load time not modelled",
              "energy: busy counts through models/energy.h plus static power while idle"}}};
+  if (co.parallel()) {
+    json stages = json::array();
+    for (size_t i = 0; i < cost.stages().size(); ++i) {
+      const StageMemory& st = cost.stages()[i];
+      stages.push_back({{"stage", i},
+                        {"first_unit", st.first_unit},
+                        {"units", st.end_unit - st.first_unit},
+                        {"weight_bytes_per_chip", st.weight_bytes},
+                        {"kv_bytes_per_token_per_chip", st.kv_bytes}});
+    }
+    rep["parallel"] = {{"chips", co.tp * co.pp},
+                       {"tp", co.tp},
+                       {"pp", co.pp},
+                       {"collective_bytes_per_element", co.collective_bytes},
+                       {"interconnect", interconnect_json(cfg)},
+                       {"stages", stages}};
+    rep["assumptions"].push_back(
+        "multi-chip: every serving instance (each of disaggregated's prefill and decode) is tp x pp chips; "
+        "an iteration's time is one tensor-parallel shard's over every weight-balanced stage plus its "
+        "collectives and stage links (one micro-batch, iterations not overlapped); K/V capacity is the "
+        "tightest stage's (weight memory - its weight share) / its K/V bytes per token; energy = tp x one "
+        "shard's dynamic energy + static power of every chip + link energy");
+  }
   if (runs.size() == 1) {
     for (auto& [k, v] : runs[0].items()) rep[k] = v;
   } else {

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "sim/multichip_cli.h"
+
 namespace CLI {
 class App;
 }
@@ -42,6 +44,9 @@ struct ServeArgs {
   std::string requests_csv;         // per-request results
   bool force = false;               // replace existing output files
   bool quiet = false;               // no summary on `out`
+  // --chips --tp --pp --collective-bytes: every serving instance is tp x pp chips (issue 13;
+  // sim/serve/cost_model.h). Absent or 1 x 1: the single-chip model, report unchanged.
+  ParallelArgs par;
 };
 
 // Adds the `serve` subcommand with every ServeArgs flag (defaults as above, range checks) to

@@ -8,4 +8,4 @@ add_library(tpusim_sweep STATIC
 target_include_directories(tpusim_sweep PUBLIC ${CMAKE_SOURCE_DIR})
 target_compile_options(tpusim_sweep PRIVATE ${TPUSIM_WARNINGS})
 find_package(Threads REQUIRED)
-target_link_libraries(tpusim_sweep PUBLIC tpusim_driver Threads::Threads PRIVATE CLI11::CLI11)
+target_link_libraries(tpusim_sweep PUBLIC tpusim_driver tpusim_multichip Threads::Threads PRIVATE CLI11::CLI11)

@@ -25,6 +25,7 @@
 #include "models/event_counts.h"
 #include "models/yaml_reader.h"
 #include "sim/functional.h"
+#include "sim/multichip.h"
 #include "sim/report.h"
 #include "sim/workload.h"
 #include "sim/workload_run.h"
@@ -41,6 +42,7 @@ const std::vector<std::string> kDefaultMetrics = {
     "energy_j",       "avg_power_w",    "tops_per_w",    "area_mm2",
     "carbon_g_total", "carbon_g_per_inference", "inferences_per_s"};
 const std::vector<std::string> kWorkloadAxisKeys = {"batch", "phase", "prompt_len", "context_len"};
+const std::vector<std::string> kParallelAxisKeys = {"chips", "tp", "pp"};
 
 namespace {
 
@@ -50,6 +52,44 @@ const std::set<std::string> kNotSweepable = {"name", "description", "source", "d
 
 bool is_workload_key(const std::string& k) {
   return std::find(kWorkloadAxisKeys.begin(), kWorkloadAxisKeys.end(), k) != kWorkloadAxisKeys.end();
+}
+
+bool is_parallel_key(const std::string& k) {
+  return std::find(kParallelAxisKeys.begin(), kParallelAxisKeys.end(), k) != kParallelAxisKeys.end();
+}
+
+// Keys that are no arch path: workload parameters and the multi-chip split.
+bool is_point_key(const std::string& k) { return is_workload_key(k) || is_parallel_key(k); }
+
+constexpr uint64_t kMaxChips = 4096;
+
+// A split from chips, tp and pp (0 = not given), per the rules of sim/sweep.h; `reason` is
+// non-empty when they are inconsistent.
+struct Split {
+  uint32_t tp = 1, pp = 1;
+  std::string reason;
+};
+Split resolve_split(uint64_t chips, uint64_t tp, uint64_t pp) {
+  Split s;
+  if (!tp && !pp) {
+    s.tp = uint32_t(chips ? chips : 1);
+  } else if (tp && pp) {
+    s.tp = uint32_t(tp);
+    s.pp = uint32_t(pp);
+    if (chips && tp * pp != chips) s.reason = fmt::format("chips {} is not tp {} x pp {}", chips, tp, pp);
+  } else {
+    const uint64_t given = tp ? tp : pp;
+    uint64_t other = 1;
+    if (chips && chips % given != 0)
+      s.reason = fmt::format("chips {} is not a multiple of {} {}", chips, tp ? "tp" : "pp", given);
+    else if (chips)
+      other = chips / given;
+    s.tp = uint32_t(tp ? given : other);
+    s.pp = uint32_t(tp ? other : given);
+  }
+  if (s.reason.empty() && uint64_t(s.tp) * s.pp > kMaxChips)
+    s.reason = fmt::format("tp {} x pp {} is more than {} chips", s.tp, s.pp, kMaxChips);
+  return s;
 }
 
 bool looks_like_path(const std::string& s) {
@@ -165,6 +205,7 @@ json conform(const SweepSpec& spec, const std::string& where, const std::string&
     return v;
   }
   if (is_workload_key(key)) return as_uint(1, kMaxWorkloadParam);
+  if (is_parallel_key(key)) return as_uint(1, kMaxChips);
   const json* base = find_path(spec.base_arch, key);
   if (base->is_number_integer()) return as_uint(0, UINT64_MAX);
   if (base->is_number()) {
@@ -180,12 +221,13 @@ json conform(const SweepSpec& spec, const std::string& where, const std::string&
 }
 
 void check_key(const SweepSpec& spec, const std::string& where, const std::string& key) {
-  if (is_workload_key(key)) return;
+  if (is_point_key(key)) return;
   const json* v = find_path(spec.base_arch, key);
   if (v && !v->is_object() && !kNotSweepable.count(split_dots(key)[0])) return;
   std::vector<std::string> keys;
   leaf_paths(spec.base_arch, "", kNotSweepable, keys);
   for (const auto& k : kWorkloadAxisKeys) keys.push_back(k);
+  for (const auto& k : kParallelAxisKeys) keys.push_back(k);
   throw InputError(fmt::format("{}: key '{}': '{}' is not a sweepable key (allowed: {})", spec.file,
                                where, key, fmt::join(keys, ", ")));
 }
@@ -293,7 +335,7 @@ SweepAxis parse_axis(const SweepSpec& spec, const YAML::Node& node, size_t index
     if (!fs_node.IsSequence() || fs_node.size() == 0)
       m.fail("factors", "expected a non-empty list of numbers");
     for (const auto& k : ax.keys) {
-      const json* b = is_workload_key(k) ? nullptr : find_path(spec.base_arch, k);
+      const json* b = is_point_key(k) ? nullptr : find_path(spec.base_arch, k);
       if (!b || !b->is_number())
         m.fail("factors", fmt::format("'{}' has no numeric base value to scale", k));
     }
@@ -381,6 +423,20 @@ SweepSpec parse_sweep_spec(const std::string& yaml_text, const std::string& file
     s.axes.push_back(std::move(ax));
   }
 
+  if (root.has("parallel")) {
+    YamlMap pm = root.map("parallel");
+    SweepParallel& p = s.parallel;
+    p.chips = uint32_t(pm.uint_or("chips", 0, 1, kMaxChips));
+    p.tp = uint32_t(pm.uint_or("tp", 0, 1, kMaxChips));
+    p.pp = uint32_t(pm.uint_or("pp", 0, 1, kMaxChips));
+    p.micro_batches = uint32_t(pm.uint_or("micro_batches", 0, 0, kMaxWorkloadParam));
+    p.balance = pm.choice_or("balance", "weights", {"weights", "time"});
+    p.collective_bytes = uint32_t(pm.uint_or("collective_bytes", 1, 1, 8));
+    pm.finish();
+    p.source = fmt::format("{}: key 'parallel'", file);
+  }
+  apply_parallel_flags(s, SweepParallel{0, 0, 0, 0, "", 0, ""});
+
   if (root.has("metrics")) {
     YAML::Node ms = root.raw("metrics");
     if (!ms.IsSequence() || ms.size() == 0) root.fail("metrics", "expected a non-empty list of metric names");
@@ -419,6 +475,40 @@ SweepSpec parse_sweep_spec(const std::string& yaml_text, const std::string& file
   return s;
 }
 
+bool SweepSpec::parallel_used() const {
+  for (const auto& ax : axes)
+    for (const auto& k : ax.keys)
+      if (is_parallel_key(k)) return true;
+  return parallel.chips > 1 || parallel.tp > 1 || parallel.pp > 1;
+}
+
+void apply_parallel_flags(SweepSpec& spec, const SweepParallel& f) {
+  SweepParallel& p = spec.parallel;
+  std::string flags;
+  auto take = [&](uint32_t& dst, uint32_t v, const char* flag) {
+    if (!v) return;
+    dst = v;
+    flags += fmt::format("{}{} {}", flags.empty() ? "" : " ", flag, v);
+  };
+  take(p.chips, f.chips, "--chips");
+  take(p.tp, f.tp, "--tp");
+  take(p.pp, f.pp, "--pp");
+  take(p.micro_batches, f.micro_batches, "--micro-batches");
+  take(p.collective_bytes, f.collective_bytes, "--collective-bytes");
+  if (!f.balance.empty()) p.balance = f.balance;
+  if (!flags.empty()) p.source = p.source.empty() ? flags : p.source + " with " + flags;
+  if (p.balance != "weights" && p.balance != "time")
+    throw InputError(fmt::format("--balance '{}': allowed weights, time", p.balance));
+  if (p.collective_bytes == 0 || p.collective_bytes > 8)
+    throw InputError(fmt::format("--collective-bytes {}: allowed 1..8", p.collective_bytes));
+  // Fixed values are checked alone only when no axis can replace them.
+  for (const auto& ax : spec.axes)
+    for (const auto& k : ax.keys)
+      if (is_parallel_key(k)) return;
+  const Split sp = resolve_split(p.chips, p.tp, p.pp);
+  if (!sp.reason.empty()) throw InputError(fmt::format("{}: {}", p.source, sp.reason));
+}
+
 SweepSpec load_sweep_spec(const std::string& path) {
   return parse_sweep_spec(read_input_file(path), path);
 }
@@ -442,7 +532,7 @@ std::vector<SweepPoint> expand_points(const SweepSpec& spec) {
     json base = json::object();
     for (const auto& ax : spec.axes)
       for (const auto& k : ax.keys) {
-        const json* b = is_workload_key(k) ? nullptr : find_path(spec.base_arch, k);
+        const json* b = is_point_key(k) ? nullptr : find_path(spec.base_arch, k);
         base[k] = b ? *b : json();
       }
     assigns.push_back(base);
@@ -459,13 +549,18 @@ std::vector<SweepPoint> expand_points(const SweepSpec& spec) {
   for (const json& a : assigns) {
     json overlay = {{"base", spec.base_path}};
     json params = json::object();
+    uint64_t chips = spec.parallel.chips, tp = spec.parallel.tp, pp = spec.parallel.pp;
     for (auto it = a.begin(); it != a.end(); ++it) {
       if (is_workload_key(it.key())) {
         if (!it->is_null()) params[it.key()] = *it;
+      } else if (is_parallel_key(it.key())) {
+        if (it->is_null()) continue;
+        (it.key() == "chips" ? chips : it.key() == "tp" ? tp : pp) = it->get<uint64_t>();
       } else {
         set_path(overlay, it.key(), *it);
       }
     }
+    const Split split = resolve_split(chips, tp, pp);
     std::string arch_yaml = overlay.dump();
     json arch_id;
     std::string cfg_error;
@@ -481,6 +576,15 @@ std::vector<SweepPoint> expand_points(const SweepSpec& spec) {
                        {"params", params},         {"mode", spec.mode},
                        {"timing_only", spec.timing_only}, {"strict_capacity", spec.strict_capacity},
                        {"seed", spec.seed}};
+      // One chip adds nothing, so single-chip ids are those of a sweep without splits.
+      if (!split.reason.empty())
+        identity["parallel"] = {{"skipped", {{"chips", chips}, {"tp", tp}, {"pp", pp}}}};
+      else if (split.tp * split.pp > 1)
+        identity["parallel"] = {{"tp", split.tp},
+                                {"pp", split.pp},
+                                {"micro_batches", spec.parallel.micro_batches},
+                                {"balance", spec.parallel.balance},
+                                {"collective_bytes", spec.parallel.collective_bytes}};
       SweepPoint p;
       p.id = fmt::format("{:016x}", hash_text(identity.dump()));
       if (!seen.insert(p.id).second) continue;
@@ -488,6 +592,9 @@ std::vector<SweepPoint> expand_points(const SweepSpec& spec) {
       p.axes = a;
       p.arch_yaml = arch_yaml;
       p.config_error = cfg_error;
+      p.tp = split.tp;
+      p.pp = split.pp;
+      p.skip_reason = split.reason;
       out.push_back(std::move(p));
     }
   }
@@ -499,6 +606,11 @@ json run_point(const SweepSpec& spec, const SweepPoint& point) {
               {"sweep", spec.name},
               {"workload", spec.workloads[point.workload]},
               {"axes", point.axes}};
+  if (!point.skip_reason.empty()) {
+    rec["status"] = "skipped";
+    rec["reason"] = fmt::format("{} (tp x pp must equal chips)", point.skip_reason);
+    return rec;
+  }
   try {
     if (!point.config_error.empty()) throw InputError(point.config_error);
     const TpuConfig cfg = parse_config(point.arch_yaml, point_label(spec));
@@ -512,16 +624,34 @@ json run_point(const SweepSpec& spec, const SweepPoint& point) {
         if (it.key() == "context_len") wp.context_len = it->get<uint64_t>();
       }
     }
-    WorkloadRunOptions wo;
-    wo.mode = spec.mode;
-    wo.timing_only = spec.timing_only;
-    wo.strict_capacity = spec.strict_capacity;
-    wo.seed = spec.seed;
-    const json rep = run_workload_report(cfg, spec.workload_refs[point.workload], wp, wo);
+    const uint32_t n_chips = point.tp * point.pp;
+    json rep;
+    if (n_chips > 1) {
+      MultiChipOptions mo;
+      mo.tp = point.tp;
+      mo.pp = point.pp;
+      mo.micro_batches = spec.parallel.micro_batches;
+      mo.balance = spec.parallel.balance;
+      mo.collective_bytes_per_element = spec.parallel.collective_bytes;
+      mo.strict_capacity = spec.strict_capacity;
+      mo.quiet = true;  // the capacity verdict is in the record
+      rep = run_multichip_report(cfg, spec.workload_refs[point.workload], wp, mo);
+      // Utilization of the system: every chip's array over the wall-clock cycles.
+      json& tot = rep.at("totals");
+      const double slots = double(n_chips) * double(cfg.macs_per_cycle()) * tot.value("cycles", 0.0);
+      tot["utilization"] = slots > 0 ? tot.value("macs", 0.0) / slots : 0.0;
+    } else {
+      WorkloadRunOptions wo;
+      wo.mode = spec.mode;
+      wo.timing_only = spec.timing_only;
+      wo.strict_capacity = spec.strict_capacity;
+      wo.seed = spec.seed;
+      rep = run_workload_report(cfg, spec.workload_refs[point.workload], wp, wo);
+    }
     const json& t = rep.at("totals");
     const double batch = std::max(1.0, rep.at("workload").value("batch", 1.0));
     const double seconds = t.value("seconds", 0.0);
-    const double area = estimate_area(cfg).die_mm2;
+    const double area = double(n_chips) * estimate_area(cfg).die_mm2;
     const double carbon = t.contains("carbon_g")
                               ? t["carbon_g"].value("operational", 0.0) + t["carbon_g"].value("embodied", 0.0)
                               : 0.0;
@@ -541,6 +671,23 @@ json run_point(const SweepSpec& spec, const SweepPoint& point) {
     rec["metrics"] = metrics;
     rec["capacity"] = rep.value("capacity", json());
     rec["workload_batch"] = rep.at("workload").value("batch", json());
+    if (spec.parallel_used()) {
+      json par = {{"chips", n_chips}, {"tp", point.tp}, {"pp", point.pp}};
+      if (n_chips > 1) {
+        uint64_t per_chip = 0;
+        for (const json& c : rep.at("chips")) per_chip = std::max(per_chip, c.value("useful_macs", uint64_t(0)));
+        par["micro_batches"] = rep.at("split").at("micro_batches");
+        par["comm_share"] = rep.at("communication").at("share");
+        par["comm_energy_j"] = rep.at("communication").at("energy_j");
+        par["useful_macs_per_chip_max"] = per_chip;
+      } else {
+        par["micro_batches"] = 1;
+        par["comm_share"] = 0.0;
+        par["comm_energy_j"] = 0.0;
+        par["useful_macs_per_chip_max"] = t.value("useful_macs", uint64_t(0));
+      }
+      rec["parallel"] = par;
+    }
   } catch (const InputError& e) {
     rec["status"] = "failed";
     rec["error"] = e.what();
@@ -555,8 +702,10 @@ std::string point_text(const json& record) { return record.dump(2) + "\n"; }
 
 bool point_file_valid(const SweepSpec& spec, const std::string& id, const std::string& text) {
   json j = json::parse(text, nullptr, false);
-  if (j.is_discarded() || !j.is_object() || j.value("id", "") != id || j.value("status", "") != "ok")
-    return false;
+  if (j.is_discarded() || !j.is_object() || j.value("id", "") != id) return false;
+  if (j.value("status", "") == "skipped") return true;
+  if (j.value("status", "") != "ok") return false;
+  if (spec.parallel_used() && !(j.contains("parallel") && j["parallel"].is_object())) return false;
   if (!j.contains("metrics") || !j["metrics"].is_object() || j["metrics"].size() != spec.metrics.size())
     return false;
   for (const auto& m : spec.metrics)
@@ -585,7 +734,7 @@ void make_dirs(const fs::path& p) {
 // Writes a record as OUT/points/<id>.json (ok) or OUT/failed/<id>.json, removing the other.
 void store(const fs::path& out, const json& rec) {
   const std::string id = rec.at("id").get<std::string>();
-  const bool ok = rec.at("status") == "ok";
+  const bool ok = rec.at("status") != "failed";  // ok or skipped: a final result
   const fs::path keep = out / (ok ? "points" : "failed") / (id + ".json");
   write_file_atomic(keep.string(), point_text(rec), true);
   std::error_code ec;
@@ -638,6 +787,7 @@ SweepOutcome collect_results(const SweepSpec& spec, const std::string& out_dir) 
     std::string text;
     if (read_file(out / "points" / (p.id + ".json"), text) && point_file_valid(spec, p.id, text)) {
       recs.push_back(json::parse(text));
+      if (recs.back().value("status", "") == "skipped") ++oc.skipped;
       ++oc.reused;
       continue;
     }
@@ -664,14 +814,26 @@ SweepOutcome collect_results(const SweepSpec& spec, const std::string& out_dir) 
       if (std::find(metric_cols.begin(), metric_cols.end(), c.first) == metric_cols.end())
         metric_cols.push_back(c.first);
   }
+  // Multi-chip sweeps: the resolved split and its communication share after the swept keys.
+  const std::vector<std::pair<std::string, std::string>> split_cols =
+      spec.parallel_used() ? std::vector<std::pair<std::string, std::string>>{{"split.chips", "chips"},
+                                                                             {"split.tp", "tp"},
+                                                                             {"split.pp", "pp"},
+                                                                             {"split.micro_batches", "micro_batches"},
+                                                                             {"comm_share", "comm_share"},
+                                                                             {"useful_macs_per_chip_max", "useful_macs_per_chip_max"}}
+                           : std::vector<std::pair<std::string, std::string>>{};
   std::string csv = "id,status,workload";
   for (const auto& k : keys) csv += "," + csv_cell(k);
+  for (const auto& c : split_cols) csv += "," + c.first;
   for (const auto& c : metric_cols) csv += "," + csv_cell(c);
   csv += ",error\n";
   for (const auto& r : recs) {
     csv += r["id"].get<std::string>() + "," + r["status"].get<std::string>() + "," +
            csv_cell(r["workload"]);
     for (const auto& k : keys) csv += "," + csv_cell(r["axes"].value(k, json()));
+    for (const auto& c : split_cols)
+      csv += "," + csv_cell(r.contains("parallel") ? r["parallel"].value(c.second, json()) : json());
     std::map<std::string, json> vals;
     if (r.contains("metrics")) {
       std::vector<std::pair<std::string, json>> cols;
@@ -679,7 +841,7 @@ SweepOutcome collect_results(const SweepSpec& spec, const std::string& out_dir) 
       for (auto& c : cols) vals[c.first] = c.second;
     }
     for (const auto& c : metric_cols) csv += "," + csv_cell(vals.count(c) ? vals[c] : json());
-    csv += "," + csv_cell(r.value("error", json())) + "\n";
+    csv += "," + csv_cell(r.value("error", r.value("reason", json()))) + "\n";
   }
   write_file_atomic((out / "summary.csv").string(), csv, true);
   return oc;
@@ -743,7 +905,7 @@ SweepOutcome run_sweep(const SweepSpec& spec, const SweepOptions& opt) {
         return;
       }
       ++done;
-      if (rec["status"] != "ok") ++failed_now;
+      if (rec["status"] == "failed") ++failed_now;
       report_progress();
       if (opt.stop_after && done >= opt.stop_after) {
         std::fflush(nullptr);

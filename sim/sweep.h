@@ -19,9 +19,28 @@
 //   metrics: [cycles, ...]      kept per point (default kDefaultMetrics): a path into the report
 //                               totals (`carbon_g.operational`) or a derived metric
 //   mode: fast   timing_only: false   strict_capacity: false   seed: 1
+//   parallel: {chips, tp, pp, micro_batches, balance, collective_bytes}   optional fixed split
 // Keys K: a dotted path to a scalar of the resolved arch (arch_json: `array.rows`, `clock_mhz`,
-// `weight_memory.type`, `technology.voltage_v`, ...) or a workload parameter (`batch`, `phase`,
-// `prompt_len`, `context_len`).
+// `weight_memory.type`, `technology.voltage_v`, ...), a workload parameter (`batch`, `phase`,
+// `prompt_len`, `context_len`) or a multi-chip split (`chips`, `tp`, `pp`; integers 1..4096).
+//
+// Multi-chip points (issue 13). A point's split comes from its axes, else the `--chips/--tp/--pp`
+// flags of `tpusim sweep`, else the spec's `parallel:` block, else one chip. Of chips, tp and pp,
+// those not given are derived: chips alone is pure tensor parallelism (tp = chips, pp = 1); chips
+// with one of tp / pp gives the other as chips / it; tp and / or pp alone give chips = tp x pp.
+// A point whose split is inconsistent (tp x pp != chips, or chips not a multiple of the one
+// given) is not an error but is *skipped*: its record has status "skipped" and a `reason`, it
+// counts as done (a rerun keeps it) and does not make the sweep fail, so a cartesian product of
+// chips x tp keeps its valid combinations. Fixed values alone (flags or the `parallel:` block,
+// nothing of chips / tp / pp swept) that are inconsistent are an InputError instead, naming the
+// flags or the file and key. A point of more than one chip runs run_multichip_report (fast
+// engine, timing only); its metrics are the system's: cycles / seconds wall-clock, energy and
+// power of every chip plus the links, utilization over all chips, area_mm2 of all dies. When any
+// split is used, every record gets `parallel` {chips, tp, pp, micro_batches, comm_share,
+// comm_energy_j, useful_macs_per_chip_max} and summary.csv the columns split.chips, split.tp,
+// split.pp, split.micro_batches, comm_share and useful_macs_per_chip_max.
+// scripts/ray_sweep.py runs points by id from the spec alone: for a Ray sweep, give the split in
+// the spec (axes or `parallel:`), not as flags.
 #pragma once
 
 #include <cstdint>
@@ -38,6 +57,16 @@ namespace tpusim {
 extern const std::vector<std::string> kDerivedMetrics;
 extern const std::vector<std::string> kDefaultMetrics;
 extern const std::vector<std::string> kWorkloadAxisKeys;  // batch, phase, prompt_len, context_len
+extern const std::vector<std::string> kParallelAxisKeys;  // chips, tp, pp
+
+// A fixed multi-chip split: 0 = not given (see the header comment for how points resolve it).
+struct SweepParallel {
+  uint32_t chips = 0, tp = 0, pp = 0;
+  uint32_t micro_batches = 0;          // 0: run's default
+  std::string balance = "weights";     // weights | time
+  uint32_t collective_bytes = 1;       // bytes per activation element in collectives
+  std::string source;                  // where the fixed values came from, for messages
+};
 
 struct SweepAxis {
   std::string name;               // label in CSV and plots: the key, or the tied keys joined by '+'
@@ -62,7 +91,15 @@ struct SweepSpec {
   std::vector<std::string> workload_refs;  // what load_workload is given (paths resolved)
   std::vector<std::string> metrics;
   nlohmann::json base_arch;  // arch_json of the base arch: base values and the valid key paths
+  SweepParallel parallel;    // fixed split (`parallel:` block, then the command-line flags)
+  // True when a point may run on more than one chip (a chips / tp / pp axis, or a fixed value
+  // above 1): the records and summary.csv then carry the split columns.
+  bool parallel_used() const;
 };
+
+// Overrides the spec's fixed split with the command-line flags given (0 / "" = not given) and
+// checks it. Throws InputError naming the flags when the fixed values alone are inconsistent.
+void apply_parallel_flags(SweepSpec& spec, const SweepParallel& flags);
 
 struct SweepPoint {
   std::string id;        // 16 hex digits: fnv1a64 of the resolved point (point_identity)
@@ -70,6 +107,8 @@ struct SweepPoint {
   nlohmann::json axes;   // axis key -> value (null: the workload's default for a workload key)
   std::string arch_yaml; // the base plus this point's arch overrides, for parse_config
   std::string config_error;  // non-empty: the overrides make an invalid arch (a failed point)
+  uint32_t tp = 1, pp = 1;   // the resolved split
+  std::string skip_reason;   // non-empty: an inconsistent split (a skipped point)
 };
 
 // Reads and validates a spec. Throws InputError naming the file and the key on any problem:
@@ -84,16 +123,18 @@ constexpr uint64_t kMaxSweepPoints = 1000000;
 // once: points that resolve to the same arch, workload and parameters are one point.
 std::vector<SweepPoint> expand_points(const SweepSpec& spec);
 
-// Runs one point and returns its record: id, sweep, workload, axes, status ("ok" | "failed"),
-// then metrics, capacity and workload_batch when ok, or error when failed. Never throws for a
-// failure of the point itself (bad arch, capacity with strict_capacity, engine errors).
+// Runs one point and returns its record: id, sweep, workload, axes, status ("ok" | "failed" |
+// "skipped"), then metrics, capacity and workload_batch (and `parallel` when the spec uses a
+// split) when ok, error when failed, reason when skipped. Never throws for a failure of the point
+// itself (bad arch, capacity with strict_capacity, engine errors, a split the model refuses).
 nlohmann::json run_point(const SweepSpec& spec, const SweepPoint& point);
 
 // The bytes of a point file: the record as indented JSON plus a newline.
 std::string point_text(const nlohmann::json& record);
 
-// True when `text` is the file of a finished point of `spec` with this id: parses, same id,
-// status ok and exactly the spec's metrics (so a spec with new metrics reruns the point).
+// True when `text` is the file of a finished point of `spec` with this id: parses, same id, and
+// status ok with exactly the spec's metrics (so a spec with new metrics reruns the point) and a
+// `parallel` block when the spec uses a split, or status skipped.
 bool point_file_valid(const SweepSpec& spec, const std::string& id, const std::string& text);
 
 struct SweepOptions {
@@ -108,6 +149,7 @@ struct SweepOutcome {
   size_t reused = 0;  // valid point files found and kept
   size_t ran = 0;     // points run now (ok or failed)
   size_t failed = 0;  // points without a valid result at the end
+  size_t skipped = 0; // points skipped for an inconsistent split (counted in reused / ran too)
 };
 
 // Runs every point of `spec` that has no valid file in OUT/points/ on `opt.jobs` threads, writing

@@ -23,6 +23,10 @@ struct SweepArgs {
   bool list = false;       // print the points as JSON lines {id, workload, axes, done} on `out`
   bool collect = false;    // only write results.jsonl and summary.csv from the files in OUT
   uint64_t stop_after = 0; // SIGKILL itself after writing this many points (resume tests)
+  // --chips --tp --pp --micro-batches --balance --collective-bytes: the fixed multi-chip split of
+  // every point that does not sweep it (0 / "" = not given; sim/sweep.h, "Multi-chip points").
+  uint32_t chips = 0, tp = 0, pp = 0, micro_batches = 0, collective_bytes = 0;
+  std::string balance;
 };
 
 // Adds the `sweep` subcommand with every SweepArgs flag to `app`.

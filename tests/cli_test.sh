@@ -44,5 +44,20 @@ expect disasm-bad 2 'not a multiple' -- "$T" disasm "$tmp/short.bin"
 "$T" run --arch small-16 --program "$P" --mode functional --json "$tmp/a.json" --quiet
 "$T" run --arch small-16 --program "$P" --mode functional --json "$tmp/b.json" --quiet
 expect deterministic 0 '' -- cmp "$tmp/a.json" "$tmp/b.json"
+# Multi-chip flags on compare, serve and sweep (issue 13): 1 x 1 is the single-chip output byte
+# for byte, a split that is not tp x pp exits 2 naming the flags.
+"$T" compare --arch tpu-v1 --workload mlp0 --baselines haswell --json "$tmp/c1.json" > "$tmp/c1.txt"
+"$T" compare --arch tpu-v1 --workload mlp0 --baselines haswell --tp 1 --pp 1 --json "$tmp/c2.json" > "$tmp/c2.txt"
+expect compare-tp1-json 0 '' -- cmp "$tmp/c1.json" "$tmp/c2.json"
+expect compare-tp1-text 0 '' -- cmp "$tmp/c1.txt" "$tmp/c2.txt"
+expect compare-chips 0 'accelerator: 4 chips of tpu-v1 = tp 4 x pp 1' -- "$T" compare --arch tpu-v1 --workload opt-13b --phase decode --baselines haswell --chips 4
+expect compare-chips-bad 2 '--chips 6 must equal --tp 4 x --pp 1' -- "$T" compare --arch tpu-v1 --workload mlp0 --chips 6 --tp 4
+expect compare-tp-heads 2 "--tp 3: attention layer" -- "$T" compare --arch tpu-v1 --workload opt-13b --phase decode --tp 3
+"$T" serve --requests 20 --rate 2 --json "$tmp/s1.json" --quiet
+"$T" serve --requests 20 --rate 2 --tp 1 --json "$tmp/s2.json" --quiet
+expect serve-tp1 0 '' -- cmp "$tmp/s1.json" "$tmp/s2.json"
+expect serve-tp2 0 'on tpu-llm x2 \(tp 2 pp 1\)' -- "$T" serve --requests 20 --rate 2 --tp 2
+expect serve-chips-bad 2 '--chips 6 must equal --tp 4 x --pp 1' -- "$T" serve --requests 20 --chips 6 --tp 4
+expect sweep-chips-bad 2 '--chips 6 --tp 4: chips 6 is not a multiple of tp 4' -- "$T" sweep "$ROOT/tests/sweep/small.yaml" --out "$tmp/sw" --chips 6 --tp 4
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

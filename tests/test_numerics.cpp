@@ -1,5 +1,7 @@
 #include <cmath>
 #include <random>
+#include <utility>
+#include <vector>
 
 #include <catch2/catch.hpp>
 
@@ -100,6 +102,25 @@ TEST_CASE("average pooling rounds half away from zero", "[numerics]") {
   CHECK(average_pow2(127 * 16, 4) == 127);
 }
 
+TEST_CASE("fast int8 GEMM stays exact after the switch to oneDNN (2^29 MACs into the process)",
+          "[numerics]") {
+  std::mt19937 rng(9);
+  MatrixI8 big_a(1024, 512), big_w(512, 1024);  // 2^29 MACs: later calls take oneDNN when built
+  for (int i = 0; i < big_a.size(); ++i) big_a.data()[i] = int8_t(rng());
+  for (int i = 0; i < big_w.size(); ++i) big_w.data()[i] = int8_t(rng());
+  const MatrixI32 big = gemm_int8(big_a, big_w);
+  CHECK(big.row(3) == gemm_reference(big_a.topRows(4), big_w).row(3));
+  for (int K : {1, 7, 256, 1024, 1025, 2100}) {
+    MatrixI8 a(37, K), w(K, 29);
+    for (int i = 0; i < a.size(); ++i) a.data()[i] = int8_t(rng());
+    for (int i = 0; i < w.size(); ++i) w.data()[i] = int8_t(rng());
+    a.row(0).setConstant(-128);
+    w.col(0).setConstant(-128);
+    INFO("K = " << K);
+    REQUIRE(gemm_int8(a, w) == gemm_reference(a, w));
+  }
+}
+
 TEST_CASE("fast int8 GEMM equals the reference up to K = 1024 and beyond", "[numerics]") {
   std::mt19937 rng(5);
   for (int K : {1, 7, 256, 1024, 1025}) {
@@ -111,4 +132,23 @@ TEST_CASE("fast int8 GEMM equals the reference up to K = 1024 and beyond", "[num
     INFO("K = " << K);
     REQUIRE(gemm_int8(a, w) == gemm_reference(a, w));
   }
+}
+
+TEST_CASE("requantize_row equals requantize then apply_function element by element", "[numerics]") {
+  std::mt19937 rng(11);
+  std::vector<int32_t> acc(517);
+  for (auto& x : acc) x = int32_t(rng());
+  acc[0] = INT32_MIN;
+  acc[1] = INT32_MAX;
+  acc[2] = 0;
+  std::vector<int8_t> out(acc.size());
+  for (auto mode : {Rounding::kHalfAwayFromZero, Rounding::kHalfUp, Rounding::kFloor})
+    for (uint8_t fn = 0; fn < 4; ++fn)
+      for (auto [mult, shift] : {std::pair<int32_t, uint32_t>{1 << 30, 30}, {12345, 24}, {-7, 3}, {1, 0}}) {
+        requantize_row(acc.data(), acc.size(), mult, shift, mode, fn, out.data());
+        for (size_t i = 0; i < acc.size(); ++i) {
+          INFO("mode " << int(mode) << " fn " << int(fn) << " mult " << mult << " i " << i);
+          REQUIRE(out[i] == apply_function(fn, requantize(acc[i], mult, shift, mode)));
+        }
+      }
 }

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <filesystem>
+#include <set>
 
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
@@ -117,6 +119,11 @@ CostModel::CostModel(const TpuConfig& cfg, const std::string& model, const CostO
   Workload wl = parse_workload(base_yaml_, path, wp);
   info_.name = wl.name;
   info_.weight_bytes = wl.weight_bytes();
+  if (opt_.tp == 0 || opt_.pp == 0) throw InputError("--tp and --pp must be at least 1");
+  if (opt_.collective_bytes == 0 || opt_.collective_bytes > 8)
+    throw InputError("--collective-bytes: allowed 1..8");
+  // At batch 1 and context 1 a stage's K/V bytes are those of one token.
+  if (opt_.parallel()) stages_ = weight_balanced_stages(wl, opt_.tp, opt_.pp, opt_.collective_bytes);
 }
 
 uint32_t CostModel::round_up(uint64_t n) const {
@@ -141,6 +148,13 @@ CostModel::Split CostModel::run(const std::string& yaml_text, const std::string&
       if (g.name == "head") keep.push_back(std::move(g));
     wl.groups = std::move(keep);
   }
+  Split s = opt_.parallel() ? simulate_parallel(wl, head_only) : simulate(wl);
+  ++engine_runs_;
+  engine_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return s;
+}
+
+CostModel::Split CostModel::simulate(const Workload& wl) {
   LowerOptions lo;
   lo.values = false;
   const LoweredProgram lp = lower(cfg_, wl, lo);
@@ -166,15 +180,74 @@ CostModel::Split CostModel::run(const std::string& yaml_text, const std::string&
                                                           : s.dense;
     dst.useful_macs += info.useful_macs * info.repeat;
   }
-  ++engine_runs_;
-  engine_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return s;
+}
+
+CostModel::Split CostModel::simulate_parallel(const Workload& wl, bool head_only) {
+  const uint32_t tp = opt_.tp;
+  Split out;
+  std::vector<std::vector<Collective>> collectives;
+  std::set<std::string> seen;
+  for (uint32_t i = 0; i < tp; ++i) {
+    TpShard sh = shard_workload(wl, tp, i, opt_.collective_bytes);
+    if (!seen.insert(shape_signature(sh.workload)).second) continue;
+    const Split s = simulate(sh.workload);
+    if (i == 0) {
+      out = s;
+      collectives = std::move(sh.collectives);
+      continue;
+    }
+    // Uneven splits: each part waits for its slowest shard.
+    if (s.dense.cycles > out.dense.cycles) out.dense = s.dense;
+    if (s.attention.cycles > out.attention.cycles) out.attention = s.attention;
+    if (s.head.cycles > out.head.cycles) out.head = s.head;
+  }
+  const InterconnectConfig& ic = cfg_.interconnect;
+  auto charge = [&](EventCounts& dst, double& dst_j, const CollectiveCost& c, uint64_t times) {
+    const uint64_t cycles = uint64_t(std::ceil(c.seconds * cfg_.clock_hz())) * times;
+    dst.cycles += cycles;
+    dst.non_matrix_cycles += cycles;
+    dst_j += c.energy_j * double(times);
+  };
+  double attention_j = 0.0;  // attention runs on local heads: no collectives expected
+  for (size_t g = 0; g < wl.groups.size(); ++g) {
+    const LayerGroup& lg = wl.groups[g];
+    for (const Collective& c : collectives[g]) {
+      const Layer* after = nullptr;
+      for (const Layer& l : lg.layers)
+        if (l.name == c.layer) after = &l;
+      const CollectiveCost cost = collective_cost(ic, tp, c);
+      if (after && after->kind == LayerKind::kAttention) charge(out.attention, attention_j, cost, lg.repeat);
+      else if (lg.name == "head") charge(out.head, out.head_comm_j, cost, lg.repeat);
+      else charge(out.dense, out.dense_comm_j, cost, lg.repeat);
+    }
+  }
+  if (!head_only)
+    for (size_t s = 0; s + 1 < stages_.size(); ++s) {
+      const size_t g = stages_[s].group_of_unit.back();
+      if (g >= wl.groups.size()) continue;
+      const LayerGroup& lg = wl.groups[g];
+      const Layer& last = lg.layers.back();
+      const uint64_t bytes = lg.items * last.rows_per_item * last.out_features * opt_.collective_bytes;
+      charge(out.dense, out.dense_comm_j, stage_link_cost(ic, tp, bytes), 1);
+    }
+  return out;
 }
 
 const CostModel::Split& CostModel::prefill_point(uint32_t len) {
   auto it = prefill_.find(len);
   if (it == prefill_.end()) it = prefill_.emplace(len, run(base_yaml_, "prefill", 1, len, 1, false)).first;
   return it->second;
+}
+
+double CostModel::dense_comm_j(uint64_t tokens) {
+  if (!opt_.parallel()) return 0.0;
+  const uint64_t chunk = info_.max_context;
+  double j = 0.0;
+  if (tokens > chunk) j = prefill_point(uint32_t(chunk)).dense_comm_j * double(tokens / chunk);
+  const uint64_t rest = tokens > chunk ? tokens % chunk : tokens;
+  if (rest > 0 || tokens == 0) j += prefill_point(round_up(rest)).dense_comm_j;
+  return j;
 }
 
 EventCounts CostModel::dense(uint64_t tokens) {
@@ -202,8 +275,8 @@ const EventCounts& CostModel::head(uint64_t sequences) {
   const uint64_t b = opt_.bucket;
   const uint64_t s = (std::max<uint64_t>(sequences, 1) + b - 1) / b * b;
   auto it = head_.find(s);
-  if (it == head_.end()) it = head_.emplace(s, run(base_yaml_, "decode", s, 1, 1, true).head).first;
-  return it->second;
+  if (it == head_.end()) it = head_.emplace(s, run(base_yaml_, "decode", s, 1, 1, true)).first;
+  return it->second.head;
 }
 
 EventCounts CostModel::lora_point(uint32_t adapters) {
@@ -239,11 +312,17 @@ EventCounts CostModel::lora_extra(uint32_t adapters) {
 }
 
 EventCounts CostModel::iteration(const std::vector<uint32_t>& prefill,
-                                 const std::vector<uint32_t>& decode, uint32_t adapters) {
+                                 const std::vector<uint32_t>& decode, uint32_t adapters,
+                                 double* comm_j) {
   uint64_t tokens = decode.size();
   for (uint32_t p : prefill) tokens += p;
   EventCounts c = dense(tokens);
   c += head(prefill.size() + decode.size());
+  if (comm_j && opt_.parallel()) {
+    const uint64_t b = opt_.bucket;
+    const uint64_t s = (std::max<uint64_t>(prefill.size() + decode.size(), 1) + b - 1) / b * b;
+    *comm_j += dense_comm_j(tokens) + head_.at(s).head_comm_j;
+  }
   for (uint32_t p : prefill) c += prefill_attention(p);
   for (uint32_t ctx : decode) c += decode_attention(ctx);
   if (adapters) c += lora_extra(adapters);

@@ -22,6 +22,15 @@
 // `bucket`. A is sampled at powers of two and interpolated linearly between them.
 // Each distinct point is simulated once and cached, so a 10,000-request trace needs at most
 // ~2 x max_context / bucket engine runs.
+//
+// Multi-chip (tp x pp > 1, issue 13): every run's workload is split tp ways by shard_workload
+// (sim/multichip.h) and each distinct shard shape is simulated; a part (dense, attention, head)
+// takes the slowest shard's counts. The tensor-parallel collectives of a run (IC-3 / IC-4,
+// models/interconnect.h) are charged to the part of the layer they follow, and the pp - 1
+// stage-boundary transfers of the weight-balanced pipeline (stage_link_cost) to `dense`, as
+// non-matrix cycles. One iteration crosses every stage in turn (one micro-batch, no overlap
+// between iterations), so its time is the sum over the stages: the counts are one shard's over
+// the whole model plus the communication, and the iteration's link energy is reported beside them.
 #pragma once
 
 #include <cstdint>
@@ -31,6 +40,7 @@
 
 #include "models/config.h"
 #include "models/event_counts.h"
+#include "sim/multichip.h"
 
 namespace tpusim::serve {
 
@@ -47,6 +57,9 @@ struct ModelInfo {
 struct CostOptions {
   uint32_t bucket = 64;      // token / context rounding granularity
   uint32_t lora_rank = 16;   // rank of every adapter (targets q, k, v, o)
+  uint32_t tp = 1, pp = 1;   // tensor x pipeline split of every serving instance (see above)
+  uint32_t collective_bytes = 1;  // bytes per activation element in collectives and stage links
+  bool parallel() const { return tp * pp > 1; }
 };
 
 class CostModel {
@@ -61,9 +74,10 @@ class CostModel {
 
   // Counts of one iteration (see the header comment). `prefill` holds prompt lengths in tokens,
   // `decode` context lengths (tokens attended, the new one included); `adapters` distinct LoRA
-  // adapters (0 = none). Lengths are 1..max_context.
+  // adapters (0 = none). Lengths are 1..max_context. With tp x pp, `comm_j` (when given) is
+  // increased by the iteration's interconnect energy, J (LoRA adapters' collectives excluded).
   EventCounts iteration(const std::vector<uint32_t>& prefill, const std::vector<uint32_t>& decode,
-                        uint32_t adapters);
+                        uint32_t adapters, double* comm_j = nullptr);
   double seconds(const EventCounts& c) const { return double(c.cycles) / cfg_.clock_hz(); }
 
   EventCounts dense(uint64_t tokens);
@@ -72,15 +86,23 @@ class CostModel {
   const EventCounts& decode_attention(uint32_t context_len);
   EventCounts lora_extra(uint32_t adapters);
 
+  // tp x pp: the weight-balanced stages (weight and K/V bytes of one token per chip); empty
+  // for one chip.
+  const std::vector<StageMemory>& stages() const { return stages_; }
+
   uint64_t engine_runs() const { return engine_runs_; }  // workloads lowered and simulated
   double engine_seconds() const { return engine_seconds_; }  // wall time spent in them
 
  private:
   struct Split {
     EventCounts dense, attention, head;
+    double dense_comm_j = 0.0, head_comm_j = 0.0;  // interconnect energy (tp x pp), J
   };
   Split run(const std::string& yaml_text, const std::string& phase, uint64_t batch,
             uint64_t prompt_len, uint64_t context_len, bool head_only);
+  Split simulate(const Workload& wl);
+  Split simulate_parallel(const Workload& wl, bool head_only);
+  double dense_comm_j(uint64_t tokens);
   uint32_t round_up(uint64_t n) const;
   const Split& prefill_point(uint32_t bucketed_len);
   EventCounts lora_point(uint32_t adapters);
@@ -91,8 +113,9 @@ class CostModel {
   std::string base_yaml_;  // the model without adapters
   std::map<uint32_t, Split> prefill_;
   std::map<uint32_t, EventCounts> decode_attn_;
-  std::map<uint64_t, EventCounts> head_;
+  std::map<uint64_t, Split> head_;
   std::map<uint32_t, EventCounts> lora_;
+  std::vector<StageMemory> stages_;
   uint64_t engine_runs_ = 0;
   double engine_seconds_ = 0.0;
 };

@@ -77,26 +77,41 @@ json summarize(const ScheduleResult& r, const CostModel& cost, const SloTargets&
 
   json chips = json::array();
   double energy_j = 0, op_g = 0, emb_g = 0;
+  const CostOptions& co = cost.options();
   for (const ChipUsage& c : r.chips) {
     const EnergyResult e = estimate_energy(cfg, c.counts);
     const CarbonResult k = estimate_carbon(cfg, c.counts);
-    const double idle_j = e.static_power_w * std::max(0.0, horizon - e.seconds);
-    const double total_j = e.total_j + idle_j;
+    // tp x pp: the counts are one shard's over every stage, so the tp shards do tp times their
+    // dynamic energy, all tp x pp chips draw static power the whole time, and the links add theirs.
+    const double n_chips = double(co.tp) * double(co.pp);
+    const double busy_j = co.parallel()
+                              ? double(co.tp) * e.dynamic_j + n_chips * e.static_power_w * e.seconds + c.comm_j
+                              : e.total_j;
+    const double idle_j = n_chips * e.static_power_w * std::max(0.0, horizon - e.seconds);
+    const double total_j = busy_j + idle_j;
     const double op = total_j / 3.6e6 * k.pue * k.grid_g_per_kwh;  // Eq. 10, models/README.md
-    const double emb = k.embodied_total_g * horizon / k.lifetime_s;  // Eq. 14
+    const double emb = n_chips * k.embodied_total_g * horizon / k.lifetime_s;  // Eq. 14
     energy_j += total_j;
     op_g += op;
     emb_g += emb;
-    chips.push_back({{"role", c.role},
-                     {"iterations", c.iterations},
-                     {"busy_s", c.busy_s},
-                     {"busy_fraction", horizon > 0 ? c.busy_s / horizon : 0.0},
-                     {"busy_energy_j", e.total_j},
-                     {"idle_energy_j", idle_j},
-                     {"macs", c.counts.macs},
-                     {"useful_macs", c.counts.useful_macs},
-                     {"weight_memory_read_bytes", c.counts.weight_memory_read_bytes},
-                     {"host_write_bytes", c.counts.host_write_bytes}});
+    json cj{{"role", c.role},
+            {"iterations", c.iterations},
+            {"busy_s", c.busy_s},
+            {"busy_fraction", horizon > 0 ? c.busy_s / horizon : 0.0},
+            {"busy_energy_j", busy_j},
+            {"idle_energy_j", idle_j},
+            {"macs", c.counts.macs},
+            {"useful_macs", c.counts.useful_macs},
+            {"weight_memory_read_bytes", c.counts.weight_memory_read_bytes},
+            {"host_write_bytes", c.counts.host_write_bytes}};
+    if (co.parallel()) {
+      cj["chips"] = co.tp * co.pp;
+      cj["tp"] = co.tp;
+      cj["pp"] = co.pp;
+      cj["comm_energy_j"] = c.comm_j;
+      cj["counts_scope"] = "macs and bytes of one tensor-parallel shard over every stage";
+    }
+    chips.push_back(std::move(cj));
   }
   const double per_tok = out_tokens ? 1.0 / double(out_tokens) : 0.0;
   return json{

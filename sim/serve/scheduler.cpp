@@ -144,7 +144,7 @@ void run_iteration_level(const std::vector<Request>& trace, const std::vector<En
     running.insert(running.end(), newly.begin(), newly.end());
     if (opt.lora)
       for (size_t r : running) adapters.push_back(trace[r].adapter);
-    EventCounts c = cost.iteration(prefill, decode, opt.lora ? distinct_adapters(adapters) : 0);
+    EventCounts c = cost.iteration(prefill, decode, opt.lora ? distinct_adapters(adapters) : 0, &chip.comm_j);
     if (copy_bytes) {
       add_copy(c, cost.config(), double(copy_bytes) / host_bw);
       c.host_write_bytes += copy_bytes;
@@ -187,7 +187,7 @@ void run_static(const std::vector<Request>& trace, CostModel& cost, const Schedu
   size_t next = 0, done = 0;
   double t = 0.0;
   auto step = [&](const std::vector<uint32_t>& p, const std::vector<uint32_t>& d, uint32_t a) {
-    const EventCounts c = cost.iteration(p, d, a);
+    const EventCounts c = cost.iteration(p, d, a, &chip.comm_j);
     const double dt = cost.seconds(c);
     occ.add(dt, kv, batch.size());
     t += dt;
@@ -252,8 +252,8 @@ void run_disaggregated(const std::vector<Request>& trace, CostModel& cost,
   if (!(opt.kv_link_gb_s > 0.0) || !std::isfinite(opt.kv_link_gb_s))
     throw InputError(fmt::format("--kv-link-gb-s {}: must be a finite number > 0", opt.kv_link_gb_s));
   const double link_bytes_per_s = opt.kv_link_gb_s * 1e9;
-  ChipUsage pre{"prefill", {}, 0.0, 0};
-  ChipUsage dec{"decode", {}, 0.0, 0};
+  ChipUsage pre{"prefill", {}, 0.0, 0, 0.0};
+  ChipUsage dec{"decode", {}, 0.0, 0, 0.0};
   std::vector<Entry> entries;
   std::vector<uint32_t> prefill;
   const std::vector<uint32_t> none;
@@ -275,7 +275,7 @@ void run_disaggregated(const std::vector<Request>& trace, CostModel& cost,
       adapters.push_back(trace[next].adapter);
       batch.push_back(next++);
     }
-    const EventCounts c = cost.iteration(prefill, none, opt.lora ? distinct_adapters(adapters) : 0);
+    const EventCounts c = cost.iteration(prefill, none, opt.lora ? distinct_adapters(adapters) : 0, &pre.comm_j);
     const double dt = cost.seconds(c);
     t += dt;
     pre.counts += c;
@@ -310,6 +310,15 @@ const std::vector<std::string>& scheduler_names() {
 
 uint64_t kv_capacity_tokens(const CostModel& cost) {
   const uint64_t mem = cost.config().weight_memory.bytes;
+  if (cost.options().parallel()) {
+    // Every token holds K/V on every stage: the tightest stage's chips bound the system.
+    uint64_t cap = UINT64_MAX;
+    for (const StageMemory& s : cost.stages()) {
+      if (mem <= s.weight_bytes) return 0;
+      if (s.kv_bytes) cap = std::min(cap, (mem - s.weight_bytes) / s.kv_bytes);
+    }
+    return cap == UINT64_MAX ? 0 : cap;
+  }
   const uint64_t w = cost.model().weight_bytes;
   return mem > w ? (mem - w) / cost.model().kv_bytes_per_token() : 0;
 }
@@ -334,19 +343,24 @@ ScheduleResult simulate(const std::vector<Request>& trace, CostModel& cost,
   ScheduleResult out;
   out.kv_capacity_tokens = opt.kv_capacity_tokens ? opt.kv_capacity_tokens : kv_capacity_tokens(cost);
   if (out.kv_capacity_tokens == 0)
-    throw InputError(fmt::format("{}: the {} weight bytes of {} leave no weight memory for the K/V cache",
-                                 cost.config().name, cost.model().weight_bytes, cost.model().name));
+    throw InputError(
+        cost.options().parallel()
+            ? fmt::format("{}: the weights of {} split tp {} x pp {} leave no weight memory for the K/V cache "
+                          "on some chip (more --tp or --pp)",
+                          cost.config().name, cost.model().name, cost.options().tp, cost.options().pp)
+            : fmt::format("{}: the {} weight bytes of {} leave no weight memory for the K/V cache",
+                          cost.config().name, cost.model().weight_bytes, cost.model().name));
   out.requests.resize(trace.size());
   for (size_t i = 0; i < trace.size(); ++i) out.requests[i].request = trace[i];
   if (trace.empty()) return out;
   if (opt.scheduler == "static") {
-    ChipUsage chip{"colocated", {}, 0.0, 0};
+    ChipUsage chip{"colocated", {}, 0.0, 0, 0.0};
     run_static(trace, cost, opt, chip, out);
     out.chips = {chip};
   } else if (opt.scheduler == "disaggregated") {
     run_disaggregated(trace, cost, opt, out);
   } else {
-    ChipUsage chip{"colocated", {}, 0.0, 0};
+    ChipUsage chip{"colocated", {}, 0.0, 0, 0.0};
     std::vector<Entry> entries(trace.size());
     for (size_t i = 0; i < trace.size(); ++i) entries[i] = Entry{i, trace[i].arrival_s};
     run_iteration_level(trace, entries, cost, opt, opt.scheduler == "paged", false, chip, out);

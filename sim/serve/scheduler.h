@@ -61,11 +61,14 @@ struct RequestResult {
   }
 };
 
+// One serving instance: a chip, or with CostOptions tp x pp the tp x pp chips that serve as one.
 struct ChipUsage {
   std::string role;     // "colocated", "prefill", "decode"
-  EventCounts counts;   // summed over its iterations (swap / transfer bytes on the host link)
+  EventCounts counts;   // summed over its iterations (swap / transfer bytes on the host link);
+                        // tp x pp: one tensor-parallel shard's counts over every stage
   double busy_s = 0.0;  // time spent in iterations
   uint64_t iterations = 0;
+  double comm_j = 0.0;  // interconnect energy of the collectives and stage links (tp x pp)
 };
 
 struct ScheduleResult {
@@ -88,7 +91,9 @@ ScheduleResult simulate(const std::vector<Request>& trace, CostModel& cost,
                         const SchedulerOptions& opt);
 
 // K/V token slots of one chip: (weight memory - model weights) / bytes per token; 0 if the
-// weights alone do not fit.
+// weights alone do not fit. With tp x pp (CostOptions), the slots of the system: the least over
+// the pipeline stages of (weight memory - a chip's weight share) / a chip's K/V bytes per token
+// (its stage's layers, its kv heads), since every token keeps K/V on every stage.
 uint64_t kv_capacity_tokens(const CostModel& cost);
 
 }  // namespace tpusim::serve

@@ -3,6 +3,7 @@
 // scripts/bench/cycle_vs_verilator.sh).
 //   tpusim_cycle_tool cosim --sizes 4,8,16 --programs N --seed S
 //   tpusim_cycle_tool bench [--sizes 16,32,64,256] [--batch B]
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -18,8 +19,8 @@
 #include "sim/cosim_cli.h"
 #include "sim/fast_engine.h"
 #include "sim/lowering.h"
-#include "sim/rtl_engine.h"
 #include "sim/systemc/cycle_engine.h"
+#include "sim/systemc/verilator_bench.h"
 #include "sim/workload.h"
 
 using namespace tpusim;
@@ -38,13 +39,15 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-// An arch of `size` x `size`: the preset when one exists, else small-32 scaled (links keep the
-// RTL's one-vector / one-row-per-cycle limits), and tpu-v1 at 256.
+// An arch of `size` x `size`: the preset when one exists (scaled-64 is small-32 scaled by two),
+// else small-32 scaled likewise (links keep the RTL's one-vector / one-row-per-cycle limits),
+// and tpu-v1 at 256.
 TpuConfig arch_for(uint32_t size) {
   if (size == 4) return load_config("tiny-4");
   if (size == 8) return load_config("tiny-8");
   if (size == 16) return load_config("small-16");
   if (size == 32) return load_config("small-32");
+  if (size == 64) return load_config("scaled-64");
   if (size == 256) return load_config("tpu-v1");
   TpuConfig c = load_config("small-32");
   const uint64_t f = size / 32;
@@ -57,10 +60,40 @@ TpuConfig arch_for(uint32_t size) {
   return c;
 }
 
+std::string fmt_s(double s) { return fmt::format("{:.3f}", s); }
+std::string fmt_rate(uint64_t cycles, double s) {
+  return fmt::format("{:.0f}", double(cycles) / s);
+}
+std::string fmt_ratio(double a, double b) { return fmt::format("{:.1f}x", a / b); }
+
+// Runs one Verilator harness and checks it against the twin: same total cycles, same final host
+// memory. Returns false (with a message on stderr) on a difference.
+bool check_verilator(const char* what, uint32_t size, const sc::VerilatorTiming& v,
+                     const EngineResult& twin) {
+  const std::vector<int8_t>& host = twin.values.state.host;
+  if (v.cycles != twin.counts.cycles) {
+    std::cerr << fmt::format("{} at {}: {} cycles, the twin {}\n", what, size, v.cycles,
+                             twin.counts.cycles);
+    return false;
+  }
+  if (v.host.size() > host.size() || !std::equal(v.host.begin(), v.host.end(), host.begin())) {
+    std::cerr << fmt::format("{} at {}: final host memory differs from the twin's\n", what, size);
+    return false;
+  }
+  return true;
+}
+
+// One table row per size: simulated cycles (twin = fast engine = both Verilator harnesses),
+// the twin's wall time (run_cycle: elaboration, memory preload, run, read-back), and for each
+// Verilator harness its back-door load time (reset + one edge per memory word) and its clocked
+// run time (reset released to done_o). Ratios compare the twin's whole run with Verilator's
+// clocked run alone, which leaves Verilator's model construction, load and read-back out.
 int bench(const std::vector<uint32_t>& sizes, uint64_t batch) {
-  std::cout << "| array | program | simulated cycles | SystemC twin s | twin cycles/s | "
-               "Verilator C++ s | Verilator cycles/s | twin / Verilator |\n"
-               "|---|---|---|---|---|---|---|---|\n";
+  std::cout << "| array | program | simulated cycles | twin s | twin cycles/s | "
+               "Verilator C++ load s | Verilator C++ run s | Verilator C++ cycles/s | "
+               "Verilator SystemC load s | Verilator SystemC run s | Verilator SystemC cycles/s | "
+               "twin / Verilator C++ | twin / Verilator SystemC |\n"
+               "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
   for (uint32_t size : sizes) {
     const TpuConfig cfg = arch_for(size);
     const std::string y = fmt::format(
@@ -79,24 +112,28 @@ int bench(const std::vector<uint32_t>& sizes, uint64_t batch) {
       std::cerr << "cycle engine disagrees with the fast engine at " << size << "\n";
       return 1;
     }
-    std::string rtl_s = "-", rtl_cps = "-", ratio = "-";
-    bool has_rtl = false;
-    for (const std::string& pr : rtl_presets()) has_rtl |= pr == cfg.name;
-    if (has_rtl) {
-      t0 = std::chrono::steady_clock::now();
-      const EngineResult r = run_rtl(cfg, p);
-      const double tr = seconds_since(t0);
-      if (r.counts.cycles != c.counts.cycles) {
-        std::cerr << "rtl engine disagrees at " << size << "\n";
-        return 1;
-      }
-      rtl_s = fmt::format("{:.3f}", tr);
-      rtl_cps = fmt::format("{:.0f}", double(r.counts.cycles) / tr);
-      ratio = fmt::format("{:.1f}x", tr / tc);
+    std::string cpp_load = "-", cpp_run = "-", cpp_cps = "-", sc_load = "-", sc_run = "-",
+                sc_cps = "-", cpp_ratio = "-", sc_ratio = "-";
+    if (const sc::VerilatorHarness* h = sc::verilator_harness(cfg.name)) {
+      const sc::VerilatorTiming vc = h->cpp(cfg, p);
+      if (!check_verilator("Verilator C++", size, vc, c)) return 1;
+      cpp_load = fmt_s(vc.load_s);
+      cpp_run = fmt_s(vc.run_s);
+      cpp_cps = fmt_rate(vc.cycles, vc.run_s);
+      cpp_ratio = fmt_ratio(vc.run_s, tc);
+      const sc::VerilatorTiming vs = h->sysc(cfg, p);
+      if (!check_verilator("Verilator SystemC", size, vs, c)) return 1;
+      sc_load = fmt_s(vs.load_s);
+      sc_run = fmt_s(vs.run_s);
+      sc_cps = fmt_rate(vs.cycles, vs.run_s);
+      sc_ratio = fmt_ratio(vs.run_s, tc);
     }
-    std::cout << fmt::format("| {}x{} ({}) | fc {}x{}x{}, batch {} | {} | {:.3f} | {:.0f} | {} | {} | {} |\n",
-                             size, size, cfg.name, 2 * size, 2 * size, size, batch, c.counts.cycles,
-                             tc, double(c.counts.cycles) / tc, rtl_s, rtl_cps, ratio);
+    std::cout << fmt::format(
+        "| {}x{} ({}) | fc {}x{}x{}, batch {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | "
+        "{} |\n",
+        size, size, cfg.name, 2 * size, 2 * size, size, batch, c.counts.cycles, fmt_s(tc),
+        fmt_rate(c.counts.cycles, tc), cpp_load, cpp_run, cpp_cps, sc_load, sc_run, sc_cps,
+        cpp_ratio, sc_ratio);
   }
   return 0;
 }

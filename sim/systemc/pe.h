@@ -21,4 +21,13 @@ inline int32_t psum_next(int32_t psum_i, int8_t act_i, int8_t weight) {
   return int32_t(uint32_t(psum_i) + uint32_t(int32_t(int16_t(act_i) * int16_t(weight))));
 }
 
+// The row-wise forms the array calls once per row and edge (pe.cpp; compiled for AVX2 and for
+// baseline x86-64, chosen at load time, where the compiler supports function multiversioning).
+// Both are element-wise over n PEs, so any vector width gives the scalar functions' results.
+//   active[c] = weight_eff(sw[c], shadow[c], active[c])
+void switch_row(int8_t* active, const uint8_t* sw, const int8_t* shadow, uint32_t n);
+//   ps[c] = psum_next(above[c], act[c], weight[c]); ps and above must not overlap
+void psum_row(int32_t* ps, const int32_t* above, const int8_t* act, const int8_t* weight,
+              uint32_t n);
+
 }  // namespace tpusim::sc::pe

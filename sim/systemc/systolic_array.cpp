@@ -24,6 +24,8 @@ systolic_array::systolic_array(sc_core::sc_module_name name, uint32_t Rows_, uin
   last_act_in_.assign(Rows, 0);
   act_in_col0_.assign(Rows, 0);
   sw_in_col0_.assign(Rows, 0);
+  sw_set_.assign(Rows, 0);
+  zero_row_.assign(Cols, 0);
   psum_out_ = Bits(Cols * 32);
   switch_age_ = ~uint64_t(0) / 2;
   SC_METHOD(seq);
@@ -35,6 +37,7 @@ void systolic_array::reset_async() {
   std::fill(hin_act_.begin(), hin_act_.end(), 0);
   std::fill(hin_sw_.begin(), hin_sw_.end(), 0);
   std::fill(sw_.begin(), sw_.end(), 0);
+  std::fill(sw_set_.begin(), sw_set_.end(), 0);
   std::fill(active_.begin(), active_.end(), 0);
   std::fill(shadow_.begin(), shadow_.end(), 0);
   std::fill(vring_.begin(), vring_.end(), 0);
@@ -66,10 +69,10 @@ void systolic_array::seq() {
     // inputs of column 0: row 0 direct, row r the input of r edges ago (skew registers)
     act_in_col0_[0] = in[0];
     sw_in_col0_[0] = sw_in;
-    for (uint32_t r = 1; r < Rows; ++r) {
-      const uint32_t slot = (hin_pos_ + Rows - r) % Rows;
+    for (uint32_t r = 1, slot = hin_pos_ == 0 ? Rows - 1 : hin_pos_ - 1; r < Rows; ++r) {
       act_in_col0_[r] = hin_act_[size_t(slot) * Rows + r];
       sw_in_col0_[r] = hin_sw_[slot];
+      slot = slot == 0 ? Rows - 1 : slot - 1;
     }
     bool same = std::memcmp(last_act_in_.data(), in, Rows) == 0;
     if (!same) std::memcpy(last_act_in_.data(), in, Rows);
@@ -83,27 +86,24 @@ void systolic_array::seq() {
     for (uint32_t rr = Rows; rr-- > 0;) {
       int8_t* act = act_.data() + size_t(rr) * Cols;
       int32_t* ps = psum_.data() + size_t(rr) * Cols;
-      const int32_t* above = rr == 0 ? nullptr : psum_.data() + size_t(rr - 1) * Cols;
+      const int32_t* above = rr == 0 ? zero_row_.data() : psum_.data() + size_t(rr - 1) * Cols;
       int8_t* active = active_.data() + size_t(rr) * Cols;
       int8_t* shadow = shadow_.data() + size_t(rr) * Cols;
       if (!fixed_point) {
-        // act_o <= act_i: the row shifts east by one PE
+        // act_o <= act_i, switch_o <= switch_i: the row shifts east by one PE. A row whose
+        // switch registers are all zero and stay so needs neither the shift nor the blend.
         std::memmove(act + 1, act, Cols - 1);
         act[0] = act_in_col0_[rr];
-        if (switching) {
+        const uint8_t sw0 = sw_in_col0_[rr];
+        if (sw_set_[rr] != 0 || sw0 != 0) {
           uint8_t* sw = sw_.data() + size_t(rr) * Cols;
+          sw_set_[rr] += uint32_t(sw0) - sw[Cols - 1];
           std::memmove(sw + 1, sw, Cols - 1);
-          sw[0] = sw_in_col0_[rr];
-          for (uint32_t c = 0; c < Cols; ++c) {
-            const int8_t w = pe::weight_eff(sw[c], shadow[c], active[c]);
-            ps[c] = pe::psum_next(above ? above[c] : 0, act[c], w);
-            active[c] = w;
-          }
-        } else if (above) {
-          for (uint32_t c = 0; c < Cols; ++c) ps[c] = pe::psum_next(above[c], act[c], active[c]);
-        } else {
-          for (uint32_t c = 0; c < Cols; ++c) ps[c] = pe::psum_next(0, act[c], active[c]);
+          sw[0] = sw0;
+          // active_q <= switch_i ? shadow_q : active_q, which is also the weight of this edge
+          pe::switch_row(active, sw, shadow, Cols);
         }
+        pe::psum_row(ps, above, act, active, Cols);
       }
       if (we.bit(rr)) std::memcpy(shadow, wrow, Cols);
     }
@@ -122,14 +122,12 @@ void systolic_array::outputs() {
   tag_o.write(tring_[vhead_]);
   busy_o.write(vcount_ != 0);
   int32_t* out = reinterpret_cast<int32_t*>(psum_out_.u32());
-  for (uint32_t c = 0; c < Cols; ++c) {
-    const uint32_t d = Cols - 1 - c;  // de-skew depth of column c
-    if (d == 0) {
-      out[c] = psum_[size_t(Rows - 1) * Cols + c];
-    } else {
-      const uint32_t slot = (hb_pos_ + Cols - d) % Cols;
-      out[c] = hb_[size_t(slot) * Cols + c];
-    }
+  // column c shows the bottom value of d = Cols - 1 - c edges ago (d = 0: the registers)
+  out[Cols - 1] = psum_[size_t(Rows - 1) * Cols + Cols - 1];
+  for (uint32_t d = 1, slot = hb_pos_ == 0 ? Cols - 1 : hb_pos_ - 1; d < Cols; ++d) {
+    const uint32_t c = Cols - 1 - d;
+    out[c] = hb_[size_t(slot) * Cols + c];
+    slot = slot == 0 ? Cols - 1 : slot - 1;
   }
   psum_o.write(psum_out_);
 }

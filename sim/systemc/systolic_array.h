@@ -1,8 +1,10 @@
 // systolic_array: SystemC twin of rtl/systolic_array.v (Rows x Cols PEs, input skew, output
 // de-skew, valid/tag delay line, row-wise shadow write).
 //
-// One clocked process advances the whole mesh per rising edge, row by row with vectorizable
-// loops over the columns (pe.h holds the PE's next-state functions). The skew and de-skew
+// One clocked process advances the whole mesh per rising edge, row by row with vectorized
+// loops over the columns (pe.h holds the PE's next-state functions, pe.cpp their row forms).
+// A row whose switch registers are all zero skips the switch shift and blend (it is the same
+// update: no PE of the row changes its active weight). The skew and de-skew
 // registers are kept as histories (ring buffers) of the array input and of the bottom row: row
 // r's skew output is the input of r edges ago, column c's de-skewed output the bottom value of
 // Cols - 1 - c edges ago, which is what the RTL's shift registers hold.
@@ -67,6 +69,8 @@ class systolic_array : public sc_core::sc_module {
   uint64_t quiet_ = 0, switch_age_ = 0;
   std::vector<int8_t> act_in_col0_;
   std::vector<uint8_t> sw_in_col0_;
+  std::vector<uint32_t> sw_set_;    // per row: how many switch registers hold 1
+  std::vector<int32_t> zero_row_;   // psum_i of row 0
   Bits psum_out_;
 };
 

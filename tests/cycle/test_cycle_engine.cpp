@@ -2,6 +2,8 @@
 // done cycle, every counter, every output byte (sim/ISA.md: the engines agree exactly).
 #include <catch2/catch.hpp>
 
+#include <cstdio>
+#include <cstdlib>
 #include <random>
 
 #include "models/config.h"
@@ -139,6 +141,58 @@ TEST_CASE("cycle engine equals fast engine: 300-program campaign") {
     }
   }
   CHECK(total == 300);
+}
+
+// Issue 6's workload campaign (hidden: run by scripts/agreement_campaign.sh, not by CTest): every
+// library workload lowered for small-16 (batch 1, LLM context 128, timing only), each segment run on
+// both engines and compared field by field, up to a budget of simulated cycles per segment
+// (TPUSIM_AGREEMENT_BUDGET, default 2,000,000: the SystemC twin runs ~10^5 cycles/s at 16x16).
+// Prints one line per workload: segments compared, segments over the budget, cycles compared.
+TEST_CASE("cycle engine equals fast engine: every library workload on small-16", "[.][agreement]") {
+  const TpuConfig cfg = load_config("small-16");
+  const char* env = std::getenv("TPUSIM_AGREEMENT_BUDGET");
+  const uint64_t budget = env ? std::strtoull(env, nullptr, 10) : 2000000;
+  uint64_t compared = 0, over = 0, cycles = 0;
+  std::printf("| workload | segments | compared | over budget | cycles compared | status |\n|---|---|---|---|---|---|\n");
+  for (const auto& e : list_workloads()) {
+    WorkloadParams wp;
+    wp.batch = 1;
+    if (!load_workload(e.name).phase.empty()) wp.context_len = 128;
+    LowerOptions lo;
+    lo.values = false;
+    LoweredProgram lp;
+    try {
+      lp = lower(cfg, load_workload(e.name, wp), lo);
+    } catch (const InputError& err) {
+      std::printf("| %s | - | - | - | - | not lowered: %s |\n", e.name.c_str(), err.what());
+      continue;
+    }
+    uint64_t n_cmp = 0, n_over = 0, cyc = 0;
+    for (const Segment& seg : lp.segments) {
+      FastOptions fo;
+      fo.values = false;
+      const uint64_t c = run_fast(cfg, seg.program, fo).counts.cycles;
+      if (c > budget) {
+        ++n_over;
+        continue;
+      }
+      INFO(e.name << " segment " << seg.group);
+      check_equal(cfg, seg.program, &seg.layer_of, lp.layers.size(), false);
+      ++n_cmp;
+      cyc += c;
+    }
+    std::printf("| %s | %zu | %llu | %llu | %llu | %s |\n", e.name.c_str(), lp.segments.size(),
+                (unsigned long long)n_cmp, (unsigned long long)n_over, (unsigned long long)cyc,
+                n_over == 0 ? "all equal" : "compared segments equal");
+    std::fflush(stdout);
+    compared += n_cmp;
+    over += n_over;
+    cycles += cyc;
+  }
+  std::printf("segments compared: %llu, over budget: %llu, cycles compared: %llu, budget: %llu\n",
+              (unsigned long long)compared, (unsigned long long)over, (unsigned long long)cycles,
+              (unsigned long long)budget);
+  CHECK(compared > 0);
 }
 
 

@@ -33,7 +33,7 @@ bool rtl_available(const std::string& arch) {
 }
 
 // Bytes of the lowered output tensor that are not zero (guards against a vacuous comparison).
-uint64_t nonzero_output_bytes(const TpuConfig& cfg, const LoweredProgram& lp, const std::vector<int8_t>& host) {
+uint64_t nonzero_output_bytes(const TpuConfig& cfg, const LoweredProgram& lp, const ZeroedVector<int8_t>& host) {
   const uint64_t W = cfg.vector_bytes();
   uint64_t n = 0;
   for (uint64_t row = 0; row < lp.output.rows; ++row)
