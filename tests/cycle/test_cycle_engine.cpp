@@ -183,7 +183,7 @@ TEST_CASE("cycle engine equals fast engine: every library workload on small-16",
     }
     std::printf("| %s | %zu | %llu | %llu | %llu | %s |\n", e.name.c_str(), lp.segments.size(),
                 (unsigned long long)n_cmp, (unsigned long long)n_over, (unsigned long long)cyc,
-                n_over == 0 ? "all equal" : "compared segments equal");
+                n_over == 0 ? "all equal" : n_cmp == 0 ? "none within the budget" : "compared segments equal");
     std::fflush(stdout);
     compared += n_cmp;
     over += n_over;
