@@ -41,8 +41,7 @@ template <Rounding kMode>
 void requantize_row_as(const int32_t* acc, uint64_t n, int32_t mult, uint32_t shift,
                        const int8_t* table, bool relu_only, int8_t* out) {
   for (uint64_t i = 0; i < n; ++i) {
-    const int64_t v = rounding_shift(int64_t(acc[i]) * int64_t(mult), shift, kMode);
-    const int8_t y = int8_t(std::clamp<int64_t>(v, -128, 127));
+    const int8_t y = requantize(acc[i], mult, shift, kMode);  // same TU: inlined per mode
     out[i] = table ? table[int(y) + 128] : relu_only ? relu(y) : y;
   }
 }
