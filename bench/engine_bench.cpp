@@ -5,19 +5,23 @@
 //            random legal programs (sim/program_gen.h) with values on engine E
 //   workload --engine E --arch A --workload W [--batch B] [--phase P] [--context-len C] [--timing-only]
 //            a lowered workload end to end (sim/workload_run.h, what `tpusim run` does)
-//   gemm     --arch A --m M --k K --n N
+//   gemm     --arch A --m M --k K --n N [--relu-input] [--repeat R]
 //            one (M x K) x (K x N) int8 dense layer lowered (lower_s) and run on the fast engine with
-//            values (wall_s: the engine run only)
+//            values (wall_s, cpu_s: the engine run only, after one untimed run; the median of
+//            --repeat runs); --relu-input clears the inputs' sign bits (values
+//            in [0, 127], as after a ReLU) instead of the lowering's signed pseudo-random bytes
 //   native   --lib eigen|onednn --m M --k K --n N [--seconds S]
 //            the same GEMM natively (sim/measure_cpu.h, int8, one thread)
 //
 // The work is measured inside the process too (wall_s: steady clock around the run only, model
 // construction and lowering included, process start and config loading excluded).
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <cstdio>
 #include <iostream>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -84,6 +88,10 @@ int main(int argc, char** argv) {
     c->add_option("--k", k);
     c->add_option("--n", n);
   }
+  bool relu_input = false;
+  uint64_t repeat = 1;
+  gm->add_option("--repeat", repeat, "Timed runs after the untimed one; the median is reported");
+  gm->add_flag("--relu-input", relu_input, "Inputs in [0, 127] (as after a ReLU) instead of signed");
   nat->add_option("--lib", lib)->check(CLI::IsMember({"eigen", "onednn"}));
   nat->add_option("--seconds", max_s);
   CLI11_PARSE(app, argc, argv);
@@ -148,16 +156,35 @@ int main(int argc, char** argv) {
       const TpuConfig cfg = load_config(arch);
       const Workload w = parse_workload(gemm_yaml(m, k, n), "gemm");
       auto t0 = Clock::now();
-      const LoweredProgram lp = lower(cfg, w, LowerOptions{});
+      LoweredProgram lp = lower(cfg, w, LowerOptions{});
       const double lower_s = seconds_since(t0);
+      if (relu_input) {  // the input tensor's vectors (block layout, sim/lowering.h HostTensor)
+        const uint64_t V = cfg.vector_bytes(), lo = lp.input.base;
+        const uint64_t hi = lo + (lp.input.features + V - 1) / V * lp.input.rows;
+        for (Segment& s : lp.segments)
+          for (auto& [addr, bytes] : s.program.host_init)
+            for (size_t i = 0; i < bytes.size(); ++i)
+              if (addr + i / V >= lo && addr + i / V < hi) bytes[i] = int8_t(bytes[i] & 0x7f);
+      }
       uint64_t cycles = 0;
       EngineOptions eo;
-      t0 = Clock::now();
-      const double c0 = cpu_seconds();
-      for (const Segment& s : lp.segments) cycles += run_engine("fast", cfg, s.program, eo).counts.cycles * s.repeat;
-      const double wall = seconds_since(t0), cpu = cpu_seconds() - c0;
+      // One untimed run first, as the native GEMM is timed after a warm-up: the library's one-time
+      // start-up (oneDNN's JIT, ~4-6 ms) is not a per-MAC cost. Then `repeat` timed runs, median.
+      for (const Segment& s : lp.segments) run_engine("fast", cfg, s.program, eo);
+      std::vector<std::pair<double, double>> runs;  // (cpu, wall) per timed run
+      for (uint64_t r = 0; r < std::max<uint64_t>(repeat, 1); ++r) {
+        t0 = Clock::now();
+        const double c0 = cpu_seconds();
+        cycles = 0;
+        for (const Segment& s : lp.segments) cycles += run_engine("fast", cfg, s.program, eo).counts.cycles * s.repeat;
+        runs.emplace_back(cpu_seconds() - c0, seconds_since(t0));
+      }
+      std::sort(runs.begin(), runs.end());
+      const double cpu = runs[runs.size() / 2].first, wall = runs[runs.size() / 2].second;
       out = {{"kind", "gemm"}, {"engine", "fast"}, {"arch", arch}, {"m", m}, {"k", k}, {"n", n},
-             {"macs", m * k * n}, {"cycles", cycles}, {"wall_s", wall}, {"cpu_s", cpu}, {"lower_s", lower_s}};
+             {"macs", m * k * n}, {"cycles", cycles}, {"wall_s", wall}, {"cpu_s", cpu}, {"lower_s", lower_s},
+             {"repeat", runs.size()},
+             {"relu_input", relu_input}};
     } else {
       BaselineOp op;
       op.layer = "gemm";

@@ -31,6 +31,11 @@ uint64_t splitmix(uint64_t x) {
   x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
   return x ^ (x >> 31);
 }
+// value_from split in two: the per-tensor key (seed and key hash) once, then one element.
+uint64_t value_key(uint64_t seed, uint64_t key_h) { return splitmix(seed ^ key_h); }
+inline int8_t value_keyed(uint64_t key, uint64_t a, uint64_t b) {
+  return int8_t(uint8_t(splitmix(key ^ splitmix(a * 0x9e3779b97f4a7c15ull + b)) >> 56));
+}
 
 constexpr int kUnits = 4;
 constexpr int kHostU = 0, kWeightsU = 1, kMxuU = 2, kActU = 3;
@@ -477,13 +482,14 @@ class Lowerer {
     slot = u32(addr);
     if (opt_.values) {
       std::vector<int8_t> img(cfg_.tile_bytes(), 0);
+      const uint64_t vk = value_key(opt_.seed, mh);
       for (uint64_t r = 0; r < W_; ++r) {
         const uint64_t f = kb * W_ + r;
         if (f < t.f0 || f >= t.f0 + t.k) continue;
         for (uint64_t c = 0; c < W_; ++c) {
           const uint64_t col = nt * W_ + c;
           if (col < t.n0 || col >= t.n0 + t.n) continue;
-          img[r * W_ + c] = value_from(opt_.seed, mh, f - t.f0, col - t.n0);
+          img[r * W_ + c] = value_keyed(vk, f - t.f0, col - t.n0);
         }
       }
       prog_->weight_init[addr] = std::move(img);
@@ -532,11 +538,11 @@ class Lowerer {
     h.base = host_alloc(rows * blocks);
     if (opt_.values && !key.empty()) {
       std::vector<int8_t> img(rows * blocks * W_, 0);
-      const uint64_t kh = key_hash(key);
+      const uint64_t vk = value_key(opt_.seed, key_hash(key));
       for (uint64_t b = 0; b < blocks; ++b)
         for (uint64_t r = 0; r < rows; ++r)
           for (uint64_t l = 0; l < W_ && b * W_ + l < features; ++l)
-            img[(b * rows + r) * W_ + l] = value_from(opt_.seed, kh, r, b * W_ + l);
+            img[(b * rows + r) * W_ + l] = value_keyed(vk, r, b * W_ + l);
       prog_->host_init[h.base] = std::move(img);
     }
     return h;
@@ -769,12 +775,12 @@ void Lowerer::host_fill(const Tensor& out, const std::string& key, uint64_t glob
     src.row_off = 0;
   }
   if (opt_.values) {
-    const uint64_t h = key_hash(key);
+    const uint64_t vk = value_key(opt_.seed, key_hash(key));
     for (uint64_t b = 0; b < blocks; ++b) {
       std::vector<int8_t> img(out.rows * W_, 0);
       for (uint64_t r = 0; r < out.rows; ++r)
         for (uint64_t l = 0; l < W_ && b * W_ + l < out.features; ++l)
-          img[r * W_ + l] = value_from(opt_.seed, h, global_row0 + r, b * W_ + l);
+          img[r * W_ + l] = value_keyed(vk, global_row0 + r, b * W_ + l);
       prog_->host_init[src.vec(0, b)] = std::move(img);
     }
   }
@@ -1031,7 +1037,7 @@ uint64_t key_hash(const std::string& key) {
 }
 
 int8_t value_from(uint64_t seed, uint64_t key_h, uint64_t a, uint64_t b) {
-  return int8_t(uint8_t(splitmix(splitmix(seed ^ key_h) ^ splitmix(a * 0x9e3779b97f4a7c15ull + b)) >> 56));
+  return value_keyed(value_key(seed, key_h), a, b);
 }
 
 int8_t weight_value(uint64_t seed, const std::string& key, uint64_t k, uint64_t n) {

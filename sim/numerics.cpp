@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <stdexcept>
+#include <string>
 #include <type_traits>
 #include <vector>
 
@@ -36,30 +38,69 @@ int8_t requantize(int32_t acc, int32_t mult, uint32_t shift, Rounding mode) {
   return int8_t(std::clamp<int64_t>(v, -128, 127));
 }
 
+// Element loops of the value path, compiled twice (AVX2 and baseline x86-64) and picked at load
+// time: the build has no -march flag, so a plain loop would be SSE2 only.
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
+#define TPUSIM_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define TPUSIM_CLONES
+#endif
+#if defined(__GNUC__)
+#define TPUSIM_INLINE inline __attribute__((always_inline))
+#else
+#define TPUSIM_INLINE inline
+#endif
+
 namespace {
-template <Rounding kMode>
-void requantize_row_as(const int32_t* acc, uint64_t n, int32_t mult, uint32_t shift,
-                       const int8_t* table, bool relu_only, int8_t* out) {
+// requantize() branch-free, for one rounding mode (shift >= 1) and one output kind (kFn 0: as is,
+// 1: relu, 2: table), so that the row loop has no branches. Half away from zero of x / 2^s is
+// floor((x + half) / 2^s) for x >= 0 and -floor((half - x) / 2^s) = floor((x + half - 1) / 2^s)
+// for x < 0; tests/test_numerics.cpp checks the row against requantize() element by element.
+template <Rounding kMode, int kFn>
+TPUSIM_INLINE void requantize_row_as(const int32_t* acc, uint64_t n, int32_t mult, uint32_t shift,
+                                     const int8_t* table, int8_t* out) {
+  const int64_t half = int64_t(1) << (shift - 1);
   for (uint64_t i = 0; i < n; ++i) {
-    const int8_t y = requantize(acc[i], mult, shift, kMode);  // same TU: inlined per mode
-    out[i] = table ? table[int(y) + 128] : relu_only ? relu(y) : y;
+    int64_t x = int64_t(acc[i]) * int64_t(mult);
+    if constexpr (kMode == Rounding::kHalfAwayFromZero) x += half - int64_t(x < 0);
+    if constexpr (kMode == Rounding::kHalfUp) x += half;
+    const int64_t v = x >> shift;
+    const int32_t y = int32_t(v < -128 ? -128 : v > 127 ? 127 : v);
+    if constexpr (kFn == 0) out[i] = int8_t(y);
+    if constexpr (kFn == 1) out[i] = int8_t(y < 0 ? 0 : y);
+    if constexpr (kFn == 2) out[i] = table[y + 128];
+  }
+}
+
+template <int kFn>
+TPUSIM_INLINE void requantize_row_fn(const int32_t* acc, uint64_t n, int32_t mult, uint32_t shift,
+                                     Rounding mode, const int8_t* table, int8_t* out) {
+  if (shift == 0) {  // no rounding: every mode is the product, saturated
+    for (uint64_t i = 0; i < n; ++i) {
+      const int64_t v = int64_t(acc[i]) * int64_t(mult);
+      const int32_t y = int32_t(v < -128 ? -128 : v > 127 ? 127 : v);
+      out[i] = kFn == 0 ? int8_t(y) : kFn == 1 ? int8_t(y < 0 ? 0 : y) : table[y + 128];
+    }
+    return;
+  }
+  switch (mode) {
+    case Rounding::kHalfAwayFromZero:
+      return requantize_row_as<Rounding::kHalfAwayFromZero, kFn>(acc, n, mult, shift, table, out);
+    case Rounding::kHalfUp:
+      return requantize_row_as<Rounding::kHalfUp, kFn>(acc, n, mult, shift, table, out);
+    case Rounding::kFloor:
+    default:
+      return requantize_row_as<Rounding::kFloor, kFn>(acc, n, mult, shift, table, out);
   }
 }
 }  // namespace
 
-void requantize_row(const int32_t* acc, uint64_t n, int32_t mult, uint32_t shift, Rounding mode,
-                    uint8_t function, int8_t* out) {
-  const int8_t* table = function == 2 ? kSigmoidTable : function == 3 ? kTanhTable : nullptr;
-  const bool relu_only = function == 1;
-  switch (mode) {
-    case Rounding::kHalfAwayFromZero:
-      return requantize_row_as<Rounding::kHalfAwayFromZero>(acc, n, mult, shift, table, relu_only, out);
-    case Rounding::kHalfUp:
-      return requantize_row_as<Rounding::kHalfUp>(acc, n, mult, shift, table, relu_only, out);
-    case Rounding::kFloor:
-    default:
-      return requantize_row_as<Rounding::kFloor>(acc, n, mult, shift, table, relu_only, out);
-  }
+TPUSIM_CLONES void requantize_row(const int32_t* acc, uint64_t n, int32_t mult, uint32_t shift, Rounding mode,
+                                  uint8_t function, int8_t* out) {
+  if (function == 2 || function == 3)
+    return requantize_row_fn<2>(acc, n, mult, shift, mode, function == 2 ? kSigmoidTable : kTanhTable, out);
+  if (function == 1) return requantize_row_fn<1>(acc, n, mult, shift, mode, nullptr, out);
+  return requantize_row_fn<0>(acc, n, mult, shift, mode, nullptr, out);
 }
 
 const int8_t* sigmoid_table() { return kSigmoidTable; }
@@ -88,14 +129,6 @@ MatrixI32 gemm_reference(const MatrixI8& a, const MatrixI8& w) {
   return p.unaryExpr([](int64_t v) { return int32_t(uint32_t(uint64_t(v))); });
 }
 
-// Element loops of the value path, compiled twice (AVX2 and baseline x86-64) and picked at load
-// time: the build has no -march flag, so a plain loop would be SSE2 only.
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
-#define TPUSIM_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define TPUSIM_CLONES
-#endif
-
 TPUSIM_CLONES void widen_to_float(const int8_t* src, uint64_t n, float* dst) {
   for (uint64_t i = 0; i < n; ++i) dst[i] = float(src[i]);
 }
@@ -111,6 +144,16 @@ TPUSIM_CLONES void wrap_add_rows(int32_t* dst, uint64_t dst_stride, const int32_
     const int32_t* q = src + r * cols;
     for (uint64_t c = 0; c < cols; ++c) d[c] = int32_t(uint32_t(d[c]) + uint32_t(q[c]));
   }
+}
+
+TPUSIM_CLONES bool any_negative(const int8_t* a, uint64_t lda, uint64_t M, uint64_t K) {
+  for (uint64_t r = 0; r < M; ++r) {
+    const uint8_t* p = reinterpret_cast<const uint8_t*>(a + r * lda);
+    uint8_t bits = 0;
+    for (uint64_t k = 0; k < K; ++k) bits |= p[k];
+    if (bits & 0x80) return true;
+  }
+  return false;
 }
 
 namespace {
@@ -206,6 +249,38 @@ void gemm_int8_impl(const int8_t* a, uint64_t lda, const WeightT* w, uint64_t ld
 void gemm_int8(const int8_t* a, uint64_t lda, const int8_t* w, uint64_t ldw, uint64_t M, uint64_t K,
                uint64_t N, int32_t* out) {
   gemm_int8_impl(a, lda, w, ldw, M, K, N, out);
+}
+
+void gemm_int8_into(const int8_t* a, uint64_t lda, const int8_t* w, uint64_t ldw, const float* w_float,
+                    uint64_t M, uint64_t K, uint64_t N, int32_t* dst, uint64_t ldd, bool accumulate) {
+  if (M == 0 || N == 0) return;
+#ifdef TPUSIM_HAVE_DNNL
+  if (K > 0 && K <= kInt8MaxDepth && M * K * N >= kInt8MinMacs && !any_negative(a, lda, M, K)) {
+    thread_local const bool one_thread = [] {  // see set_library_threads
+      set_library_threads(1);
+      return true;
+    }();
+    (void)one_thread;
+    const int32_t no_offset = 0;
+    const dnnl_status_t s = dnnl_gemm_u8s8s32(
+        'N', 'N', 'F', dnnl_dim_t(M), dnnl_dim_t(N), dnnl_dim_t(K), 1.0f, reinterpret_cast<const uint8_t*>(a),
+        dnnl_dim_t(lda), 0, w, dnnl_dim_t(ldw), 0, accumulate ? 1.0f : 0.0f, dst, dnnl_dim_t(ldd), &no_offset);
+    if (s != dnnl_success)  // only for arguments out of range, which the checks above exclude
+      throw std::logic_error("numerics::gemm_int8_into: dnnl_gemm_u8s8s32 failed with status " + std::to_string(int(s)));
+    return;
+  }
+#endif
+  thread_local std::vector<int32_t> p;
+  p.resize(M * N);
+  if (w_float)
+    gemm_int8(a, lda, w_float, N, M, K, N, p.data());
+  else
+    gemm_int8(a, lda, w, ldw, M, K, N, p.data());
+  if (accumulate) {
+    wrap_add_rows(dst, ldd, p.data(), M, N);
+  } else {
+    for (uint64_t r = 0; r < M; ++r) std::copy_n(p.data() + r * N, N, dst + r * ldd);
+  }
 }
 
 void gemm_int8(const int8_t* a, uint64_t lda, const float* w, uint64_t ldw, uint64_t M, uint64_t K,

@@ -75,6 +75,24 @@ void gemm_int8(const int8_t* a, uint64_t lda, const float* w, uint64_t ldw, uint
                uint64_t N, int32_t* out);
 constexpr uint64_t kExactFp32Depth = 1024;
 
+// What an mmc does to the accumulators: dst (M x N, row stride ldd) = a x w (accumulate false) or
+// dst += a x w (true, two's-complement wrap), with a (M x K int8, stride lda) and w (K x N int8,
+// stride ldw). `w_float` (optional) is the same K x N block widened to float (row stride N).
+// Exact for every input. Paths, picked per call:
+//  - every activation in [0, 127] (as after a ReLU): oneDNN's u8 x s8 -> s32 GEMM on the bytes as
+//    they are, straight into dst. Exact: with unsigned operands below 2^7 the pairwise int16 sums
+//    of AVX2's vpmaddubsw (|sum| <= 2 * 127 * 128 = 32512) cannot saturate, and the int32 sums of
+//    K <= kInt8MaxDepth products stay below 2^31. Negative activations would need the full u8
+//    range, where AVX2 hosts without VNNI saturate (a second GEMM to stay exact);
+//  - otherwise (or without oneDNN, or for GEMMs under kInt8MinMacs, where a library call's
+//    overhead exceeds the work): the exact fp32 GEMM above, then a copy or wrap-around add.
+void gemm_int8_into(const int8_t* a, uint64_t lda, const int8_t* w, uint64_t ldw, const float* w_float,
+                    uint64_t M, uint64_t K, uint64_t N, int32_t* dst, uint64_t ldd, bool accumulate);
+constexpr uint64_t kInt8MaxDepth = uint64_t(1) << 16;  // 2^16 * 127 * 128 < 2^31
+constexpr uint64_t kInt8MinMacs = uint64_t(1) << 15;
+// Whether any of the M x K bytes (row stride lda) is negative.
+bool any_negative(const int8_t* a, uint64_t lda, uint64_t M, uint64_t K);
+
 // Element loops of the value path (vectorized for the host CPU at load time):
 // dst[i] = float(src[i]); dst[i] = int32(src[i]) (src holds integers); and the accumulators'
 // wrap-around add of a rows x cols block: dst[r * dst_stride + c] += src[r * cols + c] mod 2^32.

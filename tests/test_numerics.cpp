@@ -134,6 +134,56 @@ TEST_CASE("fast int8 GEMM equals the reference up to K = 1024 and beyond", "[num
   }
 }
 
+// The mmc's accumulator update (gemm_int8_into): every path (oneDNN's u8 x s8 GEMM for activations
+// in [0, 127], the fp32 GEMM otherwise, below kInt8MinMacs, or with pre-widened weights) equals the
+// reference, overwriting or adding with wrap-around into a strided destination.
+TEST_CASE("gemm_int8_into equals the reference on every path, overwrite and wrap-around accumulate",
+          "[numerics]") {
+  std::mt19937 rng(17);
+  struct Shape { int m, k, n; };
+  for (const Shape sh : {Shape{1, 256, 256}, Shape{3, 16, 16}, Shape{200, 256, 256}, Shape{64, 256, 200},
+                         Shape{513, 40, 64}, Shape{1, 1, 1}, Shape{17, 1100, 33}}) {
+    for (const bool nonneg : {true, false}) {
+      for (const bool widened : {false, true}) {
+        for (const bool accumulate : {false, true}) {
+          const int lda = sh.k + 5, ldw = sh.n + 3, ldd = sh.n + 7;  // strided like UB, tiles, accumulators
+          MatrixI8 a_full(sh.m, lda), w_full(sh.k, ldw);
+          for (int i = 0; i < a_full.size(); ++i) a_full.data()[i] = int8_t(rng());
+          for (int i = 0; i < w_full.size(); ++i) w_full.data()[i] = int8_t(rng());
+          if (nonneg) a_full = a_full.unaryExpr([](int8_t v) { return int8_t(v & 0x7f); });
+          if (nonneg) a_full(0, 0) = 127;
+          else a_full(0, 0) = -128;
+          w_full(0, 0) = -128;
+          const MatrixI8 a = a_full.leftCols(sh.k), w = w_full.leftCols(sh.n);
+          std::vector<float> wf(size_t(sh.k) * sh.n);
+          for (int r = 0; r < sh.k; ++r)
+            for (int c = 0; c < sh.n; ++c) wf[size_t(r) * sh.n + c] = float(w(r, c));
+          MatrixI32 dst(sh.m, ldd);
+          for (int i = 0; i < dst.size(); ++i)  // near the int32 limits: the add must wrap
+            dst.data()[i] = int32_t(uint32_t(rng()) | (i % 3 == 0 ? 0x7fff0000u : 0u));
+          MatrixI32 want = dst;
+          const MatrixI32 prod = gemm_reference(a, w);
+          for (int r = 0; r < sh.m; ++r)
+            for (int c = 0; c < sh.n; ++c)
+              want(r, c) = accumulate ? int32_t(uint32_t(want(r, c)) + uint32_t(prod(r, c))) : prod(r, c);
+          gemm_int8_into(a_full.data(), uint64_t(lda), w_full.data(), uint64_t(ldw), widened ? wf.data() : nullptr,
+                         uint64_t(sh.m), uint64_t(sh.k), uint64_t(sh.n), dst.data(), uint64_t(ldd), accumulate);
+          INFO("M x K x N = " << sh.m << " x " << sh.k << " x " << sh.n << ", activations "
+                              << (nonneg ? "[0, 127]" : "signed") << (widened ? ", widened weights" : "")
+                              << (accumulate ? ", accumulate" : ", overwrite"));
+          REQUIRE(dst == want);
+        }
+      }
+    }
+  }
+  MatrixI8 a(2, 3);
+  a << 0, 127, 5, 1, 2, 3;
+  CHECK_FALSE(any_negative(a.data(), 3, 2, 3));
+  a(1, 2) = -1;
+  CHECK(any_negative(a.data(), 3, 2, 3));
+  CHECK_FALSE(any_negative(a.data(), 3, 2, 2));  // the negative byte lies outside the block
+}
+
 TEST_CASE("requantize_row equals requantize then apply_function element by element", "[numerics]") {
   std::mt19937 rng(11);
   std::vector<int32_t> acc(517);
@@ -141,10 +191,12 @@ TEST_CASE("requantize_row equals requantize then apply_function element by eleme
   acc[0] = INT32_MIN;
   acc[1] = INT32_MAX;
   acc[2] = 0;
+  for (size_t i = 3; i < 260; ++i) acc[i] = int32_t(i) - 131;  // small values: the rounding ties
   std::vector<int8_t> out(acc.size());
   for (auto mode : {Rounding::kHalfAwayFromZero, Rounding::kHalfUp, Rounding::kFloor})
     for (uint8_t fn = 0; fn < 4; ++fn)
-      for (auto [mult, shift] : {std::pair<int32_t, uint32_t>{1 << 30, 30}, {12345, 24}, {-7, 3}, {1, 0}}) {
+      for (auto [mult, shift] : {std::pair<int32_t, uint32_t>{1 << 30, 30}, {12345, 24}, {-7, 3}, {1, 0}, {1, 1},
+                                 {3, 2}, {-1, 3}, {INT32_MIN, 62}, {INT32_MAX, 40}, {-5, 0}}) {
         requantize_row(acc.data(), acc.size(), mult, shift, mode, fn, out.data());
         for (size_t i = 0; i < acc.size(); ++i) {
           INFO("mode " << int(mode) << " fn " << int(fn) << " mult " << mult << " i " << i);
