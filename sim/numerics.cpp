@@ -52,6 +52,15 @@ int8_t requantize(int32_t acc, int32_t mult, uint32_t shift, Rounding mode) {
 #endif
 
 namespace {
+// The rounded value saturated to int8, then the output kind (kFn 0: as is, 1: relu, 2: table).
+template <int kFn>
+TPUSIM_INLINE int8_t saturate_apply(int64_t v, const int8_t* table) {
+  const int32_t y = int32_t(v < -128 ? -128 : v > 127 ? 127 : v);
+  if constexpr (kFn == 1) return int8_t(y < 0 ? 0 : y);
+  if constexpr (kFn == 2) return table[y + 128];
+  return int8_t(y);
+}
+
 // requantize() branch-free, for one rounding mode (shift >= 1) and one output kind (kFn 0: as is,
 // 1: relu, 2: table), so that the row loop has no branches. Half away from zero of x / 2^s is
 // floor((x + half) / 2^s) for x >= 0 and -floor((half - x) / 2^s) = floor((x + half - 1) / 2^s)
@@ -64,11 +73,7 @@ TPUSIM_INLINE void requantize_row_as(const int32_t* acc, uint64_t n, int32_t mul
     int64_t x = int64_t(acc[i]) * int64_t(mult);
     if constexpr (kMode == Rounding::kHalfAwayFromZero) x += half - int64_t(x < 0);
     if constexpr (kMode == Rounding::kHalfUp) x += half;
-    const int64_t v = x >> shift;
-    const int32_t y = int32_t(v < -128 ? -128 : v > 127 ? 127 : v);
-    if constexpr (kFn == 0) out[i] = int8_t(y);
-    if constexpr (kFn == 1) out[i] = int8_t(y < 0 ? 0 : y);
-    if constexpr (kFn == 2) out[i] = table[y + 128];
+    out[i] = saturate_apply<kFn>(x >> shift, table);
   }
 }
 
@@ -76,11 +81,7 @@ template <int kFn>
 TPUSIM_INLINE void requantize_row_fn(const int32_t* acc, uint64_t n, int32_t mult, uint32_t shift,
                                      Rounding mode, const int8_t* table, int8_t* out) {
   if (shift == 0) {  // no rounding: every mode is the product, saturated
-    for (uint64_t i = 0; i < n; ++i) {
-      const int64_t v = int64_t(acc[i]) * int64_t(mult);
-      const int32_t y = int32_t(v < -128 ? -128 : v > 127 ? 127 : v);
-      out[i] = kFn == 0 ? int8_t(y) : kFn == 1 ? int8_t(y < 0 ? 0 : y) : table[y + 128];
-    }
+    for (uint64_t i = 0; i < n; ++i) out[i] = saturate_apply<kFn>(int64_t(acc[i]) * int64_t(mult), table);
     return;
   }
   switch (mode) {
@@ -185,6 +186,18 @@ void set_library_threads(int threads) {
 }
 
 namespace {
+// The value GEMM's calls into oneDNN run on one thread: set once per host thread (see
+// set_library_threads in numerics.h).
+[[maybe_unused]] void library_on_one_thread() {
+  thread_local const bool set = [] {
+    set_library_threads(1);
+    return true;
+  }();
+  (void)set;
+}
+}  // namespace
+
+namespace {
 
 // a (M x K int8, stride lda) times w (K x N, stride ldw: int8 or float) into out, in 1024-deep
 // slices (see gemm_int8 in numerics.h).
@@ -220,11 +233,7 @@ void gemm_int8_impl(const int8_t* a, uint64_t lda, const WeightT* w, uint64_t ld
     // oneDNN's first call costs ~50 ms (library start-up and JIT); small runs stay on Eigen and a
     // process switches once it has multiplied kDnnlAfterMacs (both are exact: integer sums).
     if (g_macs_done.load(std::memory_order_relaxed) >= kDnnlAfterMacs) {
-      thread_local const bool one_thread = [] {  // see set_library_threads
-        set_library_threads(1);
-        return true;
-      }();
-      (void)one_thread;
+      library_on_one_thread();
       dnnl_sgemm('N', 'N', dnnl_dim_t(M), dnnl_dim_t(N), dnnl_dim_t(kc), 1.0f, af.data(),
                  dnnl_dim_t(kc), wk, dnnl_dim_t(ldk), 0.0f, cf.data(), dnnl_dim_t(N));
     } else {
@@ -256,11 +265,7 @@ void gemm_int8_into(const int8_t* a, uint64_t lda, const int8_t* w, uint64_t ldw
   if (M == 0 || N == 0) return;
 #ifdef TPUSIM_HAVE_DNNL
   if (K > 0 && K <= kInt8MaxDepth && M * K * N >= kInt8MinMacs && !any_negative(a, lda, M, K)) {
-    thread_local const bool one_thread = [] {  // see set_library_threads
-      set_library_threads(1);
-      return true;
-    }();
-    (void)one_thread;
+    library_on_one_thread();
     const int32_t no_offset = 0;
     const dnnl_status_t s = dnnl_gemm_u8s8s32(
         'N', 'N', 'F', dnnl_dim_t(M), dnnl_dim_t(N), dnnl_dim_t(K), 1.0f, reinterpret_cast<const uint8_t*>(a),
