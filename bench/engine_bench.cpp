@@ -2,16 +2,16 @@
 // its wall time and peak memory (wait4 ru_maxrss) apart from any other. Prints one JSON line.
 //
 //   random   --engine E --arch A --programs N [--seed S] [--instructions I]
-//            random legal programs (sim/program_gen.h) with values on engine E
+//            random legal programs (sim/isa/program_gen.h) with values on engine E
 //   workload --engine E --arch A --workload W [--batch B] [--phase P] [--context-len C] [--timing-only]
-//            a lowered workload end to end (sim/workload_run.h, what `tpusim run` does)
+//            a lowered workload end to end (sim/studies/run/run_workload.h, what `tpusim run` does)
 //   gemm     --arch A --m M --k K --n N [--relu-input] [--repeat R]
 //            one (M x K) x (K x N) int8 dense layer lowered (lower_s) and run on the fast engine with
 //            values (wall_s, cpu_s: the engine run only, after one untimed run; the median of
 //            --repeat runs); --relu-input clears the inputs' sign bits (values
 //            in [0, 127], as after a ReLU) instead of the lowering's signed pseudo-random bytes
 //   native   --lib eigen|onednn --m M --k K --n N [--seconds S]
-//            the same GEMM natively (sim/measure_cpu.h, int8, one thread)
+//            the same GEMM natively (sim/studies/compare/measure_cpu.h, int8, one thread)
 //
 // The work is measured inside the process too (wall_s: steady clock around the run only, model
 // construction and lowering included, process start and config loading excluded).
@@ -29,12 +29,12 @@
 
 #include "models/config.h"
 #include "models/errors.h"
-#include "sim/engines.h"
-#include "sim/lowering.h"
-#include "sim/measure_cpu.h"
-#include "sim/program_gen.h"
-#include "sim/workload.h"
-#include "sim/workload_run.h"
+#include "sim/engines/engine.h"
+#include "sim/compiler/lowering.h"
+#include "sim/studies/compare/measure_cpu.h"
+#include "sim/isa/program_gen.h"
+#include "sim/compiler/workload.h"
+#include "sim/studies/run/run_workload.h"
 
 using namespace tpusim;
 using Clock = std::chrono::steady_clock;
@@ -103,6 +103,7 @@ int main(int argc, char** argv) {
       GenOptions go;
       go.instructions = instructions;
       EngineOptions eo;
+      eo.record_timeline = false;
       uint64_t cycles = 0;
       double wall = 0, cpu = 0;
       for (uint64_t i = 0; i < programs; ++i) {
@@ -126,6 +127,7 @@ int main(int argc, char** argv) {
         lo.values = !timing_only;
         const LoweredProgram lp = lower(cfg, load_workload(workload, wp), lo);  // not timed
         EngineOptions eo;
+        eo.record_timeline = false;
         eo.values = !timing_only;
         uint64_t cycles = 0, instructions = 0;
         const auto t0 = Clock::now();
@@ -158,7 +160,7 @@ int main(int argc, char** argv) {
       auto t0 = Clock::now();
       LoweredProgram lp = lower(cfg, w, LowerOptions{});
       const double lower_s = seconds_since(t0);
-      if (relu_input) {  // the input tensor's vectors (block layout, sim/lowering.h HostTensor)
+      if (relu_input) {  // the input tensor's vectors (block layout, sim/compiler/lowering.h HostTensor)
         const uint64_t V = cfg.vector_bytes(), lo = lp.input.base;
         const uint64_t hi = lo + (lp.input.features + V - 1) / V * lp.input.rows;
         for (Segment& s : lp.segments)
@@ -168,6 +170,7 @@ int main(int argc, char** argv) {
       }
       uint64_t cycles = 0;
       EngineOptions eo;
+      eo.record_timeline = false;
       // One untimed run first, as the native GEMM is timed after a warm-up: the library's one-time
       // start-up (oneDNN's JIT, ~4-6 ms) is not a per-MAC cost. Then `repeat` timed runs, median.
       for (const Segment& s : lp.segments) run_engine("fast", cfg, s.program, eo);

@@ -11,11 +11,11 @@
 #include <fmt/format.h>
 
 #include "models/config.h"
-#include "sim/engines.h"
-#include "sim/lowering.h"
-#include "sim/numerics.h"
-#include "sim/program_gen.h"
-#include "sim/workload.h"
+#include "sim/engines/engine.h"
+#include "sim/compiler/lowering.h"
+#include "sim/isa/numerics.h"
+#include "sim/isa/program_gen.h"
+#include "sim/compiler/workload.h"
 
 using namespace tpusim;
 
@@ -36,6 +36,7 @@ void BM_FastEventLoop(benchmark::State& st) {
   go.instructions = uint32_t(st.range(0));
   const Program p = generate_program(cfg, 7, go);
   EngineOptions eo;
+  eo.record_timeline = false;
   eo.values = false;
   uint64_t cycles = 0;
   for (auto _ : st) cycles += run_engine("fast", cfg, p, eo).counts.cycles;
@@ -49,6 +50,7 @@ void BM_FastValueGemm(benchmark::State& st) {
   const uint64_t m = uint64_t(st.range(0));
   const Program p = fc_program(cfg, m, 512, 512, true);
   EngineOptions eo;
+  eo.record_timeline = false;
   for (auto _ : st) benchmark::DoNotOptimize(run_engine("fast", cfg, p, eo).counts.cycles);
   st.counters["macs_per_s"] =
       benchmark::Counter(double(st.iterations()) * double(m * 512 * 512), benchmark::Counter::kIsRate);
@@ -71,6 +73,7 @@ void engine_step(benchmark::State& st, const char* engine) {
   const uint64_t w = cfg.array.rows;
   const Program p = fc_program(cfg, 8 * w, 2 * w, 2 * w, true);
   EngineOptions eo;
+  eo.record_timeline = false;
   uint64_t cycles = 0;
   for (auto _ : st) cycles += run_engine(engine, cfg, p, eo).counts.cycles;
   st.SetLabel(arch);

@@ -8,13 +8,13 @@
 #include "models/baselines.h"
 #include "models/config.h"
 #include "models/errors.h"
-#include "sim/assembler.h"
-#include "sim/engines.h"
-#include "sim/import_scalesim.h"
-#include "sim/lowering.h"
-#include "sim/serve/trace.h"
-#include "sim/sweep.h"
-#include "sim/workload.h"
+#include "sim/isa/assembler.h"
+#include "sim/engines/engine.h"
+#include "sim/compiler/import/scalesim_import.h"
+#include "sim/compiler/lowering.h"
+#include "sim/studies/serve/request_trace.h"
+#include "sim/studies/sweep/sweep.h"
+#include "sim/compiler/workload.h"
 
 namespace tpusim::fuzz {
 
@@ -155,6 +155,7 @@ void lowering(const uint8_t* d, size_t n) {
     if (lp.instructions() > kMaxEngineInstructions) return;
     for (const Segment& seg : lp.segments) {
       EngineOptions eo;
+      eo.record_timeline = false;
       eo.values = false;
       eo.layer_of = &seg.layer_of;
       eo.layers = lp.layers.size();

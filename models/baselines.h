@@ -111,7 +111,7 @@ struct BaselineOpResult {
 
 struct BaselineResult {
   std::string name;
-  std::string kind = "roofline";  // "roofline" (this model) or "measured" (sim/measure_cpu.h)
+  std::string kind = "roofline";  // "roofline" (this model) or "measured" (sim/studies/compare/measure_cpu.h)
   std::string library;            // measured only: "onednn", "eigen", "cublaslt"
   std::string dtype;
   double latency_s = 0.0;         // one run (Eq. B1-B3 summed over the ops)

@@ -33,7 +33,7 @@ struct TechnologyConfig {
   double voltage_v = 0.9;
 };
 
-// Chip-to-chip interconnect for multi-chip runs (sim/multichip.h, issue 13); costs in
+// Chip-to-chip interconnect for multi-chip runs (sim/studies/multichip/multichip.h, issue 13); costs in
 // models/interconnect.h. Absent from the YAML: the PCIe Gen3 x16 host-routed default below.
 struct InterconnectConfig {
   std::string type = "pcie3x16";  // pcie3x16 | pcie4x16 | pcie5x16 | ici | nvlink | custom

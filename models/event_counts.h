@@ -7,7 +7,7 @@
 namespace tpusim {
 
 struct EventCounts {
-  // Time. The first four breakdown counters partition `cycles` (sim/ISA.md, "Performance
+  // Time. The first four breakdown counters partition `cycles` (sim/isa/ISA.md, "Performance
   // counters"); raw_stall and input_stall are subsets of non_matrix.
   uint64_t cycles = 0;
   uint64_t array_active_cycles = 0;

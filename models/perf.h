@@ -16,7 +16,7 @@ namespace tpusim {
 constexpr double kSecondsPerYear = 365.25 * 24 * 3600;
 
 // Fractions of the run's cycles. The first four partition the cycles (sum 1 for a non-empty run);
-// raw_stall and input_stall are parts of non_matrix (sim/ISA.md, "Performance counters").
+// raw_stall and input_stall are parts of non_matrix (sim/isa/ISA.md, "Performance counters").
 struct CycleBreakdown {
   double array_active = 0.0;
   double weight_stall = 0.0;

@@ -8,7 +8,7 @@
 //                   half away from zero, numerics::average_pow2)
 //   stage 4  t+k+4  unified-buffer write of the finished group, vector b + k/P; lanes
 //                   Cols..VecBytes-1 are written with zero
-// so the unit is busy in [t, t + n + 4) and complete from t + n + 4 (sim/ISA.md).
+// so the unit is busy in [t, t + n + 4) and complete from t + n + 4 (sim/isa/ISA.md).
 // mult/shift/round and the ub address are latched at issue.
 `default_nettype none
 

@@ -1,5 +1,5 @@
 // controller: instruction memory, front end, in-order blocking issue, the MXU input sequencer,
-// the setc registers and the six performance counters of sim/ISA.md.
+// the setc registers and the six performance counters of sim/isa/ISA.md.
 //
 // Front end (timing::front_end_cycles = 2): fetch register (imem[pc] in cycle c, valid in
 // c + 1) and decode register (valid in c + 2). The decode register holds the instruction under
@@ -117,7 +117,7 @@ module controller #(
   wire [31:0] fb    = id_instr_q[95:64];
   wire [31:0] fc    = id_instr_q[127:96];
 
-  // Encoding checks (sim/ISA.md "Binary encoding"); a bad word stops the core with error_o.
+  // Encoding checks (sim/isa/ISA.md "Binary encoding"); a bad word stops the core with error_o.
   reg legal;
   always @* begin
     case (op)

@@ -7,7 +7,7 @@
 //   - output de-skew: column c is delayed Cols - 1 - c cycles.
 // valid_i/tag_i ride a plain delay line of the same length (Rows + Cols - 1), so the
 // accumulator write address stays aligned with the data; busy_o is high while any valid is in
-// flight (used for the MXU's "complete" condition, sim/ISA.md).
+// flight (used for the MXU's "complete" condition, sim/isa/ISA.md).
 //
 // Weight shift: weight_row_we_i is one-hot over rows; the addressed row's shadow registers load
 // weight_row_i (lane c -> column c). One row per cycle, Rows cycles per tile

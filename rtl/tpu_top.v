@@ -3,7 +3,7 @@
 //
 // All state a test bench needs crosses this boundary: back-door ports to load the instruction,
 // host and weight memories and to read host memory; per-instruction issue events; done/error;
-// the cycle counter, total_cycles and the six performance counters of sim/ISA.md.
+// the cycle counter, total_cycles and the six performance counters of sim/isa/ISA.md.
 // Parameters come from the architecture preset (tpusim::load_config); see rtl/README.md.
 `default_nettype none
 
@@ -52,7 +52,7 @@ module tpu_top #(
   output wire [63:0]           cnt_non_matrix_o,
   output wire [63:0]           cnt_raw_stall_o,
   output wire [63:0]           cnt_input_stall_o,
-  // observation (co-simulation, sim/systemc/cosim): the unified-buffer writes of the DMA and
+  // observation (co-simulation, sim/engines/cycle/cosim): the unified-buffer writes of the DMA and
   // activation ports and the array's de-skewed result row (the accumulator write request:
   // tag = {accumulate, address}) of every cycle; address and data read zero when not writing.
   // obs_fifo_arrive_o: a weight tile arrives in the FIFO (the completion of an rw's tiles).

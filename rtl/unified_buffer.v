@@ -1,6 +1,6 @@
 // unified_buffer: UbVectors vectors of VecBytes int8 (the activation memory).
 //
-// Three ports, one per client unit; race-free programs (sim/ISA.md) never let two of them
+// Three ports, one per client unit; race-free programs (sim/isa/ISA.md) never let two of them
 // touch the same vector in one cycle:
 //   - MXU read port, registered: address in cycle t, data on mxu_rdata_o in cycle t + 1
 //     (the "UB read register" term of timing::mxu_latency_cycles);

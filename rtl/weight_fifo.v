@@ -1,7 +1,7 @@
 // weight_fifo: FifoTiles tile slots between the weight DMA and the array's shadow registers,
 // plus the shift sequencer that moves the head tile into the shadow weights.
 //
-// Slot life (sim/ISA.md, "Weight path"): a slot is allocated when the DMA requests a tile
+// Slot life (sim/isa/ISA.md, "Weight path"): a slot is allocated when the DMA requests a tile
 // (alloc_i, cycle r_k), filled row by row by the DMA, usable when the DMA reports its arrival
 // (arrive_i, cycle a_k), and freed at the end of the shift that drains it (s_k + Rows). The DMA
 // may request only while slot_free_o.

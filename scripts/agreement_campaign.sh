@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fast engine vs the SystemC twin (issue 6) on every library workload lowered for small-16: each
 # segment's total cycles, per-instruction issue and done cycles, counters and per-layer counts
-# compared (tests/cycle/test_cycle_engine.cpp, hidden test [agreement]). Segments longer than
+# compared (tests/engines/cycle/test_cycle_engine.cpp, hidden test [agreement]). Segments longer than
 # BUDGET simulated cycles are listed, not run (the twin simulates ~4x10^5 cycles/s at 16x16; the
 # whole library is ~3.5x10^9 cycles, about 2 CPU-hours). Segments identical to an earlier one
 # (program and layer map) are listed as duplicates.
@@ -23,7 +23,7 @@ pids=()
 for ((i = 0; i < shards; ++i)); do
   env TPUSIM_AGREEMENT_BUDGET="$budget" TPUSIM_AGREEMENT_SHARD="$i/$shards" \
     ${MAX_INSTRUCTIONS:+TPUSIM_AGREEMENT_MAX_INSTRUCTIONS="$MAX_INSTRUCTIONS"} ${ONLY:+TPUSIM_AGREEMENT_ONLY="$ONLY"} \
-    "$build/tests/cycle/cycle_tests" "[agreement]" -s >"$tmp/shard$i.out" 2>&1 &
+    "$build/tests/engines/cycle/cycle_tests" "[agreement]" -s >"$tmp/shard$i.out" 2>&1 &
   pids+=($!)
 done
 rc=0

@@ -3,7 +3,7 @@
 
     scripts/import_onnx.py MODEL.onnx [--batch N]      prints the workload YAML on stdout
 
-Shapes come from onnx.shape_inference. Tensors map to the workload's row layout (sim/workload.h):
+Shapes come from onnx.shape_inference. Tensors map to the workload's row layout (sim/compiler/workload.h):
 an item is one example, [N, F] is F features x 1 row, [N, S, F] is F features x S rows, and NCHW
 [N, C, H, W] is C features x H*W rows (the TPU's convolution mapping). Node mapping:
   Gemm, MatMul (weights an initializer)   -> fc (k = weight rows, n = weight columns)

@@ -24,7 +24,7 @@ OUT=$ROOT/results/$ARCH
 
 [ -x "$TPUSIM" ] || { echo "make_results: no tpusim at $TPUSIM (scripts/build.sh)" >&2; exit 2; }
 if ! "$TPUSIM" run --help | grep -q -- "--csv"; then
-  echo "make_results: $TPUSIM has no --csv/--trace/--qps (sim/main.cpp wiring of issue 7)" >&2
+  echo "make_results: $TPUSIM has no --csv/--trace/--qps (sim/cli/main.cpp wiring of issue 7)" >&2
   exit 2
 fi
 "$ROOT/scripts/venv.sh"

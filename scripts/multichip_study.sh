@@ -7,21 +7,14 @@
 # Decode: batch 8 at context 1024 (latency = time per output token); prefill: one 512-token
 # prompt (latency = TTFT). Writes results/multichip/{plans/*.json, study.json, study.md}.
 #   scripts/multichip_study.sh [OUT_DIR]          (default results/multichip)
-# Env: TPUSIM = a tpusim binary with the `plan` subcommand (default build/sim/tpusim, else the
-# multichip_driver test binary of build-mc/ or build/).
+# Env: TPUSIM = the tpusim binary (default build/sim/tpusim).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 out="${1:-$root/results/multichip}"
 mkdir -p "$out/plans"
 
 bin="${TPUSIM:-$root/build/sim/tpusim}"
-has_plan() { "$1" plan --help 2>/dev/null | grep -q -- --slo-latency; }
-if ! has_plan "$bin"; then
-  for d in "$root/build-mc" "$root/build"; do
-    if [ -x "$d/tests/multichip/multichip_driver" ]; then bin="$d/tests/multichip/multichip_driver"; break; fi
-  done
-fi
-has_plan "$bin" || { echo "multichip_study: no binary with a plan subcommand (build tpusim or multichip_driver)" >&2; exit 2; }
+[ -x "$bin" ] || { echo "multichip_study: no tpusim at $bin (scripts/build.sh)" >&2; exit 2; }
 echo "multichip_study: using $bin"
 
 declare -A tpot=([opt-13b]=0.1 [opt-66b]=0.1 [opt-175b]=0.2)

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Runs a tpusim sweep (sim/sweep.h) as Ray tasks, one point per task.
+"""Runs a tpusim sweep (sim/studies/sweep/sweep.h) as Ray tasks, one point per task.
 
     scripts/ray_sweep.py SPEC --out DIR [--address ADDR|local] [--tpusim BIN] [--max-retries N]
                          [--num-cpus N]

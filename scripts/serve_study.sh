@@ -3,8 +3,7 @@
 # on tpu-llm, into results/serve/: per-scheduler rate sweeps (CSV + JSON), one 2,000-request
 # report per scheduler with its wall time, and the plots + summary of scripts/serve_plot.py.
 #   scripts/serve_study.sh [OUT_DIR]          (default results/serve)
-# Env: TPUSIM = a tpusim binary with the `serve` subcommand (default build/sim/tpusim, else the
-# serve_driver test binary of build-serve/ or build/), PYTHON = python with matplotlib
+# Env: TPUSIM = the tpusim binary (default build/sim/tpusim), PYTHON = python with matplotlib
 # (default build/venv/bin/python).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -12,13 +11,7 @@ out="${1:-$root/results/serve}"
 mkdir -p "$out"
 
 bin="${TPUSIM:-$root/build/sim/tpusim}"
-has_serve() { "$1" serve --help 2>/dev/null | grep -q -- --scheduler; }
-if ! has_serve "$bin"; then
-  for d in "$root/build-serve" "$root/build"; do
-    if [ -x "$d/tests/serve/serve_driver" ]; then bin="$d/tests/serve/serve_driver"; break; fi
-  done
-fi
-has_serve "$bin" || { echo "serve_study: no binary with a serve subcommand (build tpusim or serve_driver)" >&2; exit 2; }
+[ -x "$bin" ] || { echo "serve_study: no tpusim at $bin (scripts/build.sh)" >&2; exit 2; }
 echo "serve_study: using $bin"
 common=(--arch tpu-llm --model opt-13b --seed 1 --force --quiet)
 

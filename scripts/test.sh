@@ -25,7 +25,7 @@ if [ "${SANITIZE:-1}" != 0 ]; then
     -DTPUSIM_SANITIZE=ON -DTPUSIM_RTL=OFF -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG" \
     "${launcher[@]}" >/dev/null
   # Only what the `sanitize` label runs (the whole tree would double the CI time).
-  cmake --build "$ROOT/build-asan" -j "$JOBS" --target tpusim unit_tests fuzz_replay robustness_tests
+  cmake --build "$ROOT/build-asan" -j "$JOBS" --target tpusim models_tests isa_tests engines_tests fuzz_replay robustness_tests
   cd "$ROOT/build-asan"
   export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:detect_stack_use_after_return=0:abort_on_error=1}
   export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$ROOT/tests/robustness/lsan.supp}

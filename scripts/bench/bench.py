@@ -89,7 +89,7 @@ class Bench:
         self.quick = quick
         self.engine = os.path.join(build, "bench", "tpusim_engine_bench")
         self.micro = os.path.join(build, "bench", "tpusim_micro_bench")
-        self.compat = os.path.join(build, "tests", "bench", "tpusim_scalesim_cycles")
+        self.compat = os.path.join(build, "sim", "tpusim")
         self.sections = {}
         self.current = ""
         self.data = {}
@@ -185,7 +185,7 @@ class Bench:
             w("SCALE-Sim is not installed in the venv (`scripts/venv.sh`): its columns are empty.")
             w()
         w("Same layers, same array. `compat` is tpusim's SCALE-Sim-compatible timing "
-          "(sim/scalesim_compat.h, Eq. S1: folds x (2R + C + T - 2) - 1, no weight-load overlap, folds "
+          "(sim/studies/scalesim/scalesim_compat.h, Eq. S1: folds x (2R + C + T - 2) - 1, no weight-load overlap, folds "
           "back to back); `TPU-style` is the default timing: the fast engine on the lowered layer "
           "(timing only; each layer from an idle machine with its input read from the host). "
           "Wall time and peak memory are whole processes (SCALE-Sim: Python start and imports included; "
@@ -267,7 +267,7 @@ class Bench:
                     except RuntimeError as e:
                         res[eng] = dict(error=str(e).splitlines()[0])
                 rows.append(dict(arch=arch, n=n, kind=kind, res=res,
-                                 what=(f"{progs[arch]} random programs (sim/program_gen.h, 40 instr.)" if kind == "random"
+                                 what=(f"{progs[arch]} random programs (sim/isa/program_gen.h, 40 instr.)" if kind == "random"
                                        else f"lowered fc workload (scripts/bench/topologies/fc_{n}.yaml)")))
         self.data["engines"] = rows
         w = self.w
@@ -326,7 +326,7 @@ class Bench:
         w()
         w("One (M x K) x (K x N) int8 dense layer: lowered for tpu-v1 (256x256) and run on the fast engine "
           "with values (`fast s`: the engine run; the lowering, which builds the memory images, apart), "
-          "against the same GEMM natively (sim/measure_cpu.h: oneDNN u8 x s8 -> s32; Eigen int8 widened to "
+          "against the same GEMM natively (sim/studies/compare/measure_cpu.h: oneDNN u8 x s8 -> s32; Eigen int8 widened to "
           "int32; median of up to 5 timed calls after a warm-up; threads: " + ", ".join(
               sorted({f"{lib} {r['nat'][lib].get('threads', '?')}" for r in rows for lib in r['nat'] if 'threads' in r['nat'][lib]})) + "). "
           "Rates are MACs per host second.")

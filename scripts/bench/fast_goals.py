@@ -82,8 +82,8 @@ def main():
       f"{m['model']}, {m['cores']} cores; load average at the end {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} "
       f"(1 / 5 / 15 min); {total:.0f} s. One process per piece of work (bench/engine_bench.cpp); `wall` and `cpu` "
       "are the work inside the process (lowering included for workloads, process start excluded); peak = ru_maxrss. "
-      "The value GEMM (sim/numerics.h gemm_int8_into) is exact int8 arithmetic on one thread over each weight "
-      "tile's nonzero block (sim/functional.h ActiveTile): oneDNN's u8 x s8 GEMM when every activation of the "
+      "The value GEMM (sim/isa/numerics.h gemm_int8_into) is exact int8 arithmetic on one thread over each weight "
+      "tile's nonzero block (sim/engines/functional/functional.h ActiveTile): oneDNN's u8 x s8 GEMM when every activation of the "
       "mmc is in [0, 127] (as after a ReLU), else an fp32 GEMM (oneDNN's sgemm once a process has done 2^29 "
       "MACs, Eigen before).")
     w("")
@@ -99,7 +99,7 @@ def main():
     w("One (M x K) x (K x N) int8 layer lowered for tpu-v1 and run on the fast engine with values "
       "(engine only, lowering apart; one untimed run, then the median of 5), with the lowering's signed "
       "pseudo-random inputs and with the same inputs' sign bits cleared (values in [0, 127], as after a ReLU: "
-      "`--relu-input`), against oneDNN's u8 x s8 -> s32 matmul on the same shape (sim/measure_cpu.h; median of "
+      "`--relu-input`), against oneDNN's u8 x s8 -> s32 matmul on the same shape (sim/studies/compare/measure_cpu.h; median of "
       "up to 5 timed calls after a warm-up) on 1 thread and on all cores. On a host without VNNI (AVX2 "
       "`vpmaddubsw` sums byte pairs into int16 with saturation) oneDNN's u8 x s8 is exact only while the "
       "unsigned operand stays below 2^7, so signed activations cost the engine two u8 GEMMs or one fp32 GEMM: "

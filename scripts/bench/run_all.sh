@@ -10,7 +10,7 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 build="${BUILD_DIR:-$root/build-bench}"
 cmake -S "$root" -B "$build" -DTPUSIM_BENCH=ON -DTPUSIM_RTL=ON -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build "$build" -j"${JOBS:-2}" --target tpusim_engine_bench tpusim_micro_bench tpusim_scalesim_cycles >/dev/null
+cmake --build "$build" -j"${JOBS:-2}" --target tpusim_engine_bench tpusim_micro_bench tpusim >/dev/null
 "$root/scripts/venv.sh" || echo "warning: venv setup failed; SCALE-Sim columns will be empty" >&2
 py="${TPUSIM_VENV:-$root/build/venv}/bin/python"
 [ -x "$py" ] || py=python3

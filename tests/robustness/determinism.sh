@@ -3,7 +3,7 @@
 # engine built (fast, cycle, functional; rtl where the arch has a verilated model) and for serve.
 # Sweeps with different --jobs: tests/sweep (sweep:jobs-independent results).
 source "$(dirname "$0")/lib.sh"
-WL=$ROOT/tests/sweep/tiny_mlp.yaml
+WL=$ROOT/tests/studies/sweep/tiny_mlp.yaml
 twice() {  # twice NAME -- tpusim args... (the JSON file is appended as --json FILE)
   local name=$1; shift 2
   expect0 "$name:first" -- "$T" "$@" --json "$tmp/$name.1.json" --quiet

@@ -3,7 +3,7 @@
 # writes nothing outside the folder or files it is given.
 source "$(dirname "$0")/lib.sh"
 P=$ROOT/workloads/examples/mlp2.s
-WL=$ROOT/tests/sweep/tiny_mlp.yaml
+WL=$ROOT/tests/studies/sweep/tiny_mlp.yaml
 exists() {  # exists NAME FILE -- command... : FILE exists beforehand, the command must refuse
   local name=$1 f=$2; shift 3
   echo keep > "$f"

@@ -7,9 +7,8 @@
 #include <algorithm>
 
 #include "models/config.h"
-#include "sim/engines.h"
-#include "sim/program_gen.h"
-#include "sim/rtl_engine.h"
+#include "sim/engines/engine.h"
+#include "sim/isa/program_gen.h"
 
 using namespace tpusim;
 
@@ -40,9 +39,9 @@ Program other_data(const Program& p, bool zero, uint64_t salt) {
 }
 
 std::vector<std::string> engines_for(const TpuConfig& cfg) {
-  std::vector<std::string> modes = {"fast", "cycle"};
-  const auto rtl = rtl_presets();
-  if (std::find(rtl.begin(), rtl.end(), cfg.name) != rtl.end()) modes.push_back("rtl");
+  std::vector<std::string> modes;  // every timed engine of this build that runs cfg
+  for (const EngineInfo& e : engines())
+    if (e.timed && e.runs(cfg.name)) modes.push_back(e.mode);
   return modes;
 }
 

@@ -35,7 +35,7 @@ write("mlp1", L)
 # LSTM0: 24 FC + 34 vector, 52M, batch 64 -> 6 cells of hidden 1040 (4 gate GEMMs each).
 L = head("lstm0", TPU, "TPU v1 app LSTM0 (GNMT subset): 6 LSTM cells, 52M weights, batch 64", 64,
          ["One time step of 6 stacked LSTM cells, hidden = input = 1040: 6 x 4 gate GEMMs of (2080 x 1040) = 24 FC layers, 51.9M weights",
-          "Vector layers: 4 activation-unit passes per cell (f*c, i*g, c, o*tanh(c)) = 24, not the paper's 34; products approximated by sums (sim/lowering.h)",
+          "Vector layers: 4 activation-unit passes per cell (f*c, i*g, c, o*tanh(c)) = 24, not the paper's 34; products approximated by sums (sim/compiler/lowering.h)",
           "h_prev / c_prev state read from the host; every weight used once per example: ops per weight byte = batch = 64"],
          ["paper_ops_per_weight_byte: 64", "input: {features: 1040}"])
 L.append("layers:")
@@ -44,7 +44,7 @@ for i in range(6):
 write("lstm0", L)
 L = head("lstm1", TPU, "TPU v1 app LSTM1: 9 LSTM cells + output FC, 34M weights, batch 96", 96,
          ["One time step of 9 stacked LSTM cells of hidden 600 (the paper's 600 x 600 matrices, 9 tiles each on 256 x 256) = 36 gate GEMMs + 1 output FC (600 x 13500) = 37 FC, 34.0M weights",
-          "Vector layers: 4 per cell = 36, not the paper's 19; products approximated by sums (sim/lowering.h)",
+          "Vector layers: 4 per cell = 36, not the paper's 19; products approximated by sums (sim/compiler/lowering.h)",
           "Every weight used once per example: ops per weight byte = batch = 96"],
          ["paper_ops_per_weight_byte: 96", "input: {features: 600}"])
 L.append("layers:")
@@ -65,7 +65,7 @@ def transformer(name, paper, desc, batch, assumptions, tf, phase=True, prompt=51
 
 COMMON = ["GEMM convention of shared/reference/workloads.md; int8 weights",
           "K/V cache read from weight memory as weight tiles; prefill attention counts every kv position (no causal halving)",
-          "GELU approximated by ReLU, SiLU by sigmoid, layernorm and softmax by activation-unit passes (sim/lowering.h)",
+          "GELU approximated by ReLU, SiLU by sigmoid, layernorm and softmax by activation-unit passes (sim/compiler/lowering.h)",
           "Prefill computes the LM head for the last token of each sequence only"]
 def llm(name, paper, layers, d, heads, kv, dh, dff, vocab, ctx, ffn="gelu", block="sequential", extra_assume=(), batch=8, lora=None, desc=None):
     tf = {"layers": layers, "d_model": d, "heads": heads, "kv_heads": kv, "d_head": dh, "d_ff": dff,

@@ -62,7 +62,7 @@ open("workloads/cnn1.yaml", "w").write("\n".join(L) + "\n")
 # ResNet-50 v1.5 (torchvision).
 L = header("resnet50", "He et al., Deep Residual Learning for Image Recognition, CVPR 2016 (torchvision v1.5)",
   "ResNet-50 v1.5 at 224 x 224: 4.09 GMAC and 25.5M weights per image", 8,
-  ["im2col-free mapping: input channels on array rows, kernel positions as weight tiles (sim/lowering.h)",
+  ["im2col-free mapping: input channels on array rows, kernel positions as weight tiles (sim/compiler/lowering.h)",
    "3x3/2 max pool after conv1 modelled as a max pool over 4 consecutive rows (same 4:1 reduction; 1-D window)",
    "7x7 global average pool done by the host (whm + rhm); its values are host data",
    "BatchNorm folded into the convolutions' requantization; residual adds as identity passes on the activation unit"],

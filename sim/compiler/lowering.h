@@ -1,0 +1,190 @@
+// Lowering: a Workload (sim/compiler/workload.h) becomes ISA programs (sim/isa/ISA.md) for one TpuConfig.
+//
+// Mapping (square arrays only: rows == cols == W):
+// - Tensors live in the UB as `ceil(features / W)` column blocks of `rows` vectors; vector (row, b)
+//   = base + b * rows + row. Inputs of a K tile use lanes 0..W-1; weight rows outside a term's
+//   feature slice are zero, so stale lanes never contribute.
+// - Dense layers: output rows in row blocks of accumulator_entries / 2 (the two halves alternate,
+//   so ACT of one block overlaps MMC of the next); per (row block, output block) every K tile's
+//   weight tile is switched in and accumulated (first tile plain, the rest `accumulate`), then one
+//   ACT requantizes (mult/shift from requant_for_k) + applies the function into the UB. Weight
+//   tiles are therefore read once per row block. `rw` runs weight_fifo.tiles tiles ahead of the
+//   `mmc switch` that consumes each tile.
+// - Conv2d: the TPU paper's mapping: input channels on array rows, output channels on columns,
+//   one weight tile per (kernel position, channel block, output block); for every output row an
+//   `mmc` streams the input pixels the kernel position touches (clipped at the borders, so no
+//   padded copy exists) into that output row's accumulators. Stride s > 1 computes the s-times
+//   denser row (extra MAC slots, not useful MACs) and ACT picks every s-th accumulator row, one
+//   `act` per output pixel. Needs 2 * pad <= kernel - 1 (the centre position covers every output).
+// - Attention: per head, scores = Q_h K_h^T and context = S_h V_h with the K/V cache of each
+//   sequence read from weight memory as weight tiles (assumption: the KV cache lives in weight
+//   memory; its write-back is not modelled). Softmax is approximated by the requantizing ACT of the
+//   scores (exp and the row normalization are not on the activation unit). Heads sharing an output
+//   block accumulate into the same accumulators (their V tiles sit at the head's columns).
+// - Vector ops (residual add, LSTM gate products, layernorm, softmax passes): identity-weight
+//   `mmc` passes of each operand into the accumulators (operands summed, `accumulate`), then one ACT.
+//   Exact for sums; products (LSTM f*c, SwiGLU) and normalization are approximated by this sum pass
+//   (the activation unit has no multiplier); the cost model is one MXU pass per operand + one ACT.
+// - Pooling: identity pass + ACT pooling over `window` consecutive rows (exact for 1-D windows).
+// - Embedding lookups and host ops: rows the host prepares, read with `rhm` (inputs written out
+//   with `whm` first for host ops). Their values are host data (seeded), not computed on chip.
+// - UB allocation: first-fit with reuse after each tensor's last use. When a group's tensors do not
+//   fit, its items are split into chunks (weights are re-read per chunk); when one item still does
+//   not fit, tensors that do not fit are kept in host memory and staged through the UB per block.
+// - Race freedom: every instruction's UB / accumulator reads and writes are checked against the
+//   outstanding accesses of the other units; a `sync` on exactly the conflicting units is inserted.
+//
+// Repeated groups (decoder layers): each group becomes one Segment, a complete program (ending in
+// halt) with a repeat count. Segments run one after the other from an idle machine, so an engine
+// may simulate a segment once and multiply its cycles and counts by `repeat` (timing never depends
+// on values or on weight addresses). `unroll` instead emits every repetition (distinct weights)
+// into one program, for value runs of small workloads.
+//
+// Emission and storage are separate: one walk of the tiles (tiling, UB allocation, sync insertion,
+// weight-tile placement) emits every instruction into a sink. lower() stores them (the program);
+// lower_stats() only counts them (SegmentStats: instructions per opcode, MAC slots, weight tiles
+// read, highest addresses used, a hash of the stream), in memory independent of the program size
+// (4 bytes per distinct weight tile of one segment), so a whole LLM layer on a 16x16 array (tens
+// of millions of instructions) can be accounted for. A stored program is limited to
+// LowerOptions::max_instructions; lower() refuses a bigger one with an InputError before storing
+// it (one past 2^22 instructions is counted first), pointing at lower_stats().
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "models/config.h"
+#include "sim/isa/program.h"
+#include "sim/compiler/workload.h"
+
+namespace tpusim {
+
+// Default LowerOptions::max_instructions: 2^26 instructions, ~3 GiB while lower() stores them
+// (16 B each plus per-instruction layer and source-line indexes, and a copy during emission).
+constexpr uint64_t kMaxStoredInstructions = uint64_t(1) << 26;
+
+struct LowerOptions {
+  bool values = true;   // build host/weight memory images (false: timing only, no images)
+  uint64_t seed = 1;
+  bool unroll = false;  // one program with every repetition of every group
+  // lower(): most instructions (all segments, one copy each) to store; above it InputError.
+  // 0 = no limit. lower_stats() ignores it.
+  uint64_t max_instructions = kMaxStoredInstructions;
+};
+
+struct Requant {
+  int32_t mult = 1 << 24;
+  uint32_t shift = 24;
+  uint8_t round = 0;
+  bool operator==(const Requant& o) const { return mult == o.mult && shift == o.shift && round == o.round; }
+};
+// Requantization of a K-deep int8 dot product back to int8 (keeps random data in range).
+Requant requant_for_k(uint64_t k);
+// Requantization of a sum of `operands` identity passes (their rounded mean).
+Requant requant_for_sum(uint64_t operands);
+
+struct LayerInfo {
+  std::string name;   // "group/layer" ("group.r/layer" when unrolled)
+  std::string group;
+  LayerKind kind = LayerKind::kFc;
+  uint64_t repeat = 1;             // totals = per-instance values x repeat
+  uint64_t useful_macs = 0;        // per instance
+  uint64_t mac_slots = 0;          // sum over its mmcs of B * rows * cols
+  uint64_t weight_bytes = 0;       // unique model weight bytes
+  uint64_t weight_tile_loads = 0;  // model weight tiles read (rw)
+  uint64_t weight_bytes_read = 0;  // useful bytes of those tiles
+  uint64_t kv_tile_loads = 0;
+  uint64_t kv_bytes_read = 0;
+  uint64_t identity_tile_loads = 0;
+  uint64_t chunks = 1;             // item chunks the group was split into
+  uint64_t chunk_items = 0;        // items per chunk (the last may be smaller)
+  bool spilled = false;            // some tensor staged through host memory
+  Requant requant;                 // output requantization (attention: the context)
+  ActFunction act = ActFunction::kNone;
+};
+
+struct Segment {
+  std::string group;
+  Program program;
+  uint64_t repeat = 1;
+  std::vector<uint32_t> layer_of;  // per instruction: index into LoweredProgram::layers
+};
+
+// A tensor in host memory in block layout: vector (row, b) = base + b * rows + row.
+struct HostTensor {
+  uint64_t base = 0, rows = 0, features = 0;
+};
+
+struct LoweredProgram {
+  std::string workload;
+  std::vector<LayerInfo> layers;
+  std::vector<Segment> segments;
+  bool values = false;
+  bool weight_addresses_wrapped = false;  // timing-only: tile addresses folded into weight memory
+  uint64_t identity_tile = 0;             // weight tile address of the identity matrix
+  HostTensor input;   // the first group's input (features 0 if none)
+  HostTensor output;  // the last group's output
+
+  uint64_t useful_macs() const;  // repeats included
+  uint64_t mac_slots() const;
+  uint64_t weight_bytes_read() const;
+  uint64_t instructions() const;  // one copy of each segment
+};
+
+// Counts of one segment's program (what accounting checks need, without the program).
+struct SegmentStats {
+  std::string group;
+  uint64_t repeat = 1;
+  uint64_t instructions = 0;                       // the final halt included
+  std::array<uint64_t, kOpcodeCount> by_opcode{};  // instructions per opcode (index: Opcode value)
+  uint64_t matmul_rows = 0;                        // sum of the mmc counts; x rows x cols = MAC slots
+  uint64_t weight_tiles_read = 0;                  // sum of the rw counts
+  uint64_t ub_vectors_used = 0;                    // highest UB vector touched + 1
+  uint64_t acc_entries_used = 0;                   // highest accumulator entry touched + 1
+  uint64_t weight_tiles_used = 0;                  // highest weight tile read + 1
+  uint64_t host_vectors_used = 0;                  // highest host vector touched by rhm/whm + 1
+  uint64_t code_hash = 0;    // of every instruction but rw, in program order
+  uint64_t weight_hash = 0;  // of the rw tile addresses, in program order
+  void add(const Instruction& in);  // counts one more instruction of the program
+  bool operator==(const SegmentStats& o) const;
+  bool operator!=(const SegmentStats& o) const { return !(*this == o); }
+};
+
+// What lower() returns, less the instructions and memory images.
+struct LoweringStats {
+  std::string workload;
+  std::vector<LayerInfo> layers;  // as LoweredProgram::layers
+  std::vector<SegmentStats> segments;
+  bool weight_addresses_wrapped = false;
+  HostTensor input, output;
+
+  uint64_t useful_macs() const;  // repeats included
+  uint64_t mac_slots() const;
+  uint64_t weight_bytes_read() const;
+  uint64_t instructions() const;  // one copy of each segment
+};
+
+// Lowers `wl` for `cfg`. Throws InputError when the array is not square, a layer cannot be mapped
+// (what and by how much), with values a memory image does not fit, or the program would have more
+// than opt.max_instructions instructions (refused before it is stored; lower_stats() counts it).
+LoweredProgram lower(const TpuConfig& cfg, const Workload& wl, const LowerOptions& opt = {});
+
+// Counts what lower(cfg, wl, opt) with opt.values = false would store, by the very same walk of the
+// tiles (only the sink differs): equal to stats_of(lower(...)) field for field. Memory: the layer
+// table plus 4 bytes per distinct weight tile of one segment; never the instructions. Same errors
+// as lower() except the size limit.
+LoweringStats lower_stats(const TpuConfig& cfg, const Workload& wl, const LowerOptions& opt = {});
+
+// The same counts, taken from a stored program.
+LoweringStats stats_of(const LoweredProgram& lp);
+
+// Deterministic values (shared with the tests' reference): element (k, n) of weight matrix
+// `key`, and element (row, feature) of host tensor `key`. Keys are documented in lowering.cpp.
+int8_t weight_value(uint64_t seed, const std::string& key, uint64_t k, uint64_t n);
+int8_t host_value(uint64_t seed, const std::string& key, uint64_t row, uint64_t feature);
+uint64_t key_hash(const std::string& key);
+int8_t value_from(uint64_t seed, uint64_t key_h, uint64_t a, uint64_t b);
+
+}  // namespace tpusim

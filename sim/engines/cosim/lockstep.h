@@ -1,0 +1,47 @@
+// Lockstep co-simulation of the two twins of tpu_top (issue 4): Verilator's SystemC output of
+// rtl/ and the SystemC model of sim/engines/cycle/, bound to one test bench, fed the same program
+// through the same back doors, compared on every output port at every clock edge. The first
+// difference stops the run with the cycle, the signal and both values.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "models/config.h"
+#include "sim/engines/fast/fast_engine.h"
+#include "sim/isa/program.h"
+
+namespace tpusim {
+
+struct CosimOutcome {
+  bool match = true;
+  uint64_t cycles = 0;      // total_cycles of the run (when it got that far)
+  uint64_t edges = 0;       // clock edges compared (load, run and read-back phases)
+  std::string mismatch;     // "cycle N (run): signal: rtl=... systemc=..." when !match
+  std::vector<int8_t> host; // final host memory (read back through bd_host_rdata_o)
+};
+
+// Array sizes with a verilated SystemC tpu_top (presets tiny-4, tiny-8, small-16, small-32).
+std::vector<uint32_t> cosim_sizes();
+// The preset of `size`; throws InputError listing cosim_sizes() for any other size.
+std::string cosim_preset(uint32_t size);
+
+// Runs `prog` on both twins of the preset of `size` in lockstep. `vcd_path`: the SystemC
+// twin's VCD (RTL names). `perturb_twin` flips bit 0 of the twin's host vector 0 as reset is
+// released (a self-test of the comparison). Throws InputError for an unknown size or an illegal
+// program.
+CosimOutcome cosim_program(uint32_t size, const Program& prog, const std::string& vcd_path = "",
+                           bool perturb_twin = false);
+
+// A campaign (`tpusim cosim`): `programs` random legal programs (sim/isa/program_gen.h), program
+// i on size sizes[i % sizes.size()] with seed `seed + i`, each in lockstep; the final host memory
+// is also checked against the functional executor. `on_mismatch` is told each failing program
+// (size, seed, first difference). Returns the number of mismatching programs. Throws InputError
+// for an empty or unknown size.
+using CosimMismatch = std::function<void(uint32_t size, uint64_t seed, const std::string& why)>;
+uint64_t cosim_campaign(const std::vector<uint32_t>& sizes, uint64_t programs, uint64_t seed,
+                        const CosimMismatch& on_mismatch = {});
+
+}  // namespace tpusim

@@ -1,0 +1,86 @@
+// controller: SystemC twin of rtl/controller.v (instruction memory, 2-stage front end, in-order
+// blocking issue, MXU input sequencer, setc registers, the six counters). Same ports, same
+// parameters, same registers; see the RTL file for the behaviour.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <vector>
+
+#include <systemc>
+
+#include "sim/engines/cycle/bits.h"
+#include "sim/engines/cycle/vcd.h"
+
+namespace tpusim::sc {
+
+class controller : public sc_core::sc_module {
+ public:
+  sc_core::sc_in<bool> clk_i, rst_ni;
+  sc_core::sc_in<bool> bd_imem_we_i;
+  sc_core::sc_in<uint32_t> bd_imem_addr_i;
+  sc_core::sc_in<sc_dt::sc_bv<128>> bd_imem_wdata_i;
+  sc_core::sc_in<bool> host_busy_i, w_free_i, w_busy_i, shadow_full_i, tile_arrived_i,
+      array_busy_i, acc_busy_i, act_busy_i;
+  sc_core::sc_out<bool> host_start_o, host_write_o;
+  sc_core::sc_out<uint32_t> host_addr_o, host_ub_addr_o, host_n_o;
+  sc_core::sc_out<bool> w_start_o;
+  sc_core::sc_out<uint32_t> w_tile_o, w_n_o;
+  sc_core::sc_out<bool> switch_o;
+  sc_core::sc_out<uint32_t> mxu_ub_addr_o;
+  sc_core::sc_out<bool> mxu_valid_o, mxu_switch_o, mxu_accumulate_o;
+  sc_core::sc_out<uint32_t> mxu_acc_addr_o;
+  sc_core::sc_out<bool> act_start_o;
+  sc_core::sc_out<uint32_t> act_acc_addr_o, act_ub_addr_o, act_n_o, act_function_o, act_pool_o,
+      act_pool_log2_o, act_mult_o, act_shift_o, act_round_o;
+  sc_core::sc_out<bool> issue_valid_o;
+  sc_core::sc_out<uint32_t> issue_pc_o, issue_opcode_o;
+  sc_core::sc_out<bool> done_o, error_o;
+  sc_core::sc_out<uint64_t> cycle_o, total_cycles_o, cnt_array_active_o, cnt_weight_stall_o,
+      cnt_weight_shift_o, cnt_non_matrix_o, cnt_raw_stall_o, cnt_input_stall_o;
+
+  SC_HAS_PROCESS(controller);
+  controller(sc_core::sc_module_name name, uint32_t ImemDepth, uint32_t UbVectors,
+             uint32_t AccEntries);
+
+  // Back door for engines: the instruction memory (word 0 first), and the setc registers.
+  void load_imem(uint32_t addr, const std::array<uint32_t, 4>& word);
+  uint32_t mult() const { return mult_q_; }
+  uint32_t shift() const { return shift_q_; }
+  uint32_t round() const { return round_q_; }
+  void trace(Vcd& vcd, const std::string& scope);
+
+ private:
+  struct Decode {
+    uint32_t op, flags, imm, fa, fb, fc;
+    bool legal, can_issue, run, issue, held, id_ready, if_ready, is_mmc, inject, switch_w;
+  };
+  Decode decode() const;
+  void seq();
+  void comb();
+  // seq() updates registers only; comb() alone drives the outputs (one writer per signal),
+  // woken by this event after every register update.
+  sc_core::sc_event state_ev_;
+
+  const uint32_t ImemDepth, UbVectors, AccEntries;
+  const uint32_t imem_bits_, ub_bits_, acc_bits_;
+  std::vector<std::array<uint32_t, 4>> imem_;
+
+  uint32_t pc_q_ = 0;
+  bool if_valid_q_ = false;
+  uint32_t if_pc_q_ = 0;
+  std::array<uint32_t, 4> if_instr_q_{};
+  bool id_valid_q_ = false;
+  uint32_t id_pc_q_ = 0;
+  std::array<uint32_t, 4> id_instr_q_{};
+  bool halted_q_ = false, error_q_ = false;
+  uint32_t mx_left_q_ = 0, mx_ub_q_ = 0, mx_acc_q_ = 0;
+  bool mx_accumulate_q_ = false;
+  bool mxu_valid_q_ = false, mxu_switch_q_ = false, mxu_accumulate_q_ = false;
+  uint32_t mxu_acc_addr_q_ = 0;
+  uint32_t mult_q_ = 0x40000000u, shift_q_ = 30, round_q_ = 0;
+  uint64_t cycle_q_ = 0, total_q_ = 0, c_active_q_ = 0, c_wstall_q_ = 0, c_wshift_q_ = 0,
+           c_nonmatrix_q_ = 0, c_raw_q_ = 0, c_input_q_ = 0;
+};
+
+}  // namespace tpusim::sc

@@ -1,0 +1,445 @@
+// tpu_top: SystemC twin of rtl/tpu_top.v, the core: controller + weight FIFO + systolic array +
+// accumulators + activation unit + unified buffer + DMA, wired with the RTL's net names and
+// instance names (u_controller, u_dma, ...), the same ports and the same parameters.
+//
+// The template argument picks the C++ types of the buses wider than 32 bits: VerilatorPorts<>
+// gives exactly the types of Verilator's SystemC output for one preset (so the lockstep bench
+// binds this module and the verilated tpu_top to the same signals), GenericPorts gives `Bits`
+// for any array size (the cycle engine). Parameters are constructor arguments with the RTL's
+// names; VecBytes = max(Rows, Cols) as the RTL's localparam.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+#include <systemc>
+
+#include "sim/isa/tpu_top_params.h"
+#include "sim/engines/cycle/accumulators.h"
+#include "sim/engines/cycle/activation_unit.h"
+#include "sim/engines/cycle/bits.h"
+#include "sim/engines/cycle/controller.h"
+#include "sim/engines/cycle/dma.h"
+#include "sim/engines/cycle/systolic_array.h"
+#include "sim/engines/cycle/unified_buffer.h"
+#include "sim/engines/cycle/vcd.h"
+#include "sim/engines/cycle/weight_fifo.h"
+
+namespace tpusim::sc {
+
+
+template <class P>
+class tpu_top : public sc_core::sc_module {
+ public:
+  using Vec = typename P::Vec;
+  using ColBytes = typename P::ColBytes;
+  using Psum = typename P::Psum;
+
+  sc_core::sc_in<bool> clk_i, rst_ni;
+  sc_core::sc_in<bool> bd_imem_we_i;
+  sc_core::sc_in<uint32_t> bd_imem_addr_i;
+  sc_core::sc_in<sc_dt::sc_bv<128>> bd_imem_wdata_i;
+  sc_core::sc_in<bool> bd_host_we_i;
+  sc_core::sc_in<uint32_t> bd_host_addr_i;
+  sc_core::sc_in<Vec> bd_host_wdata_i;
+  sc_core::sc_out<Vec> bd_host_rdata_o;
+  sc_core::sc_in<bool> bd_wmem_we_i;
+  sc_core::sc_in<uint32_t> bd_wmem_addr_i;
+  sc_core::sc_in<ColBytes> bd_wmem_wdata_i;
+  sc_core::sc_out<bool> issue_valid_o;
+  sc_core::sc_out<uint32_t> issue_pc_o, issue_opcode_o;
+  sc_core::sc_out<bool> done_o, error_o;
+  sc_core::sc_out<uint64_t> cycle_o, total_cycles_o, cnt_array_active_o, cnt_weight_stall_o,
+      cnt_weight_shift_o, cnt_non_matrix_o, cnt_raw_stall_o, cnt_input_stall_o;
+  sc_core::sc_out<bool> obs_dma_ub_we_o;
+  sc_core::sc_out<uint32_t> obs_dma_ub_addr_o;
+  sc_core::sc_out<Vec> obs_dma_ub_wdata_o;
+  sc_core::sc_out<bool> obs_act_ub_we_o;
+  sc_core::sc_out<uint32_t> obs_act_ub_addr_o;
+  sc_core::sc_out<Vec> obs_act_ub_wdata_o;
+  sc_core::sc_out<bool> obs_psum_valid_o;
+  sc_core::sc_out<uint32_t> obs_psum_tag_o;
+  sc_core::sc_out<Psum> obs_psum_o;
+  sc_core::sc_out<bool> obs_fifo_arrive_o;
+
+  SC_HAS_PROCESS(tpu_top);
+  tpu_top(sc_core::sc_module_name name, const TpuTopParams& prm);
+
+  const TpuTopParams& params() const { return prm_; }
+  controller& ctrl() { return *u_controller; }
+  dma& dma_unit() { return *u_dma; }
+  unified_buffer& ub() { return *u_unified_buffer; }
+  accumulators& acc() { return *u_accumulators; }
+  // Registers every port and register under the RTL's hierarchy (tpu_top.u_controller...).
+  void trace(Vcd& vcd);
+
+ private:
+  void glue_in();
+  void glue_tag();
+  void glue_obs_dma();
+  void glue_obs_act();
+  void glue_obs_psum();
+  void glue_host_rdata();
+
+  TpuTopParams prm_;
+  uint32_t vec_bytes_, acc_addr_bits_;
+
+  // controller <-> units (rtl/tpu_top.v net names)
+  sc_core::sc_signal<bool> host_busy{"host_busy"}, host_start{"host_start"},
+      host_write{"host_write"};
+  sc_core::sc_signal<uint32_t> host_addr{"host_addr"}, host_ub_addr{"host_ub_addr"},
+      host_n{"host_n"};
+  sc_core::sc_signal<bool> w_free{"w_free"}, w_busy{"w_busy"}, w_start{"w_start"};
+  sc_core::sc_signal<uint32_t> w_tile{"w_tile"}, w_n{"w_n"};
+  sc_core::sc_signal<bool> shadow_full{"shadow_full"}, tile_arrived{"tile_arrived"},
+      switch_w{"switch_w"};
+  sc_core::sc_signal<bool> array_busy{"array_busy"}, acc_busy{"acc_busy"}, act_busy{"act_busy"};
+  sc_core::sc_signal<uint32_t> mxu_ub_addr{"mxu_ub_addr"};
+  sc_core::sc_signal<bool> mxu_valid{"mxu_valid"}, mxu_switch{"mxu_switch"},
+      mxu_accumulate{"mxu_accumulate"};
+  sc_core::sc_signal<uint32_t> mxu_acc_addr{"mxu_acc_addr"};
+  sc_core::sc_signal<bool> act_start{"act_start"};
+  sc_core::sc_signal<uint32_t> act_acc_addr{"act_acc_addr"}, act_ub_addr{"act_ub_addr"},
+      act_n{"act_n"}, act_mult{"act_mult"}, act_function{"act_function"}, act_pool{"act_pool"},
+      act_round{"act_round"}, act_pool_log2{"act_pool_log2"}, act_shift{"act_shift"};
+  // datapath
+  sc_core::sc_signal<Bits> mxu_rdata{"mxu_rdata"};
+  sc_core::sc_signal<bool> dma_ub_we{"dma_ub_we"};
+  sc_core::sc_signal<uint32_t> dma_ub_addr{"dma_ub_addr"};
+  sc_core::sc_signal<Bits> dma_ub_wdata{"dma_ub_wdata"}, dma_ub_rdata{"dma_ub_rdata"};
+  sc_core::sc_signal<bool> act_ub_we{"act_ub_we"};
+  sc_core::sc_signal<uint32_t> act_ub_addr_w{"act_ub_addr_w"};
+  sc_core::sc_signal<Bits> act_ub_wdata{"act_ub_wdata"};
+  sc_core::sc_signal<bool> fifo_slot_free{"fifo_slot_free"}, fifo_alloc{"fifo_alloc"},
+      fifo_wr_en{"fifo_wr_en"}, fifo_arrive{"fifo_arrive"};
+  sc_core::sc_signal<uint32_t> fifo_alloc_slot{"fifo_alloc_slot"}, fifo_wr_addr{"fifo_wr_addr"};
+  sc_core::sc_signal<Bits> fifo_wr_data{"fifo_wr_data"};
+  sc_core::sc_signal<Bits> weight_row_we{"weight_row_we"}, weight_row{"weight_row"};
+  sc_core::sc_signal<bool> psum_valid{"psum_valid"};
+  sc_core::sc_signal<uint32_t> psum_tag{"psum_tag"};
+  sc_core::sc_signal<Bits> psum{"psum"};
+  sc_core::sc_signal<uint32_t> acc_rd_addr{"acc_rd_addr"};
+  sc_core::sc_signal<Bits> acc_rd_data{"acc_rd_data"};
+  // glue: {mxu_accumulate, mxu_acc_addr}, psum_tag split, back-door buses as `Bits`
+  sc_core::sc_signal<uint32_t> mxu_tag{"mxu_tag"};
+  sc_core::sc_signal<bool> psum_tag_accumulate{"psum_tag_accumulate"};
+  sc_core::sc_signal<uint32_t> psum_tag_addr{"psum_tag_addr"};
+  sc_core::sc_signal<Bits> bd_host_wdata{"bd_host_wdata"}, bd_host_rdata{"bd_host_rdata"},
+      bd_wmem_wdata{"bd_wmem_wdata"};
+
+  std::unique_ptr<controller> u_controller;
+  std::unique_ptr<dma> u_dma;
+  std::unique_ptr<weight_fifo> u_weight_fifo;
+  std::unique_ptr<unified_buffer> u_unified_buffer;
+  std::unique_ptr<systolic_array> u_systolic_array;
+  std::unique_ptr<accumulators> u_accumulators;
+  std::unique_ptr<activation_unit> u_activation_unit;
+  Bits tmp_;
+};
+
+}  // namespace tpusim::sc
+
+namespace tpusim::sc {
+
+template <class P>
+tpu_top<P>::tpu_top(sc_core::sc_module_name name, const TpuTopParams& prm)
+    : sc_core::sc_module(name), prm_(prm) {
+  vec_bytes_ = prm.VecBytes();
+  acc_addr_bits_ = clog2(prm.AccEntries);
+  if constexpr (P::kFixed) {
+    if (int(vec_bytes_ * 8) != P::kVecBits || int(prm.Cols * 8) != P::kColBits)
+      throw std::logic_error("tpu_top: port widths of the template do not match Rows/Cols");
+  }
+  const uint32_t tag_bits = acc_addr_bits_ + 1;
+  tmp_ = Bits(prm.Cols * 32 > vec_bytes_ * 8 ? prm.Cols * 32 : vec_bytes_ * 8);
+  // buses start with their widths (as the RTL's zero-initialized nets)
+  for (auto* s : {&mxu_rdata, &dma_ub_wdata, &dma_ub_rdata, &act_ub_wdata, &bd_host_wdata,
+                  &bd_host_rdata})
+    s->write(Bits(vec_bytes_ * 8));
+  for (auto* s : {&fifo_wr_data, &weight_row, &bd_wmem_wdata}) s->write(Bits(prm.Cols * 8));
+  weight_row_we.write(Bits(prm.Rows));
+  psum.write(Bits(prm.Cols * 32));
+  acc_rd_data.write(Bits(prm.Cols * 32));
+
+  u_controller = std::make_unique<controller>("u_controller", prm.ImemDepth, prm.UbVectors,
+                                              prm.AccEntries);
+  controller& c = *u_controller;
+  c.clk_i(clk_i);
+  c.rst_ni(rst_ni);
+  c.bd_imem_we_i(bd_imem_we_i);
+  c.bd_imem_addr_i(bd_imem_addr_i);
+  c.bd_imem_wdata_i(bd_imem_wdata_i);
+  c.host_busy_i(host_busy);
+  c.w_free_i(w_free);
+  c.w_busy_i(w_busy);
+  c.shadow_full_i(shadow_full);
+  c.tile_arrived_i(tile_arrived);
+  c.array_busy_i(array_busy);
+  c.acc_busy_i(acc_busy);
+  c.act_busy_i(act_busy);
+  c.host_start_o(host_start);
+  c.host_write_o(host_write);
+  c.host_addr_o(host_addr);
+  c.host_ub_addr_o(host_ub_addr);
+  c.host_n_o(host_n);
+  c.w_start_o(w_start);
+  c.w_tile_o(w_tile);
+  c.w_n_o(w_n);
+  c.switch_o(switch_w);
+  c.mxu_ub_addr_o(mxu_ub_addr);
+  c.mxu_valid_o(mxu_valid);
+  c.mxu_switch_o(mxu_switch);
+  c.mxu_accumulate_o(mxu_accumulate);
+  c.mxu_acc_addr_o(mxu_acc_addr);
+  c.act_start_o(act_start);
+  c.act_acc_addr_o(act_acc_addr);
+  c.act_ub_addr_o(act_ub_addr);
+  c.act_n_o(act_n);
+  c.act_function_o(act_function);
+  c.act_pool_o(act_pool);
+  c.act_pool_log2_o(act_pool_log2);
+  c.act_mult_o(act_mult);
+  c.act_shift_o(act_shift);
+  c.act_round_o(act_round);
+  c.issue_valid_o(issue_valid_o);
+  c.issue_pc_o(issue_pc_o);
+  c.issue_opcode_o(issue_opcode_o);
+  c.done_o(done_o);
+  c.error_o(error_o);
+  c.cycle_o(cycle_o);
+  c.total_cycles_o(total_cycles_o);
+  c.cnt_array_active_o(cnt_array_active_o);
+  c.cnt_weight_stall_o(cnt_weight_stall_o);
+  c.cnt_weight_shift_o(cnt_weight_shift_o);
+  c.cnt_non_matrix_o(cnt_non_matrix_o);
+  c.cnt_raw_stall_o(cnt_raw_stall_o);
+  c.cnt_input_stall_o(cnt_input_stall_o);
+
+  u_dma = std::make_unique<dma>("u_dma", prm.Rows, prm.Cols, vec_bytes_, prm.UbVectors,
+                                prm.FifoTiles, prm.HostVectors, prm.WeightTiles, prm.ClockMhz,
+                                prm.HostBwMbS, prm.HostLatency, prm.WeightBwMbS,
+                                prm.WeightLatency);
+  dma& d = *u_dma;
+  d.clk_i(clk_i);
+  d.rst_ni(rst_ni);
+  d.host_start_i(host_start);
+  d.host_write_i(host_write);
+  d.host_addr_i(host_addr);
+  d.host_ub_addr_i(host_ub_addr);
+  d.host_n_i(host_n);
+  d.host_busy_o(host_busy);
+  d.ub_we_o(dma_ub_we);
+  d.ub_addr_o(dma_ub_addr);
+  d.ub_wdata_o(dma_ub_wdata);
+  d.ub_rdata_i(dma_ub_rdata);
+  d.w_start_i(w_start);
+  d.w_tile_i(w_tile);
+  d.w_n_i(w_n);
+  d.w_free_o(w_free);
+  d.w_busy_o(w_busy);
+  d.fifo_slot_free_i(fifo_slot_free);
+  d.fifo_alloc_slot_i(fifo_alloc_slot);
+  d.fifo_alloc_o(fifo_alloc);
+  d.fifo_wr_en_o(fifo_wr_en);
+  d.fifo_wr_addr_o(fifo_wr_addr);
+  d.fifo_wr_data_o(fifo_wr_data);
+  d.fifo_arrive_o(fifo_arrive);
+  d.bd_host_we_i(bd_host_we_i);
+  d.bd_host_addr_i(bd_host_addr_i);
+  d.bd_host_wdata_i(bd_host_wdata);
+  d.bd_host_rdata_o(bd_host_rdata);
+  d.bd_wmem_we_i(bd_wmem_we_i);
+  d.bd_wmem_addr_i(bd_wmem_addr_i);
+  d.bd_wmem_wdata_i(bd_wmem_wdata);
+
+  u_weight_fifo = std::make_unique<weight_fifo>("u_weight_fifo", prm.Rows, prm.Cols, prm.FifoTiles);
+  weight_fifo& f = *u_weight_fifo;
+  f.clk_i(clk_i);
+  f.rst_ni(rst_ni);
+  f.slot_free_o(fifo_slot_free);
+  f.alloc_slot_o(fifo_alloc_slot);
+  f.alloc_i(fifo_alloc);
+  f.wr_en_i(fifo_wr_en);
+  f.wr_addr_i(fifo_wr_addr);
+  f.wr_data_i(fifo_wr_data);
+  f.arrive_i(fifo_arrive);
+  f.switch_i(switch_w);
+  f.shadow_full_o(shadow_full);
+  f.tile_arrived_o(tile_arrived);
+  f.weight_row_we_o(weight_row_we);
+  f.weight_row_o(weight_row);
+
+  u_unified_buffer = std::make_unique<unified_buffer>("u_unified_buffer", prm.UbVectors, vec_bytes_);
+  unified_buffer& u = *u_unified_buffer;
+  u.clk_i(clk_i);
+  u.mxu_addr_i(mxu_ub_addr);
+  u.mxu_rdata_o(mxu_rdata);
+  u.dma_we_i(dma_ub_we);
+  u.dma_addr_i(dma_ub_addr);
+  u.dma_wdata_i(dma_ub_wdata);
+  u.dma_rdata_o(dma_ub_rdata);
+  u.act_we_i(act_ub_we);
+  u.act_addr_i(act_ub_addr_w);
+  u.act_wdata_i(act_ub_wdata);
+
+  u_systolic_array = std::make_unique<systolic_array>("u_systolic_array", prm.Rows, prm.Cols, tag_bits);
+  systolic_array& a = *u_systolic_array;
+  a.clk_i(clk_i);
+  a.rst_ni(rst_ni);
+  a.valid_i(mxu_valid);
+  a.switch_i(mxu_switch);
+  a.tag_i(mxu_tag);
+  a.act_i(mxu_rdata);
+  a.valid_o(psum_valid);
+  a.tag_o(psum_tag);
+  a.psum_o(psum);
+  a.busy_o(array_busy);
+  a.weight_row_we_i(weight_row_we);
+  a.weight_row_i(weight_row);
+
+  u_accumulators = std::make_unique<accumulators>("u_accumulators", prm.AccEntries, prm.Cols);
+  accumulators& m = *u_accumulators;
+  m.clk_i(clk_i);
+  m.rst_ni(rst_ni);
+  m.wr_valid_i(psum_valid);
+  m.wr_accumulate_i(psum_tag_accumulate);
+  m.wr_addr_i(psum_tag_addr);
+  m.wr_data_i(psum);
+  m.busy_o(acc_busy);
+  m.rd_addr_i(acc_rd_addr);
+  m.rd_data_o(acc_rd_data);
+
+  u_activation_unit = std::make_unique<activation_unit>("u_activation_unit", prm.Cols, vec_bytes_,
+                                                        prm.AccEntries, prm.UbVectors);
+  activation_unit& t = *u_activation_unit;
+  t.clk_i(clk_i);
+  t.rst_ni(rst_ni);
+  t.start_i(act_start);
+  t.acc_addr_i(act_acc_addr);
+  t.ub_addr_i(act_ub_addr);
+  t.n_i(act_n);
+  t.function_i(act_function);
+  t.pool_i(act_pool);
+  t.pool_log2_i(act_pool_log2);
+  t.mult_i(act_mult);
+  t.shift_i(act_shift);
+  t.round_i(act_round);
+  t.busy_o(act_busy);
+  t.acc_rd_addr_o(acc_rd_addr);
+  t.acc_rd_data_i(acc_rd_data);
+  t.ub_we_o(act_ub_we);
+  t.ub_addr_o(act_ub_addr_w);
+  t.ub_wdata_o(act_ub_wdata);
+
+  SC_METHOD(glue_in);
+  sensitive << bd_host_wdata_i << bd_wmem_wdata_i;
+  SC_METHOD(glue_tag);
+  sensitive << mxu_accumulate << mxu_acc_addr << psum_tag;
+  SC_METHOD(glue_obs_dma);
+  sensitive << dma_ub_we << dma_ub_addr << dma_ub_wdata;
+  SC_METHOD(glue_obs_act);
+  sensitive << act_ub_we << act_ub_addr_w << act_ub_wdata;
+  SC_METHOD(glue_obs_psum);
+  sensitive << psum_valid << psum_tag << psum << fifo_arrive;
+  SC_METHOD(glue_host_rdata);
+  sensitive << bd_host_rdata;
+}
+
+template <class P>
+void tpu_top<P>::glue_in() {
+  Bits v(vec_bytes_ * 8), r(prm_.Cols * 8);
+  PortCodec<Vec>::to_words(bd_host_wdata_i.read(), v.u32(), v.words());
+  bd_host_wdata.write(v);
+  PortCodec<ColBytes>::to_words(bd_wmem_wdata_i.read(), r.u32(), r.words());
+  bd_wmem_wdata.write(r);
+}
+
+template <class P>
+void tpu_top<P>::glue_tag() {
+  mxu_tag.write((uint32_t(mxu_accumulate.read()) << acc_addr_bits_) | mxu_acc_addr.read());
+  psum_tag_accumulate.write((psum_tag.read() >> acc_addr_bits_) & 1u);
+  psum_tag_addr.write(psum_tag.read() & uint32_t(mask_bits(acc_addr_bits_)));
+}
+
+template <class P>
+void tpu_top<P>::glue_obs_dma() {
+  const bool we = dma_ub_we.read();
+  obs_dma_ub_we_o.write(we);
+  obs_dma_ub_addr_o.write(we ? dma_ub_addr.read() : 0u);
+  const size_t n = (vec_bytes_ * 8 + 31) / 32;
+  if (we) obs_dma_ub_wdata_o.write(PortCodec<Vec>::from_words(dma_ub_wdata.read().u32(), n));
+  else obs_dma_ub_wdata_o.write(PortCodec<Vec>::from_words(Bits(vec_bytes_ * 8).u32(), n));
+}
+
+template <class P>
+void tpu_top<P>::glue_obs_act() {
+  const bool we = act_ub_we.read();
+  obs_act_ub_we_o.write(we);
+  obs_act_ub_addr_o.write(we ? act_ub_addr_w.read() : 0u);
+  const size_t n = (vec_bytes_ * 8 + 31) / 32;
+  if (we) obs_act_ub_wdata_o.write(PortCodec<Vec>::from_words(act_ub_wdata.read().u32(), n));
+  else obs_act_ub_wdata_o.write(PortCodec<Vec>::from_words(Bits(vec_bytes_ * 8).u32(), n));
+}
+
+template <class P>
+void tpu_top<P>::glue_obs_psum() {
+  const bool v = psum_valid.read();
+  obs_psum_valid_o.write(v);
+  obs_psum_tag_o.write(v ? psum_tag.read() : 0u);
+  const size_t n = prm_.Cols;
+  if (v) obs_psum_o.write(PortCodec<Psum>::from_words(psum.read().u32(), n));
+  else if (obs_psum_valid_o.read()) obs_psum_o.write(PortCodec<Psum>::from_words(Bits(prm_.Cols * 32).u32(), n));
+  obs_fifo_arrive_o.write(fifo_arrive.read());
+}
+
+template <class P>
+void tpu_top<P>::glue_host_rdata() {
+  const Bits& b = bd_host_rdata.read();
+  bd_host_rdata_o.write(PortCodec<Vec>::from_words(b.u32(), b.words()));
+}
+
+template <class P>
+void tpu_top<P>::trace(Vcd& v) {
+  const std::string s = "tpu_top";
+  v.add_u64(s, "clk_i", 1, [this] { return clk_i.read(); });
+  v.add_u64(s, "rst_ni", 1, [this] { return rst_ni.read(); });
+  v.add_u64(s, "issue_valid_o", 1, [this] { return issue_valid_o.read(); });
+  v.add_u64(s, "issue_pc_o", 32, [this] { return issue_pc_o.read(); });
+  v.add_u64(s, "issue_opcode_o", 8, [this] { return issue_opcode_o.read(); });
+  v.add_u64(s, "done_o", 1, [this] { return done_o.read(); });
+  v.add_u64(s, "error_o", 1, [this] { return error_o.read(); });
+  v.add_u64(s, "cycle_o", 64, [this] { return cycle_o.read(); });
+  v.add_u64(s, "total_cycles_o", 64, [this] { return total_cycles_o.read(); });
+  v.add_u64(s, "cnt_array_active_o", 64, [this] { return cnt_array_active_o.read(); });
+  v.add_u64(s, "cnt_weight_stall_o", 64, [this] { return cnt_weight_stall_o.read(); });
+  v.add_u64(s, "cnt_weight_shift_o", 64, [this] { return cnt_weight_shift_o.read(); });
+  v.add_u64(s, "cnt_non_matrix_o", 64, [this] { return cnt_non_matrix_o.read(); });
+  v.add_u64(s, "cnt_raw_stall_o", 64, [this] { return cnt_raw_stall_o.read(); });
+  v.add_u64(s, "cnt_input_stall_o", 64, [this] { return cnt_input_stall_o.read(); });
+  v.add_u64(s, "host_busy", 1, [this] { return host_busy.read(); });
+  v.add_u64(s, "w_free", 1, [this] { return w_free.read(); });
+  v.add_u64(s, "w_busy", 1, [this] { return w_busy.read(); });
+  v.add_u64(s, "shadow_full", 1, [this] { return shadow_full.read(); });
+  v.add_u64(s, "tile_arrived", 1, [this] { return tile_arrived.read(); });
+  v.add_u64(s, "array_busy", 1, [this] { return array_busy.read(); });
+  v.add_u64(s, "acc_busy", 1, [this] { return acc_busy.read(); });
+  v.add_u64(s, "act_busy", 1, [this] { return act_busy.read(); });
+  v.add_u64(s, "psum_valid", 1, [this] { return psum_valid.read(); });
+  v.add_u64(s, "psum_tag", acc_addr_bits_ + 1, [this] { return psum_tag.read(); });
+  v.add_u64(s, "fifo_arrive", 1, [this] { return fifo_arrive.read(); });
+  u_controller->trace(v, s + ".u_controller");
+  u_dma->trace(v, s + ".u_dma");
+  u_weight_fifo->trace(v, s + ".u_weight_fifo");
+  u_unified_buffer->trace(v, s + ".u_unified_buffer");
+  u_systolic_array->trace(v, s + ".u_systolic_array");
+  u_accumulators->trace(v, s + ".u_accumulators");
+  u_activation_unit->trace(v, s + ".u_activation_unit");
+}
+
+// The cycle engine's instantiation (any size); the lockstep bench instantiates
+// tpu_top<VerilatorPorts<...>> per preset.
+extern template class tpu_top<GenericPorts>;
+
+}  // namespace tpusim::sc

@@ -1,0 +1,46 @@
+// unified_buffer: SystemC twin of rtl/unified_buffer.v (UbVectors x VecBytes, registered MXU
+// read port, combinational DMA read, DMA and activation write ports).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include <systemc>
+
+#include "sim/engines/cycle/bits.h"
+#include "sim/engines/cycle/vcd.h"
+
+namespace tpusim::sc {
+
+class unified_buffer : public sc_core::sc_module {
+ public:
+  sc_core::sc_in<bool> clk_i;
+  sc_core::sc_in<uint32_t> mxu_addr_i;
+  sc_core::sc_out<Bits> mxu_rdata_o;
+  sc_core::sc_in<bool> dma_we_i;
+  sc_core::sc_in<uint32_t> dma_addr_i;
+  sc_core::sc_in<Bits> dma_wdata_i;
+  sc_core::sc_out<Bits> dma_rdata_o;
+  sc_core::sc_in<bool> act_we_i;
+  sc_core::sc_in<uint32_t> act_addr_i;
+  sc_core::sc_in<Bits> act_wdata_i;
+
+  SC_HAS_PROCESS(unified_buffer);
+  unified_buffer(sc_core::sc_module_name name, uint32_t UbVectors, uint32_t VecBytes);
+  const uint8_t* vector(uint32_t v) const { return mem_.data() + uint64_t(v) * VecBytes; }
+  void trace(Vcd& vcd, const std::string& scope);
+
+ private:
+  void seq();
+  void comb();
+  // seq() updates registers only; comb() alone drives the outputs (one writer per signal),
+  // woken by this event after every register update.
+  sc_core::sc_event state_ev_;
+  const uint32_t UbVectors, VecBytes;
+  std::vector<uint8_t> mem_;
+  Bits mxu_rdata_q_, tmp_;
+  uint32_t last_mxu_addr_ = ~0u;
+  bool mxu_row_written_ = true;
+};
+
+}  // namespace tpusim::sc

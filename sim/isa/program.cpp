@@ -1,0 +1,97 @@
+#include "sim/isa/program.h"
+
+#include <fmt/format.h>
+
+#include "models/errors.h"
+
+namespace tpusim {
+
+std::string Program::where(size_t pc) const {
+  std::string file = source_file.empty() ? name : source_file;
+  if (pc < source_lines.size() && source_lines[pc] > 0)
+    return fmt::format("{}:{} (instruction {})", file, source_lines[pc], pc);
+  return fmt::format("{}: instruction {}", file, pc);
+}
+
+namespace {
+
+void check_range(const Program& prog, size_t pc, const char* what, uint64_t start, uint64_t count,
+                 uint64_t limit, const char* unit) {
+  if (start + count > limit) {
+    throw InputError(fmt::format("{}: {}: {} range [{}, {}) exceeds the {} {} available",
+                                 prog.where(pc), mnemonic(prog.code[pc].op), what, start,
+                                 start + count, limit, unit));
+  }
+}
+
+}  // namespace
+
+
+uint64_t host_vectors_needed(const Program& prog) {
+  uint64_t n = 0;
+  for (const auto& in : prog.code) {
+    if (in.op == Opcode::kReadHost || in.op == Opcode::kWriteHost)
+      n = std::max<uint64_t>(n, uint64_t(in.a) + in.c);
+  }
+  for (const auto& r : prog.random_init)
+    if (!r.weights) n = std::max(n, r.addr + r.count);
+  return n;
+}
+
+void validate_program(const TpuConfig& cfg, const Program& prog) {
+  if (prog.code.empty()) throw InputError(fmt::format("{}: empty program", prog.where(0)));
+  uint64_t tiles_requested = 0, switches = 0;
+  const uint64_t ub = cfg.ub_vectors(), acc = cfg.accumulator_entries,
+                 wm_tiles = cfg.weight_memory_tiles();
+  for (size_t pc = 0; pc < prog.code.size(); ++pc) {
+    const Instruction& in = prog.code[pc];
+    std::string err = check_encoding(in);
+    if (!err.empty()) throw InputError(fmt::format("{}: {}: {}", prog.where(pc), mnemonic(in.op), err));
+    switch (in.op) {
+      case Opcode::kReadHost:
+      case Opcode::kWriteHost:
+        check_range(prog, pc, "UB vector", in.b, in.c, ub, "UB vectors");
+        break;
+      case Opcode::kReadWeights:
+        check_range(prog, pc, "weight tile", in.a, in.c, wm_tiles, "weight-memory tiles");
+        tiles_requested += in.c;
+        break;
+      case Opcode::kMatmul:
+        check_range(prog, pc, "UB vector", in.a, in.c, ub, "UB vectors");
+        check_range(prog, pc, "accumulator row", in.b, in.c, acc, "accumulator entries");
+        if (in.flags & kFlagSwitch) {
+          if (++switches > tiles_requested)
+            throw InputError(fmt::format(
+                "{}: mmc switch #{} has no weight tile: only {} tiles requested by earlier rw",
+                prog.where(pc), switches, tiles_requested));
+        }
+        break;
+      case Opcode::kActivate:
+        check_range(prog, pc, "accumulator row", in.a, in.c, acc, "accumulator entries");
+        check_range(prog, pc, "UB vector", in.b, in.c >> in.d, ub, "UB vectors");
+        break;
+      case Opcode::kHalt:
+        if (pc + 1 != prog.code.size())
+          throw InputError(fmt::format("{}: halt before the end of the program ({} instructions follow)",
+                                       prog.where(pc), prog.code.size() - pc - 1));
+        break;
+      default:
+        break;
+    }
+  }
+  if (prog.code.back().op != Opcode::kHalt)
+    throw InputError(fmt::format("{}: the program does not end with halt", prog.where(prog.code.size() - 1)));
+  for (const auto& [addr, bytes] : prog.weight_init) {
+    uint64_t tiles = (bytes.size() + cfg.tile_bytes() - 1) / cfg.tile_bytes();
+    if (addr + tiles > wm_tiles)
+      throw InputError(fmt::format("{}: .weights {}: image of {} bytes exceeds weight memory ({} tiles)",
+                                   prog.source_file, addr, bytes.size(), wm_tiles));
+  }
+  for (const auto& r : prog.random_init) {
+    if (r.weights && r.addr + r.count > wm_tiles)
+      throw InputError(fmt::format("{}: .random weights {} {}: exceeds weight memory ({} tiles)",
+                                   prog.source_file, r.addr, r.count, wm_tiles));
+  }
+}
+
+}  // namespace tpusim

@@ -1,0 +1,58 @@
+// The named timing rules of the microarchitecture (sim/isa/ISA.md, "Timing"). The RTL implements
+// them in logic; the SystemC twin, the fast engine and every test call these functions. No
+// cycle constant is written anywhere else.
+#pragma once
+
+#include <cstdint>
+
+#include "models/config.h"
+
+namespace tpusim::timing {
+
+// Cycles from reset to the first instruction issue (fetch + decode stages of the controller).
+constexpr uint32_t front_end_cycles() { return 2; }
+
+// Cycles from the injection of matmul input row i (cycle t + i) to the write of its result row
+// into the accumulators (cycle t + i + mxu_latency_cycles). One UB read register, the input skew
+// (rows), the array's column traversal (cols), and the accumulator write stage.
+inline uint32_t mxu_latency_cycles(const TpuConfig& cfg) {
+  return cfg.array.rows + cfg.array.cols + 1;
+}
+
+// A weight tile is written into the shadow registers one array row per cycle.
+inline uint32_t weight_shift_cycles(const TpuConfig& cfg) { return cfg.array.rows; }
+
+// Earliest start of a shift after the switch that consumed the previous shadow tile: the switch
+// wavefront reaches PE(r, c) at sw + r + c and shadow row r is rewritten at s + r.
+inline uint32_t weight_shift_guard_cycles(const TpuConfig& cfg) { return cfg.array.cols; }
+
+// ceil(bytes * clock / bandwidth): cycles a link of `bandwidth_mb_s` needs to move `bytes` at
+// `clock_mhz`. At least one cycle for a non-empty transfer. Exact integer arithmetic.
+inline uint64_t transfer_cycles(uint64_t bytes, uint32_t clock_mhz, uint64_t bandwidth_mb_s) {
+  if (bytes == 0) return 0;
+  // bytes < 2^45 (32-bit vector counts of <= 4096-byte vectors) and clock_mhz <= 10^4 < 2^14,
+  // both enforced by the config loader, so the product fits in 64 bits.
+  const uint64_t num = bytes * clock_mhz;
+  const uint64_t cycles = (num + bandwidth_mb_s - 1) / bandwidth_mb_s;
+  return cycles == 0 ? 1 : cycles;
+}
+
+// Bus occupancy of one weight tile on the weight-memory link.
+inline uint64_t weight_tile_transfer_cycles(const TpuConfig& cfg) {
+  return transfer_cycles(cfg.tile_bytes(), cfg.clock_mhz, cfg.weight_memory.bandwidth_mb_s);
+}
+
+inline uint64_t weight_memory_latency_cycles(const TpuConfig& cfg) {
+  return cfg.weight_memory.latency_cycles;
+}
+
+// Host DMA busy time for one rhm/whm of `bytes`: link latency plus transfer.
+inline uint64_t host_transfer_cycles(const TpuConfig& cfg, uint64_t bytes) {
+  return cfg.host_link.latency_cycles +
+         transfer_cycles(bytes, cfg.clock_mhz, cfg.host_link.bandwidth_mb_s);
+}
+
+// Activation unit pipeline: accumulator read, requantize, function/LUT, pool + UB write.
+constexpr uint32_t act_pipeline_cycles() { return 4; }
+
+}  // namespace tpusim::timing

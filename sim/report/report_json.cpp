@@ -1,0 +1,128 @@
+#include "sim/report/report_json.h"
+
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "models/carbon.h"
+#include "models/energy.h"
+#include "models/errors.h"
+#include "models/perf.h"
+
+namespace tpusim {
+
+nlohmann::json tool_json() { return {{"name", "tpusim"}, {"version", TPUSIM_VERSION}}; }
+
+nlohmann::json arch_json(const TpuConfig& c) {
+  using nlohmann::json;
+  return json{
+      {"name", c.name},
+      {"description", c.description},
+      {"source", c.source},
+      {"array", {{"rows", c.array.rows}, {"cols", c.array.cols}}},
+      {"clock_mhz", c.clock_mhz},
+      {"unified_buffer_bytes", c.unified_buffer_bytes},
+      {"accumulators", {{"entries", c.accumulator_entries}}},
+      {"weight_fifo", {{"tiles", c.weight_fifo_tiles}}},
+      {"weight_memory",
+       {{"type", c.weight_memory.type},
+        {"bytes", c.weight_memory.bytes},
+        {"bandwidth_gb_s", double(c.weight_memory.bandwidth_mb_s) / 1000.0},
+        {"latency_cycles", c.weight_memory.latency_cycles}}},
+      {"host_link",
+       {{"type", c.host_link.type},
+        {"bandwidth_gb_s", double(c.host_link.bandwidth_mb_s) / 1000.0},
+        {"latency_cycles", c.host_link.latency_cycles}}},
+      {"data",
+       {{"act_bits", c.data.act_bits}, {"weight_bits", c.data.weight_bits},
+        {"acc_bits", c.data.acc_bits}}},
+      {"technology", {{"node_nm", c.technology.node_nm}, {"voltage_v", c.technology.voltage_v}}},
+      {"derived",
+       {{"vector_bytes", c.vector_bytes()},
+        {"tile_bytes", c.tile_bytes()},
+        {"peak_tops", c.peak_tops()},
+        {"ridge_macs_per_weight_byte", c.ridge_macs_per_weight_byte()}}},
+  };
+}
+
+nlohmann::json counts_json(const EventCounts& n, bool timed) {
+  nlohmann::json j{
+      {"instructions", n.instructions},
+      {"matmul_rows", n.matmul_rows},
+      {"macs", n.macs},
+      {"weight_tiles", n.weight_tiles},
+      {"act_rows_in", n.act_rows_in},
+      {"act_rows_out", n.act_rows_out},
+      {"bytes",
+       {{"ub_read", n.ub_read_bytes},
+        {"ub_write", n.ub_write_bytes},
+        {"acc_read", n.acc_read_bytes},
+        {"acc_write", n.acc_write_bytes},
+        {"weight_fifo_write", n.weight_fifo_write_bytes},
+        {"weight_fifo_read", n.weight_fifo_read_bytes},
+        {"weight_memory_read", n.weight_memory_read_bytes},
+        {"host_read", n.host_read_bytes},
+        {"host_write", n.host_write_bytes}}},
+  };
+  if (timed) {
+    j["cycles"] = n.cycles;
+    j["cycle_counts"] = {{"array_active", n.array_active_cycles},
+                         {"weight_stall", n.weight_stall_cycles},
+                         {"weight_shift", n.weight_shift_cycles},
+                         {"non_matrix", n.non_matrix_cycles},
+                         {"raw_stall", n.raw_stall_cycles},
+                         {"input_stall", n.input_stall_cycles}};
+  }
+  return j;
+}
+
+namespace {
+// JSON has no infinity: an intensity with no weight bytes read is written as null.
+nlohmann::json finite_or_null(double v) {
+  return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
+}
+}  // namespace
+
+nlohmann::json totals_json(const TpuConfig& cfg, const EventCounts& n) {
+  const PerfResult perf = estimate_perf(cfg, n);
+  const EnergyResult energy = estimate_energy(cfg, n);
+  const CarbonResult carbon = estimate_carbon(cfg, n);
+  nlohmann::json t = counts_json(n, true);
+  t["seconds"] = perf.seconds;
+  if (n.useful_macs > 0) {
+    t["useful_macs"] = n.useful_macs;
+    // The workload's own operations per second (padding and identity passes excluded).
+    t["useful_tops"] = perf.seconds > 0 ? 2.0 * double(n.useful_macs) / perf.seconds / 1e12 : 0.0;
+  }
+  t["tops"] = perf.tops;
+  t["tops_convention"] = "2 ops per MAC";
+  t["peak_tops"] = perf.peak_tops;
+  t["utilization"] = perf.utilization;
+  t["breakdown"] = {{"array_active", perf.breakdown.array_active},
+                    {"weight_stall", perf.breakdown.weight_stall},
+                    {"weight_shift", perf.breakdown.weight_shift},
+                    {"non_matrix", perf.breakdown.non_matrix},
+                    {"raw_stall", perf.breakdown.raw_stall},
+                    {"input_stall", perf.breakdown.input_stall}};
+  // The TPU paper's "ops per weight byte" counts one MAC per weight per example.
+  t["ops_per_weight_byte"] = {{"macs_per_weight_byte (TPU paper)", finite_or_null(perf.macs_per_weight_byte)},
+                              {"ops_per_weight_byte (2 ops per MAC)", finite_or_null(perf.ops_per_weight_byte)}};
+  t["dram_bytes"] = perf.dram_bytes;
+  t["host_bytes"] = perf.host_bytes;
+  t["roofline"] = {{"ridge_macs_per_weight_byte", perf.roofline.ridge_macs_per_weight_byte},
+                   {"intensity_macs_per_weight_byte", finite_or_null(perf.roofline.intensity_macs_per_weight_byte)},
+                   {"attainable_tops", perf.roofline.attainable_tops},
+                   {"achieved_tops", perf.roofline.achieved_tops},
+                   {"fraction_of_attainable", perf.roofline.fraction_of_attainable},
+                   {"bound", perf.roofline.memory_bound ? "memory" : "compute"}};
+  t["energy_j"] = energy.total_j;
+  t["energy_breakdown_j"] = energy.breakdown_j;
+  t["avg_power_w"] = energy.avg_power_w;
+  t["chip_power_w"] = energy.chip_power_w;
+  t["tops_per_w"] = energy.tops_per_w;
+  t["carbon_g"] = {{"operational", carbon.operational_g}, {"embodied", carbon.embodied_g},
+                   {"grid_g_per_kwh", carbon.grid_g_per_kwh}, {"pue", carbon.pue}};
+  return t;
+}
+
+}  // namespace tpusim

@@ -1,0 +1,27 @@
+// Report JSON (DESIGN.md "Report JSON"): the resolved arch, the counts and the totals.
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "models/config.h"
+#include "models/event_counts.h"
+
+namespace tpusim {
+
+// The resolved configuration, every field, in the YAML's key structure.
+nlohmann::json arch_json(const TpuConfig& cfg);
+
+// Event counters as JSON. With `timed` false the timing fields (cycles and breakdown) are left
+// out rather than reported as zero: a functional run has no time.
+nlohmann::json counts_json(const EventCounts& n, bool timed);
+
+// The `totals` block of DESIGN.md's report: counters, perf, roofline, energy, power and carbon,
+// every number a function of (cfg, counts) through models/.
+nlohmann::json totals_json(const TpuConfig& cfg, const EventCounts& n);
+
+// The `tool` block.
+nlohmann::json tool_json();
+
+}  // namespace tpusim

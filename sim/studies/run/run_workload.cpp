@@ -1,0 +1,107 @@
+#include "sim/studies/run/run_workload.h"
+
+#include <fmt/format.h>
+
+#include "models/errors.h"
+#include "sim/engines/engine.h"
+#include "sim/compiler/lowering.h"
+#include "sim/report/report_json.h"
+
+namespace tpusim {
+
+using nlohmann::json;
+
+json run_workload_report(const TpuConfig& cfg, const std::string& workload,
+                         const WorkloadParams& params, const WorkloadRunOptions& opt) {
+  const Workload wl = load_workload(workload, params);
+
+  // Capacity (DESIGN invariant 7): reported, never hidden.
+  const uint64_t wbytes = wl.weight_bytes();
+  const uint64_t wmem = cfg.weight_memory.bytes;
+  const bool fits = wbytes <= wmem;
+  const uint64_t chips = (wbytes + wmem - 1) / wmem;
+  if (!fits) {
+    std::string msg = fmt::format(
+        "{}: {} weight bytes exceed {}'s {} bytes of weight memory ({} chips needed)", wl.name,
+        wbytes, cfg.name, wmem, chips);
+    if (opt.strict_capacity) throw InputError(msg + " (strict capacity)");
+    if (opt.warn) opt.warn(msg + "; simulating one chip as a what-if");
+  }
+
+  const bool values = !opt.timing_only;
+  const bool timed = engine_info(opt.mode).timed;  // throws for a mode this build lacks
+  if (!values && !timed) throw InputError("--timing-only: the functional engine computes values only");
+  LowerOptions lo;
+  lo.values = values;
+  lo.seed = opt.seed;
+  lo.unroll = values;
+  const LoweredProgram lp = lower(cfg, wl, lo);
+
+  EventCounts total;
+  std::vector<EventCounts> per_layer(lp.layers.size());
+  uint64_t out_hash = 0xcbf29ce484222325ull;
+  for (const Segment& seg : lp.segments) {
+    EngineOptions eo;
+    eo.values = values;
+    eo.record_timeline = false;
+    eo.layer_of = &seg.layer_of;
+    eo.layers = lp.layers.size();
+    const EngineResult r = run_engine(opt.mode, cfg, seg.program, eo);
+    if (r.has_values)
+      for (const auto& w : r.values.host_writes)
+        out_hash = fnv1a64(r.values.state.host.data() + w.host_vector * cfg.vector_bytes(),
+                           w.vectors * cfg.vector_bytes(), out_hash);
+    for (uint64_t rep = 0; rep < seg.repeat; ++rep) total += r.counts;
+    for (size_t l = 0; l < r.per_layer.size(); ++l)
+      for (uint64_t rep = 0; rep < seg.repeat; ++rep) per_layer[l] += r.per_layer[l];
+  }
+  json layers = json::array();
+  for (size_t l = 0; l < lp.layers.size(); ++l) {
+    const LayerInfo& info = lp.layers[l];
+    EventCounts& c = per_layer[l];
+    c.useful_macs = info.useful_macs * info.repeat;
+    total.useful_macs += c.useful_macs;
+    json j = timed ? totals_json(cfg, c) : counts_json(c, false);
+    j["name"] = info.name;
+    j["kind"] = layer_kind_name(info.kind);
+    j["repeat"] = info.repeat;
+    j["useful_macs"] = c.useful_macs;
+    j["weight_bytes"] = info.weight_bytes * info.repeat;
+    layers.push_back(std::move(j));
+  }
+  json wj{{"name", wl.name},
+          {"paper", wl.paper},
+          {"description", wl.description},
+          {"file", wl.file},
+          {"assumptions", wl.assumptions},
+          {"weight_bytes", wbytes},
+          {"ops_per_weight_byte", wl.ops_per_weight_byte()}};
+  wj["batch"] = wl.batch;
+  if (!wl.phase.empty()) {
+    wj["phase"] = wl.phase;
+    wj["prompt_len"] = wl.prompt_len;
+    wj["context_len"] = wl.context_len;
+  }
+  json rep{{"tool", tool_json()},
+           {"arch", arch_json(cfg)},
+           {"workload", wj},
+           {"mode", opt.mode},
+           {"timing_only", opt.timing_only},
+           {"totals", timed ? totals_json(cfg, total) : counts_json(total, false)},
+           {"layers", layers},
+           {"capacity", {{"weight_bytes", wbytes}, {"weight_memory_bytes", wmem}, {"fits", fits},
+                         {"chips_needed", chips}}},
+           {"lowering", {{"segments", lp.segments.size()}, {"instructions", lp.instructions()},
+                         {"weight_addresses_wrapped", lp.weight_addresses_wrapped}}}};
+  if (total.useful_macs > 0 && timed) {
+    rep["totals"]["useful_macs"] = total.useful_macs;
+    const double seconds = rep["totals"]["seconds"].get<double>();
+    rep["totals"]["useful_tops"] = seconds > 0 ? 2.0 * double(total.useful_macs) / seconds / 1e12 : 0.0;
+  } else if (total.useful_macs > 0) {
+    rep["totals"]["useful_macs"] = total.useful_macs;
+  }
+  if (values) rep["outputs"] = {{"fnv1a64", fmt::format("{:016x}", out_hash)}};
+  return rep;
+}
+
+}  // namespace tpusim

@@ -1,0 +1,31 @@
+// Runs a workload end to end on an engine: load, lower, simulate each segment (once, its counts
+// multiplied by its repeat count), attribute counts to layers, and build the report JSON.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "models/config.h"
+#include "sim/compiler/workload.h"
+
+namespace tpusim {
+
+struct WorkloadRunOptions {
+  std::string mode = "fast";  // fast | functional (cycle and rtl when built)
+  bool timing_only = false;
+  bool strict_capacity = false;  // capacity overflow becomes an InputError
+  uint64_t seed = 1;
+  // Told the capacity warning before the run (weights over the weight memory, simulated as a
+  // what-if); unset: the report's `capacity` block alone says so.
+  std::function<void(const std::string&)> warn;
+};
+
+// The report of DESIGN.md for `workload` on `cfg`: tool, arch, workload, mode, totals, layers,
+// capacity (and outputs when values were computed). A model whose weights exceed the weight
+// memory runs as a what-if: capacity.fits = false and opt.warn is told.
+nlohmann::json run_workload_report(const TpuConfig& cfg, const std::string& workload,
+                                   const WorkloadParams& params, const WorkloadRunOptions& opt);
+
+}  // namespace tpusim

@@ -1,0 +1,332 @@
+#include "sim/studies/serve/cost_model.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <set>
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+#include "models/errors.h"
+#include "models/yaml_reader.h"
+#include "sim/engines/fast/fast_engine.h"
+#include "sim/compiler/lowering.h"
+#include "sim/compiler/workload.h"
+
+namespace tpusim::serve {
+
+namespace {
+
+template <class F>
+void for_each_counter(EventCounts& a, const EventCounts& b, F f) {
+  f(a.cycles, b.cycles);
+  f(a.array_active_cycles, b.array_active_cycles);
+  f(a.weight_stall_cycles, b.weight_stall_cycles);
+  f(a.weight_shift_cycles, b.weight_shift_cycles);
+  f(a.non_matrix_cycles, b.non_matrix_cycles);
+  f(a.raw_stall_cycles, b.raw_stall_cycles);
+  f(a.input_stall_cycles, b.input_stall_cycles);
+  f(a.instructions, b.instructions);
+  f(a.matmul_rows, b.matmul_rows);
+  f(a.macs, b.macs);
+  f(a.useful_macs, b.useful_macs);
+  f(a.weight_tiles, b.weight_tiles);
+  f(a.act_rows_in, b.act_rows_in);
+  f(a.act_rows_out, b.act_rows_out);
+  f(a.ub_read_bytes, b.ub_read_bytes);
+  f(a.ub_write_bytes, b.ub_write_bytes);
+  f(a.acc_read_bytes, b.acc_read_bytes);
+  f(a.acc_write_bytes, b.acc_write_bytes);
+  f(a.weight_fifo_write_bytes, b.weight_fifo_write_bytes);
+  f(a.weight_fifo_read_bytes, b.weight_fifo_read_bytes);
+  f(a.weight_memory_read_bytes, b.weight_memory_read_bytes);
+  f(a.host_read_bytes, b.host_read_bytes);
+  f(a.host_write_bytes, b.host_write_bytes);
+}
+
+std::string model_path(const std::string& name_or_path) {
+  namespace fs = std::filesystem;
+  const bool is_path = name_or_path.find('/') != std::string::npos ||
+                       (name_or_path.size() > 5 &&
+                        name_or_path.compare(name_or_path.size() - 5, 5, ".yaml") == 0);
+  if (is_path) return name_or_path;
+  std::string p = (fs::path(data_root()) / "workloads" / (name_or_path + ".yaml")).string();
+  if (!fs::exists(p)) load_workload(name_or_path);  // throws the library's "unknown workload" error
+  return p;
+}
+
+uint32_t field_u32(const YAML::Node& t, const char* key, uint32_t fallback, const std::string& file) {
+  if (!t[key]) {
+    if (fallback) return fallback;
+    throw InputError(fmt::format("{}: key 'transformer.{}' is required by serve", file, key));
+  }
+  uint64_t v = 0;
+  if (!t[key].IsScalar() || !parse_uint_scalar(t[key].Scalar(), v) || v == 0 || v > 0xFFFFFFFFull)
+    throw InputError(fmt::format("{}: key 'transformer.{}': expected a positive integer", file, key));
+  return uint32_t(v);
+}
+
+}  // namespace
+
+EventCounts scaled(const EventCounts& c, uint64_t k) {
+  EventCounts out;
+  for_each_counter(out, c, [k](uint64_t& o, uint64_t v) { o = v * k; });
+  return out;
+}
+
+EventCounts minus(const EventCounts& a, const EventCounts& b) {
+  EventCounts out = a;
+  for_each_counter(out, b, [](uint64_t& o, uint64_t v) { o = o > v ? o - v : 0; });
+  return out;
+}
+
+EventCounts lerp(const EventCounts& a, const EventCounts& b, uint64_t num, uint64_t den) {
+  EventCounts out = a;
+  for_each_counter(out, b, [num, den](uint64_t& o, uint64_t v) {
+    if (v > o) o += (v - o) * num / den;
+  });
+  return out;
+}
+
+CostModel::CostModel(const TpuConfig& cfg, const std::string& model, const CostOptions& opt)
+    : cfg_(cfg), opt_(opt) {
+  if (opt_.bucket == 0) throw InputError("cost bucket: must be >= 1");
+  const std::string path = model_path(model);
+  YAML::Node doc = load_yaml_file(path);
+  if (!doc.IsMap() || !doc["transformer"] || !doc["transformer"].IsMap())
+    throw InputError(fmt::format("{}: --model: serve needs a transformer workload", path));
+  YAML::Node t = doc["transformer"];
+  if (t["encoder"] && t["encoder"].IsScalar() && t["encoder"].Scalar() == "true")
+    throw InputError(fmt::format("{}: --model: an encoder has no decode phase to serve", path));
+  info_.file = path;
+  info_.layers = field_u32(t, "layers", 0, path);
+  info_.d_model = field_u32(t, "d_model", 0, path);
+  info_.heads = field_u32(t, "heads", 0, path);
+  info_.kv_heads = field_u32(t, "kv_heads", info_.heads, path);
+  info_.d_head = field_u32(t, "d_head", info_.d_model / info_.heads, path);
+  info_.max_context = field_u32(t, "max_context", 2048, path);
+  if (t["lora"]) t.remove("lora");
+  YAML::Emitter em;
+  em << doc;
+  base_yaml_ = em.c_str();
+  WorkloadParams wp;
+  wp.phase = "decode";
+  wp.batch = 1;
+  wp.context_len = 1;
+  wp.prompt_len = 1;
+  Workload wl = parse_workload(base_yaml_, path, wp);
+  info_.name = wl.name;
+  info_.weight_bytes = wl.weight_bytes();
+  if (opt_.tp == 0 || opt_.pp == 0) throw InputError("--tp and --pp must be at least 1");
+  if (opt_.collective_bytes == 0 || opt_.collective_bytes > 8)
+    throw InputError("--collective-bytes: allowed 1..8");
+  // At batch 1 and context 1 a stage's K/V bytes are those of one token.
+  if (opt_.parallel()) stages_ = weight_balanced_stages(wl, opt_.tp, opt_.pp, opt_.collective_bytes);
+}
+
+uint32_t CostModel::round_up(uint64_t n) const {
+  const uint64_t b = opt_.bucket;
+  uint64_t r = (std::max<uint64_t>(n, 1) + b - 1) / b * b;
+  return uint32_t(std::min<uint64_t>(r, info_.max_context));
+}
+
+CostModel::Split CostModel::run(const std::string& yaml_text, const std::string& phase,
+                                uint64_t batch, uint64_t prompt_len, uint64_t context_len,
+                                bool head_only) {
+  const auto t0 = std::chrono::steady_clock::now();
+  WorkloadParams wp;
+  wp.phase = phase;
+  wp.batch = batch;
+  wp.prompt_len = prompt_len;
+  wp.context_len = context_len;
+  Workload wl = parse_workload(yaml_text, info_.file, wp);
+  if (head_only) {
+    std::vector<LayerGroup> keep;
+    for (auto& g : wl.groups)
+      if (g.name == "head") keep.push_back(std::move(g));
+    wl.groups = std::move(keep);
+  }
+  Split s = opt_.parallel() ? simulate_parallel(wl, head_only) : simulate(wl);
+  ++engine_runs_;
+  engine_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return s;
+}
+
+CostModel::Split CostModel::simulate(const Workload& wl) {
+  LowerOptions lo;
+  lo.values = false;
+  const LoweredProgram lp = lower(cfg_, wl, lo);
+  Split s;
+  for (const Segment& seg : lp.segments) {
+    EngineOptions fo;
+    fo.values = false;
+    fo.record_timeline = false;
+    fo.layer_of = &seg.layer_of;
+    fo.layers = lp.layers.size();
+    const EngineResult r = run_fast(cfg_, seg.program, fo);
+    for (size_t l = 0; l < lp.layers.size(); ++l) {
+      const LayerInfo& info = lp.layers[l];
+      EventCounts& dst = info.kind == LayerKind::kAttention ? s.attention
+                         : info.group == "head"             ? s.head
+                                                            : s.dense;
+      dst += scaled(r.per_layer[l], seg.repeat);
+    }
+  }
+  for (const LayerInfo& info : lp.layers) {
+    EventCounts& dst = info.kind == LayerKind::kAttention ? s.attention
+                       : info.group == "head"             ? s.head
+                                                          : s.dense;
+    dst.useful_macs += info.useful_macs * info.repeat;
+  }
+  return s;
+}
+
+CostModel::Split CostModel::simulate_parallel(const Workload& wl, bool head_only) {
+  const uint32_t tp = opt_.tp;
+  Split out;
+  std::vector<std::vector<Collective>> collectives;
+  std::set<std::string> seen;
+  for (uint32_t i = 0; i < tp; ++i) {
+    TpShard sh = shard_workload(wl, tp, i, opt_.collective_bytes);
+    if (!seen.insert(shape_signature(sh.workload)).second) continue;
+    const Split s = simulate(sh.workload);
+    if (i == 0) {
+      out = s;
+      collectives = std::move(sh.collectives);
+      continue;
+    }
+    // Uneven splits: each part waits for its slowest shard.
+    if (s.dense.cycles > out.dense.cycles) out.dense = s.dense;
+    if (s.attention.cycles > out.attention.cycles) out.attention = s.attention;
+    if (s.head.cycles > out.head.cycles) out.head = s.head;
+  }
+  const InterconnectConfig& ic = cfg_.interconnect;
+  auto charge = [&](EventCounts& dst, double& dst_j, const CollectiveCost& c, uint64_t times) {
+    const uint64_t cycles = uint64_t(std::ceil(c.seconds * cfg_.clock_hz())) * times;
+    dst.cycles += cycles;
+    dst.non_matrix_cycles += cycles;
+    dst_j += c.energy_j * double(times);
+  };
+  double attention_j = 0.0;  // attention runs on local heads: no collectives expected
+  for (size_t g = 0; g < wl.groups.size(); ++g) {
+    const LayerGroup& lg = wl.groups[g];
+    for (const Collective& c : collectives[g]) {
+      const Layer* after = nullptr;
+      for (const Layer& l : lg.layers)
+        if (l.name == c.layer) after = &l;
+      const CollectiveCost cost = collective_cost(ic, tp, c);
+      if (after && after->kind == LayerKind::kAttention) charge(out.attention, attention_j, cost, lg.repeat);
+      else if (lg.name == "head") charge(out.head, out.head_comm_j, cost, lg.repeat);
+      else charge(out.dense, out.dense_comm_j, cost, lg.repeat);
+    }
+  }
+  if (!head_only)
+    for (size_t s = 0; s + 1 < stages_.size(); ++s) {
+      const size_t g = stages_[s].group_of_unit.back();
+      if (g >= wl.groups.size()) continue;
+      const LayerGroup& lg = wl.groups[g];
+      const Layer& last = lg.layers.back();
+      const uint64_t bytes = lg.items * last.rows_per_item * last.out_features * opt_.collective_bytes;
+      charge(out.dense, out.dense_comm_j, stage_link_cost(ic, tp, bytes), 1);
+    }
+  return out;
+}
+
+const CostModel::Split& CostModel::prefill_point(uint32_t len) {
+  auto it = prefill_.find(len);
+  if (it == prefill_.end()) it = prefill_.emplace(len, run(base_yaml_, "prefill", 1, len, 1, false)).first;
+  return it->second;
+}
+
+double CostModel::dense_comm_j(uint64_t tokens) {
+  if (!opt_.parallel()) return 0.0;
+  const uint64_t chunk = info_.max_context;
+  double j = 0.0;
+  if (tokens > chunk) j = prefill_point(uint32_t(chunk)).dense_comm_j * double(tokens / chunk);
+  const uint64_t rest = tokens > chunk ? tokens % chunk : tokens;
+  if (rest > 0 || tokens == 0) j += prefill_point(round_up(rest)).dense_comm_j;
+  return j;
+}
+
+EventCounts CostModel::dense(uint64_t tokens) {
+  const uint64_t chunk = info_.max_context;
+  EventCounts out;
+  if (tokens > chunk) out = scaled(prefill_point(uint32_t(chunk)).dense, tokens / chunk);
+  const uint64_t rest = tokens > chunk ? tokens % chunk : tokens;
+  if (rest > 0 || tokens == 0) out += prefill_point(round_up(rest)).dense;
+  return out;
+}
+
+const EventCounts& CostModel::prefill_attention(uint32_t prompt_len) {
+  return prefill_point(round_up(prompt_len)).attention;
+}
+
+const EventCounts& CostModel::decode_attention(uint32_t context_len) {
+  const uint32_t c = round_up(context_len);
+  auto it = decode_attn_.find(c);
+  if (it == decode_attn_.end())
+    it = decode_attn_.emplace(c, run(base_yaml_, "decode", 1, 1, c, false).attention).first;
+  return it->second;
+}
+
+const EventCounts& CostModel::head(uint64_t sequences) {
+  const uint64_t b = opt_.bucket;
+  const uint64_t s = (std::max<uint64_t>(sequences, 1) + b - 1) / b * b;
+  auto it = head_.find(s);
+  if (it == head_.end()) it = head_.emplace(s, run(base_yaml_, "decode", s, 1, 1, true)).first;
+  return it->second.head;
+}
+
+EventCounts CostModel::lora_point(uint32_t adapters) {
+  auto it = lora_.find(adapters);
+  if (it != lora_.end()) return it->second;
+  YAML::Node doc = YAML::Load(base_yaml_);
+  YAML::Node l;
+  l["ranks"].push_back(opt_.lora_rank);
+  l["adapters"] = adapters;
+  for (const char* tgt : {"q", "k", "v", "o"}) l["targets"].push_back(tgt);
+  doc["transformer"]["lora"] = l;
+  YAML::Emitter em;
+  em << doc;
+  const Split with = run(em.c_str(), "decode", adapters, 1, 1, false);
+  const Split without = run(base_yaml_, "decode", adapters, 1, 1, false);
+  EventCounts a = with.dense;
+  a += with.attention;
+  a += with.head;
+  EventCounts b = without.dense;
+  b += without.attention;
+  b += without.head;
+  return lora_.emplace(adapters, minus(a, b)).first->second;
+}
+
+EventCounts CostModel::lora_extra(uint32_t adapters) {
+  if (adapters == 0) return {};
+  uint32_t lo = 1;
+  while (lo * 2 <= adapters) lo *= 2;
+  if (lo == adapters) return lora_point(lo);
+  const EventCounts a = lora_point(lo);
+  const EventCounts b = lora_point(lo * 2);
+  return lerp(a, b, adapters - lo, lo);
+}
+
+EventCounts CostModel::iteration(const std::vector<uint32_t>& prefill,
+                                 const std::vector<uint32_t>& decode, uint32_t adapters,
+                                 double* comm_j) {
+  uint64_t tokens = decode.size();
+  for (uint32_t p : prefill) tokens += p;
+  EventCounts c = dense(tokens);
+  c += head(prefill.size() + decode.size());
+  if (comm_j && opt_.parallel()) {
+    const uint64_t b = opt_.bucket;
+    const uint64_t s = (std::max<uint64_t>(prefill.size() + decode.size(), 1) + b - 1) / b * b;
+    *comm_j += dense_comm_j(tokens) + head_.at(s).head_comm_j;
+  }
+  for (uint32_t p : prefill) c += prefill_attention(p);
+  for (uint32_t ctx : decode) c += decode_attention(ctx);
+  if (adapters) c += lora_extra(adapters);
+  return c;
+}
+
+}  // namespace tpusim::serve

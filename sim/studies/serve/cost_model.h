@@ -1,0 +1,130 @@
+// Per-iteration cost of an LLM serving step on one simulated chip, from the fast engine.
+//
+// An iteration runs some prefill sequences (prompt lengths p_i) and some decode sequences
+// (context lengths c_j) together, Orca's selective batching: the non-attention layers run once on
+// all the iteration's tokens, attention runs per sequence at its own length. The cost is composed
+// from three kinds of fast-engine runs of the model (timing only), split by the engine's per-layer
+// attribution (EngineOptions::layer_of) into attention layers, the `head` group, and the rest:
+//   dense(T)            non-attention layers of the embed and decoder groups at T tokens
+//                       (a prefill run of batch 1, prompt T);
+//   prefill_attn(p)     attention layers of that same run (q = kv = p);
+//   decode_attn(c)      attention layers of a decode run of batch 1 at context c;
+//   head(S)             the head group (final layernorm + LM head) for S sequences;
+//   lora_extra(A)       S-LoRA's unmerged adapter GEMMs for A distinct adapters: a decode run of
+//                       batch A with A adapters minus the same run without adapters.
+// iteration = dense(sum p_i + #decode) + head(#sequences) + sum prefill_attn(p_i)
+//             + sum decode_attn(c_j) + lora_extra(#distinct adapters).
+// Buckets: T, p and c round up to a multiple of `bucket` (64 by default; the engine's attention
+// cost steps at multiples of the array width, 256 on tpu-llm, so context rounding is exact there,
+// and dense(T) is flat below the array width and rises by < 64 tokens' work above it). T above
+// max_context runs as whole chunks of max_context plus a remainder (the lowering itself splits
+// large token counts into UB-sized chunks that re-read the weights). S rounds up to a multiple of
+// `bucket`. A is sampled at powers of two and interpolated linearly between them.
+// Each distinct point is simulated once and cached, so a 10,000-request trace needs at most
+// ~2 x max_context / bucket engine runs.
+//
+// Multi-chip (tp x pp > 1, issue 13): every run's workload is split tp ways by shard_workload
+// (sim/studies/multichip/multichip.h) and each distinct shard shape is simulated; a part (dense, attention, head)
+// takes the slowest shard's counts. The tensor-parallel collectives of a run (IC-3 / IC-4,
+// models/interconnect.h) are charged to the part of the layer they follow, and the pp - 1
+// stage-boundary transfers of the weight-balanced pipeline (stage_link_cost) to `dense`, as
+// non-matrix cycles. One iteration crosses every stage in turn (one micro-batch, no overlap
+// between iterations), so its time is the sum over the stages: the counts are one shard's over
+// the whole model plus the communication, and the iteration's link energy is reported beside them.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "models/config.h"
+#include "models/event_counts.h"
+#include "sim/studies/multichip/multichip.h"
+
+namespace tpusim::serve {
+
+// The transformer's shape, read from its workload YAML.
+struct ModelInfo {
+  std::string name;
+  std::string file;
+  uint32_t layers = 0, d_model = 0, heads = 0, kv_heads = 0, d_head = 0, max_context = 0;
+  uint64_t weight_bytes = 0;  // int8 model weights (Workload::weight_bytes)
+  // K and V of one token in every layer, int8 (the lowering keeps the cache in int8).
+  uint64_t kv_bytes_per_token() const { return 2ull * layers * kv_heads * d_head; }
+};
+
+struct CostOptions {
+  uint32_t bucket = 64;      // token / context rounding granularity
+  uint32_t lora_rank = 16;   // rank of every adapter (targets q, k, v, o)
+  uint32_t tp = 1, pp = 1;   // tensor x pipeline split of every serving instance (see above)
+  uint32_t collective_bytes = 1;  // bytes per activation element in collectives and stage links
+  bool parallel() const { return tp * pp > 1; }
+};
+
+class CostModel {
+ public:
+  // Loads `model` (a workload name or YAML path; a decoder transformer with phases). Throws
+  // InputError if it is not one.
+  CostModel(const TpuConfig& cfg, const std::string& model, const CostOptions& opt = {});
+
+  const TpuConfig& config() const { return cfg_; }
+  const ModelInfo& model() const { return info_; }
+  const CostOptions& options() const { return opt_; }
+
+  // Counts of one iteration (see the header comment). `prefill` holds prompt lengths in tokens,
+  // `decode` context lengths (tokens attended, the new one included); `adapters` distinct LoRA
+  // adapters (0 = none). Lengths are 1..max_context. With tp x pp, `comm_j` (when given) is
+  // increased by the iteration's interconnect energy, J (LoRA adapters' collectives excluded).
+  EventCounts iteration(const std::vector<uint32_t>& prefill, const std::vector<uint32_t>& decode,
+                        uint32_t adapters, double* comm_j = nullptr);
+  double seconds(const EventCounts& c) const { return double(c.cycles) / cfg_.clock_hz(); }
+
+  EventCounts dense(uint64_t tokens);
+  const EventCounts& head(uint64_t sequences);
+  const EventCounts& prefill_attention(uint32_t prompt_len);
+  const EventCounts& decode_attention(uint32_t context_len);
+  EventCounts lora_extra(uint32_t adapters);
+
+  // tp x pp: the weight-balanced stages (weight and K/V bytes of one token per chip); empty
+  // for one chip.
+  const std::vector<StageMemory>& stages() const { return stages_; }
+
+  uint64_t engine_runs() const { return engine_runs_; }  // workloads lowered and simulated
+  double engine_seconds() const { return engine_seconds_; }  // wall time spent in them
+
+ private:
+  struct Split {
+    EventCounts dense, attention, head;
+    double dense_comm_j = 0.0, head_comm_j = 0.0;  // interconnect energy (tp x pp), J
+  };
+  Split run(const std::string& yaml_text, const std::string& phase, uint64_t batch,
+            uint64_t prompt_len, uint64_t context_len, bool head_only);
+  Split simulate(const Workload& wl);
+  Split simulate_parallel(const Workload& wl, bool head_only);
+  double dense_comm_j(uint64_t tokens);
+  uint32_t round_up(uint64_t n) const;
+  const Split& prefill_point(uint32_t bucketed_len);
+  EventCounts lora_point(uint32_t adapters);
+
+  TpuConfig cfg_;
+  CostOptions opt_;
+  ModelInfo info_;
+  std::string base_yaml_;  // the model without adapters
+  std::map<uint32_t, Split> prefill_;
+  std::map<uint32_t, EventCounts> decode_attn_;
+  std::map<uint64_t, Split> head_;
+  std::map<uint32_t, EventCounts> lora_;
+  std::vector<StageMemory> stages_;
+  uint64_t engine_runs_ = 0;
+  double engine_seconds_ = 0.0;
+};
+
+// Field-wise helpers over every EventCounts counter.
+EventCounts scaled(const EventCounts& c, uint64_t k);
+// a - b, clamped at 0 per counter.
+EventCounts minus(const EventCounts& a, const EventCounts& b);
+// a + (b - a) * num / den per counter (b >= a expected; clamped at a otherwise).
+EventCounts lerp(const EventCounts& a, const EventCounts& b, uint64_t num, uint64_t den);
+
+}  // namespace tpusim::serve

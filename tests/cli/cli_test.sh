@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# End-to-end CLI checks: exit codes (0 ok, 2 bad input), one-line errors naming the problem,
+# reports written atomically and never over an existing file without --force.
+set -u
+T=${TPUSIM:?set TPUSIM to the tpusim binary}
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+pass=0 fail=0
+expect() {  # expect NAME RC PATTERN -- command...
+  local name=$1 rc=$2 pat=$3; shift 4
+  local out got
+  out=$("$@" 2>&1); got=$?
+  if [ "$got" -eq "$rc" ] && grep -qE -- "$pat" <<<"$out"; then
+    pass=$((pass + 1))
+  else
+    fail=$((fail + 1)); echo "FAIL: $name (rc $got, want $rc; pattern '$pat')"; echo "$out" | head -5
+  fi
+}
+P=$ROOT/workloads/examples/mlp2.s
+expect version 0 'tpusim [0-9]' -- "$T" --version
+expect help 0 'run' -- "$T" --help
+expect run-help 0 '--arch' -- "$T" run --help
+expect list-archs 0 'tpu-v1-gddr5' -- "$T" list archs
+expect list-archs-json 0 '"name": "tiny-4"' -- "$T" list archs --json
+expect run-functional 0 'output checksum' -- "$T" run --arch tiny-8 --program "$P" --mode functional --json "$tmp/r.json"
+expect report-fields 0 '"mode": "functional"' -- cat "$tmp/r.json"
+expect no-overwrite 2 'file exists' -- "$T" run --arch tiny-8 --program "$P" --mode functional --json "$tmp/r.json"
+expect force 0 'report' -- "$T" run --arch tiny-8 --program "$P" --mode functional --json "$tmp/r.json" --force
+expect out-dir 0 'report.json' -- "$T" run --arch tiny-8 --program "$P" --mode functional --out "$tmp/o"
+expect unknown-arch 2 "unknown arch 'nope'" -- "$T" run --arch nope --program "$P" --mode functional
+echo "bogus: [" > "$tmp/bad.yaml"
+expect bad-yaml 2 'bad.yaml:.*YAML syntax' -- "$T" run --arch "$tmp/bad.yaml" --program "$P" --mode functional
+printf 'nop\nfrobnicate\n' > "$tmp/bad.s"
+expect bad-asm 2 "bad.s:2: unknown instruction 'frobnicate'" -- "$T" run --arch tiny-4 --program "$tmp/bad.s" --mode functional
+expect missing-program 2 'cannot open' -- "$T" run --arch tiny-4 --program "$tmp/none.s" --mode functional
+expect bad-flag 2 '' -- "$T" run --arch tiny-4 --program "$P" --bogus
+expect bad-mode 2 '' -- "$T" run --arch tiny-4 --program "$P" --mode warp
+expect asm 0 '' -- "$T" asm "$P" -o "$tmp/p.bin"
+expect disasm 0 'mmc ub=0 acc=0 b=16 switch' -- "$T" disasm "$tmp/p.bin"
+head -c 17 "$tmp/p.bin" > "$tmp/short.bin"
+expect disasm-bad 2 'not a multiple' -- "$T" disasm "$tmp/short.bin"
+# Same run twice: byte-identical reports.
+"$T" run --arch small-16 --program "$P" --mode functional --json "$tmp/a.json" --quiet
+"$T" run --arch small-16 --program "$P" --mode functional --json "$tmp/b.json" --quiet
+expect deterministic 0 '' -- cmp "$tmp/a.json" "$tmp/b.json"
+# Multi-chip flags on compare, serve and sweep (issue 13): 1 x 1 is the single-chip output byte
+# for byte, a split that is not tp x pp exits 2 naming the flags.
+"$T" compare --arch tpu-v1 --workload mlp0 --baselines haswell --json "$tmp/c1.json" > "$tmp/c1.txt"
+"$T" compare --arch tpu-v1 --workload mlp0 --baselines haswell --tp 1 --pp 1 --json "$tmp/c2.json" > "$tmp/c2.txt"
+expect compare-tp1-json 0 '' -- cmp "$tmp/c1.json" "$tmp/c2.json"
+expect compare-tp1-text 0 '' -- cmp "$tmp/c1.txt" "$tmp/c2.txt"
+expect compare-chips 0 'accelerator: 4 chips of tpu-v1 = tp 4 x pp 1' -- "$T" compare --arch tpu-v1 --workload opt-13b --phase decode --baselines haswell --chips 4
+expect compare-chips-bad 2 '--chips 6 --tp 4: chips 6 is not a multiple of tp 4' -- "$T" compare --arch tpu-v1 --workload mlp0 --chips 6 --tp 4
+expect compare-tp-heads 2 "tp 3: attention layer" -- "$T" compare --arch tpu-v1 --workload opt-13b --phase decode --tp 3
+"$T" serve --requests 20 --rate 2 --json "$tmp/s1.json" --quiet
+"$T" serve --requests 20 --rate 2 --tp 1 --json "$tmp/s2.json" --quiet
+expect serve-tp1 0 '' -- cmp "$tmp/s1.json" "$tmp/s2.json"
+expect serve-tp2 0 'on tpu-llm x2 \(tp 2 pp 1\)' -- "$T" serve --requests 20 --rate 2 --tp 2
+expect serve-chips-bad 2 '--chips 6 --tp 4: chips 6 is not a multiple of tp 4' -- "$T" serve --requests 20 --chips 6 --tp 4
+expect sweep-chips-bad 2 '--chips 6 --tp 4: chips 6 is not a multiple of tp 4' -- "$T" sweep "$ROOT/tests/studies/sweep/small.yaml" --out "$tmp/sw" --chips 6 --tp 4
+echo "cli: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]

@@ -1,0 +1,294 @@
+// The cycle engine (SystemC twin of rtl/) against the fast engine: total cycles, every issue and
+// done cycle, every counter, every output byte (sim/isa/ISA.md: the engines agree exactly).
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <random>
+
+#include "models/config.h"
+#include "models/errors.h"
+#include "sim/engines/fast/fast_engine.h"
+#include "sim/engines/functional/functional.h"
+#include "sim/compiler/lowering.h"
+#include "sim/isa/program_gen.h"
+#include "sim/engines/cycle/cycle_engine.h"
+#include "sim/compiler/workload.h"
+#include "tests/engines/programs.h"
+
+namespace tpusim {
+namespace {
+
+// Checks every field; returns whether all were equal (for the campaign's table).
+bool check_equal(const TpuConfig& cfg, const Program& p, const std::vector<uint32_t>* layer_of = nullptr,
+                 size_t layers = 0, bool values = true) {
+  EngineOptions fo;
+  fo.layer_of = layer_of;
+  fo.layers = layers;
+  fo.values = values;
+  EngineOptions co;
+  co.layer_of = layer_of;
+  co.layers = layers;
+  co.values = values;
+  const EngineResult f = run_fast(cfg, p, fo);
+  const EngineResult c = run_cycle(cfg, p, co);
+  REQUIRE(c.timeline.size() == f.timeline.size());
+  bool equal = c.counts == f.counts && c.per_layer == f.per_layer;
+  for (size_t pc = 0; pc < f.timeline.size(); ++pc) {
+    if (c.timeline[pc].issue == f.timeline[pc].issue && c.timeline[pc].done == f.timeline[pc].done) continue;
+    equal = false;
+    INFO("pc " << pc << " " << mnemonic(p.code[pc].op));
+    CHECK(c.timeline[pc].issue == f.timeline[pc].issue);
+    CHECK(c.timeline[pc].done == f.timeline[pc].done);
+  }
+  CHECK(c.counts.cycles == f.counts.cycles);
+  CHECK(c.counts.array_active_cycles == f.counts.array_active_cycles);
+  CHECK(c.counts.weight_stall_cycles == f.counts.weight_stall_cycles);
+  CHECK(c.counts.weight_shift_cycles == f.counts.weight_shift_cycles);
+  CHECK(c.counts.non_matrix_cycles == f.counts.non_matrix_cycles);
+  CHECK(c.counts.raw_stall_cycles == f.counts.raw_stall_cycles);
+  CHECK(c.counts.input_stall_cycles == f.counts.input_stall_cycles);
+  CHECK(c.counts == f.counts);
+  REQUIRE(c.per_layer.size() == f.per_layer.size());
+  for (size_t l = 0; l < f.per_layer.size(); ++l) {
+    INFO("layer " << l);
+    CHECK(c.per_layer[l] == f.per_layer[l]);
+  }
+  if (!values) return equal;
+  REQUIRE(c.has_values);
+  REQUIRE(f.has_values);
+  CHECK(c.values.state.host == f.values.state.host);
+  CHECK(c.values.state.ub == f.values.state.ub);
+  CHECK(c.values.state.acc == f.values.state.acc);
+  CHECK(c.values.state.mult == f.values.state.mult);
+  CHECK(c.values.state.shift == f.values.state.shift);
+  CHECK(c.values.state.round == f.values.state.round);
+  REQUIRE(c.values.host_writes.size() == f.values.host_writes.size());
+  for (size_t i = 0; i < c.values.host_writes.size(); ++i) {
+    CHECK(c.values.host_writes[i].host_vector == f.values.host_writes[i].host_vector);
+    CHECK(c.values.host_writes[i].vectors == f.values.host_writes[i].vectors);
+    equal = equal && c.values.host_writes[i].host_vector == f.values.host_writes[i].host_vector &&
+            c.values.host_writes[i].vectors == f.values.host_writes[i].vectors;
+  }
+  return equal && c.values.state.host == f.values.state.host && c.values.state.ub == f.values.state.ub &&
+         c.values.state.acc == f.values.state.acc && c.values.state.mult == f.values.state.mult &&
+         c.values.state.shift == f.values.state.shift && c.values.state.round == f.values.state.round;
+}
+
+}  // namespace
+
+TEST_CASE("cycle engine equals fast engine: directed programs on tiny-4") {
+  const TpuConfig cfg = load_config("tiny-4");
+  Program p;
+  p.name = "directed";
+  p.code = {rtl_test::make_instruction(Opcode::kReadHost, 0, 0, 3), rtl_test::make_instruction(Opcode::kReadWeights, 0, 0, 2),
+            rtl_test::make_instruction(Opcode::kSync, 0, 0, 0, kUnitHost),
+            rtl_test::make_instruction(Opcode::kMatmul, 0, 0, 3, kFlagSwitch), rtl_test::make_instruction(Opcode::kMatmul, 0, 3, 3, kFlagSwitch | kFlagAccumulate),
+            rtl_test::make_instruction(Opcode::kSync, 0, 0, 0, kUnitMxu), rtl_test::make_instruction(Opcode::kActivate, 0, 8, 4, 1 | (1 << 2), 1),
+            rtl_test::make_instruction(Opcode::kSync, 0, 0, 0, kUnitAct), rtl_test::make_instruction(Opcode::kWriteHost, 10, 8, 2), rtl_test::make_instruction(Opcode::kHalt)};
+  p.random_init.push_back({false, 0, 3, 11});
+  p.random_init.push_back({true, 0, 2, 12});
+  check_equal(cfg, p);
+}
+
+TEST_CASE("cycle engine equals fast engine: random programs") {
+  for (const char* arch : {"tiny-4", "tiny-8", "small-16"}) {
+    const TpuConfig cfg = load_config(arch);
+    for (uint64_t seed = 1; seed <= 6; ++seed) {
+      INFO(arch << " seed " << seed);
+      GenOptions go;
+      go.instructions = 50;
+      go.window = seed % 2 ? 64 : 0;
+      check_equal(cfg, generate_program(cfg, seed * 131 + 7, go));
+    }
+  }
+}
+
+TEST_CASE("cycle engine equals fast engine: lowered mlp1 on small-16 (timing and layers)") {
+  const TpuConfig cfg = load_config("small-16");
+  LowerOptions lo;
+  lo.values = false;
+  WorkloadParams wp;
+  wp.batch = 16;
+  const LoweredProgram lp = lower(cfg, load_workload("mlp1", wp), lo);
+  REQUIRE(!lp.segments.empty());
+  // the first two segments (groups) keep the test short; every layer kind of mlp1 is in them
+  for (size_t i = 0; i < lp.segments.size() && i < 2; ++i) {
+    const Segment& seg = lp.segments[i];
+    INFO("segment " << seg.group);
+    check_equal(cfg, seg.program, &seg.layer_of, lp.layers.size(), false);
+  }
+}
+
+TEST_CASE("cycle engine equals fast engine: lowered small MLP on small-16 with values") {
+  const TpuConfig cfg = load_config("small-16");
+  const char* y = "name: tiny-mlp\npaper: test\nbatch: 20\ninput: {features: 40}\nlayers:\n"
+                  "  - {type: fc, out: 24, act: relu}\n  - {type: fc, out: 10, act: sigmoid}\n";
+  LowerOptions lo;
+  lo.unroll = true;
+  const LoweredProgram lp = lower(cfg, parse_workload(y, "tiny-mlp.yaml"), lo);
+  REQUIRE(lp.segments.size() == 1);
+  check_equal(cfg, lp.segments[0].program, &lp.segments[0].layer_of, lp.layers.size());
+}
+
+
+// Issue 6's agreement campaign: 300 random programs over the whole ISA (shapes that are and are
+// not multiples of the array, extreme values), every field compared.
+TEST_CASE("cycle engine equals fast engine: 300-program campaign") {
+  struct Part { const char* arch; uint64_t programs; };
+  uint64_t total = 0;
+  for (const Part& part : {Part{"tiny-4", 120}, Part{"tiny-8", 120}, Part{"small-16", 60}}) {
+    const TpuConfig cfg = load_config(part.arch);
+    for (uint64_t i = 0; i < part.programs; ++i) {
+      const uint64_t seed = 90001 + total;
+      INFO(part.arch << " seed " << seed);
+      GenOptions go;
+      go.instructions = 30;
+      go.window = i % 3 == 0 ? 48 : 0;
+      check_equal(cfg, generate_program(cfg, seed, go));
+      ++total;
+    }
+  }
+  CHECK(total == 300);
+}
+
+// Issue 6's workload campaign (hidden: run by scripts/agreement_campaign.sh, not by CTest): every
+// library workload lowered for small-16 (batch 1, LLM context 128, timing only), each segment run on
+// both engines and compared field by field. The SystemC twin runs ~4x10^5 cycles/s at 16x16 and the
+// library is ~3.5x10^9 cycles, so the campaign is split:
+//   TPUSIM_AGREEMENT_BUDGET   segments over this many simulated cycles are listed, not run
+//                             (default 2,000,000);
+//   TPUSIM_AGREEMENT_SHARD    "i/n": this process runs shard i of n (segments balanced by cycles,
+//                             largest first; shard 0 also lists duplicates and skipped segments);
+//   TPUSIM_AGREEMENT_ONLY     comma-separated workload names (default: the whole library);
+//   TPUSIM_AGREEMENT_MAX_INSTRUCTIONS  LowerOptions::max_instructions (megascale-530b stores only
+//                             above the default 2^26).
+// A segment whose program and layer map equal an earlier one's (128-bit hash of both) is the same
+// deterministic run and is listed as a duplicate, not run twice. One table row per segment.
+namespace {
+
+uint64_t env_u64(const char* name, uint64_t fallback) {
+  const char* v = std::getenv(name);
+  return v && *v ? std::strtoull(v, nullptr, 10) : fallback;
+}
+
+struct CampaignEntry {
+  std::string workload, group, status;  // status: set for entries not run (skipped, duplicate, not lowered)
+  size_t segment = 0;
+  uint64_t repeat = 1, cycles = 0, instructions = 0;
+  uint64_t key[2] = {0, 0};
+  int shard = -1;  // >= 0: to be compared by this shard
+  bool original = false;  // lowered and not a duplicate of an earlier segment
+};
+
+LoweredProgram lower_for_campaign(const TpuConfig& cfg, const std::string& name) {
+  WorkloadParams wp;
+  wp.batch = 1;
+  if (!load_workload(name).phase.empty()) wp.context_len = 128;
+  LowerOptions lo;
+  lo.values = false;
+  lo.max_instructions = env_u64("TPUSIM_AGREEMENT_MAX_INSTRUCTIONS", lo.max_instructions);
+  return lower(cfg, load_workload(name, wp), lo);
+}
+
+}  // namespace
+
+TEST_CASE("cycle engine equals fast engine: every library workload on small-16", "[.][agreement]") {
+  const TpuConfig cfg = load_config("small-16");
+  const uint64_t budget = env_u64("TPUSIM_AGREEMENT_BUDGET", 2000000);
+  unsigned shard = 0, shards = 1;
+  if (const char* v = std::getenv("TPUSIM_AGREEMENT_SHARD"))
+    REQUIRE(std::sscanf(v, "%u/%u", &shard, &shards) == 2);
+  REQUIRE(shard < shards);
+  const char* only = std::getenv("TPUSIM_AGREEMENT_ONLY");
+  const std::string only_list = only ? std::string(",") + only + "," : "";
+
+  // Pass 1: lower everything, size every segment on the fast engine, find duplicates.
+  std::vector<CampaignEntry> entries;
+  std::vector<std::string> names;
+  for (const auto& e : list_workloads()) {
+    if (only && only_list.find("," + e.name + ",") == std::string::npos) continue;
+    names.push_back(e.name);
+    LoweredProgram lp;
+    try {
+      lp = lower_for_campaign(cfg, e.name);
+    } catch (const InputError& err) {
+      CampaignEntry c;
+      c.workload = e.name;
+      c.group = "-";
+      c.status = std::string("not lowered: ") + err.what();
+      entries.push_back(c);
+      continue;
+    }
+    for (size_t i = 0; i < lp.segments.size(); ++i) {
+      const Segment& seg = lp.segments[i];
+      CampaignEntry c;
+      c.workload = e.name;
+      c.group = seg.group;
+      c.segment = i;
+      c.repeat = seg.repeat;
+      c.instructions = seg.program.code.size();
+      EngineOptions fo;
+      fo.values = false;
+      c.cycles = run_fast(cfg, seg.program, fo).counts.cycles;
+      const size_t code_bytes = seg.program.code.size() * sizeof(Instruction);
+      const size_t map_bytes = seg.layer_of.size() * sizeof(uint32_t);
+      c.key[0] = fnv1a64(seg.layer_of.data(), map_bytes, fnv1a64(seg.program.code.data(), code_bytes));
+      c.key[1] = fnv1a64(seg.program.code.data(), code_bytes, fnv1a64(seg.layer_of.data(), map_bytes, 0x9e3779b97f4a7c15ull));
+      for (const CampaignEntry& prev : entries)
+        if (prev.original && prev.key[0] == c.key[0] && prev.key[1] == c.key[1] && prev.instructions == c.instructions) {
+          c.status = "same program as " + prev.workload + " segment " + std::to_string(prev.segment) + " (" + prev.group + ")";
+          break;
+        }
+      c.original = c.status.empty();
+      if (c.original && c.cycles > budget) c.status = "over the budget, not run";
+      entries.push_back(c);
+    }
+  }
+  // Balance the runnable segments over the shards by cycles, largest first.
+  std::vector<size_t> order;
+  for (size_t i = 0; i < entries.size(); ++i)
+    if (entries[i].status.empty()) order.push_back(i);
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return entries[a].cycles > entries[b].cycles; });
+  std::vector<uint64_t> load(shards, 0);
+  for (size_t i : order) {
+    const size_t s = size_t(std::min_element(load.begin(), load.end()) - load.begin());
+    entries[i].shard = int(s);
+    load[s] += entries[i].cycles;
+  }
+
+  // Pass 2: lower again the workloads with segments in this shard and compare them.
+  uint64_t compared = 0, cycles = 0, listed = 0;
+  for (const std::string& name : names) {
+    bool mine = false;
+    for (const CampaignEntry& c : entries) mine |= c.workload == name && c.shard == int(shard);
+    LoweredProgram lp;
+    if (mine) lp = lower_for_campaign(cfg, name);
+    for (const CampaignEntry& c : entries) {
+      if (c.workload != name) continue;
+      if (c.shard == int(shard)) {
+        const Segment& seg = lp.segments.at(c.segment);
+        INFO(name << " segment " << c.segment << " (" << seg.group << ")");
+        const bool equal = check_equal(cfg, seg.program, &seg.layer_of, lp.layers.size(), false);
+        std::printf("| %s | %zu %s | %llu | %llu | %llu | %s (shard %u) |\n", name.c_str(), c.segment, c.group.c_str(),
+                    (unsigned long long)c.repeat, (unsigned long long)c.instructions, (unsigned long long)c.cycles,
+                    equal ? "equal" : "DIFFERENT", shard);
+        ++compared;
+        cycles += c.cycles;
+      } else if (c.shard < 0 && shard == 0) {
+        std::printf("| %s | %zu %s | %llu | %llu | %llu | %s |\n", name.c_str(), c.segment, c.group.c_str(),
+                    (unsigned long long)c.repeat, (unsigned long long)c.instructions, (unsigned long long)c.cycles,
+                    c.status.c_str());
+        ++listed;
+      }
+      std::fflush(stdout);
+    }
+  }
+  std::printf("shard %u/%u: segments compared: %llu, cycles compared: %llu, rows listed: %llu, budget: %llu\n", shard,
+              shards, (unsigned long long)compared, (unsigned long long)cycles, (unsigned long long)listed,
+              (unsigned long long)budget);
+}
+
+
+}  // namespace tpusim

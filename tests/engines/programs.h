@@ -1,0 +1,47 @@
+// Program builders for the RTL test benches: tiled GEMM programs with an independently
+// computed expected output, and random race-free legal programs (sim/isa/ISA.md).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "models/config.h"
+#include "sim/isa/program.h"
+
+namespace tpusim::rtl_test {
+
+// One instruction from its fields (the test benches' shorthand; fields as in sim/isa/ISA.md).
+inline Instruction make_instruction(Opcode op, uint32_t a = 0, uint32_t b = 0, uint32_t c = 0,
+                                    uint8_t flags = 0, uint16_t d = 0) {
+  Instruction in;
+  in.op = op;
+  in.a = a;
+  in.b = b;
+  in.c = c;
+  in.flags = flags;
+  in.d = d;
+  return in;
+}
+
+struct GemmSpec {
+  uint32_t m = 4, k = 4, n = 4;
+  uint8_t function = 0;   // act function code
+  uint8_t pool = 0;       // 0 none, 1 max, 2 avg
+  uint32_t pool_log2 = 0;
+  int32_t mult = 1 << 16;
+  uint32_t shift = 18;
+  uint8_t round = 0;
+  uint64_t seed = 1;
+};
+
+struct GemmProgram {
+  Program prog;
+  uint64_t out_host = 0;              // first host vector of the output
+  std::vector<int8_t> expected;       // (m / P) x n_tiles vectors of W bytes, host order
+};
+
+// C = act(requant(A (m x k) * B (k x n))) through the full data path: rhm, rw, mmc (switch,
+// accumulate over k tiles), act, whm. Expected output computed with numerics::gemm_reference.
+GemmProgram gemm_program(const TpuConfig& cfg, const GemmSpec& spec);
+
+}  // namespace tpusim::rtl_test

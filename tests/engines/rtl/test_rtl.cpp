@@ -1,0 +1,353 @@
+// RTL test bench (one executable per preset, see CMakeLists.txt): the verilated tpu_top against
+// the functional executor (bit-exact host memory), the reference numerics, and the timing rules
+// of sim/isa/ISA.md through the named functions of sim/isa/timing.h (never literal cycle counts).
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <random>
+
+#include TPUSIM_RTL_HEADER
+
+#include "models/config.h"
+#include "tests/engines/programs.h"
+#include "tests/engines/rtl/rtl_harness.h"
+#include "sim/engines/functional/functional.h"
+#include "sim/isa/timing.h"
+#include "sim/engines/fast/fast_engine.h"
+#include "sim/isa/program_gen.h"
+#include "sim/isa/tpu_top_params.h"
+
+namespace tpusim::rtl_test {
+namespace {
+
+namespace t = tpusim::timing;
+using Harness = RtlHarness<TPUSIM_RTL_MODEL>;
+
+const TpuConfig& cfg() {
+  static const TpuConfig c = load_config(TPUSIM_RTL_PRESET);
+  return c;
+}
+
+Program program(std::vector<Instruction> code) {
+  Program p;
+  p.name = "directed";
+  p.code = std::move(code);
+  p.code.push_back(make_instruction(Opcode::kHalt));
+  return p;
+}
+
+// Counters partition the cycles; subsets stay inside non_matrix.
+void check_partition(const RtlResult& r) {
+  const Counters& c = r.counters;
+  CHECK(c.array_active + c.weight_stall + c.weight_shift + c.non_matrix == r.total_cycles);
+  CHECK(c.raw_stall + c.input_stall <= c.non_matrix);
+}
+
+// Every issue cycle, the total and all six counters equal the fast engine's (the instruction-level
+// implementation of sim/isa/ISA.md that every engine must agree with).
+void check_timing(const Program& p, const RtlResult& r) {
+  EngineOptions opt;
+  opt.values = false;
+  const EngineResult ref = run_fast(cfg(), p, opt);
+  REQUIRE(r.issue_cycle.size() == ref.timeline.size());
+  for (size_t pc = 0; pc < ref.timeline.size(); ++pc) {
+    INFO("pc " << pc << " " << mnemonic(p.code[pc].op));
+    CHECK(r.issue_cycle[pc] == ref.timeline[pc].issue);
+  }
+  CHECK(r.total_cycles == ref.counts.cycles);
+  const EventCounts& n = ref.counts;
+  const Counters expect{n.array_active_cycles, n.weight_stall_cycles, n.weight_shift_cycles,
+                        n.non_matrix_cycles, n.raw_stall_cycles, n.input_stall_cycles};
+  INFO("rtl " << to_string(r.counters) << " / fast engine " << to_string(expect));
+  CHECK(r.counters == expect);
+  check_partition(r);
+}
+
+// Host memory equals the functional executor's, byte for byte.
+void check_values(const Program& p, const RtlResult& r) {
+  const FunctionalResult f = run_functional(cfg(), p);
+  REQUIRE(r.host.size() <= f.state.host.size());
+  CHECK(std::equal(r.host.begin(), r.host.end(), f.state.host.begin()));
+  CHECK_FALSE(r.error);
+}
+
+// The counter of `field` advanced during cycle c (trace[c+1] - trace[c]).
+template <typename Field>
+uint64_t delta(const RtlResult& r, uint64_t c, Field field) {
+  return r.trace.at(c + 1).*field - r.trace.at(c).*field;
+}
+
+}  // namespace
+
+TEST_CASE("the model was verilated with the parameters of the preset as loaded now") {
+  // rtl/CMakeLists.txt verilated it with the same map at configure time (sim/isa/tpu_top_params.h).
+  CHECK(verilator_parameter_args(tpu_top_params(cfg(), TPUSIM_RTL_HOST_VECTORS, TPUSIM_RTL_IMEM_DEPTH)) ==
+        std::string(TPUSIM_RTL_PARAMS));
+}
+
+TEST_CASE("front end: first issue at front_end_cycles, then one per cycle") {
+  const Program p = program({make_instruction(Opcode::kNop), make_instruction(Opcode::kNop), make_instruction(Opcode::kNop)});
+  const RtlResult r = Harness(cfg()).run(p);
+  for (size_t pc = 0; pc < p.code.size(); ++pc) CHECK(r.issue_cycle[pc] == t::front_end_cycles() + pc);
+  CHECK(r.total_cycles == t::front_end_cycles() + p.code.size());
+  CHECK(r.counters.non_matrix == r.total_cycles);
+  check_timing(p, r);
+}
+
+TEST_CASE("directed: host DMA busy time is host_transfer_cycles (T-1 held, T issued)") {
+  const uint64_t W = cfg().vector_bytes();
+  for (uint32_t n : {1u, 2u, 7u, 16u}) {
+    INFO("n = " << n);
+    // rhm; whm (same link, waits); sync host
+    const Program p = program({make_instruction(Opcode::kReadHost, 0, 0, n), make_instruction(Opcode::kWriteHost, 32, 0, n),
+                               make_instruction(Opcode::kSync, 0, 0, 0, kUnitHost)});
+    const RtlResult r = Harness(cfg()).run(p, true);
+    const uint64_t t0 = t::front_end_cycles();
+    const uint64_t D = t::host_transfer_cycles(cfg(), n * W);
+    CHECK(r.issue_cycle[0] == t0);
+    CHECK(r.issue_cycle[1] == t0 + D);
+    CHECK(r.issue_cycle[2] == t0 + 2 * D);
+    // T-1: the whm is held by the busy link (input stall); T: it issues.
+    CHECK(delta(r, t0 + D - 1, &Counters::input_stall) == 1);
+    CHECK(delta(r, t0 + D, &Counters::input_stall) == 0);
+    CHECK(delta(r, t0 + 2 * D - 1, &Counters::raw_stall) == 1);
+    CHECK(r.counters.input_stall == D - 1);
+    CHECK(r.counters.raw_stall == D - 1);
+    check_timing(p, r);
+    check_values(p, r);
+  }
+}
+
+TEST_CASE("directed: weight DMA occupies the link weight_tile_transfer_cycles, arrives after latency") {
+  const uint64_t Tx = t::weight_tile_transfer_cycles(cfg());
+  const uint64_t Lw = t::weight_memory_latency_cycles(cfg());
+  const uint64_t t0 = t::front_end_cycles();
+  // rw 1 tile; rw 1 tile (waits for the link); sync weights (waits for the second arrival)
+  Program p = program({make_instruction(Opcode::kReadWeights, 0, 0, 1), make_instruction(Opcode::kReadWeights, 1, 0, 1),
+                       make_instruction(Opcode::kSync, 0, 0, 0, kUnitWeights)});
+  p.weight_init[0] = std::vector<int8_t>(cfg().tile_bytes(), 1);
+  const RtlResult r = Harness(cfg()).run(p, true);
+  CHECK(r.issue_cycle[1] == t0 + Tx);
+  CHECK(r.issue_cycle[2] == t0 + 2 * Tx + Lw);
+  CHECK(delta(r, t0 + 2 * Tx + Lw - 1, &Counters::raw_stall) == 1);
+  CHECK(delta(r, t0 + 2 * Tx + Lw, &Counters::raw_stall) == 0);
+  check_timing(p, r);
+}
+
+TEST_CASE("directed: weight stall until arrival, then weight_shift_cycles of shift") {
+  const uint64_t Tx = t::weight_tile_transfer_cycles(cfg());
+  const uint64_t Lw = t::weight_memory_latency_cycles(cfg());
+  const uint64_t S = t::weight_shift_cycles(cfg());
+  const uint64_t t0 = t::front_end_cycles();
+  const Program p = program({make_instruction(Opcode::kReadWeights, 0, 0, 1),
+                             make_instruction(Opcode::kMatmul, 0, 0, 1, kFlagSwitch)});
+  const RtlResult r = Harness(cfg()).run(p, true);
+  const uint64_t a0 = t0 + Tx + Lw;
+  CHECK(r.issue_cycle[1] == a0 + S);
+  CHECK(delta(r, a0 - 1, &Counters::weight_stall) == 1);  // T-1 of the arrival: stall
+  CHECK(delta(r, a0, &Counters::weight_shift) == 1);      // T: shift
+  CHECK(delta(r, a0 + S - 1, &Counters::weight_shift) == 1);
+  CHECK(delta(r, a0 + S, &Counters::array_active) == 1);
+  CHECK(r.counters.weight_stall == a0 - (t0 + 1));
+  CHECK(r.counters.weight_shift == S);
+  check_timing(p, r);
+}
+
+TEST_CASE("directed: the next shift waits weight_shift_guard_cycles after a switch") {
+  const uint64_t G = t::weight_shift_guard_cycles(cfg());
+  const uint64_t S = t::weight_shift_cycles(cfg());
+  // both tiles arrive before the first switch, so the guard alone spaces the two switches
+  const Program p = program({make_instruction(Opcode::kReadWeights, 0, 0, 2),
+                             make_instruction(Opcode::kSync, 0, 0, 0, kUnitWeights),
+                             make_instruction(Opcode::kMatmul, 0, 0, 1, kFlagSwitch),
+                             make_instruction(Opcode::kMatmul, 0, 1, 1, kFlagSwitch)});
+  const RtlResult r = Harness(cfg()).run(p, true);
+  const uint64_t sw0 = r.issue_cycle[2];
+  CHECK(sw0 == r.issue_cycle[1] + 1);
+  CHECK(r.issue_cycle[3] == sw0 + G + S);
+  CHECK(delta(r, sw0 + G + S - 1, &Counters::weight_shift) == 1);
+  CHECK(delta(r, sw0 + G + S, &Counters::array_active) == 1);
+  check_timing(p, r);
+}
+
+TEST_CASE("directed: a FIFO slot frees at the end of the shift that drains it") {
+  const uint32_t F = cfg().weight_fifo_tiles;
+  // F + 2 tiles: tile F+1 needs the slot of tile 1, whose shift waits for the first switch,
+  // which a long host transfer delays.
+  const Program p = program({make_instruction(Opcode::kReadWeights, 0, 0, F + 2),
+                             make_instruction(Opcode::kReadHost, 0, 0, 64),
+                             make_instruction(Opcode::kSync, 0, 0, 0, kUnitHost),
+                             make_instruction(Opcode::kMatmul, 0, 0, 1, kFlagSwitch),
+                             make_instruction(Opcode::kSync, 0, 0, 0, kUnitWeights)});
+  const RtlResult r = Harness(cfg()).run(p);
+  const uint64_t Tx = t::weight_tile_transfer_cycles(cfg());
+  const uint64_t Lw = t::weight_memory_latency_cycles(cfg());
+  const uint64_t S = t::weight_shift_cycles(cfg()), G = t::weight_shift_guard_cycles(cfg());
+  const uint64_t sw0 = r.issue_cycle[3];
+  const uint64_t a1 = t::front_end_cycles() + Tx + Tx + Lw;
+  const uint64_t s1 = std::max(a1, sw0 + G);
+  const uint64_t r_last = std::max(t::front_end_cycles() + (F + 1) * Tx, s1 + S);
+  CHECK(r.issue_cycle[4] == r_last + Tx + Lw);
+  check_timing(p, r);
+}
+
+TEST_CASE("directed: mmc results land mxu_latency_cycles after injection (fill and drain)") {
+  const uint64_t L = t::mxu_latency_cycles(cfg());
+  for (uint32_t B : {1u, 3u, 9u}) {
+    INFO("B = " << B);
+    GemmSpec sp;
+    sp.m = B;
+    sp.k = cfg().array.rows;
+    sp.n = cfg().array.cols;
+    sp.seed = B;
+    GemmProgram g = gemm_program(cfg(), sp);
+    const RtlResult r = Harness(cfg()).run(g.prog, true);
+    // find the mmc and the sync mxu behind it
+    size_t mmc = 0;
+    while (g.prog.code[mmc].op != Opcode::kMatmul) ++mmc;
+    const size_t sync = mmc + 1;
+    REQUIRE(g.prog.code[sync].op == Opcode::kSync);
+    const uint64_t tm = r.issue_cycle[mmc];
+    CHECK(r.issue_cycle[sync] == tm + B + L);
+    CHECK(delta(r, tm + B - 1, &Counters::array_active) == 1);  // last row injected
+    CHECK(delta(r, tm + B, &Counters::array_active) == 0);
+    CHECK(delta(r, tm + B + L - 1, &Counters::raw_stall) == 1);  // T-1: still draining
+    check_timing(g.prog, r);
+    check_values(g.prog, r);
+    CHECK(std::equal(g.expected.begin(), g.expected.end(),
+                     r.host.begin() + g.out_host * cfg().vector_bytes()));
+  }
+}
+
+TEST_CASE("directed: back-to-back mmc inject without a bubble") {
+  const Program p = program({make_instruction(Opcode::kMatmul, 0, 0, 5), make_instruction(Opcode::kMatmul, 5, 5, 3),
+                             make_instruction(Opcode::kSync, 0, 0, 0, kUnitMxu)});
+  const RtlResult r = Harness(cfg()).run(p);
+  CHECK(r.issue_cycle[1] == r.issue_cycle[0] + 5);
+  CHECK(r.issue_cycle[2] == r.issue_cycle[1] + 3 + t::mxu_latency_cycles(cfg()));
+  CHECK(r.counters.array_active == 8);
+  check_timing(p, r);
+}
+
+TEST_CASE("directed: activation busy n + act_pipeline_cycles") {
+  for (uint32_t n : {1u, 4u, 8u}) {
+    const Program p = program({make_instruction(Opcode::kActivate, 0, 0, n, 1),
+                               make_instruction(Opcode::kSync, 0, 0, 0, kUnitAct)});
+    const RtlResult r = Harness(cfg()).run(p, true);
+    const uint64_t T = r.issue_cycle[0] + n + t::act_pipeline_cycles();
+    CHECK(r.issue_cycle[1] == T);
+    CHECK(delta(r, T - 1, &Counters::raw_stall) == 1);
+    check_timing(p, r);
+  }
+}
+
+TEST_CASE("end-to-end: host in, weights in, matmul, activate, host out") {
+  const uint32_t R = cfg().array.rows, C = cfg().array.cols;
+  struct Case {
+    uint32_t m, k, n;
+    uint8_t fn, pool, log2;
+  };
+  const Case cases[] = {{2 * R, 2 * R, 2 * C, 1, 0, 0},       // relu, 2x2 tiles
+                        {R + 3, R + 1, C - 1, 2, 1, 1},       // sigmoid, max pool 2, ragged
+                        {4, R, C, 3, 2, 2}};                  // tanh, average pool 4
+  uint64_t seed = 7;
+  for (const Case& cs : cases) {
+    GemmSpec sp;
+    sp.m = cs.m - cs.m % (1u << cs.log2);
+    sp.k = cs.k;
+    sp.n = cs.n;
+    sp.function = cs.fn;
+    sp.pool = cs.pool;
+    sp.pool_log2 = cs.log2;
+    sp.mult = 1 << 14;
+    sp.shift = 16;
+    sp.seed = ++seed;
+    INFO("m k n fn pool = " << sp.m << " " << sp.k << " " << sp.n << " " << int(sp.function)
+                            << " " << int(sp.pool));
+    GemmProgram g = gemm_program(cfg(), sp);
+    const RtlResult r = Harness(cfg()).run(g.prog);
+    check_values(g.prog, r);
+    CHECK(std::equal(g.expected.begin(), g.expected.end(),
+                     r.host.begin() + g.out_host * cfg().vector_bytes()));
+    check_timing(g.prog, r);
+    CHECK(r.counters.array_active > 0);
+  }
+}
+
+TEST_CASE("timing does not depend on data values") {
+  GemmSpec sp;
+  sp.m = 5;
+  sp.k = cfg().array.rows + 2;
+  sp.n = cfg().array.cols;
+  sp.seed = 1;
+  const GemmProgram a = gemm_program(cfg(), sp);
+  sp.seed = 2;
+  GemmProgram b = gemm_program(cfg(), sp);
+  for (auto& [addr, bytes] : b.prog.weight_init) std::fill(bytes.begin(), bytes.end(), 0);
+  const RtlResult ra = Harness(cfg()).run(a.prog), rb = Harness(cfg()).run(b.prog);
+  CHECK(ra.issue_cycle == rb.issue_cycle);
+  CHECK(ra.counters == rb.counters);
+  CHECK(ra.host != rb.host);
+}
+
+#if TPUSIM_RTL_SIZE <= 16
+TEST_CASE("random GEMMs against the reference numerics") {
+  const uint32_t R = cfg().array.rows, C = cfg().array.cols;
+  for (uint64_t seed = 1; seed <= 6; ++seed) {
+    std::mt19937_64 rng(seed * 977);
+    auto uni = [&](uint32_t lo, uint32_t hi) {
+      return std::uniform_int_distribution<uint32_t>(lo, hi)(rng);
+    };
+    GemmSpec sp;
+    sp.m = uni(1, 2 * R);
+    sp.k = uni(1, 3 * R);
+    sp.n = uni(1, 2 * C);
+    sp.function = uint8_t(uni(0, 3));
+    sp.mult = int32_t(uni(1, 1 << 16)) - (1 << 15);
+    sp.shift = uni(8, 20);
+    sp.round = uint8_t(uni(0, 2));
+    sp.seed = seed;
+    INFO("seed " << seed << ": m k n = " << sp.m << " " << sp.k << " " << sp.n);
+    GemmProgram g = gemm_program(cfg(), sp);
+    const RtlResult r = Harness(cfg()).run(g.prog);
+    check_values(g.prog, r);
+    CHECK(std::equal(g.expected.begin(), g.expected.end(),
+                     r.host.begin() + g.out_host * cfg().vector_bytes()));
+    check_timing(g.prog, r);
+  }
+}
+
+TEST_CASE("random race-free programs against the functional executor and the timing rules") {
+  Counters sum;
+  uint64_t switches = 0, syncs = 0;
+  for (uint64_t seed = 1; seed <= 12; ++seed) {
+    INFO("seed " << seed);
+    GenOptions go;
+    go.instructions = 60;
+    go.window = 64;
+    const Program p = generate_program(cfg(), seed, go);
+    const RtlResult r = Harness(cfg()).run(p);
+    check_values(p, r);
+    check_timing(p, r);
+    for (const auto& in : p.code) {
+      switches += in.op == Opcode::kMatmul && (in.flags & kFlagSwitch);
+      syncs += in.op == Opcode::kSync;
+    }
+    sum.weight_stall += r.counters.weight_stall;
+    sum.weight_shift += r.counters.weight_shift;
+    sum.raw_stall += r.counters.raw_stall;
+    sum.input_stall += r.counters.input_stall;
+    sum.array_active += r.counters.array_active;
+  }
+  // The generator exercises every stall the counters can tell apart.
+  CHECK(switches > 0);
+  CHECK(syncs > 0);
+  CHECK(sum.array_active > 0);
+  CHECK(sum.weight_stall > 0);
+  CHECK(sum.weight_shift > 0);
+  CHECK(sum.raw_stall > 0);
+  CHECK(sum.input_stall > 0);
+}
+#endif
+
+}  // namespace tpusim::rtl_test

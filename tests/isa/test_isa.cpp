@@ -1,0 +1,79 @@
+#include <random>
+
+#include <catch2/catch.hpp>
+
+#include "models/errors.h"
+#include "sim/isa/assembler.h"
+#include "sim/isa/isa.h"
+
+using namespace tpusim;
+
+// Random legal instruction over the whole ISA (also used by the assembler tests).
+Instruction random_instruction(std::mt19937_64& rng) {
+  std::uniform_int_distribution<uint32_t> any;
+  auto n = [&] { return 1 + any(rng) % 0xFFFF; };
+  Instruction in;
+  switch (any(rng) % 9) {
+    case 0: in.op = Opcode::kNop; break;
+    case 1: in.op = Opcode::kHalt; break;
+    case 2: in = {Opcode::kReadHost, 0, 0, any(rng), any(rng), n()}; break;
+    case 3: in = {Opcode::kWriteHost, 0, 0, any(rng), any(rng), n()}; break;
+    case 4: in = {Opcode::kReadWeights, 0, 0, any(rng), 0, n()}; break;
+    case 5: in = {Opcode::kMatmul, uint8_t(any(rng) % 4), 0, any(rng), any(rng), n()}; break;
+    case 6: {
+      uint8_t pool = any(rng) % 3;
+      uint16_t d = pool ? uint16_t(any(rng) % 5) : 0;
+      in = {Opcode::kActivate, uint8_t((any(rng) % 4) | (pool << 2)), d, any(rng), any(rng),
+            (1 + any(rng) % 1000) << d};
+      break;
+    }
+    case 7: {
+      uint32_t reg = any(rng) % 3;
+      uint32_t v = reg == 0 ? any(rng) : reg == 1 ? any(rng) % 63 : any(rng) % 3;
+      in = {Opcode::kSetConfig, 0, 0, reg, v, 0};
+      break;
+    }
+    default: in = {Opcode::kSync, uint8_t(1 + any(rng) % 15), 0, 0, 0, 0}; break;
+  }
+  return in;
+}
+
+TEST_CASE("encode/decode round-trips random instructions", "[isa]") {
+  std::mt19937_64 rng(42);
+  for (int i = 0; i < 20000; ++i) {
+    Instruction in = random_instruction(rng);
+    REQUIRE(check_encoding(in).empty());
+    auto bytes = encode(in);
+    Instruction out = decode(bytes.data(), "test");
+    REQUIRE(out == in);
+  }
+}
+
+TEST_CASE("the bit layout is the documented one", "[isa]") {
+  Instruction in{Opcode::kMatmul, kFlagSwitch | kFlagAccumulate, 0, 0x11223344, 0x55667788, 0x99};
+  auto b = encode(in);
+  CHECK(b[0] == 0x05);
+  CHECK(b[1] == 0x03);
+  CHECK(b[2] == 0x00);
+  CHECK(b[4] == 0x44);
+  CHECK(b[7] == 0x11);
+  CHECK(b[8] == 0x88);
+  CHECK(b[12] == 0x99);
+}
+
+TEST_CASE("decode rejects unknown opcodes and reserved bits", "[isa]") {
+  std::array<uint8_t, 16> b{};
+  b[0] = 0x09;
+  CHECK_THROWS_AS(decode(b.data(), "x"), InputError);
+  b[0] = 0x00;
+  b[5] = 1;  // nop with a != 0
+  CHECK_THROWS_AS(decode(b.data(), "x"), InputError);
+  Instruction sync0{Opcode::kSync, 0, 0, 0, 0, 0};
+  CHECK_FALSE(check_encoding(sync0).empty());
+  Instruction act_bad{Opcode::kActivate, uint8_t(1 << 2), 1, 0, 0, 3};  // n=3 with pool 2
+  CHECK_FALSE(check_encoding(act_bad).empty());
+  Instruction mm0{Opcode::kMatmul, 0, 0, 0, 0, 0};
+  CHECK_FALSE(check_encoding(mm0).empty());
+  Instruction shift63{Opcode::kSetConfig, 0, 0, 1, 63, 0};
+  CHECK_FALSE(check_encoding(shift63).empty());
+}

@@ -1,0 +1,107 @@
+// Per-iteration cost model: composition, bucketing, and agreement with a whole fast-engine run.
+#include <catch2/catch.hpp>
+
+#include "models/errors.h"
+#include "tests/studies/serve/shared_cost.h"
+#include "sim/engines/fast/fast_engine.h"
+#include "sim/compiler/lowering.h"
+#include "sim/studies/serve/scheduler.h"
+#include "sim/compiler/workload.h"
+
+using namespace tpusim;
+using namespace tpusim::serve;
+
+namespace {
+
+uint64_t full_run_cycles(const TpuConfig& cfg, const WorkloadParams& wp) {
+  const Workload wl = load_workload("opt-13b", wp);
+  LowerOptions lo;
+  lo.values = false;
+  const LoweredProgram lp = lower(cfg, wl, lo);
+  uint64_t cycles = 0;
+  for (const Segment& s : lp.segments) {
+    EngineOptions fo;
+    fo.values = false;
+    fo.record_timeline = false;
+    cycles += run_fast(cfg, s.program, fo).counts.cycles * s.repeat;
+  }
+  return cycles;
+}
+
+}  // namespace
+
+TEST_CASE("model shape and K/V capacity of opt-13b on tpu-llm", "[cost]") {
+  CostModel& c = shared_cost();
+  const ModelInfo& m = c.model();
+  CHECK(m.layers == 40);
+  CHECK(m.max_context == 2048);
+  CHECK(m.kv_bytes_per_token() == 2ull * 40 * 40 * 128);  // K and V, int8, every layer
+  // 13B int8 weights fit 32 GiB with room for the cache.
+  CHECK(m.weight_bytes > 12'000'000'000ull);
+  CHECK(m.weight_bytes < 14'000'000'000ull);
+  CHECK(kv_capacity_tokens(c) == (c.config().weight_memory.bytes - m.weight_bytes) / m.kv_bytes_per_token());
+}
+
+TEST_CASE("an iteration is the sum of its parts", "[cost]") {
+  CostModel& c = shared_cost();
+  const std::vector<uint32_t> pre{100, 300}, dec{500, 900, 1500};
+  EventCounts want = c.dense(100 + 300 + 3);
+  want += c.head(5);
+  want += c.prefill_attention(100);
+  want += c.prefill_attention(300);
+  for (uint32_t x : dec) want += c.decode_attention(x);
+  CHECK(c.iteration(pre, dec, 0) == want);
+  CHECK(c.seconds(want) == Approx(double(want.cycles) / (c.config().clock_mhz * 1e6)));
+}
+
+TEST_CASE("lengths round up to the bucket; decode attention steps at the array width", "[cost]") {
+  CostModel& c = shared_cost();
+  const uint32_t w = c.config().array.cols;  // K/V tiles hold w positions
+  CHECK(c.decode_attention(1) == c.decode_attention(c.options().bucket));
+  CHECK(c.decode_attention(w - 10) == c.decode_attention(w));
+  CHECK(c.decode_attention(w + 1).cycles > c.decode_attention(w).cycles);
+  CHECK(c.dense(1) == c.dense(c.options().bucket));
+  CHECK(c.dense(2 * w).cycles >= c.dense(w).cycles);
+  // Above max_context: whole chunks plus the remainder.
+  EventCounts two = c.dense(2048);
+  two += c.dense(64);
+  CHECK(c.dense(2048 + 64) == two);
+}
+
+TEST_CASE("selective batching agrees with a whole decode run of the batch", "[cost]") {
+  // A uniform decode batch is exactly what one fast-engine run simulates; the composed cost
+  // (dense at b tokens + head(b) + b x per-sequence attention) must match it within 2 %, the
+  // difference being the per-sequence attention's pipelining across sequences.
+  CostModel& c = shared_cost();
+  for (uint32_t b : {4u, 16u}) {
+    WorkloadParams wp;
+    wp.phase = "decode";
+    wp.batch = b;
+    wp.context_len = 512;
+    const uint64_t full = full_run_cycles(c.config(), wp);
+    const uint64_t composed = c.iteration({}, std::vector<uint32_t>(b, 512), 0).cycles;
+    CHECK(double(composed) == Approx(double(full)).epsilon(0.02));
+  }
+  // A lone prefill matches its own run up to the head, which the cost model rounds up to a
+  // bucket of 64 sequences (< 0.5 %).
+  WorkloadParams wp;
+  wp.phase = "prefill";
+  wp.batch = 1;
+  wp.prompt_len = 256;
+  CHECK(double(c.iteration({256}, {}, 0).cycles) == Approx(double(full_run_cycles(c.config(), wp))).epsilon(0.005));
+}
+
+TEST_CASE("LoRA adapters add cost that grows with the distinct adapters", "[cost]") {
+  CostModel& c = shared_cost();
+  const uint64_t a1 = c.lora_extra(1).cycles, a4 = c.lora_extra(4).cycles, a3 = c.lora_extra(3).cycles;
+  CHECK(c.lora_extra(0).cycles == 0);
+  CHECK(a1 > 0);
+  CHECK(a4 > a1);
+  CHECK(a3 >= c.lora_extra(2).cycles);
+  CHECK(a3 <= a4);
+}
+
+TEST_CASE("a model without decode phases is refused", "[cost]") {
+  CHECK_THROWS_AS(CostModel(load_config("tpu-llm"), "bert-base"), InputError);
+  CHECK_THROWS_AS(CostModel(load_config("tpu-llm"), "no-such-model"), InputError);
+}
