@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <filesystem>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -10,13 +9,13 @@
 
 #include "models/carbon.h"
 #include "models/config.h"
+#include "models/data_files.h"
 #include "models/errors.h"
 #include "models/perf.h"
 #include "models/yaml_reader.h"
 
 namespace tpusim {
 
-namespace fs = std::filesystem;
 
 namespace {
 
@@ -34,14 +33,6 @@ constexpr double kMaxGb = 1e6;
 const std::vector<std::string> kDefaultOrder = {"haswell", "k80", "t4", "v100",
                                                 "a100", "h100", "h200"};
 
-bool is_path(const std::string& s) {
-  auto ends = [&](const std::string& suf) {
-    return s.size() > suf.size() && s.compare(s.size() - suf.size(), suf.size(), suf) == 0;
-  };
-  return s.find('/') != std::string::npos || ends(".yaml") || ends(".yml");
-}
-
-fs::path devices_dir() { return fs::path(data_root()) / "workloads" / "devices"; }
 
 std::vector<std::string> memory_types() {
   std::vector<std::string> out;
@@ -118,27 +109,11 @@ BaselineDevice parse_baseline_device(const std::string& yaml_text, const std::st
 }
 
 BaselineDevice load_baseline_device(const std::string& name_or_path) {
-  std::string path = name_or_path;
-  if (!is_path(name_or_path)) {
-    path = (devices_dir() / (name_or_path + ".yaml")).string();
-    if (!fs::exists(path)) {
-      throw InputError(fmt::format("unknown baseline device '{}': not a file and not a shipped "
-                                   "device (devices: {})",
-                                   name_or_path, fmt::join(list_baseline_devices(), ", ")));
-    }
-  }
+  const std::string path = resolve_data_file(name_or_path, "workloads/devices", "baseline device");
   return parse_device_node(load_yaml_file(path), path);  // load_yaml_file: existence, syntax
 }
 
-std::vector<std::string> list_baseline_devices() {
-  std::vector<std::string> out;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(devices_dir(), ec)) {
-    if (e.path().extension() == ".yaml") out.push_back(e.path().stem().string());
-  }
-  std::sort(out.begin(), out.end());
-  return out;
-}
+std::vector<std::string> list_baseline_devices() { return list_data_files("workloads/devices"); }
 
 std::vector<std::string> default_baseline_names() {
   const std::vector<std::string> shipped = list_baseline_devices();

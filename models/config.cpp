@@ -2,16 +2,15 @@
 
 #include <algorithm>
 #include <cmath>
-#include <filesystem>
 #include <set>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "models/data_files.h"
 #include "models/errors.h"
 #include "models/yaml_reader.h"
 
-namespace fs = std::filesystem;
 
 namespace tpusim {
 
@@ -50,27 +49,8 @@ YAML::Node merge(const YAML::Node& base, const YAML::Node& over) {
   return out;
 }
 
-bool is_path(const std::string& s) {
-  return s.find('/') != std::string::npos || (s.size() > 5 && s.substr(s.size() - 5) == ".yaml") ||
-         (s.size() > 4 && s.substr(s.size() - 4) == ".yml");
-}
-
-std::string preset_path(const std::string& name) {
-  return (fs::path(data_root()) / "workloads" / "archs" / (name + ".yaml")).string();
-}
-
 std::string resolve(const std::string& name_or_path, const std::string& from_file) {
-  if (is_path(name_or_path)) {
-    fs::path p(name_or_path);
-    if (p.is_relative() && !from_file.empty()) p = fs::path(from_file).parent_path() / p;
-    return p.string();
-  }
-  std::string p = preset_path(name_or_path);
-  if (!fs::exists(p)) {
-    throw InputError(fmt::format("unknown arch '{}': not a file and not a preset (presets: {})",
-                                 name_or_path, fmt::join(list_arch_presets(), ", ")));
-  }
-  return p;
+  return resolve_data_file(name_or_path, "workloads/archs", "arch", from_file);
 }
 
 // Loads a document and applies its `base:` chain, detecting cycles.
@@ -191,25 +171,7 @@ TpuConfig from_yaml(const YAML::Node& doc, const std::string& file) {
 
 }  // namespace
 
-std::string data_root() {
-  if (const char* home = std::getenv("TPUSIM_HOME"); home && *home) return home;
-#ifdef TPUSIM_SOURCE_DIR
-  return TPUSIM_SOURCE_DIR;
-#else
-  return ".";
-#endif
-}
-
-std::vector<std::string> list_arch_presets() {
-  std::vector<std::string> out;
-  fs::path dir = fs::path(data_root()) / "workloads" / "archs";
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(dir, ec)) {
-    if (e.path().extension() == ".yaml") out.push_back(e.path().stem().string());
-  }
-  std::sort(out.begin(), out.end());
-  return out;
-}
+std::vector<std::string> list_arch_presets() { return list_data_files("workloads/archs"); }
 
 TpuConfig parse_config(const std::string& yaml_text, const std::string& file) {
   YAML::Node doc = load_yaml_text(yaml_text, file);

@@ -98,7 +98,4 @@ TpuConfig parse_config(const std::string& yaml_text, const std::string& file);
 // Names of the shipped presets (workloads/archs/*.yaml), sorted.
 std::vector<std::string> list_arch_presets();
 
-// The folder that holds workloads/ (from TPUSIM_HOME, else the build's source dir).
-std::string data_root();
-
 }  // namespace tpusim

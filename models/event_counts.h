@@ -1,7 +1,12 @@
 // EventCounts: the one currency every engine produces (DESIGN invariant 2). Performance, energy,
 // power and carbon models are functions of (TpuConfig, EventCounts) only.
+//
+// Every counter is listed once, in kCountFields, with where the report JSON keeps it: `+=`, `==`,
+// the report's JSON writer and reader (sim/report/) and every loop over the counters derive from
+// that list. A new counter is one member and one line of the list.
 #pragma once
 
+#include <array>
 #include <cstdint>
 
 namespace tpusim {
@@ -42,48 +47,67 @@ struct EventCounts {
   bool operator!=(const EventCounts& o) const { return !(*this == o); }
 };
 
+enum class CountGroup : uint8_t {
+  kTime,   // cycles: left out of untimed (functional) reports
+  kWork,   // counted by count_work (sim/engines/functional/functional.h) per instruction
+  kBytes,  // bytes per memory; work too
+  kLowering,  // supplied by the lowering, not by an engine (useful_macs); reported when non-zero
+};
+
+// One counter: its member, its group, and its place in the report JSON: `block` "" (top level),
+// "cycle_counts" or "bytes", under `key`.
+struct CountField {
+  const char* name;
+  uint64_t EventCounts::*member;
+  CountGroup group;
+  const char* block;
+  const char* key;
+};
+
+inline constexpr std::array<CountField, 23> kCountFields = {{
+    {"cycles", &EventCounts::cycles, CountGroup::kTime, "", "cycles"},
+    {"array_active_cycles", &EventCounts::array_active_cycles, CountGroup::kTime, "cycle_counts", "array_active"},
+    {"weight_stall_cycles", &EventCounts::weight_stall_cycles, CountGroup::kTime, "cycle_counts", "weight_stall"},
+    {"weight_shift_cycles", &EventCounts::weight_shift_cycles, CountGroup::kTime, "cycle_counts", "weight_shift"},
+    {"non_matrix_cycles", &EventCounts::non_matrix_cycles, CountGroup::kTime, "cycle_counts", "non_matrix"},
+    {"raw_stall_cycles", &EventCounts::raw_stall_cycles, CountGroup::kTime, "cycle_counts", "raw_stall"},
+    {"input_stall_cycles", &EventCounts::input_stall_cycles, CountGroup::kTime, "cycle_counts", "input_stall"},
+    {"instructions", &EventCounts::instructions, CountGroup::kWork, "", "instructions"},
+    {"matmul_rows", &EventCounts::matmul_rows, CountGroup::kWork, "", "matmul_rows"},
+    {"macs", &EventCounts::macs, CountGroup::kWork, "", "macs"},
+    {"useful_macs", &EventCounts::useful_macs, CountGroup::kLowering, "", "useful_macs"},
+    {"weight_tiles", &EventCounts::weight_tiles, CountGroup::kWork, "", "weight_tiles"},
+    {"act_rows_in", &EventCounts::act_rows_in, CountGroup::kWork, "", "act_rows_in"},
+    {"act_rows_out", &EventCounts::act_rows_out, CountGroup::kWork, "", "act_rows_out"},
+    {"ub_read_bytes", &EventCounts::ub_read_bytes, CountGroup::kBytes, "bytes", "ub_read"},
+    {"ub_write_bytes", &EventCounts::ub_write_bytes, CountGroup::kBytes, "bytes", "ub_write"},
+    {"acc_read_bytes", &EventCounts::acc_read_bytes, CountGroup::kBytes, "bytes", "acc_read"},
+    {"acc_write_bytes", &EventCounts::acc_write_bytes, CountGroup::kBytes, "bytes", "acc_write"},
+    {"weight_fifo_write_bytes", &EventCounts::weight_fifo_write_bytes, CountGroup::kBytes, "bytes", "weight_fifo_write"},
+    {"weight_fifo_read_bytes", &EventCounts::weight_fifo_read_bytes, CountGroup::kBytes, "bytes", "weight_fifo_read"},
+    {"weight_memory_read_bytes", &EventCounts::weight_memory_read_bytes, CountGroup::kBytes, "bytes", "weight_memory_read"},
+    {"host_read_bytes", &EventCounts::host_read_bytes, CountGroup::kBytes, "bytes", "host_read"},
+    {"host_write_bytes", &EventCounts::host_write_bytes, CountGroup::kBytes, "bytes", "host_write"},
+}};
+
+static_assert(sizeof(EventCounts) == kCountFields.size() * sizeof(uint64_t),
+              "every member of EventCounts has its line in kCountFields");
+
+// Calls f(a.*m, b.*m) for every counter m, in kCountFields order.
+template <class A, class B, class F>
+void for_each_count(A& a, B& b, F&& f) {
+  for (const CountField& c : kCountFields) f(a.*c.member, b.*c.member);
+}
+
 inline EventCounts& EventCounts::operator+=(const EventCounts& o) {
-  cycles += o.cycles;
-  array_active_cycles += o.array_active_cycles;
-  weight_stall_cycles += o.weight_stall_cycles;
-  weight_shift_cycles += o.weight_shift_cycles;
-  non_matrix_cycles += o.non_matrix_cycles;
-  raw_stall_cycles += o.raw_stall_cycles;
-  input_stall_cycles += o.input_stall_cycles;
-  instructions += o.instructions;
-  matmul_rows += o.matmul_rows;
-  macs += o.macs;
-  useful_macs += o.useful_macs;
-  weight_tiles += o.weight_tiles;
-  act_rows_in += o.act_rows_in;
-  act_rows_out += o.act_rows_out;
-  ub_read_bytes += o.ub_read_bytes;
-  ub_write_bytes += o.ub_write_bytes;
-  acc_read_bytes += o.acc_read_bytes;
-  acc_write_bytes += o.acc_write_bytes;
-  weight_fifo_write_bytes += o.weight_fifo_write_bytes;
-  weight_fifo_read_bytes += o.weight_fifo_read_bytes;
-  weight_memory_read_bytes += o.weight_memory_read_bytes;
-  host_read_bytes += o.host_read_bytes;
-  host_write_bytes += o.host_write_bytes;
+  for_each_count(*this, o, [](uint64_t& x, uint64_t y) { x += y; });
   return *this;
 }
 
 inline bool EventCounts::operator==(const EventCounts& o) const {
-  return cycles == o.cycles && array_active_cycles == o.array_active_cycles &&
-         weight_stall_cycles == o.weight_stall_cycles &&
-         weight_shift_cycles == o.weight_shift_cycles && non_matrix_cycles == o.non_matrix_cycles &&
-         raw_stall_cycles == o.raw_stall_cycles && input_stall_cycles == o.input_stall_cycles &&
-         instructions == o.instructions && matmul_rows == o.matmul_rows && macs == o.macs &&
-         useful_macs == o.useful_macs &&
-         weight_tiles == o.weight_tiles && act_rows_in == o.act_rows_in &&
-         act_rows_out == o.act_rows_out && ub_read_bytes == o.ub_read_bytes &&
-         ub_write_bytes == o.ub_write_bytes && acc_read_bytes == o.acc_read_bytes &&
-         acc_write_bytes == o.acc_write_bytes &&
-         weight_fifo_write_bytes == o.weight_fifo_write_bytes &&
-         weight_fifo_read_bytes == o.weight_fifo_read_bytes &&
-         weight_memory_read_bytes == o.weight_memory_read_bytes &&
-         host_read_bytes == o.host_read_bytes && host_write_bytes == o.host_write_bytes;
+  bool eq = true;
+  for_each_count(*this, o, [&](uint64_t x, uint64_t y) { eq = eq && x == y; });
+  return eq;
 }
 
 }  // namespace tpusim

@@ -10,7 +10,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include "models/config.h"
+#include "models/data_files.h"
 #include "models/errors.h"
 #include "models/yaml_reader.h"
 
@@ -617,12 +617,6 @@ TransformerSpec parse_transformer(YamlMap m) {
   return t;
 }
 
-std::string workloads_dir() { return (fs::path(data_root()) / "workloads").string(); }
-
-bool is_path(const std::string& s) {
-  return s.find('/') != std::string::npos || (s.size() > 5 && s.substr(s.size() - 5) == ".yaml");
-}
-
 // Rejects a workload whose totals would not fit the 64-bit counters of the lowering, the engines
 // and the reports: more than 2^40 rows in a layer, or more than 2^62 MACs, weight bytes or K/V
 // bytes in all. Computed in 128 bits (bounds, not exact counts) so that nothing wraps before the
@@ -745,28 +739,17 @@ Workload parse_workload(const std::string& yaml_text, const std::string& file,
 }
 
 Workload load_workload(const std::string& name_or_path, const WorkloadParams& params) {
-  std::string path = name_or_path;
-  if (!is_path(name_or_path)) {
-    path = (fs::path(workloads_dir()) / (name_or_path + ".yaml")).string();
-    if (!fs::exists(path)) {
-      std::vector<std::string> names;
-      for (const auto& e : list_workloads()) names.push_back(e.name);
-      throw InputError(fmt::format("unknown workload '{}': not a file and not in the library ({})",
-                                   name_or_path, fmt::join(names, ", ")));
-    }
-  }
+  const std::string path = resolve_data_file(name_or_path, "workloads", "workload");
   // read_input_file: existence, regular file, size; parse_workload: encoding and syntax.
   return parse_workload(read_input_file(path), path, params);
 }
 
 std::vector<WorkloadEntry> list_workloads() {
   std::vector<WorkloadEntry> out;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(workloads_dir(), ec)) {
-    if (e.path().extension() != ".yaml") continue;
-    YAML::Node doc = load_yaml_file(e.path().string());
+  for (const std::string& name : list_data_files("workloads")) {
+    YAML::Node doc = load_yaml_file((fs::path(data_root()) / "workloads" / (name + ".yaml")).string());
     WorkloadEntry w;
-    w.name = e.path().stem().string();
+    w.name = name;
     if (doc.IsMap() && doc["paper"]) w.paper = doc["paper"].as<std::string>();
     if (doc.IsMap() && doc["description"]) w.description = doc["description"].as<std::string>();
     out.push_back(w);

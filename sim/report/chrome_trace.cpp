@@ -18,18 +18,6 @@ namespace {
 
 __extension__ typedef unsigned __int128 U128;
 
-// The work counters of count_work (everything but the time counters), in one list so that an
-// instruction's events can be split field by field.
-constexpr std::array<uint64_t EventCounts::*, 15> kWorkFields = {
-    &EventCounts::instructions,          &EventCounts::matmul_rows,
-    &EventCounts::macs,                  &EventCounts::weight_tiles,
-    &EventCounts::act_rows_in,           &EventCounts::act_rows_out,
-    &EventCounts::ub_read_bytes,         &EventCounts::ub_write_bytes,
-    &EventCounts::acc_read_bytes,        &EventCounts::acc_write_bytes,
-    &EventCounts::weight_fifo_write_bytes, &EventCounts::weight_fifo_read_bytes,
-    &EventCounts::weight_memory_read_bytes, &EventCounts::host_read_bytes,
-    &EventCounts::host_write_bytes};
-
 // Track ids (Chrome "tid") in display order.
 enum Track : int { kController = 1, kHostDma, kWeightDma, kMxu, kActivation, kLayer };
 const char* track_name(int t) {
@@ -122,10 +110,12 @@ IntervalCounts interval_counts(const TpuConfig& cfg, const std::vector<TracePart
       uint64_t cum_prev = 0;
       for (; k < n && ic.begin_cycle[k] < e; ++k) {
         const uint64_t cum = std::min(e, ic.begin_cycle[k + 1]) - s;
-        for (auto f : kWorkFields) {
-          const uint64_t v = w.*f;
+        // The work counters of count_work, split field by field.
+        for (const CountField& f : kCountFields) {
+          if (f.group != CountGroup::kWork && f.group != CountGroup::kBytes) continue;
+          const uint64_t v = w.*f.member;
           if (v == 0) continue;
-          ic.counts[k].*f += uint64_t(U128(v) * cum / span) - uint64_t(U128(v) * cum_prev / span);
+          ic.counts[k].*f.member += uint64_t(U128(v) * cum / span) - uint64_t(U128(v) * cum_prev / span);
         }
         cum_prev = cum;
       }

@@ -15,6 +15,7 @@
 
 #include "models/carbon.h"
 #include "models/errors.h"
+#include "models/data_files.h"
 #include "models/model_params.h"
 #include "models/perf.h"
 
@@ -150,29 +151,7 @@ std::string layers_csv(const json& report) {
 
 EventCounts counts_from_json(const json& b) {
   EventCounts n;
-  n.cycles = u64(b, {"cycles"});
-  n.array_active_cycles = u64(b, {"cycle_counts", "array_active"});
-  n.weight_stall_cycles = u64(b, {"cycle_counts", "weight_stall"});
-  n.weight_shift_cycles = u64(b, {"cycle_counts", "weight_shift"});
-  n.non_matrix_cycles = u64(b, {"cycle_counts", "non_matrix"});
-  n.raw_stall_cycles = u64(b, {"cycle_counts", "raw_stall"});
-  n.input_stall_cycles = u64(b, {"cycle_counts", "input_stall"});
-  n.instructions = u64(b, {"instructions"});
-  n.matmul_rows = u64(b, {"matmul_rows"});
-  n.macs = u64(b, {"macs"});
-  n.useful_macs = u64(b, {"useful_macs"});
-  n.weight_tiles = u64(b, {"weight_tiles"});
-  n.act_rows_in = u64(b, {"act_rows_in"});
-  n.act_rows_out = u64(b, {"act_rows_out"});
-  n.ub_read_bytes = u64(b, {"bytes", "ub_read"});
-  n.ub_write_bytes = u64(b, {"bytes", "ub_write"});
-  n.acc_read_bytes = u64(b, {"bytes", "acc_read"});
-  n.acc_write_bytes = u64(b, {"bytes", "acc_write"});
-  n.weight_fifo_write_bytes = u64(b, {"bytes", "weight_fifo_write"});
-  n.weight_fifo_read_bytes = u64(b, {"bytes", "weight_fifo_read"});
-  n.weight_memory_read_bytes = u64(b, {"bytes", "weight_memory_read"});
-  n.host_read_bytes = u64(b, {"bytes", "host_read"});
-  n.host_write_bytes = u64(b, {"bytes", "host_write"});
+  for (const CountField& c : kCountFields) n.*c.member = *c.block ? u64(b, {c.block, c.key}) : u64(b, {c.key});
   return n;
 }
 

@@ -46,32 +46,12 @@ nlohmann::json arch_json(const TpuConfig& c) {
 }
 
 nlohmann::json counts_json(const EventCounts& n, bool timed) {
-  nlohmann::json j{
-      {"instructions", n.instructions},
-      {"matmul_rows", n.matmul_rows},
-      {"macs", n.macs},
-      {"weight_tiles", n.weight_tiles},
-      {"act_rows_in", n.act_rows_in},
-      {"act_rows_out", n.act_rows_out},
-      {"bytes",
-       {{"ub_read", n.ub_read_bytes},
-        {"ub_write", n.ub_write_bytes},
-        {"acc_read", n.acc_read_bytes},
-        {"acc_write", n.acc_write_bytes},
-        {"weight_fifo_write", n.weight_fifo_write_bytes},
-        {"weight_fifo_read", n.weight_fifo_read_bytes},
-        {"weight_memory_read", n.weight_memory_read_bytes},
-        {"host_read", n.host_read_bytes},
-        {"host_write", n.host_write_bytes}}},
-  };
-  if (timed) {
-    j["cycles"] = n.cycles;
-    j["cycle_counts"] = {{"array_active", n.array_active_cycles},
-                         {"weight_stall", n.weight_stall_cycles},
-                         {"weight_shift", n.weight_shift_cycles},
-                         {"non_matrix", n.non_matrix_cycles},
-                         {"raw_stall", n.raw_stall_cycles},
-                         {"input_stall", n.input_stall_cycles}};
+  nlohmann::json j = nlohmann::json::object();
+  for (const CountField& c : kCountFields) {
+    if (c.group == CountGroup::kTime && !timed) continue;
+    const uint64_t v = n.*c.member;
+    if (c.group == CountGroup::kLowering && v == 0) continue;
+    (*c.block ? j[c.block][c.key] : j[c.key]) = v;
   }
   return j;
 }
@@ -90,7 +70,6 @@ nlohmann::json totals_json(const TpuConfig& cfg, const EventCounts& n) {
   nlohmann::json t = counts_json(n, true);
   t["seconds"] = perf.seconds;
   if (n.useful_macs > 0) {
-    t["useful_macs"] = n.useful_macs;
     // The workload's own operations per second (padding and identity passes excluded).
     t["useful_tops"] = perf.seconds > 0 ? 2.0 * double(n.useful_macs) / perf.seconds / 1e12 : 0.0;
   }

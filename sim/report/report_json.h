@@ -13,8 +13,10 @@ namespace tpusim {
 // The resolved configuration, every field, in the YAML's key structure.
 nlohmann::json arch_json(const TpuConfig& cfg);
 
-// Event counters as JSON. With `timed` false the timing fields (cycles and breakdown) are left
-// out rather than reported as zero: a functional run has no time.
+// Event counters as JSON, laid out by kCountFields (models/event_counts.h): work at the top level,
+// bytes under "bytes", cycles and "cycle_counts". With `timed` false the time counters are left
+// out rather than reported as zero (a functional run has no time); useful_macs appears when the
+// lowering supplied it.
 nlohmann::json counts_json(const EventCounts& n, bool timed);
 
 // The `totals` block of DESIGN.md's report: counters, perf, roofline, energy, power and carbon,

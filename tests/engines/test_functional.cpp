@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include "models/config.h"
+#include "models/data_files.h"
 #include "models/errors.h"
 #include "sim/isa/assembler.h"
 #include "sim/engines/functional/functional.h"

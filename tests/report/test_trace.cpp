@@ -7,6 +7,7 @@
 #include <map>
 
 #include "models/config.h"
+#include "models/data_files.h"
 #include "models/energy.h"
 #include "sim/isa/assembler.h"
 #include "sim/engines/fast/fast_engine.h"

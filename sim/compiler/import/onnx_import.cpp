@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "models/config.h"
+#include "models/data_files.h"
 #include "models/errors.h"
 #include "sim/compiler/workload.h"
 

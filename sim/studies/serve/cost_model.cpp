@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include "models/data_files.h"
 #include "models/errors.h"
 #include "models/yaml_reader.h"
 #include "sim/engines/fast/fast_engine.h"
@@ -19,42 +20,8 @@ namespace tpusim::serve {
 
 namespace {
 
-template <class F>
-void for_each_counter(EventCounts& a, const EventCounts& b, F f) {
-  f(a.cycles, b.cycles);
-  f(a.array_active_cycles, b.array_active_cycles);
-  f(a.weight_stall_cycles, b.weight_stall_cycles);
-  f(a.weight_shift_cycles, b.weight_shift_cycles);
-  f(a.non_matrix_cycles, b.non_matrix_cycles);
-  f(a.raw_stall_cycles, b.raw_stall_cycles);
-  f(a.input_stall_cycles, b.input_stall_cycles);
-  f(a.instructions, b.instructions);
-  f(a.matmul_rows, b.matmul_rows);
-  f(a.macs, b.macs);
-  f(a.useful_macs, b.useful_macs);
-  f(a.weight_tiles, b.weight_tiles);
-  f(a.act_rows_in, b.act_rows_in);
-  f(a.act_rows_out, b.act_rows_out);
-  f(a.ub_read_bytes, b.ub_read_bytes);
-  f(a.ub_write_bytes, b.ub_write_bytes);
-  f(a.acc_read_bytes, b.acc_read_bytes);
-  f(a.acc_write_bytes, b.acc_write_bytes);
-  f(a.weight_fifo_write_bytes, b.weight_fifo_write_bytes);
-  f(a.weight_fifo_read_bytes, b.weight_fifo_read_bytes);
-  f(a.weight_memory_read_bytes, b.weight_memory_read_bytes);
-  f(a.host_read_bytes, b.host_read_bytes);
-  f(a.host_write_bytes, b.host_write_bytes);
-}
-
 std::string model_path(const std::string& name_or_path) {
-  namespace fs = std::filesystem;
-  const bool is_path = name_or_path.find('/') != std::string::npos ||
-                       (name_or_path.size() > 5 &&
-                        name_or_path.compare(name_or_path.size() - 5, 5, ".yaml") == 0);
-  if (is_path) return name_or_path;
-  std::string p = (fs::path(data_root()) / "workloads" / (name_or_path + ".yaml")).string();
-  if (!fs::exists(p)) load_workload(name_or_path);  // throws the library's "unknown workload" error
-  return p;
+  return resolve_data_file(name_or_path, "workloads", "workload");
 }
 
 uint32_t field_u32(const YAML::Node& t, const char* key, uint32_t fallback, const std::string& file) {
@@ -72,19 +39,19 @@ uint32_t field_u32(const YAML::Node& t, const char* key, uint32_t fallback, cons
 
 EventCounts scaled(const EventCounts& c, uint64_t k) {
   EventCounts out;
-  for_each_counter(out, c, [k](uint64_t& o, uint64_t v) { o = v * k; });
+  for_each_count(out, c, [k](uint64_t& o, uint64_t v) { o = v * k; });
   return out;
 }
 
 EventCounts minus(const EventCounts& a, const EventCounts& b) {
   EventCounts out = a;
-  for_each_counter(out, b, [](uint64_t& o, uint64_t v) { o = o > v ? o - v : 0; });
+  for_each_count(out, b, [](uint64_t& o, uint64_t v) { o = o > v ? o - v : 0; });
   return out;
 }
 
 EventCounts lerp(const EventCounts& a, const EventCounts& b, uint64_t num, uint64_t den) {
   EventCounts out = a;
-  for_each_counter(out, b, [num, den](uint64_t& o, uint64_t v) {
+  for_each_count(out, b, [num, den](uint64_t& o, uint64_t v) {
     if (v > o) o += (v - o) * num / den;
   });
   return out;

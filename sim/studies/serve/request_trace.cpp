@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include "models/data_files.h"
 #include "models/errors.h"
 #include "models/yaml_reader.h"
 
@@ -113,10 +114,7 @@ const std::vector<TraceShape>& trace_shapes() {
   return k;
 }
 
-bool is_trace_file(const std::string& name) {
-  return name.find('/') != std::string::npos ||
-         (name.size() > 4 && name.compare(name.size() - 4, 4, ".csv") == 0);
-}
+bool is_trace_file(const std::string& name) { return looks_like_path(name, {".csv"}); }
 
 std::vector<Request> make_trace(const TraceOptions& opt) {
   if (opt.max_context < 2)

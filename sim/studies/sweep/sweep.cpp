@@ -21,6 +21,7 @@
 
 #include "models/area.h"
 #include "models/config.h"
+#include "models/data_files.h"
 #include "models/errors.h"
 #include "sim/common/files.h"
 #include "models/event_counts.h"
@@ -60,14 +61,6 @@ bool is_parallel_key(const std::string& k) {
 
 // Keys that are no arch path: workload parameters and the multi-chip split.
 bool is_point_key(const std::string& k) { return is_workload_key(k) || is_parallel_key(k); }
-
-bool looks_like_path(const std::string& s) {
-  auto ends = [&](const char* suf) {
-    std::string x(suf);
-    return s.size() > x.size() && s.compare(s.size() - x.size(), x.size(), x) == 0;
-  };
-  return s.find('/') != std::string::npos || ends(".yaml") || ends(".yml");
-}
 
 // A path `ref` relative to the spec's folder made absolute, so that what a point reads and the
 // messages it records do not depend on the current folder; a preset or workload name unchanged.
