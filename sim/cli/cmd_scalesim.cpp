@@ -40,7 +40,7 @@ int run(const ScaleSimArgs& a) {
   const uint64_t rows = cfg.array.rows, cols = cfg.array.cols;
   const std::vector<ScaleSimLayer> layers =
       a.topology.empty() ? scalesim_layers_from_workload(load_workload(a.workload, WorkloadParams{a.batch, "", 0, 0}))
-                         : load_scalesim_topology(a.topology, a.gemm);
+                         : load_scalesim_topology(a.topology, ScaleSimParse{a.gemm, true});
   if (a.emit_topology) {
     std::cout << scalesim_topology_csv(layers);
     return 0;

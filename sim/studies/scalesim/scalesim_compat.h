@@ -23,25 +23,11 @@
 
 #include "models/config.h"
 #include "models/event_counts.h"
+#include "sim/compiler/import/scalesim_import.h"
 
 namespace tpusim {
 
 struct Workload;
-
-// One SCALE-Sim topology row (conv form; a GEMM row M,N,K is ifmap M x K, filter 1 x K, 1
-// channel, N filters, stride 1, as scalesim/topology_utils.py load_arrays_gemm maps it).
-struct ScaleSimLayer {
-  std::string name;
-  uint64_t ifmap_h = 1, ifmap_w = 1, filter_h = 1, filter_w = 1, channels = 1, filters = 1;
-  uint64_t stride = 1;
-
-  // SCALE-Sim's output size: ceil((ifmap - filter + stride) / stride) (no padding).
-  uint64_t ofmap_h() const { return (ifmap_h - filter_h + stride) / stride + ((ifmap_h - filter_h + stride) % stride ? 1 : 0); }
-  uint64_t ofmap_w() const { return (ifmap_w - filter_w + stride) / stride + ((ifmap_w - filter_w + stride) % stride ? 1 : 0); }
-  uint64_t ofmap_px() const { return ofmap_h() * ofmap_w(); }          // T
-  uint64_t window() const { return filter_h * filter_w * channels; }   // Sr
-  uint64_t macs() const { return ofmap_px() * window() * filters; }
-};
 
 // Cycles of one layer by Eq. S1 and its parts (stream + weight_load + fill_drain - 1 == cycles).
 struct ScaleSimCycles {
@@ -57,21 +43,11 @@ struct ScaleSimCycles {
 // array dimension or a filter larger than the ifmap.
 ScaleSimCycles scalesim_ws_cycles(const ScaleSimLayer& layer, uint64_t rows, uint64_t cols);
 
-// Parses a SCALE-Sim topology CSV: conv form (header "Layer name, IFMAP Height, ...", 8 columns,
-// depthwise rows whose name contains "DP" expand into one single-channel layer per channel, as
-// SCALE-Sim does) or, with `gemm`, the M, N, K form. Throws InputError naming file:line.
-std::vector<ScaleSimLayer> parse_scalesim_topology(const std::string& csv_text, const std::string& file,
-                                                   bool gemm = false);
-std::vector<ScaleSimLayer> load_scalesim_topology(const std::string& path, bool gemm = false);
-
 // The matrix layers of a tpusim workload as SCALE-Sim rows: each dense term a GEMM (M = items x
 // rows_per_item, K = term.k, N = term.n), each conv one conv row per item (SCALE-Sim runs batch
 // 1) on the padded ifmap (SCALE-Sim has no padding). Attention, vector, pool, embedding and host
 // layers have no SCALE-Sim equivalent and are skipped; repeated groups expand into copies.
 std::vector<ScaleSimLayer> scalesim_layers_from_workload(const Workload& wl);
-
-// Writes a topology in SCALE-Sim's conv CSV form (for running SCALE-Sim on the same layers).
-std::string scalesim_topology_csv(const std::vector<ScaleSimLayer>& layers);
 
 // The default TPU-style timing of the same layers (`scalesim-cycles --tpu-style`): every layer
 // lowered as its own group (input from the host) and run from an idle machine on the fast engine,

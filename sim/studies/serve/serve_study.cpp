@@ -166,7 +166,7 @@ ServeStudy run_serve_study(const ServeStudyOptions& a, const RateDone& on_rate) 
              {"lora_rank", a.lora_rank}}},
            {"assumptions",
             {"iteration cost = dense(all tokens) + head(sequences) + per-sequence attention, from fast-engine runs "
-             "split by layer (sim/serve/cost_model.h); lengths rounded up to a multiple of the bucket",
+             "split by layer (sim/studies/serve/cost_model.h); lengths rounded up to a multiple of the bucket",
              "K/V cache int8 in weight memory: capacity = weight memory - model weights",
              "contiguous allocation packs perfectly (no external fragmentation)",
              "swap and K/V transfer times add to the iteration / link; host memory unbounded",

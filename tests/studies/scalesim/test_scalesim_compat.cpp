@@ -60,7 +60,7 @@ TEST_CASE("Eq. S1 on a non-square array") {
 }
 
 TEST_CASE("GEMM topology rows map M N K as SCALE-Sim does") {
-  const auto ls = parse_scalesim_topology("Layer, M, N, K,\ng1, 5, 7, 9,\ng2, 1, 8, 8,\n", "t.csv", true);
+  const auto ls = parse_scalesim_topology("Layer, M, N, K,\ng1, 5, 7, 9,\ng2, 1, 8, 8,\n", "t.csv", ScaleSimParse{true, false});
   REQUIRE(ls.size() == 2);
   CHECK(ls[0].ofmap_px() == 5);
   CHECK(ls[0].window() == 9);
@@ -72,7 +72,7 @@ TEST_CASE("GEMM topology rows map M N K as SCALE-Sim does") {
 
 TEST_CASE("Conv topology: depthwise rows expand per channel and bad rows are rejected") {
   const std::string h = "Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides,\n";
-  const auto ls = parse_scalesim_topology(h + "DP1, 5, 5, 3, 3, 4, 1, 1,\nc, 5, 5, 3, 3, 4, 2, 1,\n", "t.csv");
+  const auto ls = parse_scalesim_topology(h + "DP1, 5, 5, 3, 3, 4, 1, 1,\nc, 5, 5, 3, 3, 4, 2, 1,\n", "t.csv", ScaleSimParse{false, true});
   REQUIRE(ls.size() == 5);
   CHECK(ls[0].channels == 1);
   CHECK(ls[4].channels == 4);
