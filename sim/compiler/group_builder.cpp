@@ -1,0 +1,72 @@
+#include "sim/compiler/group_builder.h"
+
+namespace tpusim {
+
+ActFunction parse_act(YamlMap& m) {
+  const std::string a = m.choice_or("act", "none", {"none", "relu", "sigmoid", "tanh"});
+  if (a == "relu") return ActFunction::kRelu;
+  if (a == "sigmoid") return ActFunction::kSigmoid;
+  if (a == "tanh") return ActFunction::kTanh;
+  return ActFunction::kNone;
+}
+
+std::vector<std::string> str_list(YamlMap& m, const std::string& key) {
+  std::vector<std::string> out;
+  YAML::Node n = m.raw(key);
+  if (!n) return out;
+  if (!n.IsSequence()) m.fail(key, "expected a list of strings");
+  for (const auto& e : n) {
+    if (!e.IsScalar()) m.fail(key, "expected a list of strings");
+    out.push_back(e.Scalar());
+  }
+  return out;
+}
+
+Layer make_fc(GroupBuilder& b, const std::string& name, const std::string& input, uint64_t out,
+              ActFunction act, const std::string& where) {
+  const std::string in = b.resolve(input, where);
+  Layer l;
+  l.name = name;
+  l.kind = LayerKind::kFc;
+  l.out_features = out;
+  l.act = act;
+  l.rows_per_item = b.shape(in).rows_per_item;
+  l.terms.push_back(FcTerm{in, 0, b.shape(in).features, 0, out, 0, 0});
+  return l;
+}
+
+Layer make_vector(GroupBuilder& b, const std::string& name, const std::string& op,
+                  const std::vector<std::string>& inputs, ActFunction act, const std::string& where) {
+  Layer l;
+  l.name = name;
+  l.kind = LayerKind::kVector;
+  l.op = op;
+  l.act = act;
+  for (const auto& i : inputs) {
+    const std::string r = b.resolve(i, where);
+    const TensorShape s = b.shape(r);
+    if (l.inputs.empty()) {
+      l.out_features = s.features;
+      l.rows_per_item = s.rows_per_item;
+    } else if (s.features != l.out_features || s.rows_per_item != l.rows_per_item) {
+      throw InputError(fmt::format("{}: {}: vector operands of '{}' differ in shape ({} x {} vs {} x {})",
+                                   b.file(), where, name, s.rows_per_item, s.features,
+                                   l.rows_per_item, l.out_features));
+    }
+    l.inputs.push_back(r);
+  }
+  return l;
+}
+
+Layer make_host_read(const std::string& name, uint64_t features, uint64_t rows_per_item,
+                     uint64_t vocab) {
+  Layer l;
+  l.name = name;
+  l.kind = LayerKind::kEmbedding;
+  l.out_features = features;
+  l.rows_per_item = rows_per_item;
+  l.vocab = vocab;
+  return l;
+}
+
+}  // namespace tpusim

@@ -1,0 +1,166 @@
+// Layer kind `conv2d`: a 2-D convolution over NHWC rows, mapped as the TPU paper maps it: input
+// channels on the array's rows, output channels on its columns, one weight tile per (kernel
+// position, channel block, output block); for every output row an `mmc` streams the input pixels
+// the kernel position touches (clipped at the borders, so no padded copy exists) into that row's
+// accumulators. Stride s > 1 computes the s-times denser row (extra MAC slots, not useful MACs)
+// and the act picks every s-th accumulator row.
+#include <algorithm>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "models/errors.h"
+#include "sim/compiler/group_builder.h"
+#include "sim/compiler/layer.h"
+#include "sim/compiler/lowerer.h"
+
+namespace tpusim {
+
+namespace {
+
+void parse(YamlMap& m, GroupBuilder& b, const std::string& name, const std::string& input,
+           const std::string& where) {
+  const std::string in = b.resolve(input, where);
+  const TensorShape s = b.shape(in);
+  Layer l;
+  l.name = name;
+  l.kind = LayerKind::kConv2d;
+  l.in_h = uint32_t(m.uint("in_h", 1, 1u << 16));
+  l.in_w = uint32_t(m.uint("in_w", 1, 1u << 16));
+  l.in_c = uint32_t(m.uint_or("in_c", s.features, 1, 1u << 20));
+  if (l.in_c != s.features)
+    m.fail("in_c", fmt::format("must equal the input's {} features", s.features));
+  if (uint64_t(l.in_h) * l.in_w != s.rows_per_item)
+    m.fail("in_h", fmt::format("in_h x in_w = {} must equal the input's {} rows per image",
+                               uint64_t(l.in_h) * l.in_w, s.rows_per_item));
+  l.out_features = m.uint("out_c", 1, 1u << 20);
+  const uint64_t k = m.uint_or("kernel", 1, 1, 64);
+  l.kernel_h = uint32_t(m.uint_or("kernel_h", k, 1, 64));
+  l.kernel_w = uint32_t(m.uint_or("kernel_w", k, 1, 64));
+  l.stride = uint32_t(m.uint_or("stride", 1, 1, 16));
+  l.pad = uint32_t(m.uint_or("pad", 0, 0, 32));
+  if (l.in_h + 2 * l.pad < l.kernel_h || l.in_w + 2 * l.pad < l.kernel_w)
+    m.fail("kernel", "kernel larger than the padded input");
+  l.act = parse_act(m);
+  l.inputs = {in};
+  l.rows_per_item = uint64_t(l.out_h()) * l.out_w();
+  b.add(std::move(l), where);
+}
+
+uint64_t macs(const Layer& l, uint64_t items) {
+  // In-bounds products only: kernel positions over the zero padding are not computed.
+  auto valid = [&](uint64_t out, uint64_t in, uint64_t k) {
+    uint64_t n = 0;
+    for (uint64_t o = 0; o < out; ++o) {
+      const int64_t i = int64_t(o * l.stride + k) - int64_t(l.pad);
+      n += (i >= 0 && i < int64_t(in)) ? 1 : 0;
+    }
+    return n;
+  };
+  uint64_t pos = 0;
+  for (uint64_t r = 0; r < l.kernel_h; ++r) {
+    const uint64_t vy = valid(l.out_h(), l.in_h, r);
+    for (uint64_t c = 0; c < l.kernel_w; ++c) pos += vy * valid(l.out_w(), l.in_w, c);
+  }
+  return items * pos * l.in_c * l.out_features;
+}
+
+uint64_t weight_bytes(const Layer& l) { return uint64_t(l.kernel_h) * l.kernel_w * l.in_c * l.out_features; }
+
+LayerBounds bounds(const Layer& l, Bound128 rows) {
+  LayerBounds b;
+  b.weight_bytes = Bound128(l.kernel_h) * l.kernel_w * l.in_c * l.out_features;
+  b.macs = rows * b.weight_bytes;
+  return b;
+}
+
+void lower(Lowerer& low, const LayerTask& task) {
+  const Layer& l = task.layer;
+  const Tensor& in = task.tensors.at(l.inputs[0]);
+  const Tensor& out = task.out;
+  const std::string& key = task.key;
+  const uint64_t W = low.W();
+  const uint64_t H = l.in_h, Wd = l.in_w, Ho = l.out_h(), Wo = l.out_w(), s = l.stride, p = l.pad;
+  const uint64_t kh = l.kernel_h, kw = l.kernel_w, C = l.in_c;
+  if (2 * p > kh - 1 || 2 * p > kw - 1)
+    throw InputError(fmt::format("lowering {}: conv '{}' has pad {} > (kernel - 1) / 2 = {}; the centre "
+                                 "kernel position must cover every output",
+                                 low.wl().name, l.name, p, (std::min(kh, kw) - 1) / 2));
+  const uint64_t Wv = s == 1 ? Wo : (Wo - 1) * s + 1;
+  if (Wv > low.half())
+    throw InputError(fmt::format("lowering {}: conv '{}' needs {} accumulator rows per output row; "
+                                 "{} has {} per half ({} too few)",
+                                 low.wl().name, l.name, Wv, low.cfg().name, low.half(), Wv - low.half()));
+  const uint64_t images = out.rows / (Ho * Wo);
+  const uint64_t per_block = low.half() / Wv;
+  const uint64_t KB = (C + W - 1) / W, NT = out.blocks(W);
+  const Requant rq = requant_for_k(kh * kw * C);
+  // Kernel positions, the centre first (it initializes every accumulator row).
+  std::vector<std::pair<uint64_t, uint64_t>> pos = {{p, p}};
+  for (uint64_t r = 0; r < kh; ++r)
+    for (uint64_t c = 0; c < kw; ++c)
+      if (!(r == p && c == p)) pos.push_back({r, c});
+  const uint64_t out_rows_total = images * Ho;  // (image, y) pairs
+  for (uint64_t g0 = 0; g0 < out_rows_total; g0 += per_block) {
+    const uint64_t g1 = std::min(out_rows_total, g0 + per_block);
+    for (uint64_t nt = 0; nt < NT; ++nt) {
+      const uint64_t acc = low.next_acc();
+      const uint64_t nvalid = std::min<uint64_t>(W, l.out_features - nt * W);
+      bool first_pass = true;
+      for (uint64_t kb = 0; kb < KB; ++kb) {
+        const uint64_t kvalid = std::min<uint64_t>(W, C - kb * W);
+        for (auto [r, c] : pos) {
+          Term t;  // tile rows = channels of block kb at kernel position (r, c)
+          t.k = C;
+          t.n = l.out_features;
+          t.key = fmt::format("{}#{}", key, r * kw + c);
+          bool switched = false;
+          uint64_t tile = 0;
+          for (uint64_t g = g0; g < g1; ++g) {
+            const uint64_t img = g / Ho, y = g % Ho;
+            const int64_t yin = int64_t(y * s + r) - int64_t(p);
+            if (yin < 0 || yin >= int64_t(H)) continue;
+            const uint64_t u0 = c < p ? p - c : 0;
+            const uint64_t u1 = std::min<uint64_t>(Wv, Wd + p - c);
+            if (u0 >= u1) continue;
+            if (!switched && !low.dry()) {
+              tile = low.tile_for(t, kb, nt);
+              LayerInfo& li = low.info();
+              li.weight_tile_loads++;
+              li.weight_bytes_read += kvalid * nvalid;
+            }
+            const uint64_t in_row = img * H * Wd + uint64_t(yin) * Wd + (u0 + c - p);
+            const uint64_t ub = low.ub_rows(in, kb, in_row, u1 - u0);
+            std::optional<uint64_t> sw;
+            if (!switched) sw = tile;
+            low.em().mmc(ub, acc + (g - g0) * Wv + u0, u1 - u0, !first_pass, sw, 0);
+            switched = true;
+            if (!low.dry()) {
+              uint64_t useful = 0;
+              for (uint64_t u = u0; u < u1; ++u) useful += (u % s == 0) ? 1 : 0;
+              low.info().useful_macs += useful * kvalid * nvalid;
+              low.info().mac_slots += (u1 - u0) * W * W;
+            }
+          }
+          if (switched) first_pass = false;
+        }
+      }
+      if (s == 1) {
+        low.act_out(out, acc, g0 * Wo, nt, (g1 - g0) * Wo, l.act, PoolKind::kNone, 0, rq);
+      } else {
+        for (uint64_t g = g0; g < g1; ++g)
+          for (uint64_t x = 0; x < Wo; ++x)
+            low.act_out(out, acc + (g - g0) * Wv + x * s, g * Wo + x, nt, 1, l.act, PoolKind::kNone, 0, rq);
+      }
+    }
+  }
+  low.set_requant(requant_for_k(uint64_t(l.kernel_h) * l.kernel_w * l.in_c));
+}
+
+}  // namespace
+
+extern const LayerKindOps kConv2dKind = {LayerKind::kConv2d, "conv2d", &parse, &macs, &weight_bytes, nullptr, &bounds, &lower};
+
+}  // namespace tpusim

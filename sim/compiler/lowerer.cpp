@@ -1,0 +1,322 @@
+#include "sim/compiler/lowerer.h"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include "models/errors.h"
+
+namespace tpusim {
+
+uint64_t Lowerer::tile_for(const Term& t, uint64_t kb, uint64_t nt) {
+  if (em_->dry) return 0;
+  if (!t.grid) {
+    const uint64_t mh = key_hash(t.key);
+    // The placement (f0, n0) is part of the tile: GQA heads share a K/V matrix at other offsets.
+    const uint64_t place = splitmix(mh ^ splitmix(t.f0 * 0x9e3779b97f4a7c15ull + t.n0));
+    auto [it, fresh] = tiles_.try_emplace(place);
+    TileGrid& g = it->second;
+    if (fresh) {
+      g.key_h = mh;
+      g.kb0 = t.f0 / W_;
+      g.nt0 = t.n0 / W_;
+      g.init((t.f0 + t.k + W_ - 1) / W_ - g.kb0, (t.n0 + t.n + W_ - 1) / W_ - g.nt0);
+    }
+    t.grid = &g;
+  }
+  TileGrid& g = *t.grid;
+  if (kb < g.kb0 || kb >= g.kb0 + g.kbs || nt < g.nt0 || nt >= g.nt0 + g.nts)
+    throw std::logic_error(fmt::format("lowering {}: tile ({}, {}) outside matrix '{}'", wl_.name, kb, nt, t.key));
+  uint32_t& slot = g.at(kb, nt);
+  if (slot) return slot;
+  const uint64_t mh = g.key_h;
+  uint64_t addr = next_tile_++;
+  if (addr >= cfg_.weight_memory_tiles()) {
+    if (opt_.values)
+      throw InputError(fmt::format(
+          "lowering {}: weights need more than the {} tiles of weight memory ({} B); run timing-only",
+          wl_.name, cfg_.weight_memory_tiles(), cfg_.weight_memory.bytes));
+    wrapped_ = true;
+    addr = 1 + (addr - 1) % std::max<uint64_t>(1, cfg_.weight_memory_tiles() - 1);
+  }
+  slot = u32(addr);
+  if (opt_.values) {
+    std::vector<int8_t> img(cfg_.tile_bytes(), 0);
+    const uint64_t vk = value_key(opt_.seed, mh);
+    for (uint64_t r = 0; r < W_; ++r) {
+      const uint64_t f = kb * W_ + r;
+      if (f < t.f0 || f >= t.f0 + t.k) continue;
+      for (uint64_t c = 0; c < W_; ++c) {
+        const uint64_t col = nt * W_ + c;
+        if (col < t.n0 || col >= t.n0 + t.n) continue;
+        img[r * W_ + c] = value_keyed(vk, f - t.f0, col - t.n0);
+      }
+    }
+    prog_->weight_init[addr] = std::move(img);
+  }
+  return addr;
+}
+
+void Lowerer::reset_ub(bool spill) {
+  ub_ = std::make_unique<UbAllocator>(cfg_.ub_vectors());
+  if (spill) {
+    for (auto* slot : {&stage_in_[0], &stage_in_[1], &stage_out_[0], &stage_out_[1]}) {
+      auto b = ub_->alloc(half_);
+      if (!b) throw UbFull{4 * half_, cfg_.ub_vectors(), "host staging buffers"};
+      *slot = *b;
+    }
+  }
+}
+
+void Lowerer::begin_program(Emitter* em, Program* prog) {
+  em_ = em;
+  prog_ = prog;
+  tiles_.clear();
+  next_tile_ = 1;
+  if (opt_.values) {
+    std::vector<int8_t> id(cfg_.tile_bytes(), 0);
+    for (uint64_t r = 0; r < W_; ++r) id[r * W_ + r] = 1;
+    prog_->weight_init[0] = std::move(id);
+  }
+}
+
+HostTensor Lowerer::new_host_tensor(uint64_t rows, uint64_t features, const std::string& key) {
+  HostTensor h;
+  h.rows = rows;
+  h.features = features;
+  const uint64_t blocks = (features + W_ - 1) / W_;
+  h.base = host_alloc(rows * blocks);
+  if (opt_.values && !key.empty()) {
+    std::vector<int8_t> img(rows * blocks * W_, 0);
+    const uint64_t vk = value_key(opt_.seed, key_hash(key));
+    for (uint64_t b = 0; b < blocks; ++b)
+      for (uint64_t r = 0; r < rows; ++r)
+        for (uint64_t l = 0; l < W_ && b * W_ + l < features; ++l)
+          img[(b * rows + r) * W_ + l] = value_keyed(vk, r, b * W_ + l);
+    prog_->host_init[h.base] = std::move(img);
+  }
+  return h;
+}
+
+void Lowerer::gemm(const Tensor& out, const std::vector<Term>& terms, ActFunction f,
+                   const Requant& rq, uint64_t nt_lo, uint64_t nt_hi) {
+  const uint64_t rows = out.rows;
+  for (uint64_t rb0 = 0; rb0 < rows; rb0 += half_) {
+    const uint64_t rb1 = std::min(rows, rb0 + half_);
+    for (uint64_t nt = nt_lo; nt < nt_hi; ++nt) {
+      const uint64_t acc = next_acc();
+      IntervalSet init;
+      for (const Term& t : terms) {
+        const uint64_t a = std::max(rb0, t.row_lo), b = std::min(rb1, t.row_hi);
+        if (a >= b) continue;
+        const uint64_t c0 = std::max(nt * W_, t.n0), c1 = std::min(nt * W_ + W_, t.n0 + t.n);
+        if (c0 >= c1) continue;
+        const uint64_t kb0 = t.f0 / W_, kb1 = (t.f0 + t.k + W_ - 1) / W_;
+        if (em_->dry) {
+          // A dry run only sizes the UB; what it changes is the host staging parity (one
+          // ub_rows per K tile), applied here without walking the tiles of a huge layer.
+          if (t.in->host && ((kb1 - kb0) & 1)) stage_in_next_ ^= 1;
+          continue;
+        }
+        for (uint64_t kb = kb0; kb < kb1; ++kb) {
+          const uint64_t kvalid = std::min(kb * W_ + W_, t.f0 + t.k) - std::max(kb * W_, t.f0);
+          const uint64_t tile = tile_for(t, kb, nt);
+          const uint64_t ub = ub_rows(*t.in, kb, a, b - a);
+          // Split [a, b) where the accumulators are already initialized or not.
+          bool first = true;
+          uint64_t s = a;
+          while (s < b) {
+            const bool cov = init.covers(s, s + 1);
+            uint64_t e = s + 1;
+            while (e < b && init.covers(e, e + 1) == cov) ++e;
+            std::optional<uint64_t> sw;
+            if (first) sw = tile;
+            em_->mmc(ub + (s - a), acc + (s - rb0), e - s, cov, sw, 0);
+            first = false;
+            s = e;
+          }
+          init.add(a, b);
+          if (!em_->dry) {
+            LayerInfo& li = info();
+            li.useful_macs += (b - a) * kvalid * (c1 - c0);
+            li.mac_slots += (b - a) * W_ * W_;
+            if (t.kv) {
+              li.kv_tile_loads++;
+              li.kv_bytes_read += kvalid * (c1 - c0);
+            } else {
+              li.weight_tile_loads++;
+              li.weight_bytes_read += kvalid * (c1 - c0);
+            }
+          }
+        }
+      }
+      act_out(out, acc, rb0, nt, rb1 - rb0, f, PoolKind::kNone, 0, rq);
+    }
+  }
+}
+
+void Lowerer::identity_pass(const std::vector<const Tensor*>& ins, const Tensor& out, ActFunction f,
+                            PoolKind pool, uint32_t window) {
+  const uint32_t log2p = window > 1 ? uint32_t(std::log2(window)) : 0;
+  const Requant rq = requant_for_sum(ins.size());
+  const uint64_t rows = ins[0]->rows;
+  const uint64_t step = window > 1 ? (half_ / window) * window : half_;
+  for (uint64_t rb0 = 0; rb0 < rows; rb0 += step) {
+    const uint64_t rb1 = std::min(rows, rb0 + step);
+    for (uint64_t b = 0; b < out.blocks(W_); ++b) {
+      const uint64_t acc = next_acc();
+      for (size_t j = 0; j < ins.size(); ++j) {
+        const uint64_t ub = ub_rows(*ins[j], b, rb0, rb1 - rb0);
+        std::optional<uint64_t> sw;
+        switch_identity_if_needed(sw);
+        em_->mmc(ub, acc, rb1 - rb0, j > 0, sw, kIdentityKey);
+        if (!em_->dry) info().mac_slots += (rb1 - rb0) * W_ * W_;
+      }
+      act_out(out, acc, rb0 >> log2p, b, rb1 - rb0, f, pool, log2p, rq);
+    }
+  }
+}
+
+void Lowerer::host_fill(const Tensor& out, const std::string& key, uint64_t global_row0) {
+  // The host prepares the rows (in place when the tensor is spilled, else in a fresh region that
+  // the UB reads with one rhm per block).
+  const uint64_t blocks = out.blocks(W_);
+  if (em_->dry) return;
+  Tensor src = out;
+  if (!out.host) {
+    src.host = true;
+    src.base = host_alloc(out.rows * blocks);
+    src.stride = out.rows;
+    src.row_off = 0;
+  }
+  if (opt_.values) {
+    const uint64_t vk = value_key(opt_.seed, key_hash(key));
+    for (uint64_t b = 0; b < blocks; ++b) {
+      std::vector<int8_t> img(out.rows * W_, 0);
+      for (uint64_t r = 0; r < out.rows; ++r)
+        for (uint64_t l = 0; l < W_ && b * W_ + l < out.features; ++l)
+          img[r * W_ + l] = value_keyed(vk, global_row0 + r, b * W_ + l);
+      prog_->host_init[src.vec(0, b)] = std::move(img);
+    }
+  }
+  if (out.host) return;
+  for (uint64_t b = 0; b < blocks; ++b) em_->rhm(src.vec(0, b), out.vec(0, b), out.rows);
+}
+
+void Lowerer::lower_group_chunk(const LayerGroup& g, uint64_t rep, uint64_t i0, uint64_t i1,
+                                const Tensor& gin, const Tensor& gout, uint32_t first_layer) {
+  const uint64_t items = i1 - i0;
+  std::map<std::string, Tensor> tensors;
+  // Last use of every tensor.
+  std::map<std::string, size_t> last_use;
+  auto note = [&](const std::string& n, size_t i) { last_use[n] = i; };
+  for (size_t i = 0; i < g.layers.size(); ++i) {
+    const Layer& l = g.layers[i];
+    for (const auto& t : l.terms) note(t.input, i);
+    for (const auto& s : l.inputs) note(s, i);
+  }
+  const std::string prefix = g.name + "/" + std::to_string(rep) + "/";
+
+  if (g.in_features) {
+    Tensor in_view = gin;
+    in_view.row_off = gin.row_off + i0 * g.in_rows_per_item;
+    in_view.rows = items * g.in_rows_per_item;
+    Tensor t = alloc_tensor(in_view.rows, g.in_features, g.name + " input", &in_view);
+    if (!t.host) {
+      cur_layer_ = first_layer;
+      em_->layer = cur_layer_;
+      for (uint64_t b = 0; b < t.blocks(W_); ++b) em_->rhm(in_view.vec(0, b), t.vec(0, b), t.rows);
+    }
+    tensors["@in"] = t;
+  }
+  for (size_t i = 0; i < g.layers.size(); ++i) {
+    const Layer& l = g.layers[i];
+    cur_layer_ = first_layer + uint32_t(i);
+    em_->layer = cur_layer_;
+    const bool last = i + 1 == g.layers.size();
+    const uint64_t rows = items * l.rows_per_item;
+    Tensor gout_view = gout;
+    gout_view.row_off = gout.row_off + i0 * l.rows_per_item;
+    gout_view.rows = rows;
+    Tensor out = alloc_tensor(rows, l.out_features, l.name, last ? &gout_view : nullptr);
+    const std::string key = prefix + l.name;
+    layer_kind(l.kind).lower(*this, LayerTask{l, tensors, out, i0, i1, rows, key});
+    tensors[l.name] = out;
+    // Free tensors whose last use was this layer (never the group output).
+    for (auto it = tensors.begin(); it != tensors.end();) {
+      auto lu = last_use.find(it->first);
+      const bool dead = it->first != l.name && (lu == last_use.end() || lu->second <= i);
+      if (dead) {
+        free_tensor(it->second);
+        it = tensors.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    if (last && !out.host) {
+      for (uint64_t b = 0; b < out.blocks(W_); ++b) em_->whm(gout_view.vec(0, b), out.vec(0, b), out.rows);
+    }
+  }
+  for (auto& [n, t] : tensors) free_tensor(t);
+}
+
+void Lowerer::lower_group(const LayerGroup& g, uint64_t rep, const HostTensor& in,
+                          const HostTensor& out, uint32_t first_layer) {
+  Tensor gin, gout;
+  gin.host = gout.host = true;
+  gin.base = in.base;
+  gin.stride = in.rows;
+  gin.features = in.features;
+  gout.base = out.base;
+  gout.stride = out.rows;
+  gout.features = out.features;
+
+  // Find the largest item chunk whose tensors fit the UB (a dry run of the allocations).
+  auto fits = [&](uint64_t chunk, bool spill) -> std::optional<UbFull> {
+    const bool was_dry = em_->dry;
+    const uint64_t host_saved = host_next_;
+    em_->dry = true;
+    spill_ = spill;
+    std::optional<UbFull> err;
+    try {
+      reset_ub(spill);
+      lower_group_chunk(g, rep, 0, std::min(chunk, g.items), gin, gout, first_layer);
+    } catch (const UbFull& e) {
+      err = e;
+    }
+    em_->dry = was_dry;
+    host_next_ = host_saved;
+    return err;
+  };
+  uint64_t chunk = g.items;
+  bool spill = false;
+  std::optional<UbFull> err = fits(chunk, false);
+  while (err && chunk > 1) {
+    chunk = (chunk + 1) / 2;
+    err = fits(chunk, false);
+  }
+  if (err) {
+    spill = true;
+    chunk = g.items;
+    if (auto e2 = fits(chunk, true))
+      throw InputError(fmt::format(
+          "lowering {}: group '{}' layer '{}' needs {} UB vectors even with host staging; {} has {} "
+          "free ({} short)",
+          wl_.name, g.name, e2->what, e2->needed, cfg_.name, e2->largest, e2->needed - e2->largest));
+  }
+  reset_ub(spill);
+  spill_ = spill;
+  spilled_ = false;
+  const uint64_t chunks = (g.items + chunk - 1) / chunk;
+  for (uint64_t c = 0; c < chunks; ++c)
+    lower_group_chunk(g, rep, c * chunk, std::min(g.items, (c + 1) * chunk), gin, gout, first_layer);
+  for (size_t i = 0; i < g.layers.size(); ++i) {
+    (*layers_)[first_layer + i].chunks = chunks;
+    (*layers_)[first_layer + i].chunk_items = chunk;
+    (*layers_)[first_layer + i].spilled = spilled_;
+  }
+}
+
+}  // namespace tpusim

@@ -1,0 +1,231 @@
+// Lowerer: the walk of a workload's groups that the lowering (lowering.cpp) drives and the layer
+// kinds (kind_*.cpp) use. It owns the unified-buffer allocation, the weight-tile placement, the
+// accumulator double-buffering and the host staging of a group; the primitives below (gemm,
+// identity_pass, host_fill, act_out) emit through the Emitter. Internal to sim/compiler.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "models/config.h"
+#include "sim/compiler/emitter.h"
+#include "sim/compiler/lowering.h"
+#include "sim/compiler/ub_allocator.h"
+#include "sim/compiler/workload.h"
+
+namespace tpusim {
+
+// Deterministic values (lowering.cpp "Value keys"): a per-tensor key from the seed and the key's
+// hash, then one element.
+inline uint64_t splitmix(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ull;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+inline uint64_t value_key(uint64_t seed, uint64_t key_h) { return splitmix(seed ^ key_h); }
+inline int8_t value_keyed(uint64_t key, uint64_t a, uint64_t b) {
+  return int8_t(uint8_t(splitmix(key ^ splitmix(a * 0x9e3779b97f4a7c15ull + b)) >> 56));
+}
+
+// Thrown while sizing a chunk when a tensor does not fit the UB (caught by lower_group).
+struct UbFull {
+  uint64_t needed = 0, largest = 0;
+  std::string what;
+};
+
+// A tensor in the UB or in host memory; vector (row, b) = base + b * stride + row_off + row.
+struct Tensor {
+  bool host = false;
+  bool owned = false;  // UB space to release after the last use
+  uint64_t base = 0, stride = 0, row_off = 0, rows = 0, features = 0;
+  uint64_t blocks(uint64_t w) const { return (features + w - 1) / w; }
+  uint64_t vec(uint64_t row, uint64_t b) const { return base + b * stride + row_off + row; }
+};
+
+// Weight tile addresses of one matrix placement, 4 bytes per tile (a whole LLM layer on a 16x16
+// array has millions of tiles): tile (kb, nt) of the placement's [kb0, kb0 + kbs) x
+// [nt0, nt0 + nts) grid; 0 = not placed yet (tile 0 holds the identity, never a model tile).
+// Pages are allocated on first touch, so memory follows the tiles actually used, never the
+// declared size of a matrix (an absurd layer is refused by the instruction limit first).
+class TileGrid {
+ public:
+  uint64_t key_h = 0, kb0 = 0, nt0 = 0, kbs = 0, nts = 0;
+  void init(uint64_t kbs_, uint64_t nts_) {
+    kbs = kbs_;
+    nts = nts_;
+    page_ = std::min<uint64_t>(kPage, kbs * nts);
+    pages_.resize((kbs * nts + page_ - 1) / page_);
+  }
+  uint32_t& at(uint64_t kb, uint64_t nt) {
+    const uint64_t i = (nt - nt0) * kbs + (kb - kb0);  // kb fastest: the GEMM's inner loop
+    auto& p = pages_[i / page_];
+    if (!p) p = std::make_unique<uint32_t[]>(page_);  // zeroed
+    return p[i % page_];
+  }
+
+ private:
+  static constexpr uint64_t kPage = 4096;
+  uint64_t page_ = 1;
+  std::vector<std::unique_ptr<uint32_t[]>> pages_;
+};
+
+// A resolved dense term for the GEMM primitive.
+struct Term {
+  const Tensor* in = nullptr;
+  uint64_t f0 = 0, k = 0, n0 = 0, n = 0;
+  uint64_t row_lo = 0, row_hi = 0;  // chunk-local rows it applies to
+  std::string key;                  // weight matrix key
+  bool kv = false;
+  mutable TileGrid* grid = nullptr;  // its placement's tiles, looked up on first use
+};
+
+// One layer of one chunk of items, as its kind's lowering (LayerKindOps::lower) sees it.
+struct LayerTask {
+  const Layer& layer;
+  const std::map<std::string, Tensor>& tensors;  // by layer name; "@in": the group's input
+  const Tensor& out;                             // the layer's output (allocated)
+  uint64_t i0, i1;                               // the chunk's items
+  uint64_t rows;                                 // its output rows: (i1 - i0) x rows_per_item
+  const std::string& key;                        // "group/rep/layer": prefix of its weight keys
+};
+
+class Lowerer {
+ public:
+  Lowerer(const TpuConfig& cfg, const Workload& wl, const LowerOptions& opt)
+      : cfg_(cfg), wl_(wl), opt_(opt), W_(cfg.array.rows), half_(cfg.accumulator_entries / 2) {}
+
+  // ---- driven by lowering.cpp ------------------------------------------------------------------
+  void set_layers(std::vector<LayerInfo>* l) { layers_ = l; }
+  // Starts a program (a segment): its emitter and where its memory images go (values only).
+  void begin_program(Emitter* em, Program* prog);
+  // A tensor in host memory (its values keyed by `key`; "" = no values).
+  HostTensor new_host_tensor(uint64_t rows, uint64_t features, const std::string& key);
+  // Lowers repetition `rep` of group `g` from host tensor `in` to `out`, its layers at
+  // first_layer.. of the layer table: split into the largest item chunks whose tensors fit the
+  // UB, else staged through host memory.
+  void lower_group(const LayerGroup& g, uint64_t rep, const HostTensor& in, const HostTensor& out,
+                   uint32_t first_layer);
+  bool wrapped() const { return wrapped_; }
+
+  // ---- what the layer kinds use ----------------------------------------------------------------
+  const TpuConfig& cfg() const { return cfg_; }
+  const Workload& wl() const { return wl_; }
+  uint64_t W() const { return W_; }        // the (square) array's size
+  uint64_t half() const { return half_; }  // accumulator entries of one double-buffer half
+  Emitter& em() { return *em_; }
+  bool dry() const { return em_->dry; }    // sizing the UB: nothing is emitted or counted
+  // The layer being lowered (its counters).
+  LayerInfo& info() { return (*layers_)[cur_layer_]; }
+  void set_requant(const Requant& rq) {
+    if (!dry()) info().requant = rq;
+  }
+
+  uint64_t host_alloc(uint64_t vectors) {
+    uint64_t b = host_next_;
+    host_next_ += std::max<uint64_t>(vectors, 1);
+    return b;
+  }
+  // A UB tensor of rows x features (UbFull when it does not fit; with host staging, the
+  // fallback or a host tensor).
+  Tensor alloc_tensor(uint64_t rows, uint64_t features, const std::string& what,
+                      const Tensor* host_fallback = nullptr) {
+    Tensor t;
+    t.rows = rows;
+    t.stride = rows;
+    t.features = features;
+    const uint64_t n = rows * t.blocks(W_);
+    if (auto b = ub_->alloc(n)) {
+      t.base = *b;
+      t.owned = true;
+      return t;
+    }
+    if (!spill_) throw UbFull{n, ub_->largest(), what};
+    spilled_ = true;
+    if (host_fallback) return *host_fallback;
+    t.host = true;
+    t.base = host_alloc(n);
+    spilled_ = true;
+    return t;
+  }
+  void free_tensor(const Tensor& t) {
+    if (t.owned && !t.host) ub_->release(t.base, t.rows * t.blocks(W_));
+  }
+  // UB address holding rows [row, row + n) of block b (staged through the UB when in host).
+  uint64_t ub_rows(const Tensor& t, uint64_t b, uint64_t row, uint64_t n) {
+    if (!t.host) return t.vec(row, b);
+    const uint64_t slot = stage_in_[stage_in_next_ ^= 1];
+    em_->rhm(t.vec(row, b), slot, n);
+    return slot;
+  }
+
+  // The weight tile (kb, nt) of term `t`'s matrix, placed in weight memory on first use.
+  uint64_t tile_for(const Term& t, uint64_t kb, uint64_t nt);
+  void switch_identity_if_needed(std::optional<uint64_t>& tile) {
+    tile.reset();
+    if (em_->active_key() != kIdentityKey) {
+      tile = 0;
+      if (!em_->dry) info().identity_tile_loads++;
+    }
+  }
+
+  // The other accumulator half.
+  uint64_t next_acc() {
+    acc_toggle_ ^= 1;
+    return acc_toggle_ ? half_ : 0;
+  }
+  void act_out(const Tensor& out, uint64_t acc, uint64_t row, uint64_t nt, uint64_t n,
+               ActFunction f, PoolKind pool, uint32_t log2p, const Requant& rq) {
+    if (!out.host) {
+      em_->act(acc, out.vec(row, nt), n, f, pool, log2p, rq);
+    } else {
+      const uint64_t slot = stage_out_[stage_out_next_ ^= 1];
+      em_->act(acc, slot, n, f, pool, log2p, rq);
+      em_->whm(out.vec(row, nt), slot, n >> log2p);
+    }
+  }
+
+
+  // ---- primitives ------------------------------------------------------------------------------
+  // Dense terms into output column blocks [nt_lo, nt_hi) of `out`, by accumulator row blocks.
+  void gemm(const Tensor& out, const std::vector<Term>& terms, ActFunction f, const Requant& rq,
+            uint64_t nt_lo, uint64_t nt_hi);
+  // Identity-weight passes of `ins` summed into the accumulators, then one act (pooling `window`
+  // consecutive rows when > 1).
+  void identity_pass(const std::vector<const Tensor*>& ins, const Tensor& out, ActFunction f,
+                     PoolKind pool, uint32_t window);
+  // Rows the host prepares, read into `out` (values keyed by `key`, rows from global_row0).
+  void host_fill(const Tensor& out, const std::string& key, uint64_t global_row0);
+
+  static constexpr uint64_t kIdentityKey = ~0ull - 1;
+
+ private:
+  void reset_ub(bool spill);
+  void lower_group_chunk(const LayerGroup& g, uint64_t rep, uint64_t i0, uint64_t i1,
+                         const Tensor& gin, const Tensor& gout, uint32_t first_layer);
+
+  const TpuConfig& cfg_;
+  const Workload& wl_;
+  const LowerOptions& opt_;
+  const uint64_t W_, half_;
+  Emitter* em_ = nullptr;
+  Program* prog_ = nullptr;
+  std::vector<LayerInfo>* layers_ = nullptr;
+  uint32_t cur_layer_ = 0;
+  std::unique_ptr<UbAllocator> ub_;
+  bool spill_ = false, spilled_ = false;
+  uint64_t stage_in_[2] = {0, 0}, stage_out_[2] = {0, 0};
+  int stage_in_next_ = 0, stage_out_next_ = 0;
+  int acc_toggle_ = 0;
+  uint64_t host_next_ = 0;
+  uint64_t next_tile_ = 1;  // tile 0 holds the identity matrix
+  bool wrapped_ = false;
+  std::unordered_map<uint64_t, TileGrid> tiles_;  // placement hash -> its tiles
+};
+
+}  // namespace tpusim
