@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <nlohmann/json.hpp>
 
 #include "models/data_files.h"
 #include "models/errors.h"
@@ -172,6 +173,38 @@ TpuConfig from_yaml(const YAML::Node& doc, const std::string& file) {
 }  // namespace
 
 std::vector<std::string> list_arch_presets() { return list_data_files("workloads/archs"); }
+
+nlohmann::json arch_json(const TpuConfig& c) {
+  using nlohmann::json;
+  return json{
+      {"name", c.name},
+      {"description", c.description},
+      {"source", c.source},
+      {"array", {{"rows", c.array.rows}, {"cols", c.array.cols}}},
+      {"clock_mhz", c.clock_mhz},
+      {"unified_buffer_bytes", c.unified_buffer_bytes},
+      {"accumulators", {{"entries", c.accumulator_entries}}},
+      {"weight_fifo", {{"tiles", c.weight_fifo_tiles}}},
+      {"weight_memory",
+       {{"type", c.weight_memory.type},
+        {"bytes", c.weight_memory.bytes},
+        {"bandwidth_gb_s", double(c.weight_memory.bandwidth_mb_s) / 1000.0},
+        {"latency_cycles", c.weight_memory.latency_cycles}}},
+      {"host_link",
+       {{"type", c.host_link.type},
+        {"bandwidth_gb_s", double(c.host_link.bandwidth_mb_s) / 1000.0},
+        {"latency_cycles", c.host_link.latency_cycles}}},
+      {"data",
+       {{"act_bits", c.data.act_bits}, {"weight_bits", c.data.weight_bits},
+        {"acc_bits", c.data.acc_bits}}},
+      {"technology", {{"node_nm", c.technology.node_nm}, {"voltage_v", c.technology.voltage_v}}},
+      {"derived",
+       {{"vector_bytes", c.vector_bytes()},
+        {"tile_bytes", c.tile_bytes()},
+        {"peak_tops", c.peak_tops()},
+        {"ridge_macs_per_weight_byte", c.ridge_macs_per_weight_byte()}}},
+  };
+}
 
 TpuConfig parse_config(const std::string& yaml_text, const std::string& file) {
   YAML::Node doc = load_yaml_text(yaml_text, file);

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "models/model_params.h"
 
 namespace tpusim {
@@ -94,6 +96,11 @@ TpuConfig load_config(const std::string& name_or_path);
 
 // Parses YAML text as if it came from `file` (used by load_config and by tests).
 TpuConfig parse_config(const std::string& yaml_text, const std::string& file);
+
+// The resolved configuration as JSON, in the YAML's key structure (the report's `arch` block and
+// the keys a sweep may set): written here, beside the reader, so that a new key is added to both
+// in one file.
+nlohmann::json arch_json(const TpuConfig& cfg);
 
 // Names of the shipped presets (workloads/archs/*.yaml), sorted.
 std::vector<std::string> list_arch_presets();

@@ -5,12 +5,10 @@
 // into the same accumulators (their V tiles sit at the head's columns).
 #include <algorithm>
 #include <map>
-#include <string>
 #include <vector>
 
 #include <fmt/format.h>
 
-#include "models/errors.h"
 #include "sim/compiler/group_builder.h"
 #include "sim/compiler/layer.h"
 #include "sim/compiler/lowerer.h"

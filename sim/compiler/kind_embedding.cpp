@@ -1,13 +1,6 @@
 // Layer kind `embedding`: a table lookup whose rows the host gathers and the chip reads with
 // `rhm`. Its values are host data (seeded), not computed on chip.
-#include <algorithm>
-#include <map>
-#include <string>
-#include <vector>
 
-#include <fmt/format.h>
-
-#include "models/errors.h"
 #include "sim/compiler/group_builder.h"
 #include "sim/compiler/layer.h"
 #include "sim/compiler/lowerer.h"

@@ -1,13 +1,11 @@
 // Layer kind `fc`: a dense layer, a sum of terms (an input's feature slice times a weight matrix)
 // into output column ranges; lowered as GEMMs with K tiles accumulated (Lowerer::gemm).
 #include <algorithm>
-#include <map>
 #include <string>
 #include <vector>
 
 #include <fmt/format.h>
 
-#include "models/errors.h"
 #include "sim/compiler/group_builder.h"
 #include "sim/compiler/layer.h"
 #include "sim/compiler/lowerer.h"
@@ -52,17 +50,13 @@ LayerBounds bounds(const Layer& l, Bound128 rows) {
 
 void lower(Lowerer& low, const LayerTask& task) {
   const Layer& l = task.layer;
-  const Tensor& out = task.out;
-  const std::map<std::string, Tensor>& tensors = task.tensors;
-  const std::string& key = task.key;
   const uint64_t i0 = task.i0, i1 = task.i1;
-  const uint64_t W = low.W();
   std::vector<Term> terms;
   uint64_t k_total = 0;
   for (size_t j = 0; j < l.terms.size(); ++j) {
     const FcTerm& ft = l.terms[j];
     Term t;
-    t.in = &tensors.at(ft.input);
+    t.in = &task.tensors.at(ft.input);
     t.f0 = ft.f0;
     t.k = ft.k;
     t.n0 = ft.n0;
@@ -72,11 +66,11 @@ void lower(Lowerer& low, const LayerTask& task) {
     if (lo >= hi) continue;
     t.row_lo = (lo - i0) * l.rows_per_item;
     t.row_hi = (hi - i0) * l.rows_per_item;
-    t.key = key + "/" + std::to_string(j);
+    t.key = task.key + "/" + std::to_string(j);
     terms.push_back(t);
     if (j == 0) k_total = ft.k;
   }
-  low.gemm(out, terms, l.act, requant_for_k(k_total), 0, out.blocks(W));
+  low.gemm(task.out, terms, l.act, requant_for_k(k_total), 0, task.out.blocks(low.W()));
   low.set_requant(requant_for_k(k_total));
 }
 

@@ -1,13 +1,7 @@
 // Layer kind `host_op`: an operation the host performs (e.g. a 7x7 global pool): its input
 // written out with `whm`, its output read back with `rhm`.
-#include <algorithm>
-#include <map>
 #include <string>
-#include <vector>
 
-#include <fmt/format.h>
-
-#include "models/errors.h"
 #include "sim/compiler/group_builder.h"
 #include "sim/compiler/layer.h"
 #include "sim/compiler/lowerer.h"

@@ -1,13 +1,8 @@
 // Layer kind `pool`: max or average over `window` consecutive rows (a power of two, 2..16), as an
 // identity pass and the act's pooling (exact for 1-D windows).
-#include <algorithm>
-#include <map>
-#include <string>
-#include <vector>
 
 #include <fmt/format.h>
 
-#include "models/errors.h"
 #include "sim/compiler/group_builder.h"
 #include "sim/compiler/layer.h"
 #include "sim/compiler/lowerer.h"

@@ -2,14 +2,9 @@
 // passes of each operand into the accumulators (operands summed, `accumulate`), then one act.
 // Exact for sums; products (LSTM f*c, SwiGLU) and normalization are approximated by this sum pass
 // (the activation unit has no multiplier): one MXU pass per operand + one act.
-#include <algorithm>
-#include <map>
 #include <string>
 #include <vector>
 
-#include <fmt/format.h>
-
-#include "models/errors.h"
 #include "sim/compiler/group_builder.h"
 #include "sim/compiler/layer.h"
 #include "sim/compiler/lowerer.h"

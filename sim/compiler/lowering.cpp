@@ -127,6 +127,14 @@ struct Drive {
   HostTensor input, output;
   bool wrapped = false;
   uint32_t layer = 0;  // the layer being lowered (names the place of an OverBudget)
+  // Into a LoweredProgram or a LoweringStats: the layer table and the workload's tensors.
+  template <class Result>
+  void move_to(Result& r) {
+    r.layers = std::move(layers);
+    r.input = input;
+    r.output = output;
+    r.weight_addresses_wrapped = wrapped;
+  }
 };
 
 void check_mappable(const TpuConfig& cfg, const Workload& wl) {
@@ -277,10 +285,7 @@ LoweringStats lower_stats(const TpuConfig& cfg, const Workload& wl, const LowerO
   CountOut out(st, 0);
   Drive d;
   drive(cfg, wl, o, out, d);
-  st.layers = std::move(d.layers);
-  st.input = d.input;
-  st.output = d.output;
-  st.weight_addresses_wrapped = d.wrapped;
+  d.move_to(st);
   return st;
 }
 
@@ -313,10 +318,7 @@ LoweredProgram lower(const TpuConfig& cfg, const Workload& wl, const LowerOption
     StoreOut out(lp, budget);
     Drive d;
     drive(cfg, wl, opt, out, d);
-    lp.layers = std::move(d.layers);
-    lp.input = d.input;
-    lp.output = d.output;
-    lp.weight_addresses_wrapped = d.wrapped;
+    d.move_to(lp);
     return lp;
   };
   try {

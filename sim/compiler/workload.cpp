@@ -20,25 +20,27 @@ namespace tpusim {
 
 namespace fs = std::filesystem;
 
-uint64_t Workload::macs() const {
-  uint64_t m = 0;
+namespace {
+// The sum over every layer instance (repeats included) of f(layer, items of its group).
+template <class F>
+uint64_t sum_layers(const std::vector<LayerGroup>& groups, F f) {
+  uint64_t n = 0;
   for (const auto& g : groups)
-    for (const auto& l : g.layers) m += g.repeat * l.macs(g.items);
-  return m;
+    for (const auto& l : g.layers) n += g.repeat * f(l, g.items);
+  return n;
+}
+}  // namespace
+
+uint64_t Workload::macs() const {
+  return sum_layers(groups, [](const Layer& l, uint64_t items) { return l.macs(items); });
 }
 
 uint64_t Workload::weight_bytes() const {
-  uint64_t b = 0;
-  for (const auto& g : groups)
-    for (const auto& l : g.layers) b += g.repeat * l.weight_bytes();
-  return b;
+  return sum_layers(groups, [](const Layer& l, uint64_t) { return l.weight_bytes(); });
 }
 
 uint64_t Workload::kv_bytes() const {
-  uint64_t b = 0;
-  for (const auto& g : groups)
-    for (const auto& l : g.layers) b += g.repeat * l.kv_bytes(g.items);
-  return b;
+  return sum_layers(groups, [](const Layer& l, uint64_t items) { return l.kv_bytes(items); });
 }
 
 uint64_t Workload::layer_count() const {

@@ -11,24 +11,6 @@ bool TpuTopParams::operator==(const TpuTopParams& o) const {
   return a == b;
 }
 
-TpuTopParams tpu_top_params(const TpuConfig& cfg, uint32_t host_vectors, uint32_t imem_depth) {
-  TpuTopParams p;
-  p.Rows = cfg.array.rows;
-  p.Cols = cfg.array.cols;
-  p.UbVectors = uint32_t(cfg.ub_vectors());
-  p.AccEntries = cfg.accumulator_entries;
-  p.FifoTiles = cfg.weight_fifo_tiles;
-  p.HostVectors = host_vectors;
-  p.WeightTiles = cfg.weight_memory_tiles();
-  p.ImemDepth = imem_depth;
-  p.ClockMhz = cfg.clock_mhz;
-  p.HostBwMbS = cfg.host_link.bandwidth_mb_s;
-  p.HostLatency = cfg.host_link.latency_cycles;
-  p.WeightBwMbS = cfg.weight_memory.bandwidth_mb_s;
-  p.WeightLatency = cfg.weight_memory.latency_cycles;
-  return p;
-}
-
 std::string verilator_parameter_args(const TpuTopParams& p) {
   std::string s;
   p.for_each([&](const char* name, uint64_t v) {

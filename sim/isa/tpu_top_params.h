@@ -3,7 +3,8 @@
 // preset (rtl/CMakeLists.txt runs sim/tools/rtl_params.cpp on it at configure time), the SystemC
 // twin's constructor, the lockstep bench, and the rtl engine's check that a config is the hardware
 // a verilated model was built for. A new hardware parameter is one field here, one line in
-// for_each and one in tpu_top_params() (sim/README.md, "Adding a hardware parameter").
+// for_each and one in tpu_top_params(), all in this file (sim/README.md, "Adding a hardware
+// parameter").
 #pragma once
 
 #include <cstdint>
@@ -50,7 +51,23 @@ struct TpuTopParams {
 
 // The tpu_top parameters of `cfg`, with a host memory of `host_vectors` vectors and an
 // instruction memory of `imem_depth` instructions (sizes of the test bench, not of the chip).
-TpuTopParams tpu_top_params(const TpuConfig& cfg, uint32_t host_vectors, uint32_t imem_depth);
+inline TpuTopParams tpu_top_params(const TpuConfig& cfg, uint32_t host_vectors, uint32_t imem_depth) {
+  TpuTopParams p;
+  p.Rows = cfg.array.rows;
+  p.Cols = cfg.array.cols;
+  p.UbVectors = uint32_t(cfg.ub_vectors());
+  p.AccEntries = cfg.accumulator_entries;
+  p.FifoTiles = cfg.weight_fifo_tiles;
+  p.HostVectors = host_vectors;
+  p.WeightTiles = cfg.weight_memory_tiles();
+  p.ImemDepth = imem_depth;
+  p.ClockMhz = cfg.clock_mhz;
+  p.HostBwMbS = cfg.host_link.bandwidth_mb_s;
+  p.HostLatency = cfg.host_link.latency_cycles;
+  p.WeightBwMbS = cfg.weight_memory.bandwidth_mb_s;
+  p.WeightLatency = cfg.weight_memory.latency_cycles;
+  return p;
+}
 
 // "-GRows=4 -GCols=4 ...": the Verilator arguments that build `p`.
 std::string verilator_parameter_args(const TpuTopParams& p);

@@ -13,38 +13,6 @@ namespace tpusim {
 
 nlohmann::json tool_json() { return {{"name", "tpusim"}, {"version", TPUSIM_VERSION}}; }
 
-nlohmann::json arch_json(const TpuConfig& c) {
-  using nlohmann::json;
-  return json{
-      {"name", c.name},
-      {"description", c.description},
-      {"source", c.source},
-      {"array", {{"rows", c.array.rows}, {"cols", c.array.cols}}},
-      {"clock_mhz", c.clock_mhz},
-      {"unified_buffer_bytes", c.unified_buffer_bytes},
-      {"accumulators", {{"entries", c.accumulator_entries}}},
-      {"weight_fifo", {{"tiles", c.weight_fifo_tiles}}},
-      {"weight_memory",
-       {{"type", c.weight_memory.type},
-        {"bytes", c.weight_memory.bytes},
-        {"bandwidth_gb_s", double(c.weight_memory.bandwidth_mb_s) / 1000.0},
-        {"latency_cycles", c.weight_memory.latency_cycles}}},
-      {"host_link",
-       {{"type", c.host_link.type},
-        {"bandwidth_gb_s", double(c.host_link.bandwidth_mb_s) / 1000.0},
-        {"latency_cycles", c.host_link.latency_cycles}}},
-      {"data",
-       {{"act_bits", c.data.act_bits}, {"weight_bits", c.data.weight_bits},
-        {"acc_bits", c.data.acc_bits}}},
-      {"technology", {{"node_nm", c.technology.node_nm}, {"voltage_v", c.technology.voltage_v}}},
-      {"derived",
-       {{"vector_bytes", c.vector_bytes()},
-        {"tile_bytes", c.tile_bytes()},
-        {"peak_tops", c.peak_tops()},
-        {"ridge_macs_per_weight_byte", c.ridge_macs_per_weight_byte()}}},
-  };
-}
-
 nlohmann::json counts_json(const EventCounts& n, bool timed) {
   nlohmann::json j = nlohmann::json::object();
   for (const CountField& c : kCountFields) {

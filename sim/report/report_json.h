@@ -10,9 +10,6 @@
 
 namespace tpusim {
 
-// The resolved configuration, every field, in the YAML's key structure.
-nlohmann::json arch_json(const TpuConfig& cfg);
-
 // Event counters as JSON, laid out by kCountFields (models/event_counts.h): work at the top level,
 // bytes under "bytes", cycles and "cycle_counts". With `timed` false the time counters are left
 // out rather than reported as zero (a functional run has no time); useful_macs appears when the
