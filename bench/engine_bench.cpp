@@ -3,11 +3,12 @@
 //
 //   random   --engine E --arch A --programs N [--seed S] [--instructions I]
 //            random legal programs (sim/isa/program_gen.h) with values on engine E
-//   workload --engine E --arch A --workload W [--batch B] [--phase P] [--context-len C] [--timing-only]
+//   workload --engine E --arch A --workload W [--batch B] [--phase P] [--context-len C]
+//   [--timing-only]
 //            a lowered workload end to end (sim/studies/run/run_workload.h, what `tpusim run` does)
 //   gemm     --arch A --m M --k K --n N [--relu-input] [--repeat R]
-//            one (M x K) x (K x N) int8 dense layer lowered (lower_s) and run on the fast engine with
-//            values (wall_s, cpu_s: the engine run only, after one untimed run; the median of
+//            one (M x K) x (K x N) int8 dense layer lowered (lower_s) and run on the fast engine
+//            with values (wall_s, cpu_s: the engine run only, after one untimed run; the median of
 //            --repeat runs); --relu-input clears the inputs' sign bits (values
 //            in [0, 127], as after a ReLU) instead of the lowering's signed pseudo-random bytes
 //   native   --lib eigen|onednn --m M --k K --n N [--seconds S]
@@ -17,23 +18,23 @@
 // construction and lowering included, process start and config loading excluded).
 #include <algorithm>
 #include <chrono>
-#include <ctime>
 #include <cstdio>
+#include <ctime>
 #include <iostream>
 #include <string>
 #include <vector>
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include "models/config.h"
 #include "models/errors.h"
-#include "sim/engines/engine.h"
 #include "sim/compiler/lowering.h"
-#include "sim/studies/compare/measure_cpu.h"
-#include "sim/isa/program_gen.h"
 #include "sim/compiler/workload.h"
+#include "sim/engines/engine.h"
+#include "sim/isa/program_gen.h"
+#include "sim/studies/compare/measure_cpu.h"
 #include "sim/studies/run/run_workload.h"
 
 using namespace tpusim;
@@ -51,7 +52,8 @@ double seconds_since(Clock::time_point t0) {
 
 std::string gemm_yaml(uint64_t m, uint64_t k, uint64_t n) {
   return fmt::format(
-      "name: gemm-{0}x{1}x{2}\npaper: \"issue 11 benchmark GEMM\"\nbatch: {0}\ninput: {{features: {1}}}\n"
+      "name: gemm-{0}x{1}x{2}\npaper: \"issue 11 benchmark GEMM\"\nbatch: {0}\ninput: {{features: "
+      "{1}}}\n"
       "layers:\n  - {{type: fc, name: fc, out: {2}, act: none}}\n",
       m, k, n);
 }
@@ -70,7 +72,8 @@ int main(int argc, char** argv) {
   auto* wl = app.add_subcommand("workload", "A lowered workload on one engine");
   auto* gm = app.add_subcommand("gemm", "A dense layer on the fast engine with values");
   auto* nat = app.add_subcommand("native", "The same GEMM through Eigen or oneDNN");
-  for (auto* c : {rnd, wl}) c->add_option("--engine", engine)->check(CLI::IsMember({"fast", "cycle", "rtl"}));
+  for (auto* c : {rnd, wl})
+    c->add_option("--engine", engine)->check(CLI::IsMember({"fast", "cycle", "rtl"}));
   for (auto* c : {rnd, wl, gm}) c->add_option("--arch", arch);
   rnd->add_option("--programs", programs);
   rnd->add_option("--seed", seed);
@@ -91,7 +94,8 @@ int main(int argc, char** argv) {
   bool relu_input = false;
   uint64_t repeat = 1;
   gm->add_option("--repeat", repeat, "Timed runs after the untimed one; the median is reported");
-  gm->add_flag("--relu-input", relu_input, "Inputs in [0, 127] (as after a ReLU) instead of signed");
+  gm->add_flag("--relu-input", relu_input,
+               "Inputs in [0, 127] (as after a ReLU) instead of signed");
   nat->add_option("--lib", lib)->check(CLI::IsMember({"eigen", "onednn"}));
   nat->add_option("--seconds", max_s);
   CLI11_PARSE(app, argc, argv);
@@ -115,7 +119,7 @@ int main(int argc, char** argv) {
         cpu += cpu_seconds() - c0;
       }
       out = {{"kind", "random"}, {"engine", engine}, {"arch", arch}, {"programs", programs},
-             {"cycles", cycles}, {"wall_s", wall}, {"cpu_s", cpu}};
+             {"cycles", cycles}, {"wall_s", wall},   {"cpu_s", cpu}};
     } else if (*wl) {
       const TpuConfig cfg = load_config(arch);
       WorkloadParams wp;
@@ -137,10 +141,17 @@ int main(int argc, char** argv) {
           instructions += s.program.code.size();
         }
         const double wall = seconds_since(t0), cpu = cpu_seconds() - c0;
-        std::cout << nlohmann::json{{"kind", "workload"}, {"engine", engine}, {"arch", arch},
-                                    {"workload", workload}, {"cycles", cycles},
-                                    {"instructions", instructions}, {"timing_only", timing_only},
-                                    {"engine_only", true}, {"wall_s", wall}, {"cpu_s", cpu}}.dump()
+        std::cout << nlohmann::json{{"kind", "workload"},
+                                    {"engine", engine},
+                                    {"arch", arch},
+                                    {"workload", workload},
+                                    {"cycles", cycles},
+                                    {"instructions", instructions},
+                                    {"timing_only", timing_only},
+                                    {"engine_only", true},
+                                    {"wall_s", wall},
+                                    {"cpu_s", cpu}}
+                         .dump()
                   << std::endl;
         return 0;
       }
@@ -151,16 +162,23 @@ int main(int argc, char** argv) {
       const double c0 = cpu_seconds();
       const nlohmann::json rep = run_workload_report(cfg, workload, wp, ro);
       const double wall = seconds_since(t0), cpu = cpu_seconds() - c0;
-      out = {{"kind", "workload"}, {"engine", engine}, {"arch", arch}, {"workload", workload},
-             {"cycles", rep["totals"]["cycles"]}, {"useful_macs", rep["totals"].value("useful_macs", uint64_t(0))},
-             {"timing_only", timing_only}, {"wall_s", wall}, {"cpu_s", cpu}};
+      out = {{"kind", "workload"},
+             {"engine", engine},
+             {"arch", arch},
+             {"workload", workload},
+             {"cycles", rep["totals"]["cycles"]},
+             {"useful_macs", rep["totals"].value("useful_macs", uint64_t(0))},
+             {"timing_only", timing_only},
+             {"wall_s", wall},
+             {"cpu_s", cpu}};
     } else if (*gm) {
       const TpuConfig cfg = load_config(arch);
       const Workload w = parse_workload(gemm_yaml(m, k, n), "gemm");
       auto t0 = Clock::now();
       LoweredProgram lp = lower(cfg, w, LowerOptions{});
       const double lower_s = seconds_since(t0);
-      if (relu_input) {  // the input tensor's vectors (block layout, sim/compiler/lowering.h HostTensor)
+      if (relu_input) {  // the input tensor's vectors (block layout, sim/compiler/lowering.h
+                         // HostTensor)
         const uint64_t V = cfg.vector_bytes(), lo = lp.input.base;
         const uint64_t hi = lo + (lp.input.features + V - 1) / V * lp.input.rows;
         for (Segment& s : lp.segments)
@@ -179,13 +197,23 @@ int main(int argc, char** argv) {
         t0 = Clock::now();
         const double c0 = cpu_seconds();
         cycles = 0;
-        for (const Segment& s : lp.segments) cycles += run_engine("fast", cfg, s.program, eo).counts.cycles * s.repeat;
+        for (const Segment& s : lp.segments)
+          cycles += run_engine("fast", cfg, s.program, eo).counts.cycles * s.repeat;
         runs.emplace_back(cpu_seconds() - c0, seconds_since(t0));
       }
       std::sort(runs.begin(), runs.end());
       const double cpu = runs[runs.size() / 2].first, wall = runs[runs.size() / 2].second;
-      out = {{"kind", "gemm"}, {"engine", "fast"}, {"arch", arch}, {"m", m}, {"k", k}, {"n", n},
-             {"macs", m * k * n}, {"cycles", cycles}, {"wall_s", wall}, {"cpu_s", cpu}, {"lower_s", lower_s},
+      out = {{"kind", "gemm"},
+             {"engine", "fast"},
+             {"arch", arch},
+             {"m", m},
+             {"k", k},
+             {"n", n},
+             {"macs", m * k * n},
+             {"cycles", cycles},
+             {"wall_s", wall},
+             {"cpu_s", cpu},
+             {"lower_s", lower_s},
              {"repeat", runs.size()},
              {"relu_input", relu_input}};
     } else {
@@ -201,8 +229,15 @@ int main(int argc, char** argv) {
       mo.max_repeats = 5;
       const auto runs = measure_cpu({op}, mo);
       const MeasuredOp& r = runs.at(0).ops.at(0);
-      out = {{"kind", "native"}, {"lib", lib}, {"detail", runs[0].detail}, {"threads", runs[0].threads},
-             {"m", m}, {"k", k}, {"n", n}, {"macs", m * k * n}, {"wall_s", r.gemm_instance_s},
+      out = {{"kind", "native"},
+             {"lib", lib},
+             {"detail", runs[0].detail},
+             {"threads", runs[0].threads},
+             {"m", m},
+             {"k", k},
+             {"n", n},
+             {"macs", m * k * n},
+             {"wall_s", r.gemm_instance_s},
              {"measured", r.measured}};
     }
     std::cout << out.dump() << std::endl;

@@ -4,18 +4,19 @@
 //                      random program (small-16)
 //   BM_FastValueGemm   the fast engine with values on a lowered dense layer (value GEMM path)
 //   BM_ReferenceGemm   the reference int8 GEMM it computes values with (numerics::gemm_reference)
-//   BM_CycleArrayStep  the SystemC twin clocking a matmul-heavy lowered layer (array step per clock)
-//   BM_RtlStep         the verilated RTL on the same program (when the rtl engine has the size)
+//   BM_CycleArrayStep  the SystemC twin clocking a matmul-heavy lowered layer (array step per
+//   clock) BM_RtlStep         the verilated RTL on the same program (when the rtl engine has the
+//   size)
 #include <benchmark/benchmark.h>
 
 #include <fmt/format.h>
 
 #include "models/config.h"
-#include "sim/engines/engine.h"
 #include "sim/compiler/lowering.h"
+#include "sim/compiler/workload.h"
+#include "sim/engines/engine.h"
 #include "sim/isa/numerics.h"
 #include "sim/isa/program_gen.h"
-#include "sim/compiler/workload.h"
 
 using namespace tpusim;
 
@@ -24,7 +25,8 @@ namespace {
 Program fc_program(const TpuConfig& cfg, uint64_t m, uint64_t k, uint64_t n, bool values) {
   const std::string yaml = fmt::format(
       "name: fc\npaper: \"bench\"\nbatch: {0}\ninput: {{features: {1}}}\nlayers:\n"
-      "  - {{type: fc, name: fc, out: {2}, act: none}}\n", m, k, n);
+      "  - {{type: fc, name: fc, out: {2}, act: none}}\n",
+      m, k, n);
   LowerOptions lo;
   lo.values = values;
   return lower(cfg, parse_workload(yaml, "bench"), lo).segments.at(0).program;
@@ -52,17 +54,18 @@ void BM_FastValueGemm(benchmark::State& st) {
   EngineOptions eo;
   eo.record_timeline = false;
   for (auto _ : st) benchmark::DoNotOptimize(run_engine("fast", cfg, p, eo).counts.cycles);
-  st.counters["macs_per_s"] =
-      benchmark::Counter(double(st.iterations()) * double(m * 512 * 512), benchmark::Counter::kIsRate);
+  st.counters["macs_per_s"] = benchmark::Counter(double(st.iterations()) * double(m * 512 * 512),
+                                                 benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_FastValueGemm)->Arg(256)->Arg(1024)->Unit(benchmark::kMillisecond);
 
 void BM_ReferenceGemm(benchmark::State& st) {
   const int64_t m = st.range(0);
-  numerics::MatrixI8 a = numerics::MatrixI8::Constant(m, 512, 3), w = numerics::MatrixI8::Constant(512, 512, -2);
+  numerics::MatrixI8 a = numerics::MatrixI8::Constant(m, 512, 3),
+                     w = numerics::MatrixI8::Constant(512, 512, -2);
   for (auto _ : st) benchmark::DoNotOptimize(numerics::gemm_reference(a, w));
-  st.counters["macs_per_s"] =
-      benchmark::Counter(double(st.iterations()) * double(m * 512 * 512), benchmark::Counter::kIsRate);
+  st.counters["macs_per_s"] = benchmark::Counter(double(st.iterations()) * double(m * 512 * 512),
+                                                 benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_ReferenceGemm)->Arg(256)->Arg(1024)->Unit(benchmark::kMillisecond);
 

@@ -8,27 +8,28 @@
 #include "models/baselines.h"
 #include "models/config.h"
 #include "models/errors.h"
-#include "sim/isa/assembler.h"
-#include "sim/engines/engine.h"
 #include "sim/compiler/import/scalesim_import.h"
 #include "sim/compiler/lowering.h"
+#include "sim/compiler/workload.h"
+#include "sim/engines/engine.h"
+#include "sim/isa/assembler.h"
 #include "sim/studies/serve/request_trace.h"
 #include "sim/studies/sweep/sweep.h"
-#include "sim/compiler/workload.h"
 
 namespace tpusim::fuzz {
 
 namespace {
 
-std::string text_of(const uint8_t* d, size_t n) { return std::string(reinterpret_cast<const char*>(d), n); }
+std::string text_of(const uint8_t* d, size_t n) {
+  return std::string(reinterpret_cast<const char*>(d), n);
+}
 
 // Runs `f`, swallowing InputError only.
 template <class F>
 void guarded(F&& f) {
   try {
     f();
-  } catch (const InputError&) {
-  }
+  } catch (const InputError&) {}
 }
 
 void arch_yaml(const uint8_t* d, size_t n) {
@@ -63,7 +64,8 @@ void assembly(const uint8_t* d, size_t n) {
     Program p = assemble(text_of(d, n), "fuzz.s");
     // Round trip through the binary image: what assembles must decode to the same code.
     Program q = from_binary(to_binary(p), "fuzz.bin");
-    if (q.code.size() != p.code.size()) throw std::logic_error("binary round trip changed the length");
+    if (q.code.size() != p.code.size())
+      throw std::logic_error("binary round trip changed the length");
     for (size_t i = 0; i < p.code.size(); ++i)
       if (disassemble(q.code[i]) != disassemble(p.code[i]))
         throw std::logic_error(fmt::format("binary round trip changed instruction {}", i));
@@ -111,8 +113,9 @@ void lowering(const uint8_t* d, size_t n) {
   const uint32_t batch = r.range(1, 8);
   // Images of h x w rows with c features, or plain vectors (h = w = 1).
   uint32_t h = r.range(1, 12), w = r.range(1, 12), c = r.range(1, 70);
-  std::string y = fmt::format("name: fuzz\npaper: fuzz\nbatch: {}\ninput: {{features: {}, rows_per_item: {}}}\nlayers:\n",
-                              batch, c, h * w);
+  std::string y = fmt::format(
+      "name: fuzz\npaper: fuzz\nbatch: {}\ninput: {{features: {}, rows_per_item: {}}}\nlayers:\n",
+      batch, c, h * w);
   const uint32_t layers = r.range(1, 6);
   for (uint32_t l = 0; l < layers; ++l) {
     const uint32_t kind = r.next() % 5;
@@ -122,8 +125,10 @@ void lowering(const uint8_t* d, size_t n) {
       y += fmt::format("  - {{type: fc, name: l{}, out: {}, act: {}}}\n", l, c, act);
     } else if (kind == 1) {
       const uint32_t k = r.range(1, 5), s = r.range(1, 3), p = r.range(0, 2), oc = r.range(1, 80);
-      y += fmt::format("  - {{type: conv2d, name: l{}, in_h: {}, in_w: {}, out_c: {}, kernel: {}, stride: {}, pad: {}, act: {}}}\n",
-                       l, h, w, oc, k, s, p, act);
+      y += fmt::format(
+          "  - {{type: conv2d, name: l{}, in_h: {}, in_w: {}, out_c: {}, kernel: {}, stride: {}, "
+          "pad: {}, act: {}}}\n",
+          l, h, w, oc, k, s, p, act);
       if (h + 2 * p >= k && w + 2 * p >= k) {
         h = (h + 2 * p - k) / s + 1;
         w = (w + 2 * p - k) / s + 1;
@@ -131,7 +136,8 @@ void lowering(const uint8_t* d, size_t n) {
       }
     } else if (kind == 2) {
       const uint32_t win = 1u << r.range(1, 2);
-      y += fmt::format("  - {{type: pool, name: l{}, window: {}, kind: {}}}\n", l, win, r.next() % 2 ? "max" : "avg");
+      y += fmt::format("  - {{type: pool, name: l{}, window: {}, kind: {}}}\n", l, win,
+                       r.next() % 2 ? "max" : "avg");
       if ((h * w) % win == 0) {
         // The pool folds consecutive rows; the image shape is no longer h x w.
         h = h * w / win;
@@ -168,10 +174,10 @@ void lowering(const uint8_t* d, size_t n) {
 
 const std::vector<Target>& targets() {
   static const std::vector<Target> k = {
-      {"arch_yaml", arch_yaml},         {"workload_yaml", workload_yaml},
-      {"sweep_spec", sweep_spec},       {"scalesim_csv", scalesim_csv},
-      {"assembly", assembly},           {"binary_program", binary_program},
-      {"serve_csv", serve_csv},         {"device_yaml", device_yaml},
+      {"arch_yaml", arch_yaml},   {"workload_yaml", workload_yaml},
+      {"sweep_spec", sweep_spec}, {"scalesim_csv", scalesim_csv},
+      {"assembly", assembly},     {"binary_program", binary_program},
+      {"serve_csv", serve_csv},   {"device_yaml", device_yaml},
       {"lowering", lowering},
   };
   return k;

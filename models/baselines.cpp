@@ -16,7 +16,6 @@
 
 namespace tpusim {
 
-
 namespace {
 
 constexpr double kJPerKwh = 3.6e6;
@@ -30,9 +29,8 @@ constexpr double kMaxMm2 = 1e5;
 constexpr double kMaxGb = 1e6;
 
 // The reference table's order (../shared/reference/energy-carbon.md, "Baseline devices").
-const std::vector<std::string> kDefaultOrder = {"haswell", "k80", "t4", "v100",
-                                                "a100", "h100", "h200"};
-
+const std::vector<std::string> kDefaultOrder = {"haswell", "k80",  "t4",  "v100",
+                                                "a100",    "h100", "h200"};
 
 std::vector<std::string> memory_types() {
   std::vector<std::string> out;
@@ -94,9 +92,10 @@ BaselineDevice parse_device_node(const YAML::Node& doc, const std::string& file)
   if (d.peak_ops_per_s(d.dtype) <= 0.0) {
     m.fail("dtype", fmt::format("'{}' has no peak on this device (its {} is 0); use a dtype with "
                                 "a nonzero peak",
-                                d.dtype, d.dtype == "int8"   ? "int8_tops"
-                                         : d.dtype == "fp32" ? "fp32_tflops"
-                                                             : "fp16_tflops"));
+                                d.dtype,
+                                d.dtype == "int8"   ? "int8_tops"
+                                : d.dtype == "fp32" ? "fp32_tflops"
+                                                    : "fp16_tflops"));
   }
   if (d.fp32_tflops <= 0.0) m.fail("fp32_tflops", "must be > 0 (vector ops run at this rate)");
   return d;
@@ -157,9 +156,9 @@ BaselineOpResult roofline_op(const BaselineDevice& dev, const BaselineOp& op) {
   const double peak = dev.peak_ops_per_s();
   const double eff_c = dev.compute_efficiency;
   // Eq. B1 + the vector part of Eq. B3.
-  r.compute_s = (r.ops > 0 ? r.ops / (peak * eff_c) : 0.0) +
-                (op.vector_ops > 0 ? double(op.vector_ops) / (dev.vector_ops_per_s() * eff_c)
-                                   : 0.0);
+  r.compute_s =
+      (r.ops > 0 ? r.ops / (peak * eff_c) : 0.0) +
+      (op.vector_ops > 0 ? double(op.vector_ops) / (dev.vector_ops_per_s() * eff_c) : 0.0);
   // Eq. B2.
   r.memory_s = r.bytes / (dev.memory_bytes_per_s() * dev.memory_efficiency);
   r.seconds = std::max(r.compute_s, r.memory_s);  // Eq. B3
@@ -173,15 +172,14 @@ namespace {
 double op_utilization(const BaselineDevice& dev, const BaselineOp& op, double seconds) {
   if (seconds <= 0.0) return 0.0;
   const double bytes = double(op.weight_bytes + op.act_bytes) * dtype_bytes(dev.dtype);
-  const double compute_s = op.gemm_ops() / dev.peak_ops_per_s() +
-                           double(op.vector_ops) / dev.vector_ops_per_s();
+  const double compute_s =
+      op.gemm_ops() / dev.peak_ops_per_s() + double(op.vector_ops) / dev.vector_ops_per_s();
   const double memory_s = bytes / dev.memory_bytes_per_s();
   return std::min(1.0, std::max(compute_s, memory_s) / seconds);
 }
 
 void check_workload(const BaselineWorkload& wl) {
-  if (wl.ops.empty())
-    throw std::invalid_argument("baseline workload '" + wl.name + "' has no ops");
+  if (wl.ops.empty()) throw std::invalid_argument("baseline workload '" + wl.name + "' has no ops");
   if (wl.examples == 0)
     throw std::invalid_argument("baseline workload '" + wl.name + "' has zero examples");
 }

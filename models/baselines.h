@@ -55,12 +55,12 @@ const std::vector<std::string>& baseline_dtypes();  // int8, fp16, bf16, fp32
 double dtype_bytes(const std::string& dtype);
 
 struct BaselineDevice {
-  std::string name;         // "haswell", "k80", ...
+  std::string name;  // "haswell", "k80", ...
   std::string description;
-  std::string source;       // where the numbers come from
-  std::string file;         // YAML it was loaded from
-  std::string kind;         // "cpu" or "gpu"
-  std::string dtype;        // the dtype its GEMMs run in for the comparison
+  std::string source;  // where the numbers come from
+  std::string file;    // YAML it was loaded from
+  std::string kind;    // "cpu" or "gpu"
+  std::string dtype;   // the dtype its GEMMs run in for the comparison
   // Dense peaks (no 2:4 sparsity), 0 = not supported. fp16_tflops is also the bf16 peak.
   double int8_tops = 0.0;
   double fp16_tflops = 0.0;
@@ -111,8 +111,9 @@ struct BaselineOpResult {
 
 struct BaselineResult {
   std::string name;
-  std::string kind = "roofline";  // "roofline" (this model) or "measured" (sim/studies/compare/measure_cpu.h)
-  std::string library;            // measured only: "onednn", "eigen", "cublaslt"
+  std::string kind =
+      "roofline";       // "roofline" (this model) or "measured" (sim/studies/compare/measure_cpu.h)
+  std::string library;  // measured only: "onednn", "eigen", "cublaslt"
   std::string dtype;
   double latency_s = 0.0;         // one run (Eq. B1-B3 summed over the ops)
   double throughput_per_s = 0.0;  // examples / latency_s
@@ -121,7 +122,7 @@ struct BaselineResult {
   double power_w = 0.0;           // Eq. B4
   double perf_per_w = 0.0;        // throughput_per_s / power_w (inferences per joule)
   double tops_per_w = 0.0;
-  double energy_j_per_inference = 0.0;     // power_w * latency_s / examples (Eq. B5)
+  double energy_j_per_inference = 0.0;              // power_w * latency_s / examples (Eq. B5)
   double carbon_operational_g_per_inference = 0.0;  // Eq. B6 (Eq. 10)
   double carbon_embodied_g_per_inference = 0.0;     // Eq. B6 (Eq. 12-14)
   double carbon_g_per_inference = 0.0;

@@ -17,8 +17,8 @@ struct ActRow {
 };
 
 // ref (../shared/reference/energy-carbon.md): "Embodied carbon — ACT", node table.
-constexpr ActRow kActRows[] = {{28, 0.90, 175, 100}, {20, 1.20, 190, 110}, {14, 1.20, 200, 125},
-                               {10, 1.475, 240, 150}, {7, 2.15, 350, 200}, {5, 2.75, 430, 225},
+constexpr ActRow kActRows[] = {{28, 0.90, 175, 100},  {20, 1.20, 190, 110}, {14, 1.20, 200, 125},
+                               {10, 1.475, 240, 150}, {7, 2.15, 350, 200},  {5, 2.75, 430, 225},
                                {3, 3.25, 470, 275}};
 
 constexpr double kJPerKwh = 3.6e6;
@@ -57,9 +57,8 @@ double act_die_embodied_g(double area_mm2, double node_nm, double yield, double 
                           int gas_abatement_pct, double mpa_g_per_cm2) {
   const ActFabFactors f = act_fab_factors(node_nm, gas_abatement_pct);
   // Eq. 12, models/README.md.
-  return area_mm2 / kMm2PerCm2 * (fab_g_per_kwh * f.epa_kwh_per_cm2 + f.gpa_g_per_cm2 +
-                                  mpa_g_per_cm2) /
-         yield;
+  return area_mm2 / kMm2PerCm2 *
+         (fab_g_per_kwh * f.epa_kwh_per_cm2 + f.gpa_g_per_cm2 + mpa_g_per_cm2) / yield;
 }
 
 namespace {
@@ -70,8 +69,8 @@ void fill_embodied(const TpuConfig& cfg, CarbonResult& r) {
   r.die_g = act_die_embodied_g(estimate_area(cfg).die_mm2, double(cfg.technology.node_nm), c.yield,
                                c.fab_g_per_kwh, c.gas_abatement_pct, c.mpa_g_per_cm2);
   r.package_g = c.package_g;
-  r.dram_g = double(cfg.weight_memory.bytes) / kBytesPerGb *
-             c.dram_g_per_gb.at(cfg.weight_memory.type);
+  r.dram_g =
+      double(cfg.weight_memory.bytes) / kBytesPerGb * c.dram_g_per_gb.at(cfg.weight_memory.type);
   r.embodied_total_g = r.die_g + r.package_g + r.dram_g;
   r.lifetime_s = c.lifetime_years * kSecondsPerYear;
 }

@@ -25,18 +25,18 @@ double act_die_embodied_g(double area_mm2, double node_nm, double yield, double 
                           int gas_abatement_pct, double mpa_g_per_cm2);
 
 struct CarbonResult {
-  double seconds = 0.0;            // the run's time (Eq. 6)
-  double energy_j = 0.0;           // the run's total energy (estimate_energy)
+  double seconds = 0.0;   // the run's time (Eq. 6)
+  double energy_j = 0.0;  // the run's total energy (estimate_energy)
   double grid_g_per_kwh = 0.0;
   double pue = 0.0;
-  double operational_g = 0.0;      // Eq. 10
-  double die_g = 0.0;              // Eq. 12, whole die
+  double operational_g = 0.0;  // Eq. 10
+  double die_g = 0.0;          // Eq. 12, whole die
   double package_g = 0.0;
-  double dram_g = 0.0;             // weight memory capacity x g/GB
-  double embodied_total_g = 0.0;   // Eq. 13: die + package + DRAM, over the whole lifetime
+  double dram_g = 0.0;            // weight memory capacity x g/GB
+  double embodied_total_g = 0.0;  // Eq. 13: die + package + DRAM, over the whole lifetime
   double lifetime_s = 0.0;
-  double embodied_g = 0.0;         // Eq. 14: the run's share, seconds / lifetime_s
-  double total_g = 0.0;            // operational_g + embodied_g
+  double embodied_g = 0.0;  // Eq. 14: the run's share, seconds / lifetime_s
+  double total_g = 0.0;     // operational_g + embodied_g
 };
 
 // Carbon of one run: operational from estimate_energy, embodied from estimate_area and the
@@ -45,11 +45,11 @@ struct CarbonResult {
 CarbonResult estimate_carbon(const TpuConfig& cfg, const EventCounts& counts);
 
 struct DeploymentCarbon {
-  double queries = 0.0;            // qps * years
-  double chips = 0.0;              // chips needed to serve qps (>= 1, Eq. 15)
-  double energy_j = 0.0;           // busy energy of every query + idle static energy
+  double queries = 0.0;   // qps * years
+  double chips = 0.0;     // chips needed to serve qps (>= 1, Eq. 15)
+  double energy_j = 0.0;  // busy energy of every query + idle static energy
   double operational_g = 0.0;
-  double embodied_g = 0.0;         // chips * embodied_total_g * years / lifetime (Eq. 15)
+  double embodied_g = 0.0;  // chips * embodied_total_g * years / lifetime (Eq. 15)
   double total_g = 0.0;
   double per_query_g = 0.0;
   double per_1000_queries_g = 0.0;

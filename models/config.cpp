@@ -12,7 +12,6 @@
 #include "models/errors.h"
 #include "models/yaml_reader.h"
 
-
 namespace tpusim {
 
 namespace {
@@ -21,19 +20,19 @@ namespace {
 // beyond them is rejected before anything is allocated.
 constexpr uint64_t kMaxArrayDim = 4096;
 constexpr uint64_t kMaxClockMhz = 10000;
-constexpr uint64_t kMaxUbBytes = uint64_t(1) << 34;        // 16 GiB
+constexpr uint64_t kMaxUbBytes = uint64_t(1) << 34;  // 16 GiB
 constexpr uint64_t kMaxAccEntries = uint64_t(1) << 24;
 constexpr uint64_t kMaxFifoTiles = 64;
-constexpr uint64_t kMaxWeightMemory = uint64_t(1) << 44;   // 16 TiB
+constexpr uint64_t kMaxWeightMemory = uint64_t(1) << 44;  // 16 TiB
 constexpr double kMaxBandwidthGbS = 1e5;
 constexpr uint64_t kMaxLatencyCycles = 1000000;
 constexpr int kMaxBaseDepth = 8;
 
-const std::vector<std::string> kWeightMemoryTypes = {"ddr3", "ddr4", "lpddr4", "lpddr5", "gddr5",
-                                                     "gddr6", "hbm2", "hbm2e", "hbm3", "hbm3e"};
+const std::vector<std::string> kWeightMemoryTypes = {"ddr3",  "ddr4", "lpddr4", "lpddr5", "gddr5",
+                                                     "gddr6", "hbm2", "hbm2e",  "hbm3",   "hbm3e"};
 const std::vector<std::string> kHostLinkTypes = {"pcie3x16", "pcie4x16", "pcie5x16", "custom"};
-const std::vector<std::string> kInterconnectTypes = {"pcie3x16", "pcie4x16", "pcie5x16", "ici",
-                                                     "nvlink", "custom"};
+const std::vector<std::string> kInterconnectTypes = {"pcie3x16", "pcie4x16", "pcie5x16",
+                                                     "ici",      "nvlink",   "custom"};
 const std::vector<std::string> kTopologies = {"ring", "torus2d", "switch"};
 constexpr double kMaxLinkLatencyUs = 1e4;
 constexpr double kMaxLinkPjPerBit = 1e4;
@@ -117,8 +116,8 @@ TpuConfig from_yaml(const YAML::Node& doc, const std::string& file) {
   c.weight_memory.bandwidth_mb_s = gb_s_to_mb_s(wm, "bandwidth_gb_s");
   c.weight_memory.latency_cycles = uint32_t(wm.uint("latency_cycles", 0, kMaxLatencyCycles));
   if (c.weight_memory.bytes < c.tile_bytes())
-    wm.fail("bytes", fmt::format("{} holds no {}-byte weight tile", c.weight_memory.bytes,
-                                 c.tile_bytes()));
+    wm.fail("bytes",
+            fmt::format("{} holds no {}-byte weight tile", c.weight_memory.bytes, c.tile_bytes()));
   if (c.weight_memory_tiles() > 0xFFFFFFFFull)
     wm.fail("bytes", "more tiles than a 32-bit weight-tile address reaches");
   wm.finish();
@@ -153,9 +152,9 @@ TpuConfig from_yaml(const YAML::Node& doc, const std::string& file) {
     const bool us = ic.has("link_latency_us"), cyc = ic.has("link_latency_cycles");
     if (us == cyc)
       ic.fail("link_latency_us", "give exactly one of link_latency_us and link_latency_cycles");
-    x.link_latency_us = us ? ic.real("link_latency_us", 0.0, kMaxLinkLatencyUs)
-                           : double(ic.uint("link_latency_cycles", 0, kMaxLatencyCycles)) /
-                                 double(c.clock_mhz);
+    x.link_latency_us =
+        us ? ic.real("link_latency_us", 0.0, kMaxLinkLatencyUs)
+           : double(ic.uint("link_latency_cycles", 0, kMaxLatencyCycles)) / double(c.clock_mhz);
     x.energy_pj_per_bit = ic.real("energy_pj_per_bit", 0.0, kMaxLinkPjPerBit);
     x.links_per_chip = uint32_t(ic.uint_or("links_per_chip", 1, 1, kMaxLinksPerChip));
     if (x.topology == "ring" && x.links_per_chip < 2)
@@ -195,7 +194,8 @@ nlohmann::json arch_json(const TpuConfig& c) {
         {"bandwidth_gb_s", double(c.host_link.bandwidth_mb_s) / 1000.0},
         {"latency_cycles", c.host_link.latency_cycles}}},
       {"data",
-       {{"act_bits", c.data.act_bits}, {"weight_bits", c.data.weight_bits},
+       {{"act_bits", c.data.act_bits},
+        {"weight_bits", c.data.weight_bits},
         {"acc_bits", c.data.acc_bits}}},
       {"technology", {{"node_nm", c.technology.node_nm}, {"voltage_v", c.technology.voltage_v}}},
       {"derived",

@@ -18,10 +18,10 @@ struct ArrayConfig {
 };
 
 struct MemoryLink {
-  std::string type;            // weight memory: ddr3, gddr5, hbm2, ...; host link: pcie3x16, ...
-  uint64_t bytes = 0;          // capacity (weight memory only; 0 for the host link)
-  uint64_t bandwidth_mb_s = 0; // 1 MB/s = 1e6 bytes/s, integer so that cycle arithmetic is exact
-  uint32_t latency_cycles = 0; // from request to first byte
+  std::string type;             // weight memory: ddr3, gddr5, hbm2, ...; host link: pcie3x16, ...
+  uint64_t bytes = 0;           // capacity (weight memory only; 0 for the host link)
+  uint64_t bandwidth_mb_s = 0;  // 1 MB/s = 1e6 bytes/s, integer so that cycle arithmetic is exact
+  uint32_t latency_cycles = 0;  // from request to first byte
 };
 
 struct DataWidths {
@@ -35,10 +35,11 @@ struct TechnologyConfig {
   double voltage_v = 0.9;
 };
 
-// Chip-to-chip interconnect for multi-chip runs (sim/studies/multichip/multichip.h, issue 13); costs in
-// models/interconnect.h. Absent from the YAML: the PCIe Gen3 x16 host-routed default below.
+// Chip-to-chip interconnect for multi-chip runs (sim/studies/multichip/multichip.h, issue 13);
+// costs in models/interconnect.h. Absent from the YAML: the PCIe Gen3 x16 host-routed default
+// below.
 struct InterconnectConfig {
-  std::string type = "pcie3x16";  // pcie3x16 | pcie4x16 | pcie5x16 | ici | nvlink | custom
+  std::string type = "pcie3x16";    // pcie3x16 | pcie4x16 | pcie5x16 | ici | nvlink | custom
   std::string topology = "switch";  // ring | torus2d | switch (switch: host root complex / switch)
   // Per link, per direction. PCIe Gen3 x16: 16 lanes x 8 GT/s x 128/130 / 8 = 15.754 GB/s (PCI-SIG
   // base spec 3.0 line rate and encoding), the link TPU v1 hangs off (Jouppi et al., ISCA 2017).
@@ -55,10 +56,10 @@ struct InterconnectConfig {
 };
 
 struct TpuConfig {
-  std::string name;         // preset name or file stem
+  std::string name;  // preset name or file stem
   std::string description;
-  std::string source;       // where the numbers come from
-  std::string file;         // the YAML file it was loaded from ("" for built-ins)
+  std::string source;  // where the numbers come from
+  std::string file;    // the YAML file it was loaded from ("" for built-ins)
 
   ArrayConfig array;
   uint32_t clock_mhz = 0;
@@ -69,7 +70,7 @@ struct TpuConfig {
   MemoryLink host_link;
   DataWidths data;
   TechnologyConfig technology;
-  ModelParams params;  // energy / area / carbon blocks (models/model_params.h)
+  ModelParams params;               // energy / area / carbon blocks (models/model_params.h)
   InterconnectConfig interconnect;  // optional `interconnect:` block
 
   // Derived quantities (never stored twice).

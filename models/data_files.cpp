@@ -40,8 +40,8 @@ std::vector<std::string> list_data_files(const std::string& dir) {
   return out;
 }
 
-std::string resolve_data_file(const std::string& name_or_path, const std::string& dir, const std::string& what,
-                              const std::string& relative_to) {
+std::string resolve_data_file(const std::string& name_or_path, const std::string& dir,
+                              const std::string& what, const std::string& relative_to) {
   if (looks_like_path(name_or_path)) {
     fs::path p(name_or_path);
     if (p.is_relative() && !relative_to.empty()) p = fs::path(relative_to).parent_path() / p;
@@ -50,8 +50,8 @@ std::string resolve_data_file(const std::string& name_or_path, const std::string
   const fs::path p = fs::path(data_root()) / dir / (name_or_path + ".yaml");
   std::error_code ec;
   if (!fs::exists(p, ec))
-    throw InputError(fmt::format("unknown {} '{}': not a file and not a shipped {} ({})", what, name_or_path, what,
-                                 fmt::join(list_data_files(dir), ", ")));
+    throw InputError(fmt::format("unknown {} '{}': not a file and not a shipped {} ({})", what,
+                                 name_or_path, what, fmt::join(list_data_files(dir), ", ")));
   return p.string();
 }
 

@@ -14,7 +14,8 @@ std::string data_root();
 
 // True when `s` is a file path rather than the name of a shipped file: it contains a '/' or ends
 // in one of `suffixes`.
-bool looks_like_path(const std::string& s, std::initializer_list<const char*> suffixes = {".yaml", ".yml"});
+bool looks_like_path(const std::string& s,
+                     std::initializer_list<const char*> suffixes = {".yaml", ".yml"});
 
 // The stems of the YAML files in data_root()/`dir` (e.g. "workloads/archs"), sorted.
 std::vector<std::string> list_data_files(const std::string& dir);
@@ -22,7 +23,7 @@ std::vector<std::string> list_data_files(const std::string& dir);
 // `name_or_path` as a file: a path is returned as given (a relative one taken against the folder
 // of `relative_to` when that is not empty); a name is data_root()/`dir`/NAME.yaml, which must
 // exist, else InputError "unknown WHAT 'NAME': not a file and not a shipped WHAT (NAMES)".
-std::string resolve_data_file(const std::string& name_or_path, const std::string& dir, const std::string& what,
-                              const std::string& relative_to = "");
+std::string resolve_data_file(const std::string& name_or_path, const std::string& dir,
+                              const std::string& what, const std::string& relative_to = "");
 
 }  // namespace tpusim

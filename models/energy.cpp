@@ -15,8 +15,8 @@ struct Poly {
 };
 
 // ref (../shared/reference/energy-carbon.md): "Node scaling (Stillmaker & Baas 2017)".
-constexpr Poly kPolys[] = {{45, 1.103, -0.362, 0.2767},   {32, 0.9559, -0.7823, 0.471},
-                           {20, 0.373, -0.1582, 0.04104}, {16, 0.2958, -0.1241, 0.03024},
+constexpr Poly kPolys[] = {{45, 1.103, -0.362, 0.2767},     {32, 0.9559, -0.7823, 0.471},
+                           {20, 0.373, -0.1582, 0.04104},   {16, 0.2958, -0.1241, 0.03024},
                            {14, 0.2363, -0.09675, 0.02239}, {10, 0.2068, -0.09311, 0.02375},
                            {7, 0.1776, -0.09097, 0.02447}};
 
@@ -60,11 +60,14 @@ double dynamic_energy_scale(const TpuConfig& cfg) {
 
 std::map<std::string, double> static_power_w(const TpuConfig& cfg) {
   const StaticDensity& d = cfg.params.energy.static_w_per_mm2;
-  const std::map<std::string, double> density = {
-      {"matrix_unit", d.matrix_unit}, {"unified_buffer", d.unified_buffer},
-      {"accumulators", d.accumulators}, {"weight_fifo", d.weight_fifo},
-      {"activation", d.activation},   {"control", d.control},
-      {"io", d.io},                   {"whitespace", d.whitespace}};
+  const std::map<std::string, double> density = {{"matrix_unit", d.matrix_unit},
+                                                 {"unified_buffer", d.unified_buffer},
+                                                 {"accumulators", d.accumulators},
+                                                 {"weight_fifo", d.weight_fifo},
+                                                 {"activation", d.activation},
+                                                 {"control", d.control},
+                                                 {"io", d.io},
+                                                 {"whitespace", d.whitespace}};
   const double v = cfg.technology.voltage_v / cfg.params.energy.static_ref_voltage_v;
   const AreaResult area = estimate_area(cfg);
   std::map<std::string, double> out;
@@ -77,9 +80,9 @@ std::map<std::string, double> static_power_w(const TpuConfig& cfg) {
 
 const std::vector<std::string>& energy_breakdown_keys() {
   static const std::vector<std::string> kKeys = [] {
-    std::vector<std::string> k = {"mac",      "pe_transfer", "weight_shift", "ub_read",
-                                  "ub_write", "acc_read",    "acc_write",    "weight_fifo",
-                                  "activation", "dram",      "host_link"};
+    std::vector<std::string> k = {"mac",        "pe_transfer", "weight_shift", "ub_read",
+                                  "ub_write",   "acc_read",    "acc_write",    "weight_fifo",
+                                  "activation", "dram",        "host_link"};
     for (const char* block : kAreaBlocks) k.push_back(std::string("static_") + block);
     return k;
   }();
@@ -112,8 +115,8 @@ EnergyResult estimate_energy(const TpuConfig& cfg, const EventCounts& n) {
   b["weight_fifo"] =
       double(n.weight_fifo_write_bytes + n.weight_fifo_read_bytes) * e.weight_fifo_pj_per_byte * s;
   b["activation"] = activation_lanes * e.activation_pj_per_lane * s;
-  b["dram"] = double(n.weight_memory_read_bytes) * 8.0 *
-              e.dram_pj_per_bit.at(cfg.weight_memory.type) * kPj;
+  b["dram"] =
+      double(n.weight_memory_read_bytes) * 8.0 * e.dram_pj_per_bit.at(cfg.weight_memory.type) * kPj;
   b["host_link"] = double(n.host_read_bytes + n.host_write_bytes) * e.host_link_pj_per_byte * kPj;
   for (const auto& kv : b) r.dynamic_j += kv.second;
 

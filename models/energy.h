@@ -37,19 +37,19 @@ std::map<std::string, double> static_power_w(const TpuConfig& cfg);
 const std::vector<std::string>& energy_breakdown_keys();
 
 struct EnergyResult {
-  double seconds = 0.0;             // cycles / clock (Eq. 6)
-  double dynamic_scale = 0.0;       // Eq. 3 factor applied to the on-chip events
+  double seconds = 0.0;                       // cycles / clock (Eq. 6)
+  double dynamic_scale = 0.0;                 // Eq. 3 factor applied to the on-chip events
   std::map<std::string, double> breakdown_j;  // every key of energy_breakdown_keys(), J
-  double dynamic_j = 0.0;           // all non-static components, DRAM and host link included
+  double dynamic_j = 0.0;  // all non-static components, DRAM and host link included
   double static_j = 0.0;
-  double dram_j = 0.0;              // the off-chip DRAM devices' share (also in breakdown_j)
+  double dram_j = 0.0;  // the off-chip DRAM devices' share (also in breakdown_j)
   double total_j = 0.0;
   double static_power_w = 0.0;
-  double avg_power_w = 0.0;         // total_j / seconds (0 for an empty run)
+  double avg_power_w = 0.0;  // total_j / seconds (0 for an empty run)
   // (total_j - dram_j) / seconds: the die's own power, the quantity the TPU paper's per-die
   // 28 W idle / 40 W busy describes (models/README.md, "Calibration").
   double chip_power_w = 0.0;
-  double tops_per_w = 0.0;          // 2 ops per MAC: 2 * macs / total_j / 1e12 (Eq. 6)
+  double tops_per_w = 0.0;  // 2 ops per MAC: 2 * macs / total_j / 1e12 (Eq. 6)
 };
 
 // Energy of a run (Eq. 4-7). Dynamic: per-event energies times counts (derived counts of Eq. 5

@@ -23,13 +23,13 @@ struct EventCounts {
   uint64_t input_stall_cycles = 0;
 
   // Work.
-  uint64_t instructions = 0;      // retired, halt included
-  uint64_t matmul_rows = 0;       // input rows injected into the array (sum of B)
-  uint64_t macs = 0;              // MAC slots clocked: matmul_rows * rows * cols (padding included)
-  uint64_t useful_macs = 0;       // the workload's own MACs (from the lowering; 0 for raw programs)
-  uint64_t weight_tiles = 0;      // tiles moved weight memory -> FIFO -> shadow
-  uint64_t act_rows_in = 0;       // accumulator rows through the activation unit
-  uint64_t act_rows_out = 0;      // rows written to the UB by it (after pooling)
+  uint64_t instructions = 0;  // retired, halt included
+  uint64_t matmul_rows = 0;   // input rows injected into the array (sum of B)
+  uint64_t macs = 0;          // MAC slots clocked: matmul_rows * rows * cols (padding included)
+  uint64_t useful_macs = 0;   // the workload's own MACs (from the lowering; 0 for raw programs)
+  uint64_t weight_tiles = 0;  // tiles moved weight memory -> FIFO -> shadow
+  uint64_t act_rows_in = 0;   // accumulator rows through the activation unit
+  uint64_t act_rows_out = 0;  // rows written to the UB by it (after pooling)
 
   // Bytes per memory.
   uint64_t ub_read_bytes = 0;
@@ -48,9 +48,9 @@ struct EventCounts {
 };
 
 enum class CountGroup : uint8_t {
-  kTime,   // cycles: left out of untimed (functional) reports
-  kWork,   // counted by count_work (sim/engines/functional/functional.h) per instruction
-  kBytes,  // bytes per memory; work too
+  kTime,      // cycles: left out of untimed (functional) reports
+  kWork,      // counted by count_work (sim/engines/functional/functional.h) per instruction
+  kBytes,     // bytes per memory; work too
   kLowering,  // supplied by the lowering, not by an engine (useful_macs); reported when non-zero
 };
 
@@ -66,12 +66,18 @@ struct CountField {
 
 inline constexpr std::array<CountField, 23> kCountFields = {{
     {"cycles", &EventCounts::cycles, CountGroup::kTime, "", "cycles"},
-    {"array_active_cycles", &EventCounts::array_active_cycles, CountGroup::kTime, "cycle_counts", "array_active"},
-    {"weight_stall_cycles", &EventCounts::weight_stall_cycles, CountGroup::kTime, "cycle_counts", "weight_stall"},
-    {"weight_shift_cycles", &EventCounts::weight_shift_cycles, CountGroup::kTime, "cycle_counts", "weight_shift"},
-    {"non_matrix_cycles", &EventCounts::non_matrix_cycles, CountGroup::kTime, "cycle_counts", "non_matrix"},
-    {"raw_stall_cycles", &EventCounts::raw_stall_cycles, CountGroup::kTime, "cycle_counts", "raw_stall"},
-    {"input_stall_cycles", &EventCounts::input_stall_cycles, CountGroup::kTime, "cycle_counts", "input_stall"},
+    {"array_active_cycles", &EventCounts::array_active_cycles, CountGroup::kTime, "cycle_counts",
+     "array_active"},
+    {"weight_stall_cycles", &EventCounts::weight_stall_cycles, CountGroup::kTime, "cycle_counts",
+     "weight_stall"},
+    {"weight_shift_cycles", &EventCounts::weight_shift_cycles, CountGroup::kTime, "cycle_counts",
+     "weight_shift"},
+    {"non_matrix_cycles", &EventCounts::non_matrix_cycles, CountGroup::kTime, "cycle_counts",
+     "non_matrix"},
+    {"raw_stall_cycles", &EventCounts::raw_stall_cycles, CountGroup::kTime, "cycle_counts",
+     "raw_stall"},
+    {"input_stall_cycles", &EventCounts::input_stall_cycles, CountGroup::kTime, "cycle_counts",
+     "input_stall"},
     {"instructions", &EventCounts::instructions, CountGroup::kWork, "", "instructions"},
     {"matmul_rows", &EventCounts::matmul_rows, CountGroup::kWork, "", "matmul_rows"},
     {"macs", &EventCounts::macs, CountGroup::kWork, "", "macs"},
@@ -83,9 +89,12 @@ inline constexpr std::array<CountField, 23> kCountFields = {{
     {"ub_write_bytes", &EventCounts::ub_write_bytes, CountGroup::kBytes, "bytes", "ub_write"},
     {"acc_read_bytes", &EventCounts::acc_read_bytes, CountGroup::kBytes, "bytes", "acc_read"},
     {"acc_write_bytes", &EventCounts::acc_write_bytes, CountGroup::kBytes, "bytes", "acc_write"},
-    {"weight_fifo_write_bytes", &EventCounts::weight_fifo_write_bytes, CountGroup::kBytes, "bytes", "weight_fifo_write"},
-    {"weight_fifo_read_bytes", &EventCounts::weight_fifo_read_bytes, CountGroup::kBytes, "bytes", "weight_fifo_read"},
-    {"weight_memory_read_bytes", &EventCounts::weight_memory_read_bytes, CountGroup::kBytes, "bytes", "weight_memory_read"},
+    {"weight_fifo_write_bytes", &EventCounts::weight_fifo_write_bytes, CountGroup::kBytes, "bytes",
+     "weight_fifo_write"},
+    {"weight_fifo_read_bytes", &EventCounts::weight_fifo_read_bytes, CountGroup::kBytes, "bytes",
+     "weight_fifo_read"},
+    {"weight_memory_read_bytes", &EventCounts::weight_memory_read_bytes, CountGroup::kBytes,
+     "bytes", "weight_memory_read"},
     {"host_read_bytes", &EventCounts::host_read_bytes, CountGroup::kBytes, "bytes", "host_read"},
     {"host_write_bytes", &EventCounts::host_write_bytes, CountGroup::kBytes, "bytes", "host_write"},
 }};

@@ -53,7 +53,8 @@ double effective_bandwidth_bytes_per_s(const InterconnectConfig& ic, uint32_t ch
 CollectiveCost all_reduce_cost(const InterconnectConfig& ic, uint32_t chips, uint64_t bytes) {
   if (chips <= 1 || bytes == 0) return {};
   const double t = double(chips);
-  const double bw = 2.0 * (t - 1.0) / t * double(bytes) / effective_bandwidth_bytes_per_s(ic, chips);
+  const double bw =
+      2.0 * (t - 1.0) / t * double(bytes) / effective_bandwidth_bytes_per_s(ic, chips);
   return make_cost(ic, bw, all_reduce_steps(ic, chips), 2.0 * (t - 1.0) * double(bytes));
 }
 

@@ -34,7 +34,7 @@ struct CollectiveCost {
   double seconds = 0.0;
   double link_bytes = 0.0;  // bytes x hops summed over every link they cross (IC-6)
   double energy_j = 0.0;
-  uint64_t steps = 0;       // latency terms paid
+  uint64_t steps = 0;  // latency terms paid
   CollectiveCost& operator+=(const CollectiveCost& o) {
     seconds += o.seconds;
     link_bytes += o.link_bytes;

@@ -13,7 +13,7 @@ namespace {
 
 // Ranges: wide enough for any real design, narrow enough to catch unit mistakes (pJ vs nJ, a
 // fraction typed as a percentage).
-constexpr double kMaxEventPj = 1e4;       // per event or per byte
+constexpr double kMaxEventPj = 1e4;  // per event or per byte
 constexpr double kMaxDramPjPerBit = 1e3;
 constexpr double kMaxStaticWPerMm2 = 10.0;
 constexpr double kMinVoltage = 0.3;
@@ -122,12 +122,13 @@ void parse_carbon(YamlMap c, CarbonParams& p) {
 
 void parse_dvfs(const YAML::Node& node, const std::string& file, std::vector<DvfsPoint>& out) {
   if (!node.IsSequence())
-    throw InputError(fmt::format("{}: key 'dvfs': expected a list of {{name, voltage_v, "
-                                 "clock_mhz}} points",
-                                 file));
+    throw InputError(
+        fmt::format("{}: key 'dvfs': expected a list of {{name, voltage_v, "
+                    "clock_mhz}} points",
+                    file));
   if (node.size() > kMaxDvfsPoints)
-    throw InputError(fmt::format("{}: key 'dvfs': {} points, at most {} allowed", file,
-                                 node.size(), kMaxDvfsPoints));
+    throw InputError(fmt::format("{}: key 'dvfs': {} points, at most {} allowed", file, node.size(),
+                                 kMaxDvfsPoints));
   out.clear();
   std::set<std::string> seen;
   for (size_t i = 0; i < node.size(); ++i) {

@@ -65,8 +65,8 @@ struct EnergyParams {
   // Types without a row use their nearest listed relative (assumption, flagged in README):
   // ddr4 -> DDR3 70 (upper bound), lpddr5 -> LPDDR4 8, hbm2e -> HBM2 3.9.
   std::map<std::string, double> dram_pj_per_bit = {
-      {"ddr3", 70.0},  {"ddr4", 70.0},  {"lpddr4", 8.0}, {"lpddr5", 8.0}, {"gddr5", 14.0},
-      {"gddr6", 7.5},  {"hbm2", 3.9},   {"hbm2e", 3.9},  {"hbm3", 4.0},   {"hbm3e", 4.0}};
+      {"ddr3", 70.0}, {"ddr4", 70.0}, {"lpddr4", 8.0}, {"lpddr5", 8.0}, {"gddr5", 14.0},
+      {"gddr6", 7.5}, {"hbm2", 3.9},  {"hbm2e", 3.9},  {"hbm3", 4.0},   {"hbm3e", 4.0}};
 
   // Static power: density by block (above) at this voltage, scaled by (V / ref)^2 (Eq. 7).
   // ref: the tpu-v1 preset's 0.9 V, the point the 28 W idle figure was calibrated at.
@@ -112,8 +112,8 @@ struct CarbonParams {
   // 230 (the DDR3 of a 2015 part), DDR4 (10 nm) 65, LPDDR4 48. Types without a row (assumption):
   // lpddr5 -> LPDDR4 48; GDDR and HBM -> LLMCarbon's 0.4 kg/GB.
   std::map<std::string, double> dram_g_per_gb = {
-      {"ddr3", 230.0},  {"ddr4", 65.0},   {"lpddr4", 48.0}, {"lpddr5", 48.0}, {"gddr5", 400.0},
-      {"gddr6", 400.0}, {"hbm2", 400.0},  {"hbm2e", 400.0}, {"hbm3", 400.0},  {"hbm3e", 400.0}};
+      {"ddr3", 230.0},  {"ddr4", 65.0},  {"lpddr4", 48.0}, {"lpddr5", 48.0}, {"gddr5", 400.0},
+      {"gddr6", 400.0}, {"hbm2", 400.0}, {"hbm2e", 400.0}, {"hbm3", 400.0},  {"hbm3e", 400.0}};
 };
 
 // One voltage/frequency operating point of an arch (`tpusim run --dvfs NAME`).

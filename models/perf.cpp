@@ -42,8 +42,8 @@ PerfResult estimate_perf(const TpuConfig& cfg, const EventCounts& n) {
   r.ridge_macs_per_weight_byte = cfg.ridge_macs_per_weight_byte();
   r.intensity_macs_per_weight_byte = p.macs_per_weight_byte;
   r.peak_macs_per_s = double(cfg.macs_per_cycle()) * cfg.clock_hz();
-  r.attainable_macs_per_s =
-      std::min(r.peak_macs_per_s, r.intensity_macs_per_weight_byte * cfg.weight_bandwidth_bytes_per_s());
+  r.attainable_macs_per_s = std::min(
+      r.peak_macs_per_s, r.intensity_macs_per_weight_byte * cfg.weight_bandwidth_bytes_per_s());
   r.achieved_macs_per_s = p.seconds > 0.0 ? double(n.macs) / p.seconds : 0.0;
   r.attainable_tops = 2.0 * r.attainable_macs_per_s / 1e12;
   r.achieved_tops = 2.0 * r.achieved_macs_per_s / 1e12;

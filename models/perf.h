@@ -28,33 +28,33 @@ struct CycleBreakdown {
 
 // Roofline in MACs per second against MACs per weight byte (the TPU paper's axes, Eq. 18).
 struct Roofline {
-  double ridge_macs_per_weight_byte = 0.0;      // cfg.ridge_macs_per_weight_byte()
+  double ridge_macs_per_weight_byte = 0.0;  // cfg.ridge_macs_per_weight_byte()
   // macs / DRAM weight bytes; +infinity when the run read no weights (then compute-bound).
   double intensity_macs_per_weight_byte = 0.0;
   double peak_macs_per_s = 0.0;
-  double attainable_macs_per_s = 0.0;           // min(peak, intensity * weight bandwidth)
-  double achieved_macs_per_s = 0.0;             // macs / seconds
-  double attainable_tops = 0.0;                 // 2 ops per MAC
+  double attainable_macs_per_s = 0.0;  // min(peak, intensity * weight bandwidth)
+  double achieved_macs_per_s = 0.0;    // macs / seconds
+  double attainable_tops = 0.0;        // 2 ops per MAC
   double achieved_tops = 0.0;
-  double fraction_of_attainable = 0.0;          // achieved / attainable
-  bool memory_bound = false;                    // intensity < ridge point
+  double fraction_of_attainable = 0.0;  // achieved / attainable
+  bool memory_bound = false;            // intensity < ridge point
 };
 
 struct PerfResult {
   uint64_t cycles = 0;
-  double seconds = 0.0;                         // cycles / clock (Eq. 16)
-  uint64_t macs = 0;                            // MAC slots clocked, padding included
+  double seconds = 0.0;  // cycles / clock (Eq. 16)
+  uint64_t macs = 0;     // MAC slots clocked, padding included
   // Convention: 2 ops per MAC (multiply and add), as the TPU paper's 92 TOPS peak.
   double tops = 0.0;
   double peak_tops = 0.0;
-  double utilization = 0.0;                     // macs / (cycles * rows * cols)
+  double utilization = 0.0;  // macs / (cycles * rows * cols)
   CycleBreakdown breakdown;
   // Operational intensity, both conventions (Eq. 17): the TPU paper's "ops per weight byte" count
   // one MAC per weight per example; the 2-ops convention doubles it. +infinity with no weights.
   double macs_per_weight_byte = 0.0;
   double ops_per_weight_byte = 0.0;
-  uint64_t dram_bytes = 0;                      // weight memory reads
-  uint64_t host_bytes = 0;                      // host reads + writes
+  uint64_t dram_bytes = 0;  // weight memory reads
+  uint64_t host_bytes = 0;  // host reads + writes
   Roofline roofline;
 };
 

@@ -29,7 +29,11 @@ bool valid_utf8(const std::string& s, size_t& bad_offset) {
       bad_offset = i;
       return false;
     }
-    size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    size_t len = c < 0x80           ? 1
+                 : (c >> 5) == 0x6  ? 2
+                 : (c >> 4) == 0xE  ? 3
+                 : (c >> 3) == 0x1E ? 4
+                                    : 0;
     if (len == 0 || i + len > n) {
       bad_offset = i;
       return false;
@@ -47,11 +51,16 @@ bool valid_utf8(const std::string& s, size_t& bad_offset) {
 
 std::string describe(const YAML::Node& n) {
   switch (n.Type()) {
-    case YAML::NodeType::Map: return "a mapping";
-    case YAML::NodeType::Sequence: return "a list";
-    case YAML::NodeType::Null: return "null";
-    case YAML::NodeType::Scalar: return fmt::format("'{}'", n.Scalar());
-    default: return "nothing";
+    case YAML::NodeType::Map:
+      return "a mapping";
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Null:
+      return "null";
+    case YAML::NodeType::Scalar:
+      return fmt::format("'{}'", n.Scalar());
+    default:
+      return "nothing";
   }
 }
 
@@ -91,11 +100,13 @@ std::string read_input_file(const std::string& path, size_t max_bytes) {
   const fs::file_status st = fs::status(path, ec);
   if (ec || !fs::exists(st)) throw InputError(fmt::format("{}: cannot open file", path));
   if (!fs::is_regular_file(st))
-    throw InputError(fmt::format("{}: not a regular file (expected a text or binary input file)", path));
+    throw InputError(
+        fmt::format("{}: not a regular file (expected a text or binary input file)", path));
   const uintmax_t size = fs::file_size(path, ec);
   if (ec) throw InputError(fmt::format("{}: cannot read file", path));
   if (size > max_bytes)
-    throw InputError(fmt::format("{}: file is {} bytes, more than the {} allowed", path, size, max_bytes));
+    throw InputError(
+        fmt::format("{}: file is {} bytes, more than the {} allowed", path, size, max_bytes));
   if (size == 0) throw InputError(fmt::format("{}: empty file", path));
   std::ifstream in(path, std::ios::binary);
   if (!in) throw InputError(fmt::format("{}: cannot open file", path));
@@ -189,8 +200,7 @@ int64_t YamlMap::sint(const std::string& key, int64_t lo, int64_t hi) {
   std::string s = n.IsScalar() ? n.Scalar() : "";
   bool neg = !s.empty() && s[0] == '-';
   uint64_t mag = 0;
-  if (!n.IsScalar() || !parse_uint_scalar(neg ? s.substr(1) : s, mag) ||
-      mag > (uint64_t(1) << 62))
+  if (!n.IsScalar() || !parse_uint_scalar(neg ? s.substr(1) : s, mag) || mag > (uint64_t(1) << 62))
     fail(key, fmt::format("expected an integer in [{}, {}], found {}", lo, hi, describe(n)));
   int64_t v = neg ? -int64_t(mag) : int64_t(mag);
   if (v < lo || v > hi) fail(key, fmt::format("{} is out of range [{}, {}]", v, lo, hi));

@@ -50,7 +50,8 @@ class YamlMap {
   std::set<std::string> used_;
 };
 
-// Parses a scalar as an unsigned integer; false if it is not one (fractions, signs, junk, overflow).
+// Parses a scalar as an unsigned integer; false if it is not one (fractions, signs, junk,
+// overflow).
 bool parse_uint_scalar(const std::string& text, uint64_t& out);
 
 // Reads a whole input file (any format). Throws InputError naming the file when it cannot be

@@ -1,8 +1,8 @@
 // `tpusim compare`: the accelerator beside CPU and GPU baselines on one workload.
 #include <memory>
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include "models/config.h"
@@ -28,36 +28,42 @@ struct CompareArgs {
 
 void print_compare(const json& rep) {
   fmt::print("workload {} ({} examples per run) | speed-up and perf/W relative to Haswell\n",
-             rep["workload"]["name"].get<std::string>(), rep["examples_per_inference"].get<uint64_t>());
+             rep["workload"]["name"].get<std::string>(),
+             rep["examples_per_inference"].get<uint64_t>());
   if (rep.contains("accelerator")) {
     const json& a = rep["accelerator"];
-    fmt::print("accelerator: {} chips of {} = tp {} x pp {}, {} micro-batch(es); latency ({}) {:.4g} s, "
-               "communication {:.3g} % of it, {:.4g} W, {:.4g} TOPS/W (baselines: single devices)\n",
-               a["chips"].get<uint32_t>(), a["arch"].get<std::string>(), a["tp"].get<uint32_t>(),
-               a["pp"].get<uint32_t>(), a["micro_batches"].get<uint32_t>(), a["latency_kind"].get<std::string>(),
-               a["latency_s"].get<double>(), 100.0 * a["communication"]["share"].get<double>(),
-               a["power_w"].get<double>(), a["tops_per_w"].get<double>());
+    fmt::print(
+        "accelerator: {} chips of {} = tp {} x pp {}, {} micro-batch(es); latency ({}) {:.4g} s, "
+        "communication {:.3g} % of it, {:.4g} W, {:.4g} TOPS/W (baselines: single devices)\n",
+        a["chips"].get<uint32_t>(), a["arch"].get<std::string>(), a["tp"].get<uint32_t>(),
+        a["pp"].get<uint32_t>(), a["micro_batches"].get<uint32_t>(),
+        a["latency_kind"].get<std::string>(), a["latency_s"].get<double>(),
+        100.0 * a["communication"]["share"].get<double>(), a["power_w"].get<double>(),
+        a["tops_per_w"].get<double>());
   }
-  fmt::print("{:<26}{:>11}{:>13}{:>10}{:>10}{:>10}{:>12}{:>12}{:>10}\n", "device", "kind", "latency s",
-             "TOPS", "power W", "speed-up", "perf/W x", "J/inf", "gCO2/inf");
+  fmt::print("{:<26}{:>11}{:>13}{:>10}{:>10}{:>10}{:>12}{:>12}{:>10}\n", "device", "kind",
+             "latency s", "TOPS", "power W", "speed-up", "perf/W x", "J/inf", "gCO2/inf");
   for (const auto& d : rep["devices"])
     fmt::print("{:<26}{:>11}{:>13.4g}{:>10.3g}{:>10.3g}{:>10.3g}{:>12.3g}{:>12.3g}{:>10.3g}\n",
-               d["name"].get<std::string>(), d["kind"].get<std::string>(), d["latency_s"].get<double>(),
-               d["tops"].get<double>(), d["power_w"].get<double>(), d["speedup_vs_haswell"].get<double>(),
-               d["perf_per_w_vs_haswell"].get<double>(), d["energy_j_per_inference"].get<double>(),
+               d["name"].get<std::string>(), d["kind"].get<std::string>(),
+               d["latency_s"].get<double>(), d["tops"].get<double>(), d["power_w"].get<double>(),
+               d["speedup_vs_haswell"].get<double>(), d["perf_per_w_vs_haswell"].get<double>(),
+               d["energy_j_per_inference"].get<double>(),
                d["carbon_g_per_inference"].get<double>());
 }
 
 int run(CompareArgs& a) {
   const WorkloadParams wp = a.wl.params();
   if (!a.shapes_file.empty()) {
-    write_file_atomic(a.shapes_file, gpu_shapes_csv(baseline_workload(load_workload(a.wl.workload, wp))), a.force);
+    write_file_atomic(a.shapes_file,
+                      gpu_shapes_csv(baseline_workload(load_workload(a.wl.workload, wp))), a.force);
     return 0;
   }
   const TpuConfig cfg = load_config(a.arch);
   // --chips/--tp/--pp: the accelerator is the multi-chip system; the baselines stay single
   // devices (the report's `accelerator` block says so).
-  if (a.par.active()) a.co.multichip_report = run_multichip_report(cfg, a.wl.workload, wp, a.par.options());
+  if (a.par.active())
+    a.co.multichip_report = run_multichip_report(cfg, a.wl.workload, wp, a.par.options());
   const json rep = compare_report(cfg, a.wl.workload, wp, a.co);
   if (!a.json_file.empty()) write_file_atomic(a.json_file, rep.dump(2) + "\n", a.force);
   print_compare(rep);
@@ -68,15 +74,20 @@ int run(CompareArgs& a) {
 
 Command add_compare_command(CLI::App& app) {
   auto a = std::make_shared<CompareArgs>();
-  auto* c = app.add_subcommand("compare", "Compare the accelerator with CPU and GPU baselines on a workload");
+  auto* c = app.add_subcommand("compare",
+                               "Compare the accelerator with CPU and GPU baselines on a workload");
   add_arch_option(c, a->arch);
   add_workload_options(c, a->wl);
-  c->add_option("--baselines", a->co.baselines, "Comma list of devices (names or YAML paths); default all");
-  c->add_flag("--measure-cpu", a->co.measure_cpu, "Time the workload's GEMMs on this machine (oneDNN, Eigen)");
-  c->add_option("--measure-seconds", a->co.measure_seconds, "Time budget of --measure-cpu")->check(CLI::Range(0.1, 3600.0));
+  c->add_option("--baselines", a->co.baselines,
+                "Comma list of devices (names or YAML paths); default all");
+  c->add_flag("--measure-cpu", a->co.measure_cpu,
+              "Time the workload's GEMMs on this machine (oneDNN, Eigen)");
+  c->add_option("--measure-seconds", a->co.measure_seconds, "Time budget of --measure-cpu")
+      ->check(CLI::Range(0.1, 3600.0));
   c->add_option("--cpu-model", a->co.cpu_model, "Device whose power model the measured CPU uses");
   c->add_option("--gpu-results", a->co.gpu_results, "JSON from scripts/gpu/run_gpu_baseline.sh");
-  c->add_option("--emit-gpu-shapes", a->shapes_file, "Write the workload's GEMM shapes (CSV) for the GPU bench");
+  c->add_option("--emit-gpu-shapes", a->shapes_file,
+                "Write the workload's GEMM shapes (CSV) for the GPU bench");
   c->add_option("--json", a->json_file, "Comparison JSON file");
   c->add_flag("--force", a->force, "Replace existing output files");
   add_parallel_options(c, a->par);

@@ -3,8 +3,8 @@
 #include <memory>
 #include <sstream>
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include "models/errors.h"
 #include "models/yaml_reader.h"
@@ -27,11 +27,12 @@ int run(const CosimArgs& a) {
   while (std::getline(ss, tok, ',')) {
     uint64_t v = 0;
     if (!parse_uint_scalar(tok, v) || v == 0 || v > 4096)
-      throw InputError(fmt::format("--sizes: '{}' is not an array size (expected e.g. 4,8,16)", tok));
+      throw InputError(
+          fmt::format("--sizes: '{}' is not an array size (expected e.g. 4,8,16)", tok));
     sizes.push_back(uint32_t(v));
   }
-  const uint64_t mismatches =
-      cosim_campaign(sizes, a.programs, a.seed, [](uint32_t size, uint64_t seed, const std::string& why) {
+  const uint64_t mismatches = cosim_campaign(
+      sizes, a.programs, a.seed, [](uint32_t size, uint64_t seed, const std::string& why) {
         fmt::print("mismatch: size {} seed {}: {}\n", size, seed, why);
       });
   fmt::print("programs: {}, mismatches: {}\n", a.programs, mismatches);
@@ -42,9 +43,11 @@ int run(const CosimArgs& a) {
 
 Command add_cosim_command(CLI::App& app) {
   auto a = std::make_shared<CosimArgs>();
-  auto* c = app.add_subcommand("cosim", "Lockstep co-simulation: verilated RTL vs the SystemC twin on random programs");
+  auto* c = app.add_subcommand(
+      "cosim", "Lockstep co-simulation: verilated RTL vs the SystemC twin on random programs");
   c->add_option("--sizes", a->sizes, "Array sizes (comma list of 4, 8, 16, 32)");
-  c->add_option("--programs", a->programs, "Random programs in all (program i runs on size i mod the number of sizes)")
+  c->add_option("--programs", a->programs,
+                "Random programs in all (program i runs on size i mod the number of sizes)")
       ->check(CLI::Range(uint64_t(1), uint64_t(1000000)));
   c->add_option("--seed", a->seed, "Seed of the program generator");
   return {c, [a] { return run(*a); }};

@@ -24,7 +24,8 @@ struct ImportArgs {
 Command add_import_scalesim_command(CLI::App& app) {
   auto a = std::make_shared<ImportArgs>();
   a->batch = 1;
-  auto* c = app.add_subcommand("import-scalesim", "Convert a SCALE-Sim topology CSV to a workload YAML");
+  auto* c =
+      app.add_subcommand("import-scalesim", "Convert a SCALE-Sim topology CSV to a workload YAML");
   c->add_option("file", a->file, "SCALE-Sim topology CSV")->required();
   add_batch_option(c, a->batch, "Batch size");
   add_text_output_options(c, a->out, "Output YAML");

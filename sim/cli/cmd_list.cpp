@@ -2,8 +2,8 @@
 #include <iostream>
 #include <memory>
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include "models/config.h"
@@ -30,7 +30,8 @@ int run(const ListArgs& a) {
     }
     if (!a.json)
       for (const auto& e : arr)
-        fmt::print("{:<16} {}\n", e["name"].get<std::string>(), e["description"].get<std::string>());
+        fmt::print("{:<16} {}\n", e["name"].get<std::string>(),
+                   e["description"].get<std::string>());
   } else {
     for (const auto& e : list_workloads())
       arr.push_back({{"name", e.name}, {"paper", e.paper}, {"description", e.description}});
@@ -47,7 +48,9 @@ int run(const ListArgs& a) {
 Command add_list_command(CLI::App& app) {
   auto a = std::make_shared<ListArgs>();
   auto* c = app.add_subcommand("list", "List arch presets or workloads");
-  c->add_option("what", a->what, "archs | workloads")->required()->check(CLI::IsMember({"archs", "workloads"}));
+  c->add_option("what", a->what, "archs | workloads")
+      ->required()
+      ->check(CLI::IsMember({"archs", "workloads"}));
   c->add_flag("--json", a->json, "JSON output");
   return {c, [a] { return run(*a); }};
 }

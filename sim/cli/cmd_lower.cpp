@@ -2,8 +2,8 @@
 #include <memory>
 #include <sstream>
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include "models/config.h"
 #include "sim/cli/commands.h"
@@ -23,9 +23,9 @@ struct LowerArgs {
 };
 
 void layer_line(const LayerInfo& l, std::ostream& out) {
-  out << fmt::format("; layer {} {}: useful MACs {} weight tiles {} kv tiles {} chunks {}{}\n", l.name,
-                     layer_kind_name(l.kind), l.useful_macs, l.weight_tile_loads, l.kv_tile_loads, l.chunks,
-                     l.spilled ? " (host-staged)" : "");
+  out << fmt::format("; layer {} {}: useful MACs {} weight tiles {} kv tiles {} chunks {}{}\n",
+                     l.name, layer_kind_name(l.kind), l.useful_macs, l.weight_tile_loads,
+                     l.kv_tile_loads, l.chunks, l.spilled ? " (host-staged)" : "");
 }
 
 // The counts of lower_stats (instructions per opcode, MAC slots, memory used per segment, the
@@ -34,20 +34,22 @@ void print_stats(const TpuConfig& cfg, const Workload& w, std::ostream& out) {
   LowerOptions opt;
   opt.values = false;
   const LoweringStats st = lower_stats(cfg, w, opt);
-  out << fmt::format("; workload {} ({}) on {}: {} useful MACs, {} MAC slots, {} weight bytes, {} segments, "
-                     "{} instructions (counted, not stored)\n",
-                     w.name, w.paper, cfg.name, st.useful_macs(), st.mac_slots(), w.weight_bytes(),
-                     st.segments.size(), st.instructions());
+  out << fmt::format(
+      "; workload {} ({}) on {}: {} useful MACs, {} MAC slots, {} weight bytes, {} segments, "
+      "{} instructions (counted, not stored)\n",
+      w.name, w.paper, cfg.name, st.useful_macs(), st.mac_slots(), w.weight_bytes(),
+      st.segments.size(), st.instructions());
   for (const auto& a : w.assumptions) out << "; assumption: " << a << "\n";
   for (const auto& seg : st.segments) {
-    out << fmt::format("; segment {} x {}: {} instructions", seg.group.empty() ? "all" : seg.group, seg.repeat,
-                       seg.instructions);
+    out << fmt::format("; segment {} x {}: {} instructions", seg.group.empty() ? "all" : seg.group,
+                       seg.repeat, seg.instructions);
     for (uint8_t op = 0; op < kOpcodeCount; ++op)
       if (seg.by_opcode[op]) out << fmt::format(", {} {}", mnemonic(Opcode(op)), seg.by_opcode[op]);
-    out << fmt::format("; mmc rows {}; UB vectors used {}/{}, accumulators {}/{}, weight tiles {}/{}{}\n",
-                       seg.matmul_rows, seg.ub_vectors_used, cfg.ub_vectors(), seg.acc_entries_used,
-                       cfg.accumulator_entries, seg.weight_tiles_used, cfg.weight_memory_tiles(),
-                       st.weight_addresses_wrapped ? " (addresses wrapped)" : "");
+    out << fmt::format(
+        "; mmc rows {}; UB vectors used {}/{}, accumulators {}/{}, weight tiles {}/{}{}\n",
+        seg.matmul_rows, seg.ub_vectors_used, cfg.ub_vectors(), seg.acc_entries_used,
+        cfg.accumulator_entries, seg.weight_tiles_used, cfg.weight_memory_tiles(),
+        st.weight_addresses_wrapped ? " (addresses wrapped)" : "");
     for (const auto& l : st.layers)
       if (seg.group.empty() || l.group == seg.group) layer_line(l, out);
   }
@@ -58,8 +60,9 @@ void print_program(const TpuConfig& cfg, const Workload& w, bool timing_only, st
   LowerOptions opt;
   opt.values = !timing_only;
   const LoweredProgram lp = lower(cfg, w, opt);
-  out << fmt::format("; workload {} ({}) on {}: {} useful MACs, {} weight bytes, {} segments\n", w.name,
-                     w.paper, cfg.name, lp.useful_macs(), w.weight_bytes(), lp.segments.size());
+  out << fmt::format("; workload {} ({}) on {}: {} useful MACs, {} weight bytes, {} segments\n",
+                     w.name, w.paper, cfg.name, lp.useful_macs(), w.weight_bytes(),
+                     lp.segments.size());
   for (const auto& a : w.assumptions) out << "; assumption: " << a << "\n";
   for (const auto& seg : lp.segments) {
     out << fmt::format("; segment {} x {}\n", seg.group.empty() ? "all" : seg.group, seg.repeat);

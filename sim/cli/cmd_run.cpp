@@ -4,8 +4,8 @@
 #include <iostream>
 #include <memory>
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include "models/config.h"
@@ -54,7 +54,8 @@ json outputs_json(const FunctionalResult& r, const TpuConfig& cfg) {
     const int8_t* p = r.state.host.data() + w.host_vector * W;
     uint64_t h = fnv1a64(p, w.vectors * W);
     all = fnv1a64(p, w.vectors * W, all);
-    outs.push_back({{"host_vector", w.host_vector}, {"vectors", w.vectors},
+    outs.push_back({{"host_vector", w.host_vector},
+                    {"vectors", w.vectors},
                     {"fnv1a64", fmt::format("{:016x}", h)}});
   }
   return {{"writes", outs}, {"fnv1a64", fmt::format("{:016x}", all)}};
@@ -79,8 +80,9 @@ void print_summary(const json& rep) {
       row(fmt::format("  {}", k), fmt::format("{:.1f} %", 100.0 * b[k].get<double>()));
     row("energy (J)", fmt::format("{:.4g}", t["energy_j"].get<double>()));
     row("avg power (W)", fmt::format("{:.4g}", t["avg_power_w"].get<double>()));
-    row("carbon op+emb (g CO2e)", fmt::format("{:.3g}", t["carbon_g"]["operational"].get<double>() +
-                                                            t["carbon_g"]["embodied"].get<double>()));
+    row("carbon op+emb (g CO2e)",
+        fmt::format("{:.3g}", t["carbon_g"]["operational"].get<double>() +
+                                  t["carbon_g"]["embodied"].get<double>()));
   }
   row("instructions", std::to_string(t["instructions"].get<uint64_t>()));
   row("MACs (array slots)", std::to_string(t["macs"].get<uint64_t>()));
@@ -88,8 +90,7 @@ void print_summary(const json& rep) {
   row("weight-memory bytes", std::to_string(t["bytes"]["weight_memory_read"].get<uint64_t>()));
   row("host bytes in / out", fmt::format("{} / {}", t["bytes"]["host_read"].get<uint64_t>(),
                                          t["bytes"]["host_write"].get<uint64_t>()));
-  if (rep.contains("outputs"))
-    row("output checksum", rep["outputs"]["fnv1a64"].get<std::string>());
+  if (rep.contains("outputs")) row("output checksum", rep["outputs"]["fnv1a64"].get<std::string>());
 }
 
 // One-screen summary of a run_multichip_report JSON.
@@ -97,11 +98,13 @@ void print_multichip_summary(const json& r) {
   const json& s = r["split"];
   fmt::print("tpusim multichip | arch {} | interconnect {} {} | workload {}\n",
              r["arch"]["name"].get<std::string>(), r["interconnect"]["type"].get<std::string>(),
-             r["interconnect"]["topology"].get<std::string>(), r["workload"]["name"].get<std::string>());
-  fmt::print("split: {} chips = tp {} x pp {}, {} micro-batches of {}, {} distinct shard(s) simulated\n",
-             s["chips"].get<uint32_t>(), s["tp"].get<uint32_t>(), s["pp"].get<uint32_t>(),
-             s["micro_batches"].get<uint32_t>(), s["micro_batch_size"].get<uint64_t>(),
-             s["distinct_shards_simulated"].get<uint64_t>());
+             r["interconnect"]["topology"].get<std::string>(),
+             r["workload"]["name"].get<std::string>());
+  fmt::print(
+      "split: {} chips = tp {} x pp {}, {} micro-batches of {}, {} distinct shard(s) simulated\n",
+      s["chips"].get<uint32_t>(), s["tp"].get<uint32_t>(), s["pp"].get<uint32_t>(),
+      s["micro_batches"].get<uint32_t>(), s["micro_batch_size"].get<uint64_t>(),
+      s["distinct_shards_simulated"].get<uint64_t>());
   auto row = [](const std::string& k, const std::string& v) { fmt::print("{:<30}{:>20}\n", k, v); };
   row(fmt::format("latency ({})", r["latency_kind"].get<std::string>()),
       fmt::format("{:.6g} s", r["latency_s"].get<double>()));
@@ -112,24 +115,29 @@ void print_multichip_summary(const json& r) {
     row("items/s", fmt::format("{:.6g}", r["items_per_s"].get<double>()));
     row("energy per item", fmt::format("{:.6g} J", r["energy_per_item_j"].get<double>()));
   }
-  row("communication share", fmt::format("{:.3g} %", 100.0 * r["communication"]["share"].get<double>()));
-  row("communication energy", fmt::format("{:.4g} J", r["communication"]["energy_j"].get<double>()));
+  row("communication share",
+      fmt::format("{:.3g} %", 100.0 * r["communication"]["share"].get<double>()));
+  row("communication energy",
+      fmt::format("{:.4g} J", r["communication"]["energy_j"].get<double>()));
   row("critical path", r["critical_path"]["bound"].get<std::string>());
-  row("max weight bytes per chip", std::to_string(r["capacity"]["weight_bytes_per_chip_max"].get<uint64_t>()));
+  row("max weight bytes per chip",
+      std::to_string(r["capacity"]["weight_bytes_per_chip_max"].get<uint64_t>()));
   row("fits weight memory", r["capacity"]["fits"].get<bool>() ? "yes" : "NO");
 }
 
 // Writes the report JSON (--json, else --out/report.json) and the CSV; returns the JSON's path.
 std::string write_report(const json& rep, const RunArgs& a) {
   std::string json_path = a.out.json_file;
-  if (json_path.empty() && !a.out_dir.empty()) json_path = (fs::path(a.out_dir) / "report.json").string();
+  if (json_path.empty() && !a.out_dir.empty())
+    json_path = (fs::path(a.out_dir) / "report.json").string();
   if (!json_path.empty()) write_file_atomic(json_path, rep.dump(2) + "\n", a.out.force);
   if (!a.csv_file.empty()) write_file_atomic(a.csv_file, layers_csv(rep), a.out.force);
   return json_path;
 }
 
 int run_multichip(const TpuConfig& cfg, const RunArgs& a) {
-  if (a.mode != "fast") throw InputError("--chips/--tp/--pp: multi-chip runs use the fast engine (--mode fast)");
+  if (a.mode != "fast")
+    throw InputError("--chips/--tp/--pp: multi-chip runs use the fast engine (--mode fast)");
   MultiChipOptions mo = a.par.options();
   mo.strict_capacity = a.strict_capacity;
   mo.warn = warn;
@@ -150,7 +158,8 @@ int run(const RunArgs& a) {
     // Created before the run so that --csv/--trace may point into it.
     std::error_code ec;
     fs::create_directories(a.out_dir, ec);
-    if (ec) throw InputError(fmt::format("--out {}: cannot create folder: {}", a.out_dir, ec.message()));
+    if (ec)
+      throw InputError(fmt::format("--out {}: cannot create folder: {}", a.out_dir, ec.message()));
   }
   json rep;
   if (!a.wl.workload.empty()) {
@@ -165,14 +174,16 @@ int run(const RunArgs& a) {
     // The trace is the fast engine's timeline, which the timed engines share (DESIGN.md); it
     // goes with the report: written after the run, before the report JSON.
     if (!a.trace_file.empty())
-      write_file_atomic(a.trace_file, workload_trace(cfg, a.wl.workload, a.wl.params()).dump() + "\n",
+      write_file_atomic(a.trace_file,
+                        workload_trace(cfg, a.wl.workload, a.wl.params()).dump() + "\n",
                         a.out.force);
   } else {
     const Program prog = load_program(a.program);
-    rep = json{{"tool", tool_json()},
-               {"arch", arch_json(cfg)},
-               {"program", {{"name", prog.name}, {"file", a.program}, {"instructions", prog.code.size()}}},
-               {"mode", a.mode}};
+    rep = json{
+        {"tool", tool_json()},
+        {"arch", arch_json(cfg)},
+        {"program", {{"name", prog.name}, {"file", a.program}, {"instructions", prog.code.size()}}},
+        {"mode", a.mode}};
     EngineOptions opt;
     opt.values = !a.timing_only;
     opt.vcd_path = a.vcd_file;
@@ -208,14 +219,17 @@ Command add_run_command(CLI::App& app) {
   add_output_options(c, a->out, "Report JSON file");
   c->add_option("--trace", a->trace_file, "Chrome/Perfetto trace file");
   c->add_option("--csv", a->csv_file, "Per-layer CSV file");
-  auto* qps = c->add_option("--qps", a->qps, "Deployment carbon: queries per second")->check(CLI::PositiveNumber);
-  auto* years = c->add_option("--years", a->years, "Deployment carbon: years of service")->check(CLI::PositiveNumber);
+  auto* qps = c->add_option("--qps", a->qps, "Deployment carbon: queries per second")
+                  ->check(CLI::PositiveNumber);
+  auto* years = c->add_option("--years", a->years, "Deployment carbon: years of service")
+                    ->check(CLI::PositiveNumber);
   qps->needs(years);
   years->needs(qps);
   c->add_option("--grid", a->grid, "Grid carbon intensity: preset name or g CO2e/kWh");
   c->add_option("--dvfs", a->dvfs, "DVFS point of the arch (nominal or a point of its dvfs list)");
   c->add_option("--vcd", a->vcd_file, "VCD waveform of the cycle engine (RTL signal names)");
-  c->add_flag("--strict-capacity", a->strict_capacity, "Weights beyond the weight memory are an error");
+  c->add_flag("--strict-capacity", a->strict_capacity,
+              "Weights beyond the weight memory are an error");
   c->add_option("--seed", a->seed, "Seed of the generated weights and inputs");
   add_parallel_options(c, a->par);
   return {c, [a] { return run(*a); }};

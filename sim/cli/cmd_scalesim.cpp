@@ -4,8 +4,8 @@
 #include <iostream>
 #include <memory>
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include "models/config.h"
@@ -39,22 +39,27 @@ int run(const ScaleSimArgs& a) {
   if (a.cols) cfg.array.cols = a.cols;
   const uint64_t rows = cfg.array.rows, cols = cfg.array.cols;
   const std::vector<ScaleSimLayer> layers =
-      a.topology.empty() ? scalesim_layers_from_workload(load_workload(a.workload, WorkloadParams{a.batch, "", 0, 0}))
+      a.topology.empty() ? scalesim_layers_from_workload(
+                               load_workload(a.workload, WorkloadParams{a.batch, "", 0, 0}))
                          : load_scalesim_topology(a.topology, ScaleSimParse{a.gemm, true});
   if (a.emit_topology) {
     std::cout << scalesim_topology_csv(layers);
     return 0;
   }
-  const std::vector<EventCounts> tpu = a.tpu_style ? tpu_style_counts(cfg, layers)
-                                                   : std::vector<EventCounts>(layers.size());
+  const std::vector<EventCounts> tpu =
+      a.tpu_style ? tpu_style_counts(cfg, layers) : std::vector<EventCounts>(layers.size());
 
   nlohmann::json j;
   j["array"] = {{"rows", rows}, {"cols", cols}};
   j["model"] = "scalesim-ws (Eq. S1)";
   uint64_t total = 0, total_tpu = 0;
   if (!a.json) {
-    fmt::print("LayerID, Layer, Total Cycles, Folds, Stream Cycles, Weight Load Cycles, Fill Drain Cycles, MACs");
-    if (a.tpu_style) fmt::print(", TPU Cycles, TPU Array Active, TPU Weight Stall, TPU Weight Shift, TPU Non Matrix");
+    fmt::print(
+        "LayerID, Layer, Total Cycles, Folds, Stream Cycles, Weight Load Cycles, Fill Drain "
+        "Cycles, MACs");
+    if (a.tpu_style)
+      fmt::print(
+          ", TPU Cycles, TPU Array Active, TPU Weight Stall, TPU Weight Shift, TPU Non Matrix");
     fmt::print(",\n");
   }
   for (size_t i = 0; i < layers.size(); ++i) {
@@ -62,8 +67,10 @@ int run(const ScaleSimArgs& a) {
     total += c.cycles;
     total_tpu += tpu[i].cycles;
     if (a.json) {
-      nlohmann::json l = {{"layer", layers[i].name},         {"cycles", c.cycles},
-                          {"folds", c.folds()},              {"stream_cycles", c.stream_cycles},
+      nlohmann::json l = {{"layer", layers[i].name},
+                          {"cycles", c.cycles},
+                          {"folds", c.folds()},
+                          {"stream_cycles", c.stream_cycles},
                           {"weight_load_cycles", c.weight_load_cycles},
                           {"fill_drain_cycles", c.fill_drain_cycles},
                           {"macs", layers[i].macs()}};
@@ -75,11 +82,12 @@ int run(const ScaleSimArgs& a) {
                     {"non_matrix_cycles", tpu[i].non_matrix_cycles}};
       j["layers"].push_back(l);
     } else {
-      fmt::print("{}, {}, {}, {}, {}, {}, {}, {}", i, layers[i].name, c.cycles, c.folds(), c.stream_cycles,
-                 c.weight_load_cycles, c.fill_drain_cycles, layers[i].macs());
+      fmt::print("{}, {}, {}, {}, {}, {}, {}, {}", i, layers[i].name, c.cycles, c.folds(),
+                 c.stream_cycles, c.weight_load_cycles, c.fill_drain_cycles, layers[i].macs());
       if (a.tpu_style)
-        fmt::print(", {}, {}, {}, {}, {}", tpu[i].cycles, tpu[i].array_active_cycles, tpu[i].weight_stall_cycles,
-                   tpu[i].weight_shift_cycles, tpu[i].non_matrix_cycles);
+        fmt::print(", {}, {}, {}, {}, {}", tpu[i].cycles, tpu[i].array_active_cycles,
+                   tpu[i].weight_stall_cycles, tpu[i].weight_shift_cycles,
+                   tpu[i].non_matrix_cycles);
       fmt::print(",\n");
     }
   }
@@ -98,17 +106,21 @@ Command add_scalesim_command(CLI::App& app) {
   auto* c = app.add_subcommand("scalesim-cycles",
                                "Per-layer cycles of SCALE-Sim's weight-stationary model (exact), "
                                "optionally beside the TPU-style fast engine");
-  c->add_option("--arch", a->arch, "Arch preset or YAML whose array size is used")->capture_default_str();
+  c->add_option("--arch", a->arch, "Arch preset or YAML whose array size is used")
+      ->capture_default_str();
   c->add_option("--rows", a->rows, "Array rows (overrides the arch)");
   c->add_option("--cols", a->cols, "Array cols (overrides the arch)");
   auto* topo = c->add_option("--topology", a->topology, "SCALE-Sim topology CSV");
-  auto* wl = c->add_option("--workload", a->workload, "tpusim workload (its dense and conv layers)");
+  auto* wl =
+      c->add_option("--workload", a->workload, "tpusim workload (its dense and conv layers)");
   topo->excludes(wl);
   add_batch_option(c, a->batch, "Workload batch override");
   c->add_flag("--gemm", a->gemm, "Topology in SCALE-Sim's M, N, K form");
-  c->add_flag("--tpu-style", a->tpu_style, "Add the fast engine's cycles on the lowered layer (timing only)");
+  c->add_flag("--tpu-style", a->tpu_style,
+              "Add the fast engine's cycles on the lowered layer (timing only)");
   c->add_flag("--json", a->json, "JSON instead of CSV");
-  c->add_flag("--emit-topology", a->emit_topology, "Print the layers as a SCALE-Sim topology CSV instead");
+  c->add_flag("--emit-topology", a->emit_topology,
+              "Print the layers as a SCALE-Sim topology CSV instead");
   return {c, [a] { return run(*a); }};
 }
 

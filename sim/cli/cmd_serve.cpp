@@ -1,8 +1,8 @@
 // `tpusim serve`: LLM serving on simulated chips (sim/studies/serve/).
 #include <memory>
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include "models/errors.h"
@@ -29,12 +29,14 @@ struct ServeArgs {
 void print_rate(const json& s, double wall_s, const std::string& setting) {
   fmt::print(
       "serve {} x{} at {:.4g} req/s: {:.1f} tok/s, {:.3f} req/s, TTFT p50/p90/p99 "
-      "{:.3f}/{:.3f}/{:.3f} s, TPOT p50/p90/p99 {:.3f}/{:.3f}/{:.3f} s, SLO {:.1f} %, KV util {:.1f} %, "
+      "{:.3f}/{:.3f}/{:.3f} s, TPOT p50/p90/p99 {:.3f}/{:.3f}/{:.3f} s, SLO {:.1f} %, KV util "
+      "{:.1f} %, "
       "{:.3f} J/token ({:.2f} s wall)\n",
       setting, s["requests"].get<uint64_t>(), s["rate_per_s"].get<double>(),
       s["throughput_tokens_per_s"].get<double>(), s["throughput_requests_per_s"].get<double>(),
-      s["ttft_s"]["p50"].get<double>(), s["ttft_s"]["p90"].get<double>(), s["ttft_s"]["p99"].get<double>(),
-      s["tpot_s"]["p50"].get<double>(), s["tpot_s"]["p90"].get<double>(), s["tpot_s"]["p99"].get<double>(),
+      s["ttft_s"]["p50"].get<double>(), s["ttft_s"]["p90"].get<double>(),
+      s["ttft_s"]["p99"].get<double>(), s["tpot_s"]["p50"].get<double>(),
+      s["tpot_s"]["p90"].get<double>(), s["tpot_s"]["p99"].get<double>(),
       100.0 * s["slo_attainment"].get<double>(), 100.0 * s["kv_utilization"].get<double>(),
       s["energy_j_per_token"].get<double>(), wall_s);
 }
@@ -56,7 +58,8 @@ int run(ServeArgs& a) {
   serve::RateDone on_rate;
   if (!a.out.quiet) on_rate = print_rate;
   const serve::ServeStudy st = serve::run_serve_study(o, on_rate);
-  if (!a.out.json_file.empty()) write_file_atomic(a.out.json_file, st.report.dump(2) + "\n", a.out.force);
+  if (!a.out.json_file.empty())
+    write_file_atomic(a.out.json_file, st.report.dump(2) + "\n", a.out.force);
   if (!a.csv_file.empty()) write_file_atomic(a.csv_file, st.csv, a.out.force);
   if (!a.requests_csv.empty()) write_file_atomic(a.requests_csv, st.requests_csv, a.out.force);
   if (!a.out.quiet && o.rates.size() > 1)
@@ -71,31 +74,71 @@ Command add_serve_command(CLI::App& app) {
   using namespace serve;
   auto a = std::make_shared<ServeArgs>();
   ServeStudyOptions& o = a->study;
-  auto* s = app.add_subcommand("serve", "Serve a request trace with an LLM on simulated chips (Orca, vLLM, DistServe, S-LoRA)");
+  auto* s = app.add_subcommand(
+      "serve",
+      "Serve a request trace with an LLM on simulated chips (Orca, vLLM, DistServe, S-LoRA)");
   s->add_option("--arch", o.arch, "Arch preset name or YAML path")->capture_default_str();
-  s->add_option("--model", o.model, "Transformer workload name or YAML path")->capture_default_str();
-  s->add_option("--trace", o.trace, "orca|sharegpt|alpaca|longbench|humaneval|slora or FILE.csv")->capture_default_str();
-  s->add_option("--requests", o.requests, "Requests to generate (CSV: first N rows, 0 = all)")->capture_default_str()->check(CLI::Range(uint64_t(0), kMaxRequests));
-  s->add_option("--rate", a->rate, "Mean arrival rate, requests/s")->capture_default_str()->check(CLI::PositiveNumber);
+  s->add_option("--model", o.model, "Transformer workload name or YAML path")
+      ->capture_default_str();
+  s->add_option("--trace", o.trace, "orca|sharegpt|alpaca|longbench|humaneval|slora or FILE.csv")
+      ->capture_default_str();
+  s->add_option("--requests", o.requests, "Requests to generate (CSV: first N rows, 0 = all)")
+      ->capture_default_str()
+      ->check(CLI::Range(uint64_t(0), kMaxRequests));
+  s->add_option("--rate", a->rate, "Mean arrival rate, requests/s")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   s->add_option("--seed", o.seed, "Trace seed")->capture_default_str();
-  s->add_option("--arrival", o.arrival, "Arrival process")->capture_default_str()->check(CLI::IsMember({"poisson", "gamma"}));
+  s->add_option("--arrival", o.arrival, "Arrival process")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"poisson", "gamma"}));
   s->add_option("--cv", o.cv, "Gamma arrivals: coefficient of variation")->capture_default_str();
-  s->add_option("--scheduler", o.scheduler, "Scheduler")->capture_default_str()->check(CLI::IsMember({"static", "continuous", "paged", "disaggregated"}));
-  s->add_option("--slo-ttft", o.slo_ttft, "TTFT objective, s (0 = none)")->capture_default_str()->check(CLI::NonNegativeNumber);
-  s->add_option("--slo-tpot", o.slo_tpot, "TPOT objective, s (0 = none)")->capture_default_str()->check(CLI::NonNegativeNumber);
-  s->add_option("--slo-target", o.slo_target, "Attainment a sweep's goodput rate must reach")->capture_default_str()->check(CLI::Range(0.0, 1.0));
-  s->add_option("--max-batch", o.max_batch, "Sequences per iteration")->capture_default_str()->check(CLI::Range(1u, kMaxServeBatch));
-  s->add_option("--max-batch-tokens", o.max_batch_tokens, "Prefill tokens per iteration (0 = max_context)")->capture_default_str();
-  s->add_option("--block-size", o.block_size, "Paged K/V block, tokens")->capture_default_str()->check(CLI::Range(1u, kMaxBlockTokens));
-  s->add_option("--preemption", o.preemption, "Paged preemption")->capture_default_str()->check(CLI::IsMember({"recompute", "swap"}));
-  s->add_option("--reserve", o.reserve, "Contiguous K/V reservation")->capture_default_str()->check(CLI::IsMember({"max", "pow2", "oracle"}));
-  s->add_option("--kv-link-gb-s", o.kv_link_gb_s, "Disaggregated K/V link, GB/s")->capture_default_str();
+  s->add_option("--scheduler", o.scheduler, "Scheduler")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"static", "continuous", "paged", "disaggregated"}));
+  s->add_option("--slo-ttft", o.slo_ttft, "TTFT objective, s (0 = none)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  s->add_option("--slo-tpot", o.slo_tpot, "TPOT objective, s (0 = none)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  s->add_option("--slo-target", o.slo_target, "Attainment a sweep's goodput rate must reach")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
+  s->add_option("--max-batch", o.max_batch, "Sequences per iteration")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, kMaxServeBatch));
+  s->add_option("--max-batch-tokens", o.max_batch_tokens,
+                "Prefill tokens per iteration (0 = max_context)")
+      ->capture_default_str();
+  s->add_option("--block-size", o.block_size, "Paged K/V block, tokens")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, kMaxBlockTokens));
+  s->add_option("--preemption", o.preemption, "Paged preemption")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"recompute", "swap"}));
+  s->add_option("--reserve", o.reserve, "Contiguous K/V reservation")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"max", "pow2", "oracle"}));
+  s->add_option("--kv-link-gb-s", o.kv_link_gb_s, "Disaggregated K/V link, GB/s")
+      ->capture_default_str();
   s->add_flag("--lora", o.lora, "Serve per-request LoRA adapters unmerged (S-LoRA)");
-  s->add_option("--lora-adapters", o.lora_adapters, "Adapters (0 = 200 with --lora or the slora trace)")->capture_default_str()->check(CLI::Range(0u, kMaxLoraAdapters));
-  s->add_option("--lora-rank", o.lora_rank, "Adapter rank")->capture_default_str()->check(CLI::Range(1u, kMaxLoraRank));
-  s->add_option("--lora-alpha", o.lora_alpha, "Zipf exponent of adapter popularity")->capture_default_str()->check(CLI::NonNegativeNumber);
-  s->add_option("--bucket", o.bucket, "Cost-model length bucket, tokens")->capture_default_str()->check(CLI::Range(1u, kMaxBlockTokens));
-  s->add_option("--sweep-rates", a->sweep_rates, "Comma-separated rates: one run each")->delimiter(',')->check(CLI::PositiveNumber);
+  s->add_option("--lora-adapters", o.lora_adapters,
+                "Adapters (0 = 200 with --lora or the slora trace)")
+      ->capture_default_str()
+      ->check(CLI::Range(0u, kMaxLoraAdapters));
+  s->add_option("--lora-rank", o.lora_rank, "Adapter rank")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, kMaxLoraRank));
+  s->add_option("--lora-alpha", o.lora_alpha, "Zipf exponent of adapter popularity")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  s->add_option("--bucket", o.bucket, "Cost-model length bucket, tokens")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, kMaxBlockTokens));
+  s->add_option("--sweep-rates", a->sweep_rates, "Comma-separated rates: one run each")
+      ->delimiter(',')
+      ->check(CLI::PositiveNumber);
   add_output_options(s, a->out, "Report JSON file");
   s->add_option("--csv", a->csv_file, "One CSV row per rate");
   s->add_option("--requests-csv", a->requests_csv, "Per-request results CSV (single rate)");

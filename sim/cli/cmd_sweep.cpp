@@ -9,8 +9,8 @@
 #include <memory>
 #include <thread>
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include "models/errors.h"
@@ -26,17 +26,18 @@ namespace tpusim::cli {
 namespace {
 
 struct SweepArgs {
-  std::string spec;        // sweep spec YAML
-  std::string out_dir;     // results folder (points/, failed/, results.jsonl, summary.csv)
-  unsigned jobs = 0;       // worker threads; 0 = the machine's hardware threads
-  bool quiet = false;      // no summary on stdout
+  std::string spec;     // sweep spec YAML
+  std::string out_dir;  // results folder (points/, failed/, results.jsonl, summary.csv)
+  unsigned jobs = 0;    // worker threads; 0 = the machine's hardware threads
+  bool quiet = false;   // no summary on stdout
   bool no_progress = false;
   // Internal (hidden) modes used by scripts/ray_sweep.py and the tests:
-  std::string only_point;  // run just this point id into OUT
-  bool list = false;       // print the points as JSON lines {id, workload, axes, done}
-  bool collect = false;    // only write results.jsonl and summary.csv from the files in OUT
-  uint64_t stop_after = 0; // SIGKILL itself after writing this many points (resume tests)
-  // The fixed multi-chip split of every point that does not sweep it (sweep.h, "Multi-chip points").
+  std::string only_point;   // run just this point id into OUT
+  bool list = false;        // print the points as JSON lines {id, workload, axes, done}
+  bool collect = false;     // only write results.jsonl and summary.csv from the files in OUT
+  uint64_t stop_after = 0;  // SIGKILL itself after writing this many points (resume tests)
+  // The fixed multi-chip split of every point that does not sweep it (sweep.h, "Multi-chip
+  // points").
   ParallelArgs par;
 };
 
@@ -48,8 +49,8 @@ std::string format_duration(double s) {
 
 // "done/total, ETA" on one stderr line, rewritten in place.
 void print_progress(const std::string& name, const SweepProgress& p) {
-  fmt::print(stderr, "\rsweep {}: {}/{} points ({} failed), ETA {}   ", name, p.points_done, p.points,
-             p.failed, p.eta_s >= 0 ? format_duration(p.eta_s) : "?");
+  fmt::print(stderr, "\rsweep {}: {}/{} points ({} failed), ETA {}   ", name, p.points_done,
+             p.points, p.failed, p.eta_s >= 0 ? format_duration(p.eta_s) : "?");
   if (p.finished) fmt::print(stderr, "\n");
   std::fflush(stderr);
 }
@@ -85,7 +86,8 @@ int run(const SweepArgs& a) {
   if (!a.only_point.empty()) {
     json rec = run_one_point(spec, a.out_dir, a.only_point);
     if (rec["status"] == "failed") {
-      if (!a.quiet) fmt::print("point {} failed: {}\n", a.only_point, rec["error"].get<std::string>());
+      if (!a.quiet)
+        fmt::print("point {} failed: {}\n", a.only_point, rec["error"].get<std::string>());
       return 1;
     }
     return 0;
@@ -104,8 +106,8 @@ int run(const SweepArgs& a) {
     oc = run_sweep(spec, opt);
   }
   if (!a.quiet) {
-    fmt::print("sweep {}: {} points, {} run, {} reused, {} failed", spec.name, oc.total, oc.ran, oc.reused,
-               oc.failed);
+    fmt::print("sweep {}: {} points, {} run, {} reused, {} failed", spec.name, oc.total, oc.ran,
+               oc.reused, oc.failed);
     if (oc.skipped) fmt::print(", {} skipped (tp x pp != chips)", oc.skipped);
     fmt::print("\n");
     fmt::print("results: {}\n", (fs::path(a.out_dir) / "results.jsonl").string());
@@ -121,7 +123,8 @@ Command add_sweep_command(CLI::App& app) {
   auto* s = app.add_subcommand("sweep", "Run a design-space sweep (resumable)");
   s->add_option("spec", a->spec, "Sweep spec YAML (workloads/sweeps/*.yaml)")->required();
   s->add_option("--out", a->out_dir, "Results folder")->required();
-  s->add_option("--jobs", a->jobs, "Worker threads (0 = hardware threads)")->check(CLI::Range(0u, 1024u));
+  s->add_option("--jobs", a->jobs, "Worker threads (0 = hardware threads)")
+      ->check(CLI::Range(0u, 1024u));
   s->add_flag("--quiet", a->quiet, "No summary on stdout");
   s->add_flag("--no-progress", a->no_progress, "No progress lines on stderr");
   // The split of every point that does not sweep chips / tp / pp.

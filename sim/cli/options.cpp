@@ -2,8 +2,8 @@
 
 #include <iostream>
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include "models/errors.h"
 #include "sim/common/files.h"
@@ -39,13 +39,15 @@ void add_parallel_options(CLI::App* cmd, ParallelArgs& a, unsigned groups) {
   if (groups & kSplitOptions) {
     cmd->add_option("--chips", a.chips, "Chips (= tp x pp; alone: tensor parallel over all)")
         ->check(CLI::Range(1u, kMaxChips));
-    cmd->add_option("--tp", a.tp, "Tensor-parallel chips per pipeline stage")->check(CLI::Range(1u, kMaxChips));
+    cmd->add_option("--tp", a.tp, "Tensor-parallel chips per pipeline stage")
+        ->check(CLI::Range(1u, kMaxChips));
     cmd->add_option("--pp", a.pp, "Pipeline stages")->check(CLI::Range(1u, kMaxChips));
   }
   if (groups & kPipelineOptions) {
     cmd->add_option("--micro-batches", a.micro_batches, "Pipeline micro-batches (0 = default)")
         ->check(CLI::Range(uint64_t(0), kMaxBatch));
-    cmd->add_option("--balance", a.balance, "Pipeline stage balance")->check(CLI::IsMember({"weights", "time"}));
+    cmd->add_option("--balance", a.balance, "Pipeline stage balance")
+        ->check(CLI::IsMember({"weights", "time"}));
   }
   if (groups & kCollectiveOptions)
     cmd->add_option("--collective-bytes", a.collective_bytes,

@@ -96,7 +96,8 @@ void write_file_atomic(const std::string& path, const std::string& content, bool
       throw InputError(fmt::format("{}: write failed", path));
     }
   }
-  if (unsigned ms = test_write_delay_ms()) std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+  if (unsigned ms = test_write_delay_ms())
+    std::this_thread::sleep_for(std::chrono::milliseconds(ms));
   fs::rename(tmp, p, ec);
   if (ec) {
     fs::remove(tmp, ec);

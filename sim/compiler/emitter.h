@@ -60,7 +60,8 @@ class Emitter {
            const Requant& rq) {
     if (dry) return;
     if (!have_rq_ || !(rq_ == rq)) {
-      push_plain(Instruction{Opcode::kSetConfig, 0, 0, uint32_t(ConfigReg::kMult), uint32_t(rq.mult), 0});
+      push_plain(
+          Instruction{Opcode::kSetConfig, 0, 0, uint32_t(ConfigReg::kMult), uint32_t(rq.mult), 0});
       push_plain(Instruction{Opcode::kSetConfig, 0, 0, uint32_t(ConfigReg::kShift), rq.shift, 0});
       push_plain(Instruction{Opcode::kSetConfig, 0, 0, uint32_t(ConfigReg::kRound), rq.round, 0});
       rq_ = rq;
@@ -70,7 +71,8 @@ class Emitter {
     a.acc_r = {acc, acc + n};
     a.ub_w = {ub, ub + (n >> log2p)};
     const uint8_t flags = uint8_t(uint8_t(f) | (uint8_t(pool) << 2));
-    push(kActU, a, Instruction{Opcode::kActivate, flags, uint16_t(log2p), u32(acc), u32(ub), u32(n)});
+    push(kActU, a,
+         Instruction{Opcode::kActivate, flags, uint16_t(log2p), u32(acc), u32(ub), u32(n)});
   }
   uint64_t active_key() const { return active_key_; }
 
@@ -83,8 +85,8 @@ class Emitter {
     for (int v = 0; v < kUnits; ++v) {
       if (v == unit || v == kWeightsU) continue;
       const Pending& p = pend_[v];
-      if (hit(p.ub_w, a.ub_r) || hit(p.ub_r, a.ub_w) || hit(p.ub_w, a.ub_w) || hit(p.acc_w, a.acc_r) ||
-          hit(p.acc_r, a.acc_w) || hit(p.acc_w, a.acc_w))
+      if (hit(p.ub_w, a.ub_r) || hit(p.ub_r, a.ub_w) || hit(p.ub_w, a.ub_w) ||
+          hit(p.acc_w, a.acc_r) || hit(p.acc_r, a.acc_w) || hit(p.acc_w, a.acc_w))
         mask |= uint8_t(1u << v);
     }
     if (mask) {

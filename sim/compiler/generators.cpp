@@ -9,9 +9,10 @@
 
 namespace tpusim {
 
-// LSTM cell: four gate GEMMs over [x, h_prev] and four vector passes (sim/compiler/lowering.h says which
-// products the activation unit approximates). h_prev and c_prev come from the host.
-void add_lstm_cell(GroupBuilder& b, const std::string& name, uint64_t hidden, const std::string& where) {
+// LSTM cell: four gate GEMMs over [x, h_prev] and four vector passes (sim/compiler/lowering.h says
+// which products the activation unit approximates). h_prev and c_prev come from the host.
+void add_lstm_cell(GroupBuilder& b, const std::string& name, uint64_t hidden,
+                   const std::string& where) {
   const std::string x = b.resolve("", where);
   const TensorShape xs = b.shape(x);
   b.add(make_host_read(name + ".h_prev", hidden, xs.rows_per_item, 0), where);
@@ -28,10 +29,17 @@ void add_lstm_cell(GroupBuilder& b, const std::string& name, uint64_t hidden, co
     l.terms.push_back(FcTerm{name + ".h_prev", 0, hidden, 0, hidden, 0, 0});
     b.add(std::move(l), where);
   }
-  b.add(make_vector(b, name + ".fc", "mul", {name + ".gate_f", name + ".c_prev"}, ActFunction::kNone, where), where);
-  b.add(make_vector(b, name + ".ig", "mul", {name + ".gate_i", name + ".gate_g"}, ActFunction::kNone, where), where);
-  b.add(make_vector(b, name + ".c", "add", {name + ".fc", name + ".ig"}, ActFunction::kNone, where), where);
-  b.add(make_vector(b, name + ".h", "mul", {name + ".gate_o", name + ".c"}, ActFunction::kTanh, where), where);
+  b.add(make_vector(b, name + ".fc", "mul", {name + ".gate_f", name + ".c_prev"},
+                    ActFunction::kNone, where),
+        where);
+  b.add(make_vector(b, name + ".ig", "mul", {name + ".gate_i", name + ".gate_g"},
+                    ActFunction::kNone, where),
+        where);
+  b.add(make_vector(b, name + ".c", "add", {name + ".fc", name + ".ig"}, ActFunction::kNone, where),
+        where);
+  b.add(make_vector(b, name + ".h", "mul", {name + ".gate_o", name + ".c"}, ActFunction::kTanh,
+                    where),
+        where);
 }
 
 // The items [lo, hi) that adapter j of `a` serves when `items` rows are split evenly.
@@ -161,7 +169,8 @@ void build_transformer(const TransformerSpec& t, Workload& w) {
     if (t.block == "sequential")
       b.add(make_vector(b, "res2", "add", {"ffn_down", "res1"}, ActFunction::kNone, wh), wh);
     else
-      b.add(make_vector(b, "res", "add", {"o_proj", "ffn_down", "@in"}, ActFunction::kNone, wh), wh);
+      b.add(make_vector(b, "res", "add", {"o_proj", "ffn_down", "@in"}, ActFunction::kNone, wh),
+            wh);
     w.groups.push_back(b.take());
   }
 
@@ -171,10 +180,11 @@ void build_transformer(const TransformerSpec& t, Workload& w) {
     g.name = "head";
     g.items = w.batch;
     GroupBuilder b(f, g, TensorShape{d, 1});
-    b.add(make_vector(b, "ln_f", "layernorm", {"@in"}, ActFunction::kNone, "transformer"), "transformer");
+    b.add(make_vector(b, "ln_f", "layernorm", {"@in"}, ActFunction::kNone, "transformer"),
+          "transformer");
     const uint64_t out = t.head == "lm_head" ? t.vocab : t.head_out ? t.head_out : d;
-    b.add(make_fc(b, t.head, "ln_f", out, t.head == "pooler" ? ActFunction::kTanh : ActFunction::kNone,
-                  "transformer"),
+    b.add(make_fc(b, t.head, "ln_f", out,
+                  t.head == "pooler" ? ActFunction::kTanh : ActFunction::kNone, "transformer"),
           "transformer");
     w.groups.push_back(b.take());
   }
@@ -219,11 +229,16 @@ TransformerSpec parse_transformer(YamlMap m) {
     std::vector<std::string> targets = str_list(l, "targets");
     if (targets.empty()) targets = {"q", "k", "v", "o"};
     for (const auto& s : targets) {
-      if (s == "q") t.lora.q = true;
-      else if (s == "k") t.lora.k = true;
-      else if (s == "v") t.lora.v = true;
-      else if (s == "o") t.lora.o = true;
-      else l.fail("targets", "allowed targets: q, k, v, o");
+      if (s == "q")
+        t.lora.q = true;
+      else if (s == "k")
+        t.lora.k = true;
+      else if (s == "v")
+        t.lora.v = true;
+      else if (s == "o")
+        t.lora.o = true;
+      else
+        l.fail("targets", "allowed targets: q, k, v, o");
     }
     l.finish();
   }

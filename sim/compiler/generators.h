@@ -15,7 +15,8 @@
 namespace tpusim {
 
 // An LSTM cell of `hidden` units over the previous tensor of `b`.
-void add_lstm_cell(GroupBuilder& b, const std::string& name, uint64_t hidden, const std::string& where);
+void add_lstm_cell(GroupBuilder& b, const std::string& name, uint64_t hidden,
+                   const std::string& where);
 
 struct LoraSpec {
   std::vector<uint64_t> ranks;
@@ -29,9 +30,9 @@ struct TransformerSpec {
   std::string ffn;    // gelu | relu | swiglu
   std::string block;  // sequential | parallel
   bool encoder = false;
-  uint64_t seq_len = 0;          // encoders: tokens per example
+  uint64_t seq_len = 0;                    // encoders: tokens per example
   uint64_t patch_k = 0, patch_tokens = 0;  // vision: patch embedding GEMM
-  std::string head;   // lm_head | classifier | projection | pooler | none
+  std::string head;                        // lm_head | classifier | projection | pooler | none
   uint64_t head_out = 0;
   LoraSpec lora;
 };

@@ -36,7 +36,8 @@ Layer make_fc(GroupBuilder& b, const std::string& name, const std::string& input
 }
 
 Layer make_vector(GroupBuilder& b, const std::string& name, const std::string& op,
-                  const std::vector<std::string>& inputs, ActFunction act, const std::string& where) {
+                  const std::vector<std::string>& inputs, ActFunction act,
+                  const std::string& where) {
   Layer l;
   l.name = name;
   l.kind = LayerKind::kVector;
@@ -49,9 +50,9 @@ Layer make_vector(GroupBuilder& b, const std::string& name, const std::string& o
       l.out_features = s.features;
       l.rows_per_item = s.rows_per_item;
     } else if (s.features != l.out_features || s.rows_per_item != l.rows_per_item) {
-      throw InputError(fmt::format("{}: {}: vector operands of '{}' differ in shape ({} x {} vs {} x {})",
-                                   b.file(), where, name, s.rows_per_item, s.features,
-                                   l.rows_per_item, l.out_features));
+      throw InputError(fmt::format(
+          "{}: {}: vector operands of '{}' differ in shape ({} x {} vs {} x {})", b.file(), where,
+          name, s.rows_per_item, s.features, l.rows_per_item, l.out_features));
     }
     l.inputs.push_back(r);
   }

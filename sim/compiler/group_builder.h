@@ -28,7 +28,8 @@ struct TensorShape {
 // checked against its inputs (features and rows per item must agree).
 class GroupBuilder {
  public:
-  GroupBuilder(std::string file, LayerGroup g, TensorShape in) : file_(std::move(file)), g_(std::move(g)) {
+  GroupBuilder(std::string file, LayerGroup g, TensorShape in)
+      : file_(std::move(file)), g_(std::move(g)) {
     g_.in_features = in.features;
     g_.in_rows_per_item = in.rows_per_item;
     if (in.features) shapes_["@in"] = in;
@@ -39,8 +40,8 @@ class GroupBuilder {
   std::string resolve(const std::string& name, const std::string& where) const {
     const std::string n = name.empty() ? prev_ : name;
     if (n.empty() || !shapes_.count(n))
-      throw InputError(fmt::format("{}: {}: input '{}' is not an earlier layer of group '{}'", file_,
-                                   where, name.empty() ? "(previous)" : name, g_.name));
+      throw InputError(fmt::format("{}: {}: input '{}' is not an earlier layer of group '{}'",
+                                   file_, where, name.empty() ? "(previous)" : name, g_.name));
     return n;
   }
   TensorShape shape(const std::string& resolved) const { return shapes_.at(resolved); }
@@ -80,8 +81,10 @@ Layer make_fc(GroupBuilder& b, const std::string& name, const std::string& input
               ActFunction act, const std::string& where);
 // An elementwise layer over operands of one shape.
 Layer make_vector(GroupBuilder& b, const std::string& name, const std::string& op,
-                  const std::vector<std::string>& inputs, ActFunction act, const std::string& where);
+                  const std::vector<std::string>& inputs, ActFunction act,
+                  const std::string& where);
 // Rows the host provides (an embedding table's gathered rows).
-Layer make_host_read(const std::string& name, uint64_t features, uint64_t rows_per_item, uint64_t vocab);
+Layer make_host_read(const std::string& name, uint64_t features, uint64_t rows_per_item,
+                     uint64_t vocab);
 
 }  // namespace tpusim

@@ -36,7 +36,8 @@ class IntervalSet {
   bool overlaps(uint64_t lo, uint64_t hi) const {
     if (lo >= hi || v_.empty()) return false;
     // The last interval starting before hi.
-    auto it = std::lower_bound(v_.begin(), v_.end(), hi, [](const Span& s, uint64_t x) { return s.first < x; });
+    auto it = std::lower_bound(v_.begin(), v_.end(), hi,
+                               [](const Span& s, uint64_t x) { return s.first < x; });
     if (it == v_.begin()) return false;
     --it;
     return it->second > lo;

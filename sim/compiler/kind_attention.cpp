@@ -100,6 +100,7 @@ void lower(Lowerer& low, const LayerTask& task) {
 
 }  // namespace
 
-extern const LayerKindOps kAttentionKind = {LayerKind::kAttention, "attention", nullptr, &macs, nullptr, &kv_bytes, &bounds, &lower};
+extern const LayerKindOps kAttentionKind = {
+    LayerKind::kAttention, "attention", nullptr, &macs, nullptr, &kv_bytes, &bounds, &lower};
 
 }  // namespace tpusim

@@ -67,7 +67,9 @@ uint64_t macs(const Layer& l, uint64_t items) {
   return items * pos * l.in_c * l.out_features;
 }
 
-uint64_t weight_bytes(const Layer& l) { return uint64_t(l.kernel_h) * l.kernel_w * l.in_c * l.out_features; }
+uint64_t weight_bytes(const Layer& l) {
+  return uint64_t(l.kernel_h) * l.kernel_w * l.in_c * l.out_features;
+}
 
 LayerBounds bounds(const Layer& l, Bound128 rows) {
   LayerBounds b;
@@ -85,14 +87,16 @@ void lower(Lowerer& low, const LayerTask& task) {
   const uint64_t H = l.in_h, Wd = l.in_w, Ho = l.out_h(), Wo = l.out_w(), s = l.stride, p = l.pad;
   const uint64_t kh = l.kernel_h, kw = l.kernel_w, C = l.in_c;
   if (2 * p > kh - 1 || 2 * p > kw - 1)
-    throw InputError(fmt::format("lowering {}: conv '{}' has pad {} > (kernel - 1) / 2 = {}; the centre "
-                                 "kernel position must cover every output",
-                                 low.wl().name, l.name, p, (std::min(kh, kw) - 1) / 2));
+    throw InputError(
+        fmt::format("lowering {}: conv '{}' has pad {} > (kernel - 1) / 2 = {}; the centre "
+                    "kernel position must cover every output",
+                    low.wl().name, l.name, p, (std::min(kh, kw) - 1) / 2));
   const uint64_t Wv = s == 1 ? Wo : (Wo - 1) * s + 1;
   if (Wv > low.half())
-    throw InputError(fmt::format("lowering {}: conv '{}' needs {} accumulator rows per output row; "
-                                 "{} has {} per half ({} too few)",
-                                 low.wl().name, l.name, Wv, low.cfg().name, low.half(), Wv - low.half()));
+    throw InputError(
+        fmt::format("lowering {}: conv '{}' needs {} accumulator rows per output row; "
+                    "{} has {} per half ({} too few)",
+                    low.wl().name, l.name, Wv, low.cfg().name, low.half(), Wv - low.half()));
   const uint64_t images = out.rows / (Ho * Wo);
   const uint64_t per_block = low.half() / Wv;
   const uint64_t KB = (C + W - 1) / W, NT = out.blocks(W);
@@ -152,7 +156,8 @@ void lower(Lowerer& low, const LayerTask& task) {
       } else {
         for (uint64_t g = g0; g < g1; ++g)
           for (uint64_t x = 0; x < Wo; ++x)
-            low.act_out(out, acc + (g - g0) * Wv + x * s, g * Wo + x, nt, 1, l.act, PoolKind::kNone, 0, rq);
+            low.act_out(out, acc + (g - g0) * Wv + x * s, g * Wo + x, nt, 1, l.act, PoolKind::kNone,
+                        0, rq);
       }
     }
   }
@@ -161,6 +166,7 @@ void lower(Lowerer& low, const LayerTask& task) {
 
 }  // namespace
 
-extern const LayerKindOps kConv2dKind = {LayerKind::kConv2d, "conv2d", &parse, &macs, &weight_bytes, nullptr, &bounds, &lower};
+extern const LayerKindOps kConv2dKind = {LayerKind::kConv2d, "conv2d", &parse,  &macs,
+                                         &weight_bytes,      nullptr,  &bounds, &lower};
 
 }  // namespace tpusim

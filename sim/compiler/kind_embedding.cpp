@@ -11,9 +11,10 @@ namespace {
 
 void parse(YamlMap& m, GroupBuilder& b, const std::string& name, const std::string& input,
            const std::string& where) {
-  b.add(make_host_read(name, m.uint("features", 1, kMaxDim), m.uint_or("rows_per_item", 1, 1, kMaxDim),
-                       m.uint_or("vocab", 0, 0, kMaxDim)),
-        where);
+  b.add(
+      make_host_read(name, m.uint("features", 1, kMaxDim),
+                     m.uint_or("rows_per_item", 1, 1, kMaxDim), m.uint_or("vocab", 0, 0, kMaxDim)),
+      where);
 }
 
 void lower(Lowerer& low, const LayerTask& task) {
@@ -26,6 +27,7 @@ void lower(Lowerer& low, const LayerTask& task) {
 
 }  // namespace
 
-extern const LayerKindOps kEmbeddingKind = {LayerKind::kEmbedding, "embedding", &parse, nullptr, nullptr, nullptr, nullptr, &lower};
+extern const LayerKindOps kEmbeddingKind = {
+    LayerKind::kEmbedding, "embedding", &parse, nullptr, nullptr, nullptr, nullptr, &lower};
 
 }  // namespace tpusim

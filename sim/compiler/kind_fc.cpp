@@ -76,6 +76,7 @@ void lower(Lowerer& low, const LayerTask& task) {
 
 }  // namespace
 
-extern const LayerKindOps kFcKind = {LayerKind::kFc, "fc", &parse, &macs, &weight_bytes, nullptr, &bounds, &lower};
+extern const LayerKindOps kFcKind = {LayerKind::kFc, "fc",    &parse,  &macs,
+                                     &weight_bytes,  nullptr, &bounds, &lower};
 
 }  // namespace tpusim

@@ -34,13 +34,15 @@ void lower(Lowerer& low, const LayerTask& task) {
   const uint64_t W = low.W();
   if (!in.host) {
     const uint64_t base = low.dry() ? 0 : low.host_alloc(in.rows * in.blocks(W));
-    for (uint64_t b = 0; b < in.blocks(W); ++b) low.em().whm(base + b * in.rows, in.vec(0, b), in.rows);
+    for (uint64_t b = 0; b < in.blocks(W); ++b)
+      low.em().whm(base + b * in.rows, in.vec(0, b), in.rows);
   }
   low.host_fill(out, key, i0 * l.rows_per_item);
 }
 
 }  // namespace
 
-extern const LayerKindOps kHostOpKind = {LayerKind::kHostOp, "host_op", &parse, nullptr, nullptr, nullptr, nullptr, &lower};
+extern const LayerKindOps kHostOpKind = {
+    LayerKind::kHostOp, "host_op", &parse, nullptr, nullptr, nullptr, nullptr, &lower};
 
 }  // namespace tpusim

@@ -40,6 +40,7 @@ void lower(Lowerer& low, const LayerTask& task) {
 
 }  // namespace
 
-extern const LayerKindOps kPoolKind = {LayerKind::kPool, "pool", &parse, nullptr, nullptr, nullptr, nullptr, &lower};
+extern const LayerKindOps kPoolKind = {LayerKind::kPool, "pool",  &parse,  nullptr,
+                                       nullptr,          nullptr, nullptr, &lower};
 
 }  // namespace tpusim

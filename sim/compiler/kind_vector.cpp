@@ -17,9 +17,10 @@ void parse(YamlMap& m, GroupBuilder& b, const std::string& name, const std::stri
            const std::string& where) {
   std::vector<std::string> ins = str_list(m, "inputs");
   if (ins.empty()) ins = {input};
-  const std::string op = m.choice_or("op", "add", {"add", "mul", "softmax", "layernorm", "gate", "copy"});
-  b.add(make_vector(b, name.empty() ? op + std::to_string(b.group().layers.size()) : name, op, ins, parse_act(m),
-                    where),
+  const std::string op =
+      m.choice_or("op", "add", {"add", "mul", "softmax", "layernorm", "gate", "copy"});
+  b.add(make_vector(b, name.empty() ? op + std::to_string(b.group().layers.size()) : name, op, ins,
+                    parse_act(m), where),
         where);
 }
 
@@ -35,6 +36,7 @@ void lower(Lowerer& low, const LayerTask& task) {
 
 }  // namespace
 
-extern const LayerKindOps kVectorKind = {LayerKind::kVector, "vector", &parse, nullptr, nullptr, nullptr, nullptr, &lower};
+extern const LayerKindOps kVectorKind = {
+    LayerKind::kVector, "vector", &parse, nullptr, nullptr, nullptr, nullptr, &lower};
 
 }  // namespace tpusim

@@ -15,7 +15,8 @@ namespace tpusim {
 
 enum class LayerKind : uint8_t {
   kFc,         // dense layer: sum of terms (input slice x weight) into output column ranges
-  kConv2d,     // 2-D convolution, NHWC rows, kernel positions as weight tiles (sim/compiler/lowering.h)
+  kConv2d,     // 2-D convolution, NHWC rows, kernel positions as weight tiles
+               // (sim/compiler/lowering.h)
   kAttention,  // per-head scores (q x d_head)(d_head x kv) + context (q x kv)(kv x d_head)
   kVector,     // elementwise/softmax/layernorm/gate math on the activation unit (identity passes)
   kPool,       // pooling of `window` consecutive rows on the activation unit
@@ -92,10 +93,10 @@ struct LayerKindOps {
   // given) and adds the layer to `b`. Null: the kind is not written in YAML (generators make it).
   void (*parse)(YamlMap& m, GroupBuilder& b, const std::string& name, const std::string& input,
                 const std::string& where);
-  uint64_t (*macs)(const Layer& l, uint64_t items);       // null: 0 (activation-unit work)
-  uint64_t (*weight_bytes)(const Layer& l);               // null: 0
-  uint64_t (*kv_bytes)(const Layer& l, uint64_t items);   // null: 0
-  LayerBounds (*bounds)(const Layer& l, Bound128 rows);   // null: macs = rows x out_features
+  uint64_t (*macs)(const Layer& l, uint64_t items);      // null: 0 (activation-unit work)
+  uint64_t (*weight_bytes)(const Layer& l);              // null: 0
+  uint64_t (*kv_bytes)(const Layer& l, uint64_t items);  // null: 0
+  LayerBounds (*bounds)(const Layer& l, Bound128 rows);  // null: macs = rows x out_features
   // Emits the layer's instructions for one chunk of items (lowerer.h). Never null.
   void (*lower)(Lowerer& low, const LayerTask& task);
 };

@@ -16,16 +16,17 @@ extern const LayerKindOps kHostOpKind;     // kind_host_op.cpp
 
 const std::vector<const LayerKindOps*>& layer_kinds() {
   // In LayerKind order (checked below).
-  static const std::vector<const LayerKindOps*> kKinds = {&kFcKind,   &kConv2dKind,    &kAttentionKind,
-                                                          &kVectorKind, &kPoolKind, &kEmbeddingKind,
-                                                          &kHostOpKind};
+  static const std::vector<const LayerKindOps*> kKinds = {
+      &kFcKind,   &kConv2dKind,    &kAttentionKind, &kVectorKind,
+      &kPoolKind, &kEmbeddingKind, &kHostOpKind};
   return kKinds;
 }
 
 const LayerKindOps& layer_kind(LayerKind k) {
   const auto& kinds = layer_kinds();
   const size_t i = size_t(k);
-  if (i >= kinds.size() || kinds[i]->kind != k) throw std::logic_error("layer_kind: the table is out of order");
+  if (i >= kinds.size() || kinds[i]->kind != k)
+    throw std::logic_error("layer_kind: the table is out of order");
   return *kinds[i];
 }
 

@@ -28,16 +28,18 @@ uint64_t Lowerer::tile_for(const Term& t, uint64_t kb, uint64_t nt) {
   }
   TileGrid& g = *t.grid;
   if (kb < g.kb0 || kb >= g.kb0 + g.kbs || nt < g.nt0 || nt >= g.nt0 + g.nts)
-    throw std::logic_error(fmt::format("lowering {}: tile ({}, {}) outside matrix '{}'", wl_.name, kb, nt, t.key));
+    throw std::logic_error(
+        fmt::format("lowering {}: tile ({}, {}) outside matrix '{}'", wl_.name, kb, nt, t.key));
   uint32_t& slot = g.at(kb, nt);
   if (slot) return slot;
   const uint64_t mh = g.key_h;
   uint64_t addr = next_tile_++;
   if (addr >= cfg_.weight_memory_tiles()) {
     if (opt_.values)
-      throw InputError(fmt::format(
-          "lowering {}: weights need more than the {} tiles of weight memory ({} B); run timing-only",
-          wl_.name, cfg_.weight_memory_tiles(), cfg_.weight_memory.bytes));
+      throw InputError(
+          fmt::format("lowering {}: weights need more than the {} tiles of weight memory ({} B); "
+                      "run timing-only",
+                      wl_.name, cfg_.weight_memory_tiles(), cfg_.weight_memory.bytes));
     wrapped_ = true;
     addr = 1 + (addr - 1) % std::max<uint64_t>(1, cfg_.weight_memory_tiles() - 1);
   }
@@ -256,7 +258,8 @@ void Lowerer::lower_group_chunk(const LayerGroup& g, uint64_t rep, uint64_t i0, 
       }
     }
     if (last && !out.host) {
-      for (uint64_t b = 0; b < out.blocks(W_); ++b) em_->whm(gout_view.vec(0, b), out.vec(0, b), out.rows);
+      for (uint64_t b = 0; b < out.blocks(W_); ++b)
+        em_->whm(gout_view.vec(0, b), out.vec(0, b), out.rows);
     }
   }
   for (auto& [n, t] : tensors) free_tensor(t);
@@ -301,17 +304,20 @@ void Lowerer::lower_group(const LayerGroup& g, uint64_t rep, const HostTensor& i
     spill = true;
     chunk = g.items;
     if (auto e2 = fits(chunk, true))
-      throw InputError(fmt::format(
-          "lowering {}: group '{}' layer '{}' needs {} UB vectors even with host staging; {} has {} "
-          "free ({} short)",
-          wl_.name, g.name, e2->what, e2->needed, cfg_.name, e2->largest, e2->needed - e2->largest));
+      throw InputError(
+          fmt::format("lowering {}: group '{}' layer '{}' needs {} UB vectors even with host "
+                      "staging; {} has {} "
+                      "free ({} short)",
+                      wl_.name, g.name, e2->what, e2->needed, cfg_.name, e2->largest,
+                      e2->needed - e2->largest));
   }
   reset_ub(spill);
   spill_ = spill;
   spilled_ = false;
   const uint64_t chunks = (g.items + chunk - 1) / chunk;
   for (uint64_t c = 0; c < chunks; ++c)
-    lower_group_chunk(g, rep, c * chunk, std::min(g.items, (c + 1) * chunk), gin, gout, first_layer);
+    lower_group_chunk(g, rep, c * chunk, std::min(g.items, (c + 1) * chunk), gin, gout,
+                      first_layer);
   for (size_t i = 0; i < g.layers.size(); ++i) {
     (*layers_)[first_layer + i].chunks = chunks;
     (*layers_)[first_layer + i].chunk_items = chunk;

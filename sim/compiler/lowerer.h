@@ -119,7 +119,7 @@ class Lowerer {
   uint64_t W() const { return W_; }        // the (square) array's size
   uint64_t half() const { return half_; }  // accumulator entries of one double-buffer half
   Emitter& em() { return *em_; }
-  bool dry() const { return em_->dry; }    // sizing the UB: nothing is emitted or counted
+  bool dry() const { return em_->dry; }  // sizing the UB: nothing is emitted or counted
   // The layer being lowered (its counters).
   LayerInfo& info() { return (*layers_)[cur_layer_]; }
   void set_requant(const Requant& rq) {
@@ -189,7 +189,6 @@ class Lowerer {
       em_->whm(out.vec(row, nt), slot, n >> log2p);
     }
   }
-
 
   // ---- primitives ------------------------------------------------------------------------------
   // Dense terms into output column blocks [nt_lo, nt_hi) of `out`, by accumulator row blocks.

@@ -142,13 +142,15 @@ void check_mappable(const TpuConfig& cfg, const Workload& wl) {
     throw InputError(fmt::format("lowering {} for {}: the array must be square ({} x {})", wl.name,
                                  cfg.name, cfg.array.rows, cfg.array.cols));
   if (cfg.accumulator_entries < 2)
-    throw InputError(fmt::format("lowering for {}: needs at least 2 accumulator entries", cfg.name));
+    throw InputError(
+        fmt::format("lowering for {}: needs at least 2 accumulator entries", cfg.name));
 }
 
 // Runs the tiling, allocation and sync insertion of `wl` into `out`, one segment per group (one in
 // all when unrolled). The only code that walks a workload: lower() and lower_stats() differ only
 // in `out`.
-void drive(const TpuConfig& cfg, const Workload& wl, const LowerOptions& opt, SegmentOut& out, Drive& d) {
+void drive(const TpuConfig& cfg, const Workload& wl, const LowerOptions& opt, SegmentOut& out,
+           Drive& d) {
   Lowerer low(cfg, wl, opt);
   low.set_layers(&d.layers);
   const uint64_t ahead = std::max<uint32_t>(1, cfg.weight_fifo_tiles);
@@ -175,7 +177,8 @@ void drive(const TpuConfig& cfg, const Workload& wl, const LowerOptions& opt, Se
           d.input = in;
         } else if (cur.rows != rows || cur.features != g.in_features) {
           // The host gathers (or extends) rows between groups: values restart as host data.
-          in = low.new_host_tensor(rows, g.in_features, g.name + "/" + std::to_string(rep) + "/gather");
+          in = low.new_host_tensor(rows, g.in_features,
+                                   g.name + "/" + std::to_string(rep) + "/gather");
         } else {
           in = cur;
         }
@@ -186,7 +189,8 @@ void drive(const TpuConfig& cfg, const Workload& wl, const LowerOptions& opt, Se
       for (const Layer& l : g.layers) {
         LayerInfo li;
         li.group = g.name;
-        li.name = (opt.unroll && g.repeat > 1 ? fmt::format("{}.{}", g.name, rep) : g.name) + "/" + l.name;
+        li.name = (opt.unroll && g.repeat > 1 ? fmt::format("{}.{}", g.name, rep) : g.name) + "/" +
+                  l.name;
         li.kind = l.kind;
         li.repeat = opt.unroll ? 1 : g.repeat;
         li.weight_bytes = l.weight_bytes();
@@ -245,22 +249,26 @@ void SegmentStats::add(const Instruction& in) {
     default:
       break;
   }
-  const uint64_t w0 = uint64_t(in.op) | uint64_t(in.flags) << 8 | uint64_t(in.d) << 16 | uint64_t(in.a) << 32;
+  const uint64_t w0 =
+      uint64_t(in.op) | uint64_t(in.flags) << 8 | uint64_t(in.d) << 16 | uint64_t(in.a) << 32;
   const uint64_t w1 = uint64_t(in.b) | uint64_t(in.c) << 32;
   code_hash = mix(mix(code_hash, w0), w1);
 }
 
 bool SegmentStats::operator==(const SegmentStats& o) const {
-  return group == o.group && repeat == o.repeat && instructions == o.instructions && by_opcode == o.by_opcode &&
-         matmul_rows == o.matmul_rows && weight_tiles_read == o.weight_tiles_read &&
-         ub_vectors_used == o.ub_vectors_used && acc_entries_used == o.acc_entries_used &&
-         weight_tiles_used == o.weight_tiles_used && host_vectors_used == o.host_vectors_used &&
-         code_hash == o.code_hash && weight_hash == o.weight_hash;
+  return group == o.group && repeat == o.repeat && instructions == o.instructions &&
+         by_opcode == o.by_opcode && matmul_rows == o.matmul_rows &&
+         weight_tiles_read == o.weight_tiles_read && ub_vectors_used == o.ub_vectors_used &&
+         acc_entries_used == o.acc_entries_used && weight_tiles_used == o.weight_tiles_used &&
+         host_vectors_used == o.host_vectors_used && code_hash == o.code_hash &&
+         weight_hash == o.weight_hash;
 }
 
 uint64_t LoweredProgram::useful_macs() const { return sum_layers(layers, &LayerInfo::useful_macs); }
 uint64_t LoweredProgram::mac_slots() const { return sum_layers(layers, &LayerInfo::mac_slots); }
-uint64_t LoweredProgram::weight_bytes_read() const { return sum_layers(layers, &LayerInfo::weight_bytes_read); }
+uint64_t LoweredProgram::weight_bytes_read() const {
+  return sum_layers(layers, &LayerInfo::weight_bytes_read);
+}
 uint64_t LoweredProgram::instructions() const {
   uint64_t n = 0;
   for (const auto& s : segments) n += s.program.code.size();
@@ -269,7 +277,9 @@ uint64_t LoweredProgram::instructions() const {
 
 uint64_t LoweringStats::useful_macs() const { return sum_layers(layers, &LayerInfo::useful_macs); }
 uint64_t LoweringStats::mac_slots() const { return sum_layers(layers, &LayerInfo::mac_slots); }
-uint64_t LoweringStats::weight_bytes_read() const { return sum_layers(layers, &LayerInfo::weight_bytes_read); }
+uint64_t LoweringStats::weight_bytes_read() const {
+  return sum_layers(layers, &LayerInfo::weight_bytes_read);
+}
 uint64_t LoweringStats::instructions() const {
   uint64_t n = 0;
   for (const auto& s : segments) n += s.instructions;
@@ -323,8 +333,7 @@ LoweredProgram lower(const TpuConfig& cfg, const Workload& wl, const LowerOption
   };
   try {
     return store(probe);
-  } catch (const OverBudget&) {
-  }
+  } catch (const OverBudget&) {}
   // A big program: count it without storing anything, stopping at the limit; store it if it fits.
   LoweringStats st;
   CountOut out(st, limit);
@@ -336,9 +345,11 @@ LoweredProgram lower(const TpuConfig& cfg, const Workload& wl, const LowerOption
   } catch (const OverBudget& e) {
     const std::string where = e.layer < d.layers.size() ? d.layers[e.layer].name : std::string("?");
     throw InputError(fmt::format(
-        "{}: workload '{}' (batch {}) lowers for {} to more than {} instructions (the limit was reached "
+        "{}: workload '{}' (batch {}) lowers for {} to more than {} instructions (the limit was "
+        "reached "
         "in layer '{}'); expected at most {} (LowerOptions::max_instructions; storing them takes "
-        "~{} MiB): lower a smaller batch or context, use a larger array, or get the program's counts "
+        "~{} MiB): lower a smaller batch or context, use a larger array, or get the program's "
+        "counts "
         "without storing it with `tpusim lower --stats` (lower_stats())",
         wl.file.empty() ? wl.name : wl.file, wl.name, wl.batch, cfg.name, limit, where, limit,
         (limit * kStoredInstructionBytes) >> 20));

@@ -1,4 +1,5 @@
-// Lowering: a Workload (sim/compiler/workload.h) becomes ISA programs (sim/isa/ISA.md) for one TpuConfig.
+// Lowering: a Workload (sim/compiler/workload.h) becomes ISA programs (sim/isa/ISA.md) for one
+// TpuConfig.
 //
 // Mapping (square arrays only: rows == cols == W):
 // - Tensors live in the UB as `ceil(features / W)` column blocks of `rows` vectors; vector (row, b)
@@ -22,9 +23,10 @@
 //   scores (exp and the row normalization are not on the activation unit). Heads sharing an output
 //   block accumulate into the same accumulators (their V tiles sit at the head's columns).
 // - Vector ops (residual add, LSTM gate products, layernorm, softmax passes): identity-weight
-//   `mmc` passes of each operand into the accumulators (operands summed, `accumulate`), then one ACT.
-//   Exact for sums; products (LSTM f*c, SwiGLU) and normalization are approximated by this sum pass
-//   (the activation unit has no multiplier); the cost model is one MXU pass per operand + one ACT.
+//   `mmc` passes of each operand into the accumulators (operands summed, `accumulate`), then one
+//   ACT. Exact for sums; products (LSTM f*c, SwiGLU) and normalization are approximated by this sum
+//   pass (the activation unit has no multiplier); the cost model is one MXU pass per operand + one
+//   ACT.
 // - Pooling: identity pass + ACT pooling over `window` consecutive rows (exact for 1-D windows).
 // - Embedding lookups and host ops: rows the host prepares, read with `rhm` (inputs written out
 //   with `whm` first for host ops). Their values are host data (seeded), not computed on chip.
@@ -56,8 +58,8 @@
 #include <vector>
 
 #include "models/config.h"
-#include "sim/isa/program.h"
 #include "sim/compiler/workload.h"
+#include "sim/isa/program.h"
 
 namespace tpusim {
 
@@ -66,7 +68,7 @@ namespace tpusim {
 constexpr uint64_t kMaxStoredInstructions = uint64_t(1) << 26;
 
 struct LowerOptions {
-  bool values = true;   // build host/weight memory images (false: timing only, no images)
+  bool values = true;  // build host/weight memory images (false: timing only, no images)
   uint64_t seed = 1;
   bool unroll = false;  // one program with every repetition of every group
   // lower(): most instructions (all segments, one copy each) to store; above it InputError.
@@ -78,7 +80,9 @@ struct Requant {
   int32_t mult = 1 << 24;
   uint32_t shift = 24;
   uint8_t round = 0;
-  bool operator==(const Requant& o) const { return mult == o.mult && shift == o.shift && round == o.round; }
+  bool operator==(const Requant& o) const {
+    return mult == o.mult && shift == o.shift && round == o.round;
+  }
 };
 // Requantization of a K-deep int8 dot product back to int8 (keeps random data in range).
 Requant requant_for_k(uint64_t k);
@@ -86,7 +90,7 @@ Requant requant_for_k(uint64_t k);
 Requant requant_for_sum(uint64_t operands);
 
 struct LayerInfo {
-  std::string name;   // "group/layer" ("group.r/layer" when unrolled)
+  std::string name;  // "group/layer" ("group.r/layer" when unrolled)
   std::string group;
   LayerKind kind = LayerKind::kFc;
   uint64_t repeat = 1;             // totals = per-instance values x repeat
@@ -98,10 +102,10 @@ struct LayerInfo {
   uint64_t kv_tile_loads = 0;
   uint64_t kv_bytes_read = 0;
   uint64_t identity_tile_loads = 0;
-  uint64_t chunks = 1;             // item chunks the group was split into
-  uint64_t chunk_items = 0;        // items per chunk (the last may be smaller)
-  bool spilled = false;            // some tensor staged through host memory
-  Requant requant;                 // output requantization (attention: the context)
+  uint64_t chunks = 1;       // item chunks the group was split into
+  uint64_t chunk_items = 0;  // items per chunk (the last may be smaller)
+  bool spilled = false;      // some tensor staged through host memory
+  Requant requant;           // output requantization (attention: the context)
   ActFunction act = ActFunction::kNone;
 };
 
@@ -124,8 +128,8 @@ struct LoweredProgram {
   bool values = false;
   bool weight_addresses_wrapped = false;  // timing-only: tile addresses folded into weight memory
   uint64_t identity_tile = 0;             // weight tile address of the identity matrix
-  HostTensor input;   // the first group's input (features 0 if none)
-  HostTensor output;  // the last group's output
+  HostTensor input;                       // the first group's input (features 0 if none)
+  HostTensor output;                      // the last group's output
 
   uint64_t useful_macs() const;  // repeats included
   uint64_t mac_slots() const;
@@ -139,14 +143,14 @@ struct SegmentStats {
   uint64_t repeat = 1;
   uint64_t instructions = 0;                       // the final halt included
   std::array<uint64_t, kOpcodeCount> by_opcode{};  // instructions per opcode (index: Opcode value)
-  uint64_t matmul_rows = 0;                        // sum of the mmc counts; x rows x cols = MAC slots
-  uint64_t weight_tiles_read = 0;                  // sum of the rw counts
-  uint64_t ub_vectors_used = 0;                    // highest UB vector touched + 1
-  uint64_t acc_entries_used = 0;                   // highest accumulator entry touched + 1
-  uint64_t weight_tiles_used = 0;                  // highest weight tile read + 1
-  uint64_t host_vectors_used = 0;                  // highest host vector touched by rhm/whm + 1
-  uint64_t code_hash = 0;    // of every instruction but rw, in program order
-  uint64_t weight_hash = 0;  // of the rw tile addresses, in program order
+  uint64_t matmul_rows = 0;         // sum of the mmc counts; x rows x cols = MAC slots
+  uint64_t weight_tiles_read = 0;   // sum of the rw counts
+  uint64_t ub_vectors_used = 0;     // highest UB vector touched + 1
+  uint64_t acc_entries_used = 0;    // highest accumulator entry touched + 1
+  uint64_t weight_tiles_used = 0;   // highest weight tile read + 1
+  uint64_t host_vectors_used = 0;   // highest host vector touched by rhm/whm + 1
+  uint64_t code_hash = 0;           // of every instruction but rw, in program order
+  uint64_t weight_hash = 0;         // of the rw tile addresses, in program order
   void add(const Instruction& in);  // counts one more instruction of the program
   bool operator==(const SegmentStats& o) const;
   bool operator!=(const SegmentStats& o) const { return !(*this == o); }

@@ -94,7 +94,8 @@ void parse_layer_list(const YAML::Node& list, const std::string& file, const std
   };
   for (size_t i = 0; i < list.size(); ++i) {
     const std::string where = fmt::format("{}[{}]", path, i);
-    if (!list[i].IsMap()) throw InputError(fmt::format("{}: key '{}': expected a mapping", file, where));
+    if (!list[i].IsMap())
+      throw InputError(fmt::format("{}: key '{}': expected a mapping", file, where));
     YamlMap m(list[i], file, where);
     if (m.has("repeat")) {
       flush();
@@ -104,17 +105,20 @@ void parse_layer_list(const YAML::Node& list, const std::string& file, const std
       g.repeat = m.uint("repeat", 1, 1u << 20);
       GroupBuilder rb(file, g, in);
       YAML::Node sub = m.raw("layers");
-      if (!sub.IsSequence() || sub.size() == 0) m.fail("layers", "expected a non-empty list of layers");
+      if (!sub.IsSequence() || sub.size() == 0)
+        m.fail("layers", "expected a non-empty list of layers");
       for (size_t j = 0; j < sub.size(); ++j) {
         const std::string w2 = fmt::format("{}.layers[{}]", where, j);
-        if (!sub[j].IsMap()) throw InputError(fmt::format("{}: key '{}': expected a mapping", file, w2));
+        if (!sub[j].IsMap())
+          throw InputError(fmt::format("{}: key '{}': expected a mapping", file, w2));
         YamlMap lm(sub[j], file, w2);
         parse_layer(lm, rb, w2);
       }
       m.finish();
       const TensorShape out = rb.out_shape();
       if (g.repeat > 1 && (out.features != in.features || out.rows_per_item != in.rows_per_item))
-        throw InputError(fmt::format("{}: key '{}': a repeated group must map its input shape to itself", file, where));
+        throw InputError(fmt::format(
+            "{}: key '{}': a repeated group must map its input shape to itself", file, where));
       groups.push_back(rb.take());
       in = out;
       LayerGroup ng;
@@ -137,15 +141,17 @@ void check_workload_totals(const Workload& w, const std::string& file) {
   const u128 kLimit = u128(1) << 62, kMaxRows = u128(1) << 40;
   u128 macs = 0, weights = 0, kv = 0;
   auto over = [&](const char* what, const Layer& l) {
-    throw InputError(fmt::format("{}: layer '{}': the workload's {} exceed 2^62 (sizes too large to simulate)",
-                                 file, l.name, what));
+    throw InputError(
+        fmt::format("{}: layer '{}': the workload's {} exceed 2^62 (sizes too large to simulate)",
+                    file, l.name, what));
   };
   for (const auto& g : w.groups) {
     for (const auto& l : g.layers) {
       const u128 rows = u128(g.items) * l.rows_per_item;
       if (rows > kMaxRows)
-        throw InputError(fmt::format("{}: layer '{}': {} items x {} rows per item is more than 2^40 rows",
-                                     file, l.name, g.items, l.rows_per_item));
+        throw InputError(
+            fmt::format("{}: layer '{}': {} items x {} rows per item is more than 2^40 rows", file,
+                        l.name, g.items, l.rows_per_item));
       const LayerBounds lb = layer_bounds(l, rows);
       const u128 lm = lb.macs, lw = lb.weight_bytes, lkv = lb.kv_bytes;
       if (lm > kLimit || lw > kLimit || lkv > kLimit) over("MACs or bytes", l);
@@ -158,7 +164,6 @@ void check_workload_totals(const Workload& w, const std::string& file) {
     }
   }
 }
-
 
 }  // namespace
 
@@ -189,10 +194,11 @@ Workload parse_workload(const std::string& yaml_text, const std::string& file,
     w.prompt_len = m.uint_or("prompt_len", 512, 1, kMaxPromptLen);
     w.context_len = m.uint_or("context_len", 1024, 1, kMaxContextLen);
   }
-  if (params.batch > kMaxBatch || params.prompt_len > kMaxPromptLen || params.context_len > kMaxContextLen)
-    throw InputError(fmt::format("{}: batch {}, prompt_len {}, context_len {}: allowed up to {}, {}, {}", file,
-                                 params.batch, params.prompt_len, params.context_len, kMaxBatch,
-                                 kMaxPromptLen, kMaxContextLen));
+  if (params.batch > kMaxBatch || params.prompt_len > kMaxPromptLen ||
+      params.context_len > kMaxContextLen)
+    throw InputError(fmt::format(
+        "{}: batch {}, prompt_len {}, context_len {}: allowed up to {}, {}, {}", file, params.batch,
+        params.prompt_len, params.context_len, kMaxBatch, kMaxPromptLen, kMaxContextLen));
   if (params.batch) w.batch = params.batch;
   if (!params.phase.empty()) {
     if (!phased)
@@ -203,7 +209,8 @@ Workload parse_workload(const std::string& yaml_text, const std::string& file,
     w.phase = params.phase;
   }
   if ((params.prompt_len || params.context_len) && !phased)
-    throw InputError(fmt::format("{}: prompt_len/context_len: workload '{}' is not an LLM", file, w.name));
+    throw InputError(
+        fmt::format("{}: prompt_len/context_len: workload '{}' is not an LLM", file, w.name));
   if (params.prompt_len) w.prompt_len = params.prompt_len;
   if (params.context_len) w.context_len = params.context_len;
 
@@ -240,7 +247,8 @@ Workload load_workload(const std::string& name_or_path, const WorkloadParams& pa
 std::vector<WorkloadEntry> list_workloads() {
   std::vector<WorkloadEntry> out;
   for (const std::string& name : list_data_files("workloads")) {
-    YAML::Node doc = load_yaml_file((fs::path(data_root()) / "workloads" / (name + ".yaml")).string());
+    YAML::Node doc =
+        load_yaml_file((fs::path(data_root()) / "workloads" / (name + ".yaml")).string());
     WorkloadEntry w;
     w.name = name;
     if (doc.IsMap() && doc["paper"]) w.paper = doc["paper"].as<std::string>();

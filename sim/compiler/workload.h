@@ -19,11 +19,11 @@ namespace tpusim {
 
 struct LayerGroup {
   std::string name;
-  uint64_t repeat = 1;           // identical copies in sequence (decoder layers)
-  uint64_t items = 1;            // rows unit of this group (see header comment)
+  uint64_t repeat = 1;  // identical copies in sequence (decoder layers)
+  uint64_t items = 1;   // rows unit of this group (see header comment)
   std::vector<Layer> layers;
   uint64_t in_rows_per_item = 1;  // the group input tensor
-  uint64_t in_features = 0;      // 0: the group has no input tensor (starts with a host read)
+  uint64_t in_features = 0;       // 0: the group has no input tensor (starts with a host read)
 };
 
 // Ranges of the workload parameters: the one definition the YAML loader, the parameters below,
@@ -43,12 +43,12 @@ struct WorkloadParams {
 
 struct Workload {
   std::string name;
-  std::string paper;        // source paper
+  std::string paper;  // source paper
   std::string description;
-  std::string file;         // YAML it came from
+  std::string file;  // YAML it came from
   std::vector<std::string> assumptions;
   uint64_t batch = 1;
-  std::string phase;        // "prefill" / "decode" for LLMs, "" otherwise
+  std::string phase;  // "prefill" / "decode" for LLMs, "" otherwise
   uint64_t prompt_len = 0, context_len = 0;
   std::vector<LayerGroup> groups;
   // Table 1 intensity the reconstruction must reproduce (0 = none).

@@ -20,7 +20,8 @@ namespace {
 
 // The functional executor as an engine: values and work counters, no time. Per-layer counts
 // are its work counters summed per instruction.
-EngineResult run_functional_engine(const TpuConfig& cfg, const Program& prog, const EngineOptions& opt) {
+EngineResult run_functional_engine(const TpuConfig& cfg, const Program& prog,
+                                   const EngineOptions& opt) {
   if (!opt.values) throw InputError("--timing-only: the functional engine computes values only");
   EngineResult r;
   r.timed = false;
@@ -91,7 +92,8 @@ EngineResult run_engine(const std::string& mode, const TpuConfig& cfg, const Pro
                         const EngineOptions& opt) {
   const Engine& e = find(mode);
   if (!opt.vcd_path.empty() && mode != "cycle")
-    throw InputError(fmt::format("--vcd: waveforms come from the cycle engine (--mode cycle), not --mode {}", mode));
+    throw InputError(fmt::format(
+        "--vcd: waveforms come from the cycle engine (--mode cycle), not --mode {}", mode));
   return e.run(cfg, prog, opt);
 }
 

@@ -1,6 +1,7 @@
 // ResultBuilder: turns what a cycle-level model shows at its tpu_top boundary, cycle by cycle
-// (issue events, tile arrivals, the counters), into the EngineResult of sim/engines/fast/fast_engine.h.
-// Shared by the SystemC engine (run_cycle) and the verilated-RTL engine (run_rtl); plain C++.
+// (issue events, tile arrivals, the counters), into the EngineResult of
+// sim/engines/fast/fast_engine.h. Shared by the SystemC engine (run_cycle) and the verilated-RTL
+// engine (run_rtl); plain C++.
 //
 // Per instruction: issue = the cycle of its issue event; done (first cycle its effects are
 // visible, as run_fast) = issue + the named timing of its unit (sim/isa/timing.h), except rw, whose

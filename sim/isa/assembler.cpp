@@ -36,12 +36,14 @@ std::vector<std::string> split_ws(const std::string& s) {
 
 uint64_t parse_u(const Line& ln, const std::string& key, const std::string& v, uint64_t max) {
   uint64_t x = 0;
-  if (!parse_uint_scalar(v, x)) ln.fail(fmt::format("{}: expected an unsigned integer, found '{}'", key, v));
+  if (!parse_uint_scalar(v, x))
+    ln.fail(fmt::format("{}: expected an unsigned integer, found '{}'", key, v));
   if (x > max) ln.fail(fmt::format("{}: {} exceeds the maximum {}", key, x, max));
   return x;
 }
 
-int64_t parse_s(const Line& ln, const std::string& key, const std::string& v, int64_t lo, int64_t hi) {
+int64_t parse_s(const Line& ln, const std::string& key, const std::string& v, int64_t lo,
+                int64_t hi) {
   bool neg = !v.empty() && v[0] == '-';
   uint64_t m = 0;
   if (!parse_uint_scalar(neg ? v.substr(1) : v, m) || m > (uint64_t(1) << 40))
@@ -70,7 +72,8 @@ Operands parse_operands(const Line& ln, const std::vector<std::string>& toks, si
       ops.words.push_back(t);
     } else {
       std::string k = t.substr(0, eq), v = t.substr(eq + 1);
-      if (k.empty() || v.empty()) ln.fail(fmt::format("malformed operand '{}' (expected key=value)", t));
+      if (k.empty() || v.empty())
+        ln.fail(fmt::format("malformed operand '{}' (expected key=value)", t));
       if (ops.kv.count(k)) ln.fail(fmt::format("operand '{}' given twice", k));
       ops.kv[k] = v;
     }
@@ -82,9 +85,7 @@ class OperandReader {
  public:
   OperandReader(const Line& ln, const std::string& mnem, Operands ops)
       : ln_(ln), mnem_(mnem), ops_(std::move(ops)) {}
-  uint32_t u32(const std::string& k) {
-    return uint32_t(parse_u(ln_, k, need(k), 0xFFFFFFFFull));
-  }
+  uint32_t u32(const std::string& k) { return uint32_t(parse_u(ln_, k, need(k), 0xFFFFFFFFull)); }
   std::string need(const std::string& k) {
     auto it = ops_.kv.find(k);
     if (it == ops_.kv.end()) ln_.fail(fmt::format("{}: missing operand {}=", mnem_, k));
@@ -210,7 +211,8 @@ Instruction parse_instruction(const Line& ln, const std::vector<std::string>& to
     }
   } else if (m == "sync") {
     in.op = Opcode::kSync;
-    if (toks.size() != 2) ln.fail("sync: expected one unit list, e.g. 'sync mxu,act' or 'sync all'");
+    if (toks.size() != 2)
+      ln.fail("sync: expected one unit list, e.g. 'sync mxu,act' or 'sync all'");
     std::string list = toks[1];
     if (list == "all") {
       in.flags = kUnitAll;
@@ -221,13 +223,16 @@ Instruction parse_instruction(const Line& ln, const std::vector<std::string>& to
         int bit = -1;
         for (int i = 0; i < 4; ++i)
           if (u == kUnitNames[i]) bit = i;
-        if (bit < 0) ln.fail(fmt::format("sync: unit '{}' is not one of host, weights, mxu, act, all", u));
+        if (bit < 0)
+          ln.fail(fmt::format("sync: unit '{}' is not one of host, weights, mxu, act, all", u));
         in.flags |= uint8_t(1u << bit);
       }
       if (in.flags == 0) ln.fail("sync: empty unit list");
     }
   } else {
-    ln.fail(fmt::format("unknown instruction '{}' (expected nop, halt, rhm, whm, rw, mmc, act, setc, sync)", toks[0]));
+    ln.fail(fmt::format(
+        "unknown instruction '{}' (expected nop, halt, rhm, whm, rw, mmc, act, setc, sync)",
+        toks[0]));
   }
   std::string err = check_encoding(in);
   if (!err.empty()) ln.fail(fmt::format("{}: {}", m, err));
@@ -285,7 +290,8 @@ Program assemble(const std::string& text, const std::string& file) {
   for (size_t i = 0; i < text.size(); ++i) {
     unsigned char c = text[i];
     if (c >= 0x80 || (c < 0x20 && c != '\n' && c != '\r' && c != '\t'))
-      throw InputError(fmt::format("{}: byte 0x{:02x} at offset {} is not printable ASCII", file, c, i));
+      throw InputError(
+          fmt::format("{}: byte 0x{:02x} at offset {} is not printable ASCII", file, c, i));
   }
   Program prog;
   prog.source_file = file;
@@ -323,19 +329,22 @@ Program assemble_file(const std::string& path) {
 
 std::string disassemble(const Instruction& in) {
   switch (in.op) {
-    case Opcode::kNop: return "nop";
-    case Opcode::kHalt: return "halt";
+    case Opcode::kNop:
+      return "nop";
+    case Opcode::kHalt:
+      return "halt";
     case Opcode::kReadHost:
     case Opcode::kWriteHost:
       return fmt::format("{} host={} ub={} n={}", mnemonic(in.op), in.a, in.b, in.c);
-    case Opcode::kReadWeights: return fmt::format("rw tile={} n={}", in.a, in.c);
+    case Opcode::kReadWeights:
+      return fmt::format("rw tile={} n={}", in.a, in.c);
     case Opcode::kMatmul:
       return fmt::format("mmc ub={} acc={} b={}{}{}", in.a, in.b, in.c,
                          (in.flags & kFlagSwitch) ? " switch" : "",
                          (in.flags & kFlagAccumulate) ? " accumulate" : "");
     case Opcode::kActivate: {
-      std::string s = fmt::format("act acc={} ub={} n={} fn={}", in.a, in.b, in.c,
-                                  kFnNames[in.flags & 3]);
+      std::string s =
+          fmt::format("act acc={} ub={} n={} fn={}", in.a, in.b, in.c, kFnNames[in.flags & 3]);
       uint8_t pool = (in.flags >> 2) & 3;
       if (pool) s += fmt::format(" pool={}:{}", kPoolNames[pool], 1u << in.d);
       return s;
@@ -392,8 +401,8 @@ Program from_binary(const std::vector<uint8_t>& bytes, const std::string& file) 
   Program prog;
   prog.source_file = file;
   for (size_t i = 0; i < bytes.size(); i += kInstructionBytes) {
-    prog.code.push_back(decode(&bytes[i], fmt::format("{}: instruction {} (byte {})", file,
-                                                       i / kInstructionBytes, i)));
+    prog.code.push_back(decode(
+        &bytes[i], fmt::format("{}: instruction {} (byte {})", file, i / kInstructionBytes, i)));
     prog.source_lines.push_back(0);
   }
   auto slash = file.find_last_of('/');

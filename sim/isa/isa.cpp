@@ -17,15 +17,24 @@ uint32_t get32(const uint8_t* p) {
 
 const char* mnemonic(Opcode op) {
   switch (op) {
-    case Opcode::kNop: return "nop";
-    case Opcode::kHalt: return "halt";
-    case Opcode::kReadHost: return "rhm";
-    case Opcode::kWriteHost: return "whm";
-    case Opcode::kReadWeights: return "rw";
-    case Opcode::kMatmul: return "mmc";
-    case Opcode::kActivate: return "act";
-    case Opcode::kSetConfig: return "setc";
-    case Opcode::kSync: return "sync";
+    case Opcode::kNop:
+      return "nop";
+    case Opcode::kHalt:
+      return "halt";
+    case Opcode::kReadHost:
+      return "rhm";
+    case Opcode::kWriteHost:
+      return "whm";
+    case Opcode::kReadWeights:
+      return "rw";
+    case Opcode::kMatmul:
+      return "mmc";
+    case Opcode::kActivate:
+      return "act";
+    case Opcode::kSetConfig:
+      return "setc";
+    case Opcode::kSync:
+      return "sync";
   }
   return "?";
 }

@@ -67,8 +67,8 @@ std::array<uint8_t, kInstructionBytes> encode(const Instruction& in);
 // reserved field.
 Instruction decode(const uint8_t* bytes, const std::string& where);
 
-// Checks field-level encoding rules (sim/isa/ISA.md table) independent of any config: reserved fields
-// zero, counts >= 1, function/pool/shift ranges. Returns "" when legal, else what is wrong.
+// Checks field-level encoding rules (sim/isa/ISA.md table) independent of any config: reserved
+// fields zero, counts >= 1, function/pool/shift ranges. Returns "" when legal, else what is wrong.
 std::string check_encoding(const Instruction& in);
 
 const char* mnemonic(Opcode op);

@@ -40,7 +40,8 @@ int8_t requantize(int32_t acc, int32_t mult, uint32_t shift, Rounding mode) {
 
 // Element loops of the value path, compiled twice (AVX2 and baseline x86-64) and picked at load
 // time: the build has no -march flag, so a plain loop would be SSE2 only.
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && \
+    !defined(__SANITIZE_ADDRESS__)
 #define TPUSIM_CLONES __attribute__((target_clones("avx2", "default")))
 #else
 #define TPUSIM_CLONES
@@ -81,7 +82,8 @@ template <int kFn>
 TPUSIM_INLINE void requantize_row_fn(const int32_t* acc, uint64_t n, int32_t mult, uint32_t shift,
                                      Rounding mode, const int8_t* table, int8_t* out) {
   if (shift == 0) {  // no rounding: every mode is the product, saturated
-    for (uint64_t i = 0; i < n; ++i) out[i] = saturate_apply<kFn>(int64_t(acc[i]) * int64_t(mult), table);
+    for (uint64_t i = 0; i < n; ++i)
+      out[i] = saturate_apply<kFn>(int64_t(acc[i]) * int64_t(mult), table);
     return;
   }
   switch (mode) {
@@ -96,10 +98,11 @@ TPUSIM_INLINE void requantize_row_fn(const int32_t* acc, uint64_t n, int32_t mul
 }
 }  // namespace
 
-TPUSIM_CLONES void requantize_row(const int32_t* acc, uint64_t n, int32_t mult, uint32_t shift, Rounding mode,
-                                  uint8_t function, int8_t* out) {
+TPUSIM_CLONES void requantize_row(const int32_t* acc, uint64_t n, int32_t mult, uint32_t shift,
+                                  Rounding mode, uint8_t function, int8_t* out) {
   if (function == 2 || function == 3)
-    return requantize_row_fn<2>(acc, n, mult, shift, mode, function == 2 ? kSigmoidTable : kTanhTable, out);
+    return requantize_row_fn<2>(acc, n, mult, shift, mode,
+                                function == 2 ? kSigmoidTable : kTanhTable, out);
   if (function == 1) return requantize_row_fn<1>(acc, n, mult, shift, mode, nullptr, out);
   return requantize_row_fn<0>(acc, n, mult, shift, mode, nullptr, out);
 }
@@ -111,16 +114,20 @@ int8_t tanh_lut(int8_t x) { return kTanhTable[int(x) + 128]; }
 
 int8_t apply_function(uint8_t function, int8_t x) {
   switch (function) {
-    case 1: return relu(x);
-    case 2: return sigmoid_lut(x);
-    case 3: return tanh_lut(x);
-    default: return x;
+    case 1:
+      return relu(x);
+    case 2:
+      return sigmoid_lut(x);
+    case 3:
+      return tanh_lut(x);
+    default:
+      return x;
   }
 }
 
 int8_t average_pow2(int32_t sum, uint32_t log2_count) {
-  return int8_t(std::clamp<int64_t>(
-      rounding_shift(sum, log2_count, Rounding::kHalfAwayFromZero), -128, 127));
+  return int8_t(
+      std::clamp<int64_t>(rounding_shift(sum, log2_count, Rounding::kHalfAwayFromZero), -128, 127));
 }
 
 MatrixI32 gemm_reference(const MatrixI8& a, const MatrixI8& w) {
@@ -138,8 +145,8 @@ TPUSIM_CLONES void float_to_int32(const float* src, uint64_t n, int32_t* dst) {
   for (uint64_t i = 0; i < n; ++i) dst[i] = int32_t(src[i]);
 }
 
-TPUSIM_CLONES void wrap_add_rows(int32_t* dst, uint64_t dst_stride, const int32_t* src, uint64_t rows,
-                                 uint64_t cols) {
+TPUSIM_CLONES void wrap_add_rows(int32_t* dst, uint64_t dst_stride, const int32_t* src,
+                                 uint64_t rows, uint64_t cols) {
   for (uint64_t r = 0; r < rows; ++r) {
     int32_t* d = dst + r * dst_stride;
     const int32_t* q = src + r * cols;
@@ -260,18 +267,21 @@ void gemm_int8(const int8_t* a, uint64_t lda, const int8_t* w, uint64_t ldw, uin
   gemm_int8_impl(a, lda, w, ldw, M, K, N, out);
 }
 
-void gemm_int8_into(const int8_t* a, uint64_t lda, const int8_t* w, uint64_t ldw, const float* w_float,
-                    uint64_t M, uint64_t K, uint64_t N, int32_t* dst, uint64_t ldd, bool accumulate) {
+void gemm_int8_into(const int8_t* a, uint64_t lda, const int8_t* w, uint64_t ldw,
+                    const float* w_float, uint64_t M, uint64_t K, uint64_t N, int32_t* dst,
+                    uint64_t ldd, bool accumulate) {
   if (M == 0 || N == 0) return;
 #ifdef TPUSIM_HAVE_DNNL
   if (K > 0 && K <= kInt8MaxDepth && M * K * N >= kInt8MinMacs && !any_negative(a, lda, M, K)) {
     library_on_one_thread();
     const int32_t no_offset = 0;
     const dnnl_status_t s = dnnl_gemm_u8s8s32(
-        'N', 'N', 'F', dnnl_dim_t(M), dnnl_dim_t(N), dnnl_dim_t(K), 1.0f, reinterpret_cast<const uint8_t*>(a),
-        dnnl_dim_t(lda), 0, w, dnnl_dim_t(ldw), 0, accumulate ? 1.0f : 0.0f, dst, dnnl_dim_t(ldd), &no_offset);
+        'N', 'N', 'F', dnnl_dim_t(M), dnnl_dim_t(N), dnnl_dim_t(K), 1.0f,
+        reinterpret_cast<const uint8_t*>(a), dnnl_dim_t(lda), 0, w, dnnl_dim_t(ldw), 0,
+        accumulate ? 1.0f : 0.0f, dst, dnnl_dim_t(ldd), &no_offset);
     if (s != dnnl_success)  // only for arguments out of range, which the checks above exclude
-      throw std::logic_error("numerics::gemm_int8_into: dnnl_gemm_u8s8s32 failed with status " + std::to_string(int(s)));
+      throw std::logic_error("numerics::gemm_int8_into: dnnl_gemm_u8s8s32 failed with status " +
+                             std::to_string(int(s)));
     return;
   }
 #endif

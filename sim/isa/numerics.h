@@ -15,9 +15,7 @@ enum class Rounding : uint8_t {
 };
 
 // Two's-complement wrap-around add of int32 (what a 32-bit accumulator does).
-inline int32_t wrap_add(int32_t a, int32_t b) {
-  return int32_t(uint32_t(a) + uint32_t(b));
-}
+inline int32_t wrap_add(int32_t a, int32_t b) { return int32_t(uint32_t(a) + uint32_t(b)); }
 
 // int8 x int8 product (fits in 16 bits).
 inline int32_t mul8(int8_t a, int8_t b) { return int32_t(a) * int32_t(b); }
@@ -86,8 +84,9 @@ constexpr uint64_t kExactFp32Depth = 1024;
 //    range, where AVX2 hosts without VNNI saturate (a second GEMM to stay exact);
 //  - otherwise (or without oneDNN, or for GEMMs under kInt8MinMacs, where a library call's
 //    overhead exceeds the work): the exact fp32 GEMM above, then a copy or wrap-around add.
-void gemm_int8_into(const int8_t* a, uint64_t lda, const int8_t* w, uint64_t ldw, const float* w_float,
-                    uint64_t M, uint64_t K, uint64_t N, int32_t* dst, uint64_t ldd, bool accumulate);
+void gemm_int8_into(const int8_t* a, uint64_t lda, const int8_t* w, uint64_t ldw,
+                    const float* w_float, uint64_t M, uint64_t K, uint64_t N, int32_t* dst,
+                    uint64_t ldd, bool accumulate);
 constexpr uint64_t kInt8MaxDepth = uint64_t(1) << 16;  // 2^16 * 127 * 128 < 2^31
 constexpr uint64_t kInt8MinMacs = uint64_t(1) << 15;
 // Whether any of the M x K bytes (row stride lda) is negative.

@@ -26,7 +26,6 @@ void check_range(const Program& prog, size_t pc, const char* what, uint64_t star
 
 }  // namespace
 
-
 uint64_t host_vectors_needed(const Program& prog) {
   uint64_t n = 0;
   for (const auto& in : prog.code) {
@@ -46,7 +45,8 @@ void validate_program(const TpuConfig& cfg, const Program& prog) {
   for (size_t pc = 0; pc < prog.code.size(); ++pc) {
     const Instruction& in = prog.code[pc];
     std::string err = check_encoding(in);
-    if (!err.empty()) throw InputError(fmt::format("{}: {}: {}", prog.where(pc), mnemonic(in.op), err));
+    if (!err.empty())
+      throw InputError(fmt::format("{}: {}: {}", prog.where(pc), mnemonic(in.op), err));
     switch (in.op) {
       case Opcode::kReadHost:
       case Opcode::kWriteHost:
@@ -72,20 +72,23 @@ void validate_program(const TpuConfig& cfg, const Program& prog) {
         break;
       case Opcode::kHalt:
         if (pc + 1 != prog.code.size())
-          throw InputError(fmt::format("{}: halt before the end of the program ({} instructions follow)",
-                                       prog.where(pc), prog.code.size() - pc - 1));
+          throw InputError(
+              fmt::format("{}: halt before the end of the program ({} instructions follow)",
+                          prog.where(pc), prog.code.size() - pc - 1));
         break;
       default:
         break;
     }
   }
   if (prog.code.back().op != Opcode::kHalt)
-    throw InputError(fmt::format("{}: the program does not end with halt", prog.where(prog.code.size() - 1)));
+    throw InputError(
+        fmt::format("{}: the program does not end with halt", prog.where(prog.code.size() - 1)));
   for (const auto& [addr, bytes] : prog.weight_init) {
     uint64_t tiles = (bytes.size() + cfg.tile_bytes() - 1) / cfg.tile_bytes();
     if (addr + tiles > wm_tiles)
-      throw InputError(fmt::format("{}: .weights {}: image of {} bytes exceeds weight memory ({} tiles)",
-                                   prog.source_file, addr, bytes.size(), wm_tiles));
+      throw InputError(
+          fmt::format("{}: .weights {}: image of {} bytes exceeds weight memory ({} tiles)",
+                      prog.source_file, addr, bytes.size(), wm_tiles));
   }
   for (const auto& r : prog.random_init) {
     if (r.weights && r.addr + r.count > wm_tiles)

@@ -43,5 +43,4 @@ void validate_program(const TpuConfig& cfg, const Program& prog);
 // Highest host vector address (exclusive) any instruction or init image touches.
 uint64_t host_vectors_needed(const Program& prog);
 
-
 }  // namespace tpusim

@@ -18,7 +18,12 @@ struct Range {
 // What one unit's in-flight instructions read and write since its last sync.
 struct UnitFootprint {
   std::vector<Range> ub_read, ub_write, acc_read, acc_write;
-  void clear() { ub_read.clear(); ub_write.clear(); acc_read.clear(); acc_write.clear(); }
+  void clear() {
+    ub_read.clear();
+    ub_write.clear();
+    acc_read.clear();
+    acc_write.clear();
+  }
 };
 
 bool any_overlap(const std::vector<Range>& v, const Range& r) {
@@ -29,7 +34,9 @@ bool any_overlap(const std::vector<Range>& v, const Range& r) {
 
 Program generate_program(const TpuConfig& cfg, uint64_t seed, const GenOptions& opt) {
   std::mt19937_64 rng(seed);
-  auto uni = [&](uint64_t lo, uint64_t hi) { return std::uniform_int_distribution<uint64_t>(lo, hi)(rng); };
+  auto uni = [&](uint64_t lo, uint64_t hi) {
+    return std::uniform_int_distribution<uint64_t>(lo, hi)(rng);
+  };
   const uint64_t N = cfg.array.rows;
   const uint64_t max_rows = opt.max_rows ? opt.max_rows : 3 * N;
   uint64_t ub = std::min<uint64_t>(cfg.ub_vectors(), 1024);
@@ -47,7 +54,8 @@ Program generate_program(const TpuConfig& cfg, uint64_t seed, const GenOptions& 
   p.random_init.push_back({false, 0, host_vectors, seed * 2 + 1});
   p.random_init.push_back({true, 0, tiles, seed * 2 + 2});
   // Extreme values: a host vector of all -128 and one of all 127, a tile of all -128.
-  p.host_init[uint64_t(uni(0, host_vectors - 2))] = std::vector<int8_t>(2 * cfg.vector_bytes(), -128);
+  p.host_init[uint64_t(uni(0, host_vectors - 2))] =
+      std::vector<int8_t>(2 * cfg.vector_bytes(), -128);
   p.host_init[uint64_t(uni(0, host_vectors - 1))] = std::vector<int8_t>(cfg.vector_bytes(), 127);
   p.weight_init[uint64_t(uni(0, tiles - 1))] = std::vector<int8_t>(cfg.tile_bytes(), -128);
 
@@ -81,7 +89,8 @@ Program generate_program(const TpuConfig& cfg, uint64_t seed, const GenOptions& 
         Range w{uni(0, ub - n), 0};
         w.hi = w.lo + n;
         guard(0, nullptr, &w, nullptr, nullptr);
-        emit({Opcode::kReadHost, 0, 0, uint32_t(uni(0, host_vectors - n)), uint32_t(w.lo), uint32_t(n)});
+        emit({Opcode::kReadHost, 0, 0, uint32_t(uni(0, host_vectors - n)), uint32_t(w.lo),
+              uint32_t(n)});
         fp[0].ub_write.push_back(w);
         break;
       }
@@ -90,7 +99,8 @@ Program generate_program(const TpuConfig& cfg, uint64_t seed, const GenOptions& 
         Range r{uni(0, ub - n), 0};
         r.hi = r.lo + n;
         guard(0, &r, nullptr, nullptr, nullptr);
-        emit({Opcode::kWriteHost, 0, 0, uint32_t(uni(0, host_vectors - n)), uint32_t(r.lo), uint32_t(n)});
+        emit({Opcode::kWriteHost, 0, 0, uint32_t(uni(0, host_vectors - n)), uint32_t(r.lo),
+              uint32_t(n)});
         fp[0].ub_read.push_back(r);
         break;
       }
@@ -133,22 +143,27 @@ Program generate_program(const TpuConfig& cfg, uint64_t seed, const GenOptions& 
         r.hi = r.lo + n;
         w.hi = w.lo + outs;
         guard(3, nullptr, &w, &r, nullptr);
-        emit({Opcode::kActivate, uint8_t(uni(0, 3) | (pool << 2)), d, uint32_t(r.lo), uint32_t(w.lo), uint32_t(n)});
+        emit({Opcode::kActivate, uint8_t(uni(0, 3) | (pool << 2)), d, uint32_t(r.lo),
+              uint32_t(w.lo), uint32_t(n)});
         fp[3].acc_read.push_back(r);
         fp[3].ub_write.push_back(w);
         break;
       }
       case 10: {  // setc
         uint32_t reg = uint32_t(uni(0, 2));
-        uint32_t v = reg == 0 ? uint32_t(rng()) : reg == 1 ? uint32_t(uni(0, 62)) : uint32_t(uni(0, 2));
+        uint32_t v = reg == 0   ? uint32_t(rng())
+                     : reg == 1 ? uint32_t(uni(0, 62))
+                                : uint32_t(uni(0, 2));
         // Keep most outputs away from saturation: a modest multiplier for the shift range used.
         if (reg == 0 && uni(0, 1)) v = uint32_t(uni(1, 1u << 30));
         emit({Opcode::kSetConfig, 0, 0, reg, v, 0});
         break;
       }
       default:
-        if (uni(0, 1)) emit({Opcode::kNop, 0, 0, 0, 0, 0});
-        else emit({Opcode::kSync, uint8_t(uni(1, 15)), 0, 0, 0, 0});
+        if (uni(0, 1))
+          emit({Opcode::kNop, 0, 0, 0, 0, 0});
+        else
+          emit({Opcode::kSync, uint8_t(uni(1, 15)), 0, 0, 0, 0});
         break;
     }
   }

@@ -51,7 +51,8 @@ struct TpuTopParams {
 
 // The tpu_top parameters of `cfg`, with a host memory of `host_vectors` vectors and an
 // instruction memory of `imem_depth` instructions (sizes of the test bench, not of the chip).
-inline TpuTopParams tpu_top_params(const TpuConfig& cfg, uint32_t host_vectors, uint32_t imem_depth) {
+inline TpuTopParams tpu_top_params(const TpuConfig& cfg, uint32_t host_vectors,
+                                   uint32_t imem_depth) {
   TpuTopParams p;
   p.Rows = cfg.array.rows;
   p.Cols = cfg.array.cols;

@@ -6,8 +6,8 @@
 #include <fmt/format.h>
 
 #include "models/energy.h"
-#include "sim/engines/functional/functional.h"
 #include "sim/compiler/lowering.h"
+#include "sim/engines/functional/functional.h"
 #include "sim/isa/timing.h"
 
 namespace tpusim {
@@ -22,12 +22,18 @@ __extension__ typedef unsigned __int128 U128;
 enum Track : int { kController = 1, kHostDma, kWeightDma, kMxu, kActivation, kLayer };
 const char* track_name(int t) {
   switch (t) {
-    case kController: return "controller";
-    case kHostDma: return "host DMA";
-    case kWeightDma: return "weight DMA";
-    case kMxu: return "MXU (matrix unit)";
-    case kActivation: return "activation unit";
-    default: return "layer";
+    case kController:
+      return "controller";
+    case kHostDma:
+      return "host DMA";
+    case kWeightDma:
+      return "weight DMA";
+    case kMxu:
+      return "MXU (matrix unit)";
+    case kActivation:
+      return "activation unit";
+    default:
+      return "layer";
   }
 }
 constexpr int kPid = 1;
@@ -38,7 +44,8 @@ void check_part(const TracePart& p) {
   if (!p.program || !p.result)
     throw std::logic_error("chrome_trace: a part without program or result");
   if (p.result->timeline.size() != p.program->code.size())
-    throw std::logic_error("chrome_trace: the result has no timeline (EngineOptions::record_timeline)");
+    throw std::logic_error(
+        "chrome_trace: the result has no timeline (EngineOptions::record_timeline)");
   if (p.layer_of && p.layer_of->size() != p.program->code.size())
     throw std::logic_error("chrome_trace: layer_of must have one entry per instruction");
 }
@@ -100,7 +107,8 @@ IntervalCounts interval_counts(const TpuConfig& cfg, const std::vector<TracePart
       const uint64_t span = e - s;
       // First interval holding cycle s.
       size_t k = size_t(std::upper_bound(ic.begin_cycle.begin(), ic.begin_cycle.end(), s) -
-                        ic.begin_cycle.begin()) - 1;
+                        ic.begin_cycle.begin()) -
+                 1;
       if (e <= ic.begin_cycle[k + 1]) {
         ic.counts[k] += w;
         continue;
@@ -115,7 +123,8 @@ IntervalCounts interval_counts(const TpuConfig& cfg, const std::vector<TracePart
           if (f.group != CountGroup::kWork && f.group != CountGroup::kBytes) continue;
           const uint64_t v = w.*f.member;
           if (v == 0) continue;
-          ic.counts[k].*f.member += uint64_t(U128(v) * cum / span) - uint64_t(U128(v) * cum_prev / span);
+          ic.counts[k].*f.member +=
+              uint64_t(U128(v) * cum / span) - uint64_t(U128(v) * cum_prev / span);
         }
         cum_prev = cum;
       }
@@ -125,18 +134,27 @@ IntervalCounts interval_counts(const TpuConfig& cfg, const std::vector<TracePart
   return ic;
 }
 
-json chrome_trace(const TpuConfig& cfg, const std::vector<TracePart>& parts, const TraceOptions& opt) {
+json chrome_trace(const TpuConfig& cfg, const std::vector<TracePart>& parts,
+                  const TraceOptions& opt) {
   const double mhz = double(cfg.clock_mhz);
   auto us = [mhz](uint64_t cycle) { return double(cycle) / mhz; };
   json events = json::array();
-  events.push_back({{"name", "process_name"}, {"ph", "M"}, {"pid", kPid},
+  events.push_back({{"name", "process_name"},
+                    {"ph", "M"},
+                    {"pid", kPid},
                     {"args", {{"name", fmt::format("tpusim {}", cfg.name)}}}});
   bool any_layers = false;
   for (const TracePart& p : parts) any_layers = any_layers || (p.layer_of && p.layer_names);
   for (int tr = kController; tr <= (any_layers ? kLayer : kActivation); ++tr) {
-    events.push_back({{"name", "thread_name"}, {"ph", "M"}, {"pid", kPid}, {"tid", tr},
+    events.push_back({{"name", "thread_name"},
+                      {"ph", "M"},
+                      {"pid", kPid},
+                      {"tid", tr},
                       {"args", {{"name", track_name(tr)}}}});
-    events.push_back({{"name", "thread_sort_index"}, {"ph", "M"}, {"pid", kPid}, {"tid", tr},
+    events.push_back({{"name", "thread_sort_index"},
+                      {"ph", "M"},
+                      {"pid", kPid},
+                      {"tid", tr},
                       {"args", {{"sort_index", tr}}}});
   }
 
@@ -144,9 +162,16 @@ json chrome_trace(const TpuConfig& cfg, const std::vector<TracePart>& parts, con
   bool truncated = false;
   json parts_meta = json::array();
   EventCounts total_counts;
-  auto slice = [&](int tid, const std::string& name, const char* cat, uint64_t b, uint64_t e, json args) {
-    events.push_back({{"name", name}, {"cat", cat}, {"ph", "X"}, {"pid", kPid}, {"tid", tid},
-                      {"ts", us(b)}, {"dur", us(e - b)}, {"args", std::move(args)}});
+  auto slice = [&](int tid, const std::string& name, const char* cat, uint64_t b, uint64_t e,
+                   json args) {
+    events.push_back({{"name", name},
+                      {"cat", cat},
+                      {"ph", "X"},
+                      {"pid", kPid},
+                      {"tid", tid},
+                      {"ts", us(b)},
+                      {"dur", us(e - b)},
+                      {"args", std::move(args)}});
     ++slices;
   };
   for (const TracePart& p : parts) {
@@ -154,8 +179,11 @@ json chrome_trace(const TpuConfig& cfg, const std::vector<TracePart>& parts, con
     const Program& prog = *p.program;
     const auto& tl = p.result->timeline;
     total_counts += p.result->counts;
-    parts_meta.push_back({{"name", p.name}, {"start_cycle", offset}, {"cycles", part_cycles(p)},
-                          {"instructions", prog.code.size()}, {"repeat", p.repeat}});
+    parts_meta.push_back({{"name", p.name},
+                          {"start_cycle", offset},
+                          {"cycles", part_cycles(p)},
+                          {"instructions", prog.code.size()},
+                          {"repeat", p.repeat}});
     const bool layers = p.layer_of && p.layer_names;
     uint64_t prev_issue = 0;
     size_t layer_begin_pc = 0;
@@ -173,7 +201,8 @@ json chrome_trace(const TpuConfig& cfg, const std::vector<TracePart>& parts, con
       const uint64_t held0 = pc == 0 ? 0 : prev_issue + 1;
       slice(kController, mnemonic(in.op), "controller", offset + held0, offset + t.issue + 1, args);
       const UnitSpan u = unit_span(cfg, in, t);
-      if (u.track != 0) slice(u.track, mnemonic(in.op), "unit", offset + u.begin, offset + u.end, args);
+      if (u.track != 0)
+        slice(u.track, mnemonic(in.op), "unit", offset + u.begin, offset + u.end, args);
       // Layer track: one slice per run of consecutive instructions of one layer, from the first
       // one's held cycles to the last one's issue.
       if (layers && (pc + 1 == prog.code.size() || (*p.layer_of)[pc + 1] != (*p.layer_of)[pc])) {
@@ -196,14 +225,24 @@ json chrome_trace(const TpuConfig& cfg, const std::vector<TracePart>& parts, con
     interval_energy += e.total_j;
     const double dyn_w = e.seconds > 0 ? e.dynamic_j / e.seconds : 0.0;
     const double stat_w = e.seconds > 0 ? e.static_j / e.seconds : 0.0;
-    events.push_back({{"name", "power (W)"}, {"ph", "C"}, {"pid", kPid}, {"ts", us(ic.begin_cycle[i])},
+    events.push_back({{"name", "power (W)"},
+                      {"ph", "C"},
+                      {"pid", kPid},
+                      {"ts", us(ic.begin_cycle[i])},
                       {"args", {{"dynamic", dyn_w}, {"static", stat_w}}}});
-    intervals.push_back({{"start_cycle", ic.begin_cycle[i]}, {"cycles", ic.counts[i].cycles},
-                         {"seconds", e.seconds}, {"energy_j", e.total_j},
-                         {"dynamic_j", e.dynamic_j}, {"static_j", e.static_j},
-                         {"avg_power_w", e.avg_power_w}, {"macs", ic.counts[i].macs}});
+    intervals.push_back({{"start_cycle", ic.begin_cycle[i]},
+                         {"cycles", ic.counts[i].cycles},
+                         {"seconds", e.seconds},
+                         {"energy_j", e.total_j},
+                         {"dynamic_j", e.dynamic_j},
+                         {"static_j", e.static_j},
+                         {"avg_power_w", e.avg_power_w},
+                         {"macs", ic.counts[i].macs}});
   }
-  events.push_back({{"name", "power (W)"}, {"ph", "C"}, {"pid", kPid}, {"ts", us(offset)},
+  events.push_back({{"name", "power (W)"},
+                    {"ph", "C"},
+                    {"pid", kPid},
+                    {"ts", us(offset)},
                     {"args", {{"dynamic", 0.0}, {"static", 0.0}}}});
 
   const EnergyResult whole = estimate_energy(cfg, total_counts);
@@ -218,12 +257,14 @@ json chrome_trace(const TpuConfig& cfg, const std::vector<TracePart>& parts, con
             {"slices_truncated", truncated},
             {"energy_j", whole.total_j},
             {"power",
-             {{"method", "work events of each instruction spread over its [issue, done) cycles in "
-                         "proportion, energy by models/energy.h estimate_energy per interval"},
+             {{"method",
+               "work events of each instruction spread over its [issue, done) cycles in "
+               "proportion, energy by models/energy.h estimate_energy per interval"},
               {"intervals", intervals},
               {"interval_energy_j", interval_energy}}}};
   if (truncated) meta["slices_complete_to_cycle"] = complete_to_cycle;
-  return json{{"traceEvents", std::move(events)}, {"displayTimeUnit", "ns"}, {"metadata", std::move(meta)}};
+  return json{
+      {"traceEvents", std::move(events)}, {"displayTimeUnit", "ns"}, {"metadata", std::move(meta)}};
 }
 
 json chrome_trace(const TpuConfig& cfg, const Program& program, const EngineResult& result,

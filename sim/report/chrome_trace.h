@@ -12,9 +12,9 @@
 
 #include "models/config.h"
 #include "models/event_counts.h"
+#include "sim/compiler/workload.h"
 #include "sim/engines/fast/fast_engine.h"
 #include "sim/isa/program.h"
-#include "sim/compiler/workload.h"
 
 namespace tpusim {
 
@@ -64,8 +64,8 @@ nlohmann::json chrome_trace(const TpuConfig& cfg, const std::vector<TracePart>& 
                             const TraceOptions& opt = {});
 
 // A single program's trace.
-nlohmann::json chrome_trace(const TpuConfig& cfg, const Program& program, const EngineResult& result,
-                            const TraceOptions& opt = {});
+nlohmann::json chrome_trace(const TpuConfig& cfg, const Program& program,
+                            const EngineResult& result, const TraceOptions& opt = {});
 
 // Trace of a workload: lowers it (timing only, segments not unrolled), runs one instance of each
 // segment on the fast engine with the timeline recorded, and lays the instances end to end. The

@@ -14,8 +14,8 @@
 #include <fmt/format.h>
 
 #include "models/carbon.h"
-#include "models/errors.h"
 #include "models/data_files.h"
+#include "models/errors.h"
 #include "models/model_params.h"
 #include "models/perf.h"
 
@@ -122,8 +122,10 @@ uint64_t u64(const json& j, std::initializer_list<const char*> path) {
 std::string shell_quote(const std::string& s) {
   std::string q = "'";
   for (char ch : s) {
-    if (ch == '\'') q += "'\\''";
-    else q += ch;
+    if (ch == '\'')
+      q += "'\\''";
+    else
+      q += ch;
   }
   return q + "'";
 }
@@ -151,7 +153,8 @@ std::string layers_csv(const json& report) {
 
 EventCounts counts_from_json(const json& b) {
   EventCounts n;
-  for (const CountField& c : kCountFields) n.*c.member = *c.block ? u64(b, {c.block, c.key}) : u64(b, {c.key});
+  for (const CountField& c : kCountFields)
+    n.*c.member = *c.block ? u64(b, {c.block, c.key}) : u64(b, {c.key});
   return n;
 }
 
@@ -169,9 +172,10 @@ TpuConfig with_grid(const TpuConfig& cfg, const std::string& grid) {
   char* end = nullptr;
   errno = 0;
   const double v = std::strtod(s, &end);
-  if (grid.empty() || end != s + grid.size() || errno != 0 || !std::isfinite(v) || v < 0.0 || v > 2000.0)
-    throw InputError(fmt::format("--grid {}: not a grid preset ({}) nor a g CO2e/kWh value in [0, 2000]",
-                                 grid, names));
+  if (grid.empty() || end != s + grid.size() || errno != 0 || !std::isfinite(v) || v < 0.0 ||
+      v > 2000.0)
+    throw InputError(fmt::format(
+        "--grid {}: not a grid preset ({}) nor a g CO2e/kWh value in [0, 2000]", grid, names));
   c.params.carbon.grid = "custom";
   c.params.carbon.grid_g_per_kwh = v;
   return c;
@@ -184,8 +188,10 @@ TpuConfig run_config(const TpuConfig& cfg, const std::string& dvfs, const std::s
 
 void add_carbon_blocks(json& report, const TpuConfig& cfg, const DeploymentOptions& d) {
   const bool want_deployment = d.qps != 0.0 || d.years != 0.0;
-  if (want_deployment && !(d.qps > 0.0 && d.years > 0.0 && std::isfinite(d.qps) && std::isfinite(d.years)))
-    throw InputError(fmt::format("--qps {} --years {}: both must be given and positive", d.qps, d.years));
+  if (want_deployment &&
+      !(d.qps > 0.0 && d.years > 0.0 && std::isfinite(d.qps) && std::isfinite(d.years)))
+    throw InputError(
+        fmt::format("--qps {} --years {}: both must be given and positive", d.qps, d.years));
   const json& t = report.at("totals");
   if (!t.contains("cycles")) {
     if (want_deployment)
@@ -195,7 +201,8 @@ void add_carbon_blocks(json& report, const TpuConfig& cfg, const DeploymentOptio
   const json* wl = report.contains("workload") ? &report["workload"] : nullptr;
   const uint64_t batch = wl && (*wl).contains("batch") ? (*wl)["batch"].get<uint64_t>() : 1;
   const std::string phase = wl && (*wl).contains("phase") ? (*wl)["phase"].get<std::string>() : "";
-  const double per_run = t["carbon_g"]["operational"].get<double>() + t["carbon_g"]["embodied"].get<double>();
+  const double per_run =
+      t["carbon_g"]["operational"].get<double>() + t["carbon_g"]["embodied"].get<double>();
   const double per_inf = per_run / double(batch);
   json per{{"query", wl ? "one batch element of the workload (the run is one batch step of `batch`)"
                         : "one run of the program"},
@@ -207,8 +214,10 @@ void add_carbon_blocks(json& report, const TpuConfig& cfg, const DeploymentOptio
            {"tokens_per_run", nullptr},
            {"per_token_g", nullptr}};
   uint64_t tokens = 0;
-  if (phase == "decode") tokens = batch;
-  else if (phase == "prefill") tokens = batch * (*wl).value("prompt_len", uint64_t(0));
+  if (phase == "decode")
+    tokens = batch;
+  else if (phase == "prefill")
+    tokens = batch * (*wl).value("prompt_len", uint64_t(0));
   if (tokens > 0) {
     per["tokens_per_run"] = tokens;
     per["per_token_g"] = per_run / double(tokens);
@@ -219,34 +228,35 @@ void add_carbon_blocks(json& report, const TpuConfig& cfg, const DeploymentOptio
   const EventCounts step = counts_from_json(t);
   const DeploymentCarbon dc = deployment_carbon(cfg, step, d.qps / double(batch), d.years);
   const double queries = dc.queries * double(batch);
-  report["deployment"] = {{"qps", d.qps},
-                          {"years", d.years},
-                          {"grid", cfg.params.carbon.grid},
-                          {"grid_g_per_kwh", cfg.params.carbon.grid_g_per_kwh},
-                          {"pue", cfg.params.carbon.pue},
-                          {"lifetime_years", cfg.params.carbon.lifetime_years},
-                          {"model", "Eq. 15, models/README.md: batch steps at qps / batch per second"},
-                          {"queries", queries},
-                          {"chips", dc.chips},
-                          {"energy_j", dc.energy_j},
-                          {"operational_g", dc.operational_g},
-                          {"embodied_g", dc.embodied_g},
-                          {"total_g", dc.total_g},
-                          {"per_query_g", dc.total_g / queries},
-                          {"per_1000_queries_g", 1000.0 * dc.total_g / queries}};
+  report["deployment"] = {
+      {"qps", d.qps},
+      {"years", d.years},
+      {"grid", cfg.params.carbon.grid},
+      {"grid_g_per_kwh", cfg.params.carbon.grid_g_per_kwh},
+      {"pue", cfg.params.carbon.pue},
+      {"lifetime_years", cfg.params.carbon.lifetime_years},
+      {"model", "Eq. 15, models/README.md: batch steps at qps / batch per second"},
+      {"queries", queries},
+      {"chips", dc.chips},
+      {"energy_j", dc.energy_j},
+      {"operational_g", dc.operational_g},
+      {"embodied_g", dc.embodied_g},
+      {"total_g", dc.total_g},
+      {"per_query_g", dc.total_g / queries},
+      {"per_1000_queries_g", 1000.0 * dc.total_g / queries}};
 }
 
 int make_html_report(const std::string& dir, std::ostream& out) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) throw InputError(fmt::format("report {}: not a folder", dir));
   if (!fs::is_regular_file(fs::path(dir) / "report.json", ec))
-    throw InputError(fmt::format("report {}: no report.json in it (write one with `tpusim run ... --out {}`)",
-                                 dir, dir));
+    throw InputError(fmt::format(
+        "report {}: no report.json in it (write one with `tpusim run ... --out {}`)", dir, dir));
   const fs::path root = data_root();
   const fs::path script = root / "scripts" / "report.py";
   if (!fs::is_regular_file(script, ec))
-    throw std::runtime_error(fmt::format("report: {} not found (set TPUSIM_HOME to the source tree)",
-                                         script.string()));
+    throw std::runtime_error(
+        fmt::format("report: {} not found (set TPUSIM_HOME to the source tree)", script.string()));
   std::string python;
   std::vector<std::string> tried;
   if (const char* p = std::getenv("TPUSIM_PYTHON"); p && *p) {
@@ -259,11 +269,12 @@ int make_html_report(const std::string& dir, std::ostream& out) {
     if (fs::exists(venv, ec)) python = venv.string();
   }
   if (python.empty())
-    throw std::runtime_error(fmt::format(
-        "report: no Python environment with matplotlib (tried {}); create it with {}/scripts/venv.sh",
-        joined(tried), root.string()));
-  const std::string cmd = fmt::format("{} {} {}", shell_quote(python), shell_quote(script.string()),
-                                      shell_quote(dir));
+    throw std::runtime_error(
+        fmt::format("report: no Python environment with matplotlib (tried {}); create it with "
+                    "{}/scripts/venv.sh",
+                    joined(tried), root.string()));
+  const std::string cmd =
+      fmt::format("{} {} {}", shell_quote(python), shell_quote(script.string()), shell_quote(dir));
   FILE* pipe = ::popen(cmd.c_str(), "r");
   if (!pipe) throw std::runtime_error(fmt::format("report: cannot start {}", python));
   char buf[4096];

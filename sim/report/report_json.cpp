@@ -45,19 +45,19 @@ nlohmann::json totals_json(const TpuConfig& cfg, const EventCounts& n) {
   t["tops_convention"] = "2 ops per MAC";
   t["peak_tops"] = perf.peak_tops;
   t["utilization"] = perf.utilization;
-  t["breakdown"] = {{"array_active", perf.breakdown.array_active},
-                    {"weight_stall", perf.breakdown.weight_stall},
-                    {"weight_shift", perf.breakdown.weight_shift},
-                    {"non_matrix", perf.breakdown.non_matrix},
-                    {"raw_stall", perf.breakdown.raw_stall},
-                    {"input_stall", perf.breakdown.input_stall}};
+  t["breakdown"] = {
+      {"array_active", perf.breakdown.array_active}, {"weight_stall", perf.breakdown.weight_stall},
+      {"weight_shift", perf.breakdown.weight_shift}, {"non_matrix", perf.breakdown.non_matrix},
+      {"raw_stall", perf.breakdown.raw_stall},       {"input_stall", perf.breakdown.input_stall}};
   // The TPU paper's "ops per weight byte" counts one MAC per weight per example.
-  t["ops_per_weight_byte"] = {{"macs_per_weight_byte (TPU paper)", finite_or_null(perf.macs_per_weight_byte)},
-                              {"ops_per_weight_byte (2 ops per MAC)", finite_or_null(perf.ops_per_weight_byte)}};
+  t["ops_per_weight_byte"] = {
+      {"macs_per_weight_byte (TPU paper)", finite_or_null(perf.macs_per_weight_byte)},
+      {"ops_per_weight_byte (2 ops per MAC)", finite_or_null(perf.ops_per_weight_byte)}};
   t["dram_bytes"] = perf.dram_bytes;
   t["host_bytes"] = perf.host_bytes;
   t["roofline"] = {{"ridge_macs_per_weight_byte", perf.roofline.ridge_macs_per_weight_byte},
-                   {"intensity_macs_per_weight_byte", finite_or_null(perf.roofline.intensity_macs_per_weight_byte)},
+                   {"intensity_macs_per_weight_byte",
+                    finite_or_null(perf.roofline.intensity_macs_per_weight_byte)},
                    {"attainable_tops", perf.roofline.attainable_tops},
                    {"achieved_tops", perf.roofline.achieved_tops},
                    {"fraction_of_attainable", perf.roofline.fraction_of_attainable},
@@ -67,8 +67,10 @@ nlohmann::json totals_json(const TpuConfig& cfg, const EventCounts& n) {
   t["avg_power_w"] = energy.avg_power_w;
   t["chip_power_w"] = energy.chip_power_w;
   t["tops_per_w"] = energy.tops_per_w;
-  t["carbon_g"] = {{"operational", carbon.operational_g}, {"embodied", carbon.embodied_g},
-                   {"grid_g_per_kwh", carbon.grid_g_per_kwh}, {"pue", carbon.pue}};
+  t["carbon_g"] = {{"operational", carbon.operational_g},
+                   {"embodied", carbon.embodied_g},
+                   {"grid_g_per_kwh", carbon.grid_g_per_kwh},
+                   {"pue", carbon.pue}};
   return t;
 }
 

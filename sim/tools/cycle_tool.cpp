@@ -14,11 +14,11 @@
 
 #include "models/config.h"
 #include "models/errors.h"
-#include "sim/engines/fast/fast_engine.h"
 #include "sim/compiler/lowering.h"
-#include "sim/engines/cycle/cycle_engine.h"
-#include "sim/tools/verilator_bench.h"
 #include "sim/compiler/workload.h"
+#include "sim/engines/cycle/cycle_engine.h"
+#include "sim/engines/fast/fast_engine.h"
+#include "sim/tools/verilator_bench.h"
 
 using namespace tpusim;
 
@@ -148,9 +148,12 @@ int main(int argc, char** argv) {
     uint64_t batch = 256;
     for (int i = 2; i + 1 < argc; i += 2) {
       const std::string k = argv[i], v = argv[i + 1];
-      if (k == "--sizes") sizes = v;
-      else if (k == "--batch") batch = std::stoull(v);
-      else throw InputError("unknown option " + k);
+      if (k == "--sizes")
+        sizes = v;
+      else if (k == "--batch")
+        batch = std::stoull(v);
+      else
+        throw InputError("unknown option " + k);
     }
     if (cmd == "bench") return bench(parse_sizes(sizes), batch);
     throw InputError("unknown command " + cmd);

@@ -2,7 +2,7 @@
 
 // One pair of generated translation units per benchmarked preset (sim/tools/CMakeLists.txt).
 namespace tpusim::sc::vbench {
-#define TPUSIM_PRESET(id, name, size)                             \
+#define TPUSIM_PRESET(id, name, size)                                  \
   VerilatorTiming cpp_##id(const TpuConfig& cfg, const Program& prog); \
   VerilatorTiming sc_##id(const TpuConfig& cfg, const Program& prog);
 #include "tpusim_vbench_presets.inc"

@@ -1,9 +1,9 @@
 // Wall time of the verilated rtl/ alone on one program, split into phases, for the speed
 // benchmark of the cycle engine (tpusim_cycle_tool bench, scripts/bench/cycle_vs_verilator.sh).
 // Two harnesses of the same verilated tpu_top: Verilator's plain C++ model driven by a loop
-// (as sim/engines/rtl/rtl_model_run.h does) and Verilator's SystemC model bound to sc_signals under an
-// sc_clock (as the lockstep bench of sim/engines/cosim/lockstep_bench.h does, without the twin). Both load the
-// memories through the back-door ports, one clock edge per word, as the RTL tests do.
+// (as sim/engines/rtl/rtl_model_run.h does) and Verilator's SystemC model bound to sc_signals under
+// an sc_clock (as the lockstep bench of sim/engines/cosim/lockstep_bench.h does, without the twin).
+// Both load the memories through the back-door ports, one clock edge per word, as the RTL tests do.
 #pragma once
 
 #include <chrono>
@@ -21,13 +21,13 @@
 namespace tpusim::sc {
 
 struct VerilatorTiming {
-  uint64_t cycles = 0;        // total_cycles_o at done_o
-  double build_s = 0;         // constructing the model (and, for SystemC, elaboration)
-  double load_s = 0;          // reset and back-door loading of instruction, host, weight memory
-  double run_s = 0;           // the clocked run, reset released to done_o
-  double readback_s = 0;      // host memory read back through bd_host_rdata_o
-  uint64_t load_edges = 0;    // clock edges of the load phase
-  std::vector<int8_t> host;   // the host memory read back
+  uint64_t cycles = 0;       // total_cycles_o at done_o
+  double build_s = 0;        // constructing the model (and, for SystemC, elaboration)
+  double load_s = 0;         // reset and back-door loading of instruction, host, weight memory
+  double run_s = 0;          // the clocked run, reset released to done_o
+  double readback_s = 0;     // host memory read back through bd_host_rdata_o
+  uint64_t load_edges = 0;   // clock edges of the load phase
+  std::vector<int8_t> host;  // the host memory read back
 };
 
 // Both harnesses of one verilated preset. Each runs `prog` (legal, fitting the model's 4096
@@ -41,7 +41,8 @@ struct VerilatorHarness {
 };
 
 // The harnesses of `preset`, or nullptr where this build has none: built for small-16,
-// small-32 and, with -DTPUSIM_RTL_BENCH_64=ON, scaled-64 (rtl/CMakeLists.txt (tpusim_verilated_dispatch)).
+// small-32 and, with -DTPUSIM_RTL_BENCH_64=ON, scaled-64 (rtl/CMakeLists.txt
+// (tpusim_verilated_dispatch)).
 const VerilatorHarness* verilator_harness(const std::string& preset);
 
 }  // namespace tpusim::sc
@@ -65,9 +66,10 @@ inline uint64_t max_cycles_of(const TpuConfig& cfg, const Program& prog) {
 inline void check_fits(const Program& prog, uint64_t hv, uint64_t host_vectors_param,
                        uint64_t imem_depth) {
   if (hv > host_vectors_param || prog.code.size() > imem_depth)
-    throw InputError(fmt::format("{}: the program needs {} host vectors and {} instructions; the "
-                                 "verilated model has {} and {}",
-                                 prog.name, hv, prog.code.size(), host_vectors_param, imem_depth));
+    throw InputError(
+        fmt::format("{}: the program needs {} host vectors and {} instructions; the "
+                    "verilated model has {} and {}",
+                    prog.name, hv, prog.code.size(), host_vectors_param, imem_depth));
 }
 
 }  // namespace tpusim::sc::vbench

@@ -1,5 +1,6 @@
 // Verilator's C++ harness of sim/tools/verilator_bench.h as a template over the verilated
-// model; rtl/CMakeLists.txt (tpusim_verilated_dispatch) compiles it once per benchmarked preset against tpusim_rtl_<id>.
+// model; rtl/CMakeLists.txt (tpusim_verilated_dispatch) compiles it once per benchmarked preset
+// against tpusim_rtl_<id>.
 #pragma once
 
 #include <cstring>
@@ -8,8 +9,8 @@
 #include <vector>
 
 #include "sim/engines/functional/functional.h"
-#include "sim/isa/isa.h"
 #include "sim/engines/rtl/rtl_model_run.h"
+#include "sim/isa/isa.h"
 #include "sim/tools/verilator_bench.h"
 
 namespace tpusim::sc::vbench {

@@ -1,6 +1,6 @@
 // Verilator's SystemC harness of sim/tools/verilator_bench.h as a template over the verilated
-// SystemC model; rtl/CMakeLists.txt (tpusim_verilated_dispatch) compiles it once per benchmarked preset against
-// tpusim_rtl_sc_<id>.
+// SystemC model; rtl/CMakeLists.txt (tpusim_verilated_dispatch) compiles it once per benchmarked
+// preset against tpusim_rtl_sc_<id>.
 #pragma once
 
 #include <cstring>
@@ -12,9 +12,9 @@
 #include <systemc>
 
 #include "sim/engines/cosim/lockstep_bench.h"
+#include "sim/engines/cycle/cycle_engine.h"
 #include "sim/engines/functional/functional.h"
 #include "sim/isa/isa.h"
-#include "sim/engines/cycle/cycle_engine.h"
 #include "sim/tools/verilator_bench.h"
 
 namespace tpusim::sc::vbench {

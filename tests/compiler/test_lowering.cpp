@@ -8,11 +8,11 @@
 
 #include "models/config.h"
 #include "models/errors.h"
+#include "sim/compiler/lowering.h"
+#include "sim/compiler/workload.h"
 #include "sim/engines/functional/functional.h"
 #include "sim/isa/isa.h"
-#include "sim/compiler/lowering.h"
 #include "sim/isa/numerics.h"
-#include "sim/compiler/workload.h"
 
 using namespace tpusim;
 using numerics::MatrixI32;
@@ -21,7 +21,9 @@ using numerics::MatrixI8;
 namespace {
 
 // Row blocks of `half` rows (the lowering's accumulator halves) that rows [a, b) touch.
-uint64_t blocks_touched(uint64_t a, uint64_t b, uint64_t half) { return a >= b ? 0 : (b - 1) / half - a / half + 1; }
+uint64_t blocks_touched(uint64_t a, uint64_t b, uint64_t half) {
+  return a >= b ? 0 : (b - 1) / half - a / half + 1;
+}
 
 // Accounting checks that hold for every lowering, on the counts of its program (stored or not).
 void check_accounting(const TpuConfig& cfg, const Workload& w, const LoweringStats& st) {
@@ -34,7 +36,8 @@ void check_accounting(const TpuConfig& cfg, const Workload& w, const LoweringSta
     uint64_t loads = 0, slots = 0;
     for (size_t i = 0; i < st.layers.size(); ++i) {
       if (st.layers[i].group != seg.group && !seg.group.empty()) continue;
-      loads += st.layers[i].weight_tile_loads + st.layers[i].kv_tile_loads + st.layers[i].identity_tile_loads;
+      loads += st.layers[i].weight_tile_loads + st.layers[i].kv_tile_loads +
+               st.layers[i].identity_tile_loads;
       slots += st.layers[i].mac_slots;
     }
     CHECK(seg.weight_tiles_read == loads);
@@ -56,46 +59,51 @@ void check_accounting(const TpuConfig& cfg, const Workload& w, const LoweringSta
   for (const auto& g : w.groups) flat += g.layers.size();
   const bool unrolled = st.layers.size() != flat;
   for (const auto& g : w.groups) {
-   for (uint64_t rep = 0; rep < (unrolled ? g.repeat : 1); ++rep) {
-    for (const auto& l : g.layers) {
-      const LayerInfo& info = st.layers[li++];
-      INFO(info.name);
-      REQUIRE(info.chunk_items > 0);
-      if (l.kind == LayerKind::kFc) {
-        uint64_t expected = 0;
-        for (uint64_t i0 = 0; i0 < g.items; i0 += info.chunk_items) {
-          const uint64_t i1 = std::min(g.items, i0 + info.chunk_items);
-          for (const auto& t : l.terms) {
-            const uint64_t lo = t.item_hi ? std::max(t.item_lo, i0) : i0, hi = t.item_hi ? std::min(t.item_hi, i1) : i1;
-            if (lo >= hi) continue;
-            expected += t.k * t.n * blocks_touched((lo - i0) * l.rows_per_item, (hi - i0) * l.rows_per_item, half);
+    for (uint64_t rep = 0; rep < (unrolled ? g.repeat : 1); ++rep) {
+      for (const auto& l : g.layers) {
+        const LayerInfo& info = st.layers[li++];
+        INFO(info.name);
+        REQUIRE(info.chunk_items > 0);
+        if (l.kind == LayerKind::kFc) {
+          uint64_t expected = 0;
+          for (uint64_t i0 = 0; i0 < g.items; i0 += info.chunk_items) {
+            const uint64_t i1 = std::min(g.items, i0 + info.chunk_items);
+            for (const auto& t : l.terms) {
+              const uint64_t lo = t.item_hi ? std::max(t.item_lo, i0) : i0,
+                             hi = t.item_hi ? std::min(t.item_hi, i1) : i1;
+              if (lo >= hi) continue;
+              expected +=
+                  t.k * t.n *
+                  blocks_touched((lo - i0) * l.rows_per_item, (hi - i0) * l.rows_per_item, half);
+            }
           }
+          CHECK(info.weight_bytes_read == expected);
+          if (l.terms.size() == 1 && l.terms[0].item_hi == 0) {
+            uint64_t passes = 0;
+            for (uint64_t i0 = 0; i0 < g.items; i0 += info.chunk_items)
+              passes +=
+                  (std::min(g.items - i0, info.chunk_items) * l.rows_per_item + half - 1) / half;
+            CHECK(info.weight_bytes_read == l.weight_bytes() * passes);
+          }
+        } else if (l.kind == LayerKind::kConv2d) {
+          CHECK(info.weight_bytes_read >= l.weight_bytes());
+          CHECK(info.weight_bytes_read <= l.weight_bytes() * g.items * l.out_h());
+        } else if (l.kind == LayerKind::kAttention) {
+          uint64_t expected = 0;
+          for (uint64_t i0 = 0; i0 < g.items; i0 += info.chunk_items) {
+            const uint64_t i1 = std::min(g.items, i0 + info.chunk_items);
+            for (uint64_t sq = i0 / l.q_len; sq * l.q_len < i1; ++sq)
+              expected += uint64_t(l.heads) * 2 * l.d_head * l.kv_len *
+                          blocks_touched(std::max(i0, sq * l.q_len) - i0,
+                                         std::min(i1, (sq + 1) * l.q_len) - i0, half);
+          }
+          CHECK(info.kv_bytes_read == expected);
+          CHECK(info.kv_bytes_read >= l.kv_bytes(g.items) * (l.heads / l.kv_heads));
+        } else {
+          CHECK(info.weight_bytes_read == 0);
         }
-        CHECK(info.weight_bytes_read == expected);
-        if (l.terms.size() == 1 && l.terms[0].item_hi == 0) {
-          uint64_t passes = 0;
-          for (uint64_t i0 = 0; i0 < g.items; i0 += info.chunk_items)
-            passes += (std::min(g.items - i0, info.chunk_items) * l.rows_per_item + half - 1) / half;
-          CHECK(info.weight_bytes_read == l.weight_bytes() * passes);
-        }
-      } else if (l.kind == LayerKind::kConv2d) {
-        CHECK(info.weight_bytes_read >= l.weight_bytes());
-        CHECK(info.weight_bytes_read <= l.weight_bytes() * g.items * l.out_h());
-      } else if (l.kind == LayerKind::kAttention) {
-        uint64_t expected = 0;
-        for (uint64_t i0 = 0; i0 < g.items; i0 += info.chunk_items) {
-          const uint64_t i1 = std::min(g.items, i0 + info.chunk_items);
-          for (uint64_t sq = i0 / l.q_len; sq * l.q_len < i1; ++sq)
-            expected += uint64_t(l.heads) * 2 * l.d_head * l.kv_len *
-                        blocks_touched(std::max(i0, sq * l.q_len) - i0, std::min(i1, (sq + 1) * l.q_len) - i0, half);
-        }
-        CHECK(info.kv_bytes_read == expected);
-        CHECK(info.kv_bytes_read >= l.kv_bytes(g.items) * (l.heads / l.kv_heads));
-      } else {
-        CHECK(info.weight_bytes_read == 0);
       }
     }
-   }
   }
 }
 
@@ -150,7 +158,8 @@ MatrixI8 weights(uint64_t seed, const std::string& key, uint64_t k, uint64_t n) 
   return m;
 }
 int8_t finish(int32_t acc, const Requant& rq, ActFunction f) {
-  return numerics::apply_function(uint8_t(f), numerics::requantize(acc, rq.mult, rq.shift, numerics::Rounding(rq.round)));
+  return numerics::apply_function(
+      uint8_t(f), numerics::requantize(acc, rq.mult, rq.shift, numerics::Rounding(rq.round)));
 }
 MatrixI8 requant_act(const MatrixI32& acc, const Requant& rq, ActFunction f) {
   MatrixI8 o(acc.rows(), acc.cols());
@@ -168,17 +177,21 @@ MatrixI8 reference(const Workload& w, uint64_t seed) {
       std::map<std::string, MatrixI8> t;
       if (g.in_features) {
         const uint64_t rows = g.items * g.in_rows_per_item;
-        if (!have) t["@in"] = host_matrix(seed, "input", rows, g.in_features);
+        if (!have)
+          t["@in"] = host_matrix(seed, "input", rows, g.in_features);
         else if (uint64_t(cur.rows()) != rows || uint64_t(cur.cols()) != g.in_features)
           t["@in"] = host_matrix(seed, pre + "gather", rows, g.in_features);
-        else t["@in"] = cur;
+        else
+          t["@in"] = cur;
       }
       std::string prev = g.in_features ? "@in" : "";
       for (const auto& l : g.layers) {
         const uint64_t rows = g.items * l.rows_per_item;
         const std::string key = pre + l.name;
         MatrixI8 out;
-        auto in0 = [&](const std::string& n) -> const MatrixI8& { return t.at(n.empty() ? prev : n); };
+        auto in0 = [&](const std::string& n) -> const MatrixI8& {
+          return t.at(n.empty() ? prev : n);
+        };
         switch (l.kind) {
           case LayerKind::kFc: {
             MatrixI32 acc = MatrixI32::Zero(rows, l.out_features);
@@ -188,7 +201,8 @@ MatrixI8 reference(const Workload& w, uint64_t seed) {
               const uint64_t lo = ft.item_lo, hi = ft.item_hi ? ft.item_hi : g.items;
               const uint64_t r0 = lo * l.rows_per_item, r1 = hi * l.rows_per_item;
               MatrixI8 xs = x.block(r0, ft.f0, r1 - r0, ft.k);
-              MatrixI32 p = numerics::gemm_reference(xs, weights(seed, key + "/" + std::to_string(j), ft.k, ft.n));
+              MatrixI32 p = numerics::gemm_reference(
+                  xs, weights(seed, key + "/" + std::to_string(j), ft.k, ft.n));
               for (uint64_t r = r0; r < r1; ++r)
                 for (uint64_t c = 0; c < ft.n; ++c)
                   acc(r, ft.n0 + c) = numerics::wrap_add(acc(r, ft.n0 + c), p(r - r0, c));
@@ -208,18 +222,22 @@ MatrixI8 reference(const Workload& w, uint64_t seed) {
                 for (uint64_t xo = 0; xo < Wo; ++xo)
                   for (uint64_t ky = 0; ky < l.kernel_h; ++ky)
                     for (uint64_t kx = 0; kx < l.kernel_w; ++kx) {
-                      const int64_t iy = int64_t(y * l.stride + ky) - l.pad, ix = int64_t(xo * l.stride + kx) - l.pad;
+                      const int64_t iy = int64_t(y * l.stride + ky) - l.pad,
+                                    ix = int64_t(xo * l.stride + kx) - l.pad;
                       if (iy < 0 || ix < 0 || iy >= l.in_h || ix >= l.in_w) continue;
-                      const uint64_t irow = im * l.in_h * l.in_w + uint64_t(iy) * l.in_w + uint64_t(ix);
+                      const uint64_t irow =
+                          im * l.in_h * l.in_w + uint64_t(iy) * l.in_w + uint64_t(ix);
                       const uint64_t orow = (im * Ho + y) * Wo + xo;
                       for (uint64_t n = 0; n < l.out_features; ++n) {
                         int64_t s = 0;
                         for (uint64_t c = 0; c < l.in_c; ++c)
                           s += int64_t(x(irow, c)) * wt[ky * l.kernel_w + kx](c, n);
-                        acc(orow, n) = numerics::wrap_add(acc(orow, n), int32_t(uint32_t(uint64_t(s))));
+                        acc(orow, n) =
+                            numerics::wrap_add(acc(orow, n), int32_t(uint32_t(uint64_t(s))));
                       }
                     }
-            out = requant_act(acc, requant_for_k(uint64_t(l.kernel_h) * l.kernel_w * l.in_c), l.act);
+            out =
+                requant_act(acc, requant_for_k(uint64_t(l.kernel_h) * l.kernel_w * l.in_c), l.act);
             break;
           }
           case LayerKind::kAttention: {
@@ -231,10 +249,12 @@ MatrixI8 reference(const Workload& w, uint64_t seed) {
               for (uint64_t h = 0; h < l.heads; ++h) {
                 MatrixI8 qh = q.block(r0, h * l.d_head, n, l.d_head);
                 const std::string kv = "/" + std::to_string(sq) + "/" + std::to_string(h / group);
-                MatrixI8 s = requant_act(numerics::gemm_reference(qh, weights(seed, key + "/k" + kv, l.d_head, l.kv_len)),
+                MatrixI8 s = requant_act(numerics::gemm_reference(qh, weights(seed, key + "/k" + kv,
+                                                                              l.d_head, l.kv_len)),
                                          requant_for_k(l.d_head), ActFunction::kNone);
-                MatrixI8 c = requant_act(numerics::gemm_reference(s, weights(seed, key + "/v" + kv, l.kv_len, l.d_head)),
-                                         requant_for_k(l.kv_len), l.act);
+                MatrixI8 c = requant_act(
+                    numerics::gemm_reference(s, weights(seed, key + "/v" + kv, l.kv_len, l.d_head)),
+                    requant_for_k(l.kv_len), l.act);
                 out.block(r0, h * l.d_head, n, l.d_head) = c;
               }
             }
@@ -256,7 +276,9 @@ MatrixI8 reference(const Workload& w, uint64_t seed) {
                     m = std::max<int32_t>(m, y(r * l.window + k, c));
                     s += y(r * l.window + k, c);
                   }
-                  out(r, c) = l.pool == PoolKind::kMax ? int8_t(m) : numerics::average_pow2(s, uint32_t(std::log2(l.window)));
+                  out(r, c) = l.pool == PoolKind::kMax
+                                  ? int8_t(m)
+                                  : numerics::average_pow2(s, uint32_t(std::log2(l.window)));
                 }
             }
             break;
@@ -337,10 +359,11 @@ uint64_t program_hash(const LoweredProgram& lp) {
   for (const auto& l : lp.layers) {
     f.str(l.name);
     f.str(l.group);
-    for (uint64_t v : {uint64_t(l.kind), l.repeat, l.useful_macs, l.mac_slots, l.weight_bytes, l.weight_tile_loads,
-                       l.weight_bytes_read, l.kv_tile_loads, l.kv_bytes_read, l.identity_tile_loads, l.chunks,
-                       l.chunk_items, uint64_t(l.spilled), uint64_t(uint32_t(l.requant.mult)),
-                       uint64_t(l.requant.shift), uint64_t(l.requant.round), uint64_t(l.act)})
+    for (uint64_t v : {uint64_t(l.kind), l.repeat, l.useful_macs, l.mac_slots, l.weight_bytes,
+                       l.weight_tile_loads, l.weight_bytes_read, l.kv_tile_loads, l.kv_bytes_read,
+                       l.identity_tile_loads, l.chunks, l.chunk_items, uint64_t(l.spilled),
+                       uint64_t(uint32_t(l.requant.mult)), uint64_t(l.requant.shift),
+                       uint64_t(l.requant.round), uint64_t(l.act)})
       f.u64(v);
   }
   for (const auto& s : lp.segments) {
@@ -381,8 +404,10 @@ TEST_CASE("an MLP lowers bit-exact on tiny and small arrays") {
 TEST_CASE("convolutions (stride, padding, pooling, residual) lower bit-exact") {
   const char* y =
       "name: conv-test\npaper: test\nbatch: 2\ninput: {features: 5, rows_per_item: 81}\nlayers:\n"
-      "  - {type: conv2d, name: c1, in_h: 9, in_w: 9, out_c: 12, kernel: 3, stride: 1, pad: 1, act: relu}\n"
-      "  - {type: conv2d, name: c2, in_h: 9, in_w: 9, out_c: 18, kernel: 3, stride: 2, pad: 1, act: relu}\n"
+      "  - {type: conv2d, name: c1, in_h: 9, in_w: 9, out_c: 12, kernel: 3, stride: 1, pad: 1, "
+      "act: relu}\n"
+      "  - {type: conv2d, name: c2, in_h: 9, in_w: 9, out_c: 18, kernel: 3, stride: 2, pad: 1, "
+      "act: relu}\n"
       "  - {type: conv2d, name: c3, in_h: 5, in_w: 5, out_c: 18, kernel: 1}\n"
       "  - {type: vector, name: add, op: add, inputs: [c3, c2], act: relu}\n"
       "  - {type: conv2d, name: c4, in_h: 5, in_w: 5, out_c: 7, kernel: 5, stride: 1, pad: 2}\n"
@@ -397,8 +422,9 @@ TEST_CASE("convolutions (stride, padding, pooling, residual) lower bit-exact") {
 }
 
 TEST_CASE("LSTM cells lower bit-exact") {
-  const char* y = "name: lstm-test\npaper: test\nbatch: 6\ninput: {features: 10}\nlayers:\n"
-                  "  - {type: lstm_cell, name: a, hidden: 12}\n  - {type: lstm_cell, name: b, hidden: 7}\n";
+  const char* y =
+      "name: lstm-test\npaper: test\nbatch: 6\ninput: {features: 10}\nlayers:\n"
+      "  - {type: lstm_cell, name: a, hidden: 12}\n  - {type: lstm_cell, name: b, hidden: 7}\n";
   Workload w = parse_workload(y, "lstm-test.yaml");
   check_values("tiny-4", w);
   check_values("small-16", w);
@@ -408,9 +434,11 @@ TEST_CASE("a small transformer (attention, GQA, SwiGLU, LoRA, parallel block) lo
   for (const char* variant : {"ffn: swiglu\n  kv_heads: 2\n", "ffn: gelu\n  block: parallel\n",
                               "ffn: swiglu\n  lora: {ranks: [4, 2], adapters: 3}\n"}) {
     for (const char* phase : {"prefill", "decode"}) {
-      std::string y = std::string("name: tf\npaper: test\nbatch: 3\nprompt_len: 5\ncontext_len: 9\n"
-                                  "transformer:\n  layers: 2\n  d_model: 24\n  heads: 4\n  d_head: 6\n"
-                                  "  d_ff: 40\n  vocab: 50\n  max_context: 64\n  ") + variant;
+      std::string y = std::string(
+                          "name: tf\npaper: test\nbatch: 3\nprompt_len: 5\ncontext_len: 9\n"
+                          "transformer:\n  layers: 2\n  d_model: 24\n  heads: 4\n  d_head: 6\n"
+                          "  d_ff: 40\n  vocab: 50\n  max_context: 64\n  ") +
+                      variant;
       WorkloadParams p;
       p.phase = phase;
       Workload w = parse_workload(y, "tf.yaml", p);
@@ -423,8 +451,9 @@ TEST_CASE("a small transformer (attention, GQA, SwiGLU, LoRA, parallel block) lo
 
 TEST_CASE("groups that overflow the UB are chunked or staged through the host, values unchanged") {
   // small-16's UB holds 2048 vectors: 600 rows x 4 blocks of 64 features do not fit at once.
-  const char* y = "name: big\npaper: test\nbatch: 600\ninput: {features: 64}\nlayers:\n"
-                  "  - {type: fc, out: 64, act: relu}\n  - {type: fc, out: 64}\n";
+  const char* y =
+      "name: big\npaper: test\nbatch: 600\ninput: {features: 64}\nlayers:\n"
+      "  - {type: fc, out: 64, act: relu}\n  - {type: fc, out: 64}\n";
   Workload w = parse_workload(y, "big.yaml");
   const TpuConfig cfg = load_config("small-16");
   LowerOptions opt;
@@ -433,8 +462,9 @@ TEST_CASE("groups that overflow the UB are chunked or staged through the host, v
   CHECK(lp.layers[0].chunks > 1);
   check_values("small-16", w);
   // One item wider than the UB: tensors are staged through host memory.
-  const char* y2 = "name: wide\npaper: test\nbatch: 1\ninput: {features: 40000}\nlayers:\n"
-                   "  - {type: fc, out: 8, act: relu}\n";
+  const char* y2 =
+      "name: wide\npaper: test\nbatch: 1\ninput: {features: 40000}\nlayers:\n"
+      "  - {type: fc, out: 8, act: relu}\n";
   Workload w2 = parse_workload(y2, "wide.yaml");
   LoweredProgram lp2 = lower(cfg, w2, opt);
   CHECK(lp2.layers[0].spilled);
@@ -460,7 +490,8 @@ TEST_CASE("every library workload lowers for tpu-v1 and small-16 with exact MAC 
       INFO(arch << " " << e.name);
       const auto t0 = std::chrono::steady_clock::now();
       const LoweringStats st = lower_stats(cfg, w, opt);
-      const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      const double secs =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       check_accounting(cfg, w, st);
       const bool store = st.instructions() <= (uint64_t(1) << 22);
       if (store) {
@@ -468,14 +499,16 @@ TEST_CASE("every library workload lowers for tpu-v1 and small-16 with exact MAC 
         check_accounting(cfg, w, lp);
         check_same_counts(st, stats_of(lp));
       }
-      std::printf("%-9s %-20s segments %zu instructions %10llu useful MACs %15llu counted in %6.3f s%s\n", arch,
-                  e.name.c_str(), st.segments.size(), (unsigned long long)st.instructions(),
-                  (unsigned long long)st.useful_macs(), secs, store ? " (also stored)" : "");
+      std::printf(
+          "%-9s %-20s segments %zu instructions %10llu useful MACs %15llu counted in %6.3f s%s\n",
+          arch, e.name.c_str(), st.segments.size(), (unsigned long long)st.instructions(),
+          (unsigned long long)st.useful_macs(), secs, store ? " (also stored)" : "");
     }
   }
 }
 
-TEST_CASE("a program over the instruction limit is refused before it is stored, pointing at --stats") {
+TEST_CASE(
+    "a program over the instruction limit is refused before it is stored, pointing at --stats") {
   const TpuConfig cfg = load_config("small-16");
   WorkloadParams p;
   p.batch = 1;
@@ -498,8 +531,9 @@ TEST_CASE("a program over the instruction limit is refused before it is stored, 
   }
   // An absurd layer (10^12 weights, ~4 * 10^9 tiles on a 16x16 array) at the default limit: refused
   // after counting at most the limit, with memory bounded by the limit, not by the layer.
-  const char* y = "name: absurd\npaper: test\nbatch: 1\ninput: {features: 1000000}\nlayers:\n"
-                  "  - {type: fc, out: 1000000}\n";
+  const char* y =
+      "name: absurd\npaper: test\nbatch: 1\ninput: {features: 1000000}\nlayers:\n"
+      "  - {type: fc, out: 1000000}\n";
   const Workload big = parse_workload(y, "absurd.yaml");
   LowerOptions lim;
   lim.values = false;
@@ -516,8 +550,9 @@ TEST_CASE("a program over the instruction limit is refused before it is stored, 
 }
 
 TEST_CASE("lowering rejects what it cannot map, saying by how much") {
-  const char* y = "name: c\npaper: t\nbatch: 1\ninput: {features: 4, rows_per_item: 400}\nlayers:\n"
-                  "  - {type: conv2d, in_h: 1, in_w: 400, out_c: 4, kernel: 3, pad: 1}\n";
+  const char* y =
+      "name: c\npaper: t\nbatch: 1\ninput: {features: 4, rows_per_item: 400}\nlayers:\n"
+      "  - {type: conv2d, in_h: 1, in_w: 400, out_c: 4, kernel: 3, pad: 1}\n";
   Workload w = parse_workload(y, "c.yaml");
   try {
     lower(load_config("tiny-4"), w, {});
@@ -527,72 +562,73 @@ TEST_CASE("lowering rejects what it cannot map, saying by how much") {
   }
 }
 
-TEST_CASE("the stored programs are unchanged (golden hashes of instructions, images and layer tables)") {
+TEST_CASE(
+    "the stored programs are unchanged (golden hashes of instructions, images and layer tables)") {
   // Hashes of the programs lower() produced at commit 1484a50 (before emission went through a
   // sink). A deliberate change of the lowering updates this table: the failure prints each line.
   const std::map<std::string, uint64_t> golden = {
-    {"tpu-v1 bert-base", 0xbc303426a2537241ull},
-    {"tpu-v1 bert-large", 0x1dc575388045b0f2ull},
-    {"tpu-v1 chinchilla-70b", 0xef3fce26f69aaab2ull},
-    {"tpu-v1 clip-vit-l14-image", 0x29a6b2d18f8d73daull},
-    {"tpu-v1 clip-vit-l14-text", 0xac6c45acf6bc4cd8ull},
-    {"tpu-v1 cnn0", 0x8185d8540fdd484bull},
-    {"tpu-v1 cnn1", 0x7a0863f6037530a1ull},
-    {"tpu-v1 generative-agents", 0x70761c8288ec142bull},
-    {"tpu-v1 gopher-280b", 0xd98f6f55bb5cbfa5ull},
-    {"tpu-v1 gpt3-13b", 0x025748ca1a27417aull},
-    {"tpu-v1 gpt3-175b", 0x2807d05c62cd3bd5ull},
-    {"tpu-v1 hermes-rag", 0x4c246861f4a587d5ull},
-    {"tpu-v1 llama-13b", 0xcaab540fcbf9cb06ull},
-    {"tpu-v1 llama-30b", 0x01b66178ff5b68baull},
-    {"tpu-v1 llama-7b", 0x68197ce6dba3afe2ull},
-    {"tpu-v1 llama2-70b", 0xf700617f997f2ee1ull},
-    {"tpu-v1 lora", 0x0a53471cd01d8ad5ull},
-    {"tpu-v1 lora-s2", 0x461013baafbe3311ull},
-    {"tpu-v1 lora-s4", 0x7bcc1de6a54cebedull},
-    {"tpu-v1 lora-s5", 0x873c24b60a31c1cfull},
-    {"tpu-v1 lora-s6", 0x042301d3cfeece61ull},
-    {"tpu-v1 lstm0", 0x1725cb6c78fb7168ull},
-    {"tpu-v1 lstm1", 0x017193f586bb0563ull},
-    {"tpu-v1 megascale-175b", 0x245eb2345c49e916ull},
-    {"tpu-v1 megascale-530b", 0xdf3d0d6a48284774ull},
-    {"tpu-v1 mlp0", 0x9934cc3709a4830full},
-    {"tpu-v1 mlp1", 0x1f4d9cf217107f0dull},
-    {"tpu-v1 opt-13b", 0xf52f2079104aca33ull},
-    {"tpu-v1 opt-175b", 0xbdb07370895fc689ull},
-    {"tpu-v1 opt-66b", 0x482341f0f474c035ull},
-    {"tpu-v1 resnet50", 0x6978b68036b274c5ull},
-    {"tpu-v1 vit-b16", 0x588d4bd149da9c21ull},
-    {"small-16 mlp0", 0xd26cfc883203863cull},
-    {"small-16 mlp1", 0xb6c1be6f33fdcec9ull},
-    {"small-16 lstm0", 0x15440cb6d917e9c0ull},
-    {"small-16 lstm1", 0x1bf9e8e9a7003775ull},
-    {"small-16 cnn0", 0xd0121321659c5cc3ull},
-    {"small-16 hermes-rag", 0x1cf950b6c927a1d2ull},
-    {"small-16 clip-vit-l14-text", 0xed32ec414b73b8d5ull},
-    {"small-16 vit-b16", 0x64379422c6e31df0ull},
-    {"tiny-4 mlp1", 0x89184a59e7b733bdull},
-    {"tiny-4 lstm1", 0x6e7b90b90a9198ceull},
-    {"tiny-4 tf-prefill", 0xf6086bb65b372c9aull},
-    {"tiny-4 tf-prefill unrolled", 0xafdd44b88fb93169ull},
-    {"tiny-4 tf-decode", 0xf6086bb65b372c9aull},
-    {"tiny-4 tf-decode unrolled", 0xafdd44b88fb93169ull},
-    {"tiny-4 conv-test", 0x075fc8897cd7c289ull},
-    {"tiny-4 conv-test unrolled", 0xa717ac320ab488c7ull},
-    {"tiny-8 tf-prefill", 0x3aced5053cf1869full},
-    {"tiny-8 tf-prefill unrolled", 0xbddd12dda5565536ull},
-    {"tiny-8 tf-decode", 0x3aced5053cf1869full},
-    {"tiny-8 tf-decode unrolled", 0xbddd12dda5565536ull},
-    {"tiny-8 conv-test", 0x1d3fdcf93711ab1full},
-    {"tiny-8 conv-test unrolled", 0x55f7c0f6b8d07107ull},
-    {"small-16 tf-prefill", 0xd12be9798b2b0d5dull},
-    {"small-16 tf-prefill unrolled", 0x929de5db02a3790full},
-    {"small-16 tf-decode", 0xd12be9798b2b0d5dull},
-    {"small-16 tf-decode unrolled", 0x929de5db02a3790full},
-    {"small-16 conv-test", 0x84382c37c8fad726ull},
-    {"small-16 conv-test unrolled", 0xcb7623f521de2350ull},
-    {"small-16 wide", 0x2e877255246ebb32ull},
-    {"small-16 wide unrolled", 0x6f39c8ca19d76fa4ull},
+      {"tpu-v1 bert-base", 0xbc303426a2537241ull},
+      {"tpu-v1 bert-large", 0x1dc575388045b0f2ull},
+      {"tpu-v1 chinchilla-70b", 0xef3fce26f69aaab2ull},
+      {"tpu-v1 clip-vit-l14-image", 0x29a6b2d18f8d73daull},
+      {"tpu-v1 clip-vit-l14-text", 0xac6c45acf6bc4cd8ull},
+      {"tpu-v1 cnn0", 0x8185d8540fdd484bull},
+      {"tpu-v1 cnn1", 0x7a0863f6037530a1ull},
+      {"tpu-v1 generative-agents", 0x70761c8288ec142bull},
+      {"tpu-v1 gopher-280b", 0xd98f6f55bb5cbfa5ull},
+      {"tpu-v1 gpt3-13b", 0x025748ca1a27417aull},
+      {"tpu-v1 gpt3-175b", 0x2807d05c62cd3bd5ull},
+      {"tpu-v1 hermes-rag", 0x4c246861f4a587d5ull},
+      {"tpu-v1 llama-13b", 0xcaab540fcbf9cb06ull},
+      {"tpu-v1 llama-30b", 0x01b66178ff5b68baull},
+      {"tpu-v1 llama-7b", 0x68197ce6dba3afe2ull},
+      {"tpu-v1 llama2-70b", 0xf700617f997f2ee1ull},
+      {"tpu-v1 lora", 0x0a53471cd01d8ad5ull},
+      {"tpu-v1 lora-s2", 0x461013baafbe3311ull},
+      {"tpu-v1 lora-s4", 0x7bcc1de6a54cebedull},
+      {"tpu-v1 lora-s5", 0x873c24b60a31c1cfull},
+      {"tpu-v1 lora-s6", 0x042301d3cfeece61ull},
+      {"tpu-v1 lstm0", 0x1725cb6c78fb7168ull},
+      {"tpu-v1 lstm1", 0x017193f586bb0563ull},
+      {"tpu-v1 megascale-175b", 0x245eb2345c49e916ull},
+      {"tpu-v1 megascale-530b", 0xdf3d0d6a48284774ull},
+      {"tpu-v1 mlp0", 0x9934cc3709a4830full},
+      {"tpu-v1 mlp1", 0x1f4d9cf217107f0dull},
+      {"tpu-v1 opt-13b", 0xf52f2079104aca33ull},
+      {"tpu-v1 opt-175b", 0xbdb07370895fc689ull},
+      {"tpu-v1 opt-66b", 0x482341f0f474c035ull},
+      {"tpu-v1 resnet50", 0x6978b68036b274c5ull},
+      {"tpu-v1 vit-b16", 0x588d4bd149da9c21ull},
+      {"small-16 mlp0", 0xd26cfc883203863cull},
+      {"small-16 mlp1", 0xb6c1be6f33fdcec9ull},
+      {"small-16 lstm0", 0x15440cb6d917e9c0ull},
+      {"small-16 lstm1", 0x1bf9e8e9a7003775ull},
+      {"small-16 cnn0", 0xd0121321659c5cc3ull},
+      {"small-16 hermes-rag", 0x1cf950b6c927a1d2ull},
+      {"small-16 clip-vit-l14-text", 0xed32ec414b73b8d5ull},
+      {"small-16 vit-b16", 0x64379422c6e31df0ull},
+      {"tiny-4 mlp1", 0x89184a59e7b733bdull},
+      {"tiny-4 lstm1", 0x6e7b90b90a9198ceull},
+      {"tiny-4 tf-prefill", 0xf6086bb65b372c9aull},
+      {"tiny-4 tf-prefill unrolled", 0xafdd44b88fb93169ull},
+      {"tiny-4 tf-decode", 0xf6086bb65b372c9aull},
+      {"tiny-4 tf-decode unrolled", 0xafdd44b88fb93169ull},
+      {"tiny-4 conv-test", 0x075fc8897cd7c289ull},
+      {"tiny-4 conv-test unrolled", 0xa717ac320ab488c7ull},
+      {"tiny-8 tf-prefill", 0x3aced5053cf1869full},
+      {"tiny-8 tf-prefill unrolled", 0xbddd12dda5565536ull},
+      {"tiny-8 tf-decode", 0x3aced5053cf1869full},
+      {"tiny-8 tf-decode unrolled", 0xbddd12dda5565536ull},
+      {"tiny-8 conv-test", 0x1d3fdcf93711ab1full},
+      {"tiny-8 conv-test unrolled", 0x55f7c0f6b8d07107ull},
+      {"small-16 tf-prefill", 0xd12be9798b2b0d5dull},
+      {"small-16 tf-prefill unrolled", 0x929de5db02a3790full},
+      {"small-16 tf-decode", 0xd12be9798b2b0d5dull},
+      {"small-16 tf-decode unrolled", 0x929de5db02a3790full},
+      {"small-16 conv-test", 0x84382c37c8fad726ull},
+      {"small-16 conv-test unrolled", 0xcb7623f521de2350ull},
+      {"small-16 wide", 0x2e877255246ebb32ull},
+      {"small-16 wide unrolled", 0x6f39c8ca19d76fa4ull},
   };
   struct Case {
     std::string arch, name;
@@ -600,8 +636,10 @@ TEST_CASE("the stored programs are unchanged (golden hashes of instructions, ima
     bool values;
   };
   std::vector<Case> cases;
-  for (const auto& e : list_workloads()) cases.push_back({"tpu-v1", e.name, load_workload(e.name), false});
-  for (const char* n : {"mlp0", "mlp1", "lstm0", "lstm1", "cnn0", "hermes-rag", "clip-vit-l14-text", "vit-b16"}) {
+  for (const auto& e : list_workloads())
+    cases.push_back({"tpu-v1", e.name, load_workload(e.name), false});
+  for (const char* n :
+       {"mlp0", "mlp1", "lstm0", "lstm1", "cnn0", "hermes-rag", "clip-vit-l14-text", "vit-b16"}) {
     WorkloadParams p;
     p.batch = 1;
     if (load_workload(n).phase.size() > 0) p.context_len = 128;
@@ -612,16 +650,22 @@ TEST_CASE("the stored programs are unchanged (golden hashes of instructions, ima
     p.batch = 1;
     cases.push_back({"tiny-4", n, load_workload(n, p), false});
   }
-  const char* tf = "name: tf\npaper: test\nbatch: 3\nprompt_len: 5\ncontext_len: 9\ntransformer:\n  layers: 2\n"
-                   "  d_model: 24\n  heads: 4\n  d_head: 6\n  d_ff: 40\n  vocab: 50\n  max_context: 64\n"
-                   "  ffn: swiglu\n  kv_heads: 2\n";
-  const char* conv = "name: conv-test\npaper: test\nbatch: 2\ninput: {features: 5, rows_per_item: 81}\nlayers:\n"
-      "  - {type: conv2d, name: c1, in_h: 9, in_w: 9, out_c: 12, kernel: 3, stride: 1, pad: 1, act: relu}\n"
-      "  - {type: conv2d, name: c2, in_h: 9, in_w: 9, out_c: 18, kernel: 3, stride: 2, pad: 1, act: relu}\n"
-      "  - {type: host_op, name: gap, out_rows_per_item: 4}\n  - {type: pool, name: p, window: 2, kind: max}\n"
+  const char* tf =
+      "name: tf\npaper: test\nbatch: 3\nprompt_len: 5\ncontext_len: 9\ntransformer:\n  layers: 2\n"
+      "  d_model: 24\n  heads: 4\n  d_head: 6\n  d_ff: 40\n  vocab: 50\n  max_context: 64\n"
+      "  ffn: swiglu\n  kv_heads: 2\n";
+  const char* conv =
+      "name: conv-test\npaper: test\nbatch: 2\ninput: {features: 5, rows_per_item: 81}\nlayers:\n"
+      "  - {type: conv2d, name: c1, in_h: 9, in_w: 9, out_c: 12, kernel: 3, stride: 1, pad: 1, "
+      "act: relu}\n"
+      "  - {type: conv2d, name: c2, in_h: 9, in_w: 9, out_c: 18, kernel: 3, stride: 2, pad: 1, "
+      "act: relu}\n"
+      "  - {type: host_op, name: gap, out_rows_per_item: 4}\n  - {type: pool, name: p, window: 2, "
+      "kind: max}\n"
       "  - {type: fc, name: fc, out: 10}\n";
-  const char* wide = "name: wide\npaper: test\nbatch: 600\ninput: {features: 40000}\nlayers:\n"
-                     "  - {type: fc, out: 8, act: relu}\n";
+  const char* wide =
+      "name: wide\npaper: test\nbatch: 600\ninput: {features: 40000}\nlayers:\n"
+      "  - {type: fc, out: 8, act: relu}\n";
   for (const char* arch : {"tiny-4", "tiny-8", "small-16"}) {
     WorkloadParams dec;
     dec.phase = "decode";
@@ -639,7 +683,8 @@ TEST_CASE("the stored programs are unchanged (golden hashes of instructions, ima
       const std::string id = c.arch + " " + c.name + (unroll ? " unrolled" : "");
       const uint64_t h = program_hash(lower(load_config(c.arch), c.w, opt));
       auto it = golden.find(id);
-      if (it == golden.end() || it->second != h) std::printf("    {\"%s\", 0x%016llxull},\n", id.c_str(), (unsigned long long)h);
+      if (it == golden.end() || it->second != h)
+        std::printf("    {\"%s\", 0x%016llxull},\n", id.c_str(), (unsigned long long)h);
       INFO(id);
       CHECK((it != golden.end() && it->second == h));
     }

@@ -25,13 +25,18 @@ TEST_CASE("every shipped workload loads and names its paper") {
 
 TEST_CASE("TPU v1 apps reproduce Table 1 intensity within 10 %") {
   // Table 1 (shared/reference/tpu-v1.md): ops per weight byte, weights.
-  struct Row { const char* name; double intensity; double weights; };
+  struct Row {
+    const char* name;
+    double intensity;
+    double weights;
+  };
   for (Row r : {Row{"mlp0", 200, 20e6}, Row{"mlp1", 168, 5e6}, Row{"lstm0", 64, 52e6},
                 Row{"lstm1", 96, 34e6}, Row{"cnn0", 2888, 8e6}, Row{"cnn1", 1750, 100e6}}) {
     Workload w = load_workload(r.name);
     INFO(r.name << " intensity " << w.ops_per_weight_byte() << " weights " << w.weight_bytes());
-    std::printf("%-6s ops/weight byte %8.1f (Table 1: %6.0f)  weights %6.2fM (Table 1: %.0fM)\n", r.name,
-                w.ops_per_weight_byte(), r.intensity, w.weight_bytes() / 1e6, r.weights / 1e6);
+    std::printf("%-6s ops/weight byte %8.1f (Table 1: %6.0f)  weights %6.2fM (Table 1: %.0fM)\n",
+                r.name, w.ops_per_weight_byte(), r.intensity, w.weight_bytes() / 1e6,
+                r.weights / 1e6);
     CHECK(std::abs(w.ops_per_weight_byte() / r.intensity - 1) <= 0.10);
     CHECK(std::abs(double(w.weight_bytes()) / r.weights - 1) <= 0.10);
     CHECK(w.paper_ops_per_weight_byte == r.intensity);
@@ -75,7 +80,8 @@ TEST_CASE("ResNet-50 matches its published size") {
 
 TEST_CASE("bad workloads are rejected with file and key") {
   CHECK_THROWS_AS(load_workload("no-such-workload"), InputError);
-  const char* bad = "name: x\npaper: p\ninput: {features: 8}\nlayers:\n  - {type: fc, out: 4, bogus: 1}\n";
+  const char* bad =
+      "name: x\npaper: p\ninput: {features: 8}\nlayers:\n  - {type: fc, out: 4, bogus: 1}\n";
   try {
     parse_workload(bad, "bad.yaml");
     FAIL("expected an error");
@@ -88,7 +94,8 @@ TEST_CASE("bad workloads are rejected with file and key") {
 
 TEST_CASE("SCALE-Sim topologies import as workloads with the same MACs") {
   const char* csv =
-      "Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides,\n"
+      "Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, "
+      "Strides,\n"
       "Conv1, 12, 12, 3, 3, 4, 8, 1,\n"
       "FC1, 1, 1, 1, 1, 64, 10, 1,\n";
   Workload w = parse_workload(import_scalesim(csv, "t.csv", 2), "t.yaml");

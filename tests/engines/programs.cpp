@@ -7,9 +7,7 @@
 
 namespace tpusim::rtl_test {
 
-namespace {
-
-}  // namespace
+namespace {}  // namespace
 
 GemmProgram gemm_program(const TpuConfig& cfg, const GemmSpec& sp) {
   using numerics::MatrixI8;
@@ -60,7 +58,7 @@ GemmProgram gemm_program(const TpuConfig& cfg, const GemmSpec& sp) {
   const uint32_t out_rows = sp.m / P;
   for (uint32_t j = 0; j < nt; ++j)
     code.push_back(make_instruction(Opcode::kActivate, j * sp.m, ub_out + j * out_rows, sp.m,
-                        uint8_t(sp.function | (sp.pool << 2)), uint16_t(sp.pool_log2)));
+                                    uint8_t(sp.function | (sp.pool << 2)), uint16_t(sp.pool_log2)));
   code.push_back(make_instruction(Opcode::kSync, 0, 0, 0, kUnitAct));
   code.push_back(make_instruction(Opcode::kWriteHost, g.out_host, ub_out, nt * out_rows));
   code.push_back(make_instruction(Opcode::kHalt));
@@ -76,7 +74,8 @@ GemmProgram gemm_program(const TpuConfig& cfg, const GemmSpec& sp) {
         for (uint32_t q = 0; q < P; ++q) {
           const int32_t v = col < sp.n ? acc(o * P + q, col) : 0;
           const int8_t y = numerics::apply_function(
-              sp.function, numerics::requantize(v, sp.mult, sp.shift, numerics::Rounding(sp.round)));
+              sp.function,
+              numerics::requantize(v, sp.mult, sp.shift, numerics::Rounding(sp.round)));
           sum += y;
           mx = std::max<int32_t>(mx, y);
         }
@@ -85,7 +84,5 @@ GemmProgram gemm_program(const TpuConfig& cfg, const GemmSpec& sp) {
       }
   return g;
 }
-
-
 
 }  // namespace tpusim::rtl_test

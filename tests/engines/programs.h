@@ -25,8 +25,8 @@ inline Instruction make_instruction(Opcode op, uint32_t a = 0, uint32_t b = 0, u
 
 struct GemmSpec {
   uint32_t m = 4, k = 4, n = 4;
-  uint8_t function = 0;   // act function code
-  uint8_t pool = 0;       // 0 none, 1 max, 2 avg
+  uint8_t function = 0;  // act function code
+  uint8_t pool = 0;      // 0 none, 1 max, 2 avg
   uint32_t pool_log2 = 0;
   int32_t mult = 1 << 16;
   uint32_t shift = 18;
@@ -36,8 +36,8 @@ struct GemmSpec {
 
 struct GemmProgram {
   Program prog;
-  uint64_t out_host = 0;              // first host vector of the output
-  std::vector<int8_t> expected;       // (m / P) x n_tiles vectors of W bytes, host order
+  uint64_t out_host = 0;         // first host vector of the output
+  std::vector<int8_t> expected;  // (m / P) x n_tiles vectors of W bytes, host order
 };
 
 // C = act(requant(A (m x k) * B (k x n))) through the full data path: rhm, rw, mmc (switch,

@@ -1,12 +1,12 @@
-// Fast engine: every latency of sim/isa/ISA.md checked at its exact cycle, with expected values built
-// from the named timing functions (never literals), plus partition, data independence and value
-// agreement with the functional executor.
+// Fast engine: every latency of sim/isa/ISA.md checked at its exact cycle, with expected values
+// built from the named timing functions (never literals), plus partition, data independence and
+// value agreement with the functional executor.
 #include <catch2/catch.hpp>
 
 #include "models/config.h"
 #include "models/errors.h"
-#include "sim/isa/assembler.h"
 #include "sim/engines/fast/fast_engine.h"
+#include "sim/isa/assembler.h"
 #include "sim/isa/program_gen.h"
 #include "sim/isa/timing.h"
 
@@ -18,7 +18,8 @@ EngineResult run(const TpuConfig& cfg, const std::string& text) {
   return run_fast(cfg, assemble(text, "t.s"));
 }
 uint64_t breakdown_sum(const EventCounts& n) {
-  return n.array_active_cycles + n.weight_stall_cycles + n.weight_shift_cycles + n.non_matrix_cycles;
+  return n.array_active_cycles + n.weight_stall_cycles + n.weight_shift_cycles +
+         n.non_matrix_cycles;
 }
 }  // namespace
 
@@ -31,7 +32,7 @@ TEST_CASE("host DMA: busy for latency + transfer, halt waits for it", "[fast]") 
     const uint64_t done = t0 + tt::host_transfer_cycles(cfg, n * cfg.vector_bytes());
     CHECK(r.timeline[0].issue == t0);
     CHECK(r.timeline[0].done == done);
-    CHECK(r.timeline[1].issue == done);        // not at done - 1
+    CHECK(r.timeline[1].issue == done);  // not at done - 1
     CHECK(r.counts.cycles == done + 1);
     CHECK(r.counts.non_matrix_cycles == r.counts.cycles);
     // A second rhm waits for the first: held exactly until `done`, counted as input stall.
@@ -53,7 +54,8 @@ TEST_CASE("weight path: request, arrival, shift and switch", "[fast]") {
     TpuConfig cfg = load_config(arch);
     const uint64_t B = 5, t0 = tt::front_end_cycles();
     auto r = run(cfg, "rw tile=0 n=1\nmmc ub=0 acc=0 b=5 switch\nhalt\n");
-    const uint64_t arrive = t0 + tt::weight_tile_transfer_cycles(cfg) + tt::weight_memory_latency_cycles(cfg);
+    const uint64_t arrive =
+        t0 + tt::weight_tile_transfer_cycles(cfg) + tt::weight_memory_latency_cycles(cfg);
     const uint64_t sw = arrive + tt::weight_shift_cycles(cfg);
     INFO(arch);
     CHECK(r.timeline[0].issue == t0);
@@ -73,7 +75,8 @@ TEST_CASE("second shift waits for the switch wavefront guard", "[fast]") {
   // Tile 1 arrives long before tile 0 is switched, so its shift starts at sw0 + guard.
   auto r = run(cfg, "rw tile=0 n=2\nmmc ub=0 acc=0 b=1 switch\nmmc ub=0 acc=0 b=1 switch\nhalt\n");
   const uint64_t sw0 = r.timeline[1].issue;
-  CHECK(r.timeline[2].issue == sw0 + tt::weight_shift_guard_cycles(cfg) + tt::weight_shift_cycles(cfg));
+  CHECK(r.timeline[2].issue ==
+        sw0 + tt::weight_shift_guard_cycles(cfg) + tt::weight_shift_cycles(cfg));
 }
 
 TEST_CASE("weight FIFO: a request beyond its depth waits for the end of a shift", "[fast]") {
@@ -83,7 +86,8 @@ TEST_CASE("weight FIFO: a request beyond its depth waits for the end of a shift"
                  G = tt::weight_shift_guard_cycles(cfg), W = cfg.vector_bytes();
   // D + 2 tiles; the first switch is held back by a long host transfer, so tile 1's shift (and
   // with it the slot that tile D + 1 needs) waits for sw0 + guard.
-  std::string prog = "rw tile=0 n=" + std::to_string(D + 2) + "\nrhm host=0 ub=0 n=500\nsync host\n";
+  std::string prog =
+      "rw tile=0 n=" + std::to_string(D + 2) + "\nrhm host=0 ub=0 n=500\nsync host\n";
   for (uint64_t i = 0; i < D + 2; ++i) prog += "mmc ub=0 acc=0 b=1 switch\n";
   prog += "halt\n";
   auto r = run(cfg, prog);
@@ -100,7 +104,8 @@ TEST_CASE("weight FIFO: a request beyond its depth waits for the end of a shift"
 
 TEST_CASE("matmuls pipeline: the next one issues when the last row is injected", "[fast]") {
   TpuConfig cfg = load_config("tiny-8");
-  auto r = run(cfg, "mmc ub=0 acc=0 b=20\nmmc ub=0 acc=20 b=3\nsync mxu\nact acc=0 ub=0 n=8\nhalt\n");
+  auto r =
+      run(cfg, "mmc ub=0 acc=0 b=20\nmmc ub=0 acc=20 b=3\nsync mxu\nact acc=0 ub=0 n=8\nhalt\n");
   const uint64_t t0 = tt::front_end_cycles();
   CHECK(r.timeline[1].issue == t0 + 20);
   CHECK(r.timeline[2].issue == t0 + 23 + tt::mxu_latency_cycles(cfg));
@@ -128,7 +133,8 @@ TEST_CASE("deadlocks are input errors naming the instruction", "[fast]") {
                     Catch::Contains("halt") && Catch::Contains("deadlock"));
 }
 
-TEST_CASE("random programs: partition, data independence, values equal the functional executor", "[fast]") {
+TEST_CASE("random programs: partition, data independence, values equal the functional executor",
+          "[fast]") {
   for (const char* arch : {"tiny-4", "tiny-8", "small-16"}) {
     TpuConfig cfg = load_config(arch);
     for (uint64_t seed = 1; seed <= 40; ++seed) {
@@ -137,7 +143,8 @@ TEST_CASE("random programs: partition, data independence, values equal the funct
       FunctionalResult f = run_functional(cfg, p);
       INFO(arch << " seed " << seed);
       REQUIRE(breakdown_sum(r.counts) == r.counts.cycles);
-      REQUIRE(r.counts.raw_stall_cycles + r.counts.input_stall_cycles <= r.counts.non_matrix_cycles);
+      REQUIRE(r.counts.raw_stall_cycles + r.counts.input_stall_cycles <=
+              r.counts.non_matrix_cycles);
       REQUIRE(r.values.state.host == f.state.host);
       REQUIRE(r.values.state.ub == f.state.ub);
       REQUIRE(r.values.state.acc == f.state.acc);

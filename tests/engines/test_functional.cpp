@@ -3,8 +3,8 @@
 #include "models/config.h"
 #include "models/data_files.h"
 #include "models/errors.h"
-#include "sim/isa/assembler.h"
 #include "sim/engines/functional/functional.h"
+#include "sim/isa/assembler.h"
 #include "sim/isa/numerics.h"
 
 using namespace tpusim;
@@ -38,7 +38,8 @@ TEST_CASE("two-layer program equals the Eigen reference of the layer stack", "[f
       MatrixI32 acc = gemm_reference(in, wt);
       MatrixI8 out(acc.rows(), acc.cols());
       for (int i = 0; i < acc.size(); ++i)
-        out.data()[i] = apply_function(uint8_t(fn), requantize(acc.data()[i], 1 << 30, 38, Rounding::kHalfAwayFromZero));
+        out.data()[i] = apply_function(
+            uint8_t(fn), requantize(acc.data()[i], 1 << 30, 38, Rounding::kHalfAwayFromZero));
       return out;
     };
     MatrixI8 h = layer(X, W0, 1);
@@ -56,7 +57,8 @@ TEST_CASE("two-layer program equals the Eigen reference of the layer stack", "[f
   }
 }
 
-TEST_CASE("accumulate adds into the accumulators with wrap-around; overwrite replaces", "[functional]") {
+TEST_CASE("accumulate adds into the accumulators with wrap-around; overwrite replaces",
+          "[functional]") {
   TpuConfig cfg = load_config("tiny-4");
   // Weights all -128, inputs all -128: each product 16384, 4 per output -> 65536 per mmc.
   std::string prog = ".weights 0";
@@ -73,17 +75,21 @@ TEST_CASE("accumulate adds into the accumulators with wrap-around; overwrite rep
 
 TEST_CASE("an mmc before any switch multiplies by the zero registers", "[functional]") {
   TpuConfig cfg = load_config("tiny-4");
-  FunctionalResult r = run_functional(cfg, assemble(".host 0 1 2 3 4\nrhm host=0 ub=0 n=1\nmmc ub=0 acc=0 b=1\nhalt\n", "z.s"));
+  FunctionalResult r = run_functional(
+      cfg, assemble(".host 0 1 2 3 4\nrhm host=0 ub=0 n=1\nmmc ub=0 acc=0 b=1\nhalt\n", "z.s"));
   for (int c = 0; c < 4; ++c) CHECK(r.state.acc[c] == 0);
 }
 
 TEST_CASE("illegal programs are rejected with the instruction named", "[functional]") {
   TpuConfig cfg = load_config("tiny-4");
-  CHECK_THAT(error_of(cfg, "mmc ub=0 acc=0 b=1 switch\nhalt\n"), Catch::Contains("p.s:1") && Catch::Contains("no weight tile"));
-  CHECK_THAT(error_of(cfg, "rhm host=0 ub=1020 n=8\nhalt\n"), Catch::Contains("UB vector range [1020, 1028)"));
+  CHECK_THAT(error_of(cfg, "mmc ub=0 acc=0 b=1 switch\nhalt\n"),
+             Catch::Contains("p.s:1") && Catch::Contains("no weight tile"));
+  CHECK_THAT(error_of(cfg, "rhm host=0 ub=1020 n=8\nhalt\n"),
+             Catch::Contains("UB vector range [1020, 1028)"));
   CHECK_THAT(error_of(cfg, "mmc ub=0 acc=250 b=8\nhalt\n"), Catch::Contains("accumulator row"));
   CHECK_THAT(error_of(cfg, "rw tile=4095 n=2\nhalt\n"), Catch::Contains("weight tile"));
   CHECK_THAT(error_of(cfg, "nop\n"), Catch::Contains("does not end with halt"));
   CHECK_THAT(error_of(cfg, "halt\nnop\nhalt\n"), Catch::Contains("halt before the end"));
-  CHECK_THAT(error_of(cfg, "rhm host=4000000000 ub=0 n=1\nhalt\n"), Catch::Contains("--timing-only"));
+  CHECK_THAT(error_of(cfg, "rhm host=4000000000 ub=0 n=1\nhalt\n"),
+             Catch::Contains("--timing-only"));
 }

@@ -48,7 +48,8 @@ TEST_CASE("assembler accepts operands in any order, comments and directives", "[
     setc mult=-5
     sync mxu,act
     halt
-  )", "demo.s");
+  )",
+                       "demo.s");
   REQUIRE(p.code.size() == 5);
   CHECK(p.name == "demo");
   CHECK(p.code[0] == Instruction{Opcode::kMatmul, kFlagAccumulate | kFlagSwitch, 0, 1, 8, 4});
@@ -62,14 +63,17 @@ TEST_CASE("assembler accepts operands in any order, comments and directives", "[
 }
 
 TEST_CASE("malformed assembly names the file, the line and the problem", "[asm]") {
-  CHECK_THAT(error_of("nop\nfoo x=1\n"), Catch::Contains("p.s:2") && Catch::Contains("unknown instruction 'foo'"));
-  CHECK_THAT(error_of("rhm host=1 ub=2\n"), Catch::Contains("p.s:1") && Catch::Contains("missing operand n="));
+  CHECK_THAT(error_of("nop\nfoo x=1\n"),
+             Catch::Contains("p.s:2") && Catch::Contains("unknown instruction 'foo'"));
+  CHECK_THAT(error_of("rhm host=1 ub=2\n"),
+             Catch::Contains("p.s:1") && Catch::Contains("missing operand n="));
   CHECK_THAT(error_of("rhm host=1 ub=2 n=0\n"), Catch::Contains("n (field c) must be >= 1"));
   CHECK_THAT(error_of("rhm host=1 ub=2 n=3 n=4\n"), Catch::Contains("given twice"));
   CHECK_THAT(error_of("rhm host=x ub=2 n=3\n"), Catch::Contains("host"));
   CHECK_THAT(error_of("rhm host=1 ub=2 n=99999999999\n"), Catch::Contains("exceeds"));
   CHECK_THAT(error_of("mmc ub=0 acc=0 b=1 swtich\n"), Catch::Contains("unknown word 'swtich'"));
-  CHECK_THAT(error_of("act acc=0 ub=0 n=3 pool=max:2\n"), Catch::Contains("multiple of the pool size"));
+  CHECK_THAT(error_of("act acc=0 ub=0 n=3 pool=max:2\n"),
+             Catch::Contains("multiple of the pool size"));
   CHECK_THAT(error_of("act acc=0 ub=0 n=4 pool=max:3\n"), Catch::Contains("pool size 3"));
   CHECK_THAT(error_of("act acc=0 ub=0 n=4 fn=gelu\n"), Catch::Contains("fn='gelu'"));
   CHECK_THAT(error_of("setc shift=63\n"), Catch::Contains("shift"));

@@ -14,16 +14,28 @@ Instruction random_instruction(std::mt19937_64& rng) {
   auto n = [&] { return 1 + any(rng) % 0xFFFF; };
   Instruction in;
   switch (any(rng) % 9) {
-    case 0: in.op = Opcode::kNop; break;
-    case 1: in.op = Opcode::kHalt; break;
-    case 2: in = {Opcode::kReadHost, 0, 0, any(rng), any(rng), n()}; break;
-    case 3: in = {Opcode::kWriteHost, 0, 0, any(rng), any(rng), n()}; break;
-    case 4: in = {Opcode::kReadWeights, 0, 0, any(rng), 0, n()}; break;
-    case 5: in = {Opcode::kMatmul, uint8_t(any(rng) % 4), 0, any(rng), any(rng), n()}; break;
+    case 0:
+      in.op = Opcode::kNop;
+      break;
+    case 1:
+      in.op = Opcode::kHalt;
+      break;
+    case 2:
+      in = {Opcode::kReadHost, 0, 0, any(rng), any(rng), n()};
+      break;
+    case 3:
+      in = {Opcode::kWriteHost, 0, 0, any(rng), any(rng), n()};
+      break;
+    case 4:
+      in = {Opcode::kReadWeights, 0, 0, any(rng), 0, n()};
+      break;
+    case 5:
+      in = {Opcode::kMatmul, uint8_t(any(rng) % 4), 0, any(rng), any(rng), n()};
+      break;
     case 6: {
       uint8_t pool = any(rng) % 3;
       uint16_t d = pool ? uint16_t(any(rng) % 5) : 0;
-      in = {Opcode::kActivate, uint8_t((any(rng) % 4) | (pool << 2)), d, any(rng), any(rng),
+      in = {Opcode::kActivate,         uint8_t((any(rng) % 4) | (pool << 2)), d, any(rng), any(rng),
             (1 + any(rng) % 1000) << d};
       break;
     }
@@ -33,7 +45,9 @@ Instruction random_instruction(std::mt19937_64& rng) {
       in = {Opcode::kSetConfig, 0, 0, reg, v, 0};
       break;
     }
-    default: in = {Opcode::kSync, uint8_t(1 + any(rng) % 15), 0, 0, 0, 0}; break;
+    default:
+      in = {Opcode::kSync, uint8_t(1 + any(rng) % 15), 0, 0, 0, 0};
+      break;
   }
   return in;
 }

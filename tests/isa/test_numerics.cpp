@@ -20,7 +20,7 @@ TEST_CASE("rounding_shift: ties in each mode", "[numerics]") {
   CHECK(rounding_shift(-5, 1, Rounding::kFloor) == -3);
   CHECK(rounding_shift(-7, 0, Rounding::kFloor) == -7);
   // Non-ties round to nearest in the two rounding modes
-  CHECK(rounding_shift(7, 2, Rounding::kHalfAwayFromZero) == 2);   // 1.75
+  CHECK(rounding_shift(7, 2, Rounding::kHalfAwayFromZero) == 2);  // 1.75
   CHECK(rounding_shift(-7, 2, Rounding::kHalfAwayFromZero) == -2);
   CHECK(rounding_shift(-7, 2, Rounding::kHalfUp) == -2);
 }
@@ -140,19 +140,25 @@ TEST_CASE("fast int8 GEMM equals the reference up to K = 1024 and beyond", "[num
 TEST_CASE("gemm_int8_into equals the reference on every path, overwrite and wrap-around accumulate",
           "[numerics]") {
   std::mt19937 rng(17);
-  struct Shape { int m, k, n; };
-  for (const Shape sh : {Shape{1, 256, 256}, Shape{3, 16, 16}, Shape{200, 256, 256}, Shape{64, 256, 200},
-                         Shape{513, 40, 64}, Shape{1, 1, 1}, Shape{17, 1100, 33}}) {
+  struct Shape {
+    int m, k, n;
+  };
+  for (const Shape sh :
+       {Shape{1, 256, 256}, Shape{3, 16, 16}, Shape{200, 256, 256}, Shape{64, 256, 200},
+        Shape{513, 40, 64}, Shape{1, 1, 1}, Shape{17, 1100, 33}}) {
     for (const bool nonneg : {true, false}) {
       for (const bool widened : {false, true}) {
         for (const bool accumulate : {false, true}) {
-          const int lda = sh.k + 5, ldw = sh.n + 3, ldd = sh.n + 7;  // strided like UB, tiles, accumulators
+          const int lda = sh.k + 5, ldw = sh.n + 3,
+                    ldd = sh.n + 7;  // strided like UB, tiles, accumulators
           MatrixI8 a_full(sh.m, lda), w_full(sh.k, ldw);
           for (int i = 0; i < a_full.size(); ++i) a_full.data()[i] = int8_t(rng());
           for (int i = 0; i < w_full.size(); ++i) w_full.data()[i] = int8_t(rng());
           if (nonneg) a_full = a_full.unaryExpr([](int8_t v) { return int8_t(v & 0x7f); });
-          if (nonneg) a_full(0, 0) = 127;
-          else a_full(0, 0) = -128;
+          if (nonneg)
+            a_full(0, 0) = 127;
+          else
+            a_full(0, 0) = -128;
           w_full(0, 0) = -128;
           const MatrixI8 a = a_full.leftCols(sh.k), w = w_full.leftCols(sh.n);
           std::vector<float> wf(size_t(sh.k) * sh.n);
@@ -165,11 +171,14 @@ TEST_CASE("gemm_int8_into equals the reference on every path, overwrite and wrap
           const MatrixI32 prod = gemm_reference(a, w);
           for (int r = 0; r < sh.m; ++r)
             for (int c = 0; c < sh.n; ++c)
-              want(r, c) = accumulate ? int32_t(uint32_t(want(r, c)) + uint32_t(prod(r, c))) : prod(r, c);
-          gemm_int8_into(a_full.data(), uint64_t(lda), w_full.data(), uint64_t(ldw), widened ? wf.data() : nullptr,
-                         uint64_t(sh.m), uint64_t(sh.k), uint64_t(sh.n), dst.data(), uint64_t(ldd), accumulate);
+              want(r, c) =
+                  accumulate ? int32_t(uint32_t(want(r, c)) + uint32_t(prod(r, c))) : prod(r, c);
+          gemm_int8_into(a_full.data(), uint64_t(lda), w_full.data(), uint64_t(ldw),
+                         widened ? wf.data() : nullptr, uint64_t(sh.m), uint64_t(sh.k),
+                         uint64_t(sh.n), dst.data(), uint64_t(ldd), accumulate);
           INFO("M x K x N = " << sh.m << " x " << sh.k << " x " << sh.n << ", activations "
-                              << (nonneg ? "[0, 127]" : "signed") << (widened ? ", widened weights" : "")
+                              << (nonneg ? "[0, 127]" : "signed")
+                              << (widened ? ", widened weights" : "")
                               << (accumulate ? ", accumulate" : ", overwrite"));
           REQUIRE(dst == want);
         }
@@ -195,8 +204,16 @@ TEST_CASE("requantize_row equals requantize then apply_function element by eleme
   std::vector<int8_t> out(acc.size());
   for (auto mode : {Rounding::kHalfAwayFromZero, Rounding::kHalfUp, Rounding::kFloor})
     for (uint8_t fn = 0; fn < 4; ++fn)
-      for (auto [mult, shift] : {std::pair<int32_t, uint32_t>{1 << 30, 30}, {12345, 24}, {-7, 3}, {1, 0}, {1, 1},
-                                 {3, 2}, {-1, 3}, {INT32_MIN, 62}, {INT32_MAX, 40}, {-5, 0}}) {
+      for (auto [mult, shift] : {std::pair<int32_t, uint32_t>{1 << 30, 30},
+                                 {12345, 24},
+                                 {-7, 3},
+                                 {1, 0},
+                                 {1, 1},
+                                 {3, 2},
+                                 {-1, 3},
+                                 {INT32_MIN, 62},
+                                 {INT32_MAX, 40},
+                                 {-5, 0}}) {
         requantize_row(acc.data(), acc.size(), mult, shift, mode, fn, out.data());
         for (size_t i = 0; i < acc.size(); ++i) {
           INFO("mode " << int(mode) << " fn " << int(fn) << " mult " << mult << " i " << i);

@@ -76,17 +76,25 @@ TEST_CASE("config errors name the file, the key and the range", "[config]") {
     REQUIRE(p != std::string::npos);
     return s.replace(p, from.size(), to);
   };
-  CHECK_THAT(error_of(base + "bogus: 1\n"), Catch::Contains("t.yaml") && Catch::Contains("unknown key 'bogus'"));
-  CHECK_THAT(error_of(replace("rows: 4", "rows: 0")), Catch::Contains("array.rows") && Catch::Contains("[2, 4096]"));
+  CHECK_THAT(error_of(base + "bogus: 1\n"),
+             Catch::Contains("t.yaml") && Catch::Contains("unknown key 'bogus'"));
+  CHECK_THAT(error_of(replace("rows: 4", "rows: 0")),
+             Catch::Contains("array.rows") && Catch::Contains("[2, 4096]"));
   CHECK_THAT(error_of(replace("rows: 4", "rows: -3")), Catch::Contains("array.rows"));
   CHECK_THAT(error_of(replace("rows: 4", "rows: 4.5")), Catch::Contains("array.rows"));
-  CHECK_THAT(error_of(replace("rows: 4", "rows: 99999999999999999999999")), Catch::Contains("array.rows"));
-  CHECK_THAT(error_of(replace("clock_mhz: 700\n", "")), Catch::Contains("clock_mhz") && Catch::Contains("missing"));
+  CHECK_THAT(error_of(replace("rows: 4", "rows: 99999999999999999999999")),
+             Catch::Contains("array.rows"));
+  CHECK_THAT(error_of(replace("clock_mhz: 700\n", "")),
+             Catch::Contains("clock_mhz") && Catch::Contains("missing"));
   CHECK_THAT(error_of(replace("type: ddr3", "type: sram")), Catch::Contains("weight_memory.type"));
-  CHECK_THAT(error_of(replace("unified_buffer_bytes: 4096", "unified_buffer_bytes: 4095")), Catch::Contains("unified_buffer_bytes"));
-  CHECK_THAT(error_of(replace("array: {rows: 4, cols: 4}", "array: [4, 4]")), Catch::Contains("array") && Catch::Contains("mapping"));
-  CHECK_THAT(error_of(replace("bandwidth_gb_s: 1.4", "bandwidth_gb_s: fast")), Catch::Contains("weight_memory.bandwidth_gb_s"));
-  CHECK_THAT(error_of("name: [unclosed\n"), Catch::Contains("t.yaml:") && Catch::Contains("YAML syntax"));
+  CHECK_THAT(error_of(replace("unified_buffer_bytes: 4096", "unified_buffer_bytes: 4095")),
+             Catch::Contains("unified_buffer_bytes"));
+  CHECK_THAT(error_of(replace("array: {rows: 4, cols: 4}", "array: [4, 4]")),
+             Catch::Contains("array") && Catch::Contains("mapping"));
+  CHECK_THAT(error_of(replace("bandwidth_gb_s: 1.4", "bandwidth_gb_s: fast")),
+             Catch::Contains("weight_memory.bandwidth_gb_s"));
+  CHECK_THAT(error_of("name: [unclosed\n"),
+             Catch::Contains("t.yaml:") && Catch::Contains("YAML syntax"));
   CHECK_THAT(error_of(""), Catch::Contains("empty"));
   CHECK_THAT(error_of(std::string("name: \xff\xfe\n")), Catch::Contains("UTF-8"));
   CHECK_THAT(error_of(base + "data: {act_bits: 16}\n"), Catch::Contains("data.act_bits"));

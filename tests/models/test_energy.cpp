@@ -31,7 +31,7 @@ EventCounts compute_bound_gemm(const TpuConfig& cfg, uint64_t k_tiles, uint64_t 
   n.act_rows_in = n_tiles * batch;
   n.act_rows_out = n.act_rows_in;
   n.acc_read_bytes = (k_tiles - 1) * n_tiles * batch * acc_row_bytes  // accumulate
-                     + n.act_rows_in * acc_row_bytes;                // activation
+                     + n.act_rows_in * acc_row_bytes;                 // activation
   n.ub_write_bytes = n.act_rows_out * cfg.vector_bytes();
   n.weight_tiles = tiles;
   n.weight_fifo_write_bytes = tiles * cfg.tile_bytes();
@@ -84,9 +84,9 @@ TEST_CASE("Per-event energies follow the table and the node and the voltage (Eq.
   cfg.params.energy.scaling = "none";
   EnergyResult r = estimate_energy(cfg, n);
   CHECK(r.dynamic_scale == 1.0);
-  CHECK(r.breakdown_j.at("mac") == Approx(1000 * 0.30e-12));       // ref: int8 MAC 0.30 pJ
+  CHECK(r.breakdown_j.at("mac") == Approx(1000 * 0.30e-12));            // ref: int8 MAC 0.30 pJ
   CHECK(r.breakdown_j.at("ub_read") == Approx(10 * 20.0 / 8 * 1e-12));  // ref: 32 KB, 20 pJ / 8 B
-  CHECK(r.breakdown_j.at("dram") == Approx(3 * 8 * 70e-12));        // ref: DDR3 70 pJ/bit
+  CHECK(r.breakdown_j.at("dram") == Approx(3 * 8 * 70e-12));            // ref: DDR3 70 pJ/bit
   CHECK(r.breakdown_j.at("host_link") == Approx(5 * e.host_link_pj_per_byte * 1e-12));
   // Eq. 5: 1 byte of activation east + 4 bytes of partial sum south per MAC slot.
   CHECK(r.breakdown_j.at("pe_transfer") == Approx(1000 * 5 * e.pe_transfer_pj_per_byte * 1e-12));

@@ -36,8 +36,8 @@ bool mentions(const std::string& msg, const std::string& what) {
 TEST_CASE("Defaults are the rows of the reference") {
   const ModelParams p = load_config("tpu-v1").params;
   CHECK(p.energy.scaling == "stillmaker");
-  CHECK(p.energy.base_voltage_v == 0.9);                // Horowitz, 45 nm 0.9 V
-  CHECK(p.energy.mac_pj == Approx(0.2 + 0.1));          // int8 mult + int32 add
+  CHECK(p.energy.base_voltage_v == 0.9);                    // Horowitz, 45 nm 0.9 V
+  CHECK(p.energy.mac_pj == Approx(0.2 + 0.1));              // int8 mult + int32 add
   CHECK(p.energy.ub_read_pj_per_byte == Approx(20.0 / 8));  // 32 KB SRAM, 20 pJ per 64 bit
   CHECK(p.energy.activation_pj_per_lane == Approx(3.1 + 0.1));
   CHECK(p.energy.dram_pj_per_bit.at("ddr3") == 70.0);
@@ -59,8 +59,8 @@ TEST_CASE("Defaults are the rows of the reference") {
 
 TEST_CASE("Every weight-memory type the config accepts has DRAM energy and carbon entries") {
   const ModelParams p;
-  for (const char* t : {"ddr3", "ddr4", "lpddr4", "lpddr5", "gddr5", "gddr6", "hbm2", "hbm2e",
-                        "hbm3", "hbm3e"}) {
+  for (const char* t :
+       {"ddr3", "ddr4", "lpddr4", "lpddr5", "gddr5", "gddr6", "hbm2", "hbm2e", "hbm3", "hbm3e"}) {
     CHECK(p.energy.dram_pj_per_bit.count(t) == 1);
     CHECK(p.carbon.dram_g_per_gb.count(t) == 1);
   }

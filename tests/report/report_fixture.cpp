@@ -1,9 +1,12 @@
 // Test driver of the report tools (not a user tool; `tpusim run/report` are):
-//   report_fixture write DIR   writes the reports the Python and Chromium checks read: DIR/report.json
+//   report_fixture write DIR   writes the reports the Python and Chromium checks read:
+//   DIR/report.json
 //                              (mlp0 on tpu-v1, timing only, with carbon_per and deployment),
 //                              DIR/trace.json, DIR/layers.csv, DIR/bert.json (segmented), and the
-//                              program and functional reports DIR/program*.json, DIR/functional.json.
-//   report_fixture report DIR  runs make_html_report(DIR), as `tpusim report DIR` does. Exit 77 (skip)
+//                              program and functional reports DIR/program*.json,
+//                              DIR/functional.json.
+//   report_fixture report DIR  runs make_html_report(DIR), as `tpusim report DIR` does. Exit 77
+//   (skip)
 //                              when no Python environment exists.
 #include <filesystem>
 #include <iostream>
@@ -15,12 +18,12 @@
 #include "models/data_files.h"
 #include "models/errors.h"
 #include "sim/common/files.h"
-#include "sim/isa/assembler.h"
 #include "sim/engines/fast/fast_engine.h"
 #include "sim/engines/functional/functional.h"
-#include "sim/report/report_json.h"
-#include "sim/report/report_extra.h"
+#include "sim/isa/assembler.h"
 #include "sim/report/chrome_trace.h"
+#include "sim/report/report_extra.h"
+#include "sim/report/report_json.h"
 #include "sim/studies/run/run_workload.h"
 
 namespace fs = std::filesystem;
@@ -29,7 +32,9 @@ using nlohmann::json;
 
 namespace {
 
-void write(const fs::path& p, const std::string& text) { write_file_atomic(p.string(), text, true); }
+void write(const fs::path& p, const std::string& text) {
+  write_file_atomic(p.string(), text, true);
+}
 
 int write_all(const fs::path& dir) {
   fs::create_directories(dir);
@@ -59,16 +64,20 @@ int write_all(const fs::path& dir) {
   EngineOptions opt;
   opt.values = false;
   const EngineResult r = run_fast(cfg, p, opt);
-  json prog{{"tool", tool_json()}, {"arch", arch_json(cfg)},
+  json prog{{"tool", tool_json()},
+            {"arch", arch_json(cfg)},
             {"program", {{"name", p.name}, {"file", s}, {"instructions", p.code.size()}}},
-            {"mode", "fast"}, {"totals", totals_json(cfg, r.counts)}};
+            {"mode", "fast"},
+            {"totals", totals_json(cfg, r.counts)}};
   add_carbon_blocks(prog, cfg, {});
   write(dir / "program.json", prog.dump(2) + "\n");
   write(dir / "program.trace.json", chrome_trace(cfg, p, r).dump() + "\n");
   const FunctionalResult f = run_functional(cfg, p);
-  json pf{{"tool", tool_json()}, {"arch", arch_json(cfg)},
+  json pf{{"tool", tool_json()},
+          {"arch", arch_json(cfg)},
           {"program", {{"name", p.name}, {"file", s}, {"instructions", p.code.size()}}},
-          {"mode", "functional"}, {"totals", counts_json(f.counts, false)}};
+          {"mode", "functional"},
+          {"totals", counts_json(f.counts, false)}};
   write(dir / "program_functional.json", pf.dump(2) + "\n");
   return 0;
 }
@@ -91,6 +100,9 @@ int main(int argc, char** argv) {
     return 2;
   } catch (const std::runtime_error& e) {
     std::cerr << "report_fixture: " << e.what() << "\n";
-    return what == "report" && std::string(e.what()).find("no Python environment") != std::string::npos ? 77 : 1;
+    return what == "report" &&
+                   std::string(e.what()).find("no Python environment") != std::string::npos
+               ? 77
+               : 1;
   }
 }

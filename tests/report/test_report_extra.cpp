@@ -1,5 +1,5 @@
-// sim/report/report_extra.h: the per-layer CSV, carbon per query and deployment, --grid / --dvfs, and
-// the argument checks of `tpusim report`.
+// sim/report/report_extra.h: the per-layer CSV, carbon per query and deployment, --grid / --dvfs,
+// and the argument checks of `tpusim report`.
 #include <catch2/catch.hpp>
 
 #include <filesystem>
@@ -8,8 +8,8 @@
 #include "models/carbon.h"
 #include "models/config.h"
 #include "models/errors.h"
-#include "sim/report/report_json.h"
 #include "sim/report/report_extra.h"
+#include "sim/report/report_json.h"
 #include "sim/studies/run/run_workload.h"
 
 namespace fs = std::filesystem;
@@ -32,9 +32,13 @@ std::vector<std::string> split_csv_line(const std::string& line) {
   for (size_t i = 0; i < line.size(); ++i) {
     const char ch = line[i];
     if (quoted) {
-      if (ch == '"' && i + 1 < line.size() && line[i + 1] == '"') { cur += '"'; ++i; }
-      else if (ch == '"') quoted = false;
-      else cur += ch;
+      if (ch == '"' && i + 1 < line.size() && line[i + 1] == '"') {
+        cur += '"';
+        ++i;
+      } else if (ch == '"')
+        quoted = false;
+      else
+        cur += ch;
     } else if (ch == '"') {
       quoted = true;
     } else if (ch == ',') {
@@ -79,9 +83,9 @@ TEST_CASE("CSV rows sum to the totals", "[csv]") {
     REQUIRE(c.rows.size() == rep["layers"].size());
     for (const auto& r : c.rows) REQUIRE(r.size() == c.header.size());
     const json& t = rep["totals"];
-    for (const char* k : {"cycles", "macs", "useful_macs", "dram_bytes", "host_bytes", "instructions",
-                          "array_active_cycles", "weight_stall_cycles", "weight_shift_cycles",
-                          "non_matrix_cycles"}) {
+    for (const char* k : {"cycles", "macs", "useful_macs", "dram_bytes", "host_bytes",
+                          "instructions", "array_active_cycles", "weight_stall_cycles",
+                          "weight_shift_cycles", "non_matrix_cycles"}) {
       INFO(k);
       uint64_t sum = 0;
       for (const auto& r : c.rows) sum += std::stoull(r[c.col(k)]);
@@ -91,10 +95,11 @@ TEST_CASE("CSV rows sum to the totals", "[csv]") {
                          : t[key];
       CHECK(sum == v.get<uint64_t>());
     }
-    for (const auto& [k, total] : {std::pair<const char*, double>{"energy_j", t["energy_j"].get<double>()},
-                                   {"carbon_operational_g", t["carbon_g"]["operational"].get<double>()},
-                                   {"carbon_embodied_g", t["carbon_g"]["embodied"].get<double>()},
-                                   {"seconds", t["seconds"].get<double>()}}) {
+    for (const auto& [k, total] :
+         {std::pair<const char*, double>{"energy_j", t["energy_j"].get<double>()},
+          {"carbon_operational_g", t["carbon_g"]["operational"].get<double>()},
+          {"carbon_embodied_g", t["carbon_g"]["embodied"].get<double>()},
+          {"seconds", t["seconds"].get<double>()}}) {
       INFO(k);
       double sum = 0;
       for (const auto& r : c.rows) sum += std::stod(r[c.col(k)]);
@@ -107,9 +112,12 @@ TEST_CASE("CSV rows sum to the totals", "[csv]") {
 }
 
 TEST_CASE("CSV quotes text with separators and leaves missing fields empty", "[csv]") {
-  json rep{{"layers", json::array({json{{"name", "a,\"b\""}, {"kind", "fc"}, {"repeat", 2},
-                                        {"macs", 10}, {"ops_per_weight_byte",
-                                                       {{"macs_per_weight_byte (TPU paper)", nullptr}}}}})}};
+  json rep{{"layers", json::array({json{{"name", "a,\"b\""},
+                                        {"kind", "fc"},
+                                        {"repeat", 2},
+                                        {"macs", 10},
+                                        {"ops_per_weight_byte",
+                                         {{"macs_per_weight_byte (TPU paper)", nullptr}}}}})}};
   const std::string text = layers_csv(rep);
   CHECK(text.find("\"a,\"\"b\"\"\",fc,2,,") != std::string::npos);
   const Csv c = parse_csv(text);
@@ -149,7 +157,8 @@ TEST_CASE("the grid override (--grid) takes a preset or a custom intensity", "[c
   CHECK(b["totals"]["cycles"] == a["totals"]["cycles"]);
 }
 
-TEST_CASE("the DVFS override (--dvfs): nominal keeps the arch, an unknown point is refused", "[dvfs]") {
+TEST_CASE("the DVFS override (--dvfs): nominal keeps the arch, an unknown point is refused",
+          "[dvfs]") {
   const TpuConfig cfg = load_config("tpu-v1");
   const TpuConfig n = run_config(cfg, "nominal", "");
   CHECK(n.clock_mhz == cfg.clock_mhz);
@@ -163,7 +172,8 @@ TEST_CASE("carbon per inference, per token and per 1,000 queries", "[carbon]") {
   json rep = timing_report("mlp0", cfg);
   add_carbon_blocks(rep, cfg, {});
   const json& t = rep["totals"];
-  const double run_g = t["carbon_g"]["operational"].get<double>() + t["carbon_g"]["embodied"].get<double>();
+  const double run_g =
+      t["carbon_g"]["operational"].get<double>() + t["carbon_g"]["embodied"].get<double>();
   const uint64_t batch = rep["workload"]["batch"].get<uint64_t>();
   const json& p = rep["carbon_per"];
   CHECK(p["per_run_g"].get<double>() == Approx(run_g));
@@ -187,7 +197,8 @@ TEST_CASE("deployment block follows Eq. 15 with one batch step per batch of quer
   json rep = timing_report("mlp0", cfg);
   add_carbon_blocks(rep, cfg, {5000.0, 3.0});
   const uint64_t batch = rep["workload"]["batch"].get<uint64_t>();
-  const DeploymentCarbon d = deployment_carbon(cfg, counts_from_json(rep["totals"]), 5000.0 / double(batch), 3.0);
+  const DeploymentCarbon d =
+      deployment_carbon(cfg, counts_from_json(rep["totals"]), 5000.0 / double(batch), 3.0);
   const json& j = rep["deployment"];
   CHECK(j["total_g"].get<double>() == Approx(d.total_g));
   CHECK(j["chips"].get<double>() == d.chips);

@@ -9,10 +9,10 @@
 #include "models/config.h"
 #include "models/data_files.h"
 #include "models/energy.h"
-#include "sim/isa/assembler.h"
+#include "sim/compiler/lowering.h"
 #include "sim/engines/fast/fast_engine.h"
 #include "sim/engines/functional/functional.h"
-#include "sim/compiler/lowering.h"
+#include "sim/isa/assembler.h"
 #include "sim/report/chrome_trace.h"
 #include "sim/studies/run/run_workload.h"
 
@@ -157,8 +157,10 @@ TEST_CASE("a segmented workload traces one instance of each segment, end to end"
   REQUIRE(repeated);
   CHECK(m["cycles"].get<uint64_t>() == start);
   CHECK(m["run_cycles"].get<uint64_t>() == rep["totals"]["cycles"].get<uint64_t>());
-  CHECK(m["run_energy_j"].get<double>() == Approx(rep["totals"]["energy_j"].get<double>()).epsilon(1e-9));
-  CHECK(m["segments_note"].get<std::string>().find("one instance of each segment") != std::string::npos);
+  CHECK(m["run_energy_j"].get<double>() ==
+        Approx(rep["totals"]["energy_j"].get<double>()).epsilon(1e-9));
+  CHECK(m["segments_note"].get<std::string>().find("one instance of each segment") !=
+        std::string::npos);
   CHECK(sum_interval_energy(t) == Approx(m["energy_j"].get<double>()).epsilon(1e-9));
   CHECK(m["energy_j"].get<double>() < m["run_energy_j"].get<double>());
 }

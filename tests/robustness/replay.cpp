@@ -31,11 +31,13 @@ int main(int argc, char** argv) {
       if (!fs::is_directory(dir)) continue;
       std::vector<fs::path> files;
       for (const auto& e : fs::directory_iterator(dir))
-        if (e.is_regular_file() && e.path().filename().string()[0] != '.') files.push_back(e.path());
+        if (e.is_regular_file() && e.path().filename().string()[0] != '.')
+          files.push_back(e.path());
       std::sort(files.begin(), files.end());
       for (const auto& f : files) {
         std::ifstream in(f, std::ios::binary);
-        std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)),
+                                   std::istreambuf_iterator<char>());
         ++inputs;
         try {
           t.entry(bytes.data(), bytes.size());

@@ -65,7 +65,9 @@ TEST_CASE("data-independent timing on every engine", "[robust]") {
         for (int variant = 0; variant < 3; ++variant) {
           INFO("variant " << variant << " (0 all-zero, 1 other random data, 2 timing-only)");
           EngineOptions vo = eo;
-          Program q = variant == 0 ? other_data(p, true, 0) : variant == 1 ? other_data(p, false, seed + 17) : p;
+          Program q = variant == 0   ? other_data(p, true, 0)
+                      : variant == 1 ? other_data(p, false, seed + 17)
+                                     : p;
           if (variant == 2) vo.values = false;
           const EngineResult r = run_engine(mode, cfg, q, vo);
           CHECK(r.counts == base.counts);

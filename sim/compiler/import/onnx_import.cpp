@@ -40,11 +40,13 @@ constexpr int kNoOnnxExit = 3;
 
 std::string import_onnx(const std::string& model, uint64_t batch) {
   std::error_code ec;
-  if (!fs::is_regular_file(model, ec)) throw InputError(fmt::format("import-onnx {}: cannot open", model));
+  if (!fs::is_regular_file(model, ec))
+    throw InputError(fmt::format("import-onnx {}: cannot open", model));
   const fs::path root = data_root();
   const fs::path script = root / "scripts" / "import_onnx.py";
   if (!fs::is_regular_file(script, ec))
-    throw InputError(fmt::format("import-onnx: {} not found (set TPUSIM_HOME to the source tree)", script.string()));
+    throw InputError(fmt::format("import-onnx: {} not found (set TPUSIM_HOME to the source tree)",
+                                 script.string()));
   const char* env = std::getenv("TPUSIM_VENV");
   const fs::path venv = env && *env ? fs::path(env) : root / "build" / "venv";
   const fs::path python = venv / "bin" / "python";
@@ -59,8 +61,8 @@ std::string import_onnx(const std::string& model, uint64_t batch) {
   const int fd = ::mkstemp(err_path);
   if (fd < 0) throw std::runtime_error("import-onnx: cannot create a temporary file");
   ::close(fd);
-  std::string cmd = fmt::format("{} {} {}", shell_quote(python.string()), shell_quote(script.string()),
-                                shell_quote(model));
+  std::string cmd = fmt::format("{} {} {}", shell_quote(python.string()),
+                                shell_quote(script.string()), shell_quote(model));
   if (batch) cmd += fmt::format(" --batch {}", batch);
   cmd += " 2>" + shell_quote(err_path);
   std::string yaml, err;
@@ -78,15 +80,19 @@ std::string import_onnx(const std::string& model, uint64_t batch) {
     err = trimmed(ss.str());
   }
   std::remove(err_path);
-  if (status == -1) throw std::runtime_error(fmt::format("import-onnx: cannot start {}", python.string()));
+  if (status == -1)
+    throw std::runtime_error(fmt::format("import-onnx: cannot start {}", python.string()));
   const int rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
   if (rc == kNoOnnxExit)
-    throw InputError(fmt::format("import-onnx: the Python package 'onnx' is missing from {}; {}", venv.string(), fix));
+    throw InputError(fmt::format("import-onnx: the Python package 'onnx' is missing from {}; {}",
+                                 venv.string(), fix));
   if (rc != 0) {
     // The script's messages start with "import-onnx: "; keep one prefix.
     const std::string prefix = "import-onnx: ";
     if (err.rfind(prefix, 0) == 0) err = err.substr(prefix.size());
-    throw InputError(fmt::format("import-onnx: {}", err.empty() ? fmt::format("{} exited with {}", script.string(), rc) : err));
+    throw InputError(
+        fmt::format("import-onnx: {}",
+                    err.empty() ? fmt::format("{} exited with {}", script.string(), rc) : err));
   }
   // A conversion the workload format rejects is a bug of the importer or an unsupported model:
   // fail loudly before writing anything.

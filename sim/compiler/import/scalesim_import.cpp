@@ -32,7 +32,8 @@ bool ScaleSimLayer::is_gemm() const {
          (ifmap_h == filter_h && ifmap_w == filter_w && filter_h == 1 && filter_w == 1);
 }
 
-std::vector<ScaleSimLayer> parse_scalesim_topology(const std::string& csv_text, const std::string& file,
+std::vector<ScaleSimLayer> parse_scalesim_topology(const std::string& csv_text,
+                                                   const std::string& file,
                                                    const ScaleSimParse& opt) {
   check_utf8_text(csv_text, file);
   std::istringstream in(csv_text);
@@ -51,21 +52,23 @@ std::vector<ScaleSimLayer> parse_scalesim_topology(const std::string& csv_text, 
     if (header) {
       header = false;
       if (cols.empty() || cols[0].find("Layer") == std::string::npos)
-        throw InputError(fmt::format("{}:{}: expected the SCALE-Sim header '{}'", file, lineno,
-                                     opt.gemm ? "Layer, M, N, K" : "Layer name, IFMAP Height, ..."));
+        throw InputError(
+            fmt::format("{}:{}: expected the SCALE-Sim header '{}'", file, lineno,
+                        opt.gemm ? "Layer, M, N, K" : "Layer name, IFMAP Height, ..."));
       continue;
     }
     const size_t need = opt.gemm ? 4 : 8;
     if (cols.size() < need)
-      throw InputError(fmt::format("{}:{}: expected {} columns ({}), got {}", file, lineno, need,
-                                   opt.gemm ? "name, M, N, K"
-                                            : "name, ifmap h, ifmap w, filter h, filter w, channels, filters, strides",
-                                   cols.size()));
+      throw InputError(fmt::format(
+          "{}:{}: expected {} columns ({}), got {}", file, lineno, need,
+          opt.gemm ? "name, M, N, K"
+                   : "name, ifmap h, ifmap w, filter h, filter w, channels, filters, strides",
+          cols.size()));
     uint64_t v[7] = {0, 0, 0, 0, 0, 0, 0};
     for (size_t i = 0; i + 1 < need; ++i) {
       if (!parse_uint_scalar(cols[i + 1], v[i]) || v[i] == 0 || v[i] > kMaxScaleSimValue)
-        throw InputError(fmt::format("{}:{}: column {}: '{}' is not an integer in 1..{}", file, lineno, i + 2,
-                                     cols[i + 1], kMaxScaleSimValue));
+        throw InputError(fmt::format("{}:{}: column {}: '{}' is not an integer in 1..{}", file,
+                                     lineno, i + 2, cols[i + 1], kMaxScaleSimValue));
     }
     ScaleSimLayer l;
     l.name = cols[0];
@@ -87,11 +90,12 @@ std::vector<ScaleSimLayer> parse_scalesim_topology(const std::string& csv_text, 
       l.stride = v[6];
     }
     if (l.ifmap_h * l.ifmap_w > (uint64_t(1) << 32))
-      throw InputError(fmt::format("{}:{}: ifmap {}x{} has more than 2^32 pixels (too large to simulate)", file,
-                                   lineno, l.ifmap_h, l.ifmap_w));
+      throw InputError(
+          fmt::format("{}:{}: ifmap {}x{} has more than 2^32 pixels (too large to simulate)", file,
+                      lineno, l.ifmap_h, l.ifmap_w));
     if (l.filter_h > l.ifmap_h || l.filter_w > l.ifmap_w)
-      throw InputError(fmt::format("{}:{}: filter {}x{} larger than the ifmap {}x{}", file, lineno, l.filter_h,
-                                   l.filter_w, l.ifmap_h, l.ifmap_w));
+      throw InputError(fmt::format("{}:{}: filter {}x{} larger than the ifmap {}x{}", file, lineno,
+                                   l.filter_h, l.filter_w, l.ifmap_h, l.ifmap_w));
     if (opt.expand_depthwise && !opt.gemm && l.name.find("DP") != std::string::npos) {
       const uint64_t channels = l.channels;
       l.channels = 1;
@@ -108,19 +112,23 @@ std::vector<ScaleSimLayer> parse_scalesim_topology(const std::string& csv_text, 
   return out;
 }
 
-std::vector<ScaleSimLayer> load_scalesim_topology(const std::string& path, const ScaleSimParse& opt) {
+std::vector<ScaleSimLayer> load_scalesim_topology(const std::string& path,
+                                                  const ScaleSimParse& opt) {
   return parse_scalesim_topology(read_input_file(path), path, opt);
 }
 
 std::string scalesim_topology_csv(const std::vector<ScaleSimLayer>& layers) {
-  std::string out = "Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides,\n";
+  std::string out =
+      "Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, "
+      "Strides,\n";
   for (const ScaleSimLayer& l : layers)
-    out += fmt::format("{}, {}, {}, {}, {}, {}, {}, {},\n", l.name, l.ifmap_h, l.ifmap_w, l.filter_h, l.filter_w,
-                       l.channels, l.filters, l.stride);
+    out += fmt::format("{}, {}, {}, {}, {}, {}, {}, {},\n", l.name, l.ifmap_h, l.ifmap_w,
+                       l.filter_h, l.filter_w, l.channels, l.filters, l.stride);
   return out;
 }
 
-std::string scalesim_workload_yaml(const std::vector<ScaleSimLayer>& layers, const ScaleSimYaml& opt) {
+std::string scalesim_workload_yaml(const std::vector<ScaleSimLayer>& layers,
+                                   const ScaleSimYaml& opt) {
   std::string out = opt.header;
   out += fmt::format("name: {}\npaper: \"{}\"\nbatch: {}\n", opt.name, opt.paper, opt.batch);
   if (!opt.assumptions.empty()) {
@@ -131,18 +139,25 @@ std::string scalesim_workload_yaml(const std::vector<ScaleSimLayer>& layers, con
   for (size_t i = 0; i < layers.size(); ++i) {
     const ScaleSimLayer& l = layers[i];
     const std::string id = identifier(l.name);
-    const std::string n = id.empty() ? fmt::format("layer{}", i) : opt.numbered ? fmt::format("{}_{}", id, i) : id;
+    const std::string n = id.empty()     ? fmt::format("layer{}", i)
+                          : opt.numbered ? fmt::format("{}_{}", id, i)
+                                         : id;
     out += fmt::format("  - repeat: 1\n    name: {}\n    layers:\n", n);
     if (opt.gemm_as_fc && l.is_gemm()) {
-      out += fmt::format("      - {{type: embedding, name: {}_in, features: {}, rows_per_item: {}}}\n", n, l.window(),
-                         l.ofmap_px());
-      out += fmt::format("      - {{type: fc, name: {}, out: {}, act: {}}}\n", n, l.filters, opt.act);
+      out +=
+          fmt::format("      - {{type: embedding, name: {}_in, features: {}, rows_per_item: {}}}\n",
+                      n, l.window(), l.ofmap_px());
+      out +=
+          fmt::format("      - {{type: fc, name: {}, out: {}, act: {}}}\n", n, l.filters, opt.act);
     } else {
-      out += fmt::format("      - {{type: embedding, name: {}_in, features: {}, rows_per_item: {}}}\n", n, l.channels,
-                         l.ifmap_h * l.ifmap_w);
-      out += fmt::format("      - {{type: conv2d, name: {}, in_h: {}, in_w: {}, out_c: {}, kernel_h: {}, kernel_w: {}, "
-                         "stride: {}, pad: 0, act: {}}}\n",
-                         n, l.ifmap_h, l.ifmap_w, l.filters, l.filter_h, l.filter_w, l.stride, opt.act);
+      out +=
+          fmt::format("      - {{type: embedding, name: {}_in, features: {}, rows_per_item: {}}}\n",
+                      n, l.channels, l.ifmap_h * l.ifmap_w);
+      out += fmt::format(
+          "      - {{type: conv2d, name: {}, in_h: {}, in_w: {}, out_c: {}, kernel_h: {}, "
+          "kernel_w: {}, "
+          "stride: {}, pad: 0, act: {}}}\n",
+          n, l.ifmap_h, l.ifmap_w, l.filters, l.filter_h, l.filter_w, l.stride, opt.act);
     }
   }
   return out;
@@ -150,7 +165,8 @@ std::string scalesim_workload_yaml(const std::vector<ScaleSimLayer>& layers, con
 
 std::string import_scalesim(const std::string& csv_text, const std::string& file, uint64_t batch) {
   ScaleSimYaml y;
-  y.header = fmt::format("# Imported from SCALE-Sim topology {} by `tpusim import-scalesim`.\n", file);
+  y.header =
+      fmt::format("# Imported from SCALE-Sim topology {} by `tpusim import-scalesim`.\n", file);
   y.paper = fmt::format("SCALE-Sim topology {}", file);
   y.batch = batch;
   y.assumptions = {"Each SCALE-Sim layer is independent: its input comes from the host",

@@ -1,6 +1,5 @@
 #include "sim/engines/cosim/lockstep.h"
 
-
 #include <fmt/format.h>
 
 #include "models/errors.h"
@@ -10,7 +9,7 @@
 namespace tpusim {
 
 namespace cosim_detail {
-#define TPUSIM_PRESET(id, name, size) \
+#define TPUSIM_PRESET(id, name, size)                                                      \
   CosimOutcome run_##id(const TpuConfig& cfg, const Program& prog, const std::string& vcd, \
                         bool perturb);
 #include "tpusim_engine_cosim_presets.inc"
@@ -35,9 +34,10 @@ const Entry& entry(uint32_t size) {
   for (const Entry& e : entries())
     if (e.size == size) return e;
   std::string list;
-  for (const Entry& e : entries()) list += fmt::format("{}{} ({})", list.empty() ? "" : ", ", e.size, e.preset);
-  throw InputError(fmt::format("cosim: no verilated tpu_top for a {}x{} array; sizes that exist: {}",
-                               size, size, list));
+  for (const Entry& e : entries())
+    list += fmt::format("{}{} ({})", list.empty() ? "" : ", ", e.size, e.preset);
+  throw InputError(fmt::format(
+      "cosim: no verilated tpu_top for a {}x{} array; sizes that exist: {}", size, size, list));
 }
 }  // namespace
 

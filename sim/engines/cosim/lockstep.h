@@ -17,10 +17,10 @@ namespace tpusim {
 
 struct CosimOutcome {
   bool match = true;
-  uint64_t cycles = 0;      // total_cycles of the run (when it got that far)
-  uint64_t edges = 0;       // clock edges compared (load, run and read-back phases)
-  std::string mismatch;     // "cycle N (run): signal: rtl=... systemc=..." when !match
-  std::vector<int8_t> host; // final host memory (read back through bd_host_rdata_o)
+  uint64_t cycles = 0;       // total_cycles of the run (when it got that far)
+  uint64_t edges = 0;        // clock edges compared (load, run and read-back phases)
+  std::string mismatch;      // "cycle N (run): signal: rtl=... systemc=..." when !match
+  std::vector<int8_t> host;  // final host memory (read back through bd_host_rdata_o)
 };
 
 // Array sizes with a verilated SystemC tpu_top (presets tiny-4, tiny-8, small-16, small-32).

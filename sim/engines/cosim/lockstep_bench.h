@@ -1,5 +1,6 @@
-// The lockstep bench of sim/engines/cosim/lockstep.h as a template over the verilated model; compiled once per
-// preset (rtl/CMakeLists.txt (tpusim_verilated_dispatch) generates one translation unit per verilated SystemC library).
+// The lockstep bench of sim/engines/cosim/lockstep.h as a template over the verilated model;
+// compiled once per preset (rtl/CMakeLists.txt (tpusim_verilated_dispatch) generates one
+// translation unit per verilated SystemC library).
 #pragma once
 
 #include <cstring>
@@ -16,11 +17,11 @@
 
 #include "models/config.h"
 #include "sim/engines/cosim/lockstep.h"
-#include "sim/engines/functional/functional.h"
-#include "sim/isa/isa.h"
 #include "sim/engines/cycle/cycle_engine.h"
 #include "sim/engines/cycle/tpu_top.h"
 #include "sim/engines/cycle/vcd.h"
+#include "sim/engines/functional/functional.h"
+#include "sim/isa/isa.h"
 
 namespace tpusim::cosim_detail {
 
@@ -29,9 +30,12 @@ using namespace tpusim::sc;
 template <typename T>
 std::string show(const T& v) {
   std::ostringstream os;
-  if constexpr (std::is_same_v<T, bool>) os << int(v);
-  else if constexpr (std::is_integral_v<T>) os << "0x" << std::hex << uint64_t(v);
-  else os << v.to_string(sc_dt::SC_HEX);
+  if constexpr (std::is_same_v<T, bool>)
+    os << int(v);
+  else if constexpr (std::is_integral_v<T>)
+    os << "0x" << std::hex << uint64_t(v);
+  else
+    os << v.to_string(sc_dt::SC_HEX);
   return os.str();
 }
 
@@ -161,7 +165,8 @@ class LockstepBench : public sc_core::sc_module {
         } else if (l.kind == 2) {
           bd_host_we.write(true);
           bd_host_addr.write(l.addr);
-          bd_host_wdata.write(PortCodec<typename P::Vec>::from_words(l.words.data(), l.words.size()));
+          bd_host_wdata.write(
+              PortCodec<typename P::Vec>::from_words(l.words.data(), l.words.size()));
         } else if (l.kind == 3) {
           bd_wmem_we.write(true);
           bd_wmem_addr.write(l.addr);
@@ -260,8 +265,10 @@ CosimOutcome run_lockstep(const TpuConfig& cfg, const Program& prog, const std::
   const ArchState init = ArchState::initial(cfg, prog);
   const uint64_t hv = init.host.size() / W;
   if (hv > host_vectors_param || prog.code.size() > imem_depth)
-    throw InputError(fmt::format("{}: the program needs more host ({} vectors) or instruction "
-                                 "memory than the verilated model has", prog.name, hv));
+    throw InputError(
+        fmt::format("{}: the program needs more host ({} vectors) or instruction "
+                    "memory than the verilated model has",
+                    prog.name, hv));
   const TpuTopParams prm = tpu_top_params(cfg, host_vectors_param, imem_depth);
 
   EngineOptions fo;

@@ -20,8 +20,10 @@ void accumulators::seq() {
     // rd_data_o <= mem[rd_addr_i] (old contents); skipped when it would reload the same value
     const uint32_t ra = rd_addr_i.read();
     if (ra != last_rd_addr_ || rd_row_written_) {
-      if (ra < AccEntries) std::memcpy(rd_data_q_.u32(), row(ra), Cols * 4);
-      else rd_data_q_.clear();
+      if (ra < AccEntries)
+        std::memcpy(rd_data_q_.u32(), row(ra), Cols * 4);
+      else
+        rd_data_q_.clear();
       rd_data_o.write(rd_data_q_);
       last_rd_addr_ = ra;
     }
@@ -40,8 +42,10 @@ void accumulators::seq() {
     wr_addr_q_ = wr_addr_i.read();
     wr_data_q_ = wr_data_i.read();
   }
-  if (!rst_ni.read()) wr_valid_q_ = false;
-  else if (edge) wr_valid_q_ = wr_valid_i.read();
+  if (!rst_ni.read())
+    wr_valid_q_ = false;
+  else if (edge)
+    wr_valid_q_ = wr_valid_i.read();
   busy_o.write(wr_valid_q_);
 }
 

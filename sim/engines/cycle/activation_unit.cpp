@@ -6,8 +6,8 @@
 
 namespace tpusim::sc {
 
-activation_unit::activation_unit(sc_core::sc_module_name name, uint32_t Cols_,
-                                 uint32_t VecBytes_, uint32_t AccEntries_, uint32_t UbVectors_)
+activation_unit::activation_unit(sc_core::sc_module_name name, uint32_t Cols_, uint32_t VecBytes_,
+                                 uint32_t AccEntries_, uint32_t UbVectors_)
     : sc_core::sc_module(name),
       Cols(Cols_),
       VecBytes(VecBytes_),
@@ -52,7 +52,7 @@ void activation_unit::seq() {
       // stage 3: pooling on q3 (before q3 is overwritten)
       const int16_t val = int16_t(q3_q_[c]);
       const int16_t acc_p = pool_q_lane_[c];
-      const int16_t cur = first3_q_ ? val
+      const int16_t cur = first3_q_      ? val
                           : pool_q_ == 2 ? int16_t(acc_p + val)
                                          : (val > acc_p ? val : acc_p);
       const int16_t avg_pos = int16_t((cur + pool_half) >> log2_q_);
@@ -65,9 +65,12 @@ void activation_unit::seq() {
       // stage 2: function on q2
       const int8_t x = q2_q_[c];
       int8_t fn = x;
-      if (func_q_ == 1) fn = x < 0 ? int8_t(0) : x;
-      else if (func_q_ == 2) fn = sigmoid_lut_[uint8_t(x) ^ 0x80];
-      else if (func_q_ == 3) fn = tanh_lut_[uint8_t(x) ^ 0x80];
+      if (func_q_ == 1)
+        fn = x < 0 ? int8_t(0) : x;
+      else if (func_q_ == 2)
+        fn = sigmoid_lut_[uint8_t(x) ^ 0x80];
+      else if (func_q_ == 3)
+        fn = tanh_lut_[uint8_t(x) ^ 0x80];
       q3_q_[c] = fn;
       // stage 1: requantize the accumulator data
       const int64_t prod = int64_t(int32_t(acc[c])) * int64_t(int32_t(mult_q_));
@@ -93,8 +96,10 @@ void activation_unit::seq() {
     last2_q_ = last1_q_;
     first1_q_ = s0_first;
     last1_q_ = s0_last;
-    if (start) out_addr_q_ = ub_addr_i.read() & ub_mask;
-    else if (v4_q_) out_addr_q_ = (out_addr_q_ + 1) & ub_mask;
+    if (start)
+      out_addr_q_ = ub_addr_i.read() & ub_mask;
+    else if (v4_q_)
+      out_addr_q_ = (out_addr_q_ + 1) & ub_mask;
   }
   if (rst) {
     left_q_ = 0;

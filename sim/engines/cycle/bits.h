@@ -125,6 +125,8 @@ inline uint32_t clog2(uint64_t n) {
   while ((uint64_t(1) << b) < n) ++b;
   return b;
 }
-inline uint64_t mask_bits(uint32_t bits) { return bits >= 64 ? ~uint64_t(0) : (uint64_t(1) << bits) - 1; }
+inline uint64_t mask_bits(uint32_t bits) {
+  return bits >= 64 ? ~uint64_t(0) : (uint64_t(1) << bits) - 1;
+}
 
 }  // namespace tpusim::sc

@@ -21,8 +21,8 @@ controller::controller(sc_core::sc_module_name name, uint32_t ImemDepth_, uint32
   sensitive << clk_i.pos() << rst_ni.neg();
   dont_initialize();
   SC_METHOD(comb);
-  sensitive << state_ev_ << host_busy_i << w_free_i << w_busy_i << shadow_full_i << array_busy_i << acc_busy_i
-            << act_busy_i;
+  sensitive << state_ev_ << host_busy_i << w_free_i << w_busy_i << shadow_full_i << array_busy_i
+            << acc_busy_i << act_busy_i;
 }
 
 void controller::load_imem(uint32_t addr, const std::array<uint32_t, 4>& word) {
@@ -170,8 +170,10 @@ void controller::seq() {
       error_q_ = true;
     }
     // MXU input sequencer
-    if (d.is_mmc) mx_left_q_ = d.fc - 1;
-    else if (mx_left_q_ != 0) mx_left_q_ = mx_left_q_ - 1;
+    if (d.is_mmc)
+      mx_left_q_ = d.fc - 1;
+    else if (mx_left_q_ != 0)
+      mx_left_q_ = mx_left_q_ - 1;
     mxu_valid_q_ = d.inject;
     mxu_switch_q_ = d.switch_w;
     // setc
@@ -253,10 +255,12 @@ void controller::trace(Vcd& v, const std::string& s) {
   v.add_u64(s, "pc_q", 32, [this] { return pc_q_; });
   v.add_u64(s, "if_valid_q", 1, [this] { return if_valid_q_; });
   v.add_u64(s, "if_pc_q", 32, [this] { return if_pc_q_; });
-  v.add(s, "if_instr_q", 128, [this](uint32_t* w) { std::copy(if_instr_q_.begin(), if_instr_q_.end(), w); });
+  v.add(s, "if_instr_q", 128,
+        [this](uint32_t* w) { std::copy(if_instr_q_.begin(), if_instr_q_.end(), w); });
   v.add_u64(s, "id_valid_q", 1, [this] { return id_valid_q_; });
   v.add_u64(s, "id_pc_q", 32, [this] { return id_pc_q_; });
-  v.add(s, "id_instr_q", 128, [this](uint32_t* w) { std::copy(id_instr_q_.begin(), id_instr_q_.end(), w); });
+  v.add(s, "id_instr_q", 128,
+        [this](uint32_t* w) { std::copy(id_instr_q_.begin(), id_instr_q_.end(), w); });
   v.add_u64(s, "halted_q", 1, [this] { return halted_q_; });
   v.add_u64(s, "error_q", 1, [this] { return error_q_; });
   v.add_u64(s, "mx_left_q", 32, [this] { return mx_left_q_; });

@@ -20,8 +20,8 @@ class controller : public sc_core::sc_module {
   sc_core::sc_in<bool> bd_imem_we_i;
   sc_core::sc_in<uint32_t> bd_imem_addr_i;
   sc_core::sc_in<sc_dt::sc_bv<128>> bd_imem_wdata_i;
-  sc_core::sc_in<bool> host_busy_i, w_free_i, w_busy_i, shadow_full_i, tile_arrived_i,
-      array_busy_i, acc_busy_i, act_busy_i;
+  sc_core::sc_in<bool> host_busy_i, w_free_i, w_busy_i, shadow_full_i, tile_arrived_i, array_busy_i,
+      acc_busy_i, act_busy_i;
   sc_core::sc_out<bool> host_start_o, host_write_o;
   sc_core::sc_out<uint32_t> host_addr_o, host_ub_addr_o, host_n_o;
   sc_core::sc_out<bool> w_start_o;

@@ -8,10 +8,10 @@
 #include <systemc>
 
 #include "models/errors.h"
-#include "sim/engines/functional/functional.h"
-#include "sim/engines/result_builder.h"
 #include "sim/engines/cycle/tpu_top.h"
 #include "sim/engines/cycle/vcd.h"
+#include "sim/engines/functional/functional.h"
+#include "sim/engines/result_builder.h"
 #include "sim/isa/timing.h"
 
 // libsystemc's main() calls sc_main; every tpusim executable has its own main, so this one is

@@ -1,5 +1,5 @@
-// Cycle engine (`--mode cycle`): runs a program on the SystemC twin of rtl/ (sim/engines/cycle/), clock
-// by clock, and reports what run_fast reports: the counters (timing from the model's
+// Cycle engine (`--mode cycle`): runs a program on the SystemC twin of rtl/ (sim/engines/cycle/),
+// clock by clock, and reports what run_fast reports: the counters (timing from the model's
 // performance counters, work and bytes via count_work), the per-instruction timeline, per-layer
 // attribution and the final architectural state.
 #pragma once
@@ -13,7 +13,6 @@
 #include "sim/isa/program.h"
 
 namespace tpusim {
-
 
 // Runs `prog` (validated first) on a fresh elaboration of the SystemC tpu_top for `cfg` and
 // returns counts, timeline, per_layer and (with values) the final ArchState and host writes.

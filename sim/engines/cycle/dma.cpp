@@ -43,8 +43,8 @@ dma::dma(sc_core::sc_module_name name, uint32_t Rows_, uint32_t Cols_, uint32_t 
   sensitive << clk_i.pos() << rst_ni.neg();
   dont_initialize();
   SC_METHOD(comb);
-  sensitive << state_ev_ << host_start_i << host_write_i << host_addr_i << host_ub_addr_i << host_n_i
-            << w_start_i << w_tile_i << w_n_i << fifo_slot_free_i << fifo_alloc_slot_i
+  sensitive << state_ev_ << host_start_i << host_write_i << host_addr_i << host_ub_addr_i
+            << host_n_i << w_start_i << w_tile_i << w_n_i << fifo_slot_free_i << fifo_alloc_slot_i
             << bd_host_addr_i;
 }
 
@@ -119,9 +119,12 @@ void dma::seq() {
         h_credit_q_ = HostBwMbS;
       }
     } else if (h_active_q_) {
-      if (h_done) h_active_q_ = false;
-      else if (h_lat_q_ != 0) --h_lat_q_;
-      else h_credit_q_ += HostBwMbS;
+      if (h_done)
+        h_active_q_ = false;
+      else if (h_lat_q_ != 0)
+        --h_lat_q_;
+      else
+        h_credit_q_ += HostBwMbS;
     }
     mv_left_q_ = mv_left - (mv_on ? 1 : 0);
     mv_host_q_ = mv_host + 1;

@@ -9,7 +9,11 @@ namespace tpusim::sc {
 
 systolic_array::systolic_array(sc_core::sc_module_name name, uint32_t Rows_, uint32_t Cols_,
                                uint32_t TagBits_)
-    : sc_core::sc_module(name), Rows(Rows_), Cols(Cols_), TagBits(TagBits_), Depth(Rows_ + Cols_ - 1) {
+    : sc_core::sc_module(name),
+      Rows(Rows_),
+      Cols(Cols_),
+      TagBits(TagBits_),
+      Depth(Rows_ + Cols_ - 1) {
   const size_t n = size_t(Rows) * Cols;
   act_.assign(n, 0);
   active_.assign(n, 0);
@@ -76,8 +80,10 @@ void systolic_array::seq() {
     }
     bool same = std::memcmp(last_act_in_.data(), in, Rows) == 0;
     if (!same) std::memcpy(last_act_in_.data(), in, Rows);
-    if (sw_in) switch_age_ = 0;
-    else ++switch_age_;
+    if (sw_in)
+      switch_age_ = 0;
+    else
+      ++switch_age_;
     const bool switching = switch_age_ <= uint64_t(Rows) + Cols + 1;
     quiet_ = (same && !switching) ? quiet_ + 1 : 0;
     const bool fixed_point = quiet_ > uint64_t(Rows) + Cols + 1;
@@ -139,13 +145,12 @@ void systolic_array::trace(Vcd& v, const std::string& s) {
   v.add_u64(s, "valid_o", 1, [this] { return valid_o.read(); });
   v.add_u64(s, "tag_o", TagBits, [this] { return tag_o.read(); });
   v.add_u64(s, "busy_o", 1, [this] { return busy_o.read(); });
-  v.add(s, "psum_o", Cols * 32, [this](uint32_t* w) {
-    std::memcpy(w, psum_o.read().u32(), size_t(Cols) * 4);
-  });
+  v.add(s, "psum_o", Cols * 32,
+        [this](uint32_t* w) { std::memcpy(w, psum_o.read().u32(), size_t(Cols) * 4); });
   for (uint32_t r = 0; r < Rows && r < 8; ++r)
     for (uint32_t c = 0; c < Cols && c < 8; ++c) {
-      const std::string pe = s + ".gen_row[" + std::to_string(r) + "].gen_col[" +
-                             std::to_string(c) + "].u_pe";
+      const std::string pe =
+          s + ".gen_row[" + std::to_string(r) + "].gen_col[" + std::to_string(c) + "].u_pe";
       const size_t i = size_t(r) * Cols + c;
       v.add_u64(pe, "act_o", 8, [this, i] { return uint8_t(act_[i]); });
       v.add_u64(pe, "psum_o", 32, [this, i] { return uint32_t(psum_[i]); });

@@ -69,8 +69,8 @@ class systolic_array : public sc_core::sc_module {
   uint64_t quiet_ = 0, switch_age_ = 0;
   std::vector<int8_t> act_in_col0_;
   std::vector<uint8_t> sw_in_col0_;
-  std::vector<uint32_t> sw_set_;    // per row: how many switch registers hold 1
-  std::vector<int32_t> zero_row_;   // psum_i of row 0
+  std::vector<uint32_t> sw_set_;   // per row: how many switch registers hold 1
+  std::vector<int32_t> zero_row_;  // psum_i of row 0
   Bits psum_out_;
 };
 

@@ -16,7 +16,6 @@
 
 #include <systemc>
 
-#include "sim/isa/tpu_top_params.h"
 #include "sim/engines/cycle/accumulators.h"
 #include "sim/engines/cycle/activation_unit.h"
 #include "sim/engines/cycle/bits.h"
@@ -26,9 +25,9 @@
 #include "sim/engines/cycle/unified_buffer.h"
 #include "sim/engines/cycle/vcd.h"
 #include "sim/engines/cycle/weight_fifo.h"
+#include "sim/isa/tpu_top_params.h"
 
 namespace tpusim::sc {
-
 
 template <class P>
 class tpu_top : public sc_core::sc_module {
@@ -155,16 +154,16 @@ tpu_top<P>::tpu_top(sc_core::sc_module_name name, const TpuTopParams& prm)
   const uint32_t tag_bits = acc_addr_bits_ + 1;
   tmp_ = Bits(prm.Cols * 32 > vec_bytes_ * 8 ? prm.Cols * 32 : vec_bytes_ * 8);
   // buses start with their widths (as the RTL's zero-initialized nets)
-  for (auto* s : {&mxu_rdata, &dma_ub_wdata, &dma_ub_rdata, &act_ub_wdata, &bd_host_wdata,
-                  &bd_host_rdata})
+  for (auto* s :
+       {&mxu_rdata, &dma_ub_wdata, &dma_ub_rdata, &act_ub_wdata, &bd_host_wdata, &bd_host_rdata})
     s->write(Bits(vec_bytes_ * 8));
   for (auto* s : {&fifo_wr_data, &weight_row, &bd_wmem_wdata}) s->write(Bits(prm.Cols * 8));
   weight_row_we.write(Bits(prm.Rows));
   psum.write(Bits(prm.Cols * 32));
   acc_rd_data.write(Bits(prm.Cols * 32));
 
-  u_controller = std::make_unique<controller>("u_controller", prm.ImemDepth, prm.UbVectors,
-                                              prm.AccEntries);
+  u_controller =
+      std::make_unique<controller>("u_controller", prm.ImemDepth, prm.UbVectors, prm.AccEntries);
   controller& c = *u_controller;
   c.clk_i(clk_i);
   c.rst_ni(rst_ni);
@@ -219,8 +218,7 @@ tpu_top<P>::tpu_top(sc_core::sc_module_name name, const TpuTopParams& prm)
 
   u_dma = std::make_unique<dma>("u_dma", prm.Rows, prm.Cols, vec_bytes_, prm.UbVectors,
                                 prm.FifoTiles, prm.HostVectors, prm.WeightTiles, prm.ClockMhz,
-                                prm.HostBwMbS, prm.HostLatency, prm.WeightBwMbS,
-                                prm.WeightLatency);
+                                prm.HostBwMbS, prm.HostLatency, prm.WeightBwMbS, prm.WeightLatency);
   dma& d = *u_dma;
   d.clk_i(clk_i);
   d.rst_ni(rst_ni);
@@ -271,7 +269,8 @@ tpu_top<P>::tpu_top(sc_core::sc_module_name name, const TpuTopParams& prm)
   f.weight_row_we_o(weight_row_we);
   f.weight_row_o(weight_row);
 
-  u_unified_buffer = std::make_unique<unified_buffer>("u_unified_buffer", prm.UbVectors, vec_bytes_);
+  u_unified_buffer =
+      std::make_unique<unified_buffer>("u_unified_buffer", prm.UbVectors, vec_bytes_);
   unified_buffer& u = *u_unified_buffer;
   u.clk_i(clk_i);
   u.mxu_addr_i(mxu_ub_addr);
@@ -284,7 +283,8 @@ tpu_top<P>::tpu_top(sc_core::sc_module_name name, const TpuTopParams& prm)
   u.act_addr_i(act_ub_addr_w);
   u.act_wdata_i(act_ub_wdata);
 
-  u_systolic_array = std::make_unique<systolic_array>("u_systolic_array", prm.Rows, prm.Cols, tag_bits);
+  u_systolic_array =
+      std::make_unique<systolic_array>("u_systolic_array", prm.Rows, prm.Cols, tag_bits);
   systolic_array& a = *u_systolic_array;
   a.clk_i(clk_i);
   a.rst_ni(rst_ni);
@@ -369,8 +369,10 @@ void tpu_top<P>::glue_obs_dma() {
   obs_dma_ub_we_o.write(we);
   obs_dma_ub_addr_o.write(we ? dma_ub_addr.read() : 0u);
   const size_t n = (vec_bytes_ * 8 + 31) / 32;
-  if (we) obs_dma_ub_wdata_o.write(PortCodec<Vec>::from_words(dma_ub_wdata.read().u32(), n));
-  else obs_dma_ub_wdata_o.write(PortCodec<Vec>::from_words(Bits(vec_bytes_ * 8).u32(), n));
+  if (we)
+    obs_dma_ub_wdata_o.write(PortCodec<Vec>::from_words(dma_ub_wdata.read().u32(), n));
+  else
+    obs_dma_ub_wdata_o.write(PortCodec<Vec>::from_words(Bits(vec_bytes_ * 8).u32(), n));
 }
 
 template <class P>
@@ -379,8 +381,10 @@ void tpu_top<P>::glue_obs_act() {
   obs_act_ub_we_o.write(we);
   obs_act_ub_addr_o.write(we ? act_ub_addr_w.read() : 0u);
   const size_t n = (vec_bytes_ * 8 + 31) / 32;
-  if (we) obs_act_ub_wdata_o.write(PortCodec<Vec>::from_words(act_ub_wdata.read().u32(), n));
-  else obs_act_ub_wdata_o.write(PortCodec<Vec>::from_words(Bits(vec_bytes_ * 8).u32(), n));
+  if (we)
+    obs_act_ub_wdata_o.write(PortCodec<Vec>::from_words(act_ub_wdata.read().u32(), n));
+  else
+    obs_act_ub_wdata_o.write(PortCodec<Vec>::from_words(Bits(vec_bytes_ * 8).u32(), n));
 }
 
 template <class P>
@@ -389,8 +393,10 @@ void tpu_top<P>::glue_obs_psum() {
   obs_psum_valid_o.write(v);
   obs_psum_tag_o.write(v ? psum_tag.read() : 0u);
   const size_t n = prm_.Cols;
-  if (v) obs_psum_o.write(PortCodec<Psum>::from_words(psum.read().u32(), n));
-  else if (obs_psum_valid_o.read()) obs_psum_o.write(PortCodec<Psum>::from_words(Bits(prm_.Cols * 32).u32(), n));
+  if (v)
+    obs_psum_o.write(PortCodec<Psum>::from_words(psum.read().u32(), n));
+  else if (obs_psum_valid_o.read())
+    obs_psum_o.write(PortCodec<Psum>::from_words(Bits(prm_.Cols * 32).u32(), n));
   obs_fifo_arrive_o.write(fifo_arrive.read());
 }
 

@@ -22,8 +22,10 @@ void unified_buffer::seq() {
   // vector changed since the last edge (the register would load the same value).
   const uint32_t a = mxu_addr_i.read();
   if (a != last_mxu_addr_ || mxu_row_written_) {
-    if (a < UbVectors) std::memcpy(mxu_rdata_q_.bytes(), mem_.data() + uint64_t(a) * VecBytes, VecBytes);
-    else mxu_rdata_q_.clear();
+    if (a < UbVectors)
+      std::memcpy(mxu_rdata_q_.bytes(), mem_.data() + uint64_t(a) * VecBytes, VecBytes);
+    else
+      mxu_rdata_q_.clear();
     mxu_rdata_o.write(mxu_rdata_q_);
     last_mxu_addr_ = a;
   }
@@ -47,8 +49,10 @@ void unified_buffer::seq() {
 
 void unified_buffer::comb() {
   const uint32_t d = dma_addr_i.read();
-  if (d < UbVectors) std::memcpy(tmp_.bytes(), mem_.data() + uint64_t(d) * VecBytes, VecBytes);
-  else tmp_.clear();
+  if (d < UbVectors)
+    std::memcpy(tmp_.bytes(), mem_.data() + uint64_t(d) * VecBytes, VecBytes);
+  else
+    tmp_.clear();
   dma_rdata_o.write(tmp_);
 }
 

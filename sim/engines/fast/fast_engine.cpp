@@ -87,8 +87,10 @@ class WeightPath {
     while (next_req_ <= j) {
       Tile& t = at(next_req_);
       uint64_t r = t.rw_issue;
-      if (next_req_ > 0 && next_req_ - 1 >= base_) r = std::max(r, at(next_req_ - 1).req + tx_);
-      else if (next_req_ > 0) r = std::max(r, last_trimmed_req_ + tx_);
+      if (next_req_ > 0 && next_req_ - 1 >= base_)
+        r = std::max(r, at(next_req_ - 1).req + tx_);
+      else if (next_req_ > 0)
+        r = std::max(r, last_trimmed_req_ + tx_);
       if (next_req_ >= depth_) {
         uint64_t freed = freed_of(next_req_ - depth_);
         if (freed == kUnknown) return kUnknown;
@@ -170,7 +172,8 @@ EngineResult run_fast(const TpuConfig& cfg, const Program& prog, const EngineOpt
   std::deque<std::pair<size_t, uint64_t>> rw_done;
   auto resolve_rw = [&](uint64_t up_to_tile) {
     while (!rw_done.empty() && rw_done.front().second <= up_to_tile) {
-      if (opt.record_timeline) res.timeline[rw_done.front().first].done = wp.arrival(rw_done.front().second);
+      if (opt.record_timeline)
+        res.timeline[rw_done.front().first].done = wp.arrival(rw_done.front().second);
       rw_done.pop_front();
     }
   };
@@ -228,7 +231,8 @@ EngineResult run_fast(const TpuConfig& cfg, const Program& prog, const EngineOpt
         if (mask & kUnitAct) t = std::max(t, act_free);
         if (mask & kUnitWeights) {
           uint64_t c = wp.complete();
-          if (c == kUnknown) deadlock(prog, pc, "it waits for every requested weight tile, and one");
+          if (c == kUnknown)
+            deadlock(prog, pc, "it waits for every requested weight tile, and one");
           t = std::max(t, c);
         }
         done = t + 1;
@@ -262,9 +266,12 @@ EngineResult run_fast(const TpuConfig& cfg, const Program& prog, const EngineOpt
       EventCounts& l = res.per_layer.at((*opt.layer_of)[pc]);
       const uint64_t span0 = pc == 0 ? 0 : prev_issue + 1;  // this instruction's cycles: [span0, t]
       const uint64_t span = t + 1 - span0;
-      // Injection cycles inside the span: the previous matmul's tail, and the issue cycle of an mmc.
-      const uint64_t active = (std::min(t + 1, mxu_free_before) > span0 ? std::min(t + 1, mxu_free_before) - span0 : 0) +
-                              (in.op == Opcode::kMatmul ? 1 : 0);
+      // Injection cycles inside the span: the previous matmul's tail, and the issue cycle of an
+      // mmc.
+      const uint64_t active =
+          (std::min(t + 1, mxu_free_before) > span0 ? std::min(t + 1, mxu_free_before) - span0
+                                                    : 0) +
+          (in.op == Opcode::kMatmul ? 1 : 0);
       l.cycles += span;
       l.array_active_cycles += active;
       l.weight_stall_cycles += stall;

@@ -1,7 +1,7 @@
-// Fast engine (`--mode fast`): instruction-level timing over the microarchitecture of sim/isa/ISA.md,
-// computed per instruction and per resource rather than per clock, with the same counters as the
-// cycle-accurate engines. Values are computed per instruction with the reference numerics, or
-// skipped (timing_only) for models whose weights would not fit in host memory.
+// Fast engine (`--mode fast`): instruction-level timing over the microarchitecture of
+// sim/isa/ISA.md, computed per instruction and per resource rather than per clock, with the same
+// counters as the cycle-accurate engines. Values are computed per instruction with the reference
+// numerics, or skipped (timing_only) for models whose weights would not fit in host memory.
 #pragma once
 
 #include <cstdint>

@@ -107,8 +107,8 @@ void execute_instruction(const TpuConfig& cfg, const Instruction& in, ArchState&
       int32_t* dst = st.acc.data() + uint64_t(in.b) * C;
       const bool accumulate = in.flags & kFlagAccumulate;
       if (k > 0 && n > 0)
-        numerics::gemm_int8_into(st.ub.data() + in.a * W, W, active.weights, C, active.widened, in.c, k, n, dst, C,
-                                 accumulate);
+        numerics::gemm_int8_into(st.ub.data() + in.a * W, W, active.weights, C, active.widened,
+                                 in.c, k, n, dst, C, accumulate);
       if (!accumulate)  // columns n.. (all of them for an all-zero tile) are zero
         for (uint64_t r = 0; r < in.c; ++r) {
           int32_t* d = dst + r * C;
@@ -133,11 +133,12 @@ void execute_instruction(const TpuConfig& cfg, const Instruction& in, ArchState&
           int32_t best = -129, sum = 0;
           for (uint32_t k = 0; k < P; ++k) {
             int32_t acc = st.acc[(uint64_t(in.a) + uint64_t(o) * P + k) * C + c];
-            int8_t y = numerics::apply_function(fn, numerics::requantize(acc, st.mult, st.shift, mode));
+            int8_t y =
+                numerics::apply_function(fn, numerics::requantize(acc, st.mult, st.shift, mode));
             best = std::max<int32_t>(best, y);
             sum += y;
           }
-          out[c] = pool == PoolKind::kAvg ? numerics::average_pow2(sum, in.d)
+          out[c] = pool == PoolKind::kAvg   ? numerics::average_pow2(sum, in.d)
                    : pool == PoolKind::kMax ? int8_t(best)
                                             : int8_t(sum);
         }

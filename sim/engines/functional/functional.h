@@ -12,19 +12,19 @@
 #include <vector>
 
 #include "models/config.h"
-#include "sim/common/hash.h"
 #include "models/event_counts.h"
+#include "sim/common/hash.h"
 #include "sim/isa/program.h"
 
 namespace tpusim {
 
 // Allocator of zero-filled memory images: fresh anonymous pages are the kernel's shared zero page
-// until first written, so a 24 MiB unified buffer costs nothing until a program touches it (a vector
-// value-initialized with zeros would write, and fault in, every page before the first cycle).
-// Images of kZeroedMmapBytes and more are mapped directly: calloc gives fresh pages only the first
-// time, then reuses freed heap memory and memsets all of it (an engine run per layer or per sweep
-// point would pay 28 MiB of memset each time on tpu-v1).
-// (Sanitizer builds keep calloc: AddressSanitizer checks heap memory, not mappings.)
+// until first written, so a 24 MiB unified buffer costs nothing until a program touches it (a
+// vector value-initialized with zeros would write, and fault in, every page before the first
+// cycle). Images of kZeroedMmapBytes and more are mapped directly: calloc gives fresh pages only
+// the first time, then reuses freed heap memory and memsets all of it (an engine run per layer or
+// per sweep point would pay 28 MiB of memset each time on tpu-v1). (Sanitizer builds keep calloc:
+// AddressSanitizer checks heap memory, not mappings.)
 #if defined(__SANITIZE_ADDRESS__)
 #define TPUSIM_ZEROED_CALLOC_ONLY 1
 #elif defined(__has_feature)
@@ -37,7 +37,7 @@ inline constexpr size_t kZeroedMmapBytes = SIZE_MAX;
 #else
 inline constexpr size_t kZeroedMmapBytes = size_t(1) << 20;
 #endif
-void* zeroed_map(size_t bytes);            // throws std::bad_alloc
+void* zeroed_map(size_t bytes);  // throws std::bad_alloc
 void zeroed_unmap(void* p, size_t bytes) noexcept;
 template <typename T>
 struct ZeroedAllocator {
@@ -60,11 +60,17 @@ struct ZeroedAllocator {
   template <typename U>
   void construct(U*) noexcept {}  // default-initialized elements keep calloc's zeros
   template <typename U, typename... Args>
-  void construct(U* p, Args&&... args) { ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...); }
+  void construct(U* p, Args&&... args) {
+    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+  }
   template <typename U>
-  bool operator==(const ZeroedAllocator<U>&) const noexcept { return true; }
+  bool operator==(const ZeroedAllocator<U>&) const noexcept {
+    return true;
+  }
   template <typename U>
-  bool operator!=(const ZeroedAllocator<U>&) const noexcept { return false; }
+  bool operator!=(const ZeroedAllocator<U>&) const noexcept {
+    return false;
+  }
 };
 template <typename T>
 using ZeroedVector = std::vector<T, ZeroedAllocator<T>>;
@@ -74,7 +80,7 @@ struct ArchState {
   ZeroedVector<int8_t> weights;  // tiles * rows * cols (only the tiles the program references)
   ZeroedVector<int8_t> ub;       // ub_vectors * W
   ZeroedVector<int32_t> acc;     // entries * cols
-  int32_t mult = 1 << 30;       // setc registers at reset
+  int32_t mult = 1 << 30;        // setc registers at reset
   uint32_t shift = 30;
   uint8_t round = 0;
 
@@ -89,7 +95,7 @@ struct HostWrite {
 
 struct FunctionalResult {
   ArchState state;
-  EventCounts counts;  // work and byte counters; no timing fields (cycles stay 0)
+  EventCounts counts;                  // work and byte counters; no timing fields (cycles stay 0)
   std::vector<HostWrite> host_writes;  // every whm, in program order
 };
 
@@ -125,16 +131,17 @@ void count_work(const TpuConfig& cfg, const Instruction& in, EventCounts& n);
 // the fast engine.
 class ValueExecutor {
  public:
-  ValueExecutor(const TpuConfig& cfg, const Program& prog)
-      : cfg_(cfg) { result.state = ArchState::initial(cfg, prog); }
+  ValueExecutor(const TpuConfig& cfg, const Program& prog) : cfg_(cfg) {
+    result.state = ArchState::initial(cfg, prog);
+  }
   void step(const Instruction& in);
   FunctionalResult result;
 
  private:
   const TpuConfig& cfg_;
-  std::deque<uint64_t> queue_;       // tiles pushed by rw, not yet switched in
-  ActiveTile active_;                // the tile the array multiplies by
-  std::vector<float> widened_;       // active_'s nonzero block as float (active_.widened)
+  std::deque<uint64_t> queue_;  // tiles pushed by rw, not yet switched in
+  ActiveTile active_;           // the tile the array multiplies by
+  std::vector<float> widened_;  // active_'s nonzero block as float (active_.widened)
 };
 
 }  // namespace tpusim

@@ -19,7 +19,6 @@
 
 namespace tpusim {
 
-
 // Presets with a verilated model.
 std::vector<std::string> rtl_presets();
 

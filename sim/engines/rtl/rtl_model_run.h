@@ -1,5 +1,6 @@
 // The RTL engine's runner as a template over the verilated model; compiled once per preset
-// (rtl/CMakeLists.txt (tpusim_verilated_dispatch) generates one translation unit per verilated library).
+// (rtl/CMakeLists.txt (tpusim_verilated_dispatch) generates one translation unit per verilated
+// library).
 #pragma once
 
 #include <cstring>
@@ -12,9 +13,9 @@
 
 #include "models/errors.h"
 #include "sim/engines/functional/functional.h"
-#include "sim/isa/isa.h"
-#include "sim/engines/rtl/rtl_engine.h"
 #include "sim/engines/result_builder.h"
+#include "sim/engines/rtl/rtl_engine.h"
+#include "sim/isa/isa.h"
 
 namespace tpusim::rtl_detail {
 
@@ -61,7 +62,8 @@ EngineResult run_model(const TpuConfig& cfg, const Program& prog, const EngineOp
   if (hv > host_vectors_param || prog.code.size() > imem_depth)
     throw InputError(fmt::format(
         "{}: the program needs {} host vectors and {} instructions; the verilated model has {} "
-        "and {}", prog.name, hv, prog.code.size(), host_vectors_param, imem_depth));
+        "and {}",
+        prog.name, hv, prog.code.size(), host_vectors_param, imem_depth));
 
   auto ctx = std::make_unique<VerilatedContext>();
   auto m = std::make_unique<Model>(ctx.get(), "tpu_top");
@@ -105,7 +107,7 @@ EngineResult run_model(const TpuConfig& cfg, const Program& prog, const EngineOp
   }();
   auto counters = [&] {
     return Counters6{m->cnt_array_active_o, m->cnt_weight_stall_o, m->cnt_weight_shift_o,
-                         m->cnt_non_matrix_o,   m->cnt_raw_stall_o,    m->cnt_input_stall_o};
+                     m->cnt_non_matrix_o,   m->cnt_raw_stall_o,    m->cnt_input_stall_o};
   };
   const uint64_t max_cycles = 2 * fast_cycles + 10000;
   for (uint64_t c = 0;; ++c) {
@@ -150,9 +152,12 @@ EngineResult run_model(const TpuConfig& cfg, const Program& prog, const EngineOp
     }
     for (const Instruction& in : prog.code)
       if (in.op == Opcode::kSetConfig) {
-        if (in.a == 0) init.mult = int32_t(in.b);
-        else if (in.a == 1) init.shift = in.b & 63;
-        else init.round = uint8_t(in.b & 3);
+        if (in.a == 0)
+          init.mult = int32_t(in.b);
+        else if (in.a == 1)
+          init.shift = in.b & 63;
+        else
+          init.round = uint8_t(in.b & 3);
       }
     res.values.state = std::move(init);
     res.values.host_writes = rb.host_writes;

@@ -53,7 +53,8 @@ std::vector<BaselineResult> gpu_results(const std::string& path, const BaselineW
     throw InputError(fmt::format("{}: not valid JSON: {}", path, e.what()));
   }
   if (!j.is_object() || !j.contains("results") || !j["results"].is_array() || !j.contains("device"))
-    throw InputError(fmt::format("{}: expected an object with 'device' and a 'results' list", path));
+    throw InputError(
+        fmt::format("{}: expected an object with 'device' and a 'results' list", path));
   // dtype -> (m,k,n) -> seconds per instance
   std::map<std::string, std::map<std::tuple<uint64_t, uint64_t, uint64_t>, double>> t;
   for (const auto& r : j["results"]) {
@@ -61,8 +62,8 @@ std::vector<BaselineResult> gpu_results(const std::string& path, const BaselineW
         !r.contains("latency_s") || !r.contains("dtype"))
       throw InputError(fmt::format("{}: each result needs m, k, n, dtype and latency_s", path));
     if (r.value("status", "ok") != "ok") continue;
-    t[r["dtype"].get<std::string>()][{r["m"].get<uint64_t>(), r["k"].get<uint64_t>(), r["n"].get<uint64_t>()}] =
-        r["latency_s"].get<double>();
+    t[r["dtype"].get<std::string>()][{r["m"].get<uint64_t>(), r["k"].get<uint64_t>(),
+                                      r["n"].get<uint64_t>()}] = r["latency_s"].get<double>();
   }
   std::vector<BaselineResult> out;
   const std::string device = j["device"].get<std::string>();
@@ -76,9 +77,10 @@ std::vector<BaselineResult> gpu_results(const std::string& path, const BaselineW
       if (op.m == 0) continue;
       auto it = shapes.find({op.m, op.k, op.n});
       if (it == shapes.end())
-        throw InputError(fmt::format("{}: no {} timing for shape {}x{}x{} (layer {}); rerun the GPU "
-                                     "bench on `tpusim compare --emit-gpu-shapes`", path, dtype,
-                                     op.m, op.k, op.n, op.layer));
+        throw InputError(
+            fmt::format("{}: no {} timing for shape {}x{}x{} (layer {}); rerun the GPU "
+                        "bench on `tpusim compare --emit-gpu-shapes`",
+                        path, dtype, op.m, op.k, op.n, op.layer));
       res.latency_s += it->second * double(op.batch_count);
     }
     // Power model: the shipped GPU whose name the device string contains (e.g. "NVIDIA H200"
@@ -167,7 +169,8 @@ std::string gpu_shapes_csv(const BaselineWorkload& bw) {
   std::ostringstream os;
   os << "layer,m,k,n,batch_count\n";
   for (const auto& op : bw.ops)
-    if (op.m > 0) os << op.layer << "," << op.m << "," << op.k << "," << op.n << "," << op.batch_count << "\n";
+    if (op.m > 0)
+      os << op.layer << "," << op.m << "," << op.k << "," << op.n << "," << op.batch_count << "\n";
   return os.str();
 }
 
@@ -198,14 +201,18 @@ json compare_report(const TpuConfig& cfg, const std::string& workload, const Wor
   // Useful operations only, as for the baselines (padding and identity passes are the
   // accelerator's overhead, not work). The multi-chip totals' tops already count useful MACs
   // over the wall-clock time.
-  acc.tops = !multi && t.contains("useful_tops") ? t["useful_tops"].get<double>() : t["tops"].get<double>();
+  acc.tops = !multi && t.contains("useful_tops") ? t["useful_tops"].get<double>()
+                                                 : t["tops"].get<double>();
   acc.power_w = t["avg_power_w"].get<double>();
   acc.perf_per_w = acc.throughput_per_s / acc.power_w;
   acc.tops_per_w = t["tops_per_w"].get<double>();
   acc.energy_j_per_inference = t["energy_j"].get<double>() / double(bw.examples);
-  acc.carbon_operational_g_per_inference = t["carbon_g"]["operational"].get<double>() / double(bw.examples);
-  acc.carbon_embodied_g_per_inference = t["carbon_g"]["embodied"].get<double>() / double(bw.examples);
-  acc.carbon_g_per_inference = acc.carbon_operational_g_per_inference + acc.carbon_embodied_g_per_inference;
+  acc.carbon_operational_g_per_inference =
+      t["carbon_g"]["operational"].get<double>() / double(bw.examples);
+  acc.carbon_embodied_g_per_inference =
+      t["carbon_g"]["embodied"].get<double>() / double(bw.examples);
+  acc.carbon_g_per_inference =
+      acc.carbon_operational_g_per_inference + acc.carbon_embodied_g_per_inference;
   json accelerator;
   if (multi) {
     const json& sp = acc_rep["split"];
@@ -225,8 +232,9 @@ json compare_report(const TpuConfig& cfg, const std::string& workload, const Wor
                    {"energy_j", t["energy_j"]},
                    {"communication", acc_rep["communication"]},
                    {"interconnect", acc_rep["interconnect"]},
-                   {"scope", "the whole system: every chip's time, energy and carbon plus the interconnect; "
-                             "baselines are single devices"}};
+                   {"scope",
+                    "the whole system: every chip's time, energy and carbon plus the interconnect; "
+                    "baselines are single devices"}};
   }
 
   std::vector<BaselineResult> all{acc};
@@ -248,7 +256,8 @@ json compare_report(const TpuConfig& cfg, const std::string& workload, const Wor
   double haswell_s = 0;
   for (const auto& r : all)
     if (r.name == "haswell" && r.kind == "roofline") haswell_s = r.latency_s;
-  if (haswell_s == 0) haswell_s = evaluate_baseline(load_baseline_device("haswell"), bw, carbon).latency_s;
+  if (haswell_s == 0)
+    haswell_s = evaluate_baseline(load_baseline_device("haswell"), bw, carbon).latency_s;
   set_speedup_vs(all, haswell_s);
 
   double haswell_ppw = 0;

@@ -14,19 +14,19 @@
 namespace tpusim {
 
 struct CompareOptions {
-  std::string baselines;         // comma list of device names or YAML paths; "" = all shipped
-  bool measure_cpu = false;      // time the workload's GEMMs on this machine (oneDNN, Eigen)
-  double measure_seconds = 20.0; // budget of the measurement
+  std::string baselines;              // comma list of device names or YAML paths; "" = all shipped
+  bool measure_cpu = false;           // time the workload's GEMMs on this machine (oneDNN, Eigen)
+  double measure_seconds = 20.0;      // budget of the measurement
   std::string cpu_model = "haswell";  // device whose power model the measured CPU runs use
-  std::string gpu_results;       // JSON written by scripts/gpu (gpu_gemm_bench)
-  // A run_multichip_report JSON (sim/studies/multichip/multichip.h) of the same arch and workload: the accelerator
-  // side becomes that tp x pp system (`compare --chips/--tp/--pp`). Null: one chip.
+  std::string gpu_results;            // JSON written by scripts/gpu (gpu_gemm_bench)
+  // A run_multichip_report JSON (sim/studies/multichip/multichip.h) of the same arch and workload:
+  // the accelerator side becomes that tp x pp system (`compare --chips/--tp/--pp`). Null: one chip.
   nlohmann::json multichip_report;
 };
 
-// The workload's GEMMs and vector work per run, from its layers (sim/compiler/workload.h): dense terms
-// (m = rows of the term's items, k, n), convolutions (m = output pixels, k = C_in kh kw,
-// n = C_out), attention (scores and context per head and sequence, K/V read as weights), and
+// The workload's GEMMs and vector work per run, from its layers (sim/compiler/workload.h): dense
+// terms (m = rows of the term's items, k, n), convolutions (m = output pixels, k = C_in kh kw, n =
+// C_out), attention (scores and context per head and sequence, K/V read as weights), and
 // elementwise work as vector ops. `examples` = the batch (sequences for LLMs).
 BaselineWorkload baseline_workload(const Workload& wl);
 

@@ -78,9 +78,8 @@ struct DnnlMatmul {
   dnnl::matmul prim;
   dnnl::memory a, b, c;
   dnnl::stream stream{dnnl_engine()};
-  DnnlMatmul(dnnl::memory::data_type src, dnnl::memory::data_type wei,
-             dnnl::memory::data_type dst, uint64_t m, uint64_t k, uint64_t n, void* pa, void* pb,
-             void* pc) {
+  DnnlMatmul(dnnl::memory::data_type src, dnnl::memory::data_type wei, dnnl::memory::data_type dst,
+             uint64_t m, uint64_t k, uint64_t n, void* pa, void* pb, void* pc) {
     auto pd = matmul_pd(src, wei, dst, m, k, n);
     prim = dnnl::matmul(pd);
     a = dnnl::memory(pd.src_desc(), dnnl_engine(), pa);
@@ -224,8 +223,7 @@ Timing time_call(const Call& call, const MeasureOptions& opt, Clock::time_point 
   std::vector<double> timed;
   while (timed.size() < opt.max_repeats) {
     const double estimate = timed.empty() ? samples[0] : timed.back();
-    if (Clock::now() + std::chrono::duration<double>(estimate) > deadline && !timed.empty())
-      break;
+    if (Clock::now() + std::chrono::duration<double>(estimate) > deadline && !timed.empty()) break;
     const auto t0 = Clock::now();
     call();
     timed.push_back(seconds_since(t0));
@@ -258,8 +256,8 @@ MeasuredRun measure_one(const std::vector<BaselineOp>& ops, const std::string& l
                                              "unless activations are 7-bit")
                      : "f32 x f32 -> f32 (matmul)";
   else
-    run.detail = dtype == "int8" ? "int32 x int32 -> int32 (int8 values widened)"
-                                 : "f32 x f32 -> f32";
+    run.detail =
+        dtype == "int8" ? "int32 x int32 -> int32 (int8 values widened)" : "f32 x f32 -> f32";
   std::mt19937_64 rng(opt.seed);
 
   // Unique GEMM shapes, smallest first; a GEMM with a zero dimension costs nothing.
@@ -333,8 +331,8 @@ MeasuredRun measure_one(const std::vector<BaselineOp>& ops, const std::string& l
   double total_ops = 0.0;
   for (const auto& op : ops) total_ops += op.gemm_ops();
   run.gops = run.latency_s > 0 ? total_ops / run.latency_s / 1e9 : 0.0;
-  for (const auto& kv : gemm_t) (kv.second.repeats > 0 ? run.measured_shapes
-                                                       : run.extrapolated_shapes)++;
+  for (const auto& kv : gemm_t)
+    (kv.second.repeats > 0 ? run.measured_shapes : run.extrapolated_shapes)++;
   return run;
 }
 
@@ -371,24 +369,23 @@ std::vector<std::string> measure_libraries() {
 
 std::vector<MeasuredRun> measure_cpu(const std::vector<BaselineOp>& ops,
                                      const MeasureOptions& opt) {
-  const std::vector<std::string> libs = opt.libraries.empty() ? measure_libraries()
-                                                              : opt.libraries;
+  const std::vector<std::string> libs = opt.libraries.empty() ? measure_libraries() : opt.libraries;
   const std::vector<std::string> avail = measure_libraries();
   for (const auto& l : libs) {
     if (std::find(avail.begin(), avail.end(), l) == avail.end()) {
-      throw InputError(fmt::format("measure-cpu: library '{}' is not available in this build "
-                                   "(available: {}{})",
-                                   l, fmt::join(avail, ", "),
-                                   have_onednn() ? "" : "; oneDNN was not found at configure time"));
+      throw InputError(
+          fmt::format("measure-cpu: library '{}' is not available in this build "
+                      "(available: {}{})",
+                      l, fmt::join(avail, ", "),
+                      have_onednn() ? "" : "; oneDNN was not found at configure time"));
     }
   }
   for (const auto& d : opt.dtypes) {
     if (d != "int8" && d != "fp32")
-      throw InputError(fmt::format("measure-cpu: dtype '{}' not measurable (allowed: int8, fp32)",
-                                   d));
+      throw InputError(
+          fmt::format("measure-cpu: dtype '{}' not measurable (allowed: int8, fp32)", d));
   }
-  if (!(opt.max_seconds > 0))
-    throw InputError("measure-cpu: max_seconds must be > 0");
+  if (!(opt.max_seconds > 0)) throw InputError("measure-cpu: max_seconds must be > 0");
 
   // Each library x dtype gets an equal share of what is left of the budget.
   const auto start = Clock::now();
@@ -398,9 +395,8 @@ std::vector<MeasuredRun> measure_cpu(const std::vector<BaselineOp>& ops,
     for (const auto& d : opt.dtypes) {
       const double left = opt.max_seconds - seconds_since(start);
       const double share = std::max(0.0, left / double(total_runs - out.size()));
-      const auto deadline =
-          Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                             std::chrono::duration<double>(share));
+      const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                               std::chrono::duration<double>(share));
       out.push_back(measure_one(ops, l, d, opt, deadline));
     }
   }
@@ -435,8 +431,8 @@ MatrixI32 onednn_gemm_s8(const MatrixI8& a, const MatrixI8& w) {
   MatrixI8 ac = a, wc = w;  // oneDNN takes non-const handles
   MatrixI32 c(a.rows(), w.cols());
   using dt = dnnl::memory::data_type;
-  DnnlMatmul mm(dt::s8, dt::s8, dt::s32, uint64_t(a.rows()), uint64_t(a.cols()),
-                uint64_t(w.cols()), ac.data(), wc.data(), c.data());
+  DnnlMatmul mm(dt::s8, dt::s8, dt::s32, uint64_t(a.rows()), uint64_t(a.cols()), uint64_t(w.cols()),
+                ac.data(), wc.data(), c.data());
   mm.run();
   return c;
 #else
@@ -447,13 +443,14 @@ MatrixI32 onednn_gemm_s8(const MatrixI8& a, const MatrixI8& w) {
 
 MatrixI32 onednn_gemm_u8s8(const MatrixU8& a, const MatrixI8& w) {
 #ifdef TPUSIM_HAVE_DNNL
-  if (a.cols() != w.rows()) throw std::invalid_argument("onednn_gemm_u8s8: inner dimensions differ");
+  if (a.cols() != w.rows())
+    throw std::invalid_argument("onednn_gemm_u8s8: inner dimensions differ");
   MatrixU8 ac = a;
   MatrixI8 wc = w;
   MatrixI32 c(a.rows(), w.cols());
   using dt = dnnl::memory::data_type;
-  DnnlMatmul mm(dt::u8, dt::s8, dt::s32, uint64_t(a.rows()), uint64_t(a.cols()),
-                uint64_t(w.cols()), ac.data(), wc.data(), c.data());
+  DnnlMatmul mm(dt::u8, dt::s8, dt::s32, uint64_t(a.rows()), uint64_t(a.cols()), uint64_t(w.cols()),
+                ac.data(), wc.data(), c.data());
   mm.run();
   return c;
 #else

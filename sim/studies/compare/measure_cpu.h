@@ -37,7 +37,7 @@ bool cpu_has_vnni();
 std::vector<std::string> measure_libraries();
 
 struct MeasureOptions {
-  std::vector<std::string> libraries;              // empty = measure_libraries()
+  std::vector<std::string> libraries;  // empty = measure_libraries()
   std::vector<std::string> dtypes = {"int8", "fp32"};
   double max_seconds = 20.0;        // wall-clock budget of the whole measurement, all runs
   uint32_t warmup = 1;              // untimed calls per shape
@@ -54,7 +54,7 @@ struct MeasuredOp {
   double seconds = 0.0;          // batch_count * gemm_instance_s + vector_s
   uint32_t repeats = 0;          // timed calls behind the median (0: extrapolated)
   bool measured = false;
-  double gops = 0.0;             // 2 m k n batch_count / seconds / 1e9
+  double gops = 0.0;  // 2 m k n batch_count / seconds / 1e9
 };
 
 struct MeasuredRun {

@@ -12,8 +12,8 @@
 #include "models/energy.h"
 #include "models/errors.h"
 #include "models/interconnect.h"
-#include "sim/engines/fast/fast_engine.h"
 #include "sim/compiler/lowering.h"
+#include "sim/engines/fast/fast_engine.h"
 #include "sim/report/report_json.h"
 
 namespace tpusim {
@@ -27,7 +27,8 @@ Split resolve_split(uint64_t chips, uint64_t tp, uint64_t pp) {
   } else if (tp && pp) {
     s.tp = uint32_t(tp);
     s.pp = uint32_t(pp);
-    if (chips && tp * pp != chips) s.reason = fmt::format("chips {} is not tp {} x pp {}", chips, tp, pp);
+    if (chips && tp * pp != chips)
+      s.reason = fmt::format("chips {} is not tp {} x pp {}", chips, tp, pp);
   } else {
     const uint64_t given = tp ? tp : pp;
     uint64_t other = 1;
@@ -55,10 +56,10 @@ struct GroupCost {
 
 struct TpSim {
   uint32_t tp = 1;
-  std::vector<uint32_t> shape_of;               // tp index -> shape
-  std::vector<std::vector<GroupCost>> shapes;   // shape -> per group
+  std::vector<uint32_t> shape_of;              // tp index -> shape
+  std::vector<std::vector<GroupCost>> shapes;  // shape -> per group
   std::vector<std::vector<Collective>> collectives;
-  std::vector<uint64_t> group_out_bytes;        // full group output, bytes per element 1
+  std::vector<uint64_t> group_out_bytes;  // full group output, bytes per element 1
 };
 
 // Shard weights only (no simulation): per shape, per group.
@@ -90,7 +91,8 @@ TpSim shard_shapes(const Workload& wl, uint32_t tp, uint32_t bpe, std::vector<Wo
     if (shards) shards->push_back(std::move(sh.workload));
   }
   for (const LayerGroup& g : wl.groups)
-    sim.group_out_bytes.push_back(g.items * g.layers.back().rows_per_item * g.layers.back().out_features);
+    sim.group_out_bytes.push_back(g.items * g.layers.back().rows_per_item *
+                                  g.layers.back().out_features);
   return sim;
 }
 
@@ -121,8 +123,8 @@ TpSim simulate_tp(const TpuConfig& cfg, const Workload& wl, uint32_t tp, uint32_
 
 // Contiguous partition of `n` units into `p` stages minimizing the lexicographic maximum of
 // (primary, secondary) stage sums. Returns the first unit of every stage plus n.
-std::vector<size_t> partition(const std::vector<double>& primary, const std::vector<double>& secondary,
-                              uint32_t p) {
+std::vector<size_t> partition(const std::vector<double>& primary,
+                              const std::vector<double>& secondary, uint32_t p) {
   const size_t n = primary.size();
   using Key = std::pair<double, double>;
   std::vector<double> pa(n + 1, 0.0), pb(n + 1, 0.0);
@@ -140,7 +142,8 @@ std::vector<size_t> partition(const std::vector<double>& primary, const std::vec
       for (size_t i = k - 1; i < j; ++i) {
         if (dp[k - 1][i] == inf) continue;
         // Rounding noise in the prefix sums must not break ties between equal stages.
-        const Key seg{std::round((pa[j] - pa[i]) * 1e6) / 1e6, std::round((pb[j] - pb[i]) * 1e9) / 1e9};
+        const Key seg{std::round((pa[j] - pa[i]) * 1e6) / 1e6,
+                      std::round((pb[j] - pb[i]) * 1e9) / 1e9};
         const Key v = std::max(dp[k - 1][i], seg);
         if (v < dp[k][j]) {
           dp[k][j] = v;
@@ -165,7 +168,8 @@ struct Phase {
 Workload micro_batch_workload(const Workload& wl, uint64_t mb_batch) {
   if (mb_batch == wl.batch) return wl;
   if (wl.file.empty())
-    throw InputError(fmt::format("{}: micro-batching needs a workload loaded from a file", wl.name));
+    throw InputError(
+        fmt::format("{}: micro-batching needs a workload loaded from a file", wl.name));
   WorkloadParams p;
   p.batch = mb_batch;
   if (!wl.phase.empty()) {
@@ -179,7 +183,8 @@ Workload micro_batch_workload(const Workload& wl, uint64_t mb_batch) {
 // Caches the simulated shards per (tp, micro-batch size): PP never changes them.
 class Evaluator {
  public:
-  Evaluator(const TpuConfig& cfg, Workload wl, uint32_t bpe) : cfg_(cfg), wl_(std::move(wl)), bpe_(bpe) {}
+  Evaluator(const TpuConfig& cfg, Workload wl, uint32_t bpe)
+      : cfg_(cfg), wl_(std::move(wl)), bpe_(bpe) {}
 
   const Workload& workload() const { return wl_; }
 
@@ -237,7 +242,8 @@ std::vector<size_t> weight_partition(const Workload& wl, const TpSim& w, uint32_
   return partition(wb, zero, pp);
 }
 
-std::vector<StageCapacity> stage_capacity(const Workload& wl, const TpSim& w, const std::vector<size_t>& starts) {
+std::vector<StageCapacity> stage_capacity(const Workload& wl, const TpSim& w,
+                                          const std::vector<size_t>& starts) {
   const auto units = unit_groups(wl);
   std::vector<StageCapacity> out(starts.size() - 1);
   for (size_t s = 0; s + 1 < starts.size(); ++s)
@@ -253,14 +259,16 @@ std::vector<StageCapacity> stage_capacity(const Workload& wl, const TpSim& w, co
   return out;
 }
 
-std::string describe_units(const Workload& wl, const std::vector<size_t>& units, size_t a, size_t b) {
+std::string describe_units(const Workload& wl, const std::vector<size_t>& units, size_t a,
+                           size_t b) {
   std::string s;
   size_t u = a;
   while (u < b) {
     size_t v = u;
     while (v < b && units[v] == units[u]) ++v;
     if (!s.empty()) s += ", ";
-    s += v - u > 1 ? fmt::format("{} x{}", wl.groups[units[u]].name, v - u) : wl.groups[units[u]].name;
+    s += v - u > 1 ? fmt::format("{} x{}", wl.groups[units[u]].name, v - u)
+                   : wl.groups[units[u]].name;
     u = v;
   }
   return s;
@@ -274,13 +282,15 @@ json evaluate_fixed(const TpuConfig& cfg, Evaluator& ev, const MultiChipOptions&
 json evaluate(const TpuConfig& cfg, Evaluator& ev, const MultiChipOptions& opt) {
   const Workload& wl = ev.workload();
   if (opt.tp == 0 || opt.pp == 0) throw InputError("tp and pp must be at least 1");
-  if (opt.micro_batches || opt.pp == 1) return evaluate_fixed(cfg, ev, opt, opt.micro_batches ? opt.micro_batches : 1);
+  if (opt.micro_batches || opt.pp == 1)
+    return evaluate_fixed(cfg, ev, opt, opt.micro_batches ? opt.micro_batches : 1);
   const uint64_t limit = wl.phase == "decode" ? std::min<uint64_t>(wl.batch, opt.pp) : wl.batch;
   json best;
   for (uint64_t m = 1; m <= limit; ++m) {
     if (wl.batch % m != 0) continue;
     json r = evaluate_fixed(cfg, ev, opt, uint32_t(m));
-    if (best.is_null() || r["latency_s"].get<double>() < best["latency_s"].get<double>() * (1.0 - 1e-3))
+    if (best.is_null() ||
+        r["latency_s"].get<double>() < best["latency_s"].get<double>() * (1.0 - 1e-3))
       best = std::move(r);
   }
   best["split"]["micro_batches_chosen"] = "auto: lowest latency over the divisors of the batch";
@@ -353,7 +363,8 @@ json evaluate_fixed(const TpuConfig& cfg, Evaluator& ev, const MultiChipOptions&
     if (s + 1 < P) {
       Element l;
       l.name = fmt::format("link {}-{}", s, s + 1);
-      const uint64_t bytes = sim.group_out_bytes[units[starts[s + 1] - 1]] * opt.collective_bytes_per_element;
+      const uint64_t bytes =
+          sim.group_out_bytes[units[starts[s + 1] - 1]] * opt.collective_bytes_per_element;
       const CollectiveCost c = stage_link_cost(ic, T, bytes);
       l.comm_s = c.seconds;
       l.comm_j = c.energy_j;
@@ -381,12 +392,17 @@ json evaluate_fixed(const TpuConfig& cfg, Evaluator& ev, const MultiChipOptions&
       comm_crit = comm_sum;
       bound = "pipeline_latency";  // one micro-batch's trip through every stage
       for (const auto& e : el)
-        path.push_back({{"element", e.name}, {"repeats", 1}, {"compute_s", e.compute_s}, {"comm_s", e.comm_s}});
+        path.push_back({{"element", e.name},
+                        {"repeats", 1},
+                        {"compute_s", e.compute_s},
+                        {"comm_s", e.comm_s}});
     } else {
       wall = double(M) * mx;
       comm_crit = double(M) * el[bott].comm_s;
       bound = "bottleneck_stage";
-      path.push_back({{"element", el[bott].name}, {"repeats", M}, {"compute_s", el[bott].compute_s},
+      path.push_back({{"element", el[bott].name},
+                      {"repeats", M},
+                      {"compute_s", el[bott].compute_s},
                       {"comm_s", el[bott].comm_s}});
     }
   } else {
@@ -394,7 +410,9 @@ json evaluate_fixed(const TpuConfig& cfg, Evaluator& ev, const MultiChipOptions&
     comm_crit = comm_sum + double(M - 1) * el[bott].comm_s;
     bound = M > 1 && P > 1 ? "pipeline_fill_then_bottleneck" : "sequential";
     for (size_t k = 0; k < el.size(); ++k)
-      path.push_back({{"element", el[k].name}, {"repeats", k == bott ? M : 1}, {"compute_s", el[k].compute_s},
+      path.push_back({{"element", el[k].name},
+                      {"repeats", k == bott ? M : 1},
+                      {"compute_s", el[k].compute_s},
                       {"comm_s", el[k].comm_s}});
   }
 
@@ -441,18 +459,20 @@ json evaluate_fixed(const TpuConfig& cfg, Evaluator& ev, const MultiChipOptions&
         slowest = busy;
         slowest_counts = cm;
       }
-      chips.push_back({{"chip", s * T + i},
-                       {"stage", s},
-                       {"tp_index", i},
-                       {"shard", shape},
-                       {"compute_s", busy},
-                       {"busy_fraction", wall > 0 ? busy / wall : 0.0},
-                       {"utilization", wall > 0 ? double(cm.useful_macs) / (double(cfg.macs_per_cycle()) * wall * hz) : 0.0},
-                       {"useful_macs", cm.useful_macs},
-                       {"energy_j", e_j},
-                       {"weight_bytes", wbytes},
-                       {"kv_bytes", kvbytes},
-                       {"fits", f}});
+      chips.push_back(
+          {{"chip", s * T + i},
+           {"stage", s},
+           {"tp_index", i},
+           {"shard", shape},
+           {"compute_s", busy},
+           {"busy_fraction", wall > 0 ? busy / wall : 0.0},
+           {"utilization",
+            wall > 0 ? double(cm.useful_macs) / (double(cfg.macs_per_cycle()) * wall * hz) : 0.0},
+           {"useful_macs", cm.useful_macs},
+           {"energy_j", e_j},
+           {"weight_bytes", wbytes},
+           {"kv_bytes", kvbytes},
+           {"fits", f}});
     }
   const double energy = chips_j + comm_j;
 
@@ -476,7 +496,8 @@ json evaluate_fixed(const TpuConfig& cfg, Evaluator& ev, const MultiChipOptions&
   rep["tool"] = tool_json();
   rep["arch"] = arch_json(cfg);
   rep["interconnect"] = interconnect_json(cfg);
-  json wj{{"name", wl.name}, {"file", wl.file}, {"batch", wl.batch}, {"weight_bytes", wl.weight_bytes()},
+  json wj{{"name", wl.name},           {"file", wl.file},
+          {"batch", wl.batch},         {"weight_bytes", wl.weight_bytes()},
           {"kv_bytes", wl.kv_bytes()}, {"macs", wl.macs()}};
   if (!wl.phase.empty()) {
     wj["phase"] = wl.phase;
@@ -512,12 +533,15 @@ json evaluate_fixed(const TpuConfig& cfg, Evaluator& ev, const MultiChipOptions&
                           {"link_bytes", link_bytes},
                           {"collectives", collectives_per_step},
                           {"collective_bytes", collective_bytes_per_step}};
-  rep["critical_path"] = {{"bound", bound}, {"bottleneck", el[bott].name}, {"seconds", wall}, {"elements", path}};
+  rep["critical_path"] = {
+      {"bound", bound}, {"bottleneck", el[bott].name}, {"seconds", wall}, {"elements", path}};
   double mean_stage = 0.0;
   for (uint32_t s = 0; s < P; ++s) mean_stage += el[2 * s].total() / P;
-  rep["pipeline"] = {{"bubble_fraction", wall > 0 && !decode ? std::max(0.0, 1.0 - double(M) * mean_stage / wall) : 0.0},
-                     {"bubble_fraction_balanced", decode ? 0.0 : double(P - 1) / double(M + P - 1)},
-                     {"stage_imbalance", mean_stage > 0 ? mx / mean_stage : 0.0}};
+  rep["pipeline"] = {
+      {"bubble_fraction",
+       wall > 0 && !decode ? std::max(0.0, 1.0 - double(M) * mean_stage / wall) : 0.0},
+      {"bubble_fraction_balanced", decode ? 0.0 : double(P - 1) / double(M + P - 1)},
+      {"stage_imbalance", mean_stage > 0 ? mx / mean_stage : 0.0}};
   rep["chips"] = chips;
   const uint64_t wtotal = wl.weight_bytes();
   rep["capacity"] = {{"weight_bytes", wtotal},
@@ -529,14 +553,17 @@ json evaluate_fixed(const TpuConfig& cfg, Evaluator& ev, const MultiChipOptions&
                      {"chips_needed", (wtotal + wmem - 1) / wmem}};
   if (!fits) {
     const std::string msg = fmt::format(
-        "{}: a chip of the {} x {} split holds {} weight bytes, over {}'s {} bytes of weight memory",
+        "{}: a chip of the {} x {} split holds {} weight bytes, over {}'s {} bytes of weight "
+        "memory",
         wl.name, T, P, max_chip_weight, cfg.name, wmem);
     if (opt.strict_capacity) throw InputError(msg + " (strict capacity)");
     if (opt.warn) opt.warn(msg + "; simulating as a what-if");
   }
   json tot = totals_json(cfg, all);
   const CarbonResult cr = estimate_carbon(cfg, slowest_counts);
-  tot["scope"] = "sum over chips; cycles, seconds, energy, power, TOPS and carbon are wall-clock system values";
+  tot["scope"] =
+      "sum over chips; cycles, seconds, energy, power, TOPS and carbon are wall-clock system "
+      "values";
   tot["cycles"] = uint64_t(std::llround(wall * hz));
   tot["seconds"] = wall;
   tot["chip_cycles"] = all.cycles;
@@ -545,8 +572,12 @@ json evaluate_fixed(const TpuConfig& cfg, Evaluator& ev, const MultiChipOptions&
   tot["tops"] = wall > 0 ? 2.0 * double(all.useful_macs) / wall / 1e12 : 0.0;
   tot["tops_per_w"] = energy > 0 ? 2.0 * double(all.useful_macs) / energy / 1e12 : 0.0;
   const double op_g = energy / 3.6e6 * cr.grid_g_per_kwh * cr.pue;
-  const double emb_g = cr.lifetime_s > 0 ? double(n_chips) * cr.embodied_total_g * wall / cr.lifetime_s : 0.0;
-  tot["carbon_g"] = {{"operational", op_g}, {"embodied", emb_g}, {"grid_g_per_kwh", cr.grid_g_per_kwh}, {"pue", cr.pue}};
+  const double emb_g =
+      cr.lifetime_s > 0 ? double(n_chips) * cr.embodied_total_g * wall / cr.lifetime_s : 0.0;
+  tot["carbon_g"] = {{"operational", op_g},
+                     {"embodied", emb_g},
+                     {"grid_g_per_kwh", cr.grid_g_per_kwh},
+                     {"pue", cr.pue}};
   rep["totals"] = tot;
   rep["bottleneck_chip_totals"] = totals_json(cfg, slowest_counts);
   return rep;
@@ -555,7 +586,8 @@ json evaluate_fixed(const TpuConfig& cfg, Evaluator& ev, const MultiChipOptions&
 }  // namespace
 
 CollectiveCost collective_cost(const InterconnectConfig& ic, uint32_t tp, const Collective& c) {
-  return c.kind == "all_reduce" ? all_reduce_cost(ic, tp, c.bytes) : all_gather_cost(ic, tp, c.bytes);
+  return c.kind == "all_reduce" ? all_reduce_cost(ic, tp, c.bytes)
+                                : all_gather_cost(ic, tp, c.bytes);
 }
 
 CollectiveCost stage_link_cost(const InterconnectConfig& ic, uint32_t tp, uint64_t bytes) {
@@ -582,13 +614,14 @@ std::vector<StageMemory> weight_balanced_stages(const Workload& wl, uint32_t tp,
     out[s].end_unit = starts[s + 1];
     out[s].weight_bytes = cap[s].weight_bytes;
     out[s].kv_bytes = cap[s].kv_bytes;
-    out[s].group_of_unit.assign(units.begin() + long(starts[s]), units.begin() + long(starts[s + 1]));
+    out[s].group_of_unit.assign(units.begin() + long(starts[s]),
+                                units.begin() + long(starts[s + 1]));
   }
   return out;
 }
 
-json run_multichip_report(const TpuConfig& cfg, const std::string& workload, const WorkloadParams& params,
-                          const MultiChipOptions& opt) {
+json run_multichip_report(const TpuConfig& cfg, const std::string& workload,
+                          const WorkloadParams& params, const MultiChipOptions& opt) {
   if (opt.collective_bytes_per_element == 0 || opt.collective_bytes_per_element > 8)
     throw InputError("collective bytes per element must be in 1..8");
   Evaluator ev(cfg, load_workload(workload, params), opt.collective_bytes_per_element);
@@ -597,7 +630,8 @@ json run_multichip_report(const TpuConfig& cfg, const std::string& workload, con
 
 json plan_multichip(const TpuConfig& cfg, const std::string& workload, const WorkloadParams& params,
                     const PlanOptions& opt) {
-  if (!(opt.slo_latency_s > 0)) throw InputError("slo_latency must be a positive number of seconds");
+  if (!(opt.slo_latency_s > 0))
+    throw InputError("slo_latency must be a positive number of seconds");
   if (opt.max_chips == 0 || opt.max_chips > 4096) throw InputError("max_chips must be in 1..4096");
   Evaluator ev(cfg, load_workload(workload, params), opt.collective_bytes_per_element);
   const Workload& wl = ev.workload();
@@ -635,12 +669,15 @@ json plan_multichip(const TpuConfig& cfg, const std::string& workload, const Wor
         c["weight_bytes_per_chip_max"] = r["capacity"]["weight_bytes_per_chip_max"];
         c["fits"] = r["capacity"]["fits"].get<bool>();
         c["meets_slo"] = c["fits"].get<bool>() && r["latency_s"].get<double>() <= opt.slo_latency_s;
-        if (!c["fits"].get<bool>()) c["why_not"] = "capacity (time-balanced stages)";
-        else if (!c["meets_slo"].get<bool>()) c["why_not"] = "latency over the SLO";
+        if (!c["fits"].get<bool>())
+          c["why_not"] = "capacity (time-balanced stages)";
+        else if (!c["meets_slo"].get<bool>())
+          c["why_not"] = "latency over the SLO";
         if (c["meets_slo"].get<bool>()) {
           found_n = n;
           const auto better = [](const json& a, const json& b) {
-            const double ta = a["throughput_per_s"].get<double>(), tb = b["throughput_per_s"].get<double>();
+            const double ta = a["throughput_per_s"].get<double>(),
+                         tb = b["throughput_per_s"].get<double>();
             if (ta != tb) return ta > tb;
             return a["energy_per_unit_j"].get<double>() < b["energy_per_unit_j"].get<double>();
           };
@@ -656,13 +693,21 @@ json plan_multichip(const TpuConfig& cfg, const std::string& workload, const Wor
   json out{{"tool", tool_json()},
            {"arch", cfg.name},
            {"interconnect", interconnect_json(cfg)},
-           {"workload", {{"name", wl.name}, {"batch", wl.batch}, {"phase", wl.phase},
-                         {"prompt_len", wl.prompt_len}, {"context_len", wl.context_len},
-                         {"weight_bytes", wl.weight_bytes()}}},
+           {"workload",
+            {{"name", wl.name},
+             {"batch", wl.batch},
+             {"phase", wl.phase},
+             {"prompt_len", wl.prompt_len},
+             {"context_len", wl.context_len},
+             {"weight_bytes", wl.weight_bytes()}}},
            {"slo_latency_s", opt.slo_latency_s},
-           {"latency_kind", wl.phase == "prefill" ? "ttft" : wl.phase == "decode" ? "tpot" : "batch"},
-           {"search", {{"max_chips", opt.max_chips}, {"balance", opt.balance},
-                       {"chips_needed_for_weights", (wl.weight_bytes() + wmem - 1) / wmem}}},
+           {"latency_kind", wl.phase == "prefill"  ? "ttft"
+                            : wl.phase == "decode" ? "tpot"
+                                                   : "batch"},
+           {"search",
+            {{"max_chips", opt.max_chips},
+             {"balance", opt.balance},
+             {"chips_needed_for_weights", (wl.weight_bytes() + wmem - 1) / wmem}}},
            {"found", !best.is_null()},
            {"best", best},
            {"candidates", cands}};

@@ -50,8 +50,9 @@ namespace tpusim {
 
 // One collective of one group instance on the T chips of a stage.
 struct Collective {
-  std::string kind;    // "all_reduce" | "all_gather"
-  std::string layer;   // the layer it follows (all_reduce, group-end gather) or feeds (operand gather)
+  std::string kind;  // "all_reduce" | "all_gather"
+  std::string
+      layer;  // the layer it follows (all_reduce, group-end gather) or feeds (operand gather)
   uint64_t bytes = 0;  // the full tensor: rows x features x bytes per element
 };
 
@@ -63,7 +64,8 @@ struct TpShard {
 // Chip `index` (0 <= index < tp) of a `tp`-way tensor-parallel split of `wl` (rules above).
 // `bytes_per_element` sizes the collectives (1: int8 activations). tp = 1 returns `wl` unchanged
 // with no collectives. Throws InputError when a layer cannot be split `tp` ways (naming it).
-TpShard shard_workload(const Workload& wl, uint32_t tp, uint32_t index, uint32_t bytes_per_element = 1);
+TpShard shard_workload(const Workload& wl, uint32_t tp, uint32_t index,
+                       uint32_t bytes_per_element = 1);
 
 // Time and energy of one collective on the `tp` chips of a stage (IC-3 / IC-4,
 // models/interconnect.h).
@@ -107,13 +109,13 @@ struct Split {
 Split resolve_split(uint64_t chips, uint64_t tp, uint64_t pp);
 
 struct MultiChipOptions {
-  uint32_t chips = 0;          // 0: tp x pp; otherwise must equal it
+  uint32_t chips = 0;  // 0: tp x pp; otherwise must equal it
   uint32_t tp = 1, pp = 1;
   uint32_t micro_batches = 0;  // 0: 1 without PP, else the divisor of the batch with the lowest
                                // latency (decode: up to pp), fewest on a tie
-  std::string balance = "weights";             // weights | time
-  uint32_t collective_bytes_per_element = 1;   // 1: int8 activations; 4: int32 partial sums
-  bool strict_capacity = false;                // a chip over its weight memory -> InputError
+  std::string balance = "weights";            // weights | time
+  uint32_t collective_bytes_per_element = 1;  // 1: int8 activations; 4: int32 partial sums
+  bool strict_capacity = false;               // a chip over its weight memory -> InputError
   // Told the capacity warning (a chip over its weight memory, simulated as a what-if); unset:
   // the report's `capacity` block alone says so.
   std::function<void(const std::string&)> warn;

@@ -85,7 +85,8 @@ HeadSplit head_split(const Workload& wl, const Layer& a, uint32_t tp, uint32_t i
 
 }  // namespace
 
-TpShard shard_workload(const Workload& wl, uint32_t tp, uint32_t index, uint32_t bytes_per_element) {
+TpShard shard_workload(const Workload& wl, uint32_t tp, uint32_t index,
+                       uint32_t bytes_per_element) {
   if (tp == 0 || index >= tp)
     throw InputError(fmt::format("tp {}: chip index {} out of range", tp, index));
   TpShard out;
@@ -99,8 +100,8 @@ TpShard shard_workload(const Workload& wl, uint32_t tp, uint32_t index, uint32_t
     LayerGroup& sg = out.workload.groups[gi];
     sg.layers.clear();
     auto& coll = out.collectives[gi];
-    std::map<std::string, Intervals> sharded;     // absent: replicated (full)
-    std::map<std::string, uint64_t> features;     // full features of every tensor
+    std::map<std::string, Intervals> sharded;  // absent: replicated (full)
+    std::map<std::string, uint64_t> features;  // full features of every tensor
     std::map<std::string, uint64_t> rows_per_item;
     if (g.in_features) {
       features["@in"] = g.in_features;
@@ -115,7 +116,8 @@ TpShard shard_workload(const Workload& wl, uint32_t tp, uint32_t index, uint32_t
     for (const Layer& l : g.layers) {
       Layer s = l;
       const uint64_t rows = g.items * l.rows_per_item;
-      const std::string where = fmt::format("{}: tp {}: layer '{}/{}'", wl.name, tp, g.name, l.name);
+      const std::string where =
+          fmt::format("{}: tp {}: layer '{}/{}'", wl.name, tp, g.name, l.name);
       switch (l.kind) {
         case LayerKind::kFc: {
           bool row = false;
@@ -181,8 +183,10 @@ TpShard shard_workload(const Workload& wl, uint32_t tp, uint32_t index, uint32_t
           std::set<Intervals> shapes;
           bool any_full = false;
           for (const auto& in : l.inputs) {
-            if (is_sharded(in)) shapes.insert(sharded.at(in));
-            else any_full = true;
+            if (is_sharded(in))
+              shapes.insert(sharded.at(in));
+            else
+              any_full = true;
           }
           if (shapes.size() == 1 && !any_full) {
             s.out_features = count(*shapes.begin());
@@ -197,7 +201,8 @@ TpShard shard_workload(const Workload& wl, uint32_t tp, uint32_t index, uint32_t
               gl.kind = LayerKind::kEmbedding;
               gl.out_features = features.at(in);
               gl.rows_per_item = rows_per_item.at(in);
-              coll.push_back({"all_gather", l.name, g.items * gl.rows_per_item * gl.out_features * bpe});
+              coll.push_back(
+                  {"all_gather", l.name, g.items * gl.rows_per_item * gl.out_features * bpe});
               sg.layers.push_back(gl);
               in = gname;
             }
@@ -214,7 +219,8 @@ TpShard shard_workload(const Workload& wl, uint32_t tp, uint32_t index, uint32_t
     }
     const Layer& last = g.layers.back();
     if (is_sharded(last.name))
-      coll.push_back({"all_gather", last.name, g.items * last.rows_per_item * last.out_features * bpe});
+      coll.push_back(
+          {"all_gather", last.name, g.items * last.rows_per_item * last.out_features * bpe});
   }
   return out;
 }
@@ -222,15 +228,18 @@ TpShard shard_workload(const Workload& wl, uint32_t tp, uint32_t index, uint32_t
 std::string shape_signature(const Workload& wl) {
   std::string s;
   for (const LayerGroup& g : wl.groups) {
-    s += fmt::format("G{}|{}|{}|{}|{};", g.name, g.items, g.repeat, g.in_rows_per_item, g.in_features);
+    s += fmt::format("G{}|{}|{}|{}|{};", g.name, g.items, g.repeat, g.in_rows_per_item,
+                     g.in_features);
     for (const Layer& l : g.layers) {
-      s += fmt::format("L{}|{}|{}|{}|{}|", l.name, int(l.kind), l.out_features, l.rows_per_item, int(l.act));
+      s += fmt::format("L{}|{}|{}|{}|{}|", l.name, int(l.kind), l.out_features, l.rows_per_item,
+                       int(l.act));
       for (const FcTerm& t : l.terms)
-        s += fmt::format("t{},{},{},{},{},{},{}|", t.input, t.f0, t.k, t.n0, t.n, t.item_lo, t.item_hi);
+        s += fmt::format("t{},{},{},{},{},{},{}|", t.input, t.f0, t.k, t.n0, t.n, t.item_lo,
+                         t.item_hi);
       for (const auto& in : l.inputs) s += "i" + in + "|";
-      s += fmt::format("c{},{},{},{},{},{},{}|a{},{},{},{},{}|p{},{},{}|v{};", l.in_h, l.in_w, l.in_c,
-                       l.kernel_h, l.kernel_w, l.stride, l.pad, l.heads, l.kv_heads, l.d_head,
-                       l.q_len, l.kv_len, l.window, int(l.pool), l.op, l.vocab);
+      s += fmt::format("c{},{},{},{},{},{},{}|a{},{},{},{},{}|p{},{},{}|v{};", l.in_h, l.in_w,
+                       l.in_c, l.kernel_h, l.kernel_w, l.stride, l.pad, l.heads, l.kv_heads,
+                       l.d_head, l.q_len, l.kv_len, l.window, int(l.pool), l.op, l.vocab);
     }
   }
   return s;

@@ -3,8 +3,8 @@
 #include <fmt/format.h>
 
 #include "models/errors.h"
-#include "sim/engines/engine.h"
 #include "sim/compiler/lowering.h"
+#include "sim/engines/engine.h"
 #include "sim/report/report_json.h"
 
 namespace tpusim {
@@ -21,16 +21,17 @@ json run_workload_report(const TpuConfig& cfg, const std::string& workload,
   const bool fits = wbytes <= wmem;
   const uint64_t chips = (wbytes + wmem - 1) / wmem;
   if (!fits) {
-    std::string msg = fmt::format(
-        "{}: {} weight bytes exceed {}'s {} bytes of weight memory ({} chips needed)", wl.name,
-        wbytes, cfg.name, wmem, chips);
+    std::string msg =
+        fmt::format("{}: {} weight bytes exceed {}'s {} bytes of weight memory ({} chips needed)",
+                    wl.name, wbytes, cfg.name, wmem, chips);
     if (opt.strict_capacity) throw InputError(msg + " (strict capacity)");
     if (opt.warn) opt.warn(msg + "; simulating one chip as a what-if");
   }
 
   const bool values = !opt.timing_only;
   const bool timed = engine_info(opt.mode).timed;  // throws for a mode this build lacks
-  if (!values && !timed) throw InputError("--timing-only: the functional engine computes values only");
+  if (!values && !timed)
+    throw InputError("--timing-only: the functional engine computes values only");
   LowerOptions lo;
   lo.values = values;
   lo.seed = opt.seed;
@@ -89,14 +90,20 @@ json run_workload_report(const TpuConfig& cfg, const std::string& workload,
            {"timing_only", opt.timing_only},
            {"totals", timed ? totals_json(cfg, total) : counts_json(total, false)},
            {"layers", layers},
-           {"capacity", {{"weight_bytes", wbytes}, {"weight_memory_bytes", wmem}, {"fits", fits},
-                         {"chips_needed", chips}}},
-           {"lowering", {{"segments", lp.segments.size()}, {"instructions", lp.instructions()},
-                         {"weight_addresses_wrapped", lp.weight_addresses_wrapped}}}};
+           {"capacity",
+            {{"weight_bytes", wbytes},
+             {"weight_memory_bytes", wmem},
+             {"fits", fits},
+             {"chips_needed", chips}}},
+           {"lowering",
+            {{"segments", lp.segments.size()},
+             {"instructions", lp.instructions()},
+             {"weight_addresses_wrapped", lp.weight_addresses_wrapped}}}};
   if (total.useful_macs > 0 && timed) {
     rep["totals"]["useful_macs"] = total.useful_macs;
     const double seconds = rep["totals"]["seconds"].get<double>();
-    rep["totals"]["useful_tops"] = seconds > 0 ? 2.0 * double(total.useful_macs) / seconds / 1e12 : 0.0;
+    rep["totals"]["useful_tops"] =
+        seconds > 0 ? 2.0 * double(total.useful_macs) / seconds / 1e12 : 0.0;
   } else if (total.useful_macs > 0) {
     rep["totals"]["useful_macs"] = total.useful_macs;
   }

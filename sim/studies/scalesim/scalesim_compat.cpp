@@ -5,9 +5,9 @@
 
 #include "models/config.h"
 #include "models/errors.h"
-#include "sim/engines/fast/fast_engine.h"
 #include "sim/compiler/lowering.h"
 #include "sim/compiler/workload.h"
+#include "sim/engines/fast/fast_engine.h"
 
 namespace tpusim {
 
@@ -20,8 +20,9 @@ uint64_t ceil_div(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
 ScaleSimCycles scalesim_ws_cycles(const ScaleSimLayer& l, uint64_t rows, uint64_t cols) {
   if (rows == 0 || cols == 0) throw InputError("scalesim: array rows and cols must be >= 1");
   if (l.filter_h > l.ifmap_h || l.filter_w > l.ifmap_w || l.stride == 0)
-    throw InputError(fmt::format("scalesim: layer '{}': filter {}x{} larger than the ifmap {}x{} or stride 0",
-                                 l.name, l.filter_h, l.filter_w, l.ifmap_h, l.ifmap_w));
+    throw InputError(
+        fmt::format("scalesim: layer '{}': filter {}x{} larger than the ifmap {}x{} or stride 0",
+                    l.name, l.filter_h, l.filter_w, l.ifmap_h, l.ifmap_w));
   ScaleSimCycles c;
   c.row_folds = ceil_div(l.window(), rows);
   c.col_folds = ceil_div(l.filters, cols);
@@ -38,7 +39,8 @@ std::vector<ScaleSimLayer> scalesim_layers_from_workload(const Workload& wl) {
   for (const LayerGroup& g : wl.groups) {
     for (uint64_t r = 0; r < g.repeat; ++r) {
       for (const Layer& l : g.layers) {
-        const std::string base = g.repeat > 1 ? fmt::format("{}.{}/{}", g.name, r, l.name) : g.name + "/" + l.name;
+        const std::string base =
+            g.repeat > 1 ? fmt::format("{}.{}/{}", g.name, r, l.name) : g.name + "/" + l.name;
         if (l.kind == LayerKind::kFc) {
           for (size_t t = 0; t < l.terms.size(); ++t) {
             const FcTerm& term = l.terms[t];
@@ -71,7 +73,8 @@ std::vector<ScaleSimLayer> scalesim_layers_from_workload(const Workload& wl) {
   return out;
 }
 
-std::vector<EventCounts> tpu_style_counts(const TpuConfig& cfg, const std::vector<ScaleSimLayer>& layers) {
+std::vector<EventCounts> tpu_style_counts(const TpuConfig& cfg,
+                                          const std::vector<ScaleSimLayer>& layers) {
   if (cfg.array.rows != cfg.array.cols)
     throw InputError("scalesim-cycles tpu-style: the lowering needs a square array");
   // One group per layer, input from the host, a GEMM row as a dense layer (K on the array rows),

@@ -32,10 +32,10 @@ struct Workload;
 // Cycles of one layer by Eq. S1 and its parts (stream + weight_load + fill_drain - 1 == cycles).
 struct ScaleSimCycles {
   uint64_t row_folds = 0, col_folds = 0;
-  uint64_t cycles = 0;             // SCALE-Sim "Total Cycles"
-  uint64_t stream_cycles = 0;      // folds * T
-  uint64_t weight_load_cycles = 0; // folds * R (not overlapped with compute)
-  uint64_t fill_drain_cycles = 0;  // folds * (R + C - 2)
+  uint64_t cycles = 0;              // SCALE-Sim "Total Cycles"
+  uint64_t stream_cycles = 0;       // folds * T
+  uint64_t weight_load_cycles = 0;  // folds * R (not overlapped with compute)
+  uint64_t fill_drain_cycles = 0;   // folds * (R + C - 2)
   uint64_t folds() const { return row_folds * col_folds; }
 };
 
@@ -52,6 +52,7 @@ std::vector<ScaleSimLayer> scalesim_layers_from_workload(const Workload& wl);
 // The default TPU-style timing of the same layers (`scalesim-cycles --tpu-style`): every layer
 // lowered as its own group (input from the host) and run from an idle machine on the fast engine,
 // timing only. Throws InputError for a non-square array.
-std::vector<EventCounts> tpu_style_counts(const TpuConfig& cfg, const std::vector<ScaleSimLayer>& layers);
+std::vector<EventCounts> tpu_style_counts(const TpuConfig& cfg,
+                                          const std::vector<ScaleSimLayer>& layers);
 
 }  // namespace tpusim

@@ -12,9 +12,9 @@
 #include "models/data_files.h"
 #include "models/errors.h"
 #include "models/yaml_reader.h"
-#include "sim/engines/fast/fast_engine.h"
 #include "sim/compiler/lowering.h"
 #include "sim/compiler/workload.h"
+#include "sim/engines/fast/fast_engine.h"
 
 namespace tpusim::serve {
 
@@ -24,14 +24,16 @@ std::string model_path(const std::string& name_or_path) {
   return resolve_data_file(name_or_path, "workloads", "workload");
 }
 
-uint32_t field_u32(const YAML::Node& t, const char* key, uint32_t fallback, const std::string& file) {
+uint32_t field_u32(const YAML::Node& t, const char* key, uint32_t fallback,
+                   const std::string& file) {
   if (!t[key]) {
     if (fallback) return fallback;
     throw InputError(fmt::format("{}: key 'transformer.{}' is required by serve", file, key));
   }
   uint64_t v = 0;
   if (!t[key].IsScalar() || !parse_uint_scalar(t[key].Scalar(), v) || v == 0 || v > 0xFFFFFFFFull)
-    throw InputError(fmt::format("{}: key 'transformer.{}': expected a positive integer", file, key));
+    throw InputError(
+        fmt::format("{}: key 'transformer.{}': expected a positive integer", file, key));
   return uint32_t(v);
 }
 
@@ -90,7 +92,8 @@ CostModel::CostModel(const TpuConfig& cfg, const std::string& model, const CostO
   if (opt_.collective_bytes == 0 || opt_.collective_bytes > 8)
     throw InputError("--collective-bytes: allowed 1..8");
   // At batch 1 and context 1 a stage's K/V bytes are those of one token.
-  if (opt_.parallel()) stages_ = weight_balanced_stages(wl, opt_.tp, opt_.pp, opt_.collective_bytes);
+  if (opt_.parallel())
+    stages_ = weight_balanced_stages(wl, opt_.tp, opt_.pp, opt_.collective_bytes);
 }
 
 uint32_t CostModel::round_up(uint64_t n) const {
@@ -184,9 +187,12 @@ CostModel::Split CostModel::simulate_parallel(const Workload& wl, bool head_only
       for (const Layer& l : lg.layers)
         if (l.name == c.layer) after = &l;
       const CollectiveCost cost = collective_cost(ic, tp, c);
-      if (after && after->kind == LayerKind::kAttention) charge(out.attention, attention_j, cost, lg.repeat);
-      else if (lg.name == "head") charge(out.head, out.head_comm_j, cost, lg.repeat);
-      else charge(out.dense, out.dense_comm_j, cost, lg.repeat);
+      if (after && after->kind == LayerKind::kAttention)
+        charge(out.attention, attention_j, cost, lg.repeat);
+      else if (lg.name == "head")
+        charge(out.head, out.head_comm_j, cost, lg.repeat);
+      else
+        charge(out.dense, out.dense_comm_j, cost, lg.repeat);
     }
   }
   if (!head_only)
@@ -195,7 +201,8 @@ CostModel::Split CostModel::simulate_parallel(const Workload& wl, bool head_only
       if (g >= wl.groups.size()) continue;
       const LayerGroup& lg = wl.groups[g];
       const Layer& last = lg.layers.back();
-      const uint64_t bytes = lg.items * last.rows_per_item * last.out_features * opt_.collective_bytes;
+      const uint64_t bytes =
+          lg.items * last.rows_per_item * last.out_features * opt_.collective_bytes;
       charge(out.dense, out.dense_comm_j, stage_link_cost(ic, tp, bytes), 1);
     }
   return out;
@@ -203,7 +210,8 @@ CostModel::Split CostModel::simulate_parallel(const Workload& wl, bool head_only
 
 const CostModel::Split& CostModel::prefill_point(uint32_t len) {
   auto it = prefill_.find(len);
-  if (it == prefill_.end()) it = prefill_.emplace(len, run(base_yaml_, "prefill", 1, len, 1, false)).first;
+  if (it == prefill_.end())
+    it = prefill_.emplace(len, run(base_yaml_, "prefill", 1, len, 1, false)).first;
   return it->second;
 }
 

@@ -24,9 +24,9 @@
 // ~2 x max_context / bucket engine runs.
 //
 // Multi-chip (tp x pp > 1, issue 13): every run's workload is split tp ways by shard_workload
-// (sim/studies/multichip/multichip.h) and each distinct shard shape is simulated; a part (dense, attention, head)
-// takes the slowest shard's counts. The tensor-parallel collectives of a run (IC-3 / IC-4,
-// models/interconnect.h) are charged to the part of the layer they follow, and the pp - 1
+// (sim/studies/multichip/multichip.h) and each distinct shard shape is simulated; a part (dense,
+// attention, head) takes the slowest shard's counts. The tensor-parallel collectives of a run (IC-3
+// / IC-4, models/interconnect.h) are charged to the part of the layer they follow, and the pp - 1
 // stage-boundary transfers of the weight-balanced pipeline (stage_link_cost) to `dense`, as
 // non-matrix cycles. One iteration crosses every stage in turn (one micro-batch, no overlap
 // between iterations), so its time is the sum over the stages: the counts are one shard's over
@@ -55,9 +55,9 @@ struct ModelInfo {
 };
 
 struct CostOptions {
-  uint32_t bucket = 64;      // token / context rounding granularity
-  uint32_t lora_rank = 16;   // rank of every adapter (targets q, k, v, o)
-  uint32_t tp = 1, pp = 1;   // tensor x pipeline split of every serving instance (see above)
+  uint32_t bucket = 64;           // token / context rounding granularity
+  uint32_t lora_rank = 16;        // rank of every adapter (targets q, k, v, o)
+  uint32_t tp = 1, pp = 1;        // tensor x pipeline split of every serving instance (see above)
   uint32_t collective_bytes = 1;  // bytes per activation element in collectives and stage links
   bool parallel() const { return tp * pp > 1; }
 };
@@ -90,7 +90,7 @@ class CostModel {
   // for one chip.
   const std::vector<StageMemory>& stages() const { return stages_; }
 
-  uint64_t engine_runs() const { return engine_runs_; }  // workloads lowered and simulated
+  uint64_t engine_runs() const { return engine_runs_; }      // workloads lowered and simulated
   double engine_seconds() const { return engine_seconds_; }  // wall time spent in them
 
  private:

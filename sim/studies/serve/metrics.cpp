@@ -84,9 +84,9 @@ json summarize(const ScheduleResult& r, const CostModel& cost, const SloTargets&
     // tp x pp: the counts are one shard's over every stage, so the tp shards do tp times their
     // dynamic energy, all tp x pp chips draw static power the whole time, and the links add theirs.
     const double n_chips = double(co.tp) * double(co.pp);
-    const double busy_j = co.parallel()
-                              ? double(co.tp) * e.dynamic_j + n_chips * e.static_power_w * e.seconds + c.comm_j
-                              : e.total_j;
+    const double busy_j = co.parallel() ? double(co.tp) * e.dynamic_j +
+                                              n_chips * e.static_power_w * e.seconds + c.comm_j
+                                        : e.total_j;
     const double idle_j = n_chips * e.static_power_w * std::max(0.0, horizon - e.seconds);
     const double total_j = busy_j + idle_j;
     const double op = total_j / 3.6e6 * k.pue * k.grid_g_per_kwh;  // Eq. 10, models/README.md
@@ -142,10 +142,11 @@ json summarize(const ScheduleResult& r, const CostModel& cost, const SloTargets&
       {"energy_j", energy_j},
       {"energy_j_per_token", energy_j * per_tok},
       {"carbon_g_per_token",
-       {{"operational", op_g * per_tok}, {"embodied", emb_g * per_tok}, {"total", (op_g + emb_g) * per_tok}}},
+       {{"operational", op_g * per_tok},
+        {"embodied", emb_g * per_tok},
+        {"total", (op_g + emb_g) * per_tok}}},
       {"cost_model",
-       {{"engine_runs", cost.engine_runs()},
-        {"bucket_tokens", cost.options().bucket}}}};
+       {{"engine_runs", cost.engine_runs()}, {"bucket_tokens", cost.options().bucket}}}};
 }
 
 }  // namespace tpusim::serve

@@ -37,8 +37,8 @@ double Rng::uniform01() { return double(gen_() >> 11) * 0x1.0p-53; }
 uint64_t Rng::uniform_int(uint64_t lo, uint64_t hi) {
   const uint64_t range = hi - lo + 1;  // 0 means the full 64-bit range
   if (range == 0) return gen_();
-  const uint64_t limit = std::numeric_limits<uint64_t>::max() -
-                         std::numeric_limits<uint64_t>::max() % range;
+  const uint64_t limit =
+      std::numeric_limits<uint64_t>::max() - std::numeric_limits<uint64_t>::max() % range;
   uint64_t x = gen_();
   while (x >= limit) x = gen_();
   return lo + x % range;
@@ -97,13 +97,15 @@ const std::vector<TraceShape>& trace_shapes() {
   static const std::vector<TraceShape> k = {
       {"orca", "Orca: prompt ~ U{32..512}, output ~ U{1..128}"},
       {"sharegpt",
-       "ShareGPT-like (vLLM): prompt ~ round(lognormal, mean 161, sigma 0.8) in [4, max_context/2], "
+       "ShareGPT-like (vLLM): prompt ~ round(lognormal, mean 161, sigma 0.8) in [4, "
+       "max_context/2], "
        "output ~ round(lognormal, mean 338, sigma 0.8) in [1, max_context - prompt]"},
       {"alpaca",
        "Alpaca-like (vLLM): prompt ~ round(lognormal, mean 19, sigma 0.5) in [1, 256], "
        "output ~ round(lognormal, mean 58, sigma 0.7) in [1, 512]"},
       {"longbench",
-       "LongBench-like summarization (DistServe): prompt ~ round(normal(1738, 100)) in [1438, 1920], "
+       "LongBench-like summarization (DistServe): prompt ~ round(normal(1738, 100)) in [1438, "
+       "1920], "
        "output ~ U{16..128}"},
       {"humaneval",
        "HumanEval-like code completion (DistServe): prompt ~ round(lognormal, mean 171, sigma 0.3) "
@@ -130,10 +132,12 @@ std::vector<Request> make_trace(const TraceOptions& opt) {
     return reqs;
   }
   const auto& shapes = trace_shapes();
-  if (std::none_of(shapes.begin(), shapes.end(), [&](const TraceShape& s) { return s.name == opt.name; })) {
+  if (std::none_of(shapes.begin(), shapes.end(),
+                   [&](const TraceShape& s) { return s.name == opt.name; })) {
     std::string names;
     for (const auto& s : shapes) names += (names.empty() ? "" : ", ") + s.name;
-    throw InputError(fmt::format("--trace {}: not a CSV file and not a named trace ({})", opt.name, names));
+    throw InputError(
+        fmt::format("--trace {}: not a CSV file and not a named trace ({})", opt.name, names));
   }
   if (!(opt.rate_per_s > 0.0) || !std::isfinite(opt.rate_per_s))
     throw InputError(fmt::format("--rate {}: must be a finite number > 0", opt.rate_per_s));
@@ -208,7 +212,8 @@ std::vector<Field> split_csv(const std::string& line) {
   size_t start = 0;
   for (;;) {
     size_t comma = line.find(',', start);
-    std::string raw = line.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    std::string raw =
+        line.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
     size_t lead = raw.find_first_not_of(" \t");
     size_t trail = raw.find_last_not_of(" \t");
     Field fd;
@@ -270,35 +275,45 @@ std::vector<Request> parse_trace_csv(const std::string& text, const std::string&
       // A header: exactly the documented names.
       const char* names[] = {"arrival_s", "prompt_len", "output_len", "adapter"};
       if (f.size() != 3 && f.size() != 4)
-        fail(1, fmt::format("header has {} columns; expected arrival_s,prompt_len,output_len[,adapter]", f.size()));
+        fail(1, fmt::format(
+                    "header has {} columns; expected arrival_s,prompt_len,output_len[,adapter]",
+                    f.size()));
       for (size_t i = 0; i < f.size(); ++i)
         if (f[i].text != names[i])
-          fail(f[i].col, fmt::format("header column {} is '{}'; expected '{}'", i + 1, f[i].text, names[i]));
+          fail(f[i].col,
+               fmt::format("header column {} is '{}'; expected '{}'", i + 1, f[i].text, names[i]));
       fields_expected = f.size();
       continue;
     }
     if (fields_expected == 0) fields_expected = f.size();
     if (f.size() != fields_expected || (f.size() != 3 && f.size() != 4))
       fail(1, fmt::format("{} fields; expected {} (arrival_s,prompt_len,output_len{})", f.size(),
-                          fields_expected == 4 ? 4 : 3, fields_expected == 4 ? ",adapter" : "[,adapter]"));
+                          fields_expected == 4 ? 4 : 3,
+                          fields_expected == 4 ? ",adapter" : "[,adapter]"));
     seen_row = true;
     Request r;
     if (!parse_real(f[0].text, r.arrival_s) || r.arrival_s < 0.0)
-      fail(f[0].col, fmt::format("arrival_s '{}': expected a finite number of seconds >= 0", f[0].text));
+      fail(f[0].col,
+           fmt::format("arrival_s '{}': expected a finite number of seconds >= 0", f[0].text));
     if (!out.empty() && r.arrival_s < last_arrival)
-      fail(f[0].col, fmt::format("arrival_s {} is before the previous row's {} (rows must be sorted by arrival)",
-                                 f[0].text, last_arrival));
+      fail(f[0].col,
+           fmt::format(
+               "arrival_s {} is before the previous row's {} (rows must be sorted by arrival)",
+               f[0].text, last_arrival));
     if (!parse_u32(f[1].text, r.prompt_len) || r.prompt_len < 1 || r.prompt_len >= max_context)
-      fail(f[1].col, fmt::format("prompt_len '{}': expected an integer in 1..{}", f[1].text, max_context - 1));
+      fail(f[1].col, fmt::format("prompt_len '{}': expected an integer in 1..{}", f[1].text,
+                                 max_context - 1));
     if (!parse_u32(f[2].text, r.output_len) || r.output_len < 1 || r.output_len >= max_context)
-      fail(f[2].col, fmt::format("output_len '{}': expected an integer in 1..{}", f[2].text, max_context - 1));
+      fail(f[2].col, fmt::format("output_len '{}': expected an integer in 1..{}", f[2].text,
+                                 max_context - 1));
     if (uint64_t(r.prompt_len) + r.output_len > max_context)
       fail(f[2].col, fmt::format("prompt_len + output_len = {} exceeds the model's max_context {}",
                                  uint64_t(r.prompt_len) + r.output_len, max_context));
     if (f.size() == 4) {
       uint32_t a = 0;
       if (!parse_u32(f[3].text, a) || a > 0x7FFFFFFFu)
-        fail(f[3].col, fmt::format("adapter '{}': expected an integer in 0..2147483647", f[3].text));
+        fail(f[3].col,
+             fmt::format("adapter '{}': expected an integer in 0..2147483647", f[3].text));
       r.adapter = int32_t(a);
     }
     last_arrival = r.arrival_s;
@@ -306,7 +321,9 @@ std::vector<Request> parse_trace_csv(const std::string& text, const std::string&
     out.push_back(r);
     if (limit && out.size() >= limit) break;
   }
-  if (out.empty()) throw InputError(fmt::format("{}: no requests (expected rows arrival_s,prompt_len,output_len[,adapter])", file));
+  if (out.empty())
+    throw InputError(fmt::format(
+        "{}: no requests (expected rows arrival_s,prompt_len,output_len[,adapter])", file));
   return out;
 }
 

@@ -32,14 +32,14 @@ struct TraceShape {
 const std::vector<TraceShape>& trace_shapes();
 
 struct TraceOptions {
-  std::string name = "orca";   // one of trace_shapes(), or a path to a CSV file
-  uint64_t requests = 1000;    // generated count; for a CSV the first N rows (0 = all)
-  double rate_per_s = 1.0;     // mean arrival rate, > 0
+  std::string name = "orca";  // one of trace_shapes(), or a path to a CSV file
+  uint64_t requests = 1000;   // generated count; for a CSV the first N rows (0 = all)
+  double rate_per_s = 1.0;    // mean arrival rate, > 0
   uint64_t seed = 1;
   std::string arrival = "poisson";  // poisson | gamma
-  double cv = 1.0;             // gamma: coefficient of variation of the inter-arrival times
-  uint32_t max_context = 2048; // prompt + output <= max_context (outputs are clipped to fit)
-  uint32_t adapters = 0;       // > 0: each request gets an adapter, Zipf(alpha) popularity
+  double cv = 1.0;                  // gamma: coefficient of variation of the inter-arrival times
+  uint32_t max_context = 2048;      // prompt + output <= max_context (outputs are clipped to fit)
+  uint32_t adapters = 0;            // > 0: each request gets an adapter, Zipf(alpha) popularity
   double zipf_alpha = 1.0;
 };
 
@@ -63,11 +63,11 @@ std::vector<Request> load_trace_csv(const std::string& path, uint32_t max_contex
 class Rng {
  public:
   explicit Rng(uint64_t seed) : gen_(seed) {}
-  double uniform01();                           // [0, 1), 53 random bits
+  double uniform01();                              // [0, 1), 53 random bits
   uint64_t uniform_int(uint64_t lo, uint64_t hi);  // [lo, hi], unbiased (rejection)
   double exponential(double mean);
-  double normal(double mean, double stddev);    // Box-Muller, one value per call
-  double gamma(double shape, double scale);     // Marsaglia-Tsang (shape < 1 boosted)
+  double normal(double mean, double stddev);  // Box-Muller, one value per call
+  double gamma(double shape, double scale);   // Marsaglia-Tsang (shape < 1 boosted)
   double lognormal_with_mean(double mean, double sigma);
 
  private:

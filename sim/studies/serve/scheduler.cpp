@@ -138,13 +138,16 @@ void run_iteration_level(const std::vector<Request>& trace, const std::vector<En
     adapters.clear();
     for (size_t r : running) decode.push_back(trace[r].prompt_len + gen[r] + 1);
     for (size_t r : newly) {
-      if (needs_prefill[r]) prefill.push_back(trace[r].prompt_len + gen[r]);
-      else decode.push_back(trace[r].prompt_len + gen[r] + 1);
+      if (needs_prefill[r])
+        prefill.push_back(trace[r].prompt_len + gen[r]);
+      else
+        decode.push_back(trace[r].prompt_len + gen[r] + 1);
     }
     running.insert(running.end(), newly.begin(), newly.end());
     if (opt.lora)
       for (size_t r : running) adapters.push_back(trace[r].adapter);
-    EventCounts c = cost.iteration(prefill, decode, opt.lora ? distinct_adapters(adapters) : 0, &chip.comm_j);
+    EventCounts c =
+        cost.iteration(prefill, decode, opt.lora ? distinct_adapters(adapters) : 0, &chip.comm_j);
     if (copy_bytes) {
       add_copy(c, cost.config(), double(copy_bytes) / host_bw);
       c.host_write_bytes += copy_bytes;
@@ -230,7 +233,8 @@ void run_static(const std::vector<Request>& trace, CostModel& cost, const Schedu
     for (uint32_t j = 1; j < omax; ++j) {
       for (size_t r : batch) {
         const Request& q = trace[r];
-        kv.grow(r, q.prompt_len, q.output_len, uint64_t(q.prompt_len) + std::min(j + 1, q.output_len));
+        kv.grow(r, q.prompt_len, q.output_len,
+                uint64_t(q.prompt_len) + std::min(j + 1, q.output_len));
       }
       decode.assign(batch.size(), std::min(pmax + j + 1, m.max_context));
       step(prefill, decode, na);
@@ -250,7 +254,8 @@ void run_disaggregated(const std::vector<Request>& trace, CostModel& cost,
   const ModelInfo& m = cost.model();
   const uint32_t max_tokens = opt.max_batch_tokens ? opt.max_batch_tokens : m.max_context;
   if (!(opt.kv_link_gb_s > 0.0) || !std::isfinite(opt.kv_link_gb_s))
-    throw InputError(fmt::format("--kv-link-gb-s {}: must be a finite number > 0", opt.kv_link_gb_s));
+    throw InputError(
+        fmt::format("--kv-link-gb-s {}: must be a finite number > 0", opt.kv_link_gb_s));
   const double link_bytes_per_s = opt.kv_link_gb_s * 1e9;
   ChipUsage pre{"prefill", {}, 0.0, 0, 0.0};
   ChipUsage dec{"decode", {}, 0.0, 0, 0.0};
@@ -275,7 +280,8 @@ void run_disaggregated(const std::vector<Request>& trace, CostModel& cost,
       adapters.push_back(trace[next].adapter);
       batch.push_back(next++);
     }
-    const EventCounts c = cost.iteration(prefill, none, opt.lora ? distinct_adapters(adapters) : 0, &pre.comm_j);
+    const EventCounts c =
+        cost.iteration(prefill, none, opt.lora ? distinct_adapters(adapters) : 0, &pre.comm_j);
     const double dt = cost.seconds(c);
     t += dt;
     pre.counts += c;
@@ -338,16 +344,20 @@ ScheduleResult simulate(const std::vector<Request>& trace, CostModel& cost,
   const uint32_t ctx = cost.model().max_context;
   for (const Request& r : trace)
     if (r.prompt_len < 1 || r.output_len < 1 || uint64_t(r.prompt_len) + r.output_len > ctx)
-      throw InputError(fmt::format("request {}: prompt {} + output {} must be in 2..{} (max_context)",
-                                   r.id, r.prompt_len, r.output_len, ctx));
+      throw InputError(
+          fmt::format("request {}: prompt {} + output {} must be in 2..{} (max_context)", r.id,
+                      r.prompt_len, r.output_len, ctx));
   ScheduleResult out;
-  out.kv_capacity_tokens = opt.kv_capacity_tokens ? opt.kv_capacity_tokens : kv_capacity_tokens(cost);
+  out.kv_capacity_tokens =
+      opt.kv_capacity_tokens ? opt.kv_capacity_tokens : kv_capacity_tokens(cost);
   if (out.kv_capacity_tokens == 0)
     throw InputError(
         cost.options().parallel()
-            ? fmt::format("{}: the weights of {} split tp {} x pp {} leave no weight memory for the K/V cache "
+            ? fmt::format("{}: the weights of {} split tp {} x pp {} leave no weight memory for "
+                          "the K/V cache "
                           "on some chip (more --tp or --pp)",
-                          cost.config().name, cost.model().name, cost.options().tp, cost.options().pp)
+                          cost.config().name, cost.model().name, cost.options().tp,
+                          cost.options().pp)
             : fmt::format("{}: the {} weight bytes of {} leave no weight memory for the K/V cache",
                           cost.config().name, cost.model().weight_bytes, cost.model().name));
   out.requests.resize(trace.size());

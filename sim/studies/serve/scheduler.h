@@ -37,13 +37,13 @@ namespace tpusim::serve {
 struct SchedulerOptions {
   std::string scheduler = "continuous";  // static | continuous | paged | disaggregated
   uint32_t max_batch = 128;              // sequences per iteration
-  uint32_t max_batch_tokens = 0;         // prefill tokens per iteration; 0 = the model's max_context
-  uint32_t block_size = 16;              // paged KV block, token slots
+  uint32_t max_batch_tokens = 0;  // prefill tokens per iteration; 0 = the model's max_context
+  uint32_t block_size = 16;       // paged KV block, token slots
   std::string preemption = "recompute";  // recompute | swap
   std::string reserve = "max";           // contiguous reservation: max | pow2 | oracle
   double kv_link_gb_s = 32.0;            // disaggregated K/V link, 1 GB/s = 1e9 bytes/s
   bool lora = false;
-  uint64_t kv_capacity_tokens = 0;       // 0 = (weight memory - model weights) / bytes per token
+  uint64_t kv_capacity_tokens = 0;  // 0 = (weight memory - model weights) / bytes per token
 };
 
 const std::vector<std::string>& scheduler_names();
@@ -74,15 +74,15 @@ struct ChipUsage {
 struct ScheduleResult {
   std::vector<RequestResult> requests;  // in trace order
   std::vector<ChipUsage> chips;
-  uint64_t kv_capacity_tokens = 0;      // per chip holding K/V for decoding
-  double kv_utilization = 0.0;          // tokens held / slots allocated, time-weighted
-  double kv_allocated_fraction = 0.0;   // slots allocated / capacity, time-weighted
+  uint64_t kv_capacity_tokens = 0;     // per chip holding K/V for decoding
+  double kv_utilization = 0.0;         // tokens held / slots allocated, time-weighted
+  double kv_allocated_fraction = 0.0;  // slots allocated / capacity, time-weighted
   uint64_t preemptions = 0;
-  uint64_t generated_tokens = 0;        // output tokens produced (padding rows excluded)
+  uint64_t generated_tokens = 0;  // output tokens produced (padding rows excluded)
   uint64_t swap_bytes = 0;
   uint64_t kv_transfer_bytes = 0;
-  uint64_t max_running = 0;             // most sequences in one iteration
-  double mean_running = 0.0;            // time-weighted sequences per iteration
+  uint64_t max_running = 0;   // most sequences in one iteration
+  double mean_running = 0.0;  // time-weighted sequences per iteration
 };
 
 // Runs `trace` (sorted by arrival) under `opt`. Throws InputError for a bad option or a request

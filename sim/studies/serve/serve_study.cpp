@@ -29,25 +29,30 @@ std::string csv_header() {
 }
 
 std::string csv_row(const ServeStudyOptions& a, double rate, const json& s) {
-  return fmt::format("{},{},{},{},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{},{:.6g}\n",
-                     a.scheduler, a.trace, rate, s["requests"].get<uint64_t>(),
-                     s["throughput_tokens_per_s"].get<double>(), s["throughput_requests_per_s"].get<double>(),
-                     s["ttft_s"]["p50"].get<double>(), s["ttft_s"]["p90"].get<double>(), s["ttft_s"]["p99"].get<double>(),
-                     s["tpot_s"]["p50"].get<double>(), s["tpot_s"]["p90"].get<double>(), s["tpot_s"]["p99"].get<double>(),
-                     s["normalized_latency_s_per_token"]["mean"].get<double>(), s["e2e_s"]["mean"].get<double>(),
-                     s["slo_attainment"].get<double>(), s["kv_utilization"].get<double>(),
-                     s["kv_allocated_fraction"].get<double>(), s["batch"]["mean"].get<double>(),
-                     s["preemptions"].get<uint64_t>(), s["energy_j_per_token"].get<double>());
+  return fmt::format(
+      "{},{},{},{},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:."
+      "6g},{:.6g},{:.6g},{},{:.6g}\n",
+      a.scheduler, a.trace, rate, s["requests"].get<uint64_t>(),
+      s["throughput_tokens_per_s"].get<double>(), s["throughput_requests_per_s"].get<double>(),
+      s["ttft_s"]["p50"].get<double>(), s["ttft_s"]["p90"].get<double>(),
+      s["ttft_s"]["p99"].get<double>(), s["tpot_s"]["p50"].get<double>(),
+      s["tpot_s"]["p90"].get<double>(), s["tpot_s"]["p99"].get<double>(),
+      s["normalized_latency_s_per_token"]["mean"].get<double>(), s["e2e_s"]["mean"].get<double>(),
+      s["slo_attainment"].get<double>(), s["kv_utilization"].get<double>(),
+      s["kv_allocated_fraction"].get<double>(), s["batch"]["mean"].get<double>(),
+      s["preemptions"].get<uint64_t>(), s["energy_j_per_token"].get<double>());
 }
 
 }  // namespace
 
 void validate(const ServeStudyOptions& a) {
   auto positive = [](double v, const char* name) {
-    if (!(v > 0.0) || !std::isfinite(v)) throw InputError(fmt::format("serve: {} {}: must be a finite number > 0", name, v));
+    if (!(v > 0.0) || !std::isfinite(v))
+      throw InputError(fmt::format("serve: {} {}: must be a finite number > 0", name, v));
   };
   auto nonneg = [](double v, const char* name) {
-    if (!(v >= 0.0) || !std::isfinite(v)) throw InputError(fmt::format("serve: {} {}: must be a finite number >= 0", name, v));
+    if (!(v >= 0.0) || !std::isfinite(v))
+      throw InputError(fmt::format("serve: {} {}: must be a finite number >= 0", name, v));
   };
   if (a.rates.empty()) throw InputError("serve: rates: give at least one rate");
   for (double r : a.rates) positive(r, "rate");
@@ -56,7 +61,8 @@ void validate(const ServeStudyOptions& a) {
   if (!(a.slo_target > 0.0 && a.slo_target <= 1.0))
     throw InputError(fmt::format("serve: slo_target {}: allowed (0, 1]", a.slo_target));
   auto range = [](uint64_t v, uint64_t lo, uint64_t hi, const char* name) {
-    if (v < lo || v > hi) throw InputError(fmt::format("serve: {} {}: allowed {}..{}", name, v, lo, hi));
+    if (v < lo || v > hi)
+      throw InputError(fmt::format("serve: {} {}: allowed {}..{}", name, v, lo, hi));
   };
   range(a.requests, 0, kMaxRequests, "requests");
   range(a.max_batch, 1, kMaxServeBatch, "max_batch");
@@ -106,7 +112,8 @@ ServeStudy run_serve_study(const ServeStudyOptions& a, const RateDone& on_rate) 
     if (s.name == a.trace) trace_desc = s.description;
   const std::string setting =
       fmt::format("{} on {}{} ({}), trace {}", a.scheduler, cfg.name,
-                  co.parallel() ? fmt::format(" x{} (tp {} pp {})", co.tp * co.pp, co.tp, co.pp) : std::string(),
+                  co.parallel() ? fmt::format(" x{} (tp {} pp {})", co.tp * co.pp, co.tp, co.pp)
+                                : std::string(),
                   cost.model().name, a.trace);
 
   ServeStudy out;
@@ -114,7 +121,8 @@ ServeStudy run_serve_study(const ServeStudyOptions& a, const RateDone& on_rate) 
   out.csv = csv_header();
   if (a.per_request)
     out.requests_csv =
-        "id,arrival_s,prompt_len,output_len,adapter,first_token_s,finish_s,ttft_s,tpot_s,preemptions\n";
+        "id,arrival_s,prompt_len,output_len,adapter,first_token_s,finish_s,ttft_s,tpot_s,"
+        "preemptions\n";
   double goodput = 0.0;
   for (double rate : a.rates) {
     const auto t0 = std::chrono::steady_clock::now();
@@ -127,51 +135,55 @@ ServeStudy run_serve_study(const ServeStudyOptions& a, const RateDone& on_rate) 
     out.csv += csv_row(a, rate, s);
     if (a.per_request)
       for (const RequestResult& q : res.requests)
-        out.requests_csv += fmt::format("{},{:.9g},{},{},{},{:.9g},{:.9g},{:.9g},{:.9g},{}\n", q.request.id,
-                                        q.request.arrival_s, q.request.prompt_len, q.request.output_len,
-                                        q.request.adapter, q.first_token_s, q.finish_s, q.ttft_s(), q.tpot_s(),
-                                        q.preemptions);
+        out.requests_csv += fmt::format("{},{:.9g},{},{},{},{:.9g},{:.9g},{:.9g},{:.9g},{}\n",
+                                        q.request.id, q.request.arrival_s, q.request.prompt_len,
+                                        q.request.output_len, q.request.adapter, q.first_token_s,
+                                        q.finish_s, q.ttft_s(), q.tpot_s(), q.preemptions);
     // Wall time goes to the caller only: reports stay byte-identical across runs.
     if (on_rate)
-      on_rate(s, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), setting);
+      on_rate(s, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(),
+              setting);
     runs.push_back(std::move(s));
   }
 
-  json rep{{"tool", tool_json()},
-           {"arch", arch_json(cfg)},
-           {"model",
-            {{"name", cost.model().name},
-             {"file", cost.model().file},
-             {"weight_bytes", cost.model().weight_bytes},
-             {"kv_bytes_per_token", cost.model().kv_bytes_per_token()},
-             {"max_context", cost.model().max_context}}},
-           {"trace",
-            {{"name", a.trace},
-             {"description", trace_desc},
-             {"requests", a.requests},
-             {"seed", a.seed},
-             {"arrival", a.arrival},
-             {"cv", a.cv},
-             {"adapters", to.adapters},
-             {"zipf_alpha", a.lora_alpha}}},
-           {"scheduler",
-            {{"name", a.scheduler},
-             {"max_batch", a.max_batch},
-             {"max_batch_tokens", a.max_batch_tokens ? a.max_batch_tokens : cost.model().max_context},
-             {"block_size", a.block_size},
-             {"preemption", a.preemption},
-             {"reserve", a.reserve},
-             {"kv_link_gb_s", a.kv_link_gb_s},
-             {"lora", a.lora},
-             {"lora_rank", a.lora_rank}}},
-           {"assumptions",
-            {"iteration cost = dense(all tokens) + head(sequences) + per-sequence attention, from fast-engine runs "
-             "split by layer (sim/studies/serve/cost_model.h); lengths rounded up to a multiple of the bucket",
-             "K/V cache int8 in weight memory: capacity = weight memory - model weights",
-             "contiguous allocation packs perfectly (no external fragmentation)",
-             "swap and K/V transfer times add to the iteration / link; host memory unbounded",
-             "LoRA adapters resident; their memory and load time not modelled",
-             "energy: busy counts through models/energy.h plus static power while idle"}}};
+  json rep{
+      {"tool", tool_json()},
+      {"arch", arch_json(cfg)},
+      {"model",
+       {{"name", cost.model().name},
+        {"file", cost.model().file},
+        {"weight_bytes", cost.model().weight_bytes},
+        {"kv_bytes_per_token", cost.model().kv_bytes_per_token()},
+        {"max_context", cost.model().max_context}}},
+      {"trace",
+       {{"name", a.trace},
+        {"description", trace_desc},
+        {"requests", a.requests},
+        {"seed", a.seed},
+        {"arrival", a.arrival},
+        {"cv", a.cv},
+        {"adapters", to.adapters},
+        {"zipf_alpha", a.lora_alpha}}},
+      {"scheduler",
+       {{"name", a.scheduler},
+        {"max_batch", a.max_batch},
+        {"max_batch_tokens", a.max_batch_tokens ? a.max_batch_tokens : cost.model().max_context},
+        {"block_size", a.block_size},
+        {"preemption", a.preemption},
+        {"reserve", a.reserve},
+        {"kv_link_gb_s", a.kv_link_gb_s},
+        {"lora", a.lora},
+        {"lora_rank", a.lora_rank}}},
+      {"assumptions",
+       {"iteration cost = dense(all tokens) + head(sequences) + per-sequence attention, from "
+        "fast-engine runs "
+        "split by layer (sim/studies/serve/cost_model.h); lengths rounded up to a multiple of the "
+        "bucket",
+        "K/V cache int8 in weight memory: capacity = weight memory - model weights",
+        "contiguous allocation packs perfectly (no external fragmentation)",
+        "swap and K/V transfer times add to the iteration / link; host memory unbounded",
+        "LoRA adapters resident; their memory and load time not modelled",
+        "energy: busy counts through models/energy.h plus static power while idle"}}};
   if (co.parallel()) {
     json stages = json::array();
     for (size_t i = 0; i < cost.stages().size(); ++i) {
@@ -189,10 +201,14 @@ ServeStudy run_serve_study(const ServeStudyOptions& a, const RateDone& on_rate) 
                        {"interconnect", interconnect_json(cfg)},
                        {"stages", stages}};
     rep["assumptions"].push_back(
-        "multi-chip: every serving instance (each of disaggregated's prefill and decode) is tp x pp chips; "
-        "an iteration's time is one tensor-parallel shard's over every weight-balanced stage plus its "
-        "collectives and stage links (one micro-batch, iterations not overlapped); K/V capacity is the "
-        "tightest stage's (weight memory - its weight share) / its K/V bytes per token; energy = tp x one "
+        "multi-chip: every serving instance (each of disaggregated's prefill and decode) is tp x "
+        "pp chips; "
+        "an iteration's time is one tensor-parallel shard's over every weight-balanced stage plus "
+        "its "
+        "collectives and stage links (one micro-batch, iterations not overlapped); K/V capacity is "
+        "the "
+        "tightest stage's (weight memory - its weight share) / its K/V bytes per token; energy = "
+        "tp x one "
         "shard's dynamic energy + static power of every chip + link energy");
   }
   if (runs.size() == 1) {

@@ -13,38 +13,38 @@ namespace tpusim::serve {
 
 // Ranges of the options, one definition (the CLI's flags check the same).
 constexpr uint64_t kMaxRequests = 10000000;
-constexpr uint32_t kMaxServeBatch = 65536;     // max_batch
-constexpr uint32_t kMaxBlockTokens = 4096;     // block_size, bucket
+constexpr uint32_t kMaxServeBatch = 65536;  // max_batch
+constexpr uint32_t kMaxBlockTokens = 4096;  // block_size, bucket
 constexpr uint32_t kMaxLoraRank = 1024;
 constexpr uint32_t kMaxLoraAdapters = 1000000;
 
 struct ServeStudyOptions {
   std::string arch = "tpu-llm";
   std::string model = "opt-13b";
-  std::string trace = "orca";       // named trace or FILE.csv
-  uint64_t requests = 1000;         // generated; for a CSV the first N rows (0 = all)
-  std::vector<double> rates{1.0};   // requests per second, one run each
+  std::string trace = "orca";      // named trace or FILE.csv
+  uint64_t requests = 1000;        // generated; for a CSV the first N rows (0 = all)
+  std::vector<double> rates{1.0};  // requests per second, one run each
   uint64_t seed = 1;
-  std::string arrival = "poisson";  // poisson | gamma
-  double cv = 1.0;                  // gamma inter-arrival coefficient of variation
+  std::string arrival = "poisson";       // poisson | gamma
+  double cv = 1.0;                       // gamma inter-arrival coefficient of variation
   std::string scheduler = "continuous";  // static | continuous | paged | disaggregated
-  double slo_ttft = 0.0;            // s, 0 = not checked
-  double slo_tpot = 0.0;            // s, 0 = not checked
-  double slo_target = 0.9;          // attainment a swept rate must reach to count as goodput
+  double slo_ttft = 0.0;                 // s, 0 = not checked
+  double slo_tpot = 0.0;                 // s, 0 = not checked
+  double slo_target = 0.9;               // attainment a swept rate must reach to count as goodput
   uint32_t max_batch = 128;
-  uint32_t max_batch_tokens = 0;    // 0 = the model's max_context
+  uint32_t max_batch_tokens = 0;  // 0 = the model's max_context
   uint32_t block_size = 16;
   std::string preemption = "recompute";  // recompute | swap
-  std::string reserve = "max";      // max | pow2 | oracle (contiguous schedulers)
+  std::string reserve = "max";           // max | pow2 | oracle (contiguous schedulers)
   double kv_link_gb_s = 32.0;
   bool lora = false;
-  uint32_t lora_adapters = 0;       // 0 = 200 for the slora trace and with lora
+  uint32_t lora_adapters = 0;  // 0 = 200 for the slora trace and with lora
   uint32_t lora_rank = 16;
-  double lora_alpha = 1.0;          // Zipf exponent of adapter popularity
-  uint32_t bucket = 64;             // cost-model length bucket, tokens
+  double lora_alpha = 1.0;  // Zipf exponent of adapter popularity
+  uint32_t bucket = 64;     // cost-model length bucket, tokens
   // Every serving instance is tp x pp chips (sim/studies/serve/cost_model.h); 1 x 1: one chip.
   uint32_t tp = 1, pp = 1, collective_bytes = 1;
-  bool per_request = false;         // also the per-request CSV (a single rate only)
+  bool per_request = false;  // also the per-request CSV (a single rate only)
 };
 
 // Throws InputError naming the option (rate, max_batch, ...) and its allowed range.

@@ -63,11 +63,11 @@ extern const std::vector<std::string> kParallelAxisKeys;  // chips, tp, pp
 // A fixed multi-chip split: 0 = not given (see the header comment for how points resolve it).
 struct SweepParallel {
   uint32_t chips = 0, tp = 0, pp = 0;
-  uint32_t micro_batches = 0;          // 0: run's default
-  std::string balance = "weights";     // weights | time
-  uint32_t collective_bytes = 1;       // bytes per activation element in collectives
-  std::string source;                  // where the fixed values came from, for messages
-                                       // (the CLI's flags: "--chips 8 --tp 2")
+  uint32_t micro_batches = 0;       // 0: run's default
+  std::string balance = "weights";  // weights | time
+  uint32_t collective_bytes = 1;    // bytes per activation element in collectives
+  std::string source;               // where the fixed values came from, for messages
+                                    // (the CLI's flags: "--chips 8 --tp 2")
 };
 
 struct SweepAxis {
@@ -105,10 +105,10 @@ struct SweepSpec {
 void apply_parallel_flags(SweepSpec& spec, const SweepParallel& flags);
 
 struct SweepPoint {
-  std::string id;        // 16 hex digits: fnv1a64 of the resolved point (point_identity)
-  size_t workload = 0;   // index into spec.workloads
-  nlohmann::json axes;   // axis key -> value (null: the workload's default for a workload key)
-  std::string arch_yaml; // the base plus this point's arch overrides, for parse_config
+  std::string id;            // 16 hex digits: fnv1a64 of the resolved point (point_identity)
+  size_t workload = 0;       // index into spec.workloads
+  nlohmann::json axes;       // axis key -> value (null: the workload's default for a workload key)
+  std::string arch_yaml;     // the base plus this point's arch overrides, for parse_config
   std::string config_error;  // non-empty: the overrides make an invalid arch (a failed point)
   uint32_t tp = 1, pp = 1;   // the resolved split
   std::string skip_reason;   // non-empty: an inconsistent split (a skipped point)
@@ -153,15 +153,15 @@ struct SweepOptions {
   std::string out_dir;
   unsigned jobs = 1;
   std::function<void(const SweepProgress&)> on_progress;  // called under a lock, one at a time
-  uint64_t stop_after = 0; // testing: SIGKILL this process once this many points were written
+  uint64_t stop_after = 0;  // testing: SIGKILL this process once this many points were written
 };
 
 struct SweepOutcome {
-  size_t total = 0;   // points of the spec
-  size_t reused = 0;  // valid point files found and kept
-  size_t ran = 0;     // points run now (ok or failed)
-  size_t failed = 0;  // points without a valid result at the end
-  size_t skipped = 0; // points skipped for an inconsistent split (counted in reused / ran too)
+  size_t total = 0;    // points of the spec
+  size_t reused = 0;   // valid point files found and kept
+  size_t ran = 0;      // points run now (ok or failed)
+  size_t failed = 0;   // points without a valid result at the end
+  size_t skipped = 0;  // points skipped for an inconsistent split (counted in reused / ran too)
 };
 
 // Runs every point of `spec` that has no valid file in OUT/points/ on `opt.jobs` threads, writing

@@ -13,11 +13,13 @@ using nlohmann::json;
 namespace tpusim::sweep_detail {
 
 bool is_workload_key(const std::string& k) {
-  return std::find(kWorkloadAxisKeys.begin(), kWorkloadAxisKeys.end(), k) != kWorkloadAxisKeys.end();
+  return std::find(kWorkloadAxisKeys.begin(), kWorkloadAxisKeys.end(), k) !=
+         kWorkloadAxisKeys.end();
 }
 
 bool is_parallel_key(const std::string& k) {
-  return std::find(kParallelAxisKeys.begin(), kParallelAxisKeys.end(), k) != kParallelAxisKeys.end();
+  return std::find(kParallelAxisKeys.begin(), kParallelAxisKeys.end(), k) !=
+         kParallelAxisKeys.end();
 }
 
 // Keys that are no arch path: workload parameters and the multi-chip split.
@@ -61,8 +63,10 @@ void leaf_paths(const json& j, const std::string& prefix, const std::set<std::st
   for (auto it = j.begin(); it != j.end(); ++it) {
     if (prefix.empty() && skip.count(it.key())) continue;
     std::string p = prefix.empty() ? it.key() : prefix + "." + it.key();
-    if (it->is_object()) leaf_paths(*it, p, skip, out);
-    else out.push_back(p);
+    if (it->is_object())
+      leaf_paths(*it, p, skip, out);
+    else
+      out.push_back(p);
   }
 }
 
@@ -78,9 +82,10 @@ void all_paths(const json& j, const std::string& prefix, std::set<std::string>& 
 // computed by ranges and factors must not carry binary noise into ids and file names.
 double tidy(double v) { return std::stod(fmt::format("{:.12g}", v)); }
 
-
 uint64_t hash_text(const std::string& s) { return fnv1a64(s.data(), s.size()); }
 
-std::string point_label(const SweepSpec& spec) { return std::filesystem::path(spec.file).filename().string(); }
+std::string point_label(const SweepSpec& spec) {
+  return std::filesystem::path(spec.file).filename().string();
+}
 
 }  // namespace tpusim::sweep_detail

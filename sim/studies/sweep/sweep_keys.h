@@ -25,8 +25,8 @@ std::vector<std::string> split_dots(const std::string& s);
 const nlohmann::json* find_path(const nlohmann::json& j, const std::string& dotted);
 void set_path(nlohmann::json& j, const std::string& dotted, const nlohmann::json& v);
 // Dotted paths of the scalars of `j` (objects recursed), skipping top-level `skip` keys.
-void leaf_paths(const nlohmann::json& j, const std::string& prefix, const std::set<std::string>& skip,
-                std::vector<std::string>& out);
+void leaf_paths(const nlohmann::json& j, const std::string& prefix,
+                const std::set<std::string>& skip, std::vector<std::string>& out);
 // Every dotted path of `j` (objects and scalars).
 void all_paths(const nlohmann::json& j, const std::string& prefix, std::set<std::string>& out);
 

@@ -23,13 +23,13 @@
 #include "models/config.h"
 #include "models/data_files.h"
 #include "models/errors.h"
-#include "sim/common/files.h"
 #include "models/event_counts.h"
 #include "models/yaml_reader.h"
-#include "sim/engines/functional/functional.h"
-#include "sim/studies/multichip/multichip.h"
-#include "sim/report/report_json.h"
+#include "sim/common/files.h"
 #include "sim/compiler/workload.h"
+#include "sim/engines/functional/functional.h"
+#include "sim/report/report_json.h"
+#include "sim/studies/multichip/multichip.h"
 #include "sim/studies/run/run_workload.h"
 #include "sim/studies/sweep/sweep_keys.h"
 
@@ -99,9 +99,12 @@ std::vector<SweepPoint> expand_points(const SweepSpec& spec) {
     }
     for (size_t w = 0; w < spec.workloads.size(); ++w) {
       // The identity: what the point resolves to, not how the spec spelled it.
-      json identity = {{"arch", arch_id},          {"workload", spec.workloads[w]},
-                       {"params", params},         {"mode", spec.mode},
-                       {"timing_only", spec.timing_only}, {"strict_capacity", spec.strict_capacity},
+      json identity = {{"arch", arch_id},
+                       {"workload", spec.workloads[w]},
+                       {"params", params},
+                       {"mode", spec.mode},
+                       {"timing_only", spec.timing_only},
+                       {"strict_capacity", spec.strict_capacity},
                        {"seed", spec.seed}};
       // One chip adds nothing, so single-chip ids are those of a sweep without splits.
       if (!split.reason.empty())
@@ -164,7 +167,8 @@ json run_point(const SweepSpec& spec, const SweepPoint& point) {
       rep = run_multichip_report(cfg, spec.workload_refs[point.workload], wp, mo);
       // Utilization of the system: every chip's array over the wall-clock cycles.
       json& tot = rep.at("totals");
-      const double slots = double(n_chips) * double(cfg.macs_per_cycle()) * tot.value("cycles", 0.0);
+      const double slots =
+          double(n_chips) * double(cfg.macs_per_cycle()) * tot.value("cycles", 0.0);
       tot["utilization"] = slots > 0 ? tot.value("macs", 0.0) / slots : 0.0;
     } else {
       WorkloadRunOptions wo;
@@ -178,16 +182,21 @@ json run_point(const SweepSpec& spec, const SweepPoint& point) {
     const double batch = std::max(1.0, rep.at("workload").value("batch", 1.0));
     const double seconds = t.value("seconds", 0.0);
     const double area = double(n_chips) * estimate_area(cfg).die_mm2;
-    const double carbon = t.contains("carbon_g")
-                              ? t["carbon_g"].value("operational", 0.0) + t["carbon_g"].value("embodied", 0.0)
-                              : 0.0;
+    const double carbon = t.contains("carbon_g") ? t["carbon_g"].value("operational", 0.0) +
+                                                       t["carbon_g"].value("embodied", 0.0)
+                                                 : 0.0;
     json metrics = json::object();
     for (const auto& m : spec.metrics) {
-      if (m == "area_mm2") metrics[m] = area;
-      else if (m == "tops_per_mm2") metrics[m] = t.value("tops", 0.0) / area;
-      else if (m == "carbon_g_total") metrics[m] = carbon;
-      else if (m == "carbon_g_per_inference") metrics[m] = carbon / batch;
-      else if (m == "inferences_per_s") metrics[m] = seconds > 0 ? batch / seconds : 0.0;
+      if (m == "area_mm2")
+        metrics[m] = area;
+      else if (m == "tops_per_mm2")
+        metrics[m] = t.value("tops", 0.0) / area;
+      else if (m == "carbon_g_total")
+        metrics[m] = carbon;
+      else if (m == "carbon_g_per_inference")
+        metrics[m] = carbon / batch;
+      else if (m == "inferences_per_s")
+        metrics[m] = seconds > 0 ? batch / seconds : 0.0;
       else {
         const json* v = find_path(t, m);
         metrics[m] = v ? *v : json();
@@ -201,7 +210,8 @@ json run_point(const SweepSpec& spec, const SweepPoint& point) {
       json par = {{"chips", n_chips}, {"tp", point.tp}, {"pp", point.pp}};
       if (n_chips > 1) {
         uint64_t per_chip = 0;
-        for (const json& c : rep.at("chips")) per_chip = std::max(per_chip, c.value("useful_macs", uint64_t(0)));
+        for (const json& c : rep.at("chips"))
+          per_chip = std::max(per_chip, c.value("useful_macs", uint64_t(0)));
         par["micro_batches"] = rep.at("split").at("micro_batches");
         par["comm_share"] = rep.at("communication").at("share");
         par["comm_energy_j"] = rep.at("communication").at("energy_j");
@@ -232,7 +242,8 @@ bool point_file_valid(const SweepSpec& spec, const std::string& id, const std::s
   if (j.value("status", "") == "skipped") return true;
   if (j.value("status", "") != "ok") return false;
   if (spec.parallel_used() && !(j.contains("parallel") && j["parallel"].is_object())) return false;
-  if (!j.contains("metrics") || !j["metrics"].is_object() || j["metrics"].size() != spec.metrics.size())
+  if (!j.contains("metrics") || !j["metrics"].is_object() ||
+      j["metrics"].size() != spec.metrics.size())
     return false;
   for (const auto& m : spec.metrics)
     if (!j["metrics"].contains(m)) return false;

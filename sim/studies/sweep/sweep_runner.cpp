@@ -23,13 +23,13 @@
 #include "models/config.h"
 #include "models/data_files.h"
 #include "models/errors.h"
-#include "sim/common/files.h"
 #include "models/event_counts.h"
 #include "models/yaml_reader.h"
-#include "sim/engines/functional/functional.h"
-#include "sim/studies/multichip/multichip.h"
-#include "sim/report/report_json.h"
+#include "sim/common/files.h"
 #include "sim/compiler/workload.h"
+#include "sim/engines/functional/functional.h"
+#include "sim/report/report_json.h"
+#include "sim/studies/multichip/multichip.h"
 #include "sim/studies/run/run_workload.h"
 #include "sim/studies/sweep/sweep_keys.h"
 
@@ -73,7 +73,8 @@ void clean_temporaries(const fs::path& dir) {
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(dir, ec)) {
     const std::string n = e.path().filename().string();
-    if (n.size() > 1 && n[0] == '.' && n.find(".tmp.") != std::string::npos) fs::remove(e.path(), ec);
+    if (n.size() > 1 && n[0] == '.' && n.find(".tmp.") != std::string::npos)
+      fs::remove(e.path(), ec);
   }
 }
 
@@ -87,7 +88,8 @@ std::string csv_cell(const json& v) {
 }
 
 // Scalar columns of a metric value: itself, or "name.sub" for each leaf of an object.
-void flatten(const std::string& name, const json& v, std::vector<std::pair<std::string, json>>& out) {
+void flatten(const std::string& name, const json& v,
+             std::vector<std::pair<std::string, json>>& out) {
   if (v.is_object()) {
     for (auto it = v.begin(); it != v.end(); ++it) flatten(name + "." + it.key(), *it, out);
   } else {
@@ -100,7 +102,8 @@ void flatten(const std::string& name, const json& v, std::vector<std::pair<std::
 SweepOutcome collect_results(const SweepSpec& spec, const std::string& out_dir) {
   const fs::path out(out_dir);
   std::vector<SweepPoint> points = expand_points(spec);
-  std::sort(points.begin(), points.end(), [](const SweepPoint& a, const SweepPoint& b) { return a.id < b.id; });
+  std::sort(points.begin(), points.end(),
+            [](const SweepPoint& a, const SweepPoint& b) { return a.id < b.id; });
   SweepOutcome oc;
   oc.total = points.size();
   std::vector<json> recs;
@@ -137,13 +140,15 @@ SweepOutcome collect_results(const SweepSpec& spec, const std::string& out_dir) 
   }
   // Multi-chip sweeps: the resolved split and its communication share after the swept keys.
   const std::vector<std::pair<std::string, std::string>> split_cols =
-      spec.parallel_used() ? std::vector<std::pair<std::string, std::string>>{{"split.chips", "chips"},
-                                                                             {"split.tp", "tp"},
-                                                                             {"split.pp", "pp"},
-                                                                             {"split.micro_batches", "micro_batches"},
-                                                                             {"comm_share", "comm_share"},
-                                                                             {"useful_macs_per_chip_max", "useful_macs_per_chip_max"}}
-                           : std::vector<std::pair<std::string, std::string>>{};
+      spec.parallel_used()
+          ? std::vector<std::pair<
+                std::string, std::string>>{{"split.chips", "chips"},
+                                           {"split.tp", "tp"},
+                                           {"split.pp", "pp"},
+                                           {"split.micro_batches", "micro_batches"},
+                                           {"comm_share", "comm_share"},
+                                           {"useful_macs_per_chip_max", "useful_macs_per_chip_max"}}
+          : std::vector<std::pair<std::string, std::string>>{};
   std::string csv = "id,status,workload";
   for (const auto& k : keys) csv += "," + csv_cell(k);
   for (const auto& c : split_cols) csv += "," + c.first;
@@ -154,7 +159,8 @@ SweepOutcome collect_results(const SweepSpec& spec, const std::string& out_dir) 
            csv_cell(r["workload"]);
     for (const auto& k : keys) csv += "," + csv_cell(r["axes"].value(k, json()));
     for (const auto& c : split_cols)
-      csv += "," + csv_cell(r.contains("parallel") ? r["parallel"].value(c.second, json()) : json());
+      csv +=
+          "," + csv_cell(r.contains("parallel") ? r["parallel"].value(c.second, json()) : json());
     std::map<std::string, json> vals;
     if (r.contains("metrics")) {
       std::vector<std::pair<std::string, json>> cols;
@@ -236,7 +242,8 @@ SweepOutcome run_sweep(const SweepSpec& spec, const SweepOptions& opt) {
       }
     }
   };
-  const unsigned jobs = std::max(1u, std::min<unsigned>(opt.jobs, unsigned(std::max<size_t>(1, todo.size()))));
+  const unsigned jobs =
+      std::max(1u, std::min<unsigned>(opt.jobs, unsigned(std::max<size_t>(1, todo.size()))));
   if (jobs == 1) {
     worker();
   } else {

@@ -23,13 +23,13 @@
 #include "models/config.h"
 #include "models/data_files.h"
 #include "models/errors.h"
-#include "sim/common/files.h"
 #include "models/event_counts.h"
 #include "models/yaml_reader.h"
-#include "sim/engines/functional/functional.h"
-#include "sim/studies/multichip/multichip.h"
-#include "sim/report/report_json.h"
+#include "sim/common/files.h"
 #include "sim/compiler/workload.h"
+#include "sim/engines/functional/functional.h"
+#include "sim/report/report_json.h"
+#include "sim/studies/multichip/multichip.h"
 #include "sim/studies/run/run_workload.h"
 #include "sim/studies/sweep/sweep_keys.h"
 
@@ -43,9 +43,9 @@ using namespace sweep_detail;
 const std::vector<std::string> kDerivedMetrics = {"area_mm2", "tops_per_mm2", "carbon_g_total",
                                                   "carbon_g_per_inference", "inferences_per_s"};
 const std::vector<std::string> kDefaultMetrics = {
-    "cycles",         "seconds",        "tops",          "utilization",
-    "energy_j",       "avg_power_w",    "tops_per_w",    "area_mm2",
-    "carbon_g_total", "carbon_g_per_inference", "inferences_per_s"};
+    "cycles",          "seconds",    "tops",     "utilization",    "energy_j",
+    "avg_power_w",     "tops_per_w", "area_mm2", "carbon_g_total", "carbon_g_per_inference",
+    "inferences_per_s"};
 const std::vector<std::string> kWorkloadAxisKeys = {"batch", "phase", "prompt_len", "context_len"};
 const std::vector<std::string> kParallelAxisKeys = {"chips", "tp", "pp"};
 
@@ -85,11 +85,13 @@ json conform(const SweepSpec& spec, const std::string& where, const std::string&
   };
   auto as_uint = [&](uint64_t lo, uint64_t hi) -> json {
     uint64_t u = 0;
-    if (v.is_number_unsigned()) u = v.get<uint64_t>();
-    else if (v.is_number_float() && v.get<double>() >= 0 && std::floor(v.get<double>()) == v.get<double>() &&
-             v.get<double>() < 1.8e19)
+    if (v.is_number_unsigned())
+      u = v.get<uint64_t>();
+    else if (v.is_number_float() && v.get<double>() >= 0 &&
+             std::floor(v.get<double>()) == v.get<double>() && v.get<double>() < 1.8e19)
       u = uint64_t(v.get<double>());
-    else fail(fmt::format("'{}' takes an integer", key));
+    else
+      fail(fmt::format("'{}' takes an integer", key));
     if (u < lo || u > hi) fail(fmt::format("'{}' takes an integer in [{}, {}]", key, lo, hi));
     return u;
   };
@@ -99,7 +101,9 @@ json conform(const SweepSpec& spec, const std::string& where, const std::string&
     return v;
   }
   if (is_workload_key(key))
-    return as_uint(1, key == "batch" ? kMaxBatch : key == "prompt_len" ? kMaxPromptLen : kMaxContextLen);
+    return as_uint(1, key == "batch"        ? kMaxBatch
+                      : key == "prompt_len" ? kMaxPromptLen
+                                            : kMaxContextLen);
   if (is_parallel_key(key)) return as_uint(1, kMaxChips);
   const json* base = find_path(spec.base_arch, key);
   if (base->is_number_integer()) return as_uint(0, UINT64_MAX);
@@ -132,7 +136,8 @@ std::vector<json> range_values(YamlMap r) {
   const double from = r.real("from", -1e18, 1e18);
   const double to = r.real("to", from, 1e18);
   const bool has_step = r.has("step"), has_scale = r.has("scale");
-  if (has_step == has_scale) r.fail("step", "give exactly one of 'step' (linear) or 'scale' (geometric)");
+  if (has_step == has_scale)
+    r.fail("step", "give exactly one of 'step' (linear) or 'scale' (geometric)");
   const bool ints = [&] {
     auto integral = [&](const char* k) {
       uint64_t u;
@@ -167,7 +172,8 @@ SweepAxis parse_axis(const SweepSpec& spec, const YAML::Node& node, size_t index
   YamlMap m(node, spec.file, where);
   SweepAxis ax;
   const bool has_key = m.has("key"), has_tie = m.has("tie");
-  if (has_key == has_tie) m.fail("key", "give exactly one of 'key' (one key) or 'tie' (a list of keys)");
+  if (has_key == has_tie)
+    m.fail("key", "give exactly one of 'key' (one key) or 'tie' (a list of keys)");
   if (has_key) {
     ax.keys.push_back(m.str("key"));
   } else {
@@ -201,11 +207,13 @@ SweepAxis parse_axis(const SweepSpec& spec, const YAML::Node& node, size_t index
       std::vector<json> level;
       if (vs[i].IsSequence()) {
         if (vs[i].size() != nk)
-          throw InputError(fmt::format("{}: key '{}': expected {} values, one per tied key, found {}",
-                                       spec.file, vkey, nk, vs[i].size()));
+          throw InputError(
+              fmt::format("{}: key '{}': expected {} values, one per tied key, found {}", spec.file,
+                          vkey, nk, vs[i].size()));
         for (size_t k = 0; k < nk; ++k) {
           if (!vs[i][k].IsScalar())
-            throw InputError(fmt::format("{}: key '{}[{}]': expected a scalar", spec.file, vkey, k));
+            throw InputError(
+                fmt::format("{}: key '{}[{}]': expected a scalar", spec.file, vkey, k));
           level.push_back(conform(spec, vkey, ax.keys[k], scalar_json(vs[i][k])));
         }
       } else if (vs[i].IsScalar()) {
@@ -245,8 +253,9 @@ SweepAxis parse_axis(const SweepSpec& spec, const YAML::Node& node, size_t index
         double v = b->get<double>() * f.get<double>();
         if (b->is_number_integer()) {
           if (std::fabs(v - std::round(v)) > 1e-9 * std::max(1.0, std::fabs(v)))
-            throw InputError(fmt::format("{}: key '{}': {} x {} = {} is not an integer as '{}' requires",
-                                         spec.file, fkey, b->dump(), f.dump(), v, k));
+            throw InputError(
+                fmt::format("{}: key '{}': {} x {} = {} is not an integer as '{}' requires",
+                            spec.file, fkey, b->dump(), f.dump(), v, k));
           level.push_back(conform(spec, fkey, k, json(uint64_t(std::llround(v)))));
         } else {
           level.push_back(conform(spec, fkey, k, json(v)));
@@ -285,10 +294,12 @@ SweepSpec parse_sweep_spec(const std::string& yaml_text, const std::string& file
 
   YAML::Node wl = root.raw("workloads");
   if (!wl) root.fail("workloads", "missing (required)");
-  if (!wl.IsSequence() || wl.size() == 0) root.fail("workloads", "expected a non-empty list of workloads");
+  if (!wl.IsSequence() || wl.size() == 0)
+    root.fail("workloads", "expected a non-empty list of workloads");
   for (size_t i = 0; i < wl.size(); ++i) {
     const std::string key = fmt::format("workloads[{}]", i);
-    if (!wl[i].IsScalar() || wl[i].Scalar().empty()) root.fail(key, "expected a workload name or path");
+    if (!wl[i].IsScalar() || wl[i].Scalar().empty())
+      root.fail(key, "expected a workload name or path");
     const std::string name = wl[i].Scalar();
     if (std::find(s.workloads.begin(), s.workloads.end(), name) != s.workloads.end())
       root.fail(key, fmt::format("'{}' is listed twice", name));
@@ -304,7 +315,8 @@ SweepSpec parse_sweep_spec(const std::string& yaml_text, const std::string& file
 
   YAML::Node axes = root.raw("axes");
   if (!axes) root.fail("axes", "missing (required)");
-  if (!axes.IsSequence() || axes.size() == 0) root.fail("axes", "expected a non-empty list of axes");
+  if (!axes.IsSequence() || axes.size() == 0)
+    root.fail("axes", "expected a non-empty list of axes");
   std::set<std::string> swept;
   for (size_t i = 0; i < axes.size(); ++i) {
     SweepAxis ax = parse_axis(s, axes[i], i);
@@ -332,7 +344,8 @@ SweepSpec parse_sweep_spec(const std::string& yaml_text, const std::string& file
 
   if (root.has("metrics")) {
     YAML::Node ms = root.raw("metrics");
-    if (!ms.IsSequence() || ms.size() == 0) root.fail("metrics", "expected a non-empty list of metric names");
+    if (!ms.IsSequence() || ms.size() == 0)
+      root.fail("metrics", "expected a non-empty list of metric names");
     std::set<std::string> known(kDerivedMetrics.begin(), kDerivedMetrics.end());
     EventCounts probe;
     probe.useful_macs = 1;
@@ -364,7 +377,8 @@ SweepSpec parse_sweep_spec(const std::string& yaml_text, const std::string& file
     n *= levels;
   }
   if (n > kMaxSweepPoints)
-    throw InputError(fmt::format("{}: {} points, more than the {} allowed", file, double(n), kMaxSweepPoints));
+    throw InputError(
+        fmt::format("{}: {} points, more than the {} allowed", file, double(n), kMaxSweepPoints));
   return s;
 }
 
@@ -390,7 +404,8 @@ void apply_parallel_flags(SweepSpec& spec, const SweepParallel& f) {
   if (p.balance != "weights" && p.balance != "time")
     throw InputError(fmt::format("{}: balance '{}': allowed weights, time", p.source, p.balance));
   if (p.collective_bytes == 0 || p.collective_bytes > 8)
-    throw InputError(fmt::format("{}: collective_bytes {}: allowed 1..8", p.source, p.collective_bytes));
+    throw InputError(
+        fmt::format("{}: collective_bytes {}: allowed 1..8", p.source, p.collective_bytes));
   // Fixed values are checked alone only when no axis can replace them.
   for (const auto& ax : spec.axes)
     for (const auto& k : ax.keys)

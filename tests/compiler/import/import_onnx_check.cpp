@@ -26,8 +26,8 @@ int main(int argc, char** argv) {
     lo.values = false;
     const tpusim::LoweredProgram lp = tpusim::lower(tpusim::load_config("small-16"), w, lo);
     if (lp.useful_macs() != w.macs()) {
-      std::fprintf(stderr, "lowered MACs %llu != analytic %llu\n", (unsigned long long)lp.useful_macs(),
-                   (unsigned long long)w.macs());
+      std::fprintf(stderr, "lowered MACs %llu != analytic %llu\n",
+                   (unsigned long long)lp.useful_macs(), (unsigned long long)w.macs());
       return 1;
     }
     std::cout << yaml << "#macs " << w.macs() << "\n";

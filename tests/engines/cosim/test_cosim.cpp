@@ -1,16 +1,16 @@
 // Lockstep co-simulation: the verilated tpu_top (Verilator's SystemC output) and the SystemC twin
-// bound to one bench, compared on every port at every edge (sim/engines/cosim/lockstep.h); and the RTL engine
-// (Verilator's C++ output) against the fast engine.
+// bound to one bench, compared on every port at every edge (sim/engines/cosim/lockstep.h); and the
+// RTL engine (Verilator's C++ output) against the fast engine.
 #include <catch2/catch.hpp>
 
 #include "models/config.h"
 #include "models/errors.h"
-#include "tests/engines/programs.h"
 #include "sim/engines/cosim/lockstep.h"
 #include "sim/engines/fast/fast_engine.h"
 #include "sim/engines/functional/functional.h"
-#include "sim/isa/program_gen.h"
 #include "sim/engines/rtl/rtl_engine.h"
+#include "sim/isa/program_gen.h"
+#include "tests/engines/programs.h"
 
 namespace tpusim {
 namespace {
@@ -36,30 +36,41 @@ void lockstep(uint32_t size, const Program& p) {
 std::vector<Program> directed(const TpuConfig& cfg) {
   std::vector<Program> v;
   const uint32_t F = cfg.weight_fifo_tiles, R = cfg.array.rows, C = cfg.array.cols;
-  v.push_back(program({rtl_test::make_instruction(Opcode::kNop), rtl_test::make_instruction(Opcode::kNop), rtl_test::make_instruction(Opcode::kNop)}));
+  v.push_back(
+      program({rtl_test::make_instruction(Opcode::kNop), rtl_test::make_instruction(Opcode::kNop),
+               rtl_test::make_instruction(Opcode::kNop)}));
   for (uint32_t n : {1u, 7u, 16u})
-    v.push_back(program({rtl_test::make_instruction(Opcode::kReadHost, 0, 0, n), rtl_test::make_instruction(Opcode::kWriteHost, 32, 0, n),
+    v.push_back(program({rtl_test::make_instruction(Opcode::kReadHost, 0, 0, n),
+                         rtl_test::make_instruction(Opcode::kWriteHost, 32, 0, n),
                          rtl_test::make_instruction(Opcode::kSync, 0, 0, 0, kUnitHost)}));
-  v.push_back(program({rtl_test::make_instruction(Opcode::kReadWeights, 0, 0, 1), rtl_test::make_instruction(Opcode::kReadWeights, 1, 0, 1),
+  v.push_back(program({rtl_test::make_instruction(Opcode::kReadWeights, 0, 0, 1),
+                       rtl_test::make_instruction(Opcode::kReadWeights, 1, 0, 1),
                        rtl_test::make_instruction(Opcode::kSync, 0, 0, 0, kUnitWeights)}));
-  v.push_back(program({rtl_test::make_instruction(Opcode::kReadWeights, 0, 0, 1), rtl_test::make_instruction(Opcode::kMatmul, 0, 0, 1, kFlagSwitch)}));
-  v.push_back(program({rtl_test::make_instruction(Opcode::kReadWeights, 0, 0, 2), rtl_test::make_instruction(Opcode::kSync, 0, 0, 0, kUnitWeights),
+  v.push_back(program({rtl_test::make_instruction(Opcode::kReadWeights, 0, 0, 1),
+                       rtl_test::make_instruction(Opcode::kMatmul, 0, 0, 1, kFlagSwitch)}));
+  v.push_back(program({rtl_test::make_instruction(Opcode::kReadWeights, 0, 0, 2),
+                       rtl_test::make_instruction(Opcode::kSync, 0, 0, 0, kUnitWeights),
                        rtl_test::make_instruction(Opcode::kMatmul, 0, 0, 1, kFlagSwitch),
                        rtl_test::make_instruction(Opcode::kMatmul, 0, 1, 1, kFlagSwitch)}));
-  v.push_back(program({rtl_test::make_instruction(Opcode::kReadWeights, 0, 0, F + 2), rtl_test::make_instruction(Opcode::kReadHost, 0, 0, 64),
+  v.push_back(program({rtl_test::make_instruction(Opcode::kReadWeights, 0, 0, F + 2),
+                       rtl_test::make_instruction(Opcode::kReadHost, 0, 0, 64),
                        rtl_test::make_instruction(Opcode::kSync, 0, 0, 0, kUnitHost),
                        rtl_test::make_instruction(Opcode::kMatmul, 0, 0, 1, kFlagSwitch),
                        rtl_test::make_instruction(Opcode::kSync, 0, 0, 0, kUnitWeights)}));
-  v.push_back(program({rtl_test::make_instruction(Opcode::kMatmul, 0, 0, 5), rtl_test::make_instruction(Opcode::kMatmul, 5, 5, 3),
+  v.push_back(program({rtl_test::make_instruction(Opcode::kMatmul, 0, 0, 5),
+                       rtl_test::make_instruction(Opcode::kMatmul, 5, 5, 3),
                        rtl_test::make_instruction(Opcode::kSync, 0, 0, 0, kUnitMxu)}));
   for (uint32_t n : {1u, 8u})
-    v.push_back(program({rtl_test::make_instruction(Opcode::kActivate, 0, 0, n, 1), rtl_test::make_instruction(Opcode::kSync, 0, 0, 0, kUnitAct)}));
+    v.push_back(program({rtl_test::make_instruction(Opcode::kActivate, 0, 0, n, 1),
+                         rtl_test::make_instruction(Opcode::kSync, 0, 0, 0, kUnitAct)}));
   struct Case {
     uint32_t m, k, n;
     uint8_t fn, pool, log2;
   };
-  const Case cases[] = {{1, R, C, 0, 0, 0},         {9, R, C, 0, 0, 0},
-                        {2 * R, 2 * R, 2 * C, 1, 0, 0}, {R + 3, R + 1, C - 1, 2, 1, 1},
+  const Case cases[] = {{1, R, C, 0, 0, 0},
+                        {9, R, C, 0, 0, 0},
+                        {2 * R, 2 * R, 2 * C, 1, 0, 0},
+                        {R + 3, R + 1, C - 1, 2, 1, 1},
                         {4, R, C, 3, 2, 2}};
   uint64_t seed = 7;
   for (const Case& cs : cases) {
@@ -114,7 +125,8 @@ TEST_CASE("lockstep: one random program on 32x32") {
 }
 
 TEST_CASE("lockstep: the bench reports a difference with cycle signal and both values") {
-  Program p = program({rtl_test::make_instruction(Opcode::kReadHost, 0, 0, 1), rtl_test::make_instruction(Opcode::kSync, 0, 0, 0, kUnitHost)});
+  Program p = program({rtl_test::make_instruction(Opcode::kReadHost, 0, 0, 1),
+                       rtl_test::make_instruction(Opcode::kSync, 0, 0, 0, kUnitHost)});
   p.host_init[0] = std::vector<int8_t>(4, 3);
   const CosimOutcome ok = cosim_program(4, p);
   CHECK(ok.match);
@@ -126,7 +138,8 @@ TEST_CASE("lockstep: the bench reports a difference with cycle signal and both v
   CHECK(bad.mismatch.find("bd_host_rdata_o: rtl=0x3030303 systemc=0x3030302") != std::string::npos);
   CHECK(bad.mismatch.find("cycle ") == 0);
   INFO(bad.mismatch);
-  CHECK_THROWS_AS(cosim_program(12, program({rtl_test::make_instruction(Opcode::kNop)})), InputError);
+  CHECK_THROWS_AS(cosim_program(12, program({rtl_test::make_instruction(Opcode::kNop)})),
+                  InputError);
 }
 
 TEST_CASE("rtl engine equals fast engine on random programs") {

@@ -9,20 +9,21 @@
 
 #include "models/config.h"
 #include "models/errors.h"
+#include "sim/compiler/lowering.h"
+#include "sim/compiler/workload.h"
+#include "sim/engines/cycle/cycle_engine.h"
 #include "sim/engines/fast/fast_engine.h"
 #include "sim/engines/functional/functional.h"
-#include "sim/compiler/lowering.h"
 #include "sim/isa/program_gen.h"
-#include "sim/engines/cycle/cycle_engine.h"
-#include "sim/compiler/workload.h"
 #include "tests/engines/programs.h"
 
 namespace tpusim {
 namespace {
 
 // Checks every field; returns whether all were equal (for the campaign's table).
-bool check_equal(const TpuConfig& cfg, const Program& p, const std::vector<uint32_t>* layer_of = nullptr,
-                 size_t layers = 0, bool values = true) {
+bool check_equal(const TpuConfig& cfg, const Program& p,
+                 const std::vector<uint32_t>* layer_of = nullptr, size_t layers = 0,
+                 bool values = true) {
   EngineOptions fo;
   fo.layer_of = layer_of;
   fo.layers = layers;
@@ -36,7 +37,8 @@ bool check_equal(const TpuConfig& cfg, const Program& p, const std::vector<uint3
   REQUIRE(c.timeline.size() == f.timeline.size());
   bool equal = c.counts == f.counts && c.per_layer == f.per_layer;
   for (size_t pc = 0; pc < f.timeline.size(); ++pc) {
-    if (c.timeline[pc].issue == f.timeline[pc].issue && c.timeline[pc].done == f.timeline[pc].done) continue;
+    if (c.timeline[pc].issue == f.timeline[pc].issue && c.timeline[pc].done == f.timeline[pc].done)
+      continue;
     equal = false;
     INFO("pc " << pc << " " << mnemonic(p.code[pc].op));
     CHECK(c.timeline[pc].issue == f.timeline[pc].issue);
@@ -67,9 +69,11 @@ bool check_equal(const TpuConfig& cfg, const Program& p, const std::vector<uint3
     equal = equal && c.values.host_writes[i].host_vector == f.values.host_writes[i].host_vector &&
             c.values.host_writes[i].vectors == f.values.host_writes[i].vectors;
   }
-  return equal && c.values.state.host == f.values.state.host && c.values.state.ub == f.values.state.ub &&
-         c.values.state.acc == f.values.state.acc && c.values.state.mult == f.values.state.mult &&
-         c.values.state.shift == f.values.state.shift && c.values.state.round == f.values.state.round;
+  return equal && c.values.state.host == f.values.state.host &&
+         c.values.state.ub == f.values.state.ub && c.values.state.acc == f.values.state.acc &&
+         c.values.state.mult == f.values.state.mult &&
+         c.values.state.shift == f.values.state.shift &&
+         c.values.state.round == f.values.state.round;
 }
 
 }  // namespace
@@ -78,11 +82,16 @@ TEST_CASE("cycle engine equals fast engine: directed programs on tiny-4") {
   const TpuConfig cfg = load_config("tiny-4");
   Program p;
   p.name = "directed";
-  p.code = {rtl_test::make_instruction(Opcode::kReadHost, 0, 0, 3), rtl_test::make_instruction(Opcode::kReadWeights, 0, 0, 2),
+  p.code = {rtl_test::make_instruction(Opcode::kReadHost, 0, 0, 3),
+            rtl_test::make_instruction(Opcode::kReadWeights, 0, 0, 2),
             rtl_test::make_instruction(Opcode::kSync, 0, 0, 0, kUnitHost),
-            rtl_test::make_instruction(Opcode::kMatmul, 0, 0, 3, kFlagSwitch), rtl_test::make_instruction(Opcode::kMatmul, 0, 3, 3, kFlagSwitch | kFlagAccumulate),
-            rtl_test::make_instruction(Opcode::kSync, 0, 0, 0, kUnitMxu), rtl_test::make_instruction(Opcode::kActivate, 0, 8, 4, 1 | (1 << 2), 1),
-            rtl_test::make_instruction(Opcode::kSync, 0, 0, 0, kUnitAct), rtl_test::make_instruction(Opcode::kWriteHost, 10, 8, 2), rtl_test::make_instruction(Opcode::kHalt)};
+            rtl_test::make_instruction(Opcode::kMatmul, 0, 0, 3, kFlagSwitch),
+            rtl_test::make_instruction(Opcode::kMatmul, 0, 3, 3, kFlagSwitch | kFlagAccumulate),
+            rtl_test::make_instruction(Opcode::kSync, 0, 0, 0, kUnitMxu),
+            rtl_test::make_instruction(Opcode::kActivate, 0, 8, 4, 1 | (1 << 2), 1),
+            rtl_test::make_instruction(Opcode::kSync, 0, 0, 0, kUnitAct),
+            rtl_test::make_instruction(Opcode::kWriteHost, 10, 8, 2),
+            rtl_test::make_instruction(Opcode::kHalt)};
   p.random_init.push_back({false, 0, 3, 11});
   p.random_init.push_back({true, 0, 2, 12});
   check_equal(cfg, p);
@@ -119,8 +128,9 @@ TEST_CASE("cycle engine equals fast engine: lowered mlp1 on small-16 (timing and
 
 TEST_CASE("cycle engine equals fast engine: lowered small MLP on small-16 with values") {
   const TpuConfig cfg = load_config("small-16");
-  const char* y = "name: tiny-mlp\npaper: test\nbatch: 20\ninput: {features: 40}\nlayers:\n"
-                  "  - {type: fc, out: 24, act: relu}\n  - {type: fc, out: 10, act: sigmoid}\n";
+  const char* y =
+      "name: tiny-mlp\npaper: test\nbatch: 20\ninput: {features: 40}\nlayers:\n"
+      "  - {type: fc, out: 24, act: relu}\n  - {type: fc, out: 10, act: sigmoid}\n";
   LowerOptions lo;
   lo.unroll = true;
   const LoweredProgram lp = lower(cfg, parse_workload(y, "tiny-mlp.yaml"), lo);
@@ -128,11 +138,13 @@ TEST_CASE("cycle engine equals fast engine: lowered small MLP on small-16 with v
   check_equal(cfg, lp.segments[0].program, &lp.segments[0].layer_of, lp.layers.size());
 }
 
-
 // Issue 6's agreement campaign: 300 random programs over the whole ISA (shapes that are and are
 // not multiples of the array, extreme values), every field compared.
 TEST_CASE("cycle engine equals fast engine: 300-program campaign") {
-  struct Part { const char* arch; uint64_t programs; };
+  struct Part {
+    const char* arch;
+    uint64_t programs;
+  };
   uint64_t total = 0;
   for (const Part& part : {Part{"tiny-4", 120}, Part{"tiny-8", 120}, Part{"small-16", 60}}) {
     const TpuConfig cfg = load_config(part.arch);
@@ -150,9 +162,9 @@ TEST_CASE("cycle engine equals fast engine: 300-program campaign") {
 }
 
 // Issue 6's workload campaign (hidden: run by scripts/agreement_campaign.sh, not by CTest): every
-// library workload lowered for small-16 (batch 1, LLM context 128, timing only), each segment run on
-// both engines and compared field by field. The SystemC twin runs ~4x10^5 cycles/s at 16x16 and the
-// library is ~3.5x10^9 cycles, so the campaign is split:
+// library workload lowered for small-16 (batch 1, LLM context 128, timing only), each segment run
+// on both engines and compared field by field. The SystemC twin runs ~4x10^5 cycles/s at 16x16 and
+// the library is ~3.5x10^9 cycles, so the campaign is split:
 //   TPUSIM_AGREEMENT_BUDGET   segments over this many simulated cycles are listed, not run
 //                             (default 2,000,000);
 //   TPUSIM_AGREEMENT_SHARD    "i/n": this process runs shard i of n (segments balanced by cycles,
@@ -170,11 +182,12 @@ uint64_t env_u64(const char* name, uint64_t fallback) {
 }
 
 struct CampaignEntry {
-  std::string workload, group, status;  // status: set for entries not run (skipped, duplicate, not lowered)
+  std::string workload, group,
+      status;  // status: set for entries not run (skipped, duplicate, not lowered)
   size_t segment = 0;
   uint64_t repeat = 1, cycles = 0, instructions = 0;
   uint64_t key[2] = {0, 0};
-  int shard = -1;  // >= 0: to be compared by this shard
+  int shard = -1;         // >= 0: to be compared by this shard
   bool original = false;  // lowered and not a duplicate of an earlier segment
 };
 
@@ -230,11 +243,15 @@ TEST_CASE("cycle engine equals fast engine: every library workload on small-16",
       c.cycles = run_fast(cfg, seg.program, fo).counts.cycles;
       const size_t code_bytes = seg.program.code.size() * sizeof(Instruction);
       const size_t map_bytes = seg.layer_of.size() * sizeof(uint32_t);
-      c.key[0] = fnv1a64(seg.layer_of.data(), map_bytes, fnv1a64(seg.program.code.data(), code_bytes));
-      c.key[1] = fnv1a64(seg.program.code.data(), code_bytes, fnv1a64(seg.layer_of.data(), map_bytes, 0x9e3779b97f4a7c15ull));
+      c.key[0] =
+          fnv1a64(seg.layer_of.data(), map_bytes, fnv1a64(seg.program.code.data(), code_bytes));
+      c.key[1] = fnv1a64(seg.program.code.data(), code_bytes,
+                         fnv1a64(seg.layer_of.data(), map_bytes, 0x9e3779b97f4a7c15ull));
       for (const CampaignEntry& prev : entries)
-        if (prev.original && prev.key[0] == c.key[0] && prev.key[1] == c.key[1] && prev.instructions == c.instructions) {
-          c.status = "same program as " + prev.workload + " segment " + std::to_string(prev.segment) + " (" + prev.group + ")";
+        if (prev.original && prev.key[0] == c.key[0] && prev.key[1] == c.key[1] &&
+            prev.instructions == c.instructions) {
+          c.status = "same program as " + prev.workload + " segment " +
+                     std::to_string(prev.segment) + " (" + prev.group + ")";
           break;
         }
       c.original = c.status.empty();
@@ -246,7 +263,8 @@ TEST_CASE("cycle engine equals fast engine: every library workload on small-16",
   std::vector<size_t> order;
   for (size_t i = 0; i < entries.size(); ++i)
     if (entries[i].status.empty()) order.push_back(i);
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return entries[a].cycles > entries[b].cycles; });
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return entries[a].cycles > entries[b].cycles; });
   std::vector<uint64_t> load(shards, 0);
   for (size_t i : order) {
     const size_t s = size_t(std::min_element(load.begin(), load.end()) - load.begin());
@@ -267,24 +285,27 @@ TEST_CASE("cycle engine equals fast engine: every library workload on small-16",
         const Segment& seg = lp.segments.at(c.segment);
         INFO(name << " segment " << c.segment << " (" << seg.group << ")");
         const bool equal = check_equal(cfg, seg.program, &seg.layer_of, lp.layers.size(), false);
-        std::printf("| %s | %zu %s | %llu | %llu | %llu | %s (shard %u) |\n", name.c_str(), c.segment, c.group.c_str(),
-                    (unsigned long long)c.repeat, (unsigned long long)c.instructions, (unsigned long long)c.cycles,
+        std::printf("| %s | %zu %s | %llu | %llu | %llu | %s (shard %u) |\n", name.c_str(),
+                    c.segment, c.group.c_str(), (unsigned long long)c.repeat,
+                    (unsigned long long)c.instructions, (unsigned long long)c.cycles,
                     equal ? "equal" : "DIFFERENT", shard);
         ++compared;
         cycles += c.cycles;
       } else if (c.shard < 0 && shard == 0) {
-        std::printf("| %s | %zu %s | %llu | %llu | %llu | %s |\n", name.c_str(), c.segment, c.group.c_str(),
-                    (unsigned long long)c.repeat, (unsigned long long)c.instructions, (unsigned long long)c.cycles,
+        std::printf("| %s | %zu %s | %llu | %llu | %llu | %s |\n", name.c_str(), c.segment,
+                    c.group.c_str(), (unsigned long long)c.repeat,
+                    (unsigned long long)c.instructions, (unsigned long long)c.cycles,
                     c.status.c_str());
         ++listed;
       }
       std::fflush(stdout);
     }
   }
-  std::printf("shard %u/%u: segments compared: %llu, cycles compared: %llu, rows listed: %llu, budget: %llu\n", shard,
-              shards, (unsigned long long)compared, (unsigned long long)cycles, (unsigned long long)listed,
-              (unsigned long long)budget);
+  std::printf(
+      "shard %u/%u: segments compared: %llu, cycles compared: %llu, rows listed: %llu, budget: "
+      "%llu\n",
+      shard, shards, (unsigned long long)compared, (unsigned long long)cycles,
+      (unsigned long long)listed, (unsigned long long)budget);
 }
-
 
 }  // namespace tpusim

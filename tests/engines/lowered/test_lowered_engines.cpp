@@ -12,10 +12,10 @@
 #include <vector>
 
 #include "models/config.h"
-#include "sim/engines/engine.h"
-#include "sim/engines/functional/functional.h"
 #include "sim/compiler/lowering.h"
 #include "sim/compiler/workload.h"
+#include "sim/engines/engine.h"
+#include "sim/engines/functional/functional.h"
 
 using namespace tpusim;
 
@@ -26,7 +26,8 @@ std::string workload_path(const std::string& stem) {
 }
 
 // Bytes of the lowered output tensor that are not zero (guards against a vacuous comparison).
-uint64_t nonzero_output_bytes(const TpuConfig& cfg, const LoweredProgram& lp, const ZeroedVector<int8_t>& host) {
+uint64_t nonzero_output_bytes(const TpuConfig& cfg, const LoweredProgram& lp,
+                              const ZeroedVector<int8_t>& host) {
   const uint64_t W = cfg.vector_bytes();
   uint64_t n = 0;
   for (uint64_t row = 0; row < lp.output.rows; ++row)
@@ -37,7 +38,8 @@ uint64_t nonzero_output_bytes(const TpuConfig& cfg, const LoweredProgram& lp, co
   return n;
 }
 
-void check_engines(const std::string& stem, const std::string& arch, const std::string& phase = "") {
+void check_engines(const std::string& stem, const std::string& arch,
+                   const std::string& phase = "") {
   INFO(stem << " " << phase << " on " << arch);
   const TpuConfig cfg = load_config(arch);
   WorkloadParams params;
@@ -74,7 +76,8 @@ void check_engines(const std::string& stem, const std::string& arch, const std::
     REQUIRE(r.has_values);
     REQUIRE(r.values.state.host.size() == golden.state.host.size());
     uint64_t differing = 0;
-    for (size_t i = 0; i < golden.state.host.size(); ++i) differing += r.values.state.host[i] != golden.state.host[i];
+    for (size_t i = 0; i < golden.state.host.size(); ++i)
+      differing += r.values.state.host[i] != golden.state.host[i];
     CHECK(differing == 0);
     REQUIRE(r.values.host_writes.size() == golden.host_writes.size());
     for (size_t i = 0; i < golden.host_writes.size(); ++i) {

@@ -9,13 +9,13 @@
 #include TPUSIM_RTL_HEADER
 
 #include "models/config.h"
+#include "sim/engines/fast/fast_engine.h"
+#include "sim/engines/functional/functional.h"
+#include "sim/isa/program_gen.h"
+#include "sim/isa/timing.h"
+#include "sim/isa/tpu_top_params.h"
 #include "tests/engines/programs.h"
 #include "tests/engines/rtl/rtl_harness.h"
-#include "sim/engines/functional/functional.h"
-#include "sim/isa/timing.h"
-#include "sim/engines/fast/fast_engine.h"
-#include "sim/isa/program_gen.h"
-#include "sim/isa/tpu_top_params.h"
 
 namespace tpusim::rtl_test {
 namespace {
@@ -57,7 +57,7 @@ void check_timing(const Program& p, const RtlResult& r) {
   CHECK(r.total_cycles == ref.counts.cycles);
   const EventCounts& n = ref.counts;
   const Counters expect{n.array_active_cycles, n.weight_stall_cycles, n.weight_shift_cycles,
-                        n.non_matrix_cycles, n.raw_stall_cycles, n.input_stall_cycles};
+                        n.non_matrix_cycles,   n.raw_stall_cycles,    n.input_stall_cycles};
   INFO("rtl " << to_string(r.counters) << " / fast engine " << to_string(expect));
   CHECK(r.counters == expect);
   check_partition(r);
@@ -81,14 +81,17 @@ uint64_t delta(const RtlResult& r, uint64_t c, Field field) {
 
 TEST_CASE("the model was verilated with the parameters of the preset as loaded now") {
   // rtl/CMakeLists.txt verilated it with the same map at configure time (sim/isa/tpu_top_params.h).
-  CHECK(verilator_parameter_args(tpu_top_params(cfg(), TPUSIM_RTL_HOST_VECTORS, TPUSIM_RTL_IMEM_DEPTH)) ==
+  CHECK(verilator_parameter_args(
+            tpu_top_params(cfg(), TPUSIM_RTL_HOST_VECTORS, TPUSIM_RTL_IMEM_DEPTH)) ==
         std::string(TPUSIM_RTL_PARAMS));
 }
 
 TEST_CASE("front end: first issue at front_end_cycles, then one per cycle") {
-  const Program p = program({make_instruction(Opcode::kNop), make_instruction(Opcode::kNop), make_instruction(Opcode::kNop)});
+  const Program p = program({make_instruction(Opcode::kNop), make_instruction(Opcode::kNop),
+                             make_instruction(Opcode::kNop)});
   const RtlResult r = Harness(cfg()).run(p);
-  for (size_t pc = 0; pc < p.code.size(); ++pc) CHECK(r.issue_cycle[pc] == t::front_end_cycles() + pc);
+  for (size_t pc = 0; pc < p.code.size(); ++pc)
+    CHECK(r.issue_cycle[pc] == t::front_end_cycles() + pc);
   CHECK(r.total_cycles == t::front_end_cycles() + p.code.size());
   CHECK(r.counters.non_matrix == r.total_cycles);
   check_timing(p, r);
@@ -99,7 +102,8 @@ TEST_CASE("directed: host DMA busy time is host_transfer_cycles (T-1 held, T iss
   for (uint32_t n : {1u, 2u, 7u, 16u}) {
     INFO("n = " << n);
     // rhm; whm (same link, waits); sync host
-    const Program p = program({make_instruction(Opcode::kReadHost, 0, 0, n), make_instruction(Opcode::kWriteHost, 32, 0, n),
+    const Program p = program({make_instruction(Opcode::kReadHost, 0, 0, n),
+                               make_instruction(Opcode::kWriteHost, 32, 0, n),
                                make_instruction(Opcode::kSync, 0, 0, 0, kUnitHost)});
     const RtlResult r = Harness(cfg()).run(p, true);
     const uint64_t t0 = t::front_end_cycles();
@@ -118,12 +122,14 @@ TEST_CASE("directed: host DMA busy time is host_transfer_cycles (T-1 held, T iss
   }
 }
 
-TEST_CASE("directed: weight DMA occupies the link weight_tile_transfer_cycles, arrives after latency") {
+TEST_CASE(
+    "directed: weight DMA occupies the link weight_tile_transfer_cycles, arrives after latency") {
   const uint64_t Tx = t::weight_tile_transfer_cycles(cfg());
   const uint64_t Lw = t::weight_memory_latency_cycles(cfg());
   const uint64_t t0 = t::front_end_cycles();
   // rw 1 tile; rw 1 tile (waits for the link); sync weights (waits for the second arrival)
-  Program p = program({make_instruction(Opcode::kReadWeights, 0, 0, 1), make_instruction(Opcode::kReadWeights, 1, 0, 1),
+  Program p = program({make_instruction(Opcode::kReadWeights, 0, 0, 1),
+                       make_instruction(Opcode::kReadWeights, 1, 0, 1),
                        make_instruction(Opcode::kSync, 0, 0, 0, kUnitWeights)});
   p.weight_init[0] = std::vector<int8_t>(cfg().tile_bytes(), 1);
   const RtlResult r = Harness(cfg()).run(p, true);
@@ -220,7 +226,8 @@ TEST_CASE("directed: mmc results land mxu_latency_cycles after injection (fill a
 }
 
 TEST_CASE("directed: back-to-back mmc inject without a bubble") {
-  const Program p = program({make_instruction(Opcode::kMatmul, 0, 0, 5), make_instruction(Opcode::kMatmul, 5, 5, 3),
+  const Program p = program({make_instruction(Opcode::kMatmul, 0, 0, 5),
+                             make_instruction(Opcode::kMatmul, 5, 5, 3),
                              make_instruction(Opcode::kSync, 0, 0, 0, kUnitMxu)});
   const RtlResult r = Harness(cfg()).run(p);
   CHECK(r.issue_cycle[1] == r.issue_cycle[0] + 5);
@@ -247,9 +254,9 @@ TEST_CASE("end-to-end: host in, weights in, matmul, activate, host out") {
     uint32_t m, k, n;
     uint8_t fn, pool, log2;
   };
-  const Case cases[] = {{2 * R, 2 * R, 2 * C, 1, 0, 0},       // relu, 2x2 tiles
-                        {R + 3, R + 1, C - 1, 2, 1, 1},       // sigmoid, max pool 2, ragged
-                        {4, R, C, 3, 2, 2}};                  // tanh, average pool 4
+  const Case cases[] = {{2 * R, 2 * R, 2 * C, 1, 0, 0},  // relu, 2x2 tiles
+                        {R + 3, R + 1, C - 1, 2, 1, 1},  // sigmoid, max pool 2, ragged
+                        {4, R, C, 3, 2, 2}};             // tanh, average pool 4
   uint64_t seed = 7;
   for (const Case& cs : cases) {
     GemmSpec sp;
@@ -262,8 +269,8 @@ TEST_CASE("end-to-end: host in, weights in, matmul, activate, host out") {
     sp.mult = 1 << 14;
     sp.shift = 16;
     sp.seed = ++seed;
-    INFO("m k n fn pool = " << sp.m << " " << sp.k << " " << sp.n << " " << int(sp.function)
-                            << " " << int(sp.pool));
+    INFO("m k n fn pool = " << sp.m << " " << sp.k << " " << sp.n << " " << int(sp.function) << " "
+                            << int(sp.pool));
     GemmProgram g = gemm_program(cfg(), sp);
     const RtlResult r = Harness(cfg()).run(g.prog);
     check_values(g.prog, r);

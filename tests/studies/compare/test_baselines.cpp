@@ -77,8 +77,8 @@ void require_input_error(const std::string& yaml, const std::string& part1,
 
 TEST_CASE("shipped devices match the reference table rows", "[baselines]") {
   const auto names = default_baseline_names();
-  REQUIRE(names == std::vector<std::string>{"haswell", "k80", "t4", "v100", "a100", "h100",
-                                            "h200"});
+  REQUIRE(names ==
+          std::vector<std::string>{"haswell", "k80", "t4", "v100", "a100", "h100", "h200"});
   const BaselineDevice h = load_baseline_device("haswell");
   CHECK(h.int8_tops == 2.6);
   CHECK(h.fp32_tflops == 1.3);
@@ -200,8 +200,8 @@ TEST_CASE("power energy and carbon of the toy device follow Eq. B4-B6", "[baseli
   const BaselineOp op = gemm(1000, 1000, 1000);
   const CarbonParams c;
   const BaselineResult r = evaluate_baseline(t, one_op(op, 4), c);
-  const double t_s = 2e9 / 0.5e12;                       // 4 ms
-  const double mem_s = (1e6 + 2e6) / 0.25e9;             // 12 ms: memory-bound
+  const double t_s = 2e9 / 0.5e12;            // 4 ms
+  const double mem_s = (1e6 + 2e6) / 0.25e9;  // 12 ms: memory-bound
   REQUIRE(mem_s > t_s);
   CHECK(r.latency_s == Approx(mem_s));
   // u = raw memory time / op time = memory efficiency 0.25 -> P = 10 + 100 * 0.25 = 35 W.
@@ -213,9 +213,9 @@ TEST_CASE("power energy and carbon of the toy device follow Eq. B4-B6", "[baseli
   CHECK(r.energy_j_per_inference == Approx(35.0 * mem_s / 4));
   CHECK(r.carbon_operational_g_per_inference ==
         Approx(35.0 * mem_s / 4 / 3.6e6 * c.pue * c.grid_g_per_kwh));
-  const double embodied_total = act_die_embodied_g(100, 7, c.yield, c.fab_g_per_kwh,
-                                                   c.gas_abatement_pct, c.mpa_g_per_cm2) +
-                                c.package_g + 10 * c.dram_g_per_gb.at("hbm2");
+  const double embodied_total =
+      act_die_embodied_g(100, 7, c.yield, c.fab_g_per_kwh, c.gas_abatement_pct, c.mpa_g_per_cm2) +
+      c.package_g + 10 * c.dram_g_per_gb.at("hbm2");
   CHECK(baseline_embodied_total_g(t, c) == Approx(embodied_total));
   CHECK(r.carbon_embodied_g_per_inference ==
         Approx(mem_s / 4 / (c.lifetime_years * kSecondsPerYear) * embodied_total));
@@ -226,8 +226,8 @@ TEST_CASE("power energy and carbon of the toy device follow Eq. B4-B6", "[baseli
 }
 
 TEST_CASE("a compute-bound run draws idle plus the compute efficiency share", "[baselines]") {
-  const BaselineDevice t = parse_baseline_device(toy_with("memory_gb_s: 1", "memory_gb_s: 1000"),
-                                                 "dev.yaml");
+  const BaselineDevice t =
+      parse_baseline_device(toy_with("memory_gb_s: 1", "memory_gb_s: 1000"), "dev.yaml");
   const BaselineResult r = evaluate_baseline(t, one_op(gemm(1000, 1000, 1000)), CarbonParams{});
   CHECK(r.latency_s == Approx(2e9 / 0.5e12));
   CHECK(r.power_w == Approx(10 + 100 * 0.5));

@@ -1,13 +1,13 @@
-// Measured CPU baseline (sim/studies/compare/measure_cpu.h): the kernels it times compute the reference numerics
-// exactly, and a measurement returns plausible positive times within its budget.
+// Measured CPU baseline (sim/studies/compare/measure_cpu.h): the kernels it times compute the
+// reference numerics exactly, and a measurement returns plausible positive times within its budget.
 #include <catch2/catch.hpp>
 
 #include <chrono>
 #include <random>
 
 #include "models/errors.h"
-#include "sim/studies/compare/measure_cpu.h"
 #include "sim/isa/numerics.h"
+#include "sim/studies/compare/measure_cpu.h"
 
 using namespace tpusim;
 using numerics::MatrixI32;
@@ -55,8 +55,7 @@ TEST_CASE("fp32 GEMMs are exact on small integer products", "[measure]") {
 
 TEST_CASE("onednn u8 x s8 -> s32 GEMM is exact on 7-bit activations", "[measure]") {
   if (!have_onednn()) {
-    CHECK_THROWS_AS(onednn_gemm_u8s8(MatrixU8::Zero(2, 2), random_i8(2, 2, 2)),
-                    std::runtime_error);
+    CHECK_THROWS_AS(onednn_gemm_u8s8(MatrixU8::Zero(2, 2), random_i8(2, 2, 2)), std::runtime_error);
     WARN("built without oneDNN (TPUSIM_HAVE_DNNL): only the error path is tested");
     return;
   }
@@ -76,8 +75,9 @@ TEST_CASE("onednn u8 x s8 -> s32 GEMM is exact on 7-bit activations", "[measure]
 
 TEST_CASE("onednn int8 is exact over the full range on VNNI CPUs", "[measure]") {
   if (!have_onednn() || !cpu_has_vnni()) {
-    WARN("no oneDNN or no VNNI on this CPU: oneDNN int8 saturates int16 pair sums here "
-         "(sim/studies/compare/measure_cpu.h); full-range exactness not checked");
+    WARN(
+        "no oneDNN or no VNNI on this CPU: oneDNN int8 saturates int16 pair sums here "
+        "(sim/studies/compare/measure_cpu.h); full-range exactness not checked");
     return;
   }
   const MatrixI8 a = random_i8(64, 256, 7), w = random_i8(256, 48, 8);
@@ -126,7 +126,8 @@ TEST_CASE("measure_cpu returns positive per-op times for every library and dtype
 TEST_CASE("measure_cpu stays within its time budget and extrapolates the rest", "[measure]") {
   // 40 distinct shapes of ~0.1-0.3 GFLOP each: far more than 0.4 s of work on a shared core.
   std::vector<BaselineOp> ops;
-  for (int i = 0; i < 40; ++i) ops.push_back(op_of("fc" + std::to_string(i), 256, 512, 512 + 8 * i));
+  for (int i = 0; i < 40; ++i)
+    ops.push_back(op_of("fc" + std::to_string(i), 256, 512, 512 + 8 * i));
   MeasureOptions opt;
   opt.libraries = {"eigen"};
   opt.dtypes = {"fp32"};
@@ -152,8 +153,8 @@ TEST_CASE("shapes over max_bytes are extrapolated without allocating", "[measure
   opt.libraries = {"eigen"};
   opt.dtypes = {"fp32"};
   opt.max_bytes = 1 << 20;
-  const auto runs = measure_cpu({op_of("small", 32, 64, 64), op_of("huge", 4096, 65536, 65536)},
-                                opt);
+  const auto runs =
+      measure_cpu({op_of("small", 32, 64, 64), op_of("huge", 4096, 65536, 65536)}, opt);
   REQUIRE(runs[0].ops.size() == 2);
   CHECK(runs[0].ops[0].measured);
   CHECK_FALSE(runs[0].ops[1].measured);

@@ -1,5 +1,5 @@
-// `tpusim compare --chips/--tp/--pp` (issue 13; sim/studies/compare/compare.h): the accelerator side is the
-// multi-chip system of run_multichip_report, the baselines stay single devices.
+// `tpusim compare --chips/--tp/--pp` (issue 13; sim/studies/compare/compare.h): the accelerator
+// side is the multi-chip system of run_multichip_report, the baselines stay single devices.
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
@@ -12,7 +12,8 @@ using nlohmann::json;
 
 namespace {
 
-json compare_on(const TpuConfig& cfg, const std::string& wl, const WorkloadParams& wp, uint32_t tp, uint32_t pp) {
+json compare_on(const TpuConfig& cfg, const std::string& wl, const WorkloadParams& wp, uint32_t tp,
+                uint32_t pp) {
   CompareOptions co;
   co.baselines = "haswell,k80";
   if (tp * pp > 1 || tp == 0) {
@@ -26,7 +27,8 @@ json compare_on(const TpuConfig& cfg, const std::string& wl, const WorkloadParam
 
 }  // namespace
 
-TEST_CASE("compare: the accelerator becomes the tp x pp system and the baselines do not change", "[multichip][compare]") {
+TEST_CASE("compare: the accelerator becomes the tp x pp system and the baselines do not change",
+          "[multichip][compare]") {
   const TpuConfig cfg = load_config("tpu-v1");
   const WorkloadParams wp{0, "decode", 0, 0};
   const json one = compare_on(cfg, "opt-13b", wp, 1, 1);
@@ -45,9 +47,10 @@ TEST_CASE("compare: the accelerator becomes the tp x pp system and the baselines
   const json mc = run_multichip_report(cfg, "opt-13b", wp, mo);
   const double examples = four["examples_per_inference"].get<double>();
   CHECK(acc["latency_s"].get<double>() == mc["latency_s"].get<double>());
-  CHECK(acc["energy_j_per_inference"].get<double>() == Approx(mc["energy_j"].get<double>() / examples));
-  CHECK(acc["perf_per_w"].get<double>() ==
-        Approx(examples / mc["latency_s"].get<double>() / mc["totals"]["avg_power_w"].get<double>()));
+  CHECK(acc["energy_j_per_inference"].get<double>() ==
+        Approx(mc["energy_j"].get<double>() / examples));
+  CHECK(acc["perf_per_w"].get<double>() == Approx(examples / mc["latency_s"].get<double>() /
+                                                  mc["totals"]["avg_power_w"].get<double>()));
   CHECK(a["perf_per_w"].get<double>() == acc["perf_per_w"].get<double>());
   CHECK(a["communication"]["share"].get<double>() > 0.0);
   // Decode on tpu-v1 is weight-bandwidth bound: four chips read a quarter of the weights each.
@@ -59,7 +62,8 @@ TEST_CASE("compare: the accelerator becomes the tp x pp system and the baselines
   for (size_t i = 1; i < one["devices"].size(); ++i) CHECK(four["devices"][i] == one["devices"][i]);
 }
 
-TEST_CASE("compare: a 1 x 1 multi-chip accelerator equals the single chip's latency", "[multichip][compare]") {
+TEST_CASE("compare: a 1 x 1 multi-chip accelerator equals the single chip's latency",
+          "[multichip][compare]") {
   const TpuConfig cfg = load_config("tpu-v1");
   CompareOptions co;
   co.baselines = "haswell";
@@ -67,7 +71,8 @@ TEST_CASE("compare: a 1 x 1 multi-chip accelerator equals the single chip's late
   MultiChipOptions mo;
   co.multichip_report = run_multichip_report(cfg, "mlp0", {}, mo);
   const json sys = compare_report(cfg, "mlp0", {}, co);
-  CHECK(sys["devices"][0]["latency_s"].get<double>() == one["devices"][0]["latency_s"].get<double>());
+  CHECK(sys["devices"][0]["latency_s"].get<double>() ==
+        one["devices"][0]["latency_s"].get<double>());
   CHECK(sys["devices"][0]["energy_j_per_inference"].get<double>() ==
         Approx(one["devices"][0]["energy_j_per_inference"].get<double>()).epsilon(1e-9));
   CHECK(sys["devices"][1] == one["devices"][1]);

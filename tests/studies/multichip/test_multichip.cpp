@@ -1,4 +1,5 @@
-// Multi-chip inference (sim/studies/multichip/multichip.h) and the interconnect model (models/interconnect.h).
+// Multi-chip inference (sim/studies/multichip/multichip.h) and the interconnect model
+// (models/interconnect.h).
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -8,8 +9,8 @@
 #include "models/config.h"
 #include "models/errors.h"
 #include "models/interconnect.h"
-#include "sim/studies/multichip/multichip.h"
 #include "sim/compiler/workload.h"
+#include "sim/studies/multichip/multichip.h"
 #include "sim/studies/run/run_workload.h"
 
 using namespace tpusim;
@@ -24,10 +25,10 @@ constexpr uint64_t kBatch = 4, kContext = 128;
 std::string decoder_yaml(uint64_t kv_heads) {
   return "name: mc-test\npaper: test\nbatch: " + std::to_string(kBatch) +
          "\nphase: decode\nprompt_len: 64\ncontext_len: " + std::to_string(kContext) +
-         "\ntransformer:\n  layers: " + std::to_string(kLayers) + "\n  d_model: " + std::to_string(kD) +
-         "\n  heads: " + std::to_string(kHeads) + "\n  kv_heads: " + std::to_string(kv_heads) +
-         "\n  d_head: " + std::to_string(kDh) + "\n  d_ff: " + std::to_string(kFf) +
-         "\n  vocab: " + std::to_string(kVocab) + "\n";
+         "\ntransformer:\n  layers: " + std::to_string(kLayers) +
+         "\n  d_model: " + std::to_string(kD) + "\n  heads: " + std::to_string(kHeads) +
+         "\n  kv_heads: " + std::to_string(kv_heads) + "\n  d_head: " + std::to_string(kDh) +
+         "\n  d_ff: " + std::to_string(kFf) + "\n  vocab: " + std::to_string(kVocab) + "\n";
 }
 
 const LayerGroup& group(const Workload& w, const std::string& name) {
@@ -46,7 +47,8 @@ const Layer& layer(const LayerGroup& g, const std::string& name) {
 
 }  // namespace
 
-TEST_CASE("T-way TP gives every chip exactly 1/T of each split layer's MACs and weights", "[multichip]") {
+TEST_CASE("T-way TP gives every chip exactly 1/T of each split layer's MACs and weights",
+          "[multichip]") {
   const Workload wl = parse_workload(decoder_yaml(kHeads), "mc-test.yaml");
   const LayerGroup& g = group(wl, "layer");
   for (uint32_t tp : {2u, 4u, 8u}) {
@@ -66,7 +68,8 @@ TEST_CASE("T-way TP gives every chip exactly 1/T of each split layer's MACs and 
   }
 }
 
-TEST_CASE("TP collectives are one all-reduce of tokens x d_model bytes per row-parallel layer", "[multichip]") {
+TEST_CASE("TP collectives are one all-reduce of tokens x d_model bytes per row-parallel layer",
+          "[multichip]") {
   const Workload wl = parse_workload(decoder_yaml(kHeads), "mc-test.yaml");
   const uint64_t tokens = kBatch;  // decode: one token per sequence
   for (uint32_t bpe : {1u, 4u}) {
@@ -80,7 +83,8 @@ TEST_CASE("TP collectives are one all-reduce of tokens x d_model bytes per row-p
         CHECK(c[1].layer == "ffn_down");
         for (const auto& x : c) CHECK(x.bytes == tokens * kD * bpe);
       } else if (wl.groups[gi].name == "head") {
-        // The column-parallel LM head ends its group: the logits of one token per sequence are gathered.
+        // The column-parallel LM head ends its group: the logits of one token per sequence are
+        // gathered.
         REQUIRE(c.size() == 1);
         CHECK(c[0].kind == "all_gather");
         CHECK(c[0].bytes == kBatch * kVocab * bpe);
@@ -92,7 +96,8 @@ TEST_CASE("TP collectives are one all-reduce of tokens x d_model bytes per row-p
   CHECK(shard_workload(wl, 1, 0).collectives[1].empty());
 }
 
-TEST_CASE("TP of grouped-query attention replicates a kv head when tp exceeds kv_heads", "[multichip]") {
+TEST_CASE("TP of grouped-query attention replicates a kv head when tp exceeds kv_heads",
+          "[multichip]") {
   const Workload wl = parse_workload(decoder_yaml(2), "mc-test.yaml");
   const TpShard sh = shard_workload(wl, 4, 3);
   const Layer& a = layer(group(sh.workload, "layer"), "attn");
@@ -142,15 +147,20 @@ TEST_CASE("TP=1 PP=1 equals the single-chip run to the cycle", "[multichip]") {
     const uint64_t cycles = one["totals"]["cycles"].get<uint64_t>();
     CHECK(mc["totals"]["chip_cycles"].get<uint64_t>() == cycles);
     CHECK(mc["totals"]["cycles"].get<uint64_t>() == cycles);
-    CHECK(mc["chips"][0]["compute_s"].get<double>() == Approx(one["totals"]["seconds"].get<double>()).epsilon(1e-12));
-    CHECK(mc["latency_s"].get<double>() == Approx(one["totals"]["seconds"].get<double>()).epsilon(1e-12));
-    CHECK(mc["totals"]["useful_macs"].get<uint64_t>() == one["totals"]["useful_macs"].get<uint64_t>());
-    CHECK(mc["energy_j"].get<double>() == Approx(one["totals"]["energy_j"].get<double>()).epsilon(1e-9));
+    CHECK(mc["chips"][0]["compute_s"].get<double>() ==
+          Approx(one["totals"]["seconds"].get<double>()).epsilon(1e-12));
+    CHECK(mc["latency_s"].get<double>() ==
+          Approx(one["totals"]["seconds"].get<double>()).epsilon(1e-12));
+    CHECK(mc["totals"]["useful_macs"].get<uint64_t>() ==
+          one["totals"]["useful_macs"].get<uint64_t>());
+    CHECK(mc["energy_j"].get<double>() ==
+          Approx(one["totals"]["energy_j"].get<double>()).epsilon(1e-9));
     CHECK(mc["communication"]["energy_j"].get<double>() == 0.0);
   }
 }
 
-TEST_CASE("pipeline latency is the stage sum plus the link, and prefill pays the fill bubble", "[multichip]") {
+TEST_CASE("pipeline latency is the stage sum plus the link, and prefill pays the fill bubble",
+          "[multichip]") {
   const TpuConfig cfg = load_config("tpu-v1");
   MultiChipOptions one;
   const json base = run_multichip_report(cfg, "opt-13b", {}, one);
@@ -191,7 +201,8 @@ TEST_CASE("pipeline latency is the stage sum plus the link, and prefill pays the
   }
 }
 
-TEST_CASE("gpt3-175b decode and prefill run on tpu-v1 at the chip count its weights need", "[multichip]") {
+TEST_CASE("gpt3-175b decode and prefill run on tpu-v1 at the chip count its weights need",
+          "[multichip]") {
   const TpuConfig cfg = load_config("tpu-v1");
   MultiChipOptions mo;
   mo.tp = 2;
@@ -204,7 +215,8 @@ TEST_CASE("gpt3-175b decode and prefill run on tpu-v1 at the chip count its weig
     CHECK(r["capacity"]["chips_needed"].get<uint64_t>() == 21);
     CHECK(r["capacity"]["fits"].get<bool>());
     CHECK(r["split"]["chips"].get<uint32_t>() == 22);
-    // The LM head's 50257 vocabulary columns split 25128 / 25129: two shard shapes, each simulated once.
+    // The LM head's 50257 vocabulary columns split 25128 / 25129: two shard shapes, each simulated
+    // once.
     CHECK(r["split"]["distinct_shards_simulated"].get<uint64_t>() == 2);
     CHECK(r["chips"].size() == 22);
     const double share = r["communication"]["share"].get<double>();
@@ -221,7 +233,8 @@ TEST_CASE("gpt3-175b decode and prefill run on tpu-v1 at the chip count its weig
   CHECK_THROWS_AS(run_multichip_report(cfg, "gpt3-175b", {}, pp21), InputError);
 }
 
-TEST_CASE("plan finds the fewest chips for a generous SLO and none for an impossible one", "[multichip]") {
+TEST_CASE("plan finds the fewest chips for a generous SLO and none for an impossible one",
+          "[multichip]") {
   const TpuConfig cfg = load_config("tpu-v1");
   PlanOptions po;
   po.slo_latency_s = 60.0;
@@ -252,10 +265,12 @@ TEST_CASE("split errors name the flag", "[multichip]") {
   CHECK_THROWS_WITH(run_multichip_report(cfg, "opt-13b", {}, mo), Catch::Contains("pp 1000"));
   mo.pp = 2;
   mo.micro_batches = 3;
-  CHECK_THROWS_WITH(run_multichip_report(cfg, "opt-13b", {}, mo), Catch::Contains("micro_batches 3"));
+  CHECK_THROWS_WITH(run_multichip_report(cfg, "opt-13b", {}, mo),
+                    Catch::Contains("micro_batches 3"));
 }
 
-TEST_CASE("ring all-reduce costs 2(T-1)/T of the bytes plus 2(T-1) latency steps", "[multichip][interconnect]") {
+TEST_CASE("ring all-reduce costs 2(T-1)/T of the bytes plus 2(T-1) latency steps",
+          "[multichip][interconnect]") {
   InterconnectConfig ic;  // PCIe Gen3 x16, host-routed: 2 hops per transfer
   const double bw = 15.754e9, lat = 1e-6;
   const uint64_t S = 1 << 20;
@@ -292,16 +307,20 @@ TEST_CASE("the interconnect block is optional and validated", "[multichip][inter
     }
     return std::string();
   };
-  CHECK_THAT(err("  topology: mesh\n  link_bandwidth_gb_s: 10\n  link_latency_us: 1\n  energy_pj_per_bit: 1\n"),
+  CHECK_THAT(err("  topology: mesh\n  link_bandwidth_gb_s: 10\n  link_latency_us: 1\n  "
+                 "energy_pj_per_bit: 1\n"),
              Catch::Contains("/tmp/x.yaml") && Catch::Contains("interconnect.topology"));
-  CHECK_THAT(err("  topology: ring\n  link_bandwidth_gb_s: 10\n  link_latency_us: 1\n  energy_pj_per_bit: 1\n"),
+  CHECK_THAT(err("  topology: ring\n  link_bandwidth_gb_s: 10\n  link_latency_us: 1\n  "
+                 "energy_pj_per_bit: 1\n"),
              Catch::Contains("links_per_chip"));
   CHECK_THAT(err("  topology: switch\n  link_bandwidth_gb_s: 10\n  energy_pj_per_bit: 1\n"),
              Catch::Contains("link_latency"));
-  CHECK_THAT(err("  topology: switch\n  link_bandwidth_gb_s: 10\n  link_latency_us: 1\n  energy_pj_per_bit: 1\n  speed: 3\n"),
+  CHECK_THAT(err("  topology: switch\n  link_bandwidth_gb_s: 10\n  link_latency_us: 1\n  "
+                 "energy_pj_per_bit: 1\n  speed: 3\n"),
              Catch::Contains("speed"));
-  const TpuConfig c = parse_config(
-      base + "  topology: switch\n  link_bandwidth_gb_s: 10\n  link_latency_cycles: 1400\n  energy_pj_per_bit: 2\n",
-      "/tmp/x.yaml");
+  const TpuConfig c = parse_config(base +
+                                       "  topology: switch\n  link_bandwidth_gb_s: 10\n  "
+                                       "link_latency_cycles: 1400\n  energy_pj_per_bit: 2\n",
+                                   "/tmp/x.yaml");
   CHECK(c.interconnect.link_latency_us == Approx(2.0));
 }

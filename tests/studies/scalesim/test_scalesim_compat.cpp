@@ -1,6 +1,7 @@
-// SCALE-Sim-compatible timing (sim/studies/scalesim/scalesim_compat.h): Eq. S1 against cycle counts derived by hand
-// from SCALE-Sim's weight-stationary demand matrices (per fold: R weight-load rows, T streaming
-// rows, C - 1 drain rows, R - 1 skew rows for the fill; the report gives the last row's index).
+// SCALE-Sim-compatible timing (sim/studies/scalesim/scalesim_compat.h): Eq. S1 against cycle counts
+// derived by hand from SCALE-Sim's weight-stationary demand matrices (per fold: R weight-load rows,
+// T streaming rows, C - 1 drain rows, R - 1 skew rows for the fill; the report gives the last row's
+// index).
 #include <catch2/catch.hpp>
 
 #include "models/errors.h"
@@ -9,7 +10,8 @@
 using namespace tpusim;
 
 namespace {
-ScaleSimLayer conv(uint64_t h, uint64_t w, uint64_t fh, uint64_t fw, uint64_t c, uint64_t f, uint64_t s) {
+ScaleSimLayer conv(uint64_t h, uint64_t w, uint64_t fh, uint64_t fw, uint64_t c, uint64_t f,
+                   uint64_t s) {
   ScaleSimLayer l;
   l.name = "l";
   l.ifmap_h = h;
@@ -47,8 +49,10 @@ TEST_CASE("Eq. S1 with stride 2 uses SCALE-Sim's ceil output size") {
 TEST_CASE("Eq. S1 fold counts at R and R + 1 rows of window and at C and C + 1 filters") {
   const uint64_t r = 16, cc = 16;
   CHECK(scalesim_ws_cycles(conv(4, 4, 1, 1, r, cc, 1), r, cc).cycles == fold_rows(r, cc, 16) - 1);
-  CHECK(scalesim_ws_cycles(conv(4, 4, 1, 1, r + 1, cc, 1), r, cc).cycles == 2 * fold_rows(r, cc, 16) - 1);
-  CHECK(scalesim_ws_cycles(conv(4, 4, 1, 1, r, cc + 1, 1), r, cc).cycles == 2 * fold_rows(r, cc, 16) - 1);
+  CHECK(scalesim_ws_cycles(conv(4, 4, 1, 1, r + 1, cc, 1), r, cc).cycles ==
+        2 * fold_rows(r, cc, 16) - 1);
+  CHECK(scalesim_ws_cycles(conv(4, 4, 1, 1, r, cc + 1, 1), r, cc).cycles ==
+        2 * fold_rows(r, cc, 16) - 1);
 }
 
 TEST_CASE("Eq. S1 on a non-square array") {
@@ -60,7 +64,8 @@ TEST_CASE("Eq. S1 on a non-square array") {
 }
 
 TEST_CASE("GEMM topology rows map M N K as SCALE-Sim does") {
-  const auto ls = parse_scalesim_topology("Layer, M, N, K,\ng1, 5, 7, 9,\ng2, 1, 8, 8,\n", "t.csv", ScaleSimParse{true, false});
+  const auto ls = parse_scalesim_topology("Layer, M, N, K,\ng1, 5, 7, 9,\ng2, 1, 8, 8,\n", "t.csv",
+                                          ScaleSimParse{true, false});
   REQUIRE(ls.size() == 2);
   CHECK(ls[0].ofmap_px() == 5);
   CHECK(ls[0].window() == 9);
@@ -71,8 +76,12 @@ TEST_CASE("GEMM topology rows map M N K as SCALE-Sim does") {
 }
 
 TEST_CASE("Conv topology: depthwise rows expand per channel and bad rows are rejected") {
-  const std::string h = "Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides,\n";
-  const auto ls = parse_scalesim_topology(h + "DP1, 5, 5, 3, 3, 4, 1, 1,\nc, 5, 5, 3, 3, 4, 2, 1,\n", "t.csv", ScaleSimParse{false, true});
+  const std::string h =
+      "Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, "
+      "Strides,\n";
+  const auto ls =
+      parse_scalesim_topology(h + "DP1, 5, 5, 3, 3, 4, 1, 1,\nc, 5, 5, 3, 3, 4, 2, 1,\n", "t.csv",
+                              ScaleSimParse{false, true});
   REQUIRE(ls.size() == 5);
   CHECK(ls[0].channels == 1);
   CHECK(ls[4].channels == 4);
@@ -82,7 +91,8 @@ TEST_CASE("Conv topology: depthwise rows expand per channel and bad rows are rej
 }
 
 TEST_CASE("Topology CSV written for SCALE-Sim parses back to the same layers") {
-  const std::vector<ScaleSimLayer> in = {conv(230, 230, 7, 7, 3, 64, 2), conv(58, 58, 3, 3, 64, 64, 1)};
+  const std::vector<ScaleSimLayer> in = {conv(230, 230, 7, 7, 3, 64, 2),
+                                         conv(58, 58, 3, 3, 64, 64, 1)};
   const auto out = parse_scalesim_topology(scalesim_topology_csv(in), "round.csv");
   REQUIRE(out.size() == 2);
   // SCALE-Sim rounds the output size up: ceil((230 - 7 + 2) / 2) = 113, one more than a padded

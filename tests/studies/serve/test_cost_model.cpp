@@ -2,11 +2,11 @@
 #include <catch2/catch.hpp>
 
 #include "models/errors.h"
-#include "tests/studies/serve/shared_cost.h"
-#include "sim/engines/fast/fast_engine.h"
 #include "sim/compiler/lowering.h"
-#include "sim/studies/serve/scheduler.h"
 #include "sim/compiler/workload.h"
+#include "sim/engines/fast/fast_engine.h"
+#include "sim/studies/serve/scheduler.h"
+#include "tests/studies/serve/shared_cost.h"
 
 using namespace tpusim;
 using namespace tpusim::serve;
@@ -39,7 +39,8 @@ TEST_CASE("model shape and K/V capacity of opt-13b on tpu-llm", "[cost]") {
   // 13B int8 weights fit 32 GiB with room for the cache.
   CHECK(m.weight_bytes > 12'000'000'000ull);
   CHECK(m.weight_bytes < 14'000'000'000ull);
-  CHECK(kv_capacity_tokens(c) == (c.config().weight_memory.bytes - m.weight_bytes) / m.kv_bytes_per_token());
+  CHECK(kv_capacity_tokens(c) ==
+        (c.config().weight_memory.bytes - m.weight_bytes) / m.kv_bytes_per_token());
 }
 
 TEST_CASE("an iteration is the sum of its parts", "[cost]") {
@@ -88,12 +89,14 @@ TEST_CASE("selective batching agrees with a whole decode run of the batch", "[co
   wp.phase = "prefill";
   wp.batch = 1;
   wp.prompt_len = 256;
-  CHECK(double(c.iteration({256}, {}, 0).cycles) == Approx(double(full_run_cycles(c.config(), wp))).epsilon(0.005));
+  CHECK(double(c.iteration({256}, {}, 0).cycles) ==
+        Approx(double(full_run_cycles(c.config(), wp))).epsilon(0.005));
 }
 
 TEST_CASE("LoRA adapters add cost that grows with the distinct adapters", "[cost]") {
   CostModel& c = shared_cost();
-  const uint64_t a1 = c.lora_extra(1).cycles, a4 = c.lora_extra(4).cycles, a3 = c.lora_extra(3).cycles;
+  const uint64_t a1 = c.lora_extra(1).cycles, a4 = c.lora_extra(4).cycles,
+                 a3 = c.lora_extra(3).cycles;
   CHECK(c.lora_extra(0).cycles == 0);
   CHECK(a1 > 0);
   CHECK(a4 > a1);

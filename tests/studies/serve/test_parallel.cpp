@@ -1,14 +1,15 @@
-// Serving on tp x pp chips (issue 13; sim/studies/serve/cost_model.h, "Multi-chip"): the cost model's
-// communication, K/V capacity of the split, the report's energy, and that one chip is unchanged.
+// Serving on tp x pp chips (issue 13; sim/studies/serve/cost_model.h, "Multi-chip"): the cost
+// model's communication, K/V capacity of the split, the report's energy, and that one chip is
+// unchanged.
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
 #include "models/errors.h"
 #include "models/interconnect.h"
-#include "tests/studies/serve/shared_cost.h"
 #include "sim/studies/serve/metrics.h"
 #include "sim/studies/serve/scheduler.h"
 #include "sim/studies/serve/serve_study.h"
+#include "tests/studies/serve/shared_cost.h"
 
 using namespace tpusim;
 using namespace tpusim::serve;
@@ -33,7 +34,8 @@ TEST_CASE("tp 2 halves each chip's weights: more than twice the K/V slots", "[pa
   const StageMemory& s = two.stages()[0];
   // opt-13b's 40 heads split 20 + 20: each chip keeps half of every layer's K/V per token.
   CHECK(s.kv_bytes * 2 == one.model().kv_bytes_per_token());
-  CHECK(s.weight_bytes < one.model().weight_bytes / 2 + one.model().weight_bytes / 50);  // embeddings replicated
+  CHECK(s.weight_bytes <
+        one.model().weight_bytes / 2 + one.model().weight_bytes / 50);  // embeddings replicated
   const uint64_t mem = one.config().weight_memory.bytes;
   CHECK(kv_capacity_tokens(two) == (mem - s.weight_bytes) / s.kv_bytes);
   CHECK(kv_capacity_tokens(two) > 2 * kv_capacity_tokens(one));
@@ -61,7 +63,8 @@ TEST_CASE("tp 2 decode steps are faster and pay their all-reduces", "[parallel]"
   CHECK(none == 0.0);
 }
 
-TEST_CASE("serving with tp 2 beats one chip; tp 1 gives the single-chip report's bytes", "[parallel]") {
+TEST_CASE("serving with tp 2 beats one chip; tp 1 gives the single-chip report's bytes",
+          "[parallel]") {
   auto serve = [&](uint32_t tp) {
     serve::ServeStudyOptions o;
     o.arch = "tpu-llm";
@@ -77,7 +80,8 @@ TEST_CASE("serving with tp 2 beats one chip; tp 1 gives the single-chip report's
   const auto tp2 = serve(2);
   REQUIRE(tp2.contains("parallel"));
   CHECK(tp2["parallel"]["chips"] == 2);
-  CHECK(tp2["kv_capacity_tokens"].get<uint64_t>() > 2 * plain["kv_capacity_tokens"].get<uint64_t>());
+  CHECK(tp2["kv_capacity_tokens"].get<uint64_t>() >
+        2 * plain["kv_capacity_tokens"].get<uint64_t>());
   CHECK(tp2["tpot_s"]["p50"].get<double>() < plain["tpot_s"]["p50"].get<double>());
   CHECK(tp2["chips"][0]["chips"] == 2);
   CHECK(tp2["chips"][0]["comm_energy_j"].get<double>() > 0.0);
@@ -104,7 +108,8 @@ TEST_CASE("pp 2 holds half the layers per chip and pays a stage link per iterati
   CostModel two(load_config("tpu-llm"), "opt-13b", o);
   REQUIRE(two.stages().size() == 2);
   CostModel& one = shared_cost();
-  for (const StageMemory& s : two.stages()) CHECK(s.weight_bytes < one.model().weight_bytes * 6 / 10);
+  for (const StageMemory& s : two.stages())
+    CHECK(s.weight_bytes < one.model().weight_bytes * 6 / 10);
   CHECK(kv_capacity_tokens(two) > kv_capacity_tokens(one));
   // One micro-batch crosses both stages in turn: no faster than one chip, plus the link.
   const std::vector<uint32_t> dec(4, 300);

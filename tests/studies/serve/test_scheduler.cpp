@@ -5,9 +5,9 @@
 #include <algorithm>
 
 #include "models/errors.h"
-#include "tests/studies/serve/shared_cost.h"
 #include "sim/studies/serve/metrics.h"
 #include "sim/studies/serve/scheduler.h"
+#include "tests/studies/serve/shared_cost.h"
 
 using namespace tpusim;
 using namespace tpusim::serve;
@@ -23,7 +23,8 @@ std::vector<Request> trace(const std::string& name, uint64_t n, double rate, uin
   return make_trace(o);
 }
 
-ScheduleResult run(const std::vector<Request>& t, const std::string& sched, SchedulerOptions o = {}) {
+ScheduleResult run(const std::vector<Request>& t, const std::string& sched,
+                   SchedulerOptions o = {}) {
   o.scheduler = sched;
   return simulate(t, shared_cost(), o);
 }
@@ -81,7 +82,8 @@ TEST_CASE("static batching returns a batch together", "[sched]") {
   CHECK(c.requests[0].finish_s < c.requests[1].finish_s);  // leaves as soon as it is done
 }
 
-TEST_CASE("paged K/V wastes under one block per sequence; contiguous reserves max_context", "[sched]") {
+TEST_CASE("paged K/V wastes under one block per sequence; contiguous reserves max_context",
+          "[sched]") {
   const auto t = trace("orca", 200, 2.0);
   const auto p = run(t, "paged");
   const auto c = run(t, "continuous");
@@ -122,7 +124,8 @@ TEST_CASE("continuous batching beats static at equal load", "[sched][paper]") {
         0.5 * s["normalized_latency_s_per_token"]["mean"].get<double>());
 }
 
-TEST_CASE("paged K/V raises throughput when contiguous reservations fill memory", "[sched][paper]") {
+TEST_CASE("paged K/V raises throughput when contiguous reservations fill memory",
+          "[sched][paper]") {
   // vLLM: at a load beyond what ~25 contiguous 2048-token reservations can batch, paging batches
   // more sequences and serves more tokens per second.
   const auto t = trace("sharegpt", 300, 2.0);

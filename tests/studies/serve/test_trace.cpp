@@ -35,7 +35,8 @@ Means means_of(const std::vector<Request>& t) {
   return m;
 }
 
-std::vector<Request> gen(const std::string& name, uint64_t n, uint64_t seed = 7, double rate = 2.0) {
+std::vector<Request> gen(const std::string& name, uint64_t n, uint64_t seed = 7,
+                         double rate = 2.0) {
   TraceOptions o;
   o.name = name;
   o.requests = n;
@@ -167,24 +168,29 @@ TEST_CASE("adapter popularity follows Zipf", "[trace]") {
 }
 
 TEST_CASE("CSV traces parse and fail with file:line:column", "[trace]") {
-  auto t = parse_trace_csv("arrival_s,prompt_len,output_len,adapter\n# c\n0.5,10,20,3\n\n1.5,30,40,0\n",
-                           "t.csv", 2048);
+  auto t = parse_trace_csv(
+      "arrival_s,prompt_len,output_len,adapter\n# c\n0.5,10,20,3\n\n1.5,30,40,0\n", "t.csv", 2048);
   REQUIRE(t.size() == 2);
   CHECK(t[1].arrival_s == 1.5);
   CHECK(t[1].prompt_len == 30);
   CHECK(t[0].adapter == 3);
   CHECK(parse_trace_csv("0,1,1\n1,2,2\n2,3,3\n", "t.csv", 2048, 2).size() == 2);
 
-  CHECK(csv_error("0,1\n") == "t.csv:1:1: 2 fields; expected 3 (arrival_s,prompt_len,output_len[,adapter])");
-  CHECK(csv_error("0,1,2\n0.5,x,2\n") == "t.csv:2:5: prompt_len 'x': expected an integer in 1..2047");
+  CHECK(csv_error("0,1\n") ==
+        "t.csv:1:1: 2 fields; expected 3 (arrival_s,prompt_len,output_len[,adapter])");
+  CHECK(csv_error("0,1,2\n0.5,x,2\n") ==
+        "t.csv:2:5: prompt_len 'x': expected an integer in 1..2047");
   CHECK(csv_error("1,1,2\n0.5,1,2\n").rfind("t.csv:2:1: arrival_s 0.5 is before", 0) == 0);
-  CHECK(csv_error("0,2000,100\n") == "t.csv:1:8: prompt_len + output_len = 2100 exceeds the model's max_context 2048");
+  CHECK(csv_error("0,2000,100\n") ==
+        "t.csv:1:8: prompt_len + output_len = 2100 exceeds the model's max_context 2048");
   CHECK(csv_error("-1,1,1\n").rfind("t.csv:1:1: arrival_s '-1'", 0) == 0);
   CHECK(csv_error("0,1,0\n").rfind("t.csv:1:5: output_len '0'", 0) == 0);
-  CHECK(csv_error("time,prompt_len,output_len\n") == "t.csv:1:1: header column 1 is 'time'; expected 'arrival_s'");
+  CHECK(csv_error("time,prompt_len,output_len\n") ==
+        "t.csv:1:1: header column 1 is 'time'; expected 'arrival_s'");
   CHECK(csv_error("0,1,1,2\n1,1,1\n").rfind("t.csv:2:1: 3 fields; expected 4", 0) == 0);
   CHECK(csv_error("0,1,1,-2\n").rfind("t.csv:1:7: adapter '-2'", 0) == 0);
-  CHECK(csv_error("# only a comment\n") == "t.csv: no requests (expected rows arrival_s,prompt_len,output_len[,adapter])");
+  CHECK(csv_error("# only a comment\n") ==
+        "t.csv: no requests (expected rows arrival_s,prompt_len,output_len[,adapter])");
   CHECK(csv_error("nan,1,1\n").rfind("t.csv:1:1: arrival_s 'nan'", 0) == 0);
   CHECK_THROWS_AS(load_trace_csv("/nonexistent/x.csv", 2048), InputError);
 }

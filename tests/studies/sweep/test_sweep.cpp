@@ -1,5 +1,5 @@
-// Sweeps (sim/studies/sweep/sweep.h): spec parsing and its errors, point expansion and ids, and the runner as a
-// process (`tpusim sweep`): killed midway and resumed, thread-count independence,
+// Sweeps (sim/studies/sweep/sweep.h): spec parsing and its errors, point expansion and ids, and the
+// runner as a process (`tpusim sweep`): killed midway and resumed, thread-count independence,
 // failed points, one point at a time (the Ray path).
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -12,8 +12,8 @@
 #include <sstream>
 #include <string>
 
-#include <catch2/catch.hpp>
 #include <fmt/format.h>
+#include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
 #include "models/errors.h"
@@ -51,8 +51,9 @@ struct Exit {
 
 // Runs the driver with `args` (stdout and stderr to files in `log_dir`).
 Exit driver(const std::string& args, const fs::path& log_dir) {
-  std::string cmd = fmt::format("'{}' sweep {} --no-progress > '{}' 2> '{}'", kDriver, args,
-                                (log_dir / "stdout.txt").string(), (log_dir / "stderr.txt").string());
+  std::string cmd =
+      fmt::format("'{}' sweep {} --no-progress > '{}' 2> '{}'", kDriver, args,
+                  (log_dir / "stdout.txt").string(), (log_dir / "stderr.txt").string());
   // The shell reports a child killed by signal N as exit status 128 + N.
   int st = std::system(cmd.c_str());
   Exit e;
@@ -71,7 +72,8 @@ std::map<std::string, std::string> point_files(const fs::path& dir) {
   std::map<std::string, std::string> out;
   for (const auto& e : fs::directory_iterator(dir)) {
     const std::string n = e.path().filename().string();
-    if (n.size() > 5 && n.substr(n.size() - 5) == ".json") out[n.substr(0, n.size() - 5)] = slurp(e.path());
+    if (n.size() > 5 && n.substr(n.size() - 5) == ".json")
+      out[n.substr(0, n.size() - 5)] = slurp(e.path());
   }
   return out;
 }
@@ -100,12 +102,13 @@ const std::string kHead = "name: t\nbase: small-16\nworkloads: [tiny_mlp.yaml]\n
 }  // namespace
 
 TEST_CASE("spec: values ranges factors and ties expand to their points") {
-  SweepSpec s = spec_from(kHead +
-                          "axes:\n"
-                          "  - key: clock_mhz\n    range: {from: 100, to: 400, step: 150}\n"
-                          "  - tie: [array.rows, array.cols]\n    values: [8, [16, 8]]\n"
-                          "  - key: weight_memory.bandwidth_gb_s\n    factors: [0.25, 4]\n"
-                          "  - key: technology.voltage_v\n    range: {from: 0.7, to: 0.91, step: 0.1}\n");
+  SweepSpec s =
+      spec_from(kHead +
+                "axes:\n"
+                "  - key: clock_mhz\n    range: {from: 100, to: 400, step: 150}\n"
+                "  - tie: [array.rows, array.cols]\n    values: [8, [16, 8]]\n"
+                "  - key: weight_memory.bandwidth_gb_s\n    factors: [0.25, 4]\n"
+                "  - key: technology.voltage_v\n    range: {from: 0.7, to: 0.91, step: 0.1}\n");
   REQUIRE(s.axes.size() == 4);
   CHECK(s.axes[0].values.size() == 3);  // 100, 250, 400
   CHECK(s.axes[0].values[2][0] == json(400u));
@@ -123,7 +126,8 @@ TEST_CASE("spec: values ranges factors and ties expand to their points") {
   for (const auto& p : pts) ids.insert(p.id);
   CHECK(ids.size() == pts.size());
 
-  SweepSpec g = spec_from(kHead + "axes:\n  - key: batch\n    range: {from: 1, to: 16, scale: 2}\n");
+  SweepSpec g =
+      spec_from(kHead + "axes:\n  - key: batch\n    range: {from: 1, to: 16, scale: 2}\n");
   REQUIRE(g.axes[0].values.size() == 5);
   CHECK(g.axes[0].values[4][0] == json(16u));
 }
@@ -143,9 +147,10 @@ TEST_CASE("spec: a point's id is what it resolves to and not how it was spelled"
   CHECK(a.size() == 16);
 
   // one_at_a_time: the base point once, then each axis alone (the base value is not repeated).
-  SweepSpec s = spec_from(kHead + "design: one_at_a_time\naxes:\n"
-                                  "  - key: clock_mhz\n    factors: [0.5, 1, 2]\n"
-                                  "  - key: batch\n    values: [2, 4]\n");
+  SweepSpec s = spec_from(kHead +
+                          "design: one_at_a_time\naxes:\n"
+                          "  - key: clock_mhz\n    factors: [0.5, 1, 2]\n"
+                          "  - key: batch\n    values: [2, 4]\n");
   const auto pts = expand_points(s);
   REQUIRE(pts.size() == 1 + 2 + 2);
   CHECK(pts[0].axes["clock_mhz"] == json(700u));
@@ -162,7 +167,8 @@ TEST_CASE("spec: errors name the file and the key") {
   };
   const std::vector<Case> cases = {
       {kHead + "axes:\n  - key: clock_mhz\n    values: [1]\nbogus: 1\n", "bogus", ""},
-      {kHead + "axes:\n  - key: array.depth\n    values: [1]\n", "axes[0].key", "not a sweepable key"},
+      {kHead + "axes:\n  - key: array.depth\n    values: [1]\n", "axes[0].key",
+       "not a sweepable key"},
       {kHead + "axes:\n  - key: name\n    values: [x]\n", "axes[0].key", "not a sweepable key"},
       {kHead + "axes:\n  - key: array\n    values: [1]\n", "axes[0].key", "not a sweepable key"},
       {kHead + "axes:\n  - key: clock_mhz\n    values: []\n", "axes[0].values", "empty"},
@@ -174,18 +180,23 @@ TEST_CASE("spec: errors name the file and the key") {
       {kHead + "axes:\n  - key: clock_mhz\n    values: [fast]\n", "axes[0].values[0]", "integer"},
       {kHead + "axes:\n  - key: clock_mhz\n    values: [1.5]\n", "axes[0].values[0]", "integer"},
       {kHead + "axes:\n  - key: phase\n    values: [middle]\n", "axes[0].values[0]", "prefill"},
-      {kHead + "axes:\n  - key: clock_mhz\n    factors: [0.3333]\n", "axes[0].factors[0]", "not an integer"},
-      {kHead + "axes:\n  - key: weight_memory.type\n    factors: [2]\n", "axes[0].factors", "numeric"},
+      {kHead + "axes:\n  - key: clock_mhz\n    factors: [0.3333]\n", "axes[0].factors[0]",
+       "not an integer"},
+      {kHead + "axes:\n  - key: weight_memory.type\n    factors: [2]\n", "axes[0].factors",
+       "numeric"},
       {kHead + "axes:\n  - tie: [array.rows, array.cols]\n    values: [[8, 8, 8]]\n",
        "axes[0].values[0]", "one per tied key"},
-      {kHead + "axes:\n  - key: clock_mhz\n    values: [1]\n  - tie: [array.rows, clock_mhz]\n    values: [8]\n",
+      {kHead + "axes:\n  - key: clock_mhz\n    values: [1]\n  - tie: [array.rows, clock_mhz]\n    "
+               "values: [8]\n",
        "axes[1]", "two axes"},
       {kHead + "axes:\n  - key: clock_mhz\n    values: [1]\nmetrics: [tops, speed]\n", "metrics[1]",
        "unknown metric"},
       {kHead + "axes:\n  - key: clock_mhz\n    values: [1]\nmode: cycle\n", "mode", ""},
-      {"name: t\nbase: small-16\nworkloads: [no_such_workload]\naxes:\n  - key: clock_mhz\n    values: [1]\n",
+      {"name: t\nbase: small-16\nworkloads: [no_such_workload]\naxes:\n  - key: clock_mhz\n    "
+       "values: [1]\n",
        "workloads[0]", ""},
-      {"name: t\nbase: no-such-arch\nworkloads: [mlp0]\naxes:\n  - key: clock_mhz\n    values: [1]\n",
+      {"name: t\nbase: no-such-arch\nworkloads: [mlp0]\naxes:\n  - key: clock_mhz\n    values: "
+       "[1]\n",
        "base", "unknown arch"},
   };
   for (const auto& c : cases) {
@@ -199,7 +210,8 @@ TEST_CASE("spec: errors name the file and the key") {
   fs::path d = scratch("cli_error");
   std::ofstream(d / "bad.yaml") << "name: t\nbase: small-16\nworkloads: [" << kDir
                                 << "/tiny_mlp.yaml]\naxes:\n  - key: clock_mhz\n    values: []\n";
-  Exit e = driver(fmt::format("'{}' --out '{}'", (d / "bad.yaml").string(), (d / "out").string()), d);
+  Exit e =
+      driver(fmt::format("'{}' --out '{}'", (d / "bad.yaml").string(), (d / "out").string()), d);
   CHECK_FALSE(e.signaled);
   CHECK(e.code == 2);
   const std::string err = slurp(d / "stderr.txt");
@@ -280,7 +292,8 @@ TEST_CASE("run: jobs 1 and jobs 4 give byte-identical results") {
   // Metrics vary with the axes (a sweep whose points all read the same would pass the above).
   std::set<double> seconds;
   std::istringstream lines(a);
-  for (std::string line; std::getline(lines, line);) seconds.insert(json::parse(line)["metrics"]["seconds"].get<double>());
+  for (std::string line; std::getline(lines, line);)
+    seconds.insert(json::parse(line)["metrics"]["seconds"].get<double>());
   CHECK(seconds.size() > 12);
   fs::remove_all(d);
 }
@@ -322,12 +335,16 @@ TEST_CASE("run: one point at a time writes the bytes of the full sweep") {
     const std::string id = j["id"].get<std::string>();
     // Spec given by another spelling of its path: the point must not depend on it.
     const std::string other = (fs::path(kDir) / ".." / "sweep" / "small.yaml").string();
-    REQUIRE(driver(fmt::format("'{}' --out '{}' --only-point {}", other, one.string(), id), d).code == 0);
+    REQUIRE(
+        driver(fmt::format("'{}' --out '{}' --only-point {}", other, one.string(), id), d).code ==
+        0);
   }
   CHECK(n == 24);
   REQUIRE(driver(fmt::format("'{}' --out '{}' --collect", kSmall, one.string()), d).code == 0);
   CHECK(point_files(one / "points") == point_files(full / "points"));
   CHECK(slurp(one / "results.jsonl") == slurp(full / "results.jsonl"));
-  CHECK(driver(fmt::format("'{}' --out '{}' --only-point 0123456789abcdef", kSmall, one.string()), d).code == 2);
+  CHECK(
+      driver(fmt::format("'{}' --out '{}' --only-point 0123456789abcdef", kSmall, one.string()), d)
+          .code == 2);
   fs::remove_all(d);
 }

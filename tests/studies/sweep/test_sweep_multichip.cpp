@@ -1,6 +1,6 @@
-// Multi-chip sweeps (issue 13; sim/studies/sweep/sweep.h, "Multi-chip points"): chips / tp / pp as swept keys
-// and as fixed values, the resolved split in every record, skipped inconsistent splits, and the
-// errors for inconsistent fixed values.
+// Multi-chip sweeps (issue 13; sim/studies/sweep/sweep.h, "Multi-chip points"): chips / tp / pp as
+// swept keys and as fixed values, the resolved split in every record, skipped inconsistent splits,
+// and the errors for inconsistent fixed values.
 #include <sys/wait.h>
 
 #include <cstdlib>
@@ -10,8 +10,8 @@
 #include <sstream>
 #include <string>
 
-#include <catch2/catch.hpp>
 #include <fmt/format.h>
+#include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
 #include "models/errors.h"
@@ -55,8 +55,9 @@ std::string slurp(const fs::path& p) {
 }
 
 int run_driver(const std::string& args, const fs::path& log_dir) {
-  const std::string cmd = fmt::format("'{}' sweep {} --no-progress > '{}' 2> '{}'", kDriver, args,
-                                      (log_dir / "stdout.txt").string(), (log_dir / "stderr.txt").string());
+  const std::string cmd =
+      fmt::format("'{}' sweep {} --no-progress > '{}' 2> '{}'", kDriver, args,
+                  (log_dir / "stdout.txt").string(), (log_dir / "stderr.txt").string());
   const int st = std::system(cmd.c_str());
   REQUIRE(WIFEXITED(st));
   return WEXITSTATUS(st);
@@ -65,7 +66,8 @@ int run_driver(const std::string& args, const fs::path& log_dir) {
 // Points of a spec run in-process, keyed by the swept value of `key`.
 std::map<uint64_t, json> run_by(const SweepSpec& spec, const std::string& key) {
   std::map<uint64_t, json> out;
-  for (const SweepPoint& p : expand_points(spec)) out[p.axes.at(key).get<uint64_t>()] = run_point(spec, p);
+  for (const SweepPoint& p : expand_points(spec))
+    out[p.axes.at(key).get<uint64_t>()] = run_point(spec, p);
   return out;
 }
 
@@ -96,7 +98,8 @@ TEST_CASE("multichip sweep: tp 1, 2, 4 split every layer's MACs over the chips")
     CHECK(r["parallel"]["comm_share"].get<double>() > 0.0);
     CHECK(r["parallel"]["comm_energy_j"].get<double>() > 0.0);
     // System metrics: all dies, every chip's energy plus the links.
-    CHECK(r["metrics"]["area_mm2"].get<double>() == Approx(double(t) * one["metrics"]["area_mm2"].get<double>()));
+    CHECK(r["metrics"]["area_mm2"].get<double>() ==
+          Approx(double(t) * one["metrics"]["area_mm2"].get<double>()));
     CHECK(r["metrics"]["energy_j"].get<double>() > 0.0);
     CHECK(r["metrics"]["utilization"].get<double>() <= 1.0);
   }
@@ -126,7 +129,8 @@ TEST_CASE("multichip sweep: one-chip points keep the ids and records of a sweep 
 }
 
 TEST_CASE("multichip sweep: chips x tp derives pp and skips inconsistent splits with a reason") {
-  const SweepSpec spec = spec_from(kHead + "axes:\n  - key: chips\n    values: [2, 4]\n  - key: tp\n    values: [1, 2, 4]\n");
+  const SweepSpec spec = spec_from(
+      kHead + "axes:\n  - key: chips\n    values: [2, 4]\n  - key: tp\n    values: [1, 2, 4]\n");
   std::map<std::pair<uint64_t, uint64_t>, SweepPoint> pts;
   for (const SweepPoint& p : expand_points(spec))
     pts[{p.axes["chips"].get<uint64_t>(), p.axes["tp"].get<uint64_t>()}] = p;
@@ -145,19 +149,26 @@ TEST_CASE("multichip sweep: chips x tp derives pp and skips inconsistent splits 
   std::ofstream(d / "spec.yaml") << "name: mc\nbase: small-16\nworkloads: [" << kDir
                                  << "/tiny_mlp.yaml]\naxes:\n  - key: tp\n    values: [2, 4]\n";
   CHECK(run_driver(fmt::format("'{}' --out '{}' --chips 2 --jobs 1", (d / "spec.yaml").string(),
-                               (d / "out").string()), d) == 0);
+                               (d / "out").string()),
+                   d) == 0);
   CHECK_THAT(slurp(d / "stdout.txt"), Catch::Contains("1 skipped (tp x pp != chips)"));
   const std::string csv = slurp(d / "out" / "summary.csv");
-  CHECK_THAT(csv, Catch::StartsWith("id,status,workload,tp,split.chips,split.tp,split.pp,split.micro_batches,comm_share,"));
+  CHECK_THAT(
+      csv,
+      Catch::StartsWith(
+          "id,status,workload,tp,split.chips,split.tp,split.pp,split.micro_batches,comm_share,"));
   CHECK_THAT(csv, Catch::Contains(",skipped,"));
   CHECK_THAT(csv, Catch::Contains("chips 2 is not a multiple of tp 4"));
   // A rerun keeps both points.
-  CHECK(run_driver(fmt::format("'{}' --out '{}' --chips 2", (d / "spec.yaml").string(), (d / "out").string()), d) == 0);
+  CHECK(run_driver(fmt::format("'{}' --out '{}' --chips 2", (d / "spec.yaml").string(),
+                               (d / "out").string()),
+                   d) == 0);
   CHECK_THAT(slurp(d / "stdout.txt"), Catch::Contains("0 run, 2 reused"));
   fs::remove_all(d);
 }
 
-TEST_CASE("multichip sweep: inconsistent fixed splits and bad split values are errors naming them") {
+TEST_CASE(
+    "multichip sweep: inconsistent fixed splits and bad split values are errors naming them") {
   const std::string axes = "axes:\n  - key: batch\n    values: [4]\n";
   // Values from elsewhere (the CLI's flags): named by their source.
   CHECK(error_of(kHead + axes, SweepParallel{6, 4, 0, 0, "", 0, "--chips 6 --tp 4"}) ==
@@ -169,18 +180,23 @@ TEST_CASE("multichip sweep: inconsistent fixed splits and bad split values are e
         kFile + ": key 'parallel': chips 6 is not a multiple of tp 4");
   CHECK_THAT(error_of(kHead + axes + "parallel: {chips: 2, bogus: 1}\n"),
              Catch::StartsWith(kFile + ": ") && Catch::Contains("parallel.bogus"));
-  CHECK_THAT(error_of(kHead + "axes:\n  - key: tp\n    values: [0]\n"),
-             Catch::StartsWith(kFile + ": key 'axes[0].values[0]'") && Catch::Contains("[1, 4096]"));
+  CHECK_THAT(
+      error_of(kHead + "axes:\n  - key: tp\n    values: [0]\n"),
+      Catch::StartsWith(kFile + ": key 'axes[0].values[0]'") && Catch::Contains("[1, 4096]"));
   CHECK_THAT(error_of(kHead + "axes:\n  - key: pp\n    factors: [2]\n"),
              Catch::Contains("axes[0].factors") && Catch::Contains("no numeric base value"));
   // With a split axis the fixed values are not checked alone (points are skipped instead).
-  CHECK(error_of(kHead + "axes:\n  - key: tp\n    values: [2]\n", SweepParallel{6, 4, 0, 0, "", 0, ""}).empty());
+  CHECK(error_of(kHead + "axes:\n  - key: tp\n    values: [2]\n",
+                 SweepParallel{6, 4, 0, 0, "", 0, ""})
+            .empty());
 
   fs::path d = scratch("flags");
   std::ofstream(d / "spec.yaml") << "name: mc\nbase: small-16\nworkloads: [" << kDir
-                                 << "/tiny_mlp.yaml]\n" << axes;
+                                 << "/tiny_mlp.yaml]\n"
+                                 << axes;
   CHECK(run_driver(fmt::format("'{}' --out '{}' --chips 6 --tp 4", (d / "spec.yaml").string(),
-                               (d / "out").string()), d) == 2);
+                               (d / "out").string()),
+                   d) == 2);
   CHECK_THAT(slurp(d / "stderr.txt"), Catch::Contains("--chips 6 --tp 4"));
   fs::remove_all(d);
 }
