@@ -11,8 +11,12 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
-files() { git ls-files -- 'sim/*.cpp' 'sim/*.h' 'sim/*.inl' 'models/*.cpp' 'models/*.h' \
-  'tests/*.cpp' 'tests/*.h' 'bench/*.cpp' 'fuzz/*.cpp' 'fuzz/*.h'; }
+# Tracked and new (not ignored) C++ files that exist in the working tree.
+files() {
+  git ls-files --cached --others --exclude-standard -- 'sim/*.cpp' 'sim/*.h' 'sim/*.inl' \
+    'models/*.cpp' 'models/*.h' 'tests/*.cpp' 'tests/*.h' 'bench/*.cpp' 'fuzz/*.cpp' 'fuzz/*.h' |
+    sort -u | while read -r f; do [ -f "$f" ] && echo "$f"; done
+}
 mode=${1:-check}
 case "$mode" in
   --tidy)

@@ -8,7 +8,7 @@
 
 #include "models/errors.h"
 #include "sim/cli/commands.h"
-#include "sim/report/report_extra.h"
+#include "sim/report/html_report.h"
 
 namespace fs = std::filesystem;
 

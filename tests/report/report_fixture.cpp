@@ -21,8 +21,10 @@
 #include "sim/engines/fast/fast_engine.h"
 #include "sim/engines/functional/functional.h"
 #include "sim/isa/assembler.h"
+#include "sim/report/carbon_report.h"
 #include "sim/report/chrome_trace.h"
-#include "sim/report/report_extra.h"
+#include "sim/report/html_report.h"
+#include "sim/report/layers_csv.h"
 #include "sim/report/report_json.h"
 #include "sim/studies/run/run_workload.h"
 

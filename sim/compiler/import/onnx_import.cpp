@@ -14,6 +14,7 @@
 #include "models/config.h"
 #include "models/data_files.h"
 #include "models/errors.h"
+#include "sim/common/text.h"
 #include "sim/compiler/workload.h"
 
 namespace tpusim {
@@ -21,12 +22,6 @@ namespace tpusim {
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string shell_quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
 
 std::string trimmed(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();

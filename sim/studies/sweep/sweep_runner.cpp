@@ -26,6 +26,7 @@
 #include "models/event_counts.h"
 #include "models/yaml_reader.h"
 #include "sim/common/files.h"
+#include "sim/common/text.h"
 #include "sim/compiler/workload.h"
 #include "sim/engines/functional/functional.h"
 #include "sim/report/report_json.h"
@@ -78,13 +79,10 @@ void clean_temporaries(const fs::path& dir) {
   }
 }
 
+// A cell of summary.csv: the value as JSON writes it (strings bare), quoted as RFC 4180 wants.
 std::string csv_cell(const json& v) {
   if (v.is_null()) return "";
-  std::string s = v.is_string() ? v.get<std::string>() : v.dump();
-  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
-  std::string q = "\"";
-  for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return q + "\"";
+  return csv_quote(v.is_string() ? v.get<std::string>() : v.dump());
 }
 
 // Scalar columns of a metric value: itself, or "name.sub" for each leaf of an object.

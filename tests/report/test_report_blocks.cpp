@@ -1,5 +1,5 @@
-// sim/report/report_extra.h: the per-layer CSV, carbon per query and deployment, --grid / --dvfs,
-// and the argument checks of `tpusim report`.
+// sim/report/layers_csv.h, carbon_report.h and html_report.h: the per-layer CSV, carbon per query
+// and deployment, --grid / --dvfs, and the argument checks of `tpusim report`.
 #include <catch2/catch.hpp>
 
 #include <filesystem>
@@ -8,7 +8,9 @@
 #include "models/carbon.h"
 #include "models/config.h"
 #include "models/errors.h"
-#include "sim/report/report_extra.h"
+#include "sim/report/carbon_report.h"
+#include "sim/report/html_report.h"
+#include "sim/report/layers_csv.h"
 #include "sim/report/report_json.h"
 #include "sim/studies/run/run_workload.h"
 
