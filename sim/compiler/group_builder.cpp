@@ -22,6 +22,17 @@ std::vector<std::string> str_list(YamlMap& m, const std::string& key) {
   return out;
 }
 
+Layer begin_layer(GroupBuilder& b, LayerKind kind, const std::string& name,
+                  const std::string& input, const std::string& where, TensorShape& in) {
+  const std::string resolved = b.resolve(input, where);
+  in = b.shape(resolved);
+  Layer l;
+  l.name = name;
+  l.kind = kind;
+  l.inputs = {resolved};
+  return l;
+}
+
 Layer make_fc(GroupBuilder& b, const std::string& name, const std::string& input, uint64_t out,
               ActFunction act, const std::string& where) {
   const std::string in = b.resolve(input, where);

@@ -76,6 +76,10 @@ ActFunction parse_act(YamlMap& m);
 // A list of strings under `key` (empty when absent).
 std::vector<std::string> str_list(YamlMap& m, const std::string& key);
 
+// A layer of `kind` named `name` reading `input` ("" = the previous tensor): its input set; the
+// input's shape in `in`.
+Layer begin_layer(GroupBuilder& b, LayerKind kind, const std::string& name,
+                  const std::string& input, const std::string& where, TensorShape& in);
 // A dense layer over all features of `input` ("" = the previous tensor).
 Layer make_fc(GroupBuilder& b, const std::string& name, const std::string& input, uint64_t out,
               ActFunction act, const std::string& where);

@@ -22,11 +22,8 @@ namespace {
 
 void parse(YamlMap& m, GroupBuilder& b, const std::string& name, const std::string& input,
            const std::string& where) {
-  const std::string in = b.resolve(input, where);
-  const TensorShape s = b.shape(in);
-  Layer l;
-  l.name = name;
-  l.kind = LayerKind::kConv2d;
+  TensorShape s;
+  Layer l = begin_layer(b, LayerKind::kConv2d, name, input, where, s);
   l.in_h = uint32_t(m.uint("in_h", 1, 1u << 16));
   l.in_w = uint32_t(m.uint("in_w", 1, 1u << 16));
   l.in_c = uint32_t(m.uint_or("in_c", s.features, 1, 1u << 20));
@@ -44,7 +41,6 @@ void parse(YamlMap& m, GroupBuilder& b, const std::string& name, const std::stri
   if (l.in_h + 2 * l.pad < l.kernel_h || l.in_w + 2 * l.pad < l.kernel_w)
     m.fail("kernel", "kernel larger than the padded input");
   l.act = parse_act(m);
-  l.inputs = {in};
   l.rows_per_item = uint64_t(l.out_h()) * l.out_w();
   b.add(std::move(l), where);
 }

@@ -12,13 +12,9 @@ namespace {
 
 void parse(YamlMap& m, GroupBuilder& b, const std::string& name, const std::string& input,
            const std::string& where) {
-  const std::string in = b.resolve(input, where);
-  const TensorShape s = b.shape(in);
-  Layer l;
-  l.name = name;
-  l.kind = LayerKind::kHostOp;
+  TensorShape s;
+  Layer l = begin_layer(b, LayerKind::kHostOp, name, input, where, s);
   l.op = m.str_or("op", "host");
-  l.inputs = {in};
   l.out_features = m.uint_or("out_features", s.features, 1, kMaxDim);
   l.rows_per_item = m.uint_or("out_rows_per_item", s.rows_per_item, 1, kMaxDim);
   b.add(std::move(l), where);

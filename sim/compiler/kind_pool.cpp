@@ -13,18 +13,14 @@ namespace {
 
 void parse(YamlMap& m, GroupBuilder& b, const std::string& name, const std::string& input,
            const std::string& where) {
-  const std::string in = b.resolve(input, where);
-  const TensorShape s = b.shape(in);
-  Layer l;
-  l.name = name;
-  l.kind = LayerKind::kPool;
+  TensorShape s;
+  Layer l = begin_layer(b, LayerKind::kPool, name, input, where, s);
   l.window = uint32_t(m.uint("window", 2, 16));
   if ((l.window & (l.window - 1)) != 0) m.fail("window", "must be a power of two in 2..16");
   if (s.rows_per_item % l.window != 0)
     m.fail("window", fmt::format("must divide the input's {} rows per item", s.rows_per_item));
   l.pool = m.choice_or("kind", "max", {"max", "avg"}) == "max" ? PoolKind::kMax : PoolKind::kAvg;
   l.act = parse_act(m);
-  l.inputs = {in};
   l.out_features = s.features;
   l.rows_per_item = s.rows_per_item / l.window;
   b.add(std::move(l), where);

@@ -156,9 +156,7 @@ void run_iteration_level(const std::vector<Request>& trace, const std::vector<En
     const double dt = cost.seconds(c);
     occ.add(dt, kv, running.size());
     t += dt;
-    chip.counts += c;
-    chip.busy_s += dt;
-    ++chip.iterations;
+    chip.account(c, dt);
     size_t keep = 0;
     for (size_t r : running) {
       needs_prefill[r] = 0;
@@ -194,9 +192,7 @@ void run_static(const std::vector<Request>& trace, CostModel& cost, const Schedu
     const double dt = cost.seconds(c);
     occ.add(dt, kv, batch.size());
     t += dt;
-    chip.counts += c;
-    chip.busy_s += dt;
-    ++chip.iterations;
+    chip.account(c, dt);
   };
   while (done < n) {
     while (next < n && trace[next].arrival_s <= t) waiting.push_back(next++);
@@ -284,9 +280,7 @@ void run_disaggregated(const std::vector<Request>& trace, CostModel& cost,
         cost.iteration(prefill, none, opt.lora ? distinct_adapters(adapters) : 0, &pre.comm_j);
     const double dt = cost.seconds(c);
     t += dt;
-    pre.counts += c;
-    pre.busy_s += dt;
-    ++pre.iterations;
+    pre.account(c, dt);
     for (size_t r : batch) {
       RequestResult& rr = out.requests[r];
       rr.first_token_s = t;

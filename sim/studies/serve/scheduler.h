@@ -69,6 +69,12 @@ struct ChipUsage {
   double busy_s = 0.0;  // time spent in iterations
   uint64_t iterations = 0;
   double comm_j = 0.0;  // interconnect energy of the collectives and stage links (tp x pp)
+  // One iteration of `dt` seconds that counted `c`.
+  void account(const EventCounts& c, double dt) {
+    counts += c;
+    busy_s += dt;
+    ++iterations;
+  }
 };
 
 struct ScheduleResult {
