@@ -137,6 +137,7 @@ std::vector<BaselineDevice> load_baseline_devices(const std::string& comma_list)
   }
   if (names.empty()) names = default_baseline_names();
   std::vector<BaselineDevice> out;
+  out.reserve(names.size());
   for (const auto& n : names) out.push_back(load_baseline_device(n));
   return out;
 }

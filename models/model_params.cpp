@@ -93,6 +93,7 @@ void parse_area(YamlMap a, AreaParams& p) {
 void parse_carbon(YamlMap c, CarbonParams& p) {
   const auto& presets = carbon_grid_presets();
   std::vector<std::string> names;
+  names.reserve(presets.size() + 1);
   for (const auto& kv : presets) names.push_back(kv.first);
   names.push_back("custom");
   const bool has_value = c.has("grid_g_per_kwh");

@@ -12,9 +12,10 @@
 #include "sim/cli/commands.h"
 #include "sim/common/files.h"
 
-int main(int argc, char** argv) {
+namespace {
+
+int run(int argc, char** argv) {
   using namespace tpusim;
-  install_interrupt_cleanup();
   CLI::App app{"tpusim: a TPU-style systolic-array accelerator simulator"};
   app.set_version_flag("--version", std::string("tpusim ") + TPUSIM_VERSION);
   app.require_subcommand(1);
@@ -55,4 +56,16 @@ int main(int argc, char** argv) {
     return 1;
   }
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  tpusim::install_interrupt_cleanup();
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {  // while the commands are declared
+    fmt::print(stderr, "tpusim: internal error: {}\n", e.what());
+    return 1;
+  }
 }

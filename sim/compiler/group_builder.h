@@ -38,7 +38,7 @@ class GroupBuilder {
 
   // Resolves "" to the previous tensor; fails when the name is unknown.
   std::string resolve(const std::string& name, const std::string& where) const {
-    const std::string n = name.empty() ? prev_ : name;
+    std::string n = name.empty() ? prev_ : name;
     if (n.empty() || !shapes_.count(n))
       throw InputError(fmt::format("{}: {}: input '{}' is not an earlier layer of group '{}'",
                                    file_, where, name.empty() ? "(previous)" : name, g_.name));

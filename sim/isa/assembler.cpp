@@ -213,7 +213,7 @@ Instruction parse_instruction(const Line& ln, const std::vector<std::string>& to
     in.op = Opcode::kSync;
     if (toks.size() != 2)
       ln.fail("sync: expected one unit list, e.g. 'sync mxu,act' or 'sync all'");
-    std::string list = toks[1];
+    const std::string& list = toks[1];
     if (list == "all") {
       in.flags = kUnitAll;
     } else {

@@ -59,6 +59,7 @@ uint64_t cosim_campaign(const std::vector<uint32_t>& sizes, uint64_t programs, u
                         const CosimMismatch& on_mismatch) {
   if (sizes.empty()) throw InputError("cosim: no array sizes");
   std::vector<TpuConfig> cfgs;
+  cfgs.reserve(sizes.size());
   for (uint32_t s : sizes) cfgs.push_back(load_config(entry(s).preset));
   uint64_t mismatches = 0;
   for (uint64_t i = 0; i < programs; ++i) {

@@ -269,6 +269,7 @@ MeasuredRun measure_one(const std::vector<BaselineOp>& ops, const std::string& l
     if (op.vector_ops) vec_t[op.vector_ops] = {};
   }
   std::vector<Shape> order;
+  order.reserve(gemm_t.size());
   for (const auto& kv : gemm_t) order.push_back(kv.first);
   std::sort(order.begin(), order.end(), [](const Shape& x, const Shape& y) {
     const double fx = double(std::get<0>(x)) * double(std::get<1>(x)) * double(std::get<2>(x));

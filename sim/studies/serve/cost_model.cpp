@@ -219,7 +219,8 @@ double CostModel::dense_comm_j(uint64_t tokens) {
   if (!opt_.parallel()) return 0.0;
   const uint64_t chunk = info_.max_context;
   double j = 0.0;
-  if (tokens > chunk) j = prefill_point(uint32_t(chunk)).dense_comm_j * double(tokens / chunk);
+  const uint64_t whole_chunks = tokens / chunk;
+  if (tokens > chunk) j = prefill_point(uint32_t(chunk)).dense_comm_j * double(whole_chunks);
   const uint64_t rest = tokens > chunk ? tokens % chunk : tokens;
   if (rest > 0 || tokens == 0) j += prefill_point(round_up(rest)).dense_comm_j;
   return j;

@@ -21,6 +21,11 @@ using nlohmann::json;
 
 namespace {
 
+constexpr const char* kCostAssumption =
+    "iteration cost = dense(all tokens) + head(sequences) + per-sequence attention, from "
+    "fast-engine runs split by layer (sim/studies/serve/cost_model.h); lengths rounded up to a "
+    "multiple of the bucket";
+
 std::string csv_header() {
   return "scheduler,trace,rate_per_s,requests,throughput_tokens_per_s,throughput_requests_per_s,"
          "ttft_p50_s,ttft_p90_s,ttft_p99_s,tpot_p50_s,tpot_p90_s,tpot_p99_s,"
@@ -175,10 +180,7 @@ ServeStudy run_serve_study(const ServeStudyOptions& a, const RateDone& on_rate) 
         {"lora", a.lora},
         {"lora_rank", a.lora_rank}}},
       {"assumptions",
-       {"iteration cost = dense(all tokens) + head(sequences) + per-sequence attention, from "
-        "fast-engine runs "
-        "split by layer (sim/studies/serve/cost_model.h); lengths rounded up to a multiple of the "
-        "bucket",
+       {kCostAssumption,
         "K/V cache int8 in weight memory: capacity = weight memory - model weights",
         "contiguous allocation packs perfectly (no external fragmentation)",
         "swap and K/V transfer times add to the iteration / link; host memory unbounded",
