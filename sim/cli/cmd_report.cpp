@@ -8,6 +8,7 @@
 
 #include "models/errors.h"
 #include "sim/cli/commands.h"
+#include "sim/common/files.h"
 #include "sim/report/html_report.h"
 
 namespace fs = std::filesystem;
@@ -26,8 +27,7 @@ int run(const ReportArgs& a) {
   for (const char* name : {"report.md", "report.html"}) {
     std::error_code ec;
     const fs::path f = fs::path(a.dir) / name;
-    if (!a.force && fs::exists(f, ec))
-      throw InputError(fmt::format("{}: file exists (use --force to replace it)", f.string()));
+    if (!a.force && fs::exists(f, ec)) throw FileExists(f.string());
   }
   return make_html_report(a.dir, std::cout);
 }

@@ -48,6 +48,9 @@ int run(int argc, char** argv) {
   try {
     for (const cli::Command& c : commands)
       if (c.app->parsed()) return c.run();
+  } catch (const FileExists& e) {
+    fmt::print(stderr, "tpusim: error: {}: file exists (use --force to replace it)\n", e.path());
+    return 2;
   } catch (const InputError& e) {
     fmt::print(stderr, "tpusim: error: {}\n", e.what());
     return 2;

@@ -73,8 +73,7 @@ void install_interrupt_cleanup() {
 void write_file_atomic(const std::string& path, const std::string& content, bool force) {
   fs::path p(path);
   std::error_code ec;
-  if (fs::exists(p, ec) && !force)
-    throw InputError(fmt::format("{}: file exists (use --force to replace it)", path));
+  if (fs::exists(p, ec) && !force) throw FileExists(path);
   if (fs::is_directory(p, ec)) throw InputError(fmt::format("{}: is a directory", path));
   fs::path dir = p.has_parent_path() ? p.parent_path() : fs::path(".");
   if (!fs::is_directory(dir, ec))

@@ -348,9 +348,8 @@ LoweredProgram lower(const TpuConfig& cfg, const Workload& wl, const LowerOption
         "{}: workload '{}' (batch {}) lowers for {} to more than {} instructions (the limit was "
         "reached "
         "in layer '{}'); expected at most {} (LowerOptions::max_instructions; storing them takes "
-        "~{} MiB): lower a smaller batch or context, use a larger array, or get the program's "
-        "counts "
-        "without storing it with `tpusim lower --stats` (lower_stats())",
+        "~{} MiB): lower a smaller batch or context, use a larger array, or count the program "
+        "without storing it (lower_stats)",
         wl.file.empty() ? wl.name : wl.file, wl.name, wl.batch, cfg.name, limit, where, limit,
         (limit * kStoredInstructionBytes) >> 20));
   }

@@ -22,7 +22,7 @@ namespace {
 // are its work counters summed per instruction.
 EngineResult run_functional_engine(const TpuConfig& cfg, const Program& prog,
                                    const EngineOptions& opt) {
-  if (!opt.values) throw InputError("--timing-only: the functional engine computes values only");
+  check_options(engine_info("functional"), opt);
   EngineResult r;
   r.timed = false;
   r.values = run_functional(cfg, prog);
@@ -81,19 +81,25 @@ namespace {
 const Engine& find(const std::string& mode) {
   for (const Engine& e : table())
     if (e.info.mode == mode) return e;
-  throw InputError(fmt::format("--mode {}: unknown engine (this build has {})", mode,
+  throw InputError(fmt::format("engine '{}': not in this build (it has {})", mode,
                                fmt::join(engine_modes(), ", ")));
 }
 }  // namespace
 
 const EngineInfo& engine_info(const std::string& mode) { return find(mode).info; }
 
+void check_options(const EngineInfo& e, const EngineOptions& opt) {
+  if (!opt.values && !e.timed)
+    throw InputError(fmt::format("the {} engine computes values only: no timing-only run", e.mode));
+  if (!opt.vcd_path.empty() && e.mode != "cycle")
+    throw InputError(
+        fmt::format("VCD waveforms come from the cycle engine, not the {} engine", e.mode));
+}
+
 EngineResult run_engine(const std::string& mode, const TpuConfig& cfg, const Program& prog,
                         const EngineOptions& opt) {
   const Engine& e = find(mode);
-  if (!opt.vcd_path.empty() && mode != "cycle")
-    throw InputError(fmt::format(
-        "--vcd: waveforms come from the cycle engine (--mode cycle), not --mode {}", mode));
+  check_options(e.info, opt);
   return e.run(cfg, prog, opt);
 }
 

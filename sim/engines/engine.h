@@ -63,9 +63,13 @@ std::vector<std::string> engine_modes();
 // The engine of `mode`; throws InputError naming the modes of this build for any other.
 const EngineInfo& engine_info(const std::string& mode);
 
+// Throws InputError for an option engine `e` does not have (a VCD off the cycle engine,
+// timing-only on the functional one).
+void check_options(const EngineInfo& e, const EngineOptions& opt);
+
 // Runs `prog` on the engine `mode`. Throws InputError for an unknown mode, an option the engine
-// does not have (--vcd off the cycle engine, timing-only on the functional one), or what the
-// engine itself rejects (an illegal program; an arch the rtl engine was not built for).
+// does not have (check_options), or what the engine itself rejects (an illegal program; an arch
+// the rtl engine was not built for).
 EngineResult run_engine(const std::string& mode, const TpuConfig& cfg, const Program& prog,
                         const EngineOptions& opt);
 

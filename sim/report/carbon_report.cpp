@@ -33,7 +33,7 @@ TpuConfig with_grid(const TpuConfig& cfg, const std::string& grid) {
   if (grid.empty() || end != s + grid.size() || errno != 0 || !std::isfinite(v) || v < 0.0 ||
       v > 2000.0)
     throw InputError(fmt::format(
-        "--grid {}: not a grid preset ({}) nor a g CO2e/kWh value in [0, 2000]", grid, names));
+        "grid {}: not a grid preset ({}) nor a g CO2e/kWh value in [0, 2000]", grid, names));
   c.params.carbon.grid = "custom";
   c.params.carbon.grid_g_per_kwh = v;
   return c;
@@ -48,12 +48,12 @@ void add_carbon_blocks(json& report, const TpuConfig& cfg, const DeploymentOptio
   const bool want_deployment = d.qps != 0.0 || d.years != 0.0;
   if (want_deployment &&
       !(d.qps > 0.0 && d.years > 0.0 && std::isfinite(d.qps) && std::isfinite(d.years)))
-    throw InputError(
-        fmt::format("--qps {} --years {}: both must be given and positive", d.qps, d.years));
+    throw InputError(fmt::format("deployment: qps {} and years {} must both be given and positive",
+                                 d.qps, d.years));
   const json& t = report.at("totals");
   if (!t.contains("cycles")) {
     if (want_deployment)
-      throw InputError("--qps/--years: a functional run has no time or energy; use --mode fast");
+      throw InputError("deployment: a functional run has no time or energy; use a timed engine");
     return;
   }
   const json* wl = report.contains("workload") ? &report["workload"] : nullptr;

@@ -24,7 +24,7 @@ int make_html_report(const std::string& dir, std::ostream& out) {
   if (!fs::is_directory(dir, ec)) throw InputError(fmt::format("report {}: not a folder", dir));
   if (!fs::is_regular_file(fs::path(dir) / "report.json", ec))
     throw InputError(fmt::format(
-        "report {}: no report.json in it (write one with `tpusim run ... --out {}`)", dir, dir));
+        "report {}: no report.json in it (the folder a run writes its report to)", dir));
   const fs::path root = data_root();
   const fs::path script = root / "scripts" / "report.py";
   if (!fs::is_regular_file(script, ec))

@@ -508,7 +508,8 @@ TEST_CASE("every library workload lowers for tpu-v1 and small-16 with exact MAC 
 }
 
 TEST_CASE(
-    "a program over the instruction limit is refused before it is stored, pointing at --stats") {
+    "a program over the instruction limit is refused before it is stored, pointing at "
+    "lower_stats") {
   const TpuConfig cfg = load_config("small-16");
   WorkloadParams p;
   p.batch = 1;
@@ -527,7 +528,7 @@ TEST_CASE(
     INFO(m);
     CHECK(m.find(w.file) != std::string::npos);
     CHECK(m.find("more than " + std::to_string(n - 1) + " instructions") != std::string::npos);
-    CHECK(m.find("--stats") != std::string::npos);
+    CHECK(m.find("lower_stats") != std::string::npos);
   }
   // An absurd layer (10^12 weights, ~4 * 10^9 tiles on a 16x16 array) at the default limit: refused
   // after counting at most the limit, with memory bounded by the limit, not by the layer.

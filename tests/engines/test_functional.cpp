@@ -91,5 +91,5 @@ TEST_CASE("illegal programs are rejected with the instruction named", "[function
   CHECK_THAT(error_of(cfg, "nop\n"), Catch::Contains("does not end with halt"));
   CHECK_THAT(error_of(cfg, "halt\nnop\nhalt\n"), Catch::Contains("halt before the end"));
   CHECK_THAT(error_of(cfg, "rhm host=4000000000 ub=0 n=1\nhalt\n"),
-             Catch::Contains("--timing-only"));
+             Catch::Contains("run it timing only"));
 }

@@ -48,7 +48,7 @@ ArchState ArchState::initial(const TpuConfig& cfg, const Program& prog) {
   if (host_vectors * W > kMaxValueBytes || tiles * T > kMaxValueBytes)
     throw InputError(fmt::format(
         "{}: the program's host ({} B) or weight ({} B) memory image exceeds the {} B a run with "
-        "values allocates; use --timing-only",
+        "values allocates; run it timing only",
         prog.source_file.empty() ? prog.name : prog.source_file, host_vectors * W, tiles * T,
         kMaxValueBytes));
 

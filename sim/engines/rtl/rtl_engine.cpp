@@ -51,7 +51,7 @@ EngineResult run_rtl(const TpuConfig& cfg, const Program& prog, const EngineOpti
     list += fmt::format("{}{} ({}x{})", list.empty() ? "" : ", ", e.preset, e.size, e.size);
   }
   throw InputError(fmt::format(
-      "--mode rtl: no verilated RTL for arch '{}' ({}x{}); the RTL is prebuilt for: {}", cfg.name,
+      "rtl engine: no verilated RTL for arch '{}' ({}x{}); the RTL is prebuilt for: {}", cfg.name,
       cfg.array.rows, cfg.array.cols, list.empty() ? "none (built with TPUSIM_RTL=OFF)" : list));
 }
 

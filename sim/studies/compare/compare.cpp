@@ -45,7 +45,7 @@ json device_json(const BaselineResult& r) {
 std::vector<BaselineResult> gpu_results(const std::string& path, const BaselineWorkload& bw,
                                         const CarbonParams& carbon) {
   std::ifstream in(path);
-  if (!in) throw InputError(fmt::format("{}: cannot open file (--gpu-results)", path));
+  if (!in) throw InputError(fmt::format("{}: cannot open the GPU results", path));
   json j;
   try {
     in >> j;
@@ -79,7 +79,7 @@ std::vector<BaselineResult> gpu_results(const std::string& path, const BaselineW
       if (it == shapes.end())
         throw InputError(
             fmt::format("{}: no {} timing for shape {}x{}x{} (layer {}); rerun the GPU "
-                        "bench on `tpusim compare --emit-gpu-shapes`",
+                        "bench on this workload's shapes (gpu_shapes_csv)",
                         path, dtype, op.m, op.k, op.n, op.layer));
       res.latency_s += it->second * double(op.batch_count);
     }
@@ -281,8 +281,8 @@ json compare_report(const TpuConfig& cfg, const std::string& workload, const Wor
             {"Speed-up is Haswell's latency divided by the device's (TPU paper Table 6); "
              "perf_per_w_vs_haswell is the Figure 9 ratio (examples per joule).",
              "Roofline devices use the efficiencies stated in their YAML (workloads/devices/); "
-             "measured entries come from real runs on this machine (--measure-cpu) or a GPU "
-             "(--gpu-results)."}}};
+             "measured entries come from real runs on this machine (measure_cpu) or a GPU "
+             "(gpu_results)."}}};
   if (multi) rep["accelerator"] = accelerator;
   return rep;
 }

@@ -300,8 +300,8 @@ json evaluate(const TpuConfig& cfg, Evaluator& ev, const MultiChipOptions& opt) 
 json evaluate_fixed(const TpuConfig& cfg, Evaluator& ev, const MultiChipOptions& opt, uint32_t M) {
   const Workload& wl = ev.workload();
   const uint32_t n_chips = opt.tp * opt.pp;
-  if (opt.chips && opt.chips != n_chips)
-    throw InputError(fmt::format("chips {} is not tp {} x pp {}", opt.chips, opt.tp, opt.pp));
+  if (const Split sp = resolve_split(opt.chips, opt.tp, opt.pp); !sp.reason.empty())
+    throw InputError(sp.reason);
   if (opt.balance != "weights" && opt.balance != "time")
     throw InputError(fmt::format("balance '{}': allowed weights, time", opt.balance));
   const uint64_t n_units = ev.units();

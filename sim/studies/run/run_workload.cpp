@@ -29,9 +29,12 @@ json run_workload_report(const TpuConfig& cfg, const std::string& workload,
   }
 
   const bool values = !opt.timing_only;
-  const bool timed = engine_info(opt.mode).timed;  // throws for a mode this build lacks
-  if (!values && !timed)
-    throw InputError("--timing-only: the functional engine computes values only");
+  const EngineInfo& engine = engine_info(opt.mode);  // throws for a mode this build lacks
+  const bool timed = engine.timed;
+  EngineOptions eo;
+  eo.values = values;
+  eo.record_timeline = false;
+  check_options(engine, eo);  // before the lowering, which may take long
   LowerOptions lo;
   lo.values = values;
   lo.seed = opt.seed;
@@ -42,9 +45,6 @@ json run_workload_report(const TpuConfig& cfg, const std::string& workload,
   std::vector<EventCounts> per_layer(lp.layers.size());
   uint64_t out_hash = 0xcbf29ce484222325ull;
   for (const Segment& seg : lp.segments) {
-    EngineOptions eo;
-    eo.values = values;
-    eo.record_timeline = false;
     eo.layer_of = &seg.layer_of;
     eo.layers = lp.layers.size();
     const EngineResult r = run_engine(opt.mode, cfg, seg.program, eo);

@@ -65,10 +65,10 @@ CostModel::CostModel(const TpuConfig& cfg, const std::string& model, const CostO
   const std::string path = model_path(model);
   YAML::Node doc = load_yaml_file(path);
   if (!doc.IsMap() || !doc["transformer"] || !doc["transformer"].IsMap())
-    throw InputError(fmt::format("{}: --model: serve needs a transformer workload", path));
+    throw InputError(fmt::format("{}: model: serve needs a transformer workload", path));
   YAML::Node t = doc["transformer"];
   if (t["encoder"] && t["encoder"].IsScalar() && t["encoder"].Scalar() == "true")
-    throw InputError(fmt::format("{}: --model: an encoder has no decode phase to serve", path));
+    throw InputError(fmt::format("{}: model: an encoder has no decode phase to serve", path));
   info_.file = path;
   info_.layers = field_u32(t, "layers", 0, path);
   info_.d_model = field_u32(t, "d_model", 0, path);
@@ -88,9 +88,9 @@ CostModel::CostModel(const TpuConfig& cfg, const std::string& model, const CostO
   Workload wl = parse_workload(base_yaml_, path, wp);
   info_.name = wl.name;
   info_.weight_bytes = wl.weight_bytes();
-  if (opt_.tp == 0 || opt_.pp == 0) throw InputError("--tp and --pp must be at least 1");
+  if (opt_.tp == 0 || opt_.pp == 0) throw InputError("tp and pp must be at least 1");
   if (opt_.collective_bytes == 0 || opt_.collective_bytes > 8)
-    throw InputError("--collective-bytes: allowed 1..8");
+    throw InputError("collective_bytes: allowed 1..8");
   // At batch 1 and context 1 a stage's K/V bytes are those of one token.
   if (opt_.parallel())
     stages_ = weight_balanced_stages(wl, opt_.tp, opt_.pp, opt_.collective_bytes);

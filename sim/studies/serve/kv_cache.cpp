@@ -17,10 +17,10 @@ KvCache::KvCache(uint64_t capacity_tokens, bool paged, uint32_t block_size,
       max_context_(max_context),
       alloc_(requests, 0),
       used_by_(requests, 0) {
-  if (paged_ && block_ == 0) throw InputError("--block-size: must be >= 1");
+  if (paged_ && block_ == 0) throw InputError("block_size: must be >= 1");
   if (paged_) capacity_ = capacity_ / block_ * block_;
   if (!paged_ && reserve_ != "max" && reserve_ != "pow2" && reserve_ != "oracle")
-    throw InputError(fmt::format("--reserve {}: one of max, pow2, oracle", reserve_));
+    throw InputError(fmt::format("reserve {}: one of max, pow2, oracle", reserve_));
 }
 
 uint64_t KvCache::reservation(uint32_t prompt_len, uint32_t output_len) const {

@@ -137,16 +137,16 @@ std::vector<Request> make_trace(const TraceOptions& opt) {
     std::string names;
     for (const auto& s : shapes) names += (names.empty() ? "" : ", ") + s.name;
     throw InputError(
-        fmt::format("--trace {}: not a CSV file and not a named trace ({})", opt.name, names));
+        fmt::format("trace {}: not a CSV file and not a named trace ({})", opt.name, names));
   }
   if (!(opt.rate_per_s > 0.0) || !std::isfinite(opt.rate_per_s))
-    throw InputError(fmt::format("--rate {}: must be a finite number > 0", opt.rate_per_s));
+    throw InputError(fmt::format("rate {}: must be a finite number > 0", opt.rate_per_s));
   if (opt.requests == 0 || opt.requests > 10000000)
-    throw InputError(fmt::format("--requests {}: allowed 1..10000000", opt.requests));
+    throw InputError(fmt::format("requests {}: allowed 1..10000000", opt.requests));
   if (opt.arrival != "poisson" && opt.arrival != "gamma")
-    throw InputError(fmt::format("--arrival {}: one of poisson, gamma", opt.arrival));
+    throw InputError(fmt::format("arrival {}: one of poisson, gamma", opt.arrival));
   if (opt.arrival == "gamma" && !(opt.cv > 0.0 && opt.cv <= 100.0))
-    throw InputError(fmt::format("--cv {}: allowed (0, 100]", opt.cv));
+    throw InputError(fmt::format("cv {}: allowed (0, 100]", opt.cv));
 
   const uint32_t ctx = opt.max_context;
   // Separate streams for arrivals, lengths and adapters, so that changing the rate keeps the

@@ -53,7 +53,7 @@ void add_copy(EventCounts& c, const TpuConfig& cfg, double seconds) {
 [[noreturn]] void too_big(const Request& r, const KvCache& kv, uint64_t need) {
   throw InputError(fmt::format(
       "request {} (prompt {}, output {}) needs {} K/V token slots but the chip holds {} "
-      "(raise weight memory or lower --max-batch)",
+      "(raise weight memory or lower max_batch)",
       r.id, r.prompt_len, r.output_len, need, kv.capacity_tokens()));
 }
 
@@ -250,8 +250,7 @@ void run_disaggregated(const std::vector<Request>& trace, CostModel& cost,
   const ModelInfo& m = cost.model();
   const uint32_t max_tokens = opt.max_batch_tokens ? opt.max_batch_tokens : m.max_context;
   if (!(opt.kv_link_gb_s > 0.0) || !std::isfinite(opt.kv_link_gb_s))
-    throw InputError(
-        fmt::format("--kv-link-gb-s {}: must be a finite number > 0", opt.kv_link_gb_s));
+    throw InputError(fmt::format("kv_link_gb_s {}: must be a finite number > 0", opt.kv_link_gb_s));
   const double link_bytes_per_s = opt.kv_link_gb_s * 1e9;
   ChipUsage pre{"prefill", {}, 0.0, 0, 0.0};
   ChipUsage dec{"decode", {}, 0.0, 0, 0.0};
@@ -327,11 +326,11 @@ ScheduleResult simulate(const std::vector<Request>& trace, CostModel& cost,
                         const SchedulerOptions& opt) {
   const auto& names = scheduler_names();
   if (std::find(names.begin(), names.end(), opt.scheduler) == names.end())
-    throw InputError(fmt::format("--scheduler {}: one of static, continuous, paged, disaggregated",
+    throw InputError(fmt::format("scheduler {}: one of static, continuous, paged, disaggregated",
                                  opt.scheduler));
   if (opt.preemption != "recompute" && opt.preemption != "swap")
-    throw InputError(fmt::format("--preemption {}: one of recompute, swap", opt.preemption));
-  if (opt.max_batch == 0) throw InputError("--max-batch: must be >= 1");
+    throw InputError(fmt::format("preemption {}: one of recompute, swap", opt.preemption));
+  if (opt.max_batch == 0) throw InputError("max_batch: must be >= 1");
   for (size_t i = 1; i < trace.size(); ++i)
     if (trace[i].arrival_s < trace[i - 1].arrival_s)
       throw InputError("trace: requests must be sorted by arrival");
@@ -349,7 +348,7 @@ ScheduleResult simulate(const std::vector<Request>& trace, CostModel& cost,
         cost.options().parallel()
             ? fmt::format("{}: the weights of {} split tp {} x pp {} leave no weight memory for "
                           "the K/V cache "
-                          "on some chip (more --tp or --pp)",
+                          "on some chip (more tp or pp)",
                           cost.config().name, cost.model().name, cost.options().tp,
                           cost.options().pp)
             : fmt::format("{}: the {} weight bytes of {} leave no weight memory for the K/V cache",

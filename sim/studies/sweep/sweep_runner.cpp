@@ -56,7 +56,8 @@ void make_dirs(const fs::path& p) {
   std::error_code ec;
   fs::create_directories(p, ec);
   if (ec || !fs::is_directory(p))
-    throw InputError(fmt::format("--out {}: cannot create folder: {}", p.string(), ec.message()));
+    throw InputError(
+        fmt::format("{}: cannot create the results folder: {}", p.string(), ec.message()));
 }
 
 // Writes a record as OUT/points/<id>.json (ok) or OUT/failed/<id>.json, removing the other.
@@ -182,7 +183,7 @@ json run_one_point(const SweepSpec& spec, const std::string& out_dir, const std:
     store(out, rec);
     return rec;
   }
-  throw InputError(fmt::format("--only-point {}: not a point of {}", id, spec.file));
+  throw InputError(fmt::format("point {}: not a point of {}", id, spec.file));
 }
 
 SweepOutcome run_sweep(const SweepSpec& spec, const SweepOptions& opt) {

@@ -165,13 +165,13 @@ TEST_CASE("LoRA serving batches requests of many adapters and pays for them", "[
 
 TEST_CASE("bad scheduler options are input errors", "[sched]") {
   const auto t = trace("orca", 5, 1.0);
-  CHECK_THROWS_WITH(run(t, "fifo"), Catch::Contains("--scheduler fifo"));
+  CHECK_THROWS_WITH(run(t, "fifo"), Catch::Contains("scheduler fifo"));
   SchedulerOptions o;
   o.preemption = "drop";
-  CHECK_THROWS_WITH(run(t, "paged", o), Catch::Contains("--preemption"));
+  CHECK_THROWS_WITH(run(t, "paged", o), Catch::Contains("preemption"));
   o = {};
   o.kv_link_gb_s = 0;
-  CHECK_THROWS_WITH(run(t, "disaggregated", o), Catch::Contains("--kv-link-gb-s"));
+  CHECK_THROWS_WITH(run(t, "disaggregated", o), Catch::Contains("kv_link_gb_s"));
 }
 
 TEST_CASE("percentiles interpolate between order statistics", "[metrics]") {

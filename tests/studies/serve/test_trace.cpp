@@ -201,5 +201,5 @@ TEST_CASE("bad trace options are input errors", "[trace]") {
   CHECK_THROWS_WITH(make_trace(o), Catch::Contains("not a CSV file and not a named trace"));
   o.name = "orca";
   o.rate_per_s = 0;
-  CHECK_THROWS_WITH(make_trace(o), Catch::Contains("--rate"));
+  CHECK_THROWS_WITH(make_trace(o), Catch::Contains("rate 0: must be a finite number > 0"));
 }
