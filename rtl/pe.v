@@ -8,8 +8,10 @@
 // Switch: `switch_i` travels with the first activation of an `mmc switch`. In that cycle the
 // multiply already uses the shadow weight and the shadow is copied into the active register,
 // so the switch wavefront moves through the array exactly with the data it applies to.
-// The shadow of row r is rewritten (weight_we_i) no earlier than the cycle after this PE has
-// copied it; the controller's shift guard (timing::weight_shift_guard_cycles) makes sure.
+// The shift that writes the shadow (weight_we_i) runs on the same diagonal as the switch
+// wavefront, so this PE's shadow is rewritten no earlier than the edge at which it is copied
+// (the same edge is fine: active_q takes the old value) and copied no earlier than the edge
+// after it was written (sim/isa/ISA.md, "Weight path").
 `default_nettype none
 
 module pe (

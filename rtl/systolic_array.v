@@ -9,15 +9,16 @@
 // accumulator write address stays aligned with the data; busy_o is high while any valid is in
 // flight (used for the MXU's "complete" condition, sim/isa/ISA.md).
 //
-// Weight shift: weight_row_we_i is one-hot over rows; the addressed row's shadow registers load
-// weight_row_i (lane c -> column c). One row per cycle, Rows cycles per tile
-// (timing::weight_shift_cycles).
+// Weight shift: column c's shadow register in row weight_sel_i[c] loads weight_i[c] when
+// weight_valid_i[c]. The weight FIFO skews the columns (column c writes row i in cycle s + i + c,
+// rtl/weight_fifo.v), so each column is one decoder on a bus that runs down the column.
 `default_nettype none
 
 module systolic_array #(
   parameter integer Rows    = 4,
   parameter integer Cols    = 4,
-  parameter integer TagBits = 8
+  parameter integer TagBits = 8,
+  localparam integer RowBits = $clog2(Rows)
 ) (
   input  wire                 clk_i,
   input  wire                 rst_ni,
@@ -32,8 +33,9 @@ module systolic_array #(
   output wire [Cols*32-1:0]   psum_o,
   output wire                 busy_o,
   // weight shift into the shadow registers
-  input  wire [Rows-1:0]      weight_row_we_i,
-  input  wire [Cols*8-1:0]    weight_row_i
+  input  wire [Cols-1:0]         weight_valid_i,
+  input  wire [Cols*RowBits-1:0] weight_sel_i,
+  input  wire [Cols*8-1:0]       weight_i
 );
 
   localparam integer Depth = Rows + Cols - 1;
@@ -68,6 +70,16 @@ module systolic_array #(
     end
   endgenerate
 
+  // ---------------------------------------------------------------- shadow write decode
+  // weight_we[c][r]: column c writes its shadow register in row r.
+  wire [Rows-1:0] weight_we [0:Cols-1];
+  generate
+    for (c = 0; c < Cols; c = c + 1) begin : gen_decode
+      assign weight_we[c] = weight_valid_i[c] ? (Rows'(1) << weight_sel_i[c*RowBits +: RowBits])
+                                              : {Rows{1'b0}};
+    end
+  endgenerate
+
   // ---------------------------------------------------------------- PE mesh
   generate
     for (c = 0; c < Cols; c = c + 1) begin : gen_top
@@ -84,8 +96,8 @@ module systolic_array #(
           .switch_o    (switch_h[r*(Cols+1)+c+1]),
           .psum_i      (psum_v[(r*Cols+c)*32 +: 32]),
           .psum_o      (psum_v[((r+1)*Cols+c)*32 +: 32]),
-          .weight_we_i (weight_row_we_i[r]),
-          .weight_i    (weight_row_i[c*8 +: 8])
+          .weight_we_i (weight_we[c][r]),
+          .weight_i    (weight_i[c*8 +: 8])
         );
       end
     end

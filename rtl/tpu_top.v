@@ -72,6 +72,7 @@ module tpu_top #(
   localparam integer AccAddrBits  = $clog2(AccEntries);
   localparam integer SlotBits     = (FifoTiles > 1) ? $clog2(FifoTiles) : 1;
   localparam integer FifoAddrBits = $clog2(FifoTiles * Rows);
+  localparam integer RowBits      = $clog2(Rows);
   localparam integer TagBits      = AccAddrBits + 1;
 
   // controller <-> units
@@ -102,8 +103,9 @@ module tpu_top #(
   wire [SlotBits-1:0]    fifo_alloc_slot;
   wire [FifoAddrBits-1:0] fifo_wr_addr;
   wire [Cols*8-1:0]      fifo_wr_data;
-  wire [Rows-1:0]        weight_row_we;
-  wire [Cols*8-1:0]      weight_row;
+  wire [Cols-1:0]        weight_valid;
+  wire [Cols*RowBits-1:0] weight_sel;
+  wire [Cols*8-1:0]      weight;
   wire                   psum_valid;
   wire [TagBits-1:0]     psum_tag;
   wire [Cols*32-1:0]     psum;
@@ -231,8 +233,9 @@ module tpu_top #(
     .switch_i        (switch_w),
     .shadow_full_o   (shadow_full),
     .tile_arrived_o  (tile_arrived),
-    .weight_row_we_o (weight_row_we),
-    .weight_row_o    (weight_row)
+    .weight_valid_o  (weight_valid),
+    .weight_sel_o    (weight_sel),
+    .weight_o        (weight)
   );
 
   unified_buffer #(
@@ -266,8 +269,9 @@ module tpu_top #(
     .tag_o           (psum_tag),
     .psum_o          (psum),
     .busy_o          (array_busy),
-    .weight_row_we_i (weight_row_we),
-    .weight_row_i    (weight_row)
+    .weight_valid_i  (weight_valid),
+    .weight_sel_i    (weight_sel),
+    .weight_i        (weight)
   );
 
   accumulators #(

@@ -19,12 +19,29 @@ inline uint32_t mxu_latency_cycles(const TpuConfig& cfg) {
   return cfg.array.rows + cfg.array.cols + 1;
 }
 
-// A weight tile is written into the shadow registers one array row per cycle.
+// The shift sequencer feeds a weight tile into the array one row per cycle: it is busy for
+// `rows` cycles per tile, so shifts start at least this far apart. Column c writes shadow row i
+// of a tile that starts shifting at s in cycle s + i + c (the shift is skewed like the
+// activations; sim/isa/ISA.md, "Weight path").
 inline uint32_t weight_shift_cycles(const TpuConfig& cfg) { return cfg.array.rows; }
 
-// Earliest start of a shift after the switch that consumed the previous shadow tile: the switch
-// wavefront reaches PE(r, c) at sw + r + c and shadow row r is rewritten at s + r.
-inline uint32_t weight_shift_guard_cycles(const TpuConfig& cfg) { return cfg.array.cols; }
+// Earliest issue of the `mmc switch` that consumes a tile, after its shift starts. The switch
+// reaches PE(r, c) in cycle t + 1 + r + c (one UB read register, the skew), the shift writes it
+// at the end of cycle s + r + c: the switch wavefront may run right behind the shift wavefront.
+// One cycle because the shift start is registered (shadow_full) before the controller sees it.
+constexpr uint32_t weight_shift_to_switch_cycles() { return 1; }
+
+// Earliest start of the next shift after the `mmc switch` that consumed the shadow tile: its
+// write of PE(r, c) (end of cycle s + r + c) must not come before that switch copies the shadow
+// there (cycle t + 1 + r + c; the same edge is fine). Both wavefronts run on the same diagonal,
+// so one cycle covers every PE: no wait for the wavefront to cross the array.
+constexpr uint32_t weight_switch_to_shift_cycles() { return 1; }
+
+// A FIFO slot is read until its last row has reached the last column: it frees this many cycles
+// after its shift starts.
+inline uint32_t weight_slot_drain_cycles(const TpuConfig& cfg) {
+  return cfg.array.rows + cfg.array.cols - 1;
+}
 
 // ceil(bytes * clock / bandwidth): cycles a link of `bandwidth_mb_s` needs to move `bytes` at
 // `clock_mhz`. At least one cycle for a non-empty transfer. Exact integer arithmetic.

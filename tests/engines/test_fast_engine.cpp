@@ -1,6 +1,7 @@
 // Fast engine: every latency of sim/isa/ISA.md checked at its exact cycle, with expected values
 // built from the named timing functions (never literals), plus partition, data independence and
 // value agreement with the functional executor.
+#include <fmt/format.h>
 #include <catch2/catch.hpp>
 
 #include "models/config.h"
@@ -56,7 +57,7 @@ TEST_CASE("weight path: request, arrival, shift and switch", "[fast]") {
     auto r = run(cfg, "rw tile=0 n=1\nmmc ub=0 acc=0 b=5 switch\nhalt\n");
     const uint64_t arrive =
         t0 + tt::weight_tile_transfer_cycles(cfg) + tt::weight_memory_latency_cycles(cfg);
-    const uint64_t sw = arrive + tt::weight_shift_cycles(cfg);
+    const uint64_t sw = arrive + tt::weight_shift_to_switch_cycles();
     INFO(arch);
     CHECK(r.timeline[0].issue == t0);
     CHECK(r.timeline[0].done == arrive);
@@ -65,27 +66,48 @@ TEST_CASE("weight path: request, arrival, shift and switch", "[fast]") {
     CHECK(r.counts.cycles == sw + B + tt::mxu_latency_cycles(cfg) + 1);
     CHECK(r.counts.array_active_cycles == B);
     CHECK(r.counts.weight_stall_cycles == arrive - (t0 + 1));
-    CHECK(r.counts.weight_shift_cycles == tt::weight_shift_cycles(cfg));
+    CHECK(r.counts.weight_shift_cycles == tt::weight_shift_to_switch_cycles());
     CHECK(breakdown_sum(r.counts) == r.counts.cycles);
   }
 }
 
-TEST_CASE("second shift waits for the switch wavefront guard", "[fast]") {
+TEST_CASE("back-to-back switches: one tile per shift, one cycle behind the switch", "[fast]") {
   TpuConfig cfg = load_config("small-16");
-  // Tile 1 arrives long before tile 0 is switched, so its shift starts at sw0 + guard.
-  auto r = run(cfg, "rw tile=0 n=2\nmmc ub=0 acc=0 b=1 switch\nmmc ub=0 acc=0 b=1 switch\nhalt\n");
-  const uint64_t sw0 = r.timeline[1].issue;
-  CHECK(r.timeline[2].issue ==
-        sw0 + tt::weight_shift_guard_cycles(cfg) + tt::weight_shift_cycles(cfg));
+  const uint64_t S = tt::weight_shift_cycles(cfg), L = tt::weight_shift_to_switch_cycles(),
+                 G = tt::weight_switch_to_shift_cycles();
+  // Both tiles arrive before the first switch: tile 0's shift started at its arrival, tile 1's
+  // starts once the sequencer has fed tile 0 (s0 + S) and tile 0's switch has issued (sw0 + G).
+  auto r = run(cfg,
+               "rw tile=0 n=2\nsync weights\nmmc ub=0 acc=0 b=1 switch\n"
+               "mmc ub=0 acc=0 b=1 switch\nhalt\n");
+  const uint64_t Tx = tt::weight_tile_transfer_cycles(cfg),
+                 Lw = tt::weight_memory_latency_cycles(cfg);
+  const uint64_t s0 = tt::front_end_cycles() + Tx + Lw, a1 = s0 + Tx;
+  const uint64_t sw0 = r.timeline[2].issue;
+  CHECK(sw0 == r.timeline[1].issue + 1);
+  const uint64_t s1 = std::max({a1, s0 + S, sw0 + G});
+  CHECK(r.timeline[3].issue == std::max(s1 + L, sw0 + 1));
+  // 64 matmuls of B rows, one tile each, on a weight link fast enough not to bind: max(rows, B)
+  // cycles per tile (sim/isa/ISA.md, "Weight path").
+  cfg.weight_memory.bandwidth_mb_s = uint64_t(cfg.clock_mhz) * cfg.tile_bytes();
+  REQUIRE(tt::weight_tile_transfer_cycles(cfg) == 1);
+  for (uint64_t B : {1u, 8u, 16u, 40u}) {
+    std::string prog = "rw tile=0 n=64\n";
+    for (int i = 0; i < 64; ++i) prog += fmt::format("mmc ub=0 acc=0 b={} switch\n", B);
+    auto rb = run(cfg, prog + "halt\n");
+    INFO("B = " << B);
+    CHECK(rb.timeline[64].issue - rb.timeline[32].issue == 32 * std::max<uint64_t>(S, B));
+  }
 }
 
 TEST_CASE("weight FIFO: a request beyond its depth waits for the end of a shift", "[fast]") {
   TpuConfig cfg = load_config("tiny-4");
   const uint64_t D = cfg.weight_fifo_tiles, Tx = tt::weight_tile_transfer_cycles(cfg),
                  L = tt::weight_memory_latency_cycles(cfg), S = tt::weight_shift_cycles(cfg),
-                 G = tt::weight_shift_guard_cycles(cfg), W = cfg.vector_bytes();
+                 G = tt::weight_switch_to_shift_cycles(), Dr = tt::weight_slot_drain_cycles(cfg),
+                 W = cfg.vector_bytes();
   // D + 2 tiles; the first switch is held back by a long host transfer, so tile 1's shift (and
-  // with it the slot that tile D + 1 needs) waits for sw0 + guard.
+  // with it the slot that tile D + 1 needs) waits for sw0.
   std::string prog =
       "rw tile=0 n=" + std::to_string(D + 2) + "\nrhm host=0 ub=0 n=500\nsync host\n";
   for (uint64_t i = 0; i < D + 2; ++i) prog += "mmc ub=0 acc=0 b=1 switch\n";
@@ -95,7 +117,8 @@ TEST_CASE("weight FIFO: a request beyond its depth waits for the end of a shift"
   const uint64_t host_done = t0 + 1 + tt::host_transfer_cycles(cfg, 500 * W);
   const uint64_t sw0 = host_done + 1;  // the sync issues at host_done, the mmc one cycle later
   REQUIRE(r.timeline[3].issue == sw0);
-  const uint64_t freed1 = std::max(t0 + Tx + Tx + L, sw0 + G) + S;  // shift of tile 1 ends
+  const uint64_t s0 = t0 + Tx + L;
+  const uint64_t freed1 = std::max({t0 + Tx + Tx + L, sw0 + G, s0 + S}) + Dr;  // tile 1 drained
   const uint64_t req_last = std::max(t0 + (D + 1) * Tx, freed1);
   REQUIRE(freed1 > t0 + (D + 1) * Tx);  // the FIFO, not the bus, binds in this case
   CHECK(r.timeline[0].done == req_last + Tx + L);

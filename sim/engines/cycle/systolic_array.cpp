@@ -55,8 +55,6 @@ void systolic_array::seq() {
   if (edge) {
     const int8_t* in = reinterpret_cast<const int8_t*>(act_i.read().bytes());
     const bool sw_in = switch_i.read();
-    const Bits& we = weight_row_we_i.read();
-    const int8_t* wrow = reinterpret_cast<const int8_t*>(weight_row_i.read().bytes());
 
     // de-skew: the bottom row's registers (before this edge) enter the history
     std::memcpy(hb_.data() + size_t(hb_pos_) * Cols, psum_.data() + size_t(Rows - 1) * Cols,
@@ -94,7 +92,7 @@ void systolic_array::seq() {
       int32_t* ps = psum_.data() + size_t(rr) * Cols;
       const int32_t* above = rr == 0 ? zero_row_.data() : psum_.data() + size_t(rr - 1) * Cols;
       int8_t* active = active_.data() + size_t(rr) * Cols;
-      int8_t* shadow = shadow_.data() + size_t(rr) * Cols;
+      const int8_t* shadow = shadow_.data() + size_t(rr) * Cols;
       if (!fixed_point) {
         // act_o <= act_i, switch_o <= switch_i: the row shifts east by one PE. A row whose
         // switch registers are all zero and stay so needs neither the shift nor the blend.
@@ -111,8 +109,18 @@ void systolic_array::seq() {
         }
         pe::psum_row(ps, above, act, active, Cols);
       }
-      if (we.bit(rr)) std::memcpy(shadow, wrow, Cols);
     }
+
+    // shadow writes (after the switches of this edge read the old values): column c writes
+    // row sel[c] when valid[c]
+    const Bits& wvalid = weight_valid_i.read();
+    const uint32_t* wsel = weight_sel_i.read().u32();
+    const int8_t* wdata = reinterpret_cast<const int8_t*>(weight_i.read().bytes());
+    for (uint32_t word = 0; word < wvalid.words(); ++word)
+      for (uint32_t bits = wvalid.w[word]; bits != 0; bits &= bits - 1) {
+        const uint32_t c = word * 32 + uint32_t(__builtin_ctz(bits));
+        if (c < Cols && wsel[c] < Rows) shadow_[size_t(wsel[c]) * Cols + c] = wdata[c];
+      }
 
     // skew registers: this edge's input enters the history
     std::memcpy(hin_act_.data() + size_t(hin_pos_) * Rows, in, Rows);

@@ -1,5 +1,5 @@
 // systolic_array: SystemC twin of rtl/systolic_array.v (Rows x Cols PEs, input skew, output
-// de-skew, valid/tag delay line, row-wise shadow write).
+// de-skew, valid/tag delay line, column-wise shadow write).
 //
 // One clocked process advances the whole mesh per rising edge, row by row with vectorized
 // loops over the columns (pe.h holds the PE's next-state functions, pe.cpp their row forms).
@@ -36,8 +36,9 @@ class systolic_array : public sc_core::sc_module {
   sc_core::sc_out<uint32_t> tag_o;
   sc_core::sc_out<Bits> psum_o;  // Cols x int32
   sc_core::sc_out<bool> busy_o;
-  sc_core::sc_in<Bits> weight_row_we_i;  // Rows bits
-  sc_core::sc_in<Bits> weight_row_i;     // Cols bytes
+  sc_core::sc_in<Bits> weight_valid_i;  // Cols bits
+  sc_core::sc_in<Bits> weight_sel_i;    // Cols words: the row column c writes
+  sc_core::sc_in<Bits> weight_i;        // Cols bytes
 
   SC_HAS_PROCESS(systolic_array);
   systolic_array(sc_core::sc_module_name name, uint32_t Rows, uint32_t Cols, uint32_t TagBits);

@@ -115,7 +115,7 @@ class tpu_top : public sc_core::sc_module {
       fifo_wr_en{"fifo_wr_en"}, fifo_arrive{"fifo_arrive"};
   sc_core::sc_signal<uint32_t> fifo_alloc_slot{"fifo_alloc_slot"}, fifo_wr_addr{"fifo_wr_addr"};
   sc_core::sc_signal<Bits> fifo_wr_data{"fifo_wr_data"};
-  sc_core::sc_signal<Bits> weight_row_we{"weight_row_we"}, weight_row{"weight_row"};
+  sc_core::sc_signal<Bits> weight_valid{"weight_valid"}, weight_sel{"weight_sel"}, weight{"weight"};
   sc_core::sc_signal<bool> psum_valid{"psum_valid"};
   sc_core::sc_signal<uint32_t> psum_tag{"psum_tag"};
   sc_core::sc_signal<Bits> psum{"psum"};
@@ -157,8 +157,9 @@ tpu_top<P>::tpu_top(sc_core::sc_module_name name, const TpuTopParams& prm)
   for (auto* s :
        {&mxu_rdata, &dma_ub_wdata, &dma_ub_rdata, &act_ub_wdata, &bd_host_wdata, &bd_host_rdata})
     s->write(Bits(vec_bytes_ * 8));
-  for (auto* s : {&fifo_wr_data, &weight_row, &bd_wmem_wdata}) s->write(Bits(prm.Cols * 8));
-  weight_row_we.write(Bits(prm.Rows));
+  for (auto* s : {&fifo_wr_data, &weight, &bd_wmem_wdata}) s->write(Bits(prm.Cols * 8));
+  weight_valid.write(Bits(prm.Cols));
+  weight_sel.write(Bits(prm.Cols * 32));
   psum.write(Bits(prm.Cols * 32));
   acc_rd_data.write(Bits(prm.Cols * 32));
 
@@ -266,8 +267,9 @@ tpu_top<P>::tpu_top(sc_core::sc_module_name name, const TpuTopParams& prm)
   f.switch_i(switch_w);
   f.shadow_full_o(shadow_full);
   f.tile_arrived_o(tile_arrived);
-  f.weight_row_we_o(weight_row_we);
-  f.weight_row_o(weight_row);
+  f.weight_valid_o(weight_valid);
+  f.weight_sel_o(weight_sel);
+  f.weight_o(weight);
 
   u_unified_buffer =
       std::make_unique<unified_buffer>("u_unified_buffer", prm.UbVectors, vec_bytes_);
@@ -296,8 +298,9 @@ tpu_top<P>::tpu_top(sc_core::sc_module_name name, const TpuTopParams& prm)
   a.tag_o(psum_tag);
   a.psum_o(psum);
   a.busy_o(array_busy);
-  a.weight_row_we_i(weight_row_we);
-  a.weight_row_i(weight_row);
+  a.weight_valid_i(weight_valid);
+  a.weight_sel_i(weight_sel);
+  a.weight_i(weight);
 
   u_accumulators = std::make_unique<accumulators>("u_accumulators", prm.AccEntries, prm.Cols);
   accumulators& m = *u_accumulators;

@@ -25,7 +25,7 @@ class WeightPath {
         tx_(timing::weight_tile_transfer_cycles(cfg)),
         latency_(timing::weight_memory_latency_cycles(cfg)),
         shift_(timing::weight_shift_cycles(cfg)),
-        guard_(timing::weight_shift_guard_cycles(cfg)) {}
+        drain_(timing::weight_slot_drain_cycles(cfg)) {}
 
   // An rw issued at `t` for `n` tiles.
   void push(uint64_t t, uint64_t n) {
@@ -56,18 +56,16 @@ class WeightPath {
   uint64_t shift_start(uint64_t k) {
     uint64_t a = arrival(k);
     if (a == kUnknown) return kUnknown;
-    uint64_t s = a;
-    if (k > 0) s = std::max(s, at(k - 1).switched + guard_);
-    return s;
+    return k > 0 ? after(at(k - 1), a) : a;
   }
   uint64_t shadow_full(uint64_t k) {
     uint64_t s = shift_start(k);
-    return s == kUnknown ? kUnknown : s + shift_;
+    return s == kUnknown ? kUnknown : s + timing::weight_shift_to_switch_cycles();
   }
   void switched(uint64_t k, uint64_t t) {
     Tile& tile = at(k);
     tile.shift = shift_start(k);
-    tile.freed = tile.shift + shift_;
+    tile.freed = tile.shift + drain_;
     tile.switched = t;
     trim(k);
   }
@@ -109,9 +107,15 @@ class WeightPath {
     Tile& tile = at(k);
     if (tile.freed != kUnknown) return tile.freed;
     if (k > 0 && (k - 1 >= base_ ? at(k - 1).switched : kUnknown) == kUnknown) return kUnknown;
-    uint64_t s = tile.req + tx_ + latency_;
-    if (k > 0) s = std::max(s, at(k - 1).switched + guard_);
-    return s + shift_;
+    const uint64_t a = tile.req + tx_ + latency_;
+    return (k > 0 ? after(at(k - 1), a) : a) + drain_;
+  }
+
+  // Shift start of the tile after `prev` (which has switched), arrived at `a`: the shadow is
+  // free once prev's switch issued, the sequencer once prev's shift fed its last row.
+  uint64_t after(const Tile& prev, uint64_t a) const {
+    return std::max(
+        {a, prev.switched + timing::weight_switch_to_shift_cycles(), prev.shift + shift_});
   }
 
   // Keeps the last 2 * depth_ + 2 switched tiles (what later requests and shifts look back at).
@@ -130,7 +134,7 @@ class WeightPath {
     return recent_freed_[recent_freed_.size() - back];
   }
 
-  uint64_t depth_, tx_, latency_, shift_, guard_;
+  uint64_t depth_, tx_, latency_, shift_, drain_;
   std::deque<Tile> tiles_;
   uint64_t base_ = 0;  // index of tiles_.front()
   uint64_t next_req_ = 0;

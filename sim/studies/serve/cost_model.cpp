@@ -45,6 +45,19 @@ EventCounts scaled(const EventCounts& c, uint64_t k) {
   return out;
 }
 
+EventCounts divided(const EventCounts& c, uint64_t k) {
+  EventCounts out;
+  for_each_count(out, c, [k](uint64_t& o, uint64_t v) { o = v / k; });
+  const uint64_t matrix =
+      out.array_active_cycles + out.weight_stall_cycles + out.weight_shift_cycles;
+  out.cycles = std::max(out.cycles, matrix);
+  out.non_matrix_cycles = out.cycles - matrix;
+  out.raw_stall_cycles = std::min(out.raw_stall_cycles, out.non_matrix_cycles);
+  out.input_stall_cycles =
+      std::min(out.input_stall_cycles, out.non_matrix_cycles - out.raw_stall_cycles);
+  return out;
+}
+
 EventCounts minus(const EventCounts& a, const EventCounts& b) {
   EventCounts out = a;
   for_each_count(out, b, [](uint64_t& o, uint64_t v) { o = o > v ? o - v : 0; });
@@ -100,6 +113,13 @@ uint32_t CostModel::round_up(uint64_t n) const {
   const uint64_t b = opt_.bucket;
   uint64_t r = (std::max<uint64_t>(n, 1) + b - 1) / b * b;
   return uint32_t(std::min<uint64_t>(r, info_.max_context));
+}
+
+uint32_t CostModel::token_bucket(uint64_t n) const {
+  if (n >= opt_.bucket) return round_up(n);
+  uint64_t p = 1;
+  while (p < n) p *= 2;
+  return uint32_t(std::min<uint64_t>(p, round_up(n)));
 }
 
 CostModel::Split CostModel::run(const std::string& yaml_text, const std::string& phase,
@@ -222,7 +242,7 @@ double CostModel::dense_comm_j(uint64_t tokens) {
   const uint64_t whole_chunks = tokens / chunk;
   if (tokens > chunk) j = prefill_point(uint32_t(chunk)).dense_comm_j * double(whole_chunks);
   const uint64_t rest = tokens > chunk ? tokens % chunk : tokens;
-  if (rest > 0 || tokens == 0) j += prefill_point(round_up(rest)).dense_comm_j;
+  if (rest > 0 || tokens == 0) j += prefill_point(token_bucket(rest)).dense_comm_j;
   return j;
 }
 
@@ -231,7 +251,7 @@ EventCounts CostModel::dense(uint64_t tokens) {
   EventCounts out;
   if (tokens > chunk) out = scaled(prefill_point(uint32_t(chunk)).dense, tokens / chunk);
   const uint64_t rest = tokens > chunk ? tokens % chunk : tokens;
-  if (rest > 0 || tokens == 0) out += prefill_point(round_up(rest)).dense;
+  if (rest > 0 || tokens == 0) out += prefill_point(token_bucket(rest)).dense;
   return out;
 }
 
@@ -239,11 +259,16 @@ const EventCounts& CostModel::prefill_attention(uint32_t prompt_len) {
   return prefill_point(round_up(prompt_len)).attention;
 }
 
-const EventCounts& CostModel::decode_attention(uint32_t context_len) {
+const EventCounts& CostModel::decode_attention(uint32_t context_len, uint64_t batch) {
   const uint32_t c = round_up(context_len);
-  auto it = decode_attn_.find(c);
+  uint64_t d = 1;
+  while (d < std::min(batch, kDecodeAttnBatchCap)) d *= 2;
+  auto it = decode_attn_.find({c, d});
   if (it == decode_attn_.end())
-    it = decode_attn_.emplace(c, run(base_yaml_, "decode", 1, 1, c, false).attention).first;
+    it = decode_attn_
+             .emplace(std::make_pair(c, d),
+                      divided(run(base_yaml_, "decode", d, 1, c, false).attention, d))
+             .first;
   return it->second;
 }
 
@@ -300,7 +325,7 @@ EventCounts CostModel::iteration(const std::vector<uint32_t>& prefill,
     *comm_j += dense_comm_j(tokens) + head_.at(s).head_comm_j;
   }
   for (uint32_t p : prefill) c += prefill_attention(p);
-  for (uint32_t ctx : decode) c += decode_attention(ctx);
+  for (uint32_t ctx : decode) c += decode_attention(ctx, decode.size());
   if (adapters) c += lora_extra(adapters);
   return c;
 }

@@ -8,20 +8,26 @@
 //   dense(T)            non-attention layers of the embed and decoder groups at T tokens
 //                       (a prefill run of batch 1, prompt T);
 //   prefill_attn(p)     attention layers of that same run (q = kv = p);
-//   decode_attn(c)      attention layers of a decode run of batch 1 at context c;
+//   decode_attn(c, D)   one sequence's share of the attention layers of a decode run of D
+//                       sequences at context c (D = the iteration's decode sequences rounded up
+//                       to a power of two, at most kDecodeAttnBatchCap): the engine overlaps one
+//                       sequence's K/V loads with another's dependency waits, so a sequence
+//                       costs less in a batch than alone;
 //   head(S)             the head group (final layernorm + LM head) for S sequences;
 //   lora_extra(A)       S-LoRA's unmerged adapter GEMMs for A distinct adapters: a decode run of
 //                       batch A with A adapters minus the same run without adapters.
 // iteration = dense(sum p_i + #decode) + head(#sequences) + sum prefill_attn(p_i)
-//             + sum decode_attn(c_j) + lora_extra(#distinct adapters).
-// Buckets: T, p and c round up to a multiple of `bucket` (64 by default; the engine's attention
-// cost steps at multiples of the array width, 256 on tpu-llm, so context rounding is exact there,
-// and dense(T) is flat below the array width and rises by < 64 tokens' work above it). T above
+//             + sum decode_attn(c_j, #decode) + lora_extra(#distinct adapters).
+// Buckets: p and c round up to a multiple of `bucket` (64 by default; the engine's attention
+// cost steps at multiples of the array width, 256 on tpu-llm, so context rounding is exact
+// there); T rounds up to a power of two below `bucket` (host I/O and activation rows grow with
+// the tokens, ~3 % of a decode step between 4 and 64 tokens) and to a multiple of it above. T above
 // max_context runs as whole chunks of max_context plus a remainder (the lowering itself splits
 // large token counts into UB-sized chunks that re-read the weights). S rounds up to a multiple of
 // `bucket`. A is sampled at powers of two and interpolated linearly between them.
 // Each distinct point is simulated once and cached, so a 10,000-request trace needs at most
-// ~2 x max_context / bucket engine runs.
+// ~(1 + 7) x max_context / bucket engine runs (prefill lengths, decode contexts at the 7 batch
+// sizes 1 .. 64).
 //
 // Multi-chip (tp x pp > 1, issue 13): every run's workload is split tp ways by shard_workload
 // (sim/studies/multichip/multichip.h) and each distinct shard shape is simulated; a part (dense,
@@ -83,7 +89,9 @@ class CostModel {
   EventCounts dense(uint64_t tokens);
   const EventCounts& head(uint64_t sequences);
   const EventCounts& prefill_attention(uint32_t prompt_len);
-  const EventCounts& decode_attention(uint32_t context_len);
+  // One sequence's attention in a decode step of `batch` sequences (see the header comment).
+  const EventCounts& decode_attention(uint32_t context_len, uint64_t batch = 1);
+  static constexpr uint64_t kDecodeAttnBatchCap = 64;
   EventCounts lora_extra(uint32_t adapters);
 
   // tp x pp: the weight-balanced stages (weight and K/V bytes of one token per chip); empty
@@ -104,6 +112,9 @@ class CostModel {
   Split simulate_parallel(const Workload& wl, bool head_only);
   double dense_comm_j(uint64_t tokens);
   uint32_t round_up(uint64_t n) const;
+  // Token counts of dense(T): powers of two below `bucket` (a decode step's few tokens cost
+  // their own host I/O and activation rows), round_up above.
+  uint32_t token_bucket(uint64_t n) const;
   const Split& prefill_point(uint32_t bucketed_len);
   EventCounts lora_point(uint32_t adapters);
 
@@ -112,7 +123,7 @@ class CostModel {
   ModelInfo info_;
   std::string base_yaml_;  // the model without adapters
   std::map<uint32_t, Split> prefill_;
-  std::map<uint32_t, EventCounts> decode_attn_;
+  std::map<std::pair<uint32_t, uint64_t>, EventCounts> decode_attn_;
   std::map<uint64_t, Split> head_;
   std::map<uint32_t, EventCounts> lora_;
   std::vector<StageMemory> stages_;
@@ -124,6 +135,8 @@ class CostModel {
 EventCounts scaled(const EventCounts& c, uint64_t k);
 // a - b, clamped at 0 per counter.
 EventCounts minus(const EventCounts& a, const EventCounts& b);
+// c / k per counter (floor), non_matrix_cycles recomputed so that the four still partition cycles.
+EventCounts divided(const EventCounts& c, uint64_t k);
 // a + (b - a) * num / den per counter (b >= a expected; clamped at a otherwise).
 EventCounts lerp(const EventCounts& a, const EventCounts& b, uint64_t num, uint64_t den);
 

@@ -140,10 +140,10 @@ TEST_CASE(
   check_timing(p, r);
 }
 
-TEST_CASE("directed: weight stall until arrival, then weight_shift_cycles of shift") {
+TEST_CASE("directed: weight stall until arrival, then weight_shift_to_switch_cycles of shift") {
   const uint64_t Tx = t::weight_tile_transfer_cycles(cfg());
   const uint64_t Lw = t::weight_memory_latency_cycles(cfg());
-  const uint64_t S = t::weight_shift_cycles(cfg());
+  const uint64_t S = t::weight_shift_to_switch_cycles();
   const uint64_t t0 = t::front_end_cycles();
   const Program p = program({make_instruction(Opcode::kReadWeights, 0, 0, 1),
                              make_instruction(Opcode::kMatmul, 0, 0, 1, kFlagSwitch)});
@@ -159,24 +159,30 @@ TEST_CASE("directed: weight stall until arrival, then weight_shift_cycles of shi
   check_timing(p, r);
 }
 
-TEST_CASE("directed: the next shift waits weight_shift_guard_cycles after a switch") {
-  const uint64_t G = t::weight_shift_guard_cycles(cfg());
+TEST_CASE("directed: the next shift starts when the sequencer is free and the switch issued") {
+  const uint64_t G = t::weight_switch_to_shift_cycles();
+  const uint64_t L = t::weight_shift_to_switch_cycles();
   const uint64_t S = t::weight_shift_cycles(cfg());
-  // both tiles arrive before the first switch, so the guard alone spaces the two switches
+  // Both tiles arrive before the first switch; tile 0's shift started at its arrival, tile 1's
+  // waits for tile 0's switch (sw0 + G) and for the sequencer to feed tile 0's last row (s0 + S).
   const Program p = program({make_instruction(Opcode::kReadWeights, 0, 0, 2),
                              make_instruction(Opcode::kSync, 0, 0, 0, kUnitWeights),
                              make_instruction(Opcode::kMatmul, 0, 0, 1, kFlagSwitch),
                              make_instruction(Opcode::kMatmul, 0, 1, 1, kFlagSwitch)});
   const RtlResult r = Harness(cfg()).run(p, true);
+  const uint64_t Tx = t::weight_tile_transfer_cycles(cfg());
+  const uint64_t Lw = t::weight_memory_latency_cycles(cfg());
   const uint64_t sw0 = r.issue_cycle[2];
+  const uint64_t s0 = t::front_end_cycles() + Tx + Lw, a1 = s0 + Tx;
   CHECK(sw0 == r.issue_cycle[1] + 1);
-  CHECK(r.issue_cycle[3] == sw0 + G + S);
-  CHECK(delta(r, sw0 + G + S - 1, &Counters::weight_shift) == 1);
-  CHECK(delta(r, sw0 + G + S, &Counters::array_active) == 1);
+  const uint64_t sw1 = std::max(std::max({a1, s0 + S, sw0 + G}) + L, sw0 + 1);
+  CHECK(r.issue_cycle[3] == sw1);
+  CHECK(delta(r, sw1 - 1, &Counters::weight_shift) == 1);
+  CHECK(delta(r, sw1, &Counters::array_active) == 1);
   check_timing(p, r);
 }
 
-TEST_CASE("directed: a FIFO slot frees at the end of the shift that drains it") {
+TEST_CASE("directed: a FIFO slot frees when the last column has read the tile") {
   const uint32_t F = cfg().weight_fifo_tiles;
   // F + 2 tiles: tile F+1 needs the slot of tile 1, whose shift waits for the first switch,
   // which a long host transfer delays.
@@ -188,11 +194,13 @@ TEST_CASE("directed: a FIFO slot frees at the end of the shift that drains it") 
   const RtlResult r = Harness(cfg()).run(p);
   const uint64_t Tx = t::weight_tile_transfer_cycles(cfg());
   const uint64_t Lw = t::weight_memory_latency_cycles(cfg());
-  const uint64_t S = t::weight_shift_cycles(cfg()), G = t::weight_shift_guard_cycles(cfg());
+  const uint64_t S = t::weight_shift_cycles(cfg()), G = t::weight_switch_to_shift_cycles();
+  const uint64_t Dr = t::weight_slot_drain_cycles(cfg());
   const uint64_t sw0 = r.issue_cycle[3];
-  const uint64_t a1 = t::front_end_cycles() + Tx + Tx + Lw;
-  const uint64_t s1 = std::max(a1, sw0 + G);
-  const uint64_t r_last = std::max(t::front_end_cycles() + (F + 1) * Tx, s1 + S);
+  const uint64_t s0 = t::front_end_cycles() + Tx + Lw;
+  const uint64_t a1 = s0 + Tx;
+  const uint64_t s1 = std::max({a1, sw0 + G, s0 + S});
+  const uint64_t r_last = std::max(t::front_end_cycles() + (F + 1) * Tx, s1 + Dr);
   CHECK(r.issue_cycle[4] == r_last + Tx + Lw);
   check_timing(p, r);
 }

@@ -141,7 +141,7 @@ TEST_CASE("disaggregation meets both SLOs at a rate colocation cannot", "[sched]
   // DistServe on a prefill-heavy (LongBench-like) trace: a prefill chip and a decode chip keep
   // long prefills from stalling decode steps.
   const SloTargets slo{5.0, 0.4};
-  const auto t = trace("longbench", 150, 0.6);
+  const auto t = trace("longbench", 150, 1.2);
   const double colo = slo_attainment(run(t, "paged"), slo);
   const double dis = slo_attainment(run(t, "disaggregated"), slo);
   CHECK(dis >= 0.9);
