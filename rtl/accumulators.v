@@ -2,8 +2,8 @@
 //
 // Write port: the array's de-skewed output row enters a write-stage register (cycle
 // t + i + Rows + Cols, for input row i injected at t + i) and is written, accumulated or
-// overwritten, in the next cycle, t + i + timing::mxu_latency_cycles. busy_o is high while the
-// write stage holds a row (the tail of the MXU's "complete" condition).
+// overwritten, in the next cycle, t + i + timing::mxu_latency_cycles. mmc_done_o is high in the
+// cycle that writes an mmc's last row (wr_last_i): the controller counts the mmc complete.
 // Read port (activation unit): registered, address in cycle t, data in cycle t + 1.
 // Arithmetic is int32 wrap-around (numerics::wrap_add).
 `default_nettype none
@@ -17,9 +17,10 @@ module accumulators #(
   input  wire                 rst_ni,
   input  wire                 wr_valid_i,
   input  wire                 wr_accumulate_i,
+  input  wire                 wr_last_i,
   input  wire [AddrBits-1:0]  wr_addr_i,
   input  wire [Cols*32-1:0]   wr_data_i,
-  output wire                 busy_o,
+  output wire                 mmc_done_o,
   input  wire [AddrBits-1:0]  rd_addr_i,
   output reg  [Cols*32-1:0]   rd_data_o
 );
@@ -28,6 +29,7 @@ module accumulators #(
 
   reg                wr_valid_q;
   reg                wr_accumulate_q;
+  reg                wr_last_q;
   reg [AddrBits-1:0] wr_addr_q;
   reg [Cols*32-1:0]  wr_data_q;
 
@@ -38,6 +40,7 @@ module accumulators #(
 
   always @(posedge clk_i) begin
     wr_accumulate_q <= wr_accumulate_i;
+    wr_last_q       <= wr_last_i;
     wr_addr_q       <= wr_addr_i;
     wr_data_q       <= wr_data_i;
   end
@@ -55,7 +58,7 @@ module accumulators #(
     rd_data_o <= mem[rd_addr_i];
   end
 
-  assign busy_o = wr_valid_q;
+  assign mmc_done_o = wr_valid_q && wr_last_q;
 
 endmodule
 

@@ -10,12 +10,18 @@
 //   nop, setc   always                  rhm, whm  host link idle
 //   rw          weight link accepts     mmc       MXU input free, and with `switch` the shadow
 //   act         activation unit idle                full (weight_fifo)
-//   sync        every unit of the mask complete         halt  every unit complete
-// Unit "complete": host link idle; weight link has no pending or travelling tile; MXU injects
-// no row and has none in flight (array, accumulator write stage); activation unit idle.
+//   sync        every unit of the mask has at most d    halt  every unit complete
+//               incomplete instructions
+// Incomplete instructions per unit (each unit completes its instructions in issue order):
+// host link and activation unit run one at a time (their busy bit); the MXU counts mmcs issued
+// and not yet written back (mxu_pend_q: +1 at issue, -1 when the accumulators write an mmc's
+// last row, mmc_done_i); the weight link counts rws whose last tile has not arrived (w_pend_q:
+// +1 at issue, -1 at that arrival, rw_done_i, which counts in its own cycle as the old
+// all-tiles-arrived condition did). "Complete" = none incomplete.
 //
 // MXU sequencer: `mmc a, b, B` injects row i in cycle t + i by addressing UB[a + i]; the UB's
-// read register and the valid/switch/tag registers here present it to the array in t + i + 1.
+// read register and the valid/switch/last/tag registers here present it to the array in
+// t + i + 1 (mxu_last_o marks row B - 1: its write-back completes the mmc).
 //
 // Counters (cycles [0, total_cycles), exactly one of the first four per cycle):
 // array_active (a row injected), weight_stall (held by `mmc switch`, tile not arrived, or by an
@@ -41,11 +47,10 @@ module controller #(
   // unit status
   input  wire                    host_busy_i,
   input  wire                    w_free_i,
-  input  wire                    w_busy_i,
+  input  wire                    rw_done_i,
   input  wire                    shadow_full_i,
   input  wire                    tile_arrived_i,
-  input  wire                    array_busy_i,
-  input  wire                    acc_busy_i,
+  input  wire                    mmc_done_i,
   input  wire                    act_busy_i,
   // host link command
   output wire                    host_start_o,
@@ -62,6 +67,7 @@ module controller #(
   output wire [UbAddrBits-1:0]   mxu_ub_addr_o,
   output reg                     mxu_valid_o,
   output reg                     mxu_switch_o,
+  output reg                     mxu_last_o,
   output reg                     mxu_accumulate_o,
   output reg  [AccAddrBits-1:0]  mxu_acc_addr_o,
   // activation command
@@ -129,7 +135,7 @@ module controller #(
       OpAct:         legal = (flags[7:4] == 4'd0) && (flags[3:2] != 2'd3) && (imm_d <= 16'd4) &&
                              ((flags[3:2] != 2'd0) || (imm_d == 16'd0)) && (fc != 32'd0);
       OpSetc:        legal = (flags == 8'd0) && (imm_d == 16'd0) && (fc == 32'd0) && (fa < 32'd3);
-      OpSync:        legal = (flags[7:4] == 4'd0) && (flags[3:0] != 4'd0) && (imm_d == 16'd0) &&
+      OpSync:        legal = (flags[7:4] == 4'd0) && (flags[3:0] != 4'd0) &&
                              (fa == 32'd0) && (fb == 32'd0) && (fc == 32'd0);
       default:       legal = 1'b0;
     endcase
@@ -141,12 +147,21 @@ module controller #(
   reg [AccAddrBits-1:0] mx_acc_q;
   reg                   mx_accumulate_q;
 
+  reg  [15:0]           mxu_pend_q, w_pend_q;
+
   wire host_done    = !host_busy_i;
-  wire weights_done = !w_busy_i;
   wire mxu_in_free  = (mx_left_q == 32'd0);
-  wire mxu_done     = mxu_in_free && !mxu_valid_o && !array_busy_i && !acc_busy_i;
   wire act_done     = !act_busy_i;
-  wire [3:0] done_mask = {act_done, mxu_done, weights_done, host_done};
+  // incomplete instructions per unit, in sync mask bit order
+  wire [15:0] pend_host = {15'd0, host_busy_i};
+  wire [15:0] pend_w    = w_pend_q - {15'd0, rw_done_i};
+  wire [15:0] pend_mxu  = mxu_pend_q;
+  wire [15:0] pend_act  = {15'd0, act_busy_i};
+  // within_d[u]: unit u has at most imm_d incomplete; done[u]: none
+  wire [3:0] within_d = {pend_act <= imm_d, pend_mxu <= imm_d, pend_w <= imm_d,
+                         pend_host <= imm_d};
+  wire [3:0] done_mask = {pend_act == 16'd0, pend_mxu == 16'd0, pend_w == 16'd0,
+                          pend_host == 16'd0};
 
   reg can_issue;
   always @* begin
@@ -155,7 +170,7 @@ module controller #(
       OpRw:         can_issue = w_free_i;
       OpMmc:        can_issue = mxu_in_free && (!flags[1] || shadow_full_i);
       OpAct:        can_issue = act_done;
-      OpSync:       can_issue = ((done_mask & flags[3:0]) == flags[3:0]);
+      OpSync:       can_issue = ((within_d & flags[3:0]) == flags[3:0]);
       OpHalt:       can_issue = (done_mask == 4'hf);
       default:      can_issue = 1'b1;
     endcase
@@ -220,14 +235,20 @@ module controller #(
 
   always @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
-      mx_left_q   <= 32'd0;
-      mxu_valid_o <= 1'b0;
+      mx_left_q    <= 32'd0;
+      mxu_valid_o  <= 1'b0;
       mxu_switch_o <= 1'b0;
+      mxu_last_o   <= 1'b0;
+      mxu_pend_q   <= 16'd0;
+      w_pend_q     <= 16'd0;
     end else begin
       if (is_mmc) mx_left_q <= fc - 32'd1;
       else if (mx_left_q != 32'd0) mx_left_q <= mx_left_q - 32'd1;
       mxu_valid_o  <= inject;
       mxu_switch_o <= switch_o;
+      mxu_last_o   <= is_mmc ? (fc == 32'd1) : (mx_left_q == 32'd1);
+      mxu_pend_q   <= mxu_pend_q + {15'd0, is_mmc} - {15'd0, mmc_done_i};
+      w_pend_q     <= w_pend_q + {15'd0, w_start_o} - {15'd0, rw_done_i};
     end
   end
 

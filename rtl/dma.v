@@ -15,7 +15,8 @@
 // (timing::weight_memory_latency_cycles): a_j = r_j + TileXferCycles + WeightLatency. Rows are
 // copied into the FIFO slot one per cycle in [r_j, r_j + Rows); TileXferCycles >= Rows is
 // checked at elaboration. The unit accepts the next rw when no tile is pending and the link is
-// idle, and is complete when every requested tile has arrived.
+// idle; rw_done_o marks the arrival of an rw's last tile (the rw completes; tiles arrive in
+// request order, so rws complete in issue order).
 //
 // Memories: host memory (HostVectors x VecBytes) and weight memory (WeightTiles tiles, stored
 // as rows of Cols bytes, element (r, c) of tile t at row t*Rows + r, lane c) are behavioural
@@ -60,7 +61,7 @@ module dma #(
   input  wire [31:0]               w_tile_i,
   input  wire [31:0]               w_n_i,
   output wire                      w_free_o,
-  output wire                      w_busy_o,
+  output wire                      rw_done_o,
   // weight FIFO
   input  wire                      fifo_slot_free_i,
   input  wire [SlotBits-1:0]       fifo_alloc_slot_i,
@@ -163,6 +164,7 @@ module dma #(
   // arrival countdowns, one per tile in flight (at most FifoTiles: each holds a slot)
   reg [31:0]             arr_cnt_q   [0:FifoTiles-1];
   reg [FifoTiles-1:0]    arr_valid_q;
+  reg [FifoTiles-1:0]    arr_last_q;   // the tile is the last of its rw
   reg [SlotBits-1:0]     arr_wp_q, arr_rp_q;
 
   wire        w_pending = w_start_i || (w_left_q != 32'd0);
@@ -171,13 +173,7 @@ module dma #(
   wire        w_req     = w_pending && (link_q == 32'd0) && fifo_slot_free_i;
   wire        arrive    = arr_valid_q[arr_rp_q] && (arr_cnt_q[arr_rp_q] == 32'd0);
 
-  reg         in_flight;
   integer     i;
-  always @* begin
-    in_flight = 1'b0;
-    for (i = 0; i < FifoTiles; i = i + 1)
-      if (arr_valid_q[i] && arr_cnt_q[i] != 32'd0) in_flight = 1'b1;
-  end
 
   function automatic [SlotBits-1:0] next_slot(input [SlotBits-1:0] s);
     next_slot = (s == SlotBits'(FifoTiles - 1)) ? {SlotBits{1'b0}} : s + 1'b1;
@@ -195,6 +191,7 @@ module dma #(
       copy_src_q  <= {WmAddrBits{1'b0}};
       copy_dst_q  <= {FifoAddrBits{1'b0}};
       arr_valid_q <= {FifoTiles{1'b0}};
+      arr_last_q  <= {FifoTiles{1'b0}};
       arr_wp_q    <= {SlotBits{1'b0}};
       arr_rp_q    <= {SlotBits{1'b0}};
       for (i = 0; i < FifoTiles; i = i + 1) arr_cnt_q[i] <= 32'd0;
@@ -211,6 +208,7 @@ module dma #(
         link_q                <= 32'(TileXferCycles - 1);
         arr_cnt_q[arr_wp_q]   <= 32'(ArriveCycles - 1);
         arr_valid_q[arr_wp_q] <= 1'b1;
+        arr_last_q[arr_wp_q]  <= (w_left == 32'd1);
         arr_wp_q              <= next_slot(arr_wp_q);
         copy_left_q           <= RowCntBits'(Rows - 1);
         copy_src_q            <= req_src + 1'b1;
@@ -227,7 +225,7 @@ module dma #(
   end
 
   assign w_free_o       = (w_left_q == 32'd0) && (link_q == 32'd0);
-  assign w_busy_o       = (w_left_q != 32'd0) || in_flight;
+  assign rw_done_o      = arrive && arr_last_q[arr_rp_q];
   assign fifo_alloc_o   = w_req;
   assign fifo_arrive_o  = arrive;
   assign fifo_wr_en_o   = w_req || (copy_left_q != 0);

@@ -6,8 +6,7 @@
 //   - column traversal: PE(Rows-1, c) registers its sum, valid in cycle x + Rows + c;
 //   - output de-skew: column c is delayed Cols - 1 - c cycles.
 // valid_i/tag_i ride a plain delay line of the same length (Rows + Cols - 1), so the
-// accumulator write address stays aligned with the data; busy_o is high while any valid is in
-// flight (used for the MXU's "complete" condition, sim/isa/ISA.md).
+// accumulator write address (and the mmc's last-row mark) stays aligned with the data.
 //
 // Weight shift: column c's shadow register in row weight_sel_i[c] loads weight_i[c] when
 // weight_valid_i[c]. The weight FIFO skews the columns (column c writes row i in cycle s + i + c,
@@ -31,7 +30,6 @@ module systolic_array #(
   output wire                 valid_o,
   output wire [TagBits-1:0]   tag_o,
   output wire [Cols*32-1:0]   psum_o,
-  output wire                 busy_o,
   // weight shift into the shadow registers
   input  wire [Cols-1:0]         weight_valid_i,
   input  wire [Cols*RowBits-1:0] weight_sel_i,
@@ -149,7 +147,6 @@ module systolic_array #(
 
   assign valid_o = valid_q[Depth-1];
   assign tag_o   = tag_q[Depth-1];
-  assign busy_o  = |valid_q;
 
 endmodule
 

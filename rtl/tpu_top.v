@@ -73,17 +73,17 @@ module tpu_top #(
   localparam integer SlotBits     = (FifoTiles > 1) ? $clog2(FifoTiles) : 1;
   localparam integer FifoAddrBits = $clog2(FifoTiles * Rows);
   localparam integer RowBits      = $clog2(Rows);
-  localparam integer TagBits      = AccAddrBits + 1;
+  localparam integer TagBits      = AccAddrBits + 2;  // {last, accumulate, address}
 
   // controller <-> units
   wire                   host_busy, host_start, host_write;
   wire [31:0]            host_addr, host_ub_addr, host_n;
-  wire                   w_free, w_busy, w_start;
+  wire                   w_free, rw_done, w_start;
   wire [31:0]            w_tile, w_n;
   wire                   shadow_full, tile_arrived, switch_w;
-  wire                   array_busy, acc_busy, act_busy;
+  wire                   mmc_done, act_busy;
   wire [UbAddrBits-1:0]  mxu_ub_addr;
-  wire                   mxu_valid, mxu_switch, mxu_accumulate;
+  wire                   mxu_valid, mxu_switch, mxu_last, mxu_accumulate;
   wire [AccAddrBits-1:0] mxu_acc_addr;
   wire                   act_start;
   wire [31:0]            act_acc_addr, act_ub_addr, act_n, act_mult;
@@ -124,11 +124,10 @@ module tpu_top #(
     .bd_imem_wdata_i    (bd_imem_wdata_i),
     .host_busy_i        (host_busy),
     .w_free_i           (w_free),
-    .w_busy_i           (w_busy),
+    .rw_done_i          (rw_done),
     .shadow_full_i      (shadow_full),
     .tile_arrived_i     (tile_arrived),
-    .array_busy_i       (array_busy),
-    .acc_busy_i         (acc_busy),
+    .mmc_done_i         (mmc_done),
     .act_busy_i         (act_busy),
     .host_start_o       (host_start),
     .host_write_o       (host_write),
@@ -142,6 +141,7 @@ module tpu_top #(
     .mxu_ub_addr_o      (mxu_ub_addr),
     .mxu_valid_o        (mxu_valid),
     .mxu_switch_o       (mxu_switch),
+    .mxu_last_o         (mxu_last),
     .mxu_accumulate_o   (mxu_accumulate),
     .mxu_acc_addr_o     (mxu_acc_addr),
     .act_start_o        (act_start),
@@ -199,7 +199,7 @@ module tpu_top #(
     .w_tile_i          (w_tile),
     .w_n_i             (w_n),
     .w_free_o          (w_free),
-    .w_busy_o          (w_busy),
+    .rw_done_o         (rw_done),
     .fifo_slot_free_i  (fifo_slot_free),
     .fifo_alloc_slot_i (fifo_alloc_slot),
     .fifo_alloc_o      (fifo_alloc),
@@ -263,12 +263,11 @@ module tpu_top #(
     .rst_ni          (rst_ni),
     .valid_i         (mxu_valid),
     .switch_i        (mxu_switch),
-    .tag_i           ({mxu_accumulate, mxu_acc_addr}),
+    .tag_i           ({mxu_last, mxu_accumulate, mxu_acc_addr}),
     .act_i           (mxu_rdata[Rows*8-1:0]),
     .valid_o         (psum_valid),
     .tag_o           (psum_tag),
     .psum_o          (psum),
-    .busy_o          (array_busy),
     .weight_valid_i  (weight_valid),
     .weight_sel_i    (weight_sel),
     .weight_i        (weight)
@@ -282,9 +281,10 @@ module tpu_top #(
     .rst_ni          (rst_ni),
     .wr_valid_i      (psum_valid),
     .wr_accumulate_i (psum_tag[AccAddrBits]),
+    .wr_last_i       (psum_tag[AccAddrBits+1]),
     .wr_addr_i       (psum_tag[AccAddrBits-1:0]),
     .wr_data_i       (psum),
-    .busy_o          (acc_busy),
+    .mmc_done_o      (mmc_done),
     .rd_addr_i       (acc_rd_addr),
     .rd_data_o       (acc_rd_data)
   );

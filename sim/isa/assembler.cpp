@@ -211,9 +211,19 @@ Instruction parse_instruction(const Line& ln, const std::vector<std::string>& to
     }
   } else if (m == "sync") {
     in.op = Opcode::kSync;
-    if (toks.size() != 2)
-      ln.fail("sync: expected one unit list, e.g. 'sync mxu,act' or 'sync all'");
-    const std::string& list = toks[1];
+    if (toks.size() != 2 && toks.size() != 3)
+      ln.fail(
+          "sync: expected one unit list and an optional pending=N, e.g. 'sync mxu,act', "
+          "'sync mxu pending=2' or 'sync all'");
+    std::string list = toks[1];
+    if (!list.empty() && list.back() == ',' && toks.size() == 3) list.pop_back();
+    if (toks.size() == 3) {
+      OperandReader r(ln, m, parse_operands(ln, toks, 2));
+      std::string v;
+      if (!r.opt("pending", v)) ln.fail("sync: expected pending=N after the unit list");
+      in.d = uint16_t(parse_u(ln, "pending", v, 0xFFFF));
+      r.done("pending=N (0 .. 65535)");
+    }
     if (list == "all") {
       in.flags = kUnitAll;
     } else {
@@ -354,11 +364,11 @@ std::string disassemble(const Instruction& in) {
       if (in.a == uint32_t(ConfigReg::kShift)) return fmt::format("setc shift={}", in.b);
       return fmt::format("setc round={}", kRoundNames[in.b < 3 ? in.b : 0]);
     case Opcode::kSync: {
-      if (in.flags == kUnitAll) return "sync all";
       std::string s;
-      for (int i = 0; i < 4; ++i)
+      if (in.flags == kUnitAll) s = "all";
+      for (int i = 0; i < 4 && in.flags != kUnitAll; ++i)
         if (in.flags & (1u << i)) s += (s.empty() ? "" : ",") + std::string(kUnitNames[i]);
-      return "sync " + s;
+      return "sync " + s + (in.d ? fmt::format(" pending={}", in.d) : "");
     }
   }
   return "?";

@@ -111,7 +111,7 @@ std::string check_encoding(const Instruction& in) {
     case Opcode::kSync:
       if (in.flags == 0 || (in.flags & ~kUnitAll))
         return fmt::format("unit mask 0x{:02x} must be a non-zero subset of 0x0f", in.flags);
-      return zero(false, true, true, true, true);
+      return zero(false, false, true, true, true);
   }
   return "unknown opcode";
 }

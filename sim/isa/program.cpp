@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "models/errors.h"
+#include "sim/isa/races.h"
 
 namespace tpusim {
 
@@ -95,6 +96,7 @@ void validate_program(const TpuConfig& cfg, const Program& prog) {
       throw InputError(fmt::format("{}: .random weights {} {}: exceeds weight memory ({} tiles)",
                                    prog.source_file, r.addr, r.count, wm_tiles));
   }
+  check_races(prog);
 }
 
 }  // namespace tpusim

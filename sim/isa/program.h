@@ -36,8 +36,8 @@ struct Program {
 };
 
 // Validates `prog` against `cfg` (sim/isa/ISA.md "A program is legal when ..."): encoding rules,
-// address ranges, weight tiles available for every switch, trailing halt. Throws InputError
-// naming the instruction and what was expected.
+// address ranges, weight tiles available for every switch, trailing halt, and race freedom
+// (sim/isa/races.h). Throws InputError naming the instruction and what was expected.
 void validate_program(const TpuConfig& cfg, const Program& prog);
 
 // Highest host vector address (exclusive) any instruction or init image touches.

@@ -6,31 +6,9 @@
 
 #include <fmt/format.h>
 
+#include "sim/isa/races.h"
+
 namespace tpusim {
-
-namespace {
-
-struct Range {
-  uint64_t lo = 0, hi = 0;  // [lo, hi)
-  bool overlaps(const Range& o) const { return lo < o.hi && o.lo < hi; }
-};
-
-// What one unit's in-flight instructions read and write since its last sync.
-struct UnitFootprint {
-  std::vector<Range> ub_read, ub_write, acc_read, acc_write;
-  void clear() {
-    ub_read.clear();
-    ub_write.clear();
-    acc_read.clear();
-    acc_write.clear();
-  }
-};
-
-bool any_overlap(const std::vector<Range>& v, const Range& r) {
-  return std::any_of(v.begin(), v.end(), [&](const Range& x) { return x.overlaps(r); });
-}
-
-}  // namespace
 
 Program generate_program(const TpuConfig& cfg, uint64_t seed, const GenOptions& opt) {
   std::mt19937_64 rng(seed);
@@ -59,49 +37,36 @@ Program generate_program(const TpuConfig& cfg, uint64_t seed, const GenOptions& 
   p.host_init[uint64_t(uni(0, host_vectors - 1))] = std::vector<int8_t>(cfg.vector_bytes(), 127);
   p.weight_init[uint64_t(uni(0, tiles - 1))] = std::vector<int8_t>(cfg.tile_bytes(), -128);
 
-  UnitFootprint fp[4];  // host, weights, mxu, act (sync mask bit order)
+  RaceTracker races;
   uint64_t requested = 0, switched = 0;
-  auto emit = [&](const Instruction& in) { p.code.push_back(in); };
-  // Syncs each other unit whose in-flight work conflicts with reading `rd` / writing `wr`.
-  auto guard = [&](int self, const Range* ub_rd, const Range* ub_wr, const Range* acc_rd,
-                   const Range* acc_wr) {
-    uint8_t mask = 0;
-    for (int u = 0; u < 4; ++u) {
-      if (u == self) continue;
-      const UnitFootprint& f = fp[u];
-      bool c = (ub_rd && any_overlap(f.ub_write, *ub_rd)) ||
-               (ub_wr && (any_overlap(f.ub_write, *ub_wr) || any_overlap(f.ub_read, *ub_wr))) ||
-               (acc_rd && any_overlap(f.acc_write, *acc_rd)) ||
-               (acc_wr && (any_overlap(f.acc_write, *acc_wr) || any_overlap(f.acc_read, *acc_wr)));
-      if (c) mask |= uint8_t(1u << u);
+  auto emit = [&](const Instruction& in) {
+    races.issue(in, p.code.size());
+    p.code.push_back(in);
+  };
+  // Emits `in` behind the sync it needs (sim/isa/races.h): the weakest one, or one that waits
+  // for more (a smaller pending, sometimes 0), so that both kinds run.
+  auto place = [&](const Instruction& in) {
+    if (std::optional<Instruction> s = races.needed_sync(in)) {
+      if (s->d > 0 && uni(0, 3) == 0) s->d = uint16_t(uni(0, s->d - 1));
+      emit(*s);
     }
-    if (mask) {
-      emit({Opcode::kSync, mask, 0, 0, 0, 0});
-      for (int u = 0; u < 4; ++u)
-        if (mask & (1u << u)) fp[u].clear();
-    }
+    emit(in);
   };
 
   for (uint32_t i = 0; i < opt.instructions; ++i) {
     switch (uni(0, 11)) {
       case 0: {  // rhm
-        uint64_t n = uni(1, std::min<uint64_t>(max_rows, 64));
-        Range w{uni(0, ub - n), 0};
-        w.hi = w.lo + n;
-        guard(0, nullptr, &w, nullptr, nullptr);
-        emit({Opcode::kReadHost, 0, 0, uint32_t(uni(0, host_vectors - n)), uint32_t(w.lo),
-              uint32_t(n)});
-        fp[0].ub_write.push_back(w);
+        uint64_t n = uni(1, std::min<uint64_t>({max_rows, 64, ub}));
+        const uint64_t w_lo = uni(0, ub - n);
+        place({Opcode::kReadHost, 0, 0, uint32_t(uni(0, host_vectors - n)), uint32_t(w_lo),
+               uint32_t(n)});
         break;
       }
       case 1: {  // whm
-        uint64_t n = uni(1, std::min<uint64_t>(max_rows, 64));
-        Range r{uni(0, ub - n), 0};
-        r.hi = r.lo + n;
-        guard(0, &r, nullptr, nullptr, nullptr);
-        emit({Opcode::kWriteHost, 0, 0, uint32_t(uni(0, host_vectors - n)), uint32_t(r.lo),
-              uint32_t(n)});
-        fp[0].ub_read.push_back(r);
+        uint64_t n = uni(1, std::min<uint64_t>({max_rows, 64, ub}));
+        const uint64_t r_lo = uni(0, ub - n);
+        place({Opcode::kWriteHost, 0, 0, uint32_t(uni(0, host_vectors - n)), uint32_t(r_lo),
+               uint32_t(n)});
         break;
       }
       case 2:
@@ -117,18 +82,13 @@ Program generate_program(const TpuConfig& cfg, uint64_t seed, const GenOptions& 
       case 6:
       case 7: {  // mmc
         uint64_t b = uni(1, std::min(max_rows, std::min(ub, acc)));
-        Range r{uni(0, ub - b), 0}, w{uni(0, acc - b), 0};
-        r.hi = r.lo + b;
-        w.hi = w.lo + b;
+        const uint64_t r_lo = uni(0, ub - b), w_lo = uni(0, acc - b);
         uint8_t flags = uni(0, 1) ? kFlagAccumulate : 0;
         if (switched < requested && uni(0, 2) != 0) {
           flags |= kFlagSwitch;
           ++switched;
         }
-        guard(2, &r, nullptr, (flags & kFlagAccumulate) ? &w : nullptr, &w);
-        emit({Opcode::kMatmul, flags, 0, uint32_t(r.lo), uint32_t(w.lo), uint32_t(b)});
-        fp[2].ub_read.push_back(r);
-        fp[2].acc_write.push_back(w);
+        place({Opcode::kMatmul, flags, 0, uint32_t(r_lo), uint32_t(w_lo), uint32_t(b)});
         break;
       }
       case 8:
@@ -136,17 +96,13 @@ Program generate_program(const TpuConfig& cfg, uint64_t seed, const GenOptions& 
         uint16_t d = 0;
         uint8_t pool = uint8_t(uni(0, 2));
         if (pool) d = uint16_t(uni(0, 3));
-        uint64_t outs = uni(1, std::max<uint64_t>(1, std::min<uint64_t>(max_rows, acc) >> d));
+        uint64_t outs =
+            uni(1, std::max<uint64_t>(1, std::min<uint64_t>({max_rows, acc, ub << d}) >> d));
         uint64_t n = outs << d;
         if (n > acc) break;
-        Range r{uni(0, acc - n), 0}, w{uni(0, ub - outs), 0};
-        r.hi = r.lo + n;
-        w.hi = w.lo + outs;
-        guard(3, nullptr, &w, &r, nullptr);
-        emit({Opcode::kActivate, uint8_t(uni(0, 3) | (pool << 2)), d, uint32_t(r.lo),
-              uint32_t(w.lo), uint32_t(n)});
-        fp[3].acc_read.push_back(r);
-        fp[3].ub_write.push_back(w);
+        const uint64_t r_lo = uni(0, acc - n), w_lo = uni(0, ub - outs);
+        place({Opcode::kActivate, uint8_t(uni(0, 3) | (pool << 2)), d, uint32_t(r_lo),
+               uint32_t(w_lo), uint32_t(n)});
         break;
       }
       case 10: {  // setc
@@ -163,7 +119,7 @@ Program generate_program(const TpuConfig& cfg, uint64_t seed, const GenOptions& 
         if (uni(0, 1))
           emit({Opcode::kNop, 0, 0, 0, 0, 0});
         else
-          emit({Opcode::kSync, uint8_t(uni(1, 15)), 0, 0, 0, 0});
+          emit({Opcode::kSync, uint8_t(uni(1, 15)), uint16_t(uni(0, 1) ? 0 : uni(1, 3)), 0, 0, 0});
         break;
     }
   }
@@ -171,11 +127,7 @@ Program generate_program(const TpuConfig& cfg, uint64_t seed, const GenOptions& 
   // then write the whole touched UB region back so that every value is compared.
   while (switched < requested) {
     uint64_t b = uni(1, std::min<uint64_t>(N, acc));
-    Range r{0, b}, w{0, b};
-    guard(2, &r, nullptr, nullptr, &w);
-    emit({Opcode::kMatmul, kFlagSwitch, 0, 0, 0, uint32_t(b)});
-    fp[2].ub_read.push_back(r);
-    fp[2].acc_write.push_back(w);
+    place({Opcode::kMatmul, kFlagSwitch, 0, 0, 0, uint32_t(b)});
     ++switched;
   }
   emit({Opcode::kSync, kUnitAll, 0, 0, 0, 0});

@@ -76,7 +76,8 @@ TEST_CASE("accumulate adds into the accumulators with wrap-around; overwrite rep
 TEST_CASE("an mmc before any switch multiplies by the zero registers", "[functional]") {
   TpuConfig cfg = load_config("tiny-4");
   FunctionalResult r = run_functional(
-      cfg, assemble(".host 0 1 2 3 4\nrhm host=0 ub=0 n=1\nmmc ub=0 acc=0 b=1\nhalt\n", "z.s"));
+      cfg, assemble(".host 0 1 2 3 4\nrhm host=0 ub=0 n=1\nsync host\nmmc ub=0 acc=0 b=1\nhalt\n",
+                    "z.s"));
   for (int c = 0; c < 4; ++c) CHECK(r.state.acc[c] == 0);
 }
 
@@ -88,6 +89,24 @@ TEST_CASE("illegal programs are rejected with the instruction named", "[function
              Catch::Contains("UB vector range [1020, 1028)"));
   CHECK_THAT(error_of(cfg, "mmc ub=0 acc=250 b=8\nhalt\n"), Catch::Contains("accumulator row"));
   CHECK_THAT(error_of(cfg, "rw tile=4095 n=2\nhalt\n"), Catch::Contains("weight tile"));
+  // races (sim/isa/races.h): an act reading rows an mmc may still be writing, without a sync
+  CHECK_THAT(error_of(cfg, "mmc ub=0 acc=0 b=4\nact acc=2 ub=8 n=4\nhalt\n"),
+             Catch::Contains("p.s:2") && Catch::Contains("races with instruction 0") &&
+                 Catch::Contains("sync mxu"));
+  // a sync that leaves the conflicting mmc among its `pending` is not enough
+  CHECK_THAT(error_of(cfg,
+                      "mmc ub=0 acc=0 b=4\nmmc ub=0 acc=4 b=4\nsync mxu pending=2\n"
+                      "act acc=0 ub=8 n=4\nhalt\n"),
+             Catch::Contains("p.s:4") && Catch::Contains("sync mxu pending=1"));
+  CHECK_NOTHROW(run_functional(cfg, assemble("mmc ub=0 acc=0 b=4\nmmc ub=0 acc=4 b=4\n"
+                                             "sync mxu pending=1\nact acc=0 ub=8 n=4\nhalt\n",
+                                             "p.s")));
+  // the activation unit runs one act at a time: the second act orders the first
+  CHECK_NOTHROW(run_functional(cfg, assemble("act acc=0 ub=0 n=4\nact acc=8 ub=8 n=4\n"
+                                             "mmc ub=0 acc=0 b=4\nhalt\n",
+                                             "p.s")));
+  CHECK_THAT(error_of(cfg, "act acc=0 ub=0 n=4\nmmc ub=0 acc=8 b=4\nhalt\n"),
+             Catch::Contains("races") && Catch::Contains("sync act"));
   CHECK_THAT(error_of(cfg, "nop\n"), Catch::Contains("does not end with halt"));
   CHECK_THAT(error_of(cfg, "halt\nnop\nhalt\n"), Catch::Contains("halt before the end"));
   CHECK_THAT(error_of(cfg, "rhm host=4000000000 ub=0 n=1\nhalt\n"),

@@ -47,15 +47,18 @@ TEST_CASE("assembler accepts operands in any order, comments and directives", "[
     act n=8 ub=0 acc=0 fn=tanh pool=avg:4
     setc mult=-5
     sync mxu,act
+    sync mxu pending=3
     halt
   )",
                        "demo.s");
-  REQUIRE(p.code.size() == 5);
+  REQUIRE(p.code.size() == 6);
   CHECK(p.name == "demo");
   CHECK(p.code[0] == Instruction{Opcode::kMatmul, kFlagAccumulate | kFlagSwitch, 0, 1, 8, 4});
   CHECK(p.code[1].pool_size() == 4);
   CHECK(int32_t(p.code[2].b) == -5);
   CHECK(p.code[3].flags == (kUnitMxu | kUnitAct));
+  CHECK(p.code[4] == Instruction{Opcode::kSync, kUnitMxu, 3, 0, 0, 0});
+  CHECK(disassemble(p.code[4]) == "sync mxu pending=3");
   CHECK(p.host_init.at(2) == std::vector<int8_t>{1, -2, 127});
   REQUIRE(p.random_init.size() == 1);
   CHECK(p.random_init[0].weights);
@@ -79,6 +82,8 @@ TEST_CASE("malformed assembly names the file, the line and the problem", "[asm]"
   CHECK_THAT(error_of("setc shift=63\n"), Catch::Contains("shift"));
   CHECK_THAT(error_of("setc mult=1 shift=2\n"), Catch::Contains("exactly one"));
   CHECK_THAT(error_of("sync dma\n"), Catch::Contains("unit 'dma'"));
+  CHECK_THAT(error_of("sync mxu pending=70000\n"), Catch::Contains("pending"));
+  CHECK_THAT(error_of("sync mxu depth=1\n"), Catch::Contains("pending=N"));
   CHECK_THAT(error_of(".random host 0 0 seed=1\nhalt\n"), Catch::Contains("count must be >= 1"));
   CHECK_THAT(error_of(".bogus 1\n"), Catch::Contains("unknown directive"));
   CHECK_THAT(error_of("; only a comment\n"), Catch::Contains("no instructions"));

@@ -39,6 +39,7 @@ void accumulators::seq() {
       rd_row_written_ = wr_addr_q_ == ra;
     }
     wr_accumulate_q_ = wr_accumulate_i.read();
+    wr_last_q_ = wr_last_i.read();
     wr_addr_q_ = wr_addr_i.read();
     wr_data_q_ = wr_data_i.read();
   }
@@ -46,7 +47,7 @@ void accumulators::seq() {
     wr_valid_q_ = false;
   else if (edge)
     wr_valid_q_ = wr_valid_i.read();
-  busy_o.write(wr_valid_q_);
+  mmc_done_o.write(wr_valid_q_ && wr_last_q_);
 }
 
 void accumulators::trace(Vcd& v, const std::string& s) {
@@ -54,7 +55,7 @@ void accumulators::trace(Vcd& v, const std::string& s) {
   v.add_u64(s, "wr_accumulate_q", 1, [this] { return wr_accumulate_q_; });
   v.add_u64(s, "wr_addr_q", clog2(AccEntries), [this] { return wr_addr_q_; });
   v.add_u64(s, "rd_addr_i", clog2(AccEntries), [this] { return rd_addr_i.read(); });
-  v.add_u64(s, "busy_o", 1, [this] { return busy_o.read(); });
+  v.add_u64(s, "mmc_done_o", 1, [this] { return mmc_done_o.read(); });
 }
 
 }  // namespace tpusim::sc

@@ -1,5 +1,5 @@
 // accumulators: SystemC twin of rtl/accumulators.v (AccEntries x Cols int32, write stage with
-// overwrite / accumulate, registered read port).
+// overwrite / accumulate, the mmc-done pulse, registered read port).
 #pragma once
 
 #include <cstdint>
@@ -15,10 +15,10 @@ namespace tpusim::sc {
 class accumulators : public sc_core::sc_module {
  public:
   sc_core::sc_in<bool> clk_i, rst_ni;
-  sc_core::sc_in<bool> wr_valid_i, wr_accumulate_i;
+  sc_core::sc_in<bool> wr_valid_i, wr_accumulate_i, wr_last_i;
   sc_core::sc_in<uint32_t> wr_addr_i;
   sc_core::sc_in<Bits> wr_data_i;  // Cols x int32
-  sc_core::sc_out<bool> busy_o;
+  sc_core::sc_out<bool> mmc_done_o;
   sc_core::sc_in<uint32_t> rd_addr_i;
   sc_core::sc_out<Bits> rd_data_o;
 
@@ -31,7 +31,7 @@ class accumulators : public sc_core::sc_module {
   void seq();
   const uint32_t AccEntries, Cols;
   std::vector<uint32_t> mem_;
-  bool wr_valid_q_ = false, wr_accumulate_q_ = false;
+  bool wr_valid_q_ = false, wr_accumulate_q_ = false, wr_last_q_ = false;
   uint32_t wr_addr_q_ = 0;
   Bits wr_data_q_, rd_data_q_;
   uint32_t last_rd_addr_ = ~0u;

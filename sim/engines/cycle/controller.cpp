@@ -21,8 +21,8 @@ controller::controller(sc_core::sc_module_name name, uint32_t ImemDepth_, uint32
   sensitive << clk_i.pos() << rst_ni.neg();
   dont_initialize();
   SC_METHOD(comb);
-  sensitive << state_ev_ << host_busy_i << w_free_i << w_busy_i << shadow_full_i << array_busy_i
-            << acc_busy_i << act_busy_i;
+  sensitive << state_ev_ << host_busy_i << w_free_i << rw_done_i << shadow_full_i << mmc_done_i
+            << act_busy_i;
 }
 
 void controller::load_imem(uint32_t addr, const std::array<uint32_t, 4>& word) {
@@ -61,18 +61,23 @@ controller::Decode controller::decode() const {
       d.legal = d.flags == 0 && d.imm == 0 && d.fc == 0 && d.fa < 3;
       break;
     case kOpSync:
-      d.legal = (d.flags >> 4) == 0 && (d.flags & 0xf) != 0 && d.imm == 0 && d.fa == 0 &&
-                d.fb == 0 && d.fc == 0;
+      d.legal = (d.flags >> 4) == 0 && (d.flags & 0xf) != 0 && d.fa == 0 && d.fb == 0 && d.fc == 0;
       break;
     default:
       d.legal = false;
   }
   const bool host_done = !host_busy_i.read();
-  const bool weights_done = !w_busy_i.read();
   const bool mxu_in_free = mx_left_q_ == 0;
-  const bool mxu_done = mxu_in_free && !mxu_valid_q_ && !array_busy_i.read() && !acc_busy_i.read();
   const bool act_done = !act_busy_i.read();
-  const uint32_t done_mask = (act_done << 3) | (mxu_done << 2) | (weights_done << 1) | host_done;
+  // incomplete instructions per unit (sync mask bit order)
+  const uint32_t pend[4] = {uint32_t(host_busy_i.read()),
+                            (w_pend_q_ - uint32_t(rw_done_i.read())) & 0xffffu, mxu_pend_q_,
+                            uint32_t(act_busy_i.read())};
+  uint32_t within_d = 0, done_mask = 0;
+  for (int u = 0; u < 4; ++u) {
+    within_d |= uint32_t(pend[u] <= d.imm) << u;
+    done_mask |= uint32_t(pend[u] == 0) << u;
+  }
   switch (d.op) {
     case kOpRhm:
     case kOpWhm:
@@ -88,7 +93,7 @@ controller::Decode controller::decode() const {
       d.can_issue = act_done;
       break;
     case kOpSync:
-      d.can_issue = (done_mask & d.flags & 0xf) == (d.flags & 0xf);
+      d.can_issue = (within_d & d.flags & 0xf) == (d.flags & 0xf);
       break;
     case kOpHalt:
       d.can_issue = done_mask == 0xf;
@@ -152,6 +157,8 @@ void controller::seq() {
     mx_left_q_ = 0;
     mxu_valid_q_ = false;
     mxu_switch_q_ = false;
+    mxu_last_q_ = false;
+    mxu_pend_q_ = w_pend_q_ = 0;
     mult_q_ = 0x40000000u;
     shift_q_ = 30;
     round_q_ = 0;
@@ -170,6 +177,10 @@ void controller::seq() {
       error_q_ = true;
     }
     // MXU input sequencer
+    mxu_last_q_ = d.is_mmc ? d.fc == 1 : mx_left_q_ == 1;
+    mxu_pend_q_ = (mxu_pend_q_ + uint32_t(d.is_mmc) - uint32_t(mmc_done_i.read())) & 0xffffu;
+    w_pend_q_ =
+        (w_pend_q_ + uint32_t(d.issue && d.op == kOpRw) - uint32_t(rw_done_i.read())) & 0xffffu;
     if (d.is_mmc)
       mx_left_q_ = d.fc - 1;
     else if (mx_left_q_ != 0)
@@ -224,6 +235,7 @@ void controller::comb() {
   mxu_ub_addr_o.write(d.is_mmc ? (d.fa & uint32_t(mask_bits(ub_bits_))) : mx_ub_q_);
   mxu_valid_o.write(mxu_valid_q_);
   mxu_switch_o.write(mxu_switch_q_);
+  mxu_last_o.write(mxu_last_q_);
   mxu_accumulate_o.write(mxu_accumulate_q_);
   mxu_acc_addr_o.write(mxu_acc_addr_q_);
   act_start_o.write(d.issue && d.op == kOpAct);
@@ -266,6 +278,8 @@ void controller::trace(Vcd& v, const std::string& s) {
   v.add_u64(s, "mx_left_q", 32, [this] { return mx_left_q_; });
   v.add_u64(s, "mx_ub_q", ub_bits_, [this] { return mx_ub_q_; });
   v.add_u64(s, "mx_acc_q", acc_bits_, [this] { return mx_acc_q_; });
+  v.add_u64(s, "mxu_pend_q", 16, [this] { return mxu_pend_q_; });
+  v.add_u64(s, "w_pend_q", 16, [this] { return w_pend_q_; });
   v.add_u64(s, "mult_q", 32, [this] { return mult_q_; });
   v.add_u64(s, "shift_q", 6, [this] { return shift_q_; });
   v.add_u64(s, "round_q", 2, [this] { return round_q_; });

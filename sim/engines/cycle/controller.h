@@ -20,15 +20,15 @@ class controller : public sc_core::sc_module {
   sc_core::sc_in<bool> bd_imem_we_i;
   sc_core::sc_in<uint32_t> bd_imem_addr_i;
   sc_core::sc_in<sc_dt::sc_bv<128>> bd_imem_wdata_i;
-  sc_core::sc_in<bool> host_busy_i, w_free_i, w_busy_i, shadow_full_i, tile_arrived_i, array_busy_i,
-      acc_busy_i, act_busy_i;
+  sc_core::sc_in<bool> host_busy_i, w_free_i, rw_done_i, shadow_full_i, tile_arrived_i, mmc_done_i,
+      act_busy_i;
   sc_core::sc_out<bool> host_start_o, host_write_o;
   sc_core::sc_out<uint32_t> host_addr_o, host_ub_addr_o, host_n_o;
   sc_core::sc_out<bool> w_start_o;
   sc_core::sc_out<uint32_t> w_tile_o, w_n_o;
   sc_core::sc_out<bool> switch_o;
   sc_core::sc_out<uint32_t> mxu_ub_addr_o;
-  sc_core::sc_out<bool> mxu_valid_o, mxu_switch_o, mxu_accumulate_o;
+  sc_core::sc_out<bool> mxu_valid_o, mxu_switch_o, mxu_last_o, mxu_accumulate_o;
   sc_core::sc_out<uint32_t> mxu_acc_addr_o;
   sc_core::sc_out<bool> act_start_o;
   sc_core::sc_out<uint32_t> act_acc_addr_o, act_ub_addr_o, act_n_o, act_function_o, act_pool_o,
@@ -76,7 +76,8 @@ class controller : public sc_core::sc_module {
   bool halted_q_ = false, error_q_ = false;
   uint32_t mx_left_q_ = 0, mx_ub_q_ = 0, mx_acc_q_ = 0;
   bool mx_accumulate_q_ = false;
-  bool mxu_valid_q_ = false, mxu_switch_q_ = false, mxu_accumulate_q_ = false;
+  bool mxu_valid_q_ = false, mxu_switch_q_ = false, mxu_last_q_ = false, mxu_accumulate_q_ = false;
+  uint32_t mxu_pend_q_ = 0, w_pend_q_ = 0;  // 16-bit counters
   uint32_t mxu_acc_addr_q_ = 0;
   uint32_t mult_q_ = 0x40000000u, shift_q_ = 30, round_q_ = 0;
   uint64_t cycle_q_ = 0, total_q_ = 0, c_active_q_ = 0, c_wstall_q_ = 0, c_wshift_q_ = 0,

@@ -37,6 +37,7 @@ dma::dma(sc_core::sc_module_name name, uint32_t Rows_, uint32_t Cols_, uint32_t 
   zero_row_.assign(Cols, 0);
   arr_cnt_q_.assign(FifoTiles, 0);
   arr_valid_q_.assign(FifoTiles, false);
+  arr_last_q_.assign(FifoTiles, false);
   tmp_vec_ = Bits(VecBytes * 8);
   tmp_row_ = Bits(Cols * 8);
   SC_METHOD(seq);
@@ -105,6 +106,7 @@ void dma::seq() {
     copy_src_q_ = 0;
     copy_dst_q_ = 0;
     std::fill(arr_valid_q_.begin(), arr_valid_q_.end(), false);
+    std::fill(arr_last_q_.begin(), arr_last_q_.end(), false);
     std::fill(arr_cnt_q_.begin(), arr_cnt_q_.end(), 0u);
     arr_wp_q_ = arr_rp_q_ = 0;
   } else if (edge) {
@@ -144,6 +146,7 @@ void dma::seq() {
       link_q_ = tile_xfer_cycles_ - 1;
       arr_cnt_q_[wp] = arrive_cycles_ - 1;
       arr_valid_q_[wp] = true;
+      arr_last_q_[wp] = w_left == 1;
       arr_wp_q_ = next_slot(wp);
       copy_left_q_ = uint32_t((Rows - 1) & mask_bits(row_cnt_bits_));
       copy_src_q_ = (req_src + 1) & wm_mask;
@@ -183,14 +186,12 @@ void dma::comb() {
   const uint32_t w_tile = w_start ? w_tile_i.read() : w_next_q_;
   const bool w_req = w_pending && link_q_ == 0 && fifo_slot_free_i.read();
   const bool arrive = arr_valid_q_[arr_rp_q_] && arr_cnt_q_[arr_rp_q_] == 0;
-  bool in_flight = false;
-  for (uint32_t i = 0; i < FifoTiles; ++i) in_flight |= arr_valid_q_[i] && arr_cnt_q_[i] != 0;
   const uint64_t wm_mask = mask_bits(wm_bits_);
   const uint64_t req_src = uint64_t(uint32_t(w_tile * Rows)) & wm_mask;
   const uint32_t req_dst =
       uint32_t(fifo_alloc_slot_i.read() * Rows) & uint32_t(mask_bits(fifo_addr_bits_));
   w_free_o.write(w_left_q_ == 0 && link_q_ == 0);
-  w_busy_o.write(w_left_q_ != 0 || in_flight);
+  rw_done_o.write(arrive && arr_last_q_[arr_rp_q_]);
   fifo_alloc_o.write(w_req);
   fifo_arrive_o.write(arrive);
   fifo_wr_en_o.write(w_req || copy_left_q_ != 0);
@@ -209,7 +210,7 @@ void dma::trace(Vcd& v, const std::string& s) {
   v.add_u64(s, "ub_we_o", 1, [this] { return ub_we_o.read(); });
   v.add_u64(s, "ub_addr_o", ub_bits_, [this] { return ub_addr_o.read(); });
   v.add_u64(s, "w_free_o", 1, [this] { return w_free_o.read(); });
-  v.add_u64(s, "w_busy_o", 1, [this] { return w_busy_o.read(); });
+  v.add_u64(s, "rw_done_o", 1, [this] { return rw_done_o.read(); });
   v.add_u64(s, "w_left_q", 32, [this] { return w_left_q_; });
   v.add_u64(s, "link_q", 32, [this] { return link_q_; });
   v.add_u64(s, "fifo_alloc_o", 1, [this] { return fifo_alloc_o.read(); });

@@ -27,7 +27,7 @@ class dma : public sc_core::sc_module {
   sc_core::sc_in<Bits> ub_rdata_i;
   sc_core::sc_in<bool> w_start_i;
   sc_core::sc_in<uint32_t> w_tile_i, w_n_i;
-  sc_core::sc_out<bool> w_free_o, w_busy_o;
+  sc_core::sc_out<bool> w_free_o, rw_done_o;
   sc_core::sc_in<bool> fifo_slot_free_i;
   sc_core::sc_in<uint32_t> fifo_alloc_slot_i;
   sc_core::sc_out<bool> fifo_alloc_o, fifo_wr_en_o;
@@ -84,7 +84,7 @@ class dma : public sc_core::sc_module {
   uint64_t copy_src_q_ = 0;
   uint32_t copy_dst_q_ = 0;
   std::vector<uint32_t> arr_cnt_q_;
-  std::vector<bool> arr_valid_q_;
+  std::vector<bool> arr_valid_q_, arr_last_q_;
   uint32_t arr_wp_q_ = 0, arr_rp_q_ = 0;
   Bits tmp_vec_, tmp_row_;
 };

@@ -45,7 +45,6 @@ void systolic_array::reset_async() {
   std::fill(active_.begin(), active_.end(), 0);
   std::fill(shadow_.begin(), shadow_.end(), 0);
   std::fill(vring_.begin(), vring_.end(), 0);
-  vcount_ = 0;
   quiet_ = 0;
 }
 
@@ -62,9 +61,7 @@ void systolic_array::seq() {
     hb_pos_ = hb_pos_ + 1 == Cols ? 0 : hb_pos_ + 1;
 
     // valid / tag delay line (valid_q is reset, tag_q is not)
-    vcount_ -= vring_[vhead_];
     vring_[vhead_] = valid_i.read();
-    vcount_ += vring_[vhead_];
     tring_[vhead_] = tag_i.read();
     vhead_ = vhead_ + 1 == Depth ? 0 : vhead_ + 1;
 
@@ -134,7 +131,6 @@ void systolic_array::seq() {
 void systolic_array::outputs() {
   valid_o.write(vring_[vhead_]);
   tag_o.write(tring_[vhead_]);
-  busy_o.write(vcount_ != 0);
   int32_t* out = reinterpret_cast<int32_t*>(psum_out_.u32());
   // column c shows the bottom value of d = Cols - 1 - c edges ago (d = 0: the registers)
   out[Cols - 1] = psum_[size_t(Rows - 1) * Cols + Cols - 1];
@@ -152,7 +148,6 @@ void systolic_array::trace(Vcd& v, const std::string& s) {
   v.add_u64(s, "tag_i", TagBits, [this] { return tag_i.read(); });
   v.add_u64(s, "valid_o", 1, [this] { return valid_o.read(); });
   v.add_u64(s, "tag_o", TagBits, [this] { return tag_o.read(); });
-  v.add_u64(s, "busy_o", 1, [this] { return busy_o.read(); });
   v.add(s, "psum_o", Cols * 32,
         [this](uint32_t* w) { std::memcpy(w, psum_o.read().u32(), size_t(Cols) * 4); });
   for (uint32_t r = 0; r < Rows && r < 8; ++r)

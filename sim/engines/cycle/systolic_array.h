@@ -34,8 +34,7 @@ class systolic_array : public sc_core::sc_module {
   sc_core::sc_in<Bits> act_i;
   sc_core::sc_out<bool> valid_o;
   sc_core::sc_out<uint32_t> tag_o;
-  sc_core::sc_out<Bits> psum_o;  // Cols x int32
-  sc_core::sc_out<bool> busy_o;
+  sc_core::sc_out<Bits> psum_o;         // Cols x int32
   sc_core::sc_in<Bits> weight_valid_i;  // Cols bits
   sc_core::sc_in<Bits> weight_sel_i;    // Cols words: the row column c writes
   sc_core::sc_in<Bits> weight_i;        // Cols bytes
@@ -64,7 +63,7 @@ class systolic_array : public sc_core::sc_module {
   // valid / tag delay line
   std::vector<uint8_t> vring_;
   std::vector<uint32_t> tring_;
-  uint32_t vhead_ = 0, vcount_ = 0;
+  uint32_t vhead_ = 0;
   // fixed-point detection
   std::vector<int8_t> last_act_in_;
   uint64_t quiet_ = 0, switch_age_ = 0;

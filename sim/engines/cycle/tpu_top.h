@@ -90,13 +90,13 @@ class tpu_top : public sc_core::sc_module {
       host_write{"host_write"};
   sc_core::sc_signal<uint32_t> host_addr{"host_addr"}, host_ub_addr{"host_ub_addr"},
       host_n{"host_n"};
-  sc_core::sc_signal<bool> w_free{"w_free"}, w_busy{"w_busy"}, w_start{"w_start"};
+  sc_core::sc_signal<bool> w_free{"w_free"}, rw_done{"rw_done"}, w_start{"w_start"};
   sc_core::sc_signal<uint32_t> w_tile{"w_tile"}, w_n{"w_n"};
   sc_core::sc_signal<bool> shadow_full{"shadow_full"}, tile_arrived{"tile_arrived"},
       switch_w{"switch_w"};
-  sc_core::sc_signal<bool> array_busy{"array_busy"}, acc_busy{"acc_busy"}, act_busy{"act_busy"};
+  sc_core::sc_signal<bool> mmc_done{"mmc_done"}, act_busy{"act_busy"};
   sc_core::sc_signal<uint32_t> mxu_ub_addr{"mxu_ub_addr"};
-  sc_core::sc_signal<bool> mxu_valid{"mxu_valid"}, mxu_switch{"mxu_switch"},
+  sc_core::sc_signal<bool> mxu_valid{"mxu_valid"}, mxu_switch{"mxu_switch"}, mxu_last{"mxu_last"},
       mxu_accumulate{"mxu_accumulate"};
   sc_core::sc_signal<uint32_t> mxu_acc_addr{"mxu_acc_addr"};
   sc_core::sc_signal<bool> act_start{"act_start"};
@@ -121,9 +121,10 @@ class tpu_top : public sc_core::sc_module {
   sc_core::sc_signal<Bits> psum{"psum"};
   sc_core::sc_signal<uint32_t> acc_rd_addr{"acc_rd_addr"};
   sc_core::sc_signal<Bits> acc_rd_data{"acc_rd_data"};
-  // glue: {mxu_accumulate, mxu_acc_addr}, psum_tag split, back-door buses as `Bits`
+  // glue: {mxu_last, mxu_accumulate, mxu_acc_addr}, psum_tag split, back-door buses as `Bits`
   sc_core::sc_signal<uint32_t> mxu_tag{"mxu_tag"};
-  sc_core::sc_signal<bool> psum_tag_accumulate{"psum_tag_accumulate"};
+  sc_core::sc_signal<bool> psum_tag_accumulate{"psum_tag_accumulate"},
+      psum_tag_last{"psum_tag_last"};
   sc_core::sc_signal<uint32_t> psum_tag_addr{"psum_tag_addr"};
   sc_core::sc_signal<Bits> bd_host_wdata{"bd_host_wdata"}, bd_host_rdata{"bd_host_rdata"},
       bd_wmem_wdata{"bd_wmem_wdata"};
@@ -151,7 +152,7 @@ tpu_top<P>::tpu_top(sc_core::sc_module_name name, const TpuTopParams& prm)
     if (int(vec_bytes_ * 8) != P::kVecBits || int(prm.Cols * 8) != P::kColBits)
       throw std::logic_error("tpu_top: port widths of the template do not match Rows/Cols");
   }
-  const uint32_t tag_bits = acc_addr_bits_ + 1;
+  const uint32_t tag_bits = acc_addr_bits_ + 2;  // {last, accumulate, address}
   tmp_ = Bits(prm.Cols * 32 > vec_bytes_ * 8 ? prm.Cols * 32 : vec_bytes_ * 8);
   // buses start with their widths (as the RTL's zero-initialized nets)
   for (auto* s :
@@ -173,11 +174,10 @@ tpu_top<P>::tpu_top(sc_core::sc_module_name name, const TpuTopParams& prm)
   c.bd_imem_wdata_i(bd_imem_wdata_i);
   c.host_busy_i(host_busy);
   c.w_free_i(w_free);
-  c.w_busy_i(w_busy);
+  c.rw_done_i(rw_done);
   c.shadow_full_i(shadow_full);
   c.tile_arrived_i(tile_arrived);
-  c.array_busy_i(array_busy);
-  c.acc_busy_i(acc_busy);
+  c.mmc_done_i(mmc_done);
   c.act_busy_i(act_busy);
   c.host_start_o(host_start);
   c.host_write_o(host_write);
@@ -191,6 +191,7 @@ tpu_top<P>::tpu_top(sc_core::sc_module_name name, const TpuTopParams& prm)
   c.mxu_ub_addr_o(mxu_ub_addr);
   c.mxu_valid_o(mxu_valid);
   c.mxu_switch_o(mxu_switch);
+  c.mxu_last_o(mxu_last);
   c.mxu_accumulate_o(mxu_accumulate);
   c.mxu_acc_addr_o(mxu_acc_addr);
   c.act_start_o(act_start);
@@ -237,7 +238,7 @@ tpu_top<P>::tpu_top(sc_core::sc_module_name name, const TpuTopParams& prm)
   d.w_tile_i(w_tile);
   d.w_n_i(w_n);
   d.w_free_o(w_free);
-  d.w_busy_o(w_busy);
+  d.rw_done_o(rw_done);
   d.fifo_slot_free_i(fifo_slot_free);
   d.fifo_alloc_slot_i(fifo_alloc_slot);
   d.fifo_alloc_o(fifo_alloc);
@@ -297,7 +298,6 @@ tpu_top<P>::tpu_top(sc_core::sc_module_name name, const TpuTopParams& prm)
   a.valid_o(psum_valid);
   a.tag_o(psum_tag);
   a.psum_o(psum);
-  a.busy_o(array_busy);
   a.weight_valid_i(weight_valid);
   a.weight_sel_i(weight_sel);
   a.weight_i(weight);
@@ -308,9 +308,10 @@ tpu_top<P>::tpu_top(sc_core::sc_module_name name, const TpuTopParams& prm)
   m.rst_ni(rst_ni);
   m.wr_valid_i(psum_valid);
   m.wr_accumulate_i(psum_tag_accumulate);
+  m.wr_last_i(psum_tag_last);
   m.wr_addr_i(psum_tag_addr);
   m.wr_data_i(psum);
-  m.busy_o(acc_busy);
+  m.mmc_done_o(mmc_done);
   m.rd_addr_i(acc_rd_addr);
   m.rd_data_o(acc_rd_data);
 
@@ -339,7 +340,7 @@ tpu_top<P>::tpu_top(sc_core::sc_module_name name, const TpuTopParams& prm)
   SC_METHOD(glue_in);
   sensitive << bd_host_wdata_i << bd_wmem_wdata_i;
   SC_METHOD(glue_tag);
-  sensitive << mxu_accumulate << mxu_acc_addr << psum_tag;
+  sensitive << mxu_last << mxu_accumulate << mxu_acc_addr << psum_tag;
   SC_METHOD(glue_obs_dma);
   sensitive << dma_ub_we << dma_ub_addr << dma_ub_wdata;
   SC_METHOD(glue_obs_act);
@@ -361,8 +362,10 @@ void tpu_top<P>::glue_in() {
 
 template <class P>
 void tpu_top<P>::glue_tag() {
-  mxu_tag.write((uint32_t(mxu_accumulate.read()) << acc_addr_bits_) | mxu_acc_addr.read());
+  mxu_tag.write((uint32_t(mxu_last.read()) << (acc_addr_bits_ + 1)) |
+                (uint32_t(mxu_accumulate.read()) << acc_addr_bits_) | mxu_acc_addr.read());
   psum_tag_accumulate.write((psum_tag.read() >> acc_addr_bits_) & 1u);
+  psum_tag_last.write((psum_tag.read() >> (acc_addr_bits_ + 1)) & 1u);
   psum_tag_addr.write(psum_tag.read() & uint32_t(mask_bits(acc_addr_bits_)));
 }
 
@@ -429,14 +432,13 @@ void tpu_top<P>::trace(Vcd& v) {
   v.add_u64(s, "cnt_input_stall_o", 64, [this] { return cnt_input_stall_o.read(); });
   v.add_u64(s, "host_busy", 1, [this] { return host_busy.read(); });
   v.add_u64(s, "w_free", 1, [this] { return w_free.read(); });
-  v.add_u64(s, "w_busy", 1, [this] { return w_busy.read(); });
+  v.add_u64(s, "rw_done", 1, [this] { return rw_done.read(); });
   v.add_u64(s, "shadow_full", 1, [this] { return shadow_full.read(); });
   v.add_u64(s, "tile_arrived", 1, [this] { return tile_arrived.read(); });
-  v.add_u64(s, "array_busy", 1, [this] { return array_busy.read(); });
-  v.add_u64(s, "acc_busy", 1, [this] { return acc_busy.read(); });
+  v.add_u64(s, "mmc_done", 1, [this] { return mmc_done.read(); });
   v.add_u64(s, "act_busy", 1, [this] { return act_busy.read(); });
   v.add_u64(s, "psum_valid", 1, [this] { return psum_valid.read(); });
-  v.add_u64(s, "psum_tag", acc_addr_bits_ + 1, [this] { return psum_tag.read(); });
+  v.add_u64(s, "psum_tag", acc_addr_bits_ + 2, [this] { return psum_tag.read(); });
   v.add_u64(s, "fifo_arrive", 1, [this] { return fifo_arrive.read(); });
   u_controller->trace(v, s + ".u_controller");
   u_dma->trace(v, s + ".u_dma");

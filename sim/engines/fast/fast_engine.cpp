@@ -42,13 +42,8 @@ class WeightPath {
     uint64_t r = request(tiles() - 1);
     return r == kUnknown ? kUnknown : r + tx_;
   }
-  // All requested tiles arrived (sync weights / halt); kUnknown as above.
-  uint64_t complete() {
-    if (tiles() == 0) return 0;
-    uint64_t r = request(tiles() - 1);
-    return r == kUnknown ? kUnknown : r + tx_ + latency_;
-  }
   uint64_t arrival(uint64_t j) {
+    if (j < base_) return 0;  // trimmed: switched in long ago, so arrived
     uint64_t r = request(j);
     return r == kUnknown ? kUnknown : r + tx_ + latency_;
   }
@@ -168,7 +163,12 @@ EngineResult run_fast(const TpuConfig& cfg, const Program& prog, const EngineOpt
   const uint64_t W = cfg.vector_bytes();
   const uint64_t mxu_latency = timing::mxu_latency_cycles(cfg);
   WeightPath wp(cfg);
-  uint64_t host_free = 0, mxu_free = 0, mxu_complete = 0, act_free = 0;
+  uint64_t host_free = 0, mxu_free = 0, act_free = 0;
+  // Incomplete instructions of the units that pipeline them (sim/isa/ISA.md, `sync`): the
+  // completion times of the mmcs, and the last tile of each rw, oldest first. Entries that have
+  // completed by the previous issue are dropped as new ones arrive.
+  std::deque<uint64_t> mmc_done;
+  std::deque<uint64_t> rw_last_tile;
   uint64_t next_switch = 0;
   uint64_t prev_issue = 0;
   // rw instructions whose completion (last tile's arrival) is resolved at the end.
@@ -205,6 +205,12 @@ EngineResult run_fast(const TpuConfig& cfg, const Program& prog, const EngineOpt
         t = std::max(t, f);
         wp.push(t, in.c);
         rw_done.emplace_back(pc, wp.last_rw_tile());
+        while (!rw_last_tile.empty()) {
+          const uint64_t a = wp.arrival(rw_last_tile.front());
+          if (a == kUnknown || a > prev_issue) break;
+          rw_last_tile.pop_front();
+        }
+        rw_last_tile.push_back(wp.last_rw_tile());
         break;
       }
       case Opcode::kMatmul:
@@ -218,8 +224,9 @@ EngineResult run_fast(const TpuConfig& cfg, const Program& prog, const EngineOpt
           ++next_switch;
         }
         mxu_free = t + in.c;
-        mxu_complete = t + in.c + mxu_latency;
-        done = mxu_complete;
+        done = t + in.c + mxu_latency;
+        while (!mmc_done.empty() && mmc_done.front() <= t) mmc_done.pop_front();
+        mmc_done.push_back(done);
         n.array_active_cycles += in.c;
         break;
       case Opcode::kActivate:
@@ -229,14 +236,17 @@ EngineResult run_fast(const TpuConfig& cfg, const Program& prog, const EngineOpt
         break;
       case Opcode::kSync:
       case Opcode::kHalt: {
+        // At most `pending` incomplete instructions per unit of the mask; each unit completes
+        // in issue order, so: everything but its last `pending` instructions complete.
         const uint8_t mask = in.op == Opcode::kHalt ? kUnitAll : in.flags;
-        if (mask & kUnitHost) t = std::max(t, host_free);
-        if (mask & kUnitMxu) t = std::max(t, mxu_complete);
-        if (mask & kUnitAct) t = std::max(t, act_free);
-        if (mask & kUnitWeights) {
-          uint64_t c = wp.complete();
-          if (c == kUnknown)
-            deadlock(prog, pc, "it waits for every requested weight tile, and one");
+        const uint64_t pending = in.op == Opcode::kHalt ? 0 : in.d;
+        if ((mask & kUnitHost) && pending == 0) t = std::max(t, host_free);
+        if ((mask & kUnitAct) && pending == 0) t = std::max(t, act_free);
+        if ((mask & kUnitMxu) && mmc_done.size() > pending)
+          t = std::max(t, mmc_done[mmc_done.size() - 1 - pending]);
+        if ((mask & kUnitWeights) && rw_last_tile.size() > pending) {
+          const uint64_t c = wp.arrival(rw_last_tile[rw_last_tile.size() - 1 - pending]);
+          if (c == kUnknown) deadlock(prog, pc, "it waits for a requested weight tile, and one");
           t = std::max(t, c);
         }
         done = t + 1;

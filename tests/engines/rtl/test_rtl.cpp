@@ -244,6 +244,40 @@ TEST_CASE("directed: back-to-back mmc inject without a bubble") {
   check_timing(p, r);
 }
 
+TEST_CASE("directed: sync pending=N waits for all but the unit's last N instructions") {
+  const uint64_t L = t::mxu_latency_cycles(cfg());
+  // mmc (5 rows); mmc (3 rows); sync mxu pending=1: waits for the first mmc only
+  const Program p = program({make_instruction(Opcode::kMatmul, 0, 0, 5),
+                             make_instruction(Opcode::kMatmul, 5, 5, 3),
+                             make_instruction(Opcode::kSync, 0, 0, 0, kUnitMxu, 1),
+                             make_instruction(Opcode::kSync, 0, 0, 0, kUnitMxu, 0)});
+  const RtlResult r = Harness(cfg()).run(p, true);
+  const uint64_t first_done = r.issue_cycle[0] + 5 + L;
+  CHECK(r.issue_cycle[2] == first_done);
+  CHECK(delta(r, first_done - 1, &Counters::raw_stall) == 1);
+  CHECK(r.issue_cycle[3] == r.issue_cycle[1] + 3 + L);
+  check_timing(p, r);
+  // pending=2 with two mmcs in flight: no wait
+  const Program q = program({make_instruction(Opcode::kMatmul, 0, 0, 5),
+                             make_instruction(Opcode::kMatmul, 5, 5, 3),
+                             make_instruction(Opcode::kSync, 0, 0, 0, kUnitMxu | kUnitAct, 2)});
+  const RtlResult rq = Harness(cfg()).run(q);
+  CHECK(rq.issue_cycle[2] == rq.issue_cycle[1] + 1);
+  check_timing(q, rq);
+  // weights: rw 1 tile; rw 1 tile; sync weights pending=1 waits for the first tile only
+  const uint64_t Tx = t::weight_tile_transfer_cycles(cfg());
+  const uint64_t Lw = t::weight_memory_latency_cycles(cfg());
+  const uint64_t t0 = t::front_end_cycles();
+  const Program w = program({make_instruction(Opcode::kReadWeights, 0, 0, 1),
+                             make_instruction(Opcode::kReadWeights, 1, 0, 1),
+                             make_instruction(Opcode::kSync, 0, 0, 0, kUnitWeights, 1),
+                             make_instruction(Opcode::kSync, 0, 0, 0, kUnitWeights, 0)});
+  const RtlResult rw = Harness(cfg()).run(w, true);
+  CHECK(rw.issue_cycle[2] == std::max(t0 + Tx + Lw, rw.issue_cycle[1] + 1));
+  CHECK(rw.issue_cycle[3] == t0 + 2 * Tx + Lw);
+  check_timing(w, rw);
+}
+
 TEST_CASE("directed: activation busy n + act_pipeline_cycles") {
   for (uint32_t n : {1u, 4u, 8u}) {
     const Program p = program({make_instruction(Opcode::kActivate, 0, 0, n, 1),

@@ -1,0 +1,132 @@
+#include "sim/isa/races.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "models/errors.h"
+#include "sim/isa/assembler.h"
+
+namespace tpusim {
+
+int RaceTracker::unit_of(Opcode op) {
+  switch (op) {
+    case Opcode::kReadHost:
+    case Opcode::kWriteHost:
+      return 0;
+    case Opcode::kReadWeights:
+      return 1;
+    case Opcode::kMatmul:
+      return 2;
+    case Opcode::kActivate:
+      return 3;
+    default:
+      return -1;
+  }
+}
+
+RaceTracker::Footprint RaceTracker::footprint(const Instruction& in) {
+  Footprint f;
+  switch (in.op) {
+    case Opcode::kReadHost:
+      f.ub_write = {in.b, uint64_t(in.b) + in.c};
+      break;
+    case Opcode::kWriteHost:
+      f.ub_read = {in.b, uint64_t(in.b) + in.c};
+      break;
+    case Opcode::kMatmul:
+      f.ub_read = {in.a, uint64_t(in.a) + in.c};
+      f.acc_write = {in.b, uint64_t(in.b) + in.c};
+      if (in.flags & kFlagAccumulate) f.acc_read = f.acc_write;
+      break;
+    case Opcode::kActivate:
+      f.acc_read = {in.a, uint64_t(in.a) + in.c};
+      f.ub_write = {in.b, uint64_t(in.b) + (in.c >> in.d)};
+      break;
+    default:
+      break;
+  }
+  return f;
+}
+
+bool RaceTracker::conflict(const Footprint& a, const Footprint& b) {
+  return a.ub_read.overlaps(b.ub_write) || a.ub_write.overlaps(b.ub_write) ||
+         a.ub_write.overlaps(b.ub_read) || a.acc_read.overlaps(b.acc_write) ||
+         a.acc_write.overlaps(b.acc_write) || a.acc_write.overlaps(b.acc_read);
+}
+
+std::vector<RaceTracker::Conflict> RaceTracker::conflicts(const Instruction& in) const {
+  std::vector<Conflict> out;
+  const int self = unit_of(in.op);
+  if (self < 0) return out;
+  const Footprint f = footprint(in);
+  for (int u = 0; u < 4; ++u) {
+    if (u == self) continue;
+    for (const Entry& e : inflight_[u])
+      if (conflict(f, e.fp)) out.push_back({u, e.pc, issued_[u] - 1 - e.index});
+  }
+  return out;
+}
+
+std::optional<Instruction> RaceTracker::needed_sync(const Instruction& in) const {
+  const std::vector<Conflict> c = conflicts(in);
+  if (c.empty()) return std::nullopt;
+  uint8_t mask = 0;
+  uint64_t pending = 0xFFFF;
+  for (const Conflict& x : c) {
+    mask |= uint8_t(1u << x.unit);
+    pending = std::min(pending, x.after);
+  }
+  return Instruction{Opcode::kSync, mask, uint16_t(pending), 0, 0, 0};
+}
+
+void RaceTracker::issue(const Instruction& in, size_t pc) {
+  if (in.op == Opcode::kSync) {
+    for (int u = 0; u < 4; ++u) {
+      if (!(in.flags & (1u << u))) continue;
+      // all but the unit's last `d` instructions have completed
+      const uint64_t keep_from = issued_[u] > in.d ? issued_[u] - in.d : 0;
+      auto& v = inflight_[u];
+      v.erase(
+          std::remove_if(v.begin(), v.end(), [&](const Entry& e) { return e.index < keep_from; }),
+          v.end());
+    }
+    return;
+  }
+  const int u = unit_of(in.op);
+  if (u < 0) return;
+  auto& v = inflight_[u];
+  if (u == 0 || u == 3) v.clear();  // one at a time: the previous one has completed
+  if (u == 2) {
+    // the previous mmcs have injected their last rows: their UB reads are done
+    for (Entry& e : v) e.fp.ub_read = {};
+    v.erase(std::remove_if(v.begin(), v.end(),
+                           [](const Entry& e) { return e.fp.acc_write.lo == e.fp.acc_write.hi; }),
+            v.end());
+  }
+  const Footprint f = footprint(in);
+  if (u != 1) v.push_back({issued_[u], pc, f});
+  ++issued_[u];
+}
+
+void check_races(const Program& prog) {
+  RaceTracker t;
+  static const char* kUnit[] = {"host", "weights", "mxu", "act"};
+  for (size_t pc = 0; pc < prog.code.size(); ++pc) {
+    const Instruction& in = prog.code[pc];
+    const std::vector<RaceTracker::Conflict> c = t.conflicts(in);
+    if (!c.empty()) {
+      const RaceTracker::Conflict& x = c.front();
+      const Instruction need = *t.needed_sync(in);
+      throw InputError(fmt::format(
+          "{}: {}: races with instruction {} ({}) of the {} unit, which may still be running: "
+          "it touches UB vectors or accumulator rows the other writes (or writes what it "
+          "reads); expected a '{}' between them (sim/isa/ISA.md, race-free programs)",
+          prog.where(pc), mnemonic(in.op), x.pc, disassemble(prog.code[x.pc]), kUnit[x.unit],
+          disassemble(need)));
+    }
+    t.issue(in, pc);
+  }
+}
+
+}  // namespace tpusim

@@ -1,0 +1,69 @@
+// The race rule of sim/isa/ISA.md ("Programs must be race-free"), as a checker and as the
+// sync planner the random program generator and the tests share.
+//
+// An instruction conflicts with an earlier one of *another* unit when one writes a UB vector or
+// an accumulator row the other reads or writes. The earlier one must have completed by the time
+// the later one issues, which the program guarantees in one of these ways:
+//   - a `sync` on its unit with `pending` smaller than the number of that unit's instructions
+//     issued after it (each unit completes its instructions in issue order);
+//   - a later instruction of its unit that the hardware issues only once it has completed:
+//     rhm/whm (the host DMA runs one at a time) and act (so does the activation unit), and, for
+//     an mmc's UB reads only, the next mmc (it issues once the previous one injected its last row).
+// Instructions of one unit never race with each other (each unit is in order).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sim/isa/isa.h"
+#include "sim/isa/program.h"
+
+namespace tpusim {
+
+class RaceTracker {
+ public:
+  // A conflicting earlier instruction of `unit` (sync mask bit), `after` instructions of that
+  // unit issued after it: a `sync` needs pending <= after to cover it.
+  struct Conflict {
+    int unit = 0;
+    size_t pc = 0;
+    uint64_t after = 0;
+  };
+
+  // Every in-flight instruction `in` conflicts with.
+  std::vector<Conflict> conflicts(const Instruction& in) const;
+  // The weakest sync that makes `in` race-free (mask of the conflicting units, the largest
+  // pending that covers every conflict), or nothing if `in` is race-free already.
+  std::optional<Instruction> needed_sync(const Instruction& in) const;
+  // Issues `in` (at program counter `pc`): records its footprint, or applies a sync's effect.
+  void issue(const Instruction& in, size_t pc);
+
+ private:
+  struct Range {
+    uint64_t lo = 0, hi = 0;  // [lo, hi), empty when lo == hi
+    bool overlaps(const Range& o) const { return lo < o.hi && o.lo < hi; }
+  };
+  struct Footprint {
+    Range ub_read, ub_write, acc_read, acc_write;
+  };
+  struct Entry {
+    uint64_t index;  // of the unit's instructions, from 0
+    size_t pc;
+    Footprint fp;
+  };
+  static int unit_of(Opcode op);  // sync mask bit, -1 for none
+  static Footprint footprint(const Instruction& in);
+  static bool conflict(const Footprint& later, const Footprint& earlier);
+
+  std::vector<Entry> inflight_[4];
+  uint64_t issued_[4] = {0, 0, 0, 0};
+};
+
+// Throws InputError naming the first instruction that races with an earlier one (and that one),
+// and the sync that would order them.
+void check_races(const Program& prog);
+
+}  // namespace tpusim
