@@ -97,13 +97,8 @@ void RaceTracker::issue(const Instruction& in, size_t pc) {
   if (u < 0) return;
   auto& v = inflight_[u];
   if (u == 0 || u == 3) v.clear();  // one at a time: the previous one has completed
-  if (u == 2) {
-    // the previous mmcs have injected their last rows: their UB reads are done
-    for (Entry& e : v) e.fp.ub_read = {};
-    v.erase(std::remove_if(v.begin(), v.end(),
-                           [](const Entry& e) { return e.fp.acc_write.lo == e.fp.acc_write.hi; }),
-            v.end());
-  }
+  // The previous mmc has injected its last row: its UB reads are done (older ones' already were).
+  if (u == 2 && !v.empty()) v.back().fp.ub_read = {};
   const Footprint f = footprint(in);
   if (u != 1) v.push_back({issued_[u], pc, f});
   ++issued_[u];
