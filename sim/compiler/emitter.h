@@ -1,118 +1,184 @@
-// Emitter: the lowering's only way to emit an instruction. It inserts the `sync` each
-// cross-unit hazard needs (sim/isa/ISA.md) and the weight stream's tiles, into a Sink.
+// Emitter: the lowering's only way to emit an instruction. It plans the `sync` each cross-unit
+// hazard needs with the ISA's race rule (sim/isa/races.h: the weakest `sync ... pending=N` that
+// orders the conflicting instructions), schedules the activation and host units' work around the
+// matmuls, and feeds the weight stream's tiles into a Sink.
+//
+// Scheduling. The controller issues in order, and an instruction whose unit is busy (the host DMA
+// and the activation unit run one instruction at a time) or whose `sync` is not yet satisfied
+// stops everything behind it. So `act`, `rhm` and `whm` are held back and released between
+// matmuls when, by an estimate of the time (each mmc adds its rows; a switch first waits for its
+// weight tile, streamed through the FIFO, and for the previous shift), their unit is free and
+// their inputs are
+// ready: an `act` about `mxu_latency_cycles` after the matmuls it reads were issued, a transfer
+// once the `act` that wrote its rows has run. The next accumulator block's matmuls thus issue
+// while the previous block is activated and written out (the double-buffering of
+// sim/compiler/lowering.h). Held instructions keep their order within each unit and with every
+// held instruction they touch (and host transfers among themselves: host memory is not tracked);
+// an instruction that touches a held one releases it (and everything held before it) first, so
+// the program computes exactly what the unscheduled order computes.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
+#include <vector>
 
-#include "sim/compiler/interval_set.h"
 #include "sim/compiler/lowering.h"
 #include "sim/compiler/sink.h"
+#include "sim/isa/races.h"
+#include "sim/isa/timing.h"
 
 namespace tpusim {
 
-constexpr int kUnits = 4;
-constexpr int kHostU = 0, kWeightsU = 1, kMxuU = 2, kActU = 3;
-
-struct Range {
-  uint64_t lo = 0, hi = 0;
-};
-struct Access {
-  Range ub_r, ub_w, acc_r, acc_w;
-};
-
-// Emits instructions into a sink, inserting syncs for cross-unit hazards, and the weight stream.
 class Emitter {
  public:
-  explicit Emitter(Sink& sink) : sink_(sink) {}
+  Emitter(Sink& sink, const TpuConfig& cfg)
+      : sink_(sink),
+        mxu_latency_(timing::mxu_latency_cycles(cfg)),
+        shift_(timing::weight_shift_cycles(cfg)),
+        transfer_(timing::weight_tile_transfer_cycles(cfg)),
+        fifo_(std::max<uint32_t>(1, cfg.weight_fifo_tiles)),
+        cfg_(cfg) {}
   bool dry = false;
   uint32_t layer = 0;
 
   void rhm(uint64_t host, uint64_t ub, uint64_t n) {
     if (dry) return;
-    Access a;
-    a.ub_w = {ub, ub + n};
-    push(kHostU, a, Instruction{Opcode::kReadHost, 0, 0, u32(host), u32(ub), u32(n)});
+    hold(Instruction{Opcode::kReadHost, 0, 0, u32(host), u32(ub), u32(n)}, kHost, now_,
+         timing::host_transfer_cycles(cfg_, n * cfg_.vector_bytes()), Requant{});
   }
   void whm(uint64_t host, uint64_t ub, uint64_t n) {
     if (dry) return;
-    Access a;
-    a.ub_r = {ub, ub + n};
-    push(kHostU, a, Instruction{Opcode::kWriteHost, 0, 0, u32(host), u32(ub), u32(n)});
+    hold(Instruction{Opcode::kWriteHost, 0, 0, u32(host), u32(ub), u32(n)}, kHost, now_,
+         timing::host_transfer_cycles(cfg_, n * cfg_.vector_bytes()), Requant{});
   }
   // `tile` set: switch in that weight tile (address) first; `key` identifies it for reuse.
   void mmc(uint64_t ub, uint64_t acc, uint64_t b, bool accumulate, std::optional<uint64_t> tile,
            uint64_t key) {
     if (dry) return;
-    Access a;
-    a.ub_r = {ub, ub + b};
-    a.acc_w = {acc, acc + b};
-    if (accumulate) a.acc_r = a.acc_w;
     uint8_t flags = accumulate ? kFlagAccumulate : 0;
     if (tile) {
       flags |= kFlagSwitch;
       sink_.weight_tile(*tile, layer);
       active_key_ = key;
     }
-    push(kMxuU, a, Instruction{Opcode::kMatmul, flags, 0, u32(ub), u32(acc), u32(b)});
+    const Instruction in{Opcode::kMatmul, flags, 0, u32(ub), u32(acc), u32(b)};
+    release_touching(in);
+    emit(in, layer);
+    if (tile) {
+      // The tile arrives one transfer after the previous one, once a FIFO slot is free (the
+      // switch `fifo_` tiles back); the switch waits for it and for the previous shift.
+      uint64_t arrive = tile_arrive_ + transfer_;
+      if (switches_.size() == fifo_) {
+        arrive = std::max(arrive, switches_.front() + transfer_);
+        switches_.erase(switches_.begin());
+      }
+      tile_arrive_ = arrive;
+      now_ = std::max({now_, arrive, last_switch_ + shift_});
+      last_switch_ = now_;
+      switches_.push_back(now_);
+    }
+    now_ += b;
+    pump();
   }
   void act(uint64_t acc, uint64_t ub, uint64_t n, ActFunction f, PoolKind pool, uint32_t log2p,
            const Requant& rq) {
     if (dry) return;
-    if (!have_rq_ || !(rq_ == rq)) {
-      push_plain(
-          Instruction{Opcode::kSetConfig, 0, 0, uint32_t(ConfigReg::kMult), uint32_t(rq.mult), 0});
-      push_plain(Instruction{Opcode::kSetConfig, 0, 0, uint32_t(ConfigReg::kShift), rq.shift, 0});
-      push_plain(Instruction{Opcode::kSetConfig, 0, 0, uint32_t(ConfigReg::kRound), rq.round, 0});
-      rq_ = rq;
-      have_rq_ = true;
-    }
-    Access a;
-    a.acc_r = {acc, acc + n};
-    a.ub_w = {ub, ub + (n >> log2p)};
     const uint8_t flags = uint8_t(uint8_t(f) | (uint8_t(pool) << 2));
-    push(kActU, a,
-         Instruction{Opcode::kActivate, flags, uint16_t(log2p), u32(acc), u32(ub), u32(n)});
+    hold(Instruction{Opcode::kActivate, flags, uint16_t(log2p), u32(acc), u32(ub), u32(n)}, kAct,
+         now_ + mxu_latency_, n + timing::act_pipeline_cycles(), rq);
+  }
+  // Emits every held instruction (end of a program segment).
+  void flush() {
+    while (!held_.empty()) release(0);
   }
   uint64_t active_key() const { return active_key_; }
 
  private:
-  static bool hit(const IntervalSet& s, const Range& r) { return s.overlaps(r.lo, r.hi); }
+  enum Unit { kHost = 0, kAct = 1 };
+  struct Held {
+    Instruction in;
+    uint32_t layer;
+    Unit unit;
+    uint64_t ready;     // its inputs are (estimated) ready at this time
+    uint64_t duration;  // estimated cycles it keeps its unit busy
+    Requant rq;         // act only
+  };
 
-  void push_plain(const Instruction& in) { sink_.instruction(in, layer); }
-  void push(int unit, const Access& a, const Instruction& in) {
-    uint8_t mask = 0;
-    for (int v = 0; v < kUnits; ++v) {
-      if (v == unit || v == kWeightsU) continue;
-      const Pending& p = pend_[v];
-      if (hit(p.ub_w, a.ub_r) || hit(p.ub_r, a.ub_w) || hit(p.ub_w, a.ub_w) ||
-          hit(p.acc_w, a.acc_r) || hit(p.acc_r, a.acc_w) || hit(p.acc_w, a.acc_w))
-        mask |= uint8_t(1u << v);
+  void hold(const Instruction& in, Unit unit, uint64_t ready, uint64_t duration,
+            const Requant& rq) {
+    held_.push_back({in, layer, unit, ready, duration, rq});
+    pump();
+  }
+  // Whether held_[i] must stay behind held_[j] (j < i).
+  bool behind(size_t i, size_t j) const {
+    return held_[i].unit == held_[j].unit || RaceTracker::touches(held_[i].in, held_[j].in);
+  }
+  // Releases every held instruction whose unit is free and whose inputs are ready by now.
+  void pump() {
+    for (size_t i = 0; i < held_.size();) {
+      bool blocked = now_ < held_[i].ready || now_ < free_[held_[i].unit];
+      for (size_t j = 0; j < i && !blocked; ++j) blocked = behind(i, j);
+      if (blocked) {
+        ++i;
+      } else {
+        release(i);
+        i = 0;
+      }
     }
-    if (mask) {
-      push_plain(Instruction{Opcode::kSync, mask, 0, 0, 0, 0});
-      for (int v = 0; v < kUnits; ++v)
-        if (mask & (1u << v)) pend_[v].clear();
+  }
+  // Releases whatever `in` touches, with everything held before it.
+  void release_touching(const Instruction& in) {
+    size_t last = 0;
+    bool any = false;
+    for (size_t i = 0; i < held_.size(); ++i)
+      if (RaceTracker::touches(in, held_[i].in)) last = i, any = true;
+    if (any)
+      for (size_t k = 0; k <= last; ++k) release(0);
+  }
+  void release(size_t i) {
+    const Held h = held_[i];
+    held_.erase(held_.begin() + std::ptrdiff_t(i));
+    if (h.in.op == Opcode::kActivate && (!have_rq_ || !(rq_ == h.rq))) {
+      emit(
+          Instruction{Opcode::kSetConfig, 0, 0, uint32_t(ConfigReg::kMult), uint32_t(h.rq.mult), 0},
+          h.layer);
+      emit(Instruction{Opcode::kSetConfig, 0, 0, uint32_t(ConfigReg::kShift), h.rq.shift, 0},
+           h.layer);
+      emit(Instruction{Opcode::kSetConfig, 0, 0, uint32_t(ConfigReg::kRound), h.rq.round, 0},
+           h.layer);
+      rq_ = h.rq;
+      have_rq_ = true;
     }
-    Pending& p = pend_[unit];
-    p.ub_r.add(a.ub_r.lo, a.ub_r.hi);
-    p.ub_w.add(a.ub_w.lo, a.ub_w.hi);
-    p.acc_r.add(a.acc_r.lo, a.acc_r.hi);
-    p.acc_w.add(a.acc_w.lo, a.acc_w.hi);
-    push_plain(in);
+    emit(h.in, h.layer);
+    const uint64_t end = std::max({now_, h.ready, free_[h.unit]}) + h.duration;
+    free_[h.unit] = end;
+    for (Held& l : held_)
+      if (RaceTracker::touches(l.in, h.in)) l.ready = std::max(l.ready, end);
+  }
+  // Emits `in` after the weakest sync that makes it race-free.
+  void emit(const Instruction& in, uint32_t at_layer) {
+    if (std::optional<Instruction> s = races_.needed_sync(in)) {
+      sink_.instruction(*s, at_layer);
+      races_.issue(*s, pc_++);
+    }
+    sink_.instruction(in, at_layer);
+    races_.issue(in, pc_++);
   }
 
-  struct Pending {
-    IntervalSet ub_r, ub_w, acc_r, acc_w;
-    void clear() {
-      ub_r.clear();
-      ub_w.clear();
-      acc_r.clear();
-      acc_w.clear();
-    }
-  };
   Sink& sink_;
-  Pending pend_[kUnits];
+  uint64_t mxu_latency_ = 0, shift_ = 0, transfer_ = 0;
+  size_t fifo_ = 1;
+  const TpuConfig& cfg_;
+  RaceTracker races_;
+  size_t pc_ = 0;
+  std::vector<Held> held_;
+  // Estimated time: when the matrix unit would finish the mmcs emitted so far (their rows, and
+  // each switch's wait for its weight tile and for the previous shift).
+  uint64_t now_ = 0;
+  uint64_t tile_arrive_ = 0, last_switch_ = 0;
+  std::vector<uint64_t> switches_;  // the last `fifo_` switch times
+  uint64_t free_[2] = {0, 0};       // estimated time each held unit is free again
   uint64_t active_key_ = ~0ull;
   Requant rq_;
   bool have_rq_ = false;

@@ -1,4 +1,4 @@
-// IntervalSet: the accesses of the emitter's units, as disjoint half-open intervals.
+// IntervalSet: disjoint half-open intervals (the lowerer's initialized accumulator rows).
 #pragma once
 
 #include <algorithm>

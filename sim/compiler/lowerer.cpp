@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "models/errors.h"
+#include "sim/compiler/interval_set.h"
 
 namespace tpusim {
 

@@ -157,10 +157,13 @@ void drive(const TpuConfig& cfg, const Workload& wl, const LowerOptions& opt, Se
   std::unique_ptr<Emitter> em;
   auto start = [&](const std::string& group, uint64_t repeat) {
     Sink& sink = out.begin(group, repeat, wl.name + (group.empty() ? "" : "/" + group));
-    em = std::make_unique<Emitter>(sink);
+    em = std::make_unique<Emitter>(sink, cfg);
     low.begin_program(em.get(), out.images());
   };
-  auto finish = [&]() { out.end(ahead); };
+  auto finish = [&]() {
+    em->flush();
+    out.end(ahead);
+  };
   if (opt.unroll) start("", 1);
   HostTensor cur;
   bool have_cur = false;

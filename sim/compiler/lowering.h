@@ -33,8 +33,10 @@
 // - UB allocation: first-fit with reuse after each tensor's last use. When a group's tensors do not
 //   fit, its items are split into chunks (weights are re-read per chunk); when one item still does
 //   not fit, tensors that do not fit are kept in host memory and staged through the UB per block.
-// - Race freedom: every instruction's UB / accumulator reads and writes are checked against the
-//   outstanding accesses of the other units; a `sync` on exactly the conflicting units is inserted.
+// - Race freedom: each instruction gets the weakest `sync ... pending=N` the ISA's race rule
+//   (sim/isa/races.h) needs, on exactly the conflicting units and leaving their later work
+//   running. An `act` is held back until the next block's matmuls are issued, so its `sync mxu`
+//   does not drain the array (sim/compiler/emitter.h).
 //
 // Repeated groups (decoder layers): each group becomes one Segment, a complete program (ending in
 // halt) with a repeat count. Segments run one after the other from an idle machine, so an engine

@@ -40,6 +40,11 @@ class RaceTracker {
   std::optional<Instruction> needed_sync(const Instruction& in) const;
   // Issues `in` (at program counter `pc`): records its footprint, or applies a sync's effect.
   void issue(const Instruction& in, size_t pc);
+  // Whether one of `a`, `b` writes a UB vector or an accumulator row the other reads or writes,
+  // whatever their units: the two may not be reordered.
+  static bool touches(const Instruction& a, const Instruction& b) {
+    return conflict(footprint(a), footprint(b));
+  }
 
  private:
   struct Range {
