@@ -439,6 +439,25 @@ def build(d):
                  ("carbon embodied, run's share (g CO2e)", num(t["carbon_g"]["embodied"]))]
     doc.table(["metric", "value"], rows)
 
+    if timed(rep) and "steady_state" in rep:
+        s = rep["steady_state"]
+        doc.h(2, "Steady state (a stream of batches)")
+        if s["measured"]:
+            doc.p("One more batch of a two-batch stream, T(2) - T(1): the next batch's input is read "
+                  "and the previous batch's output written while a batch computes"
+                  + (" (two UB buffers each)." if s["double_buffered"]
+                     else "; the UB has no room for two buffers of each, so they overlap less."))
+            doc.table(["metric", "cold (one batch)", "steady state (per batch)"],
+                      [("cycles", num(t["cycles"]), num(s["cycles"])),
+                       ("TOPS (2 ops per MAC)", num(t["tops"]), num(s["tops"])),
+                       ("useful TOPS", num(t.get("useful_tops")), num(s.get("useful_tops")))]
+                      + [(k.replace("_", " "), pct(t["breakdown"][k]), pct(s["breakdown"][k]))
+                         for k in BREAKDOWN]
+                      + [(k.replace("_", " "), num(t["cycle_counts"][k]), num(s["cycle_counts"][k]))
+                         for k in ["raw_stall", "input_stall"]])
+        else:
+            doc.p(f"Not measured: {s['why']}")
+
     if timed(rep):
         doc.h(2, "Cycle breakdown")
         doc.table(["counter", "cycles", "fraction"],

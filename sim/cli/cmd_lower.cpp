@@ -19,6 +19,7 @@ struct LowerArgs {
   std::string arch;
   WorkloadArgs wl;
   bool timing_only = false, stats = false;
+  uint64_t batches = 1;
   TextOutputArgs out;
 };
 
@@ -30,9 +31,10 @@ void layer_line(const LayerInfo& l, std::ostream& out) {
 
 // The counts of lower_stats (instructions per opcode, MAC slots, memory used per segment, the
 // layer table), for programs too large to store or print.
-void print_stats(const TpuConfig& cfg, const Workload& w, std::ostream& out) {
+void print_stats(const TpuConfig& cfg, const Workload& w, uint64_t batches, std::ostream& out) {
   LowerOptions opt;
   opt.values = false;
+  opt.batches = batches;
   const LoweringStats st = lower_stats(cfg, w, opt);
   out << fmt::format(
       "; workload {} ({}) on {}: {} useful MACs, {} MAC slots, {} weight bytes, {} segments, "
@@ -56,9 +58,11 @@ void print_stats(const TpuConfig& cfg, const Workload& w, std::ostream& out) {
 }
 
 // One `; segment NAME x REPEAT` block per segment, with `; layer` comments, then its assembly.
-void print_program(const TpuConfig& cfg, const Workload& w, bool timing_only, std::ostream& out) {
+void print_program(const TpuConfig& cfg, const Workload& w, bool timing_only, uint64_t batches,
+                   std::ostream& out) {
   LowerOptions opt;
   opt.values = !timing_only;
+  opt.batches = batches;
   const LoweredProgram lp = lower(cfg, w, opt);
   out << fmt::format("; workload {} ({}) on {}: {} useful MACs, {} weight bytes, {} segments\n",
                      w.name, w.paper, cfg.name, lp.useful_macs(), w.weight_bytes(),
@@ -77,9 +81,9 @@ int run(const LowerArgs& a) {
   const Workload w = load_workload(a.wl.workload, a.wl.params());
   std::ostringstream os;
   if (a.stats)
-    print_stats(cfg, w, os);
+    print_stats(cfg, w, a.batches, os);
   else
-    print_program(cfg, w, a.timing_only, os);
+    print_program(cfg, w, a.timing_only, a.batches, os);
   emit_text(a.out, os.str());
   return 0;
 }
@@ -92,6 +96,10 @@ Command add_lower_command(CLI::App& app) {
   add_arch_option(c, a->arch);
   add_workload_options(c, a->wl);
   c->add_flag("--timing-only", a->timing_only, "No memory images");
+  c->add_option("--batches", a->batches,
+                "A stream of this many batches in one program, host I/O double-buffered "
+                "(workloads of one group)")
+      ->check(CLI::Range(uint64_t(1), uint64_t(64)));
   c->add_flag("--stats", a->stats, "Print the program's counts instead of its assembly (any size)");
   add_text_output_options(c, a->out, "Output file");
   return {c, [a] { return run(*a); }};

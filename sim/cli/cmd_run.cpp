@@ -36,7 +36,7 @@ struct RunArgs {
   WorkloadArgs wl;
   OutputArgs out;
   double qps = 0.0, years = 0.0;
-  bool timing_only = false, strict_capacity = false;
+  bool timing_only = false, strict_capacity = false, cold = false;
   uint64_t seed = 1;
   ParallelArgs par;
 };
@@ -85,6 +85,17 @@ void print_summary(const json& rep) {
     row("carbon op+emb (g CO2e)",
         fmt::format("{:.3g}", t["carbon_g"]["operational"].get<double>() +
                                   t["carbon_g"]["embodied"].get<double>()));
+  }
+  if (rep.contains("steady_state")) {
+    const json& s = rep["steady_state"];
+    if (s["measured"].get<bool>()) {
+      row("steady state: cycles/batch", std::to_string(s["cycles"].get<uint64_t>()));
+      row("  seconds/batch", fmt::format("{:.6g}", s["seconds"].get<double>()));
+      row("  TOPS (2 ops/MAC)", fmt::format("{:.4g}", s["tops"].get<double>()));
+      row("  x cold", fmt::format("{:.3f}", s["speedup_over_cold"].get<double>()));
+    } else {
+      fmt::print("steady state not measured: {}\n", s["why"].get<std::string>());
+    }
   }
   row("instructions", std::to_string(t["instructions"].get<uint64_t>()));
   row("MACs (array slots)", std::to_string(t["macs"].get<uint64_t>()));
@@ -171,6 +182,7 @@ int run(const RunArgs& a) {
     wo.timing_only = a.timing_only;
     wo.strict_capacity = a.strict_capacity;
     wo.seed = a.seed;
+    wo.steady = !a.cold;
     wo.warn = warn;
     rep = run_workload_report(cfg, a.wl.workload, a.wl.params(), wo);
     // The trace is the fast engine's timeline, which the timed engines share (DESIGN.md); it
@@ -217,6 +229,9 @@ Command add_run_command(CLI::App& app) {
   wl->excludes(pg);
   c->add_option("--mode", a->mode, "Engine")->check(CLI::IsMember(engine_modes()));
   c->add_flag("--timing-only", a->timing_only, "Skip values (timing and counts only)");
+  c->add_flag("--cold", a->cold,
+              "One batch from an idle machine only: skip the steady-state run of a two-batch "
+              "stream (host I/O overlapped with the neighbouring batches' compute)");
   c->add_option("--out", a->out_dir, "Folder for report.json");
   add_output_options(c, a->out, "Report JSON file");
   c->add_option("--trace", a->trace_file, "Chrome/Perfetto trace file");

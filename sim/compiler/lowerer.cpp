@@ -62,8 +62,21 @@ uint64_t Lowerer::tile_for(const Term& t, uint64_t kb, uint64_t nt) {
   return addr;
 }
 
-void Lowerer::reset_ub(bool spill) {
+void Lowerer::reset_ub(bool spill, const LayerGroup* stream) {
   ub_ = std::make_unique<UbAllocator>(cfg_.ub_vectors());
+  if (stream) {
+    // Two input and two output buffers of the whole batch, first: the same addresses for every
+    // batch of the stream.
+    const Layer& last = stream->layers.back();
+    for (int i = 0; i < 2; ++i) {
+      in_buf_[i] = alloc_tensor(stream->items * stream->in_rows_per_item, stream->in_features,
+                                "stream input buffer");
+      in_buf_[i].owned = false;
+      out_buf_[i] = alloc_tensor(stream->items * last.rows_per_item, last.out_features,
+                                 "stream output buffer");
+      out_buf_[i].owned = false;
+    }
+  }
   if (spill) {
     for (auto* slot : {&stage_in_[0], &stage_in_[1], &stage_out_[0], &stage_out_[1]}) {
       auto b = ub_->alloc(half_);
@@ -226,11 +239,19 @@ void Lowerer::lower_group_chunk(const LayerGroup& g, uint64_t rep, uint64_t i0, 
     Tensor in_view = gin;
     in_view.row_off = gin.row_off + i0 * g.in_rows_per_item;
     in_view.rows = items * g.in_rows_per_item;
-    Tensor t = alloc_tensor(in_view.rows, g.in_features, g.name + " input", &in_view);
-    if (!t.host) {
-      cur_layer_ = first_layer;
-      em_->layer = cur_layer_;
+    Tensor t = stream_bufs_
+                   ? in_buf_[batch_ % 2]
+                   : alloc_tensor(in_view.rows, g.in_features, g.name + " input", &in_view);
+    cur_layer_ = first_layer;
+    em_->layer = cur_layer_;
+    if (!t.host && !(stream_bufs_ && batch_ > 0))  // a streamed batch > 0 was read ahead
       for (uint64_t b = 0; b < t.blocks(W_); ++b) em_->rhm(in_view.vec(0, b), t.vec(0, b), t.rows);
+    if (stream_bufs_ && batch_ + 1 < batches_) {
+      // Read the next batch's input into the other buffer while this one computes.
+      Tensor next = gin;
+      next.base = next_in_.base;
+      const Tensor& nb = in_buf_[(batch_ + 1) % 2];
+      for (uint64_t b = 0; b < nb.blocks(W_); ++b) em_->rhm(next.vec(0, b), nb.vec(0, b), nb.rows);
     }
     tensors["@in"] = t;
   }
@@ -243,7 +264,9 @@ void Lowerer::lower_group_chunk(const LayerGroup& g, uint64_t rep, uint64_t i0, 
     Tensor gout_view = gout;
     gout_view.row_off = gout.row_off + i0 * l.rows_per_item;
     gout_view.rows = rows;
-    Tensor out = alloc_tensor(rows, l.out_features, l.name, last ? &gout_view : nullptr);
+    Tensor out = last && stream_bufs_
+                     ? out_buf_[batch_ % 2]
+                     : alloc_tensor(rows, l.out_features, l.name, last ? &gout_view : nullptr);
     const std::string key = prefix + l.name;
     layer_kind(l.kind).lower(*this, LayerTask{l, tensors, out, i0, i1, rows, key});
     tensors[l.name] = out;
@@ -285,7 +308,7 @@ void Lowerer::lower_group(const LayerGroup& g, uint64_t rep, const HostTensor& i
     spill_ = spill;
     std::optional<UbFull> err;
     try {
-      reset_ub(spill);
+      reset_ub(spill, stream_bufs_ ? &g : nullptr);
       lower_group_chunk(g, rep, 0, std::min(chunk, g.items), gin, gout, first_layer);
     } catch (const UbFull& e) {
       err = e;
@@ -294,9 +317,15 @@ void Lowerer::lower_group(const LayerGroup& g, uint64_t rep, const HostTensor& i
     host_next_ = host_saved;
     return err;
   };
+  // A stream's double buffers, when the whole batch fits beside them (one chunk, no staging).
+  stream_bufs_ = false;
+  if (batches_ > 1 && g.in_features > 0) {
+    stream_bufs_ = true;
+    if (fits(g.items, false)) stream_bufs_ = false;
+  }
   uint64_t chunk = g.items;
   bool spill = false;
-  std::optional<UbFull> err = fits(chunk, false);
+  std::optional<UbFull> err = stream_bufs_ ? std::nullopt : fits(chunk, false);
   while (err && chunk > 1) {
     chunk = (chunk + 1) / 2;
     err = fits(chunk, false);
@@ -312,7 +341,7 @@ void Lowerer::lower_group(const LayerGroup& g, uint64_t rep, const HostTensor& i
                       wl_.name, g.name, e2->what, e2->needed, cfg_.name, e2->largest,
                       e2->needed - e2->largest));
   }
-  reset_ub(spill);
+  reset_ub(spill, stream_bufs_ ? &g : nullptr);
   spill_ = spill;
   spilled_ = false;
   const uint64_t chunks = (g.items + chunk - 1) / chunk;

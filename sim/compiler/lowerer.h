@@ -112,6 +112,14 @@ class Lowerer {
   void lower_group(const LayerGroup& g, uint64_t rep, const HostTensor& in, const HostTensor& out,
                    uint32_t first_layer);
   bool wrapped() const { return wrapped_; }
+  // The next lower_group() is batch `batch` of a stream of `batches` (LowerOptions::batches);
+  // `next_in`: the next batch's input in host memory, read while this batch computes.
+  void set_stream(uint64_t batch, uint64_t batches, const HostTensor& next_in) {
+    batch_ = batch;
+    batches_ = batches;
+    next_in_ = next_in;
+  }
+  bool double_buffered() const { return stream_bufs_; }
 
   // ---- what the layer kinds use ----------------------------------------------------------------
   const TpuConfig& cfg() const { return cfg_; }
@@ -204,7 +212,7 @@ class Lowerer {
   static constexpr uint64_t kIdentityKey = ~0ull - 1;
 
  private:
-  void reset_ub(bool spill);
+  void reset_ub(bool spill, const LayerGroup* stream = nullptr);
   void lower_group_chunk(const LayerGroup& g, uint64_t rep, uint64_t i0, uint64_t i1,
                          const Tensor& gin, const Tensor& gout, uint32_t first_layer);
 
@@ -218,6 +226,12 @@ class Lowerer {
   uint32_t cur_layer_ = 0;
   std::unique_ptr<UbAllocator> ub_;
   bool spill_ = false, spilled_ = false;
+  // Stream of batches: this batch, their number, the next one's input, and whether the input and
+  // output have two UB buffers each (allocated first, at the same place for every batch).
+  uint64_t batch_ = 0, batches_ = 1;
+  HostTensor next_in_;
+  bool stream_bufs_ = false;
+  Tensor in_buf_[2], out_buf_[2];
   uint64_t stage_in_[2] = {0, 0}, stage_out_[2] = {0, 0};
   int stage_in_next_ = 0, stage_out_next_ = 0;
   int acc_toggle_ = 0;

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <memory>
 
+#include <type_traits>
+
 #include <fmt/format.h>
 
 #include "models/errors.h"
@@ -126,6 +128,7 @@ struct Drive {
   std::vector<LayerInfo> layers;
   HostTensor input, output;
   bool wrapped = false;
+  bool double_buffered = false;
   uint32_t layer = 0;  // the layer being lowered (names the place of an OverBudget)
   // Into a LoweredProgram or a LoweringStats: the layer table and the workload's tensors.
   template <class Result>
@@ -134,6 +137,7 @@ struct Drive {
     r.input = input;
     r.output = output;
     r.weight_addresses_wrapped = wrapped;
+    if constexpr (std::is_same_v<Result, LoweredProgram>) r.double_buffered = double_buffered;
   }
 };
 
@@ -144,6 +148,49 @@ void check_mappable(const TpuConfig& cfg, const Workload& wl) {
   if (cfg.accumulator_entries < 2)
     throw InputError(
         fmt::format("lowering for {}: needs at least 2 accumulator entries", cfg.name));
+}
+
+// LowerOptions::batches > 1: the workload's one group, once per batch, in one program.
+template <class Start, class Finish>
+void drive_stream(Lowerer& low, const Workload& wl, const LowerOptions& opt, Drive& d, Start& start,
+                  Finish& finish) {
+  if (wl.groups.size() != 1 || wl.groups[0].repeat != 1)
+    throw InputError(fmt::format(
+        "lowering {}: a stream of {} batches needs a workload of one group without repeats "
+        "(it has {} groups)",
+        wl.name, opt.batches, wl.groups.size()));
+  const LayerGroup& g = wl.groups[0];
+  start("", 1);
+  std::vector<HostTensor> ins, outs;
+  for (uint64_t b = 0; b < opt.batches; ++b) {
+    // Every batch reads the same values (same key): its output is the first batch's.
+    if (g.in_features)
+      ins.push_back(low.new_host_tensor(g.items * g.in_rows_per_item, g.in_features, "input"));
+    const Layer& last = g.layers.back();
+    outs.push_back(low.new_host_tensor(g.items * last.rows_per_item, last.out_features, ""));
+  }
+  for (uint64_t b = 0; b < opt.batches; ++b) {
+    const uint32_t first = uint32_t(d.layers.size());
+    for (const Layer& l : g.layers) {
+      LayerInfo li;
+      li.group = g.name;
+      li.name = g.name + "/" + l.name + (b > 0 ? fmt::format("#{}", b) : "");
+      li.kind = l.kind;
+      li.weight_bytes = l.weight_bytes();
+      li.act = l.act;
+      d.layers.push_back(li);
+    }
+    d.layer = first;
+    const HostTensor in = g.in_features ? ins[b] : HostTensor{};
+    low.set_stream(b, opt.batches,
+                   b + 1 < opt.batches && g.in_features ? ins[b + 1] : HostTensor{});
+    low.lower_group(g, 0, in, outs[b], first);
+    d.double_buffered = low.double_buffered();
+  }
+  finish();
+  if (g.in_features) d.input = ins[0];
+  d.output = outs[0];
+  d.wrapped = low.wrapped();
 }
 
 // Runs the tiling, allocation and sync insertion of `wl` into `out`, one segment per group (one in
@@ -164,6 +211,10 @@ void drive(const TpuConfig& cfg, const Workload& wl, const LowerOptions& opt, Se
     em->flush();
     out.end(ahead);
   };
+  if (opt.batches > 1) {
+    drive_stream(low, wl, opt, d, start, finish);
+    return;
+  }
   if (opt.unroll) start("", 1);
   HostTensor cur;
   bool have_cur = false;

@@ -76,6 +76,12 @@ struct LowerOptions {
   // lower(): most instructions (all segments, one copy each) to store; above it InputError.
   // 0 = no limit. lower_stats() ignores it.
   uint64_t max_instructions = kMaxStoredInstructions;
+  // A stream of this many batches in one program (a workload of one group without repeats):
+  // batch b + 1's input is read into the UB while batch b computes and batch b's output is
+  // written while b + 1 computes, each in one of two UB buffers (double-buffered host I/O) when
+  // the UB has room for them. Every batch reads the same input values. The layer table has each
+  // layer once per batch (batch b > 0 named "NAME#b").
+  uint64_t batches = 1;
 };
 
 struct Requant {
@@ -132,6 +138,9 @@ struct LoweredProgram {
   uint64_t identity_tile = 0;             // weight tile address of the identity matrix
   HostTensor input;                       // the first group's input (features 0 if none)
   HostTensor output;                      // the last group's output
+  // batches > 1: the host I/O of the stream had its two UB buffers (else each batch allocated
+  // its input and output like a single batch, and they overlap less).
+  bool double_buffered = false;
 
   uint64_t useful_macs() const;  // repeats included
   uint64_t mac_slots() const;

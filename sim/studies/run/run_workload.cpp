@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "models/errors.h"
+#include "models/event_counts.h"
 #include "sim/compiler/lowering.h"
 #include "sim/engines/engine.h"
 #include "sim/report/report_json.h"
@@ -10,6 +11,53 @@
 namespace tpusim {
 
 using nlohmann::json;
+
+namespace {
+
+// One more batch of a stream (sim/compiler/lowering.h, LowerOptions::batches): T(2) - T(1) and
+// every counter's difference, from a two-batch program on the same engine. Timing never depends
+// on values (DESIGN invariant 5): the stream program is timing-only.
+json steady_state(const TpuConfig& cfg, const Workload& wl, const WorkloadRunOptions& opt,
+                  const EventCounts& cold) {
+  if (wl.groups.size() != 1 || wl.groups[0].repeat != 1)
+    return {{"measured", false},
+            {"why", fmt::format("a stream of batches is lowered for workloads of one group "
+                                "without repeats; {} has {} group(s), the first repeated {}x",
+                                wl.name, wl.groups.size(), wl.groups.front().repeat)}};
+  LowerOptions lo;
+  lo.values = false;
+  lo.seed = opt.seed;
+  lo.batches = 2;
+  LoweredProgram lp;
+  try {
+    lp = lower(cfg, wl, lo);
+  } catch (const InputError& e) {
+    return {{"measured", false}, {"why", e.what()}};
+  }
+  EngineOptions eo;
+  eo.values = false;
+  eo.record_timeline = false;
+  const EngineResult r = run_engine(opt.mode, cfg, lp.segments.at(0).program, eo);
+  EventCounts d;
+  for (const CountField& f : kCountFields) {
+    if (f.group == CountGroup::kLowering) continue;
+    const uint64_t two = r.counts.*f.member, one = cold.*f.member;
+    d.*f.member = two > one ? two - one : 0;
+  }
+  d.useful_macs = cold.useful_macs;
+  json j = totals_json(cfg, d);
+  const double seconds = j["seconds"].get<double>();
+  j["useful_macs"] = d.useful_macs;
+  j["useful_tops"] = seconds > 0 ? 2.0 * double(d.useful_macs) / seconds / 1e12 : 0.0;
+  j["measured"] = true;
+  j["double_buffered"] = lp.double_buffered;
+  j["cold_cycles"] = cold.cycles;
+  j["stream_cycles"] = r.counts.cycles;
+  j["speedup_over_cold"] = d.cycles > 0 ? double(cold.cycles) / double(d.cycles) : 0.0;
+  return j;
+}
+
+}  // namespace
 
 json run_workload_report(const TpuConfig& cfg, const std::string& workload,
                          const WorkloadParams& params, const WorkloadRunOptions& opt) {
@@ -108,6 +156,7 @@ json run_workload_report(const TpuConfig& cfg, const std::string& workload,
     rep["totals"]["useful_macs"] = total.useful_macs;
   }
   if (values) rep["outputs"] = {{"fnv1a64", fmt::format("{:016x}", out_hash)}};
+  if (opt.steady && timed) rep["steady_state"] = steady_state(cfg, wl, opt, total);
   return rep;
 }
 

@@ -17,13 +17,18 @@ struct WorkloadRunOptions {
   bool timing_only = false;
   bool strict_capacity = false;  // capacity overflow becomes an InputError
   uint64_t seed = 1;
+  // Also run a stream of two batches (LowerOptions::batches) and report the steady-state time
+  // per batch, T(2) - T(1), as `steady_state` (timed engines, workloads of one group).
+  bool steady = true;
   // Told the capacity warning before the run (weights over the weight memory, simulated as a
   // what-if); unset: the report's `capacity` block alone says so.
   std::function<void(const std::string&)> warn;
 };
 
 // The report of DESIGN.md for `workload` on `cfg`: tool, arch, workload, mode, totals, layers,
-// capacity (and outputs when values were computed). A model whose weights exceed the weight
+// capacity (and outputs when values were computed), and `steady_state` (opt.steady): the cost
+// of one more batch in a stream whose host I/O overlaps the neighbouring batches' compute, or
+// why it was not measured. A model whose weights exceed the weight
 // memory runs as a what-if: capacity.fits = false and opt.warn is told.
 nlohmann::json run_workload_report(const TpuConfig& cfg, const std::string& workload,
                                    const WorkloadParams& params, const WorkloadRunOptions& opt);
