@@ -96,6 +96,7 @@ class Emitter {
 
  private:
   enum Unit { kHost = 0, kAct = 1 };
+  static constexpr size_t kMaxHeld = 16;
   struct Held {
     Instruction in;
     uint32_t layer;
@@ -108,6 +109,8 @@ class Emitter {
   void hold(const Instruction& in, Unit unit, uint64_t ready, uint64_t duration,
             const Requant& rq) {
     held_.push_back({in, layer, unit, ready, duration, rq});
+    // A bounded window (the scheduling is quadratic in it): the oldest goes out first.
+    if (held_.size() > kMaxHeld) release(0);
     pump();
   }
   // Whether held_[i] must stay behind held_[j] (j < i).

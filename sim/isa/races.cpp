@@ -100,6 +100,18 @@ void RaceTracker::issue(const Instruction& in, size_t pc) {
   // The previous mmc has injected its last row: its UB reads are done (older ones' already were).
   if (u == 2 && !v.empty()) v.back().fp.ub_read = {};
   const Footprint f = footprint(in);
+  if (u == 2) {
+    // An earlier mmc whose UB reads are done and whose accumulator rows this one writes again is
+    // covered by it: whatever conflicts with it conflicts with this younger one, whose sync
+    // covers both (in-order completion). Dropping it keeps the list short (K-loops).
+    const size_t keep = v.size() > 16 ? v.size() - 16 : 0;
+    for (size_t i = v.size(); i-- > keep;) {
+      const Footprint& o = v[i].fp;
+      if (o.ub_read.lo == o.ub_read.hi && f.acc_write.lo <= o.acc_write.lo &&
+          o.acc_write.hi <= f.acc_write.hi)
+        v.erase(v.begin() + std::ptrdiff_t(i));
+    }
+  }
   if (u != 1) v.push_back({issued_[u], pc, f});
   ++issued_[u];
 }
