@@ -28,7 +28,7 @@ struct EventCounts {
   uint64_t macs = 0;          // MAC slots clocked: matmul_rows * rows * cols (padding included)
   uint64_t useful_macs = 0;   // the workload's own MACs (from the lowering; 0 for raw programs)
   uint64_t weight_tiles = 0;  // tiles moved weight memory -> FIFO -> shadow
-  uint64_t act_rows_in = 0;   // accumulator rows through the activation unit
+  uint64_t act_rows_in = 0;   // accumulator rows the activation unit reads (one a cycle)
   uint64_t act_rows_out = 0;  // rows written to the UB by it (after pooling)
 
   // Bytes per memory.

@@ -81,6 +81,12 @@ module controller #(
   output wire [31:0]             act_mult_o,
   output wire [5:0]              act_shift_o,
   output wire [1:0]              act_round_o,
+  output wire                    act_pool2d_o,
+  output wire [15:0]             act_out_n_o,
+  output wire [31:0]             act_pool_in_o,
+  output wire [31:0]             act_pool_window_o,
+  output wire [31:0]             act_pool_pad_o,
+  output wire [24:0]             act_pool_recip_o,
   // status
   output wire                    issue_valid_o,
   output wire [31:0]             issue_pc_o,
@@ -132,9 +138,11 @@ module controller #(
       OpRhm, OpWhm:  legal = (flags == 8'd0) && (imm_d == 16'd0) && (fc != 32'd0);
       OpRw:          legal = (flags == 8'd0) && (imm_d == 16'd0) && (fb == 32'd0) && (fc != 32'd0);
       OpMmc:         legal = (flags[7:2] == 6'd0) && (imm_d == 16'd0) && (fc != 32'd0);
-      OpAct:         legal = (flags[7:4] == 4'd0) && (flags[3:2] != 2'd3) && (imm_d <= 16'd4) &&
-                             ((flags[3:2] != 2'd0) || (imm_d == 16'd0)) && (fc != 32'd0);
-      OpSetc:        legal = (flags == 8'd0) && (imm_d == 16'd0) && (fc == 32'd0) && (fa < 32'd3);
+      OpAct:         legal = (flags[7:5] == 3'd0) && (flags[3:2] != 2'd3) && (fc != 32'd0) &&
+                             (flags[4] ? ((flags[3:2] != 2'd0) && (imm_d != 16'd0)) :
+                                         ((imm_d <= 16'd4) &&
+                                          ((flags[3:2] != 2'd0) || (imm_d == 16'd0))));
+      OpSetc:        legal = (flags == 8'd0) && (imm_d == 16'd0) && (fc == 32'd0) && (fa < 32'd7);
       OpSync:        legal = (flags[7:4] == 4'd0) && (flags[3:0] != 4'd0) &&
                              (fa == 32'd0) && (fb == 32'd0) && (fc == 32'd0);
       default:       legal = 1'b0;
@@ -269,16 +277,26 @@ module controller #(
   reg [31:0] mult_q;
   reg [5:0]  shift_q;
   reg [1:0]  round_q;
+  reg [31:0] pool_in_q, pool_window_q, pool_pad_q;
+  reg [24:0] pool_recip_q;
   always @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
-      mult_q  <= 32'h4000_0000;
-      shift_q <= 6'd30;
-      round_q <= 2'd0;
+      mult_q        <= 32'h4000_0000;
+      shift_q       <= 6'd30;
+      round_q       <= 2'd0;
+      pool_in_q     <= 32'h0001_0001;
+      pool_window_q <= 32'h0101_0101;
+      pool_pad_q    <= 32'd0;
+      pool_recip_q  <= 25'h100_0000;
     end else if (issue && op == OpSetc) begin
-      case (fa[1:0])
-        2'd0:    mult_q  <= fb;
-        2'd1:    shift_q <= fb[5:0];
-        default: round_q <= fb[1:0];
+      case (fa[2:0])
+        3'd0:    mult_q        <= fb;
+        3'd1:    shift_q       <= fb[5:0];
+        3'd2:    round_q       <= fb[1:0];
+        3'd3:    pool_in_q     <= fb;
+        3'd4:    pool_window_q <= fb;
+        3'd5:    pool_pad_q    <= fb;
+        default: pool_recip_q  <= fb[24:0];
       endcase
     end
   end
@@ -293,6 +311,12 @@ module controller #(
   assign act_mult_o      = mult_q;
   assign act_shift_o     = shift_q;
   assign act_round_o     = round_q;
+  assign act_pool2d_o    = flags[4];
+  assign act_out_n_o     = imm_d;
+  assign act_pool_in_o     = pool_in_q;
+  assign act_pool_window_o = pool_window_q;
+  assign act_pool_pad_o    = pool_pad_q;
+  assign act_pool_recip_o  = pool_recip_q;
 
   // ---------------------------------------------------------------- counters
   reg [63:0] cycle_q, total_q;

@@ -90,6 +90,10 @@ module tpu_top #(
   wire [1:0]             act_function, act_pool, act_round;
   wire [2:0]             act_pool_log2;
   wire [5:0]             act_shift;
+  wire                   act_pool2d;
+  wire [15:0]            act_out_n;
+  wire [31:0]            act_pool_in, act_pool_window, act_pool_pad;
+  wire [24:0]            act_pool_recip;
 
   // datapath
   wire [VecBytes*8-1:0]  mxu_rdata;
@@ -154,6 +158,12 @@ module tpu_top #(
     .act_mult_o         (act_mult),
     .act_shift_o        (act_shift),
     .act_round_o        (act_round),
+    .act_pool2d_o       (act_pool2d),
+    .act_out_n_o        (act_out_n),
+    .act_pool_in_o      (act_pool_in),
+    .act_pool_window_o  (act_pool_window),
+    .act_pool_pad_o     (act_pool_pad),
+    .act_pool_recip_o   (act_pool_recip),
     .issue_valid_o      (issue_valid_o),
     .issue_pc_o         (issue_pc_o),
     .issue_opcode_o     (issue_opcode_o),
@@ -306,6 +316,12 @@ module tpu_top #(
     .function_i    (act_function),
     .pool_i        (act_pool),
     .pool_log2_i   (act_pool_log2),
+    .pool2d_i      (act_pool2d),
+    .out_n_i       (act_out_n),
+    .pool_in_i     (act_pool_in),
+    .pool_window_i (act_pool_window),
+    .pool_pad_i    (act_pool_pad),
+    .pool_recip_i  (act_pool_recip),
     .mult_i        (act_mult),
     .shift_i       (act_shift),
     .round_i       (act_round),

@@ -19,12 +19,14 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <vector>
 
 #include "sim/compiler/lowering.h"
 #include "sim/compiler/sink.h"
+#include "sim/isa/numerics.h"
 #include "sim/isa/races.h"
 #include "sim/isa/timing.h"
 
@@ -88,6 +90,26 @@ class Emitter {
     hold(Instruction{Opcode::kActivate, flags, uint16_t(log2p), u32(acc), u32(ub), u32(n)}, kAct,
          now_ + mxu_latency_, n + timing::act_pipeline_cycles(), rq);
   }
+  // A 2-D pooling act (sim/isa/ISA.md): the H x W image at accumulator rows acc.. pooled into
+  // p.outputs() UB vectors from ub; its pool registers are set just before it when they differ.
+  void act2d(uint64_t acc, uint64_t ub, const Pool2d& p, ActFunction f, PoolKind pool,
+             const Requant& rq) {
+    if (dry) return;
+    const uint8_t flags = uint8_t(uint8_t(f) | (uint8_t(pool) << 2) | kFlagPool2d);
+    Held h{Instruction{Opcode::kActivate, flags, uint16_t(p.outputs()), u32(acc), u32(ub),
+                       u32(uint64_t(p.H) * p.W)},
+           layer,
+           kAct,
+           now_ + mxu_latency_,
+           p.steps() + timing::act_pipeline_cycles(),
+           rq,
+           {}};
+    h.pool = {p.W | p.H << 16, p.kh | p.kw << 8 | p.sh << 16 | p.sw << 24,
+              p.pt | p.pl << 8 | p.pb << 16 | p.pr << 24, numerics::pool_recip_for(p.kh * p.kw)};
+    held_.push_back(h);
+    if (held_.size() > kMaxHeld) release(0);
+    pump();
+  }
   // Emits every held instruction (end of a program segment).
   void flush() {
     while (!held_.empty()) release(0);
@@ -101,14 +123,15 @@ class Emitter {
     Instruction in;
     uint32_t layer;
     Unit unit;
-    uint64_t ready;     // its inputs are (estimated) ready at this time
-    uint64_t duration;  // estimated cycles it keeps its unit busy
-    Requant rq;         // act only
+    uint64_t ready;                  // its inputs are (estimated) ready at this time
+    uint64_t duration;               // estimated cycles it keeps its unit busy
+    Requant rq;                      // act only
+    std::array<uint32_t, 4> pool{};  // 2-D act only: pool_in, pool_window, pool_pad, pool_recip
   };
 
   void hold(const Instruction& in, Unit unit, uint64_t ready, uint64_t duration,
             const Requant& rq) {
-    held_.push_back({in, layer, unit, ready, duration, rq});
+    held_.push_back({in, layer, unit, ready, duration, rq, {}});
     // A bounded window (the scheduling is quadratic in it): the oldest goes out first.
     if (held_.size() > kMaxHeld) release(0);
     pump();
@@ -153,6 +176,15 @@ class Emitter {
       rq_ = h.rq;
       have_rq_ = true;
     }
+    if (h.in.op == Opcode::kActivate && h.in.pool_2d())
+      for (uint32_t r = 0; r < 4; ++r)
+        if (!have_pool_[r] || pool_[r] != h.pool[r]) {
+          emit(
+              Instruction{Opcode::kSetConfig, 0, 0, uint32_t(ConfigReg::kPoolIn) + r, h.pool[r], 0},
+              h.layer);
+          pool_[r] = h.pool[r];
+          have_pool_[r] = true;
+        }
     emit(h.in, h.layer);
     const uint64_t end = std::max({now_, h.ready, free_[h.unit]}) + h.duration;
     free_[h.unit] = end;
@@ -185,6 +217,8 @@ class Emitter {
   uint64_t active_key_ = ~0ull;
   Requant rq_;
   bool have_rq_ = false;
+  std::array<uint32_t, 4> pool_{};  // the pool registers as set (have_pool_: set at all)
+  std::array<bool, 4> have_pool_{};
 };
 
 }  // namespace tpusim

@@ -19,7 +19,7 @@ enum class LayerKind : uint8_t {
                // (sim/compiler/lowering.h)
   kAttention,  // per-head scores (q x d_head)(d_head x kv) + context (q x kv)(kv x d_head)
   kVector,     // elementwise/softmax/layernorm/gate math on the activation unit (identity passes)
-  kPool,       // pooling of `window` consecutive rows on the activation unit
+  kPool,       // 2-D window, or `window` consecutive rows, pooled on the activation unit
   kEmbedding,  // table lookup: rows gathered by the host and read with rhm
   kHostOp,     // an operation the host performs (e.g. a 7x7 global pool): whm + rhm
 };
@@ -55,7 +55,8 @@ struct Layer {
 
   // kVector: op is documentation ("add", "mul", "softmax", "layernorm", "gate", "copy").
   std::string op;
-  // kPool: window rows (power of two, 2..16), max or avg.
+  // kPool: window rows (power of two, 2..16; 1-D), or in_h > 0: a 2-D window of kernel_h x
+  // kernel_w, stride and pad over in_h x in_w images (the kConv2d fields); max or avg.
   uint32_t window = 0;
   PoolKind pool = PoolKind::kNone;
   // kEmbedding: vocabulary rows of the (host) table.

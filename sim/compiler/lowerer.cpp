@@ -195,6 +195,49 @@ void Lowerer::identity_pass(const std::vector<const Tensor*>& ins, const Tensor&
   }
 }
 
+void Lowerer::pool2d_pass(const Tensor& in, const Tensor& out, const Layer& l) {
+  const uint64_t H = l.in_h, Wd = l.in_w, kh = l.kernel_h, kw = l.kernel_w, s = l.stride, p = l.pad,
+                 OH = l.out_h(), OW = l.out_w();
+  // Output rows per band: their input rows ((nb - 1) s + kh image rows) fit half the
+  // accumulators, their outputs a staging slot.
+  const uint64_t rows_fit = half_ / Wd;
+  if (rows_fit < kh)
+    throw InputError(
+        fmt::format("lowering {}: pool '{}' needs {} accumulator rows for one "
+                    "window row ({} x {}); {} has {} per half",
+                    wl_.name, l.name, kh * Wd, kh, Wd, cfg_.name, half_));
+  const uint64_t nb = std::max<uint64_t>(1, std::min((rows_fit - kh) / s + 1, half_ / OW));
+  const Requant rq = requant_for_sum(1);
+  const uint64_t images = in.rows / (H * Wd);
+  for (uint64_t img = 0; img < images; ++img)
+    for (uint64_t oy0 = 0; oy0 < OH; oy0 += nb) {
+      const uint64_t oy1 = std::min(OH, oy0 + nb);
+      const int64_t top = int64_t(oy0 * s) - int64_t(p),
+                    bottom = int64_t((oy1 - 1) * s + kh) - int64_t(p);
+      const uint64_t ylo = uint64_t(std::max<int64_t>(0, top)),
+                     yhi = uint64_t(std::min<int64_t>(int64_t(H), bottom));
+      Pool2d g;
+      g.H = uint32_t(yhi - ylo);
+      g.W = uint32_t(Wd);
+      g.kh = uint32_t(kh);
+      g.kw = uint32_t(kw);
+      g.sh = g.sw = uint32_t(s);
+      g.pt = uint32_t(int64_t(ylo) - top);
+      g.pb = uint32_t(std::max<int64_t>(0, bottom - int64_t(yhi)));
+      g.pl = g.pr = uint32_t(p);
+      const uint64_t rows = uint64_t(g.H) * Wd;
+      for (uint64_t b = 0; b < out.blocks(W_); ++b) {
+        const uint64_t acc = next_acc();
+        const uint64_t ub = ub_rows(in, b, img * H * Wd + ylo * Wd, rows);
+        std::optional<uint64_t> sw;
+        switch_identity_if_needed(sw);
+        em_->mmc(ub, acc, rows, false, sw, kIdentityKey);
+        if (!em_->dry) info().mac_slots += rows * W_ * W_;
+        act2d_out(out, acc, img * OH * OW + oy0 * OW, b, g, l.act, l.pool, rq);
+      }
+    }
+}
+
 void Lowerer::host_fill(const Tensor& out, const std::string& key, uint64_t global_row0) {
   // The host prepares the rows (in place when the tensor is spilled, else in a fresh region that
   // the UB reads with one rhm per block).

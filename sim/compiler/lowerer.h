@@ -198,6 +198,22 @@ class Lowerer {
     }
   }
 
+  // A 2-D pooling act of the image at `acc` into rows [row, row + p.outputs()) of block nt.
+  void act2d_out(const Tensor& out, uint64_t acc, uint64_t row, uint64_t nt, const Pool2d& p,
+                 ActFunction f, PoolKind pool, const Requant& rq) {
+    if (!out.host) {
+      em_->act2d(acc, out.vec(row, nt), p, f, pool, rq);
+    } else {
+      const uint64_t slot = stage_out_[stage_out_next_ ^= 1];
+      em_->act2d(acc, slot, p, f, pool, rq);
+      em_->whm(out.vec(row, nt), slot, p.outputs());
+    }
+  }
+  // 2-D pooling of `in` (images of in_h x in_w rows, layer l's window) into `out`: per image and
+  // band of output rows whose input rows fit half the accumulators, one identity pass of the
+  // band's rows and one 2-D act (sim/isa/ISA.md).
+  void pool2d_pass(const Tensor& in, const Tensor& out, const Layer& l);
+
   // ---- primitives ------------------------------------------------------------------------------
   // Dense terms into output column blocks [nt_lo, nt_hi) of `out`, by accumulator row blocks.
   void gemm(const Tensor& out, const std::vector<Term>& terms, ActFunction f, const Requant& rq,

@@ -293,7 +293,7 @@ void SegmentStats::add(const Instruction& in) {
       break;
     case Opcode::kActivate:
       reach(acc_entries_used, in.a, in.c);
-      reach(ub_vectors_used, in.b, in.c >> in.d);
+      reach(ub_vectors_used, in.b, act_outputs(in));
       break;
     case Opcode::kReadWeights:
       weight_tiles_read += in.c;

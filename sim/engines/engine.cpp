@@ -30,8 +30,9 @@ EngineResult run_functional_engine(const TpuConfig& cfg, const Program& prog,
   r.has_values = true;
   if (opt.layer_of) {
     r.per_layer.resize(opt.layers);
+    WorkCounter work(cfg);
     for (size_t pc = 0; pc < prog.code.size(); ++pc)
-      count_work(cfg, prog.code[pc], r.per_layer[(*opt.layer_of)[pc]]);
+      work.add(prog.code[pc], r.per_layer[(*opt.layer_of)[pc]]);
   }
   return r;
 }

@@ -35,7 +35,7 @@ class ResultBuilder {
  public:
   ResultBuilder(const TpuConfig& cfg, const Program& prog, bool record_timeline,
                 const std::vector<uint32_t>* layer_of, size_t layers)
-      : cfg_(cfg), prog_(prog), record_(record_timeline), layer_of_(layer_of) {
+      : cfg_(cfg), prog_(prog), record_(record_timeline), layer_of_(layer_of), work_(cfg) {
     if (record_) res.timeline.assign(prog.code.size(), InstrTiming{});
     if (layer_of_) {
       if (layer_of_->size() != prog.code.size())
@@ -93,7 +93,7 @@ class ResultBuilder {
         done = c + in.c + timing::mxu_latency_cycles(cfg_);
         break;
       case Opcode::kActivate:
-        done = c + in.c + timing::act_pipeline_cycles();
+        done = c + act_steps(in, work_.regs()) + timing::act_pipeline_cycles();
         break;
       default:
         break;
@@ -102,8 +102,10 @@ class ResultBuilder {
       res.timeline[pc].issue = c;
       if (in.op != Opcode::kReadWeights) res.timeline[pc].done = done;
     }
-    count_work(cfg_, in, res.counts);
-    if (layer_of_) count_work(cfg_, in, res.per_layer.at((*layer_of_)[pc]));
+    if (layer_of_)
+      work_.add(in, res.counts, res.per_layer.at((*layer_of_)[pc]));
+    else
+      work_.add(in, res.counts);
   }
 
   // At done: total cycles and the counters from the model's ports.
@@ -130,6 +132,7 @@ class ResultBuilder {
   const Program& prog_;
   bool record_;
   const std::vector<uint32_t>* layer_of_;
+  WorkCounter work_;  // count_work with the setc registers tracked
   uint64_t next_pc_ = 0, owner_prev_ = 0, tiles_ = 0, arrivals_ = 0;
   Counters6 prev_{};
   std::deque<std::pair<size_t, uint64_t>> rw_wait_;  // (pc, index of its last tile)

@@ -53,6 +53,22 @@ int64_t parse_s(const Line& ln, const std::string& key, const std::string& v, in
   return x;
 }
 
+// Unsigned fields of `v` separated by any of `seps` in order (e.g. "3x3/2x2" with "x/x"): exactly
+// seps.size() + 1 of them, each 0..max.
+std::vector<uint32_t> parse_fields(const Line& ln, const std::string& key, const std::string& v,
+                                   const std::string& seps, uint64_t max, const char* form) {
+  std::vector<uint32_t> out;
+  size_t pos = 0;
+  for (size_t i = 0; i <= seps.size(); ++i) {
+    const size_t end = i < seps.size() ? v.find(seps[i], pos) : v.size();
+    if (end == std::string::npos)
+      ln.fail(fmt::format("setc: {}='{}' is not of the form {}", key, v, form));
+    out.push_back(uint32_t(parse_u(ln, key, v.substr(pos, end - pos), max)));
+    pos = end + 1;
+  }
+  return out;
+}
+
 // key=value operands plus bare words (flags).
 struct Operands {
   std::map<std::string, std::string> kv;
@@ -86,6 +102,7 @@ class OperandReader {
   OperandReader(const Line& ln, const std::string& mnem, Operands ops)
       : ln_(ln), mnem_(mnem), ops_(std::move(ops)) {}
   uint32_t u32(const std::string& k) { return uint32_t(parse_u(ln_, k, need(k), 0xFFFFFFFFull)); }
+  uint64_t u64_max(const std::string& k, uint64_t max) { return parse_u(ln_, k, need(k), max); }
   std::string need(const std::string& k) {
     auto it = ops_.kv.find(k);
     if (it == ops_.kv.end()) ln_.fail(fmt::format("{}: missing operand {}=", mnem_, k));
@@ -170,7 +187,16 @@ Instruction parse_instruction(const Line& ln, const std::vector<std::string>& to
       if (fn == kFnNames[i]) f = i;
     if (f < 0) ln.fail(fmt::format("act: fn='{}' is not one of none, relu, sigmoid, tanh", fn));
     in.flags = uint8_t(f);
-    if (r.opt("pool", pool)) {
+    std::string pool2d;
+    if (r.opt("pool2d", pool2d)) {
+      int p = -1;
+      for (int i = 1; i < 3; ++i)
+        if (pool2d == kPoolNames[i]) p = i;
+      if (p < 0) ln.fail(fmt::format("act: pool2d='{}' must be max or avg", pool2d));
+      in.flags |= uint8_t(p << 2) | kFlagPool2d;
+      in.d = uint16_t(r.u64_max("out", 0xFFFF));
+      if (r.opt("pool", pool)) ln.fail("act: give pool= (1-D) or pool2d= (2-D), not both");
+    } else if (r.opt("pool", pool)) {
       auto colon = pool.find(':');
       std::string kind = pool.substr(0, colon);
       int p = -1;
@@ -186,12 +212,14 @@ Instruction parse_instruction(const Line& ln, const std::vector<std::string>& to
       in.flags |= uint8_t(p << 2);
       in.d = uint16_t(lg);
     }
-    r.done("acc= ub= n= [fn=none|relu|sigmoid|tanh] [pool=max:P|avg:P]");
+    r.done("acc= ub= n= [fn=none|relu|sigmoid|tanh] [pool=max:P|avg:P | pool2d=max|avg out=M]");
   } else if (m == "setc") {
     in.op = Opcode::kSetConfig;
     Operands ops = parse_operands(ln, toks, 1);
     if (ops.kv.size() != 1 || !ops.words.empty())
-      ln.fail("setc: expected exactly one of mult=V, shift=V, round=half_away|half_up|floor");
+      ln.fail(
+          "setc: expected exactly one of mult=V, shift=V, round=half_away|half_up|floor, "
+          "pool_in=HxW, pool_window=KHxKW/SHxSW, pool_pad=T,L,B,R, pool_recip=V");
     const auto& [k, v] = *ops.kv.begin();
     if (k == "mult") {
       in.a = uint32_t(ConfigReg::kMult);
@@ -206,8 +234,26 @@ Instruction parse_instruction(const Line& ln, const std::vector<std::string>& to
         if (v == kRoundNames[i]) rm = i;
       if (rm < 0) ln.fail(fmt::format("setc: round='{}' is not half_away, half_up or floor", v));
       in.b = uint32_t(rm);
+    } else if (k == "pool_in") {
+      const auto f = parse_fields(ln, k, v, "x", 0xFFFF, "HxW");
+      in.a = uint32_t(ConfigReg::kPoolIn);
+      in.b = f[1] | f[0] << 16;
+    } else if (k == "pool_window") {
+      const auto f = parse_fields(ln, k, v, "x/x", 0xFF, "KHxKW/SHxSW");
+      in.a = uint32_t(ConfigReg::kPoolWindow);
+      in.b = f[0] | f[1] << 8 | f[2] << 16 | f[3] << 24;
+    } else if (k == "pool_pad") {
+      const auto f = parse_fields(ln, k, v, ",,,", 0xFF, "T,L,B,R");
+      in.a = uint32_t(ConfigReg::kPoolPad);
+      in.b = f[0] | f[1] << 8 | f[2] << 16 | f[3] << 24;
+    } else if (k == "pool_recip") {
+      in.a = uint32_t(ConfigReg::kPoolRecip);
+      in.b = uint32_t(parse_u(ln, k, v, kPoolRecipOne));
     } else {
-      ln.fail(fmt::format("setc: unknown register '{}' (expected mult, shift or round)", k));
+      ln.fail(
+          fmt::format("setc: unknown register '{}' (expected mult, shift, round, pool_in, "
+                      "pool_window, pool_pad or pool_recip)",
+                      k));
     }
   } else if (m == "sync") {
     in.op = Opcode::kSync;
@@ -356,12 +402,24 @@ std::string disassemble(const Instruction& in) {
       std::string s =
           fmt::format("act acc={} ub={} n={} fn={}", in.a, in.b, in.c, kFnNames[in.flags & 3]);
       uint8_t pool = (in.flags >> 2) & 3;
-      if (pool) s += fmt::format(" pool={}:{}", kPoolNames[pool], 1u << in.d);
+      if (in.pool_2d())
+        s += fmt::format(" pool2d={} out={}", kPoolNames[pool], in.d);
+      else if (pool)
+        s += fmt::format(" pool={}:{}", kPoolNames[pool], 1u << in.d);
       return s;
     }
     case Opcode::kSetConfig:
       if (in.a == uint32_t(ConfigReg::kMult)) return fmt::format("setc mult={}", int32_t(in.b));
       if (in.a == uint32_t(ConfigReg::kShift)) return fmt::format("setc shift={}", in.b);
+      if (in.a == uint32_t(ConfigReg::kPoolIn))
+        return fmt::format("setc pool_in={}x{}", in.b >> 16, in.b & 0xFFFF);
+      if (in.a == uint32_t(ConfigReg::kPoolWindow))
+        return fmt::format("setc pool_window={}x{}/{}x{}", in.b & 0xFF, (in.b >> 8) & 0xFF,
+                           (in.b >> 16) & 0xFF, in.b >> 24);
+      if (in.a == uint32_t(ConfigReg::kPoolPad))
+        return fmt::format("setc pool_pad={},{},{},{}", in.b & 0xFF, (in.b >> 8) & 0xFF,
+                           (in.b >> 16) & 0xFF, in.b >> 24);
+      if (in.a == uint32_t(ConfigReg::kPoolRecip)) return fmt::format("setc pool_recip={}", in.b);
       return fmt::format("setc round={}", kRoundNames[in.b < 3 ? in.b : 0]);
     case Opcode::kSync: {
       std::string s;

@@ -130,6 +130,11 @@ int8_t average_pow2(int32_t sum, uint32_t log2_count) {
       std::clamp<int64_t>(rounding_shift(sum, log2_count, Rounding::kHalfAwayFromZero), -128, 127));
 }
 
+int8_t average_recip(int32_t sum, uint32_t recip) {
+  const int64_t mag = (int64_t(sum < 0 ? -int64_t(sum) : sum) * recip + (int64_t(1) << 23)) >> 24;
+  return int8_t(std::clamp<int64_t>(sum < 0 ? -mag : mag, -128, 127));
+}
+
 MatrixI32 gemm_reference(const MatrixI8& a, const MatrixI8& w) {
   // int64 accumulation then one wrap equals step-by-step int32 wrap-around (addition mod 2^32).
   using MatrixI64 = Eigen::Matrix<int64_t, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;

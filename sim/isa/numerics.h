@@ -47,6 +47,13 @@ void requantize_row(const int32_t* acc, uint64_t n, int32_t mult, uint32_t shift
 // Average of `count` (a power of two, 2^log2_count) int8 values, rounded half away from zero.
 int8_t average_pow2(int32_t sum, uint32_t log2_count);
 
+// A 2-D pooling window's average (sim/isa/ISA.md): sign(sum) x ((|sum| x recip + 2^23) >> 24),
+// saturated to int8. With recip = pool_recip_for(count) it is sum / count rounded half away from
+// zero, exactly, for every count <= 256 and |sum| <= 128 x count (tests/isa/test_numerics.cpp).
+int8_t average_recip(int32_t sum, uint32_t recip);
+// ceil(2^24 / count): the reciprocal that makes average_recip an exact division by `count`.
+inline uint32_t pool_recip_for(uint32_t count) { return ((1u << 24) + count - 1) / count; }
+
 using MatrixI8 = Eigen::Matrix<int8_t, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 using MatrixI32 = Eigen::Matrix<int32_t, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 

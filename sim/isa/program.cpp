@@ -41,6 +41,7 @@ uint64_t host_vectors_needed(const Program& prog) {
 void validate_program(const TpuConfig& cfg, const Program& prog) {
   if (prog.code.empty()) throw InputError(fmt::format("{}: empty program", prog.where(0)));
   uint64_t tiles_requested = 0, switches = 0;
+  ConfigRegs regs;  // the setc registers, in program order (a 2-D pool act reads them)
   const uint64_t ub = cfg.ub_vectors(), acc = cfg.accumulator_entries,
                  wm_tiles = cfg.weight_memory_tiles();
   for (size_t pc = 0; pc < prog.code.size(); ++pc) {
@@ -68,8 +69,19 @@ void validate_program(const TpuConfig& cfg, const Program& prog) {
         }
         break;
       case Opcode::kActivate:
+        if (in.pool_2d()) {
+          err = check_pool2d(in, regs);
+          if (!err.empty())
+            throw InputError(
+                fmt::format("{}: act (2-D pool): {} (set by setc pool_in, "
+                            "pool_window, pool_pad)",
+                            prog.where(pc), err));
+        }
         check_range(prog, pc, "accumulator row", in.a, in.c, acc, "accumulator entries");
-        check_range(prog, pc, "UB vector", in.b, in.c >> in.d, ub, "UB vectors");
+        check_range(prog, pc, "UB vector", in.b, act_outputs(in), ub, "UB vectors");
+        break;
+      case Opcode::kSetConfig:
+        regs.apply(in);
         break;
       case Opcode::kHalt:
         if (pc + 1 != prog.code.size())

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "sim/isa/numerics.h"
 #include "sim/isa/races.h"
 
 namespace tpusim {
@@ -92,7 +93,34 @@ Program generate_program(const TpuConfig& cfg, uint64_t seed, const GenOptions& 
         break;
       }
       case 8:
-      case 9: {  // act
+      case 9: {                // act
+        if (uni(0, 2) == 0) {  // a 2-D pooling window, its registers set just before
+          const uint64_t H = uni(1, 8), Wd = uni(1, 8);
+          if (H * Wd > acc) break;
+          const uint32_t kh = uint32_t(uni(1, std::min<uint64_t>(4, H + 2))),
+                         kw = uint32_t(uni(1, std::min<uint64_t>(4, Wd + 2)));
+          const uint32_t sh = uint32_t(uni(1, 3)), sw = uint32_t(uni(1, 3));
+          uint32_t pt = uint32_t(uni(0, kh - 1)), pb = uint32_t(uni(0, kh - 1)),
+                   pl = uint32_t(uni(0, kw - 1)), pr = uint32_t(uni(0, kw - 1));
+          if (uni(0, 1)) pt = pb = pl = pr = 0;
+          if (H + pt + pb < kh || Wd + pl + pr < kw) break;
+          const uint64_t outs = ((H + pt + pb - kh) / sh + 1) * ((Wd + pl + pr - kw) / sw + 1);
+          if (outs > ub || outs > 0xFFFF) break;
+          const uint8_t pool = uint8_t(uni(1, 2));
+          emit({Opcode::kSetConfig, 0, 0, uint32_t(ConfigReg::kPoolIn), uint32_t(Wd | H << 16), 0});
+          emit({Opcode::kSetConfig, 0, 0, uint32_t(ConfigReg::kPoolWindow),
+                kh | kw << 8 | sh << 16 | sw << 24, 0});
+          emit({Opcode::kSetConfig, 0, 0, uint32_t(ConfigReg::kPoolPad),
+                pt | pl << 8 | pb << 16 | pr << 24, 0});
+          // the exact reciprocal of the window, or any (the hardware takes any 1..2^24)
+          const uint32_t recip =
+              uni(0, 3) ? numerics::pool_recip_for(kh * kw) : uint32_t(uni(1, kPoolRecipOne));
+          emit({Opcode::kSetConfig, 0, 0, uint32_t(ConfigReg::kPoolRecip), recip, 0});
+          const uint64_t r_lo = uni(0, acc - H * Wd), w_lo = uni(0, ub - outs);
+          place({Opcode::kActivate, uint8_t(uni(0, 3) | (pool << 2) | kFlagPool2d), uint16_t(outs),
+                 uint32_t(r_lo), uint32_t(w_lo), uint32_t(H * Wd)});
+          break;
+        }
         uint16_t d = 0;
         uint8_t pool = uint8_t(uni(0, 2));
         if (pool) d = uint16_t(uni(0, 3));

@@ -41,7 +41,7 @@ RaceTracker::Footprint RaceTracker::footprint(const Instruction& in) {
       break;
     case Opcode::kActivate:
       f.acc_read = {in.a, uint64_t(in.a) + in.c};
-      f.ub_write = {in.b, uint64_t(in.b) + (in.c >> in.d)};
+      f.ub_write = {in.b, uint64_t(in.b) + act_outputs(in)};
       break;
     default:
       break;

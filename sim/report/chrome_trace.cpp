@@ -98,9 +98,10 @@ IntervalCounts interval_counts(const TpuConfig& cfg, const std::vector<TracePart
   EventCounts w;
   for (const TracePart& p : parts) {
     const uint64_t end_of_part = offset + part_cycles(p);
+    WorkCounter work(cfg);
     for (size_t pc = 0; pc < p.program->code.size(); ++pc) {
       w = EventCounts{};
-      count_work(cfg, p.program->code[pc], w);
+      work.add(p.program->code[pc], w);
       const InstrTiming& t = p.result->timeline[pc];
       const uint64_t s = std::min(offset + t.issue, end_of_part - 1);
       const uint64_t e = std::min(std::max(offset + t.done, s + 1), end_of_part);

@@ -267,6 +267,27 @@ MatrixI8 reference(const Workload& w, uint64_t seed) {
             MatrixI8 y = requant_act(acc, requant_for_sum(l.inputs.size()), l.act);
             if (l.kind == LayerKind::kVector) {
               out = y;
+            } else if (l.in_h) {  // 2-D window: max_pool2d / avg_pool2d(count_include_pad)
+              const int64_t H = l.in_h, Wd = l.in_w, OH = l.out_h(), OW = l.out_w(), p = l.pad,
+                            s = l.stride;
+              const int64_t images = y.rows() / (H * Wd);
+              out = MatrixI8(images * OH * OW, y.cols());
+              for (int64_t i = 0; i < images; ++i)
+                for (int64_t oy = 0; oy < OH; ++oy)
+                  for (int64_t ox = 0; ox < OW; ++ox)
+                    for (Eigen::Index c = 0; c < out.cols(); ++c) {
+                      int32_t m = -128, sum = 0;
+                      for (int64_t yy = oy * s - p; yy < oy * s - p + l.kernel_h; ++yy)
+                        for (int64_t xx = ox * s - p; xx < ox * s - p + l.kernel_w; ++xx)
+                          if (yy >= 0 && yy < H && xx >= 0 && xx < Wd) {
+                            m = std::max<int32_t>(m, y(i * H * Wd + yy * Wd + xx, c));
+                            sum += y(i * H * Wd + yy * Wd + xx, c);
+                          }
+                      const int32_t cnt = int32_t(l.kernel_h * l.kernel_w);
+                      const int32_t mag = (2 * std::abs(sum) + cnt) / (2 * cnt);
+                      out(i * OH * OW + oy * OW + ox, c) =
+                          l.pool == PoolKind::kMax ? int8_t(m) : int8_t(sum < 0 ? -mag : mag);
+                    }
             } else {
               out = MatrixI8(y.rows() / l.window, y.cols());
               for (Eigen::Index r = 0; r < out.rows(); ++r)
@@ -395,6 +416,26 @@ TEST_CASE("an MLP lowers bit-exact on tiny and small arrays") {
       "  - {type: fc, out: 20, act: relu}\n  - {type: fc, out: 33, act: sigmoid}\n"
       "  - {type: fc, out: 16, act: tanh}\n  - {type: fc, out: 5}\n";
   Workload w = parse_workload(y, "mlp-test.yaml");
+  for (const char* arch : {"tiny-4", "tiny-8", "small-16"}) {
+    INFO(arch);
+    check_values(arch, w);
+  }
+}
+
+TEST_CASE("2-D pools (3x3/2 pad 1 max, 2x2 avg, 2x1 and 1x2 max, 3x3/1 avg) lower bit-exact") {
+  // A 15 x 14 image is more than half the accumulators of tiny-4 and tiny-8: the pools run in
+  // bands of output rows, each band's top and bottom windows padded or not.
+  const char* y =
+      "name: pool-test\npaper: test\nbatch: 2\ninput: {features: 6, rows_per_item: 210}\n"
+      "layers:\n"
+      "  - {type: conv2d, name: c1, in_h: 15, in_w: 14, out_c: 9, kernel: 3, pad: 1, act: relu}\n"
+      "  - {type: pool, name: p1, in_h: 15, in_w: 14, kernel: 3, stride: 2, pad: 1, kind: max}\n"
+      "  - {type: pool, name: p2, in_h: 8, in_w: 7, kernel: 3, stride: 1, pad: 1, kind: avg}\n"
+      "  - {type: pool, name: p3, in_h: 8, in_w: 7, kernel_h: 2, kernel_w: 1, stride: 2, kind: "
+      "max}\n"
+      "  - {type: pool, name: p4, in_h: 4, in_w: 4, kernel: 2, stride: 1, kind: avg}\n"
+      "  - {type: fc, name: fc, out: 5}\n";
+  Workload w = parse_workload(y, "pool-test.yaml");
   for (const char* arch : {"tiny-4", "tiny-8", "small-16"}) {
     INFO(arch);
     check_values(arch, w);

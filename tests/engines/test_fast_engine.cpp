@@ -179,7 +179,7 @@ Touch touch(const Instruction& in) {
   }
   if (in.op == Opcode::kActivate) {
     t.acc_rd = {in.a, uint64_t(in.a) + in.c};
-    t.ub_wr = {in.b, uint64_t(in.b) + (in.c >> in.d)};
+    t.ub_wr = {in.b, uint64_t(in.b) + act_outputs(in)};
   }
   return t;
 }

@@ -1,3 +1,8 @@
+#include <algorithm>
+#include <cmath>
+#include <random>
+
+#include <fmt/format.h>
 #include <catch2/catch.hpp>
 
 #include "models/config.h"
@@ -71,6 +76,87 @@ TEST_CASE("accumulate adds into the accumulators with wrap-around; overwrite rep
   FunctionalResult r = run_functional(cfg, assemble(prog, "acc.s"));
   CHECK(r.state.acc[0] == 4 * 65536);
   CHECK(r.state.acc[3] == 4 * 65536);
+}
+
+// A 2-D pool written directly from its definition (PyTorch's max_pool2d, and avg_pool2d with
+// count_include_pad), over an H x W image of 4 channels in the accumulators.
+std::vector<int8_t> pool2d_reference(const std::vector<int8_t>& img, int H, int W, int kh, int kw,
+                                     int s, int pad, bool avg) {
+  std::vector<int8_t> out;
+  for (int oy = 0; oy * s - pad + kh <= H + pad; ++oy)
+    for (int ox = 0; ox * s - pad + kw <= W + pad; ++ox)
+      for (int c = 0; c < 4; ++c) {
+        int best = -1000, sum = 0;
+        for (int y = oy * s - pad; y < oy * s - pad + kh; ++y)
+          for (int x = ox * s - pad; x < ox * s - pad + kw; ++x)
+            if (y >= 0 && y < H && x >= 0 && x < W) {
+              best = std::max<int>(best, img[(y * W + x) * 4 + c]);
+              sum += img[(y * W + x) * 4 + c];
+            }
+        const double q = double(sum) / (kh * kw);
+        out.push_back(int8_t(avg ? (q < 0 ? -std::floor(-q + 0.5) : std::floor(q + 0.5)) : best));
+      }
+  return out;
+}
+
+TEST_CASE("2-D pooling (max 3x3/2 pad 1, avg 2x2/2, avg 3x3/1 pad 1) equals its definition",
+          "[functional]") {
+  const TpuConfig cfg = load_config("tiny-4");
+  const int H = 5, W = 7;
+  std::mt19937 rng(3);
+  std::vector<int8_t> img(H * W * 4);
+  for (auto& v : img) v = int8_t(rng());
+  img[5] = -128;
+  img[9] = 127;
+  struct Case {
+    int k, s, pad;
+    bool avg;
+  };
+  for (const Case cs : {Case{3, 2, 1, false}, Case{2, 2, 0, true}, Case{3, 1, 1, true},
+                        Case{3, 2, 1, true}, Case{2, 2, 0, false}}) {
+    // the image into the accumulators through the identity tile (requantize is exact for int8
+    // at the reset mult 2^30, shift 30), then one act
+    std::string prog = ".weights 0 1 0 0 0 0 1 0 0 0 0 1 0 0 0 0 1\n.host 0";
+    for (int8_t v : img) prog += " " + std::to_string(v);
+    const int OH = (H + 2 * cs.pad - cs.k) / cs.s + 1, OW = (W + 2 * cs.pad - cs.k) / cs.s + 1;
+    prog += fmt::format(
+        "\nrw tile=0 n=1\nrhm host=0 ub=0 n={0}\nsync host\nmmc ub=0 acc=0 b={0} switch\n"
+        "sync mxu\nsetc pool_in={1}x{2}\nsetc pool_window={3}x{3}/{4}x{4}\n"
+        "setc pool_pad={5},{5},{5},{5}\nsetc pool_recip={6}\n"
+        "act acc=0 ub=100 n={0} pool2d={7} out={8}\nhalt\n",
+        H * W, H, W, cs.k, cs.s, cs.pad, pool_recip_for(uint32_t(cs.k * cs.k)),
+        cs.avg ? "avg" : "max", OH * OW);
+    const FunctionalResult r = run_functional(cfg, assemble(prog, "pool.s"));
+    const std::vector<int8_t> want = pool2d_reference(img, H, W, cs.k, cs.k, cs.s, cs.pad, cs.avg);
+    REQUIRE(want.size() == size_t(OH * OW * 4));
+    INFO("window " << cs.k << " stride " << cs.s << " pad " << cs.pad << " avg " << cs.avg);
+    CHECK(std::equal(want.begin(), want.end(), r.state.ub.begin() + 100 * 4));
+    CHECK(r.counts.act_rows_in == uint64_t(OH * OW * cs.k * cs.k));
+    CHECK(r.counts.act_rows_out == uint64_t(OH * OW));
+  }
+}
+
+TEST_CASE("2-D pooling acts are checked against the pool registers", "[functional]") {
+  TpuConfig cfg = load_config("tiny-4");
+  // n must be H x W
+  CHECK_THAT(error_of(cfg, "setc pool_in=2x3\nact acc=0 ub=0 n=5 pool2d=max out=6\nhalt\n"),
+             Catch::Contains("p.s:2") && Catch::Contains("H x W = 2 x 3 = 6"));
+  // d must be the output count
+  CHECK_THAT(error_of(cfg,
+                      "setc pool_in=4x4\nsetc pool_window=2x2/2x2\n"
+                      "act acc=0 ub=0 n=16 pool2d=avg out=5\nhalt\n"),
+             Catch::Contains("output count 2 x 2 = 4"));
+  // a pad as large as the window would leave windows of padding only
+  CHECK_THAT(error_of(cfg,
+                      "setc pool_in=4x4\nsetc pool_window=2x2/2x2\nsetc pool_pad=2,0,0,0\n"
+                      "act acc=0 ub=0 n=16 pool2d=max out=6\nhalt\n"),
+             Catch::Contains("pool_pad"));
+  CHECK_THAT(error_of(cfg, "setc pool_window=17x1/1x1\nhalt\n"), Catch::Contains("1..16"));
+  CHECK_THAT(error_of(cfg, "act acc=0 ub=0 n=1 pool2d=none out=1\nhalt\n"),
+             Catch::Contains("max or avg"));
+  // the UB range is the output count
+  CHECK_THAT(error_of(cfg, "setc pool_in=1x2\nact acc=0 ub=1023 n=2 pool2d=max out=2\nhalt\n"),
+             Catch::Contains("UB vector range [1023, 1025)"));
 }
 
 TEST_CASE("an mmc before any switch multiplies by the zero registers", "[functional]") {

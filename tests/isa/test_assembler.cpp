@@ -48,10 +48,17 @@ TEST_CASE("assembler accepts operands in any order, comments and directives", "[
     setc mult=-5
     sync mxu,act
     sync mxu pending=3
+    setc pool_window=3x2/2x1
+    act acc=0 ub=4 n=12 pool2d=avg out=2
     halt
   )",
                        "demo.s");
-  REQUIRE(p.code.size() == 6);
+  REQUIRE(p.code.size() == 8);
+  CHECK(p.code[5].b == (3u | 2u << 8 | 2u << 16 | 1u << 24));
+  CHECK(p.code[6].flags == (kFlagPool2d | 2u << 2));
+  CHECK(p.code[6].d == 2);
+  CHECK(disassemble(p.code[5]) == "setc pool_window=3x2/2x1");
+  CHECK(disassemble(p.code[6]) == "act acc=0 ub=4 n=12 fn=none pool2d=avg out=2");
   CHECK(p.name == "demo");
   CHECK(p.code[0] == Instruction{Opcode::kMatmul, kFlagAccumulate | kFlagSwitch, 0, 1, 8, 4});
   CHECK(p.code[1].pool_size() == 4);

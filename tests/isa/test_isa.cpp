@@ -33,6 +33,15 @@ Instruction random_instruction(std::mt19937_64& rng) {
       in = {Opcode::kMatmul, uint8_t(any(rng) % 4), 0, any(rng), any(rng), n()};
       break;
     case 6: {
+      if (any(rng) % 3 == 0) {  // a 2-D window: pool max/avg, d = outputs
+        in = {Opcode::kActivate,
+              uint8_t((any(rng) % 4) | ((1 + any(rng) % 2) << 2) | kFlagPool2d),
+              uint16_t(1 + any(rng) % 0xFFFF),
+              any(rng),
+              any(rng),
+              n()};
+        break;
+      }
       uint8_t pool = any(rng) % 3;
       uint16_t d = pool ? uint16_t(any(rng) % 5) : 0;
       in = {Opcode::kActivate,         uint8_t((any(rng) % 4) | (pool << 2)), d, any(rng), any(rng),
@@ -40,8 +49,19 @@ Instruction random_instruction(std::mt19937_64& rng) {
       break;
     }
     case 7: {
-      uint32_t reg = any(rng) % 3;
-      uint32_t v = reg == 0 ? any(rng) : reg == 1 ? any(rng) % 63 : any(rng) % 3;
+      uint32_t reg = any(rng) % kConfigRegCount;
+      auto bytes = [&](uint32_t lo, uint32_t span) {
+        uint32_t v = 0;
+        for (int i = 0; i < 4; ++i) v |= (lo + any(rng) % span) << (8 * i);
+        return v;
+      };
+      uint32_t v = reg == 0   ? any(rng)
+                   : reg == 1 ? any(rng) % 63
+                   : reg == 2 ? any(rng) % 3
+                   : reg == 3 ? (1 + any(rng) % 0xFFFF) | (1 + any(rng) % 0xFFFF) << 16
+                   : reg == 4 ? bytes(1, kMaxPoolWindow)
+                   : reg == 5 ? bytes(0, kMaxPoolWindow)
+                              : 1 + any(rng) % kPoolRecipOne;
       in = {Opcode::kSetConfig, 0, 0, reg, v, 0};
       break;
     }

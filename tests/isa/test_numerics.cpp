@@ -1,4 +1,5 @@
 #include <cmath>
+#include <cstdlib>
 #include <random>
 #include <utility>
 #include <vector>
@@ -100,6 +101,27 @@ TEST_CASE("average pooling rounds half away from zero", "[numerics]") {
   CHECK(average_pow2(-3, 1) == -2);  // -1.5
   CHECK(average_pow2(-512, 2) == -128);
   CHECK(average_pow2(127 * 16, 4) == 127);
+}
+
+TEST_CASE("the 2-D window's reciprocal average is an exact division for every window size",
+          "[numerics]") {
+  // Every count a kh x kw window (1..16 each) can have, every sum of `count` int8 values.
+  for (int32_t count = 1; count <= 256; ++count) {
+    const uint32_t r = pool_recip_for(uint32_t(count));
+    for (int32_t sum = -128 * count; sum <= 127 * count; ++sum) {
+      const int32_t mag = (2 * std::abs(sum) + count) / (2 * count);  // half away from zero
+      const int32_t want = sum < 0 ? -mag : mag;
+      if (average_recip(sum, r) != want) {
+        INFO("count " << count << " sum " << sum);
+        REQUIRE(int(average_recip(sum, r)) == want);
+      }
+    }
+  }
+  // A power-of-two count gives what the 1-D pool gives.
+  for (int32_t sum = -512; sum <= 508; ++sum)
+    CHECK(average_recip(sum, 1u << 22) == average_pow2(sum, 2));
+  CHECK(average_recip(-32768, 1) == 0);
+  CHECK(average_recip(32767, 1u << 24) == 127);  // saturates
 }
 
 TEST_CASE("fast int8 GEMM stays exact after the switch to oneDNN (2^29 MACs into the process)",

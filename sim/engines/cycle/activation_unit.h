@@ -18,6 +18,7 @@ class activation_unit : public sc_core::sc_module {
   sc_core::sc_in<bool> start_i;
   sc_core::sc_in<uint32_t> acc_addr_i, ub_addr_i, n_i, function_i, pool_i, pool_log2_i, mult_i,
       shift_i, round_i;
+  sc_core::sc_in<uint32_t> pool2d_i, out_n_i, pool_in_i, pool_window_i, pool_pad_i, pool_recip_i;
   sc_core::sc_out<bool> busy_o;
   sc_core::sc_out<uint32_t> acc_rd_addr_o;
   sc_core::sc_in<Bits> acc_rd_data_i;  // Cols x int32
@@ -33,6 +34,8 @@ class activation_unit : public sc_core::sc_module {
  private:
   void seq();
   void comb();
+  // The 2-D walker's start values, from the inputs in the issue cycle (as the RTL's org0).
+  uint32_t origin() const;
   // seq() updates registers only; comb() alone drives the outputs (one writer per signal),
   // woken by this event after every register update.
   sc_core::sc_event state_ev_;
@@ -44,6 +47,13 @@ class activation_unit : public sc_core::sc_module {
   uint32_t func_q_ = 0, pool_q_ = 0, log2_q_ = 0, mult_q_ = 0, shift_q_ = 0, round_q_ = 0,
            out_addr_q_ = 0;
   uint32_t left_q_ = 0, rd_addr_q_ = 0, grp_q_ = 0;
+  // 2-D walker (rtl/activation_unit.v): latched geometry, window position and addresses
+  bool p2d_q_ = false;
+  uint32_t recip_q_ = 0;
+  uint32_t gw_q_ = 0, gh_q_ = 0, kh_q_ = 0, kw_q_ = 0, sh_q_ = 0, sw_q_ = 0, pl_q_ = 0, pr_q_ = 0;
+  uint32_t kx_q_ = 0, ky_q_ = 0, row_q_ = 0, win_q_ = 0, off_q_ = 0;
+  int32_t oxo_q_ = 0, oyo_q_ = 0;
+  bool inb1_q_ = false, inb2_q_ = false, inb3_q_ = false;
   bool v1_q_ = false, v2_q_ = false, v3_q_ = false, v4_q_ = false;
   bool first1_q_ = false, first2_q_ = false, first3_q_ = false;
   bool last1_q_ = false, last2_q_ = false, last3_q_ = false;

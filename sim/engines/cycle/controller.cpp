@@ -54,11 +54,12 @@ controller::Decode controller::decode() const {
       d.legal = (d.flags >> 2) == 0 && d.imm == 0 && d.fc != 0;
       break;
     case kOpAct:
-      d.legal = (d.flags >> 4) == 0 && ((d.flags >> 2) & 3) != 3 && d.imm <= 4 &&
-                (((d.flags >> 2) & 3) != 0 || d.imm == 0) && d.fc != 0;
+      d.legal = (d.flags >> 5) == 0 && ((d.flags >> 2) & 3) != 3 && d.fc != 0 &&
+                ((d.flags & 0x10) ? (((d.flags >> 2) & 3) != 0 && d.imm != 0)
+                                  : (d.imm <= 4 && (((d.flags >> 2) & 3) != 0 || d.imm == 0)));
       break;
     case kOpSetc:
-      d.legal = d.flags == 0 && d.imm == 0 && d.fc == 0 && d.fa < 3;
+      d.legal = d.flags == 0 && d.imm == 0 && d.fc == 0 && d.fa < 7;
       break;
     case kOpSync:
       d.legal = (d.flags >> 4) == 0 && (d.flags & 0xf) != 0 && d.fa == 0 && d.fb == 0 && d.fc == 0;
@@ -162,6 +163,10 @@ void controller::seq() {
     mult_q_ = 0x40000000u;
     shift_q_ = 30;
     round_q_ = 0;
+    pool_in_q_ = 0x00010001u;
+    pool_window_q_ = 0x01010101u;
+    pool_pad_q_ = 0;
+    pool_recip_q_ = 1u << 24;
     cycle_q_ = total_q_ = c_active_q_ = c_wstall_q_ = c_wshift_q_ = c_nonmatrix_q_ = c_raw_q_ =
         c_input_q_ = 0;
   } else if (edge) {
@@ -189,15 +194,27 @@ void controller::seq() {
     mxu_switch_q_ = d.switch_w;
     // setc
     if (d.issue && d.op == kOpSetc) {
-      switch (d.fa & 3) {
+      switch (d.fa & 7) {
         case 0:
           mult_q_ = d.fb;
           break;
         case 1:
           shift_q_ = d.fb & 0x3f;
           break;
-        default:
+        case 2:
           round_q_ = d.fb & 3;
+          break;
+        case 3:
+          pool_in_q_ = d.fb;
+          break;
+        case 4:
+          pool_window_q_ = d.fb;
+          break;
+        case 5:
+          pool_pad_q_ = d.fb;
+          break;
+        default:
+          pool_recip_q_ = d.fb & 0x1ffffffu;
       }
     }
     // counters
@@ -248,6 +265,12 @@ void controller::comb() {
   act_mult_o.write(mult_q_);
   act_shift_o.write(shift_q_);
   act_round_o.write(round_q_);
+  act_pool2d_o.write((d.flags >> 4) & 1);
+  act_out_n_o.write(d.imm);
+  act_pool_in_o.write(pool_in_q_);
+  act_pool_window_o.write(pool_window_q_);
+  act_pool_pad_o.write(pool_pad_q_);
+  act_pool_recip_o.write(pool_recip_q_);
   issue_valid_o.write(d.issue);
   issue_pc_o.write(id_pc_q_);
   issue_opcode_o.write(d.op);
@@ -283,6 +306,10 @@ void controller::trace(Vcd& v, const std::string& s) {
   v.add_u64(s, "mult_q", 32, [this] { return mult_q_; });
   v.add_u64(s, "shift_q", 6, [this] { return shift_q_; });
   v.add_u64(s, "round_q", 2, [this] { return round_q_; });
+  v.add_u64(s, "pool_in_q", 32, [this] { return pool_in_q_; });
+  v.add_u64(s, "pool_window_q", 32, [this] { return pool_window_q_; });
+  v.add_u64(s, "pool_pad_q", 32, [this] { return pool_pad_q_; });
+  v.add_u64(s, "pool_recip_q", 25, [this] { return pool_recip_q_; });
   v.add_u64(s, "issue_valid_o", 1, [this] { return issue_valid_o.read(); });
   v.add_u64(s, "issue_pc_o", 32, [this] { return issue_pc_o.read(); });
   v.add_u64(s, "issue_opcode_o", 8, [this] { return issue_opcode_o.read(); });

@@ -32,7 +32,8 @@ class controller : public sc_core::sc_module {
   sc_core::sc_out<uint32_t> mxu_acc_addr_o;
   sc_core::sc_out<bool> act_start_o;
   sc_core::sc_out<uint32_t> act_acc_addr_o, act_ub_addr_o, act_n_o, act_function_o, act_pool_o,
-      act_pool_log2_o, act_mult_o, act_shift_o, act_round_o;
+      act_pool_log2_o, act_mult_o, act_shift_o, act_round_o, act_pool2d_o, act_out_n_o,
+      act_pool_in_o, act_pool_window_o, act_pool_pad_o, act_pool_recip_o;
   sc_core::sc_out<bool> issue_valid_o;
   sc_core::sc_out<uint32_t> issue_pc_o, issue_opcode_o;
   sc_core::sc_out<bool> done_o, error_o;
@@ -48,6 +49,10 @@ class controller : public sc_core::sc_module {
   uint32_t mult() const { return mult_q_; }
   uint32_t shift() const { return shift_q_; }
   uint32_t round() const { return round_q_; }
+  uint32_t pool_in() const { return pool_in_q_; }
+  uint32_t pool_window() const { return pool_window_q_; }
+  uint32_t pool_pad() const { return pool_pad_q_; }
+  uint32_t pool_recip() const { return pool_recip_q_; }
   void trace(Vcd& vcd, const std::string& scope);
 
  private:
@@ -80,6 +85,8 @@ class controller : public sc_core::sc_module {
   uint32_t mxu_pend_q_ = 0, w_pend_q_ = 0;  // 16-bit counters
   uint32_t mxu_acc_addr_q_ = 0;
   uint32_t mult_q_ = 0x40000000u, shift_q_ = 30, round_q_ = 0;
+  uint32_t pool_in_q_ = 0x00010001u, pool_window_q_ = 0x01010101u, pool_pad_q_ = 0,
+           pool_recip_q_ = 1u << 24;
   uint64_t cycle_q_ = 0, total_q_ = 0, c_active_q_ = 0, c_wstall_q_ = 0, c_wshift_q_ = 0,
            c_nonmatrix_q_ = 0, c_raw_q_ = 0, c_input_q_ = 0;
 };

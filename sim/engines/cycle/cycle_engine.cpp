@@ -217,6 +217,10 @@ EngineResult run_cycle(const TpuConfig& cfg, const Program& prog, const EngineOp
     v.state.mult = int32_t(bench->top.ctrl().mult());
     v.state.shift = bench->top.ctrl().shift();
     v.state.round = uint8_t(bench->top.ctrl().round());
+    v.state.pool_in = bench->top.ctrl().pool_in();
+    v.state.pool_window = bench->top.ctrl().pool_window();
+    v.state.pool_pad = bench->top.ctrl().pool_pad();
+    v.state.pool_recip = bench->top.ctrl().pool_recip();
     v.host_writes = rb.host_writes;
     v.counts = res.counts;
     res.has_values = true;

@@ -102,7 +102,10 @@ class tpu_top : public sc_core::sc_module {
   sc_core::sc_signal<bool> act_start{"act_start"};
   sc_core::sc_signal<uint32_t> act_acc_addr{"act_acc_addr"}, act_ub_addr{"act_ub_addr"},
       act_n{"act_n"}, act_mult{"act_mult"}, act_function{"act_function"}, act_pool{"act_pool"},
-      act_round{"act_round"}, act_pool_log2{"act_pool_log2"}, act_shift{"act_shift"};
+      act_round{"act_round"}, act_pool_log2{"act_pool_log2"}, act_shift{"act_shift"},
+      act_pool2d{"act_pool2d"}, act_out_n{"act_out_n"}, act_pool_in{"act_pool_in"},
+      act_pool_window{"act_pool_window"}, act_pool_pad{"act_pool_pad"},
+      act_pool_recip{"act_pool_recip"};
   // datapath
   sc_core::sc_signal<Bits> mxu_rdata{"mxu_rdata"};
   sc_core::sc_signal<bool> dma_ub_we{"dma_ub_we"};
@@ -204,6 +207,12 @@ tpu_top<P>::tpu_top(sc_core::sc_module_name name, const TpuTopParams& prm)
   c.act_mult_o(act_mult);
   c.act_shift_o(act_shift);
   c.act_round_o(act_round);
+  c.act_pool2d_o(act_pool2d);
+  c.act_out_n_o(act_out_n);
+  c.act_pool_in_o(act_pool_in);
+  c.act_pool_window_o(act_pool_window);
+  c.act_pool_pad_o(act_pool_pad);
+  c.act_pool_recip_o(act_pool_recip);
   c.issue_valid_o(issue_valid_o);
   c.issue_pc_o(issue_pc_o);
   c.issue_opcode_o(issue_opcode_o);
@@ -330,6 +339,12 @@ tpu_top<P>::tpu_top(sc_core::sc_module_name name, const TpuTopParams& prm)
   t.mult_i(act_mult);
   t.shift_i(act_shift);
   t.round_i(act_round);
+  t.pool2d_i(act_pool2d);
+  t.out_n_i(act_out_n);
+  t.pool_in_i(act_pool_in);
+  t.pool_window_i(act_pool_window);
+  t.pool_pad_i(act_pool_pad);
+  t.pool_recip_i(act_pool_recip);
   t.busy_o(act_busy);
   t.acc_rd_addr_o(acc_rd_addr);
   t.acc_rd_data_i(acc_rd_data);

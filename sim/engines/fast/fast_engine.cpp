@@ -164,6 +164,7 @@ EngineResult run_fast(const TpuConfig& cfg, const Program& prog, const EngineOpt
   const uint64_t mxu_latency = timing::mxu_latency_cycles(cfg);
   WeightPath wp(cfg);
   uint64_t host_free = 0, mxu_free = 0, act_free = 0;
+  ConfigRegs regs;  // the setc registers: an act's walk length (2-D pooling) depends on them
   // Incomplete instructions of the units that pipeline them (sim/isa/ISA.md, `sync`): the
   // completion times of the mmcs, and the last tile of each rw, oldest first. Entries that have
   // completed by the previous issue are dropped as new ones arrive.
@@ -231,7 +232,7 @@ EngineResult run_fast(const TpuConfig& cfg, const Program& prog, const EngineOpt
         break;
       case Opcode::kActivate:
         t = std::max(t, act_free);
-        act_free = t + in.c + timing::act_pipeline_cycles();
+        act_free = t + act_steps(in, regs) + timing::act_pipeline_cycles();
         done = act_free;
         break;
       case Opcode::kSync:
@@ -293,11 +294,12 @@ EngineResult run_fast(const TpuConfig& cfg, const Program& prog, const EngineOpt
       l.non_matrix_cycles += span - active - stall - shift;
       l.raw_stall_cycles += raw;
       l.input_stall_cycles += input;
-      count_work(cfg, in, l);
+      count_work(cfg, in, regs, l);
     }
     prev_issue = t;
     if (opt.record_timeline) res.timeline[pc] = {t, done};
-    count_work(cfg, in, n);
+    count_work(cfg, in, regs, n);
+    if (in.op == Opcode::kSetConfig) regs.apply(in);
     if (values) values->step(in);
     if (in.op == Opcode::kHalt) n.cycles = t + 1;
   }

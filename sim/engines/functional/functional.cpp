@@ -121,6 +121,35 @@ void execute_instruction(const TpuConfig& cfg, const Instruction& in, ArchState&
       const auto pool = in.pool_kind();
       const auto fn = uint8_t(in.act_function());
       const auto mode = numerics::Rounding(st.round);
+      auto value = [&](uint64_t row, uint64_t c) {
+        return numerics::apply_function(
+            fn, numerics::requantize(st.acc[row * C + c], st.mult, st.shift, mode));
+      };
+      if (in.pool_2d()) {
+        // Window positions outside the image hold the pool's neutral value: -128 for max (every
+        // window holds an image element), 0 for avg (the average divides by kh x kw).
+        const Pool2d p = Pool2d::of(st);
+        for (uint32_t oy = 0; oy < p.out_h(); ++oy)
+          for (uint32_t ox = 0; ox < p.out_w(); ++ox) {
+            int8_t* out = st.ub.data() + (uint64_t(in.b) + uint64_t(oy) * p.out_w() + ox) * W;
+            for (uint64_t c = 0; c < C; ++c) {
+              int32_t best = -128, sum = 0;
+              for (uint32_t ky = 0; ky < p.kh; ++ky)
+                for (uint32_t kx = 0; kx < p.kw; ++kx) {
+                  const int64_t y = int64_t(oy) * p.sh + ky - p.pt,
+                                x = int64_t(ox) * p.sw + kx - p.pl;
+                  if (y < 0 || y >= p.H || x < 0 || x >= p.W) continue;
+                  const int8_t v = value(in.a + uint64_t(y) * p.W + uint64_t(x), c);
+                  best = std::max<int32_t>(best, v);
+                  sum += v;
+                }
+              out[c] = pool == PoolKind::kAvg ? numerics::average_recip(sum, st.pool_recip)
+                                              : int8_t(best);
+            }
+            std::fill(out + C, out + W, int8_t(0));
+          }
+        break;
+      }
       for (uint32_t o = 0; o < in.c / P; ++o) {
         int8_t* out = st.ub.data() + (uint64_t(in.b) + o) * W;
         if (P == 1) {
@@ -132,9 +161,7 @@ void execute_instruction(const TpuConfig& cfg, const Instruction& in, ArchState&
         for (uint64_t c = 0; c < C; ++c) {
           int32_t best = -129, sum = 0;
           for (uint32_t k = 0; k < P; ++k) {
-            int32_t acc = st.acc[(uint64_t(in.a) + uint64_t(o) * P + k) * C + c];
-            int8_t y =
-                numerics::apply_function(fn, numerics::requantize(acc, st.mult, st.shift, mode));
+            const int8_t y = value(uint64_t(in.a) + uint64_t(o) * P + k, c);
             best = std::max<int32_t>(best, y);
             sum += y;
           }
@@ -147,16 +174,15 @@ void execute_instruction(const TpuConfig& cfg, const Instruction& in, ArchState&
       break;
     }
     case Opcode::kSetConfig:
-      if (in.a == uint32_t(ConfigReg::kMult)) st.mult = int32_t(in.b);
-      if (in.a == uint32_t(ConfigReg::kShift)) st.shift = in.b;
-      if (in.a == uint32_t(ConfigReg::kRound)) st.round = uint8_t(in.b);
+      st.apply(in);
       break;
     default:
       break;
   }
 }
 
-void count_work(const TpuConfig& cfg, const Instruction& in, EventCounts& n) {
+void count_work(const TpuConfig& cfg, const Instruction& in, const ConfigRegs& regs,
+                EventCounts& n) {
   const uint64_t W = cfg.vector_bytes(), T = cfg.tile_bytes(), C = cfg.array.cols;
   ++n.instructions;
   switch (in.op) {
@@ -184,10 +210,10 @@ void count_work(const TpuConfig& cfg, const Instruction& in, EventCounts& n) {
       if (in.flags & kFlagAccumulate) n.acc_read_bytes += uint64_t(in.c) * C * 4;
       break;
     case Opcode::kActivate:
-      n.act_rows_in += in.c;
-      n.act_rows_out += in.c >> in.d;
-      n.acc_read_bytes += uint64_t(in.c) * C * 4;
-      n.ub_write_bytes += uint64_t(in.c >> in.d) * W;
+      n.act_rows_in += act_steps(in, regs);
+      n.act_rows_out += act_outputs(in);
+      n.acc_read_bytes += act_steps(in, regs) * C * 4;
+      n.ub_write_bytes += act_outputs(in) * W;
       break;
     default:
       break;
@@ -224,7 +250,7 @@ FunctionalResult run_functional(const TpuConfig& cfg, const Program& prog) {
   validate_program(cfg, prog);
   ValueExecutor ex(cfg, prog);
   for (const Instruction& in : prog.code) {
-    count_work(cfg, in, ex.result.counts);
+    count_work(cfg, in, ex.result.state, ex.result.counts);
     ex.step(in);
   }
   return std::move(ex.result);

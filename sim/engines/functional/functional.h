@@ -75,14 +75,12 @@ struct ZeroedAllocator {
 template <typename T>
 using ZeroedVector = std::vector<T, ZeroedAllocator<T>>;
 
-struct ArchState {
+// Memories and the setc registers (ConfigRegs, sim/isa/isa.h).
+struct ArchState : ConfigRegs {
   ZeroedVector<int8_t> host;     // host_vectors * W
   ZeroedVector<int8_t> weights;  // tiles * rows * cols (only the tiles the program references)
   ZeroedVector<int8_t> ub;       // ub_vectors * W
   ZeroedVector<int32_t> acc;     // entries * cols
-  int32_t mult = 1 << 30;        // setc registers at reset
-  uint32_t shift = 30;
-  uint8_t round = 0;
 
   // Builds the reset state for `prog` on `cfg`: memories zero, then the init images.
   static ArchState initial(const TpuConfig& cfg, const Program& prog);
@@ -124,8 +122,31 @@ void execute_instruction(const TpuConfig& cfg, const Instruction& in, ArchState&
                          const ActiveTile& active);
 
 // Adds one instruction's work and byte counters (not its cycles) to `n`; the same for every
-// engine, so that only timing can differ between them.
-void count_work(const TpuConfig& cfg, const Instruction& in, EventCounts& n);
+// engine, so that only timing can differ between them. `regs`: the setc registers when `in`
+// issues (a 2-D pooling act reads one accumulator row per window position).
+void count_work(const TpuConfig& cfg, const Instruction& in, const ConfigRegs& regs,
+                EventCounts& n);
+
+// count_work over a program in order, tracking the setc registers: call add() per instruction.
+class WorkCounter {
+ public:
+  explicit WorkCounter(const TpuConfig& cfg) : cfg_(cfg) {}
+  // The instruction's counters into `n`; then its setc applied.
+  void add(const Instruction& in, EventCounts& n) {
+    count_work(cfg_, in, regs_, n);
+    if (in.op == Opcode::kSetConfig) regs_.apply(in);
+  }
+  // The same counters into both `a` and `b` (totals and a layer's).
+  void add(const Instruction& in, EventCounts& a, EventCounts& b) {
+    count_work(cfg_, in, regs_, a);
+    add(in, b);
+  }
+  const ConfigRegs& regs() const { return regs_; }
+
+ private:
+  const TpuConfig& cfg_;
+  ConfigRegs regs_;
+};
 
 // Program-order value execution with the weight FIFO: the functional executor's core, reused by
 // the fast engine.

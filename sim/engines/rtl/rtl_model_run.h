@@ -151,14 +151,7 @@ EngineResult run_model(const TpuConfig& cfg, const Program& prog, const EngineOp
       std::memcpy(init.host.data() + v * W, wbuf.data(), W);
     }
     for (const Instruction& in : prog.code)
-      if (in.op == Opcode::kSetConfig) {
-        if (in.a == 0)
-          init.mult = int32_t(in.b);
-        else if (in.a == 1)
-          init.shift = in.b & 63;
-        else
-          init.round = uint8_t(in.b & 3);
-      }
+      if (in.op == Opcode::kSetConfig) init.apply(in);
     res.values.state = std::move(init);
     res.values.host_writes = rb.host_writes;
     res.values.counts = res.counts;

@@ -11,6 +11,7 @@
 #include "models/config.h"
 #include "sim/engines/fast/fast_engine.h"
 #include "sim/engines/functional/functional.h"
+#include "sim/isa/numerics.h"
 #include "sim/isa/program_gen.h"
 #include "sim/isa/timing.h"
 #include "sim/isa/tpu_top_params.h"
@@ -290,6 +291,48 @@ TEST_CASE("directed: activation busy n + act_pipeline_cycles") {
   }
 }
 
+TEST_CASE(
+    "directed: a 2-D pooling act is busy M x kh x kw + act_pipeline_cycles, pads fed "
+    "neutral") {
+  // Random host rows through random weights into the accumulators, then 2-D pools whose windows
+  // hang over every border; the UB written back and compared with the functional executor.
+  struct Case {
+    uint32_t H, W, kh, kw, sh, sw, pt, pl, pb, pr, pool;
+  };
+  for (const Case& cs :
+       {Case{5, 6, 3, 3, 2, 2, 1, 1, 1, 1, 1}, Case{4, 4, 2, 2, 2, 2, 0, 0, 0, 0, 2},
+        Case{3, 7, 3, 2, 1, 3, 2, 1, 0, 1, 2}, Case{6, 1, 4, 1, 2, 1, 3, 0, 2, 0, 1}}) {
+    const uint32_t n = cs.H * cs.W;
+    const uint32_t OH = (cs.H + cs.pt + cs.pb - cs.kh) / cs.sh + 1,
+                   OW = (cs.W + cs.pl + cs.pr - cs.kw) / cs.sw + 1, M = OH * OW;
+    Program p = program(
+        {make_instruction(Opcode::kReadWeights, 0, 0, 1),
+         make_instruction(Opcode::kReadHost, 0, 0, n),
+         make_instruction(Opcode::kSync, 0, 0, 0, kUnitHost),
+         make_instruction(Opcode::kMatmul, 0, 0, n, kFlagSwitch),
+         make_instruction(Opcode::kSync, 0, 0, 0, kUnitMxu),
+         make_instruction(Opcode::kSetConfig, 1, 8),  // shift 8 (mult 2^30 >> 8): saturating
+         make_instruction(Opcode::kSetConfig, 3, cs.W | cs.H << 16),
+         make_instruction(Opcode::kSetConfig, 4, cs.kh | cs.kw << 8 | cs.sh << 16 | cs.sw << 24),
+         make_instruction(Opcode::kSetConfig, 5, cs.pt | cs.pl << 8 | cs.pb << 16 | cs.pr << 24),
+         make_instruction(Opcode::kSetConfig, 6, numerics::pool_recip_for(cs.kh * cs.kw)),
+         make_instruction(Opcode::kActivate, 0, 64, n, uint8_t(1 | cs.pool << 2 | kFlagPool2d),
+                          uint16_t(M)),
+         make_instruction(Opcode::kSync, 0, 0, 0, kUnitAct),
+         make_instruction(Opcode::kWriteHost, 100, 64, M),
+         make_instruction(Opcode::kSync, 0, 0, 0, kUnitHost)});
+    p.random_init.push_back({false, 0, n, 11});
+    p.random_init.push_back({true, 0, 1, 12});
+    INFO("H W " << cs.H << " " << cs.W << " window " << cs.kh << "x" << cs.kw << " pool "
+                << cs.pool);
+    const RtlResult r = Harness(cfg()).run(p, true);
+    CHECK(r.issue_cycle[11] ==
+          r.issue_cycle[10] + uint64_t(M) * cs.kh * cs.kw + t::act_pipeline_cycles());
+    check_values(p, r);
+    check_timing(p, r);
+  }
+}
+
 TEST_CASE("end-to-end: host in, weights in, matmul, activate, host out") {
   const uint32_t R = cfg().array.rows, C = cfg().array.cols;
   struct Case {
@@ -368,7 +411,7 @@ TEST_CASE("random GEMMs against the reference numerics") {
 
 TEST_CASE("random race-free programs against the functional executor and the timing rules") {
   Counters sum;
-  uint64_t switches = 0, syncs = 0;
+  uint64_t switches = 0, syncs = 0, pools2d = 0;
   for (uint64_t seed = 1; seed <= 12; ++seed) {
     INFO("seed " << seed);
     GenOptions go;
@@ -381,6 +424,7 @@ TEST_CASE("random race-free programs against the functional executor and the tim
     for (const auto& in : p.code) {
       switches += in.op == Opcode::kMatmul && (in.flags & kFlagSwitch);
       syncs += in.op == Opcode::kSync;
+      pools2d += in.op == Opcode::kActivate && in.pool_2d();
     }
     sum.weight_stall += r.counters.weight_stall;
     sum.weight_shift += r.counters.weight_shift;
@@ -391,6 +435,7 @@ TEST_CASE("random race-free programs against the functional executor and the tim
   // The generator exercises every stall the counters can tell apart.
   CHECK(switches > 0);
   CHECK(syncs > 0);
+  CHECK(pools2d > 0);
   CHECK(sum.array_active > 0);
   CHECK(sum.weight_stall > 0);
   CHECK(sum.weight_shift > 0);
