@@ -2,6 +2,42 @@
 
 namespace tpusim {
 
+void fuse_conv_pools(LayerGroup& g) {
+  auto readers = [&](const std::string& name) {
+    size_t n = 0;
+    for (const Layer& l : g.layers) {
+      for (const auto& i : l.inputs) n += i == name;
+      for (const auto& t : l.terms) n += t.input == name;
+    }
+    return n;
+  };
+  for (size_t i = 1; i < g.layers.size(); ++i) {
+    Layer& conv = g.layers[i - 1];
+    const Layer& pool = g.layers[i];
+    if (pool.kind != LayerKind::kPool || pool.in_h == 0 || pool.act != ActFunction::kNone ||
+        conv.kind != LayerKind::kConv2d || conv.stride != 1 || !conv.fused_pool.empty() ||
+        pool.inputs.size() != 1 || pool.inputs[0] != conv.name || readers(conv.name) != 1)
+      continue;
+    conv.pool = pool.pool;
+    conv.pool_kh = pool.kernel_h;
+    conv.pool_kw = pool.kernel_w;
+    conv.pool_stride = pool.stride;
+    conv.pool_stride_w = pool.stride_w ? pool.stride_w : pool.stride;
+    conv.pool_pad = pool.pad;
+    conv.fused_pool = pool.name;
+    conv.rows_per_item = pool.rows_per_item;
+    const std::string from = pool.name, to = conv.name;
+    g.layers.erase(g.layers.begin() + std::ptrdiff_t(i));
+    for (Layer& l : g.layers) {
+      for (auto& in : l.inputs)
+        if (in == from) in = to;
+      for (auto& t : l.terms)
+        if (t.input == from) t.input = to;
+    }
+    --i;
+  }
+}
+
 ActFunction parse_act(YamlMap& m) {
   const std::string a = m.choice_or("act", "none", {"none", "relu", "sigmoid", "tanh"});
   if (a == "relu") return ActFunction::kRelu;

@@ -24,6 +24,8 @@ struct TensorShape {
   uint64_t rows_per_item = 1;
 };
 
+void fuse_conv_pools(LayerGroup& g);
+
 // Builds one group at a time, tracking the shape of every named tensor so that each layer is
 // checked against its inputs (features and rows per item must agree).
 class GroupBuilder {
@@ -60,7 +62,13 @@ class GroupBuilder {
     g_.layers.push_back(std::move(l));
   }
   TensorShape out_shape() const { return shapes_.at(prev_); }
-  LayerGroup take() { return std::move(g_); }
+  // The group, with every stride-1 conv2d whose only reader is the next layer, a 2-D pool without
+  // its own function, fused with it: the conv's acts pool its accumulators on their way to the
+  // UB, as the TPU's activation unit does (no identity pass, no UB round trip).
+  LayerGroup take() {
+    fuse_conv_pools(g_);
+    return std::move(g_);
+  }
   const std::string& file() const { return file_; }
   LayerGroup& group() { return g_; }
 
@@ -70,6 +78,9 @@ class GroupBuilder {
   std::map<std::string, TensorShape> shapes_;
   std::string prev_;
 };
+
+// The fusion of take(), on its own.
+void fuse_conv_pools(LayerGroup& g);
 
 // The `act` key: none | relu | sigmoid | tanh.
 ActFunction parse_act(YamlMap& m);

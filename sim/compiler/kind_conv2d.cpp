@@ -3,7 +3,8 @@
 // position, channel block, output block); for every output row an `mmc` streams the input pixels
 // the kernel position touches (clipped at the borders, so no padded copy exists) into that row's
 // accumulators. Stride s > 1 computes the s-times denser row (extra MAC slots, not useful MACs)
-// and the act picks every s-th accumulator row.
+// and a 2-D act with a 1 x 1 window and stride s picks every s-th accumulator row. A fused 2-D
+// pool (Layer::fused_pool) makes the blocks bands of pooled rows and pools in the same act.
 #include <algorithm>
 #include <map>
 #include <string>
@@ -93,7 +94,7 @@ void lower(Lowerer& low, const LayerTask& task) {
         fmt::format("lowering {}: conv '{}' needs {} accumulator rows per output row; "
                     "{} has {} per half ({} too few)",
                     low.wl().name, l.name, Wv, low.cfg().name, low.half(), Wv - low.half()));
-  const uint64_t images = out.rows / (Ho * Wo);
+  const uint64_t images = out.rows / l.rows_per_item;
   const uint64_t per_block = low.half() / Wv;
   const uint64_t KB = (C + W - 1) / W, NT = out.blocks(W);
   const Requant rq = requant_for_k(kh * kw * C);
@@ -102,9 +103,82 @@ void lower(Lowerer& low, const LayerTask& task) {
   for (uint64_t r = 0; r < kh; ++r)
     for (uint64_t c = 0; c < kw; ++c)
       if (!(r == p && c == p)) pos.push_back({r, c});
-  const uint64_t out_rows_total = images * Ho;  // (image, y) pairs
-  for (uint64_t g0 = 0; g0 < out_rows_total; g0 += per_block) {
-    const uint64_t g1 = std::min(out_rows_total, g0 + per_block);
+  // Accumulator blocks of output rows g = (image, y) pairs: [g0, g1) and, with a fused pool, the
+  // pool's geometry over the block and where its outputs go.
+  struct Block {
+    uint64_t g0, g1;
+    Pool2d pool;
+    uint64_t out_row = 0;  // first pooled output row
+    uint64_t fresh = 0;    // rows g < fresh were computed by the previous block (overlap)
+  };
+  std::vector<Block> blocks;
+  const bool fused = !l.fused_pool.empty();
+  uint64_t PH = 0, PW = 0;
+  if (!fused) {
+    for (uint64_t g0 = 0; g0 < images * Ho; g0 += per_block)
+      blocks.push_back({g0, std::min(images * Ho, g0 + per_block), {}, 0, g0});
+  } else {
+    // Bands of pooled rows whose conv rows ((nb - 1) x stride + kh) fit a block; a window that
+    // overlaps the previous band's rows recomputes them (3x3/2: one conv row per band).
+    const uint64_t pk = l.pool_kh, ps = l.pool_stride, pp = l.pool_pad;
+    PH = l.pool_out_h();
+    PW = l.pool_out_w();
+    if (per_block < pk || Wo > 0xFFFF) {
+      // A pooling window's conv rows do not fit an accumulator block: the conv into a UB tensor,
+      // then the pool's own pass (Lowerer::pool2d_pass tiles the image).
+      Layer conv = l;
+      conv.fused_pool.clear();
+      conv.rows_per_item = Ho * Wo;
+      const Tensor tmp = low.alloc_tensor(images * Ho * Wo, l.out_features,
+                                          fmt::format("conv '{}' before its pool", l.name));
+      lower(low, LayerTask{conv, task.tensors, tmp, task.i0, task.i1, images * Ho * Wo, key});
+      Layer pl;
+      pl.name = l.fused_pool;
+      pl.kind = LayerKind::kPool;
+      pl.in_h = uint32_t(Ho);
+      pl.in_w = uint32_t(Wo);
+      pl.kernel_h = l.pool_kh;
+      pl.kernel_w = l.pool_kw;
+      pl.stride = l.pool_stride;
+      pl.stride_w = l.pool_stride_w;
+      pl.pad = l.pool_pad;
+      pl.pool = l.pool;
+      low.pool2d_pass(tmp, out, pl);
+      low.free_tensor(tmp);
+      return;
+    }
+    const uint64_t nb =
+        std::max<uint64_t>(1, std::min({(std::min<uint64_t>(per_block, 0xFFFF) - pk) / ps + 1,
+                                        low.half() / PW, uint64_t(0xFFFF) / PW}));
+    for (uint64_t img = 0; img < images; ++img) {
+      uint64_t done = 0;
+      for (uint64_t oy0 = 0; oy0 < PH; oy0 += nb) {
+        const uint64_t oy1 = std::min(PH, oy0 + nb);
+        const int64_t top = int64_t(oy0 * ps) - int64_t(pp),
+                      bottom = int64_t((oy1 - 1) * ps + pk) - int64_t(pp);
+        const uint64_t ylo = uint64_t(std::max<int64_t>(0, top)),
+                       yhi = uint64_t(std::min<int64_t>(int64_t(Ho), bottom));
+        Block bl{img * Ho + ylo,
+                 img * Ho + yhi,
+                 {},
+                 img * PH * PW + oy0 * PW,
+                 img * Ho + std::max(done, ylo)};
+        bl.pool.H = uint32_t(yhi - ylo);
+        bl.pool.W = uint32_t(Wo);
+        bl.pool.kh = uint32_t(pk);
+        bl.pool.kw = l.pool_kw;
+        bl.pool.sh = uint32_t(ps);
+        bl.pool.sw = l.pool_stride_w;
+        bl.pool.pt = uint32_t(int64_t(ylo) - top);
+        bl.pool.pb = uint32_t(std::max<int64_t>(0, bottom - int64_t(yhi)));
+        bl.pool.pl = bl.pool.pr = uint32_t(pp);
+        blocks.push_back(bl);
+        done = std::max(done, yhi);
+      }
+    }
+  }
+  for (const Block& bl : blocks) {
+    const uint64_t g0 = bl.g0, g1 = bl.g1;
     for (uint64_t nt = 0; nt < NT; ++nt) {
       const uint64_t acc = low.next_acc();
       const uint64_t nvalid = std::min<uint64_t>(W, l.out_features - nt * W);
@@ -139,7 +213,8 @@ void lower(Lowerer& low, const LayerTask& task) {
             switched = true;
             if (!low.dry()) {
               uint64_t useful = 0;
-              for (uint64_t u = u0; u < u1; ++u) useful += (u % s == 0) ? 1 : 0;
+              if (g >= bl.fresh)  // a recomputed row (fused pool overlap) is not useful again
+                for (uint64_t u = u0; u < u1; ++u) useful += (u % s == 0) ? 1 : 0;
               low.info().useful_macs += useful * kvalid * nvalid;
               low.info().mac_slots += (u1 - u0) * W * W;
             }
@@ -147,8 +222,22 @@ void lower(Lowerer& low, const LayerTask& task) {
           if (switched) first_pass = false;
         }
       }
-      if (s == 1) {
+      if (fused) {
+        low.act2d_out(out, acc, bl.out_row, nt, bl.pool, l.act, l.pool, rq);
+      } else if (s == 1) {
         low.act_out(out, acc, g0 * Wo, nt, (g1 - g0) * Wo, l.act, PoolKind::kNone, 0, rq);
+      } else if (Wv <= 0xFFFF) {
+        // Every s-th accumulator row of each output row: a 1 x 1 window moved by s along the
+        // row, one act per block (a max over one element is the element), in pieces whose
+        // output count fits the act's 16-bit d.
+        const uint64_t step = std::max<uint64_t>(1, std::min<uint64_t>(0xFFFF, 0xFFFF / Wo));
+        for (uint64_t a0 = g0; a0 < g1; a0 += step) {
+          Pool2d pick;
+          pick.H = uint32_t(std::min(g1, a0 + step) - a0);
+          pick.W = uint32_t(Wv);
+          pick.sw = uint32_t(s);
+          low.act2d_out(out, acc + (a0 - g0) * Wv, a0 * Wo, nt, pick, l.act, PoolKind::kMax, rq);
+        }
       } else {
         for (uint64_t g = g0; g < g1; ++g)
           for (uint64_t x = 0; x < Wo; ++x)

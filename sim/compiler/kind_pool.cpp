@@ -1,5 +1,6 @@
 // Layer kind `pool`: max or average pooling on the activation unit.
-// 2-D (`in_h`, `in_w`, `kernel` or `kernel_h`/`kernel_w`, `stride` (default: the kernel), `pad`):
+// 2-D (`in_h`, `in_w`, `kernel` or `kernel_h`/`kernel_w`, `stride` or `stride_h`/`stride_w`
+// (default: the window's sides), `pad`):
 // a window over each in_h x in_w image, PyTorch's max_pool2d / avg_pool2d (count_include_pad),
 // as an identity pass and a 2-D act per band of output rows (Lowerer::pool2d_pass).
 // 1-D (`window`): max or average over `window` consecutive rows (a power of two, 2..16).
@@ -31,9 +32,11 @@ void parse(YamlMap& m, GroupBuilder& b, const std::string& name, const std::stri
     const uint64_t k = m.uint_or("kernel", 2, 1, kMaxPoolWindow);
     l.kernel_h = uint32_t(m.uint_or("kernel_h", k, 1, kMaxPoolWindow));
     l.kernel_w = uint32_t(m.uint_or("kernel_w", k, 1, kMaxPoolWindow));
-    if (l.kernel_h != l.kernel_w && !m.has("stride"))
-      m.fail("stride", "a non-square window needs its stride");
-    l.stride = uint32_t(m.uint_or("stride", k, 1, kMaxPoolWindow));
+    // strides default to the window's sides (non-overlapping windows)
+    const bool st = m.has("stride");
+    const uint64_t sd = st ? m.uint("stride", 1, kMaxPoolWindow) : 0;
+    l.stride = uint32_t(m.uint_or("stride_h", st ? sd : l.kernel_h, 1, kMaxPoolWindow));
+    l.stride_w = uint32_t(m.uint_or("stride_w", st ? sd : l.kernel_w, 1, kMaxPoolWindow));
     l.pad = uint32_t(m.uint_or("pad", 0, 0, kMaxPoolWindow - 1));
     if (2 * l.pad > std::min(l.kernel_h, l.kernel_w))
       m.fail("pad", fmt::format("must be at most half the {} x {} window", l.kernel_h, l.kernel_w));

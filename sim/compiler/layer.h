@@ -48,6 +48,7 @@ struct Layer {
 
   // kConv2d (input rows per item = in_h x in_w, output rows per item = out_h() x out_w())
   uint32_t in_h = 0, in_w = 0, in_c = 0, kernel_h = 1, kernel_w = 1, stride = 1, pad = 0;
+  uint32_t stride_w = 0;  // kPool: the width's stride (0: `stride`, as convolutions)
 
   // kAttention (input: the QKV tensor, Q at features [0, heads*d_head); K/V as weights)
   uint32_t heads = 0, kv_heads = 0, d_head = 0;
@@ -59,11 +60,20 @@ struct Layer {
   // kernel_w, stride and pad over in_h x in_w images (the kConv2d fields); max or avg.
   uint32_t window = 0;
   PoolKind pool = PoolKind::kNone;
+  // kConv2d with a fused 2-D pool (GroupBuilder::take: a stride-1 conv whose only reader is a
+  // 2-D pool): `pool` and this window over the conv's out_h() x out_w() output, pooled by the
+  // conv's own acts (sim/isa/ISA.md, 2-D pooling); rows_per_item is the pooled count.
+  uint32_t pool_kh = 0, pool_kw = 0, pool_stride = 1, pool_stride_w = 1, pool_pad = 0;
+  std::string fused_pool;  // the pool layer's name (reports)
+  uint32_t pool_out_h() const { return (out_h() + 2 * pool_pad - pool_kh) / pool_stride + 1; }
+  uint32_t pool_out_w() const { return (out_w() + 2 * pool_pad - pool_kw) / pool_stride_w + 1; }
   // kEmbedding: vocabulary rows of the (host) table.
   uint64_t vocab = 0;
 
   uint32_t out_h() const { return (in_h + 2 * pad - kernel_h) / stride + 1; }
-  uint32_t out_w() const { return (in_w + 2 * pad - kernel_w) / stride + 1; }
+  uint32_t out_w() const {
+    return (in_w + 2 * pad - kernel_w) / (stride_w ? stride_w : stride) + 1;
+  }
   // Useful multiply-accumulates for `items` items (the analytic count the lowering must match).
   // Convolutions count in-bounds products only (none over the zero padding).
   uint64_t macs(uint64_t items) const;

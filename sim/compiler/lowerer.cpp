@@ -197,45 +197,63 @@ void Lowerer::identity_pass(const std::vector<const Tensor*>& ins, const Tensor&
 
 void Lowerer::pool2d_pass(const Tensor& in, const Tensor& out, const Layer& l) {
   const uint64_t H = l.in_h, Wd = l.in_w, kh = l.kernel_h, kw = l.kernel_w, s = l.stride, p = l.pad,
-                 OH = l.out_h(), OW = l.out_w();
-  // Output rows per band: their input rows ((nb - 1) s + kh image rows) fit half the
-  // accumulators, their outputs a staging slot.
-  const uint64_t rows_fit = half_ / Wd;
-  if (rows_fit < kh)
-    throw InputError(
-        fmt::format("lowering {}: pool '{}' needs {} accumulator rows for one "
-                    "window row ({} x {}); {} has {} per half",
-                    wl_.name, l.name, kh * Wd, kh, Wd, cfg_.name, half_));
-  const uint64_t nb = std::max<uint64_t>(1, std::min((rows_fit - kh) / s + 1, half_ / OW));
+                 sw = l.stride_w ? l.stride_w : l.stride, OH = l.out_h(), OW = l.out_w();
+  // Tiles of nb output rows x ow output columns whose input rows and columns fit half the
+  // accumulators (and the act's 16-bit fields); the outputs of a tile are contiguous in the UB
+  // when it spans whole rows, so a tile narrower than the image is one output row high.
+  const uint64_t cap = std::min<uint64_t>(half_, 0xFFFF);
+  uint64_t ow = OW, nb = 1;
+  if (kh * Wd <= cap) {
+    nb = std::max<uint64_t>(1, std::min((cap / Wd - kh) / s + 1, cap / OW));
+  } else {
+    if (cap / kh < kw)
+      throw InputError(
+          fmt::format("lowering {}: pool '{}' needs {} accumulator rows for one "
+                      "{} x {} window; {} has {} per half",
+                      wl_.name, l.name, kh * kw, kh, kw, cfg_.name, half_));
+    ow = (cap / kh - kw) / sw + 1;
+  }
   const Requant rq = requant_for_sum(1);
   const uint64_t images = in.rows / (H * Wd);
   for (uint64_t img = 0; img < images; ++img)
-    for (uint64_t oy0 = 0; oy0 < OH; oy0 += nb) {
-      const uint64_t oy1 = std::min(OH, oy0 + nb);
-      const int64_t top = int64_t(oy0 * s) - int64_t(p),
-                    bottom = int64_t((oy1 - 1) * s + kh) - int64_t(p);
-      const uint64_t ylo = uint64_t(std::max<int64_t>(0, top)),
-                     yhi = uint64_t(std::min<int64_t>(int64_t(H), bottom));
-      Pool2d g;
-      g.H = uint32_t(yhi - ylo);
-      g.W = uint32_t(Wd);
-      g.kh = uint32_t(kh);
-      g.kw = uint32_t(kw);
-      g.sh = g.sw = uint32_t(s);
-      g.pt = uint32_t(int64_t(ylo) - top);
-      g.pb = uint32_t(std::max<int64_t>(0, bottom - int64_t(yhi)));
-      g.pl = g.pr = uint32_t(p);
-      const uint64_t rows = uint64_t(g.H) * Wd;
-      for (uint64_t b = 0; b < out.blocks(W_); ++b) {
-        const uint64_t acc = next_acc();
-        const uint64_t ub = ub_rows(in, b, img * H * Wd + ylo * Wd, rows);
-        std::optional<uint64_t> sw;
-        switch_identity_if_needed(sw);
-        em_->mmc(ub, acc, rows, false, sw, kIdentityKey);
-        if (!em_->dry) info().mac_slots += rows * W_ * W_;
-        act2d_out(out, acc, img * OH * OW + oy0 * OW, b, g, l.act, l.pool, rq);
+    for (uint64_t oy0 = 0; oy0 < OH; oy0 += nb)
+      for (uint64_t ox0 = 0; ox0 < OW; ox0 += ow) {
+        const uint64_t oy1 = std::min(OH, oy0 + nb), ox1 = std::min(OW, ox0 + ow);
+        // The tile's input rectangle and the padding left around it.
+        const int64_t top = int64_t(oy0 * s) - int64_t(p),
+                      bottom = int64_t((oy1 - 1) * s + kh) - int64_t(p);
+        const int64_t left = int64_t(ox0 * sw) - int64_t(p),
+                      right = int64_t((ox1 - 1) * sw + kw) - int64_t(p);
+        const uint64_t ylo = uint64_t(std::max<int64_t>(0, top)),
+                       yhi = uint64_t(std::min<int64_t>(int64_t(H), bottom));
+        const uint64_t xlo = uint64_t(std::max<int64_t>(0, left)),
+                       xhi = uint64_t(std::min<int64_t>(int64_t(Wd), right));
+        Pool2d g;
+        g.H = uint32_t(yhi - ylo);
+        g.W = uint32_t(xhi - xlo);
+        g.kh = uint32_t(kh);
+        g.kw = uint32_t(kw);
+        g.sh = uint32_t(s);
+        g.sw = uint32_t(sw);
+        g.pt = uint32_t(int64_t(ylo) - top);
+        g.pb = uint32_t(std::max<int64_t>(0, bottom - int64_t(yhi)));
+        g.pl = uint32_t(int64_t(xlo) - left);
+        g.pr = uint32_t(std::max<int64_t>(0, right - int64_t(xhi)));
+        const bool whole = xlo == 0 && xhi == Wd;
+        for (uint64_t b = 0; b < out.blocks(W_); ++b) {
+          const uint64_t acc = next_acc();
+          // one identity pass per contiguous run of input rows: the band, or each row's slice
+          for (uint64_t y = ylo; y < yhi; y = whole ? yhi : y + 1) {
+            const uint64_t n = whole ? (yhi - ylo) * Wd : xhi - xlo;
+            const uint64_t ub = ub_rows(in, b, img * H * Wd + y * Wd + xlo, n);
+            std::optional<uint64_t> tile;
+            switch_identity_if_needed(tile);
+            em_->mmc(ub, acc + (y - ylo) * g.W, n, false, tile, kIdentityKey);
+            if (!em_->dry) info().mac_slots += n * W_ * W_;
+          }
+          act2d_out(out, acc, img * OH * OW + oy0 * OW + ox0, b, g, l.act, l.pool, rq);
+        }
       }
-    }
 }
 
 void Lowerer::host_fill(const Tensor& out, const std::string& key, uint64_t global_row0) {

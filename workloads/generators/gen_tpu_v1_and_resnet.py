@@ -39,7 +39,7 @@ chans = [24, 32, 56, 96, 152, 248, 400, 576, 576, 576, 576, 576, 576, 576]
 convs = [8, 8, 8, 8, 6, 6, 6, 6, 4, 4, 4, 4, 0, 0]
 assert sum(convs) == 72 and len(chans) == 14
 L = header("cnn1", TPU, "TPU v1 app CNN1 reconstructed from Table 1: 72 conv + 13 pool + 4 FC, ~100M weights, batch 32", 32,
-  ["Per-layer shapes are not published: 14 resolution levels of 3x3 'same' convolutions separated by 13 max pools of 2 consecutive rows (the activation unit pools 1-D windows; the 2-D map is re-declared as H/2 x W or H x W/2 after each pool)",
+  ["Per-layer shapes are not published: 14 resolution levels of 3x3 'same' convolutions separated by 13 max pools of 2 pixels, alternately 1x2 (halving the width) and 2x1 (halving the height), so that every level has half the pixels of the one before; each pool is fused into the conv before it (the activation unit pools its accumulators on their way to the UB, sim/isa/ISA.md)",
    "Level rows per image 8192 (64 x 128) halving to 1; channels 24..576 (8,8,8,8,6,6,6,6,4,4,4,4 convs per level, the last two levels pool only); then FC 3072, 3072, 2048, 1000; shapes chosen so that weights ~ 100M and intensity ~ 1750",
    "Input: a 64 x 128 x 32 feature map per image read from the host"], 1750, (32, 8192))
 h, w = 64, 128
@@ -51,9 +51,10 @@ for lv in range(14):
         d, _, _ = conv(f"conv{n}", h, w, cin, chans[lv], 3 if h * w > 1 else 1)
         L.append(d); cin = chans[lv]
     if lv < 13:
-        L.append(f"  - {{type: pool, name: pool{lv+1}, window: 2, kind: max}}")
-        if h >= w: h //= 2
-        else: w //= 2
+        kh, kw = (2, 1) if h >= w else (1, 2)
+        L.append(f"  - {{type: pool, name: pool{lv+1}, in_h: {h}, in_w: {w}, kernel_h: {kh}, kernel_w: {kw}, kind: max}}")
+        h //= kh
+        w //= kw
 fc = [(576, 3072), (3072, 3072), (3072, 2048), (2048, 1000)]
 for i, (a, b) in enumerate(fc):
     L.append(f"  - {{type: fc, name: fc{i+1}, out: {b}, act: {'relu' if i < 3 else 'none'}}}")
@@ -63,13 +64,12 @@ open("workloads/cnn1.yaml", "w").write("\n".join(L) + "\n")
 L = header("resnet50", "He et al., Deep Residual Learning for Image Recognition, CVPR 2016 (torchvision v1.5)",
   "ResNet-50 v1.5 at 224 x 224: 4.09 GMAC and 25.5M weights per image", 8,
   ["im2col-free mapping: input channels on array rows, kernel positions as weight tiles (sim/compiler/lowering.h)",
-   "3x3/2 max pool after conv1 modelled as a max pool over 4 consecutive rows (same 4:1 reduction; 1-D window)",
-   "7x7 global average pool done by the host (whm + rhm); its values are host data",
+   "3x3/2 max pool (padding 1) after conv1 and the 7x7 global average pool on the activation unit's 2-D pooling (an identity pass each: conv1 is strided, the average pool follows a residual add)",
    "BatchNorm folded into the convolutions' requantization; residual adds as identity passes on the activation unit"],
   None, (3, 224 * 224))
 d, h, w = conv("conv1", 224, 224, 3, 64, 7, 2, 3)
 L.append(d)
-L.append("  - {type: pool, name: maxpool, window: 4, kind: max}")
+L.append("  - {type: pool, name: maxpool, in_h: 112, in_w: 112, kernel: 3, stride: 2, pad: 1, kind: max}")
 h, w = 56, 56
 cin = 64
 prev = "maxpool"
@@ -87,6 +87,6 @@ for stage, (blocks, mid) in enumerate([(3, 64), (4, 128), (6, 256), (3, 512)]):
             short = nm + "_proj"
         L.append(f"  - {{type: vector, name: {nm}, op: add, inputs: [{nm}_c, {short}], act: relu}}")
         prev = nm; h, w = h2, w2; cin = out_c
-L.append("  - {type: host_op, name: avgpool, op: global_average_pool, out_rows_per_item: 1}")
+L.append("  - {type: pool, name: avgpool, in_h: 7, in_w: 7, kernel: 7, kind: avg}")
 L.append("  - {type: fc, name: fc, out: 1000}")
 open("workloads/resnet50.yaml", "w").write("\n".join(L) + "\n")

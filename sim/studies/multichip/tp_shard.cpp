@@ -237,9 +237,11 @@ std::string shape_signature(const Workload& wl) {
         s += fmt::format("t{},{},{},{},{},{},{}|", t.input, t.f0, t.k, t.n0, t.n, t.item_lo,
                          t.item_hi);
       for (const auto& in : l.inputs) s += "i" + in + "|";
-      s += fmt::format("c{},{},{},{},{},{},{}|a{},{},{},{},{}|p{},{},{}|v{};", l.in_h, l.in_w,
-                       l.in_c, l.kernel_h, l.kernel_w, l.stride, l.pad, l.heads, l.kv_heads,
-                       l.d_head, l.q_len, l.kv_len, l.window, int(l.pool), l.op, l.vocab);
+      s += fmt::format("c{},{},{},{},{},{},{},{}|a{},{},{},{},{}|p{},{},{}|v{}|f{},{},{},{},{},{};",
+                       l.in_h, l.in_w, l.in_c, l.kernel_h, l.kernel_w, l.stride, l.stride_w, l.pad,
+                       l.heads, l.kv_heads, l.d_head, l.q_len, l.kv_len, l.window, int(l.pool),
+                       l.op, l.vocab, l.fused_pool, l.pool_kh, l.pool_kw, l.pool_stride,
+                       l.pool_stride_w, l.pool_pad);
     }
   }
   return s;
