@@ -110,13 +110,14 @@ void lower(Lowerer& low, const LayerTask& task) {
     Pool2d pool;
     uint64_t out_row = 0;  // first pooled output row
     uint64_t fresh = 0;    // rows g < fresh were computed by the previous block (overlap)
+    uint64_t images = 1;   // whole images in the block, pooled one act each (`pool` is one's)
   };
   std::vector<Block> blocks;
   const bool fused = !l.fused_pool.empty();
   uint64_t PH = 0, PW = 0;
   if (!fused) {
     for (uint64_t g0 = 0; g0 < images * Ho; g0 += per_block)
-      blocks.push_back({g0, std::min(images * Ho, g0 + per_block), {}, 0, g0});
+      blocks.push_back({g0, std::min(images * Ho, g0 + per_block), {}, 0, g0, 1});
   } else {
     // Bands of pooled rows whose conv rows ((nb - 1) x stride + kh) fit a block; a window that
     // overlaps the previous band's rows recomputes them (3x3/2: one conv row per band).
@@ -150,7 +151,27 @@ void lower(Lowerer& low, const LayerTask& task) {
     const uint64_t nb =
         std::max<uint64_t>(1, std::min({(std::min<uint64_t>(per_block, 0xFFFF) - pk) / ps + 1,
                                         low.half() / PW, uint64_t(0xFFFF) / PW}));
-    for (uint64_t img = 0; img < images; ++img) {
+    // Whole images per block when one fits (their windows never cross an image: one act each,
+    // or one act over the stack when the windows tile the height exactly, no padding), else
+    // bands of one image.
+    const uint64_t rows_cap = std::min<uint64_t>(per_block, 0xFFFF);
+    const uint64_t whole = Ho <= rows_cap ? std::min({rows_cap / Ho, low.half() / (PH * PW),
+                                                      uint64_t(0xFFFF) / (PH * PW)})
+                                          : 0;
+    const bool stack = pp == 0 && pk == ps && Ho % ps == 0;
+    for (uint64_t img0 = 0; whole > 0 && img0 < images; img0 += whole) {
+      const uint64_t n = std::min(images, img0 + whole) - img0;
+      Block bl{img0 * Ho, (img0 + n) * Ho, {}, img0 * PH * PW, img0 * Ho, stack ? 1 : n};
+      bl.pool.H = uint32_t(stack ? n * Ho : Ho);
+      bl.pool.W = uint32_t(Wo);
+      bl.pool.kh = uint32_t(pk);
+      bl.pool.kw = l.pool_kw;
+      bl.pool.sh = uint32_t(ps);
+      bl.pool.sw = l.pool_stride_w;
+      bl.pool.pt = bl.pool.pb = bl.pool.pl = bl.pool.pr = uint32_t(pp);
+      blocks.push_back(bl);
+    }
+    for (uint64_t img = 0; whole == 0 && img < images; ++img) {
       uint64_t done = 0;
       for (uint64_t oy0 = 0; oy0 < PH; oy0 += nb) {
         const uint64_t oy1 = std::min(PH, oy0 + nb);
@@ -158,11 +179,8 @@ void lower(Lowerer& low, const LayerTask& task) {
                       bottom = int64_t((oy1 - 1) * ps + pk) - int64_t(pp);
         const uint64_t ylo = uint64_t(std::max<int64_t>(0, top)),
                        yhi = uint64_t(std::min<int64_t>(int64_t(Ho), bottom));
-        Block bl{img * Ho + ylo,
-                 img * Ho + yhi,
-                 {},
-                 img * PH * PW + oy0 * PW,
-                 img * Ho + std::max(done, ylo)};
+        Block bl{img * Ho + ylo, img * Ho + yhi, {}, img * PH * PW + oy0 * PW,
+                 img * Ho + std::max(done, ylo), 1};
         bl.pool.H = uint32_t(yhi - ylo);
         bl.pool.W = uint32_t(Wo);
         bl.pool.kh = uint32_t(pk);
@@ -223,7 +241,9 @@ void lower(Lowerer& low, const LayerTask& task) {
         }
       }
       if (fused) {
-        low.act2d_out(out, acc, bl.out_row, nt, bl.pool, l.act, l.pool, rq);
+        for (uint64_t i = 0; i < bl.images; ++i)
+          low.act2d_out(out, acc + i * Ho * Wo, bl.out_row + i * PH * PW, nt, bl.pool, l.act,
+                        l.pool, rq);
       } else if (s == 1) {
         low.act_out(out, acc, g0 * Wo, nt, (g1 - g0) * Wo, l.act, PoolKind::kNone, 0, rq);
       } else if (Wv <= 0xFFFF) {

@@ -27,7 +27,11 @@
 //   ACT. Exact for sums; products (LSTM f*c, SwiGLU) and normalization are approximated by this sum
 //   pass (the activation unit has no multiplier); the cost model is one MXU pass per operand + one
 //   ACT.
-// - Pooling: identity pass + ACT pooling over `window` consecutive rows (exact for 1-D windows).
+// - Pooling: a 2-D pool right after the stride-1 conv that is its only input is done by that
+//   conv's acts (2-D window, sim/isa/ISA.md): no identity pass, no UB round trip. Any other 2-D
+//   pool: an identity pass of each band (or column tile) of its input + one 2-D ACT. 1-D pools
+//   (`window`): identity pass + ACT pooling over consecutive rows. Strided convs pick every s-th
+//   accumulator row with a 2-D ACT (1 x 1 window, stride s), one per block.
 // - Embedding lookups and host ops: rows the host prepares, read with `rhm` (inputs written out
 //   with `whm` first for host ops). Their values are host data (seeded), not computed on chip.
 // - UB allocation: first-fit with reuse after each tensor's last use. When a group's tensors do not
