@@ -155,9 +155,10 @@ void lower(Lowerer& low, const LayerTask& task) {
     // or one act over the stack when the windows tile the height exactly, no padding), else
     // bands of one image.
     const uint64_t rows_cap = std::min<uint64_t>(per_block, 0xFFFF);
-    const uint64_t whole = Ho <= rows_cap ? std::min({rows_cap / Ho, low.half() / (PH * PW),
-                                                      uint64_t(0xFFFF) / (PH * PW)})
-                                          : 0;
+    const uint64_t whole =
+        Ho <= rows_cap
+            ? std::min({rows_cap / Ho, low.half() / (PH * PW), uint64_t(0xFFFF) / (PH * PW)})
+            : 0;
     const bool stack = pp == 0 && pk == ps && Ho % ps == 0;
     for (uint64_t img0 = 0; whole > 0 && img0 < images; img0 += whole) {
       const uint64_t n = std::min(images, img0 + whole) - img0;
@@ -179,8 +180,12 @@ void lower(Lowerer& low, const LayerTask& task) {
                       bottom = int64_t((oy1 - 1) * ps + pk) - int64_t(pp);
         const uint64_t ylo = uint64_t(std::max<int64_t>(0, top)),
                        yhi = uint64_t(std::min<int64_t>(int64_t(Ho), bottom));
-        Block bl{img * Ho + ylo, img * Ho + yhi, {}, img * PH * PW + oy0 * PW,
-                 img * Ho + std::max(done, ylo), 1};
+        Block bl{img * Ho + ylo,
+                 img * Ho + yhi,
+                 {},
+                 img * PH * PW + oy0 * PW,
+                 img * Ho + std::max(done, ylo),
+                 1};
         bl.pool.H = uint32_t(yhi - ylo);
         bl.pool.W = uint32_t(Wo);
         bl.pool.kh = uint32_t(pk);

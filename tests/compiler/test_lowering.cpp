@@ -652,7 +652,7 @@ TEST_CASE(
       {"tpu-v1 clip-vit-l14-image", 0xaacb1a4b2d8de0a3ull},
       {"tpu-v1 clip-vit-l14-text", 0xa92c28bd2f72aeb7ull},
       {"tpu-v1 cnn0", 0xe056cc0ab6aa9f9aull},
-      {"tpu-v1 cnn1", 0x47f9137760db4c1aull},
+      {"tpu-v1 cnn1", 0x6b7751337e61c323ull},
       {"tpu-v1 generative-agents", 0x4ae619de8f9abb89ull},
       {"tpu-v1 gopher-280b", 0x5651f861d21c33e5ull},
       {"tpu-v1 gpt3-13b", 0x6e15586e6855afdbull},
