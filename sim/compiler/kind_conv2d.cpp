@@ -163,39 +163,19 @@ void lower(Lowerer& low, const LayerTask& task) {
     for (uint64_t img0 = 0; whole > 0 && img0 < images; img0 += whole) {
       const uint64_t n = std::min(images, img0 + whole) - img0;
       Block bl{img0 * Ho, (img0 + n) * Ho, {}, img0 * PH * PW, img0 * Ho, stack ? 1 : n};
-      bl.pool.H = uint32_t(stack ? n * Ho : Ho);
-      bl.pool.W = uint32_t(Wo);
-      bl.pool.kh = uint32_t(pk);
-      bl.pool.kw = l.pool_kw;
-      bl.pool.sh = uint32_t(ps);
-      bl.pool.sw = l.pool_stride_w;
-      bl.pool.pt = bl.pool.pb = bl.pool.pl = bl.pool.pr = uint32_t(pp);
+      bl.pool = pool_tile(stack ? n * Ho : Ho, Wo, uint32_t(pk), l.pool_kw, uint32_t(ps),
+                          l.pool_stride_w, uint32_t(pp), 0, stack ? n * PH : PH, 0, PW)
+                    .g;
       blocks.push_back(bl);
     }
     for (uint64_t img = 0; whole == 0 && img < images; ++img) {
       uint64_t done = 0;
       for (uint64_t oy0 = 0; oy0 < PH; oy0 += nb) {
-        const uint64_t oy1 = std::min(PH, oy0 + nb);
-        const int64_t top = int64_t(oy0 * ps) - int64_t(pp),
-                      bottom = int64_t((oy1 - 1) * ps + pk) - int64_t(pp);
-        const uint64_t ylo = uint64_t(std::max<int64_t>(0, top)),
-                       yhi = uint64_t(std::min<int64_t>(int64_t(Ho), bottom));
-        Block bl{img * Ho + ylo,
-                 img * Ho + yhi,
-                 {},
-                 img * PH * PW + oy0 * PW,
-                 img * Ho + std::max(done, ylo),
-                 1};
-        bl.pool.H = uint32_t(yhi - ylo);
-        bl.pool.W = uint32_t(Wo);
-        bl.pool.kh = uint32_t(pk);
-        bl.pool.kw = l.pool_kw;
-        bl.pool.sh = uint32_t(ps);
-        bl.pool.sw = l.pool_stride_w;
-        bl.pool.pt = uint32_t(int64_t(ylo) - top);
-        bl.pool.pb = uint32_t(std::max<int64_t>(0, bottom - int64_t(yhi)));
-        bl.pool.pl = bl.pool.pr = uint32_t(pp);
-        blocks.push_back(bl);
+        const PoolTile t = pool_tile(Ho, Wo, uint32_t(pk), l.pool_kw, uint32_t(ps), l.pool_stride_w,
+                                     uint32_t(pp), oy0, std::min(PH, oy0 + nb), 0, PW);
+        const uint64_t ylo = t.y0, yhi = t.y0 + t.g.H;
+        blocks.push_back({img * Ho + ylo, img * Ho + yhi, t.g, img * PH * PW + oy0 * PW,
+                          img * Ho + std::max(done, ylo), 1});
         done = std::max(done, yhi);
       }
     }

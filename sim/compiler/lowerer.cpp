@@ -195,6 +195,28 @@ void Lowerer::identity_pass(const std::vector<const Tensor*>& ins, const Tensor&
   }
 }
 
+PoolTile pool_tile(uint64_t H, uint64_t W, uint32_t kh, uint32_t kw, uint32_t sh, uint32_t sw,
+                   uint32_t p, uint64_t oy0, uint64_t oy1, uint64_t ox0, uint64_t ox1) {
+  const int64_t top = int64_t(oy0 * sh) - p, bottom = int64_t((oy1 - 1) * sh + kh) - p;
+  const int64_t left = int64_t(ox0 * sw) - p, right = int64_t((ox1 - 1) * sw + kw) - p;
+  PoolTile t;
+  t.y0 = uint64_t(std::max<int64_t>(0, top));
+  t.x0 = uint64_t(std::max<int64_t>(0, left));
+  const uint64_t y1 = uint64_t(std::min<int64_t>(int64_t(H), bottom)),
+                 x1 = uint64_t(std::min<int64_t>(int64_t(W), right));
+  t.g.H = uint32_t(y1 - t.y0);
+  t.g.W = uint32_t(x1 - t.x0);
+  t.g.kh = kh;
+  t.g.kw = kw;
+  t.g.sh = sh;
+  t.g.sw = sw;
+  t.g.pt = uint32_t(int64_t(t.y0) - top);
+  t.g.pb = uint32_t(std::max<int64_t>(0, bottom - int64_t(y1)));
+  t.g.pl = uint32_t(int64_t(t.x0) - left);
+  t.g.pr = uint32_t(std::max<int64_t>(0, right - int64_t(x1)));
+  return t;
+}
+
 void Lowerer::pool2d_pass(const Tensor& in, const Tensor& out, const Layer& l) {
   const uint64_t H = l.in_h, Wd = l.in_w, kh = l.kernel_h, kw = l.kernel_w, s = l.stride, p = l.pad,
                  sw = l.stride_w ? l.stride_w : l.stride, OH = l.out_h(), OW = l.out_w();
@@ -219,26 +241,10 @@ void Lowerer::pool2d_pass(const Tensor& in, const Tensor& out, const Layer& l) {
     for (uint64_t oy0 = 0; oy0 < OH; oy0 += nb)
       for (uint64_t ox0 = 0; ox0 < OW; ox0 += ow) {
         const uint64_t oy1 = std::min(OH, oy0 + nb), ox1 = std::min(OW, ox0 + ow);
-        // The tile's input rectangle and the padding left around it.
-        const int64_t top = int64_t(oy0 * s) - int64_t(p),
-                      bottom = int64_t((oy1 - 1) * s + kh) - int64_t(p);
-        const int64_t left = int64_t(ox0 * sw) - int64_t(p),
-                      right = int64_t((ox1 - 1) * sw + kw) - int64_t(p);
-        const uint64_t ylo = uint64_t(std::max<int64_t>(0, top)),
-                       yhi = uint64_t(std::min<int64_t>(int64_t(H), bottom));
-        const uint64_t xlo = uint64_t(std::max<int64_t>(0, left)),
-                       xhi = uint64_t(std::min<int64_t>(int64_t(Wd), right));
-        Pool2d g;
-        g.H = uint32_t(yhi - ylo);
-        g.W = uint32_t(xhi - xlo);
-        g.kh = uint32_t(kh);
-        g.kw = uint32_t(kw);
-        g.sh = uint32_t(s);
-        g.sw = uint32_t(sw);
-        g.pt = uint32_t(int64_t(ylo) - top);
-        g.pb = uint32_t(std::max<int64_t>(0, bottom - int64_t(yhi)));
-        g.pl = uint32_t(int64_t(xlo) - left);
-        g.pr = uint32_t(std::max<int64_t>(0, right - int64_t(xhi)));
+        const PoolTile t = pool_tile(H, Wd, uint32_t(kh), uint32_t(kw), uint32_t(s), uint32_t(sw),
+                                     uint32_t(p), oy0, oy1, ox0, ox1);
+        const Pool2d& g = t.g;
+        const uint64_t ylo = t.y0, yhi = t.y0 + g.H, xlo = t.x0, xhi = t.x0 + g.W;
         const bool whole = xlo == 0 && xhi == Wd;
         for (uint64_t b = 0; b < out.blocks(W_); ++b) {
           const uint64_t acc = next_acc();

@@ -95,6 +95,16 @@ struct LayerTask {
   const std::string& key;                        // "group/rep/layer": prefix of its weight keys
 };
 
+// The window of a pool over an H x W image (kh x kw, strides sh x sw, padding p on every side)
+// that computes its outputs [oy0, oy1) x [ox0, ox1): the input rectangle it reads starts at
+// (y0, x0); g's H x W is that rectangle and g's pads what is left around it.
+struct PoolTile {
+  Pool2d g;
+  uint64_t y0 = 0, x0 = 0;
+};
+PoolTile pool_tile(uint64_t H, uint64_t W, uint32_t kh, uint32_t kw, uint32_t sh, uint32_t sw,
+                   uint32_t p, uint64_t oy0, uint64_t oy1, uint64_t ox0, uint64_t ox1);
+
 class Lowerer {
  public:
   Lowerer(const TpuConfig& cfg, const Workload& wl, const LowerOptions& opt)
