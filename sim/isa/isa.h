@@ -72,7 +72,7 @@ struct Instruction {
   ActFunction act_function() const { return ActFunction(flags & 0x3); }
   PoolKind pool_kind() const { return PoolKind((flags >> 2) & 0x3); }
   bool pool_2d() const { return (flags & kFlagPool2d) != 0; }
-  uint32_t pool_size() const { return 1u << d; }
+  uint32_t pool_size() const { return pool_2d() ? 1u : 1u << d; }  // 1-D group size
 };
 
 // The setc registers, at their reset values; latched by every act at issue.
