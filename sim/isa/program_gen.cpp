@@ -104,7 +104,8 @@ Program generate_program(const TpuConfig& cfg, uint64_t seed, const GenOptions& 
                    pl = uint32_t(uni(0, kw - 1)), pr = uint32_t(uni(0, kw - 1));
           if (uni(0, 1)) pt = pb = pl = pr = 0;
           if (H + pt + pb < kh || Wd + pl + pr < kw) break;
-          const uint64_t outs = ((H + pt + pb - kh) / sh + 1) * ((Wd + pl + pr - kw) / sw + 1);
+          const uint64_t outs =
+              Pool2d{uint32_t(H), uint32_t(Wd), kh, kw, sh, sw, pt, pl, pb, pr}.outputs();
           if (outs > ub || outs > 0xFFFF) break;
           const uint8_t pool = uint8_t(uni(1, 2));
           emit({Opcode::kSetConfig, 0, 0, uint32_t(ConfigReg::kPoolIn), uint32_t(Wd | H << 16), 0});
