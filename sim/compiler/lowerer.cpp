@@ -64,6 +64,8 @@ uint64_t Lowerer::tile_for(const Term& t, uint64_t kb, uint64_t nt) {
 
 void Lowerer::reset_ub(bool spill, const LayerGroup* stream) {
   ub_ = std::make_unique<UbAllocator>(cfg_.ub_vectors());
+  for (auto [base, n] : pinned_)
+    if (!ub_->reserve(base, n)) throw UbFull{n, ub_->largest(), "tensor kept between phases"};
   if (stream) {
     // Two input and two output buffers of the whole batch, first: the same addresses for every
     // batch of the stream.
@@ -289,7 +291,8 @@ void Lowerer::host_fill(const Tensor& out, const std::string& key, uint64_t glob
 }
 
 void Lowerer::lower_group_chunk(const LayerGroup& g, uint64_t rep, uint64_t i0, uint64_t i1,
-                                const Tensor& gin, const Tensor& gout, uint32_t first_layer) {
+                                const Tensor& gin, const Tensor& gout, uint32_t first_layer,
+                                const std::string& in_name) {
   const uint64_t items = i1 - i0;
   std::map<std::string, Tensor> tensors;
   // Last use of every tensor.
@@ -306,12 +309,12 @@ void Lowerer::lower_group_chunk(const LayerGroup& g, uint64_t rep, uint64_t i0, 
     Tensor in_view = gin;
     in_view.row_off = gin.row_off + i0 * g.in_rows_per_item;
     in_view.rows = items * g.in_rows_per_item;
-    Tensor t = stream_bufs_
-                   ? in_buf_[batch_ % 2]
-                   : alloc_tensor(in_view.rows, g.in_features, g.name + " input", &in_view);
+    Tensor t = stream_bufs_ ? in_buf_[batch_ % 2]
+               : !gin.host  ? in_view  // kept in the UB by the previous phase
+                            : alloc_tensor(in_view.rows, g.in_features, g.name + " input", &in_view);
     cur_layer_ = first_layer;
     em_->layer = cur_layer_;
-    if (!t.host && !(stream_bufs_ && batch_ > 0))  // a streamed batch > 0 was read ahead
+    if (gin.host && !t.host && !(stream_bufs_ && batch_ > 0))  // streamed batch > 0: read ahead
       for (uint64_t b = 0; b < t.blocks(W_); ++b) em_->rhm(in_view.vec(0, b), t.vec(0, b), t.rows);
     if (stream_bufs_ && batch_ + 1 < batches_) {
       // Read the next batch's input into the other buffer while this one computes.
@@ -320,7 +323,7 @@ void Lowerer::lower_group_chunk(const LayerGroup& g, uint64_t rep, uint64_t i0, 
       const Tensor& nb = in_buf_[(batch_ + 1) % 2];
       for (uint64_t b = 0; b < nb.blocks(W_); ++b) em_->rhm(next.vec(0, b), nb.vec(0, b), nb.rows);
     }
-    tensors["@in"] = t;
+    tensors[in_name] = t;
   }
   for (size_t i = 0; i < g.layers.size(); ++i) {
     const Layer& l = g.layers[i];
@@ -331,8 +334,9 @@ void Lowerer::lower_group_chunk(const LayerGroup& g, uint64_t rep, uint64_t i0, 
     Tensor gout_view = gout;
     gout_view.row_off = gout.row_off + i0 * l.rows_per_item;
     gout_view.rows = rows;
-    Tensor out = last && stream_bufs_
-                     ? out_buf_[batch_ % 2]
+    Tensor out = last && stream_bufs_ ? out_buf_[batch_ % 2]
+                 : last && !gout.host
+                     ? gout_view  // kept in the UB for the next phase
                      : alloc_tensor(rows, l.out_features, l.name, last ? &gout_view : nullptr);
     const std::string key = prefix + l.name;
     layer_kind(l.kind).lower(*this, LayerTask{l, tensors, out, i0, i1, rows, key});
@@ -348,12 +352,249 @@ void Lowerer::lower_group_chunk(const LayerGroup& g, uint64_t rep, uint64_t i0, 
         ++it;
       }
     }
-    if (last && !out.host) {
+    if (last && !out.host && gout.host) {
       for (uint64_t b = 0; b < out.blocks(W_); ++b)
         em_->whm(gout_view.vec(0, b), out.vec(0, b), out.rows);
     }
   }
   for (auto& [n, t] : tensors) free_tensor(t);
+}
+
+std::optional<UbFull> Lowerer::fits(const LayerGroup& g, uint64_t rep, const std::string& in_name,
+                                    const Tensor& gin, const Tensor& gout, uint32_t first_layer,
+                                    uint64_t chunk, bool spill) {
+  const bool was_dry = em_->dry;
+  const uint64_t host_saved = host_next_;
+  em_->dry = true;
+  spill_ = spill;
+  std::optional<UbFull> err;
+  try {
+    reset_ub(spill, stream_bufs_ ? &g : nullptr);
+    lower_group_chunk(g, rep, 0, std::min(chunk, g.items), gin, gout, first_layer, in_name);
+  } catch (const UbFull& e) {
+    err = e;
+  }
+  em_->dry = was_dry;
+  host_next_ = host_saved;
+  return err;
+}
+
+uint64_t Lowerer::largest_chunk(const LayerGroup& g, uint64_t rep, const std::string& in_name,
+                                const Tensor& gin, const Tensor& gout, uint32_t first_layer) {
+  uint64_t chunk = g.items;
+  auto err = fits(g, rep, in_name, gin, gout, first_layer, chunk, false);
+  while (err && chunk > 1) {
+    chunk = (chunk + 1) / 2;
+    err = fits(g, rep, in_name, gin, gout, first_layer, chunk, false);
+  }
+  return err ? 0 : chunk;
+}
+
+namespace {
+
+// Layers [s, e) of `g` as a group of their own, reading the tensor before s.
+LayerGroup phase_group(const LayerGroup& g, size_t s, size_t e) {
+  LayerGroup p;
+  p.name = g.name;
+  p.repeat = g.repeat;
+  p.items = g.items;
+  p.layers.assign(g.layers.begin() + std::ptrdiff_t(s), g.layers.begin() + std::ptrdiff_t(e));
+  p.in_rows_per_item = s == 0 ? g.in_rows_per_item : g.layers[s - 1].rows_per_item;
+  p.in_features = s == 0 ? g.in_features : g.layers[s - 1].out_features;
+  return p;
+}
+
+// Whether only layer i - 1's output is live across the cut before layer i.
+bool clean_cut(const LayerGroup& g, size_t i) {
+  std::vector<std::string> after;
+  for (size_t j = i - 1; j < g.layers.size(); ++j) after.push_back(g.layers[j].name);
+  auto known = [&](const std::string& n) {
+    return std::find(after.begin(), after.end(), n) != after.end();
+  };
+  for (size_t j = i; j < g.layers.size(); ++j) {
+    for (const auto& n : g.layers[j].inputs)
+      if (!known(n)) return false;
+    for (const auto& t : g.layers[j].terms)
+      if (!known(t.input)) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool Lowerer::lower_phases(const LayerGroup& g, uint64_t rep, const Tensor& gin, const Tensor& gout,
+                           uint32_t first_layer) {
+  // Phases: runs of layers between clean cuts (only one tensor live across), each with the
+  // largest item chunk that fits it, so that a layer's weights are read once per chunk of its
+  // own phase, not of the whole group's smallest chunk (issue 20: CNN1's late layers read their
+  // weights 14x when the first level's 8192-row images set the chunk). The tensor between two
+  // phases holds every item; it stays in the UB when both phases still fit beside it, else it
+  // goes through host memory (one whm + one rhm, paid at the host link's bandwidth).
+  const size_t n = g.layers.size();
+  std::vector<size_t> cuts = {0};
+  for (size_t i = 1; i < n; ++i)
+    if (clean_cut(g, i)) cuts.push_back(i);
+  cuts.push_back(n);
+  if (cuts.size() <= 2) return false;
+  auto name_in = [&](size_t s) { return s == 0 ? std::string("@in") : g.layers[s - 1].name; };
+  auto host_between = [&](size_t s) {  // a host tensor holding layer s - 1's output (dry runs)
+    Tensor t;
+    t.host = true;
+    t.rows = g.items * g.layers[s - 1].rows_per_item;
+    t.stride = t.rows;
+    t.features = g.layers[s - 1].out_features;
+    return t;
+  };
+  struct Phase {
+    size_t s, e;
+    uint64_t chunk;
+  };
+  std::vector<Phase> ph;
+  pinned_.clear();
+  for (size_t u = 0; u + 1 < cuts.size(); ++u) {
+    const size_t s = cuts[u], e = cuts[u + 1];
+    const LayerGroup p = phase_group(g, s, e);
+    const uint64_t c = largest_chunk(p, rep, name_in(s), s == 0 ? gin : host_between(s),
+                                     e == n ? gout : host_between(e), first_layer + uint32_t(s));
+    if (c == 0) return false;  // one item does not fit: the whole group is host-staged
+    if (!ph.empty() && ph.back().chunk == c)
+      ph.back().e = e;
+    else
+      ph.push_back({s, e, c});
+  }
+  if (ph.size() == 1) return false;
+  // The tensor after each phase but the last: pinned in the UB (alternately at its top and
+  // bottom, so a phase's input and output never overlap) when both phases still fit beside it.
+  const uint64_t ub = cfg_.ub_vectors();
+  auto group_of = [&](const Phase& p) { return phase_group(g, p.s, p.e); };
+  auto plan_pins = [&](std::vector<Tensor>& between) {
+    between.assign(ph.size() - 1, Tensor{});
+    for (size_t k = 0; k + 1 < ph.size(); ++k) {
+      Tensor t = host_between(ph[k].e);
+      const uint64_t vecs = t.rows * t.blocks(W_);
+      if (vecs <= ub) {
+        Tensor u = t;
+        u.host = false;
+        u.base = k % 2 == 0 ? ub - vecs : 0;
+        const Tensor& in = k == 0 ? gin : between[k - 1];
+        const Tensor next_out = ph[k + 1].e == n ? gout : host_between(ph[k + 1].e);
+        pinned_ = {{u.base, vecs}};
+        if (!in.host) pinned_.push_back({in.base, in.rows * in.blocks(W_)});
+        bool ok = !fits(group_of(ph[k]), rep, name_in(ph[k].s), in, u,
+                        first_layer + uint32_t(ph[k].s), ph[k].chunk, false);
+        pinned_ = {{u.base, vecs}};
+        ok = ok && !fits(group_of(ph[k + 1]), rep, name_in(ph[k + 1].s), u, next_out,
+                         first_layer + uint32_t(ph[k + 1].s), ph[k + 1].chunk, false);
+        if (ok) t = u;
+      }
+      between[k] = t;
+      pinned_.clear();
+    }
+  };
+  std::vector<Tensor> between;
+  plan_pins(between);
+  // A tensor through host memory costs a whm and an rhm of every item; keep the split only where
+  // the weight reads it saves (the larger-chunk phase's weights, read once per chunk) take longer
+  // at the weight memory's bandwidth than that round trip at the host link's.
+  auto weights = [&](const Phase& p) {
+    uint64_t w = 0;
+    for (size_t i = p.s; i < p.e; ++i) w += g.layers[i].weight_bytes();
+    return w;
+  };
+  auto chunks_of = [&](uint64_t c) { return (g.items + c - 1) / c; };
+  // When the round trip does not pay, the cut moves by one unit into the larger-chunk phase (a
+  // later cut may leave a tensor small enough to pin), or the two phases merge.
+  auto fits_phase = [&](const Phase& p, const Tensor& in, const Tensor& out) {
+    pinned_.clear();
+    for (const Tensor* t : {&in, &out})
+      if (!t->host) pinned_.push_back({t->base, t->rows * t->blocks(W_)});
+    const bool ok = !fits(group_of(p), rep, name_in(p.s), in, out, first_layer + uint32_t(p.s),
+                          p.chunk, false);
+    pinned_.clear();
+    return ok;
+  };
+  for (size_t k = 0; k + 1 < ph.size();) {
+    if (!between[k].host) {
+      ++k;
+      continue;
+    }
+    const Phase a = ph[k], b = ph[k + 1];
+    const uint64_t lo = std::min(a.chunk, b.chunk);
+    const double extra = double(a.chunk > b.chunk ? weights(a) : weights(b)) *
+                         double(chunks_of(lo) - chunks_of(std::max(a.chunk, b.chunk)));
+    const double round_trip = 2.0 * double(between[k].rows * between[k].blocks(W_) * W_);
+    const double t_weights = extra / cfg_.weight_bandwidth_bytes_per_s();
+    const double t_host = round_trip / (double(cfg_.host_link.bandwidth_mb_s) * 1e6);
+    if (t_weights >= t_host) {
+      ++k;
+      continue;
+    }
+    const Tensor& in = k == 0 ? gin : between[k - 1];
+    const Tensor out = b.e == n ? gout : between[k + 1];
+    // The unit next to the cut on the larger-chunk side.
+    const bool forward = a.chunk < b.chunk;
+    const size_t cut = *std::upper_bound(cuts.begin(), cuts.end(), b.s);  // b's first unit ends
+    const size_t prev_cut = *(std::lower_bound(cuts.begin(), cuts.end(), a.e) - 1);  // a's last
+    bool changed = false;
+    if (forward && cut < b.e) {
+      const Phase a2{a.s, cut, a.chunk};
+      if (fits_phase(a2, in, host_between(cut))) {
+        ph[k] = a2;
+        ph[k + 1].s = cut;
+        changed = true;
+      }
+    } else if (!forward && prev_cut > a.s) {
+      const Phase b2{prev_cut, b.e, b.chunk};
+      if (fits_phase(b2, host_between(prev_cut), out)) {
+        ph[k].e = prev_cut;
+        ph[k + 1] = b2;
+        changed = true;
+      }
+    }
+    if (!changed) {
+      const Phase merged{a.s, b.e, lo};
+      if (fits_phase(merged, in, out)) {
+        ph[k] = merged;
+        ph.erase(ph.begin() + std::ptrdiff_t(k) + 1);
+        if (ph.size() == 1) return false;
+        changed = true;
+      }
+    }
+    if (changed) {
+      plan_pins(between);
+      k = 0;
+    } else {
+      ++k;
+    }
+  }
+  pinned_.clear();
+  // Emit: every chunk of a phase, then the next phase.
+  for (size_t k = 0; k < ph.size(); ++k) {
+    const Phase& p = ph[k];
+    const LayerGroup sub = phase_group(g, p.s, p.e);
+    const Tensor& in = k == 0 ? gin : between[k - 1];
+    Tensor out = k + 1 == ph.size() ? gout : between[k];
+    if (out.host && k + 1 < ph.size()) out.base = host_alloc(out.rows * out.blocks(W_));
+    if (k + 1 < ph.size()) between[k] = out;
+    pinned_.clear();
+    for (const Tensor* t : {&in, static_cast<const Tensor*>(&out)})
+      if (!t->host) pinned_.push_back({t->base, t->rows * t->blocks(W_)});
+    reset_ub(false);
+    spill_ = false;
+    spilled_ = false;
+    const uint64_t chunks = (g.items + p.chunk - 1) / p.chunk;
+    const uint32_t first = first_layer + uint32_t(p.s);
+    for (uint64_t c = 0; c < chunks; ++c)
+      lower_group_chunk(sub, rep, c * p.chunk, std::min(g.items, (c + 1) * p.chunk), in, out, first,
+                        name_in(p.s));
+    for (size_t i = p.s; i < p.e; ++i) {
+      (*layers_)[first_layer + i].chunks = chunks;
+      (*layers_)[first_layer + i].chunk_items = p.chunk;
+      (*layers_)[first_layer + i].spilled = false;
+    }
+  }
+  pinned_.clear();
+  return true;
 }
 
 void Lowerer::lower_group(const LayerGroup& g, uint64_t rep, const HostTensor& in,
@@ -366,41 +607,28 @@ void Lowerer::lower_group(const LayerGroup& g, uint64_t rep, const HostTensor& i
   gout.base = out.base;
   gout.stride = out.rows;
   gout.features = out.features;
+  pinned_.clear();
 
-  // Find the largest item chunk whose tensors fit the UB (a dry run of the allocations).
-  auto fits = [&](uint64_t chunk, bool spill) -> std::optional<UbFull> {
-    const bool was_dry = em_->dry;
-    const uint64_t host_saved = host_next_;
-    em_->dry = true;
-    spill_ = spill;
-    std::optional<UbFull> err;
-    try {
-      reset_ub(spill, stream_bufs_ ? &g : nullptr);
-      lower_group_chunk(g, rep, 0, std::min(chunk, g.items), gin, gout, first_layer);
-    } catch (const UbFull& e) {
-      err = e;
-    }
-    em_->dry = was_dry;
-    host_next_ = host_saved;
-    return err;
-  };
   // A stream's double buffers, when the whole batch fits beside them (one chunk, no staging).
   stream_bufs_ = false;
   if (batches_ > 1 && g.in_features > 0) {
     stream_bufs_ = true;
-    if (fits(g.items, false)) stream_bufs_ = false;
+    if (fits(g, rep, "@in", gin, gout, first_layer, g.items, false)) stream_bufs_ = false;
   }
   uint64_t chunk = g.items;
   bool spill = false;
-  std::optional<UbFull> err = stream_bufs_ ? std::nullopt : fits(chunk, false);
+  std::optional<UbFull> err =
+      stream_bufs_ ? std::nullopt : fits(g, rep, "@in", gin, gout, first_layer, chunk, false);
+  if (err && lower_phases(g, rep, gin, gout, first_layer)) return;
+  // Find the largest item chunk whose tensors fit the UB (a dry run of the allocations).
   while (err && chunk > 1) {
     chunk = (chunk + 1) / 2;
-    err = fits(chunk, false);
+    err = fits(g, rep, "@in", gin, gout, first_layer, chunk, false);
   }
   if (err) {
     spill = true;
     chunk = g.items;
-    if (auto e2 = fits(chunk, true))
+    if (auto e2 = fits(g, rep, "@in", gin, gout, first_layer, chunk, true))
       throw InputError(
           fmt::format("lowering {}: group '{}' layer '{}' needs {} UB vectors even with host "
                       "staging; {} has {} "

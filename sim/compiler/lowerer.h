@@ -239,8 +239,21 @@ class Lowerer {
 
  private:
   void reset_ub(bool spill, const LayerGroup* stream = nullptr);
+  // Items [i0, i1) of group `g` (or of a phase of it: its input tensor named `in_name`) from `gin`
+  // to `gout`, either of which may be host memory or a UB tensor pinned across phases.
   void lower_group_chunk(const LayerGroup& g, uint64_t rep, uint64_t i0, uint64_t i1,
+                         const Tensor& gin, const Tensor& gout, uint32_t first_layer,
+                         const std::string& in_name = "@in");
+  // A dry run of the UB allocations of one chunk (the pinned regions reserved): what did not fit.
+  std::optional<UbFull> fits(const LayerGroup& g, uint64_t rep, const std::string& in_name,
+                             const Tensor& gin, const Tensor& gout, uint32_t first_layer,
+                             uint64_t chunk, bool spill);
+  // The largest item chunk (halving from all items) that fits without host staging; 0 if none.
+  uint64_t largest_chunk(const LayerGroup& g, uint64_t rep, const std::string& in_name,
                          const Tensor& gin, const Tensor& gout, uint32_t first_layer);
+  // A group that does not fit the UB whole, split into phases (lowerer.cpp): true when it was.
+  bool lower_phases(const LayerGroup& g, uint64_t rep, const Tensor& gin, const Tensor& gout,
+                    uint32_t first_layer);
 
   const TpuConfig& cfg_;
   const Workload& wl_;
@@ -251,6 +264,8 @@ class Lowerer {
   std::vector<LayerInfo>* layers_ = nullptr;
   uint32_t cur_layer_ = 0;
   std::unique_ptr<UbAllocator> ub_;
+  // UB regions (base, vectors) that outlive a phase: tensors between phases of a group.
+  std::vector<std::pair<uint64_t, uint64_t>> pinned_;
   bool spill_ = false, spilled_ = false;
   // Stream of batches: this batch, their number, the next one's input, and whether the input and
   // output have two UB buffers each (allocated first, at the same place for every batch).

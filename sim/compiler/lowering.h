@@ -35,8 +35,12 @@
 // - Embedding lookups and host ops: rows the host prepares, read with `rhm` (inputs written out
 //   with `whm` first for host ops). Their values are host data (seeded), not computed on chip.
 // - UB allocation: first-fit with reuse after each tensor's last use. When a group's tensors do not
-//   fit, its items are split into chunks (weights are re-read per chunk); when one item still does
-//   not fit, tensors that do not fit are kept in host memory and staged through the UB per block.
+//   fit, it is split into phases at cuts where one tensor is live (Lowerer::lower_phases), each
+//   phase with the largest item chunk that fits it (weights are re-read per chunk of their own
+//   phase only); the tensor between two phases holds every item and stays in the UB when both
+//   phases fit beside it, else goes through host memory, where the weight reads saved pay for the
+//   round trip (else the cut moves or the phases merge). When one item still does not fit, tensors
+//   that do not fit are kept in host memory and staged through the UB per block.
 // - Race freedom: each instruction gets the weakest `sync ... pending=N` the ISA's race rule
 //   (sim/isa/races.h) needs, on exactly the conflicting units and leaving their later work
 //   running. An `act` is held back until the next block's matmuls are issued, so its `sync mxu`

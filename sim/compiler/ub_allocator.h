@@ -25,6 +25,19 @@ class UbAllocator {
     }
     return std::nullopt;
   }
+  // Takes [base, base + n) out of the free space; false when part of it is already taken.
+  bool reserve(uint64_t base, uint64_t n) {
+    if (n == 0) n = 1;
+    auto it = free_.upper_bound(base);
+    if (it == free_.begin()) return false;
+    --it;
+    const uint64_t b = it->first, len = it->second;
+    if (base + n > b + len) return false;
+    free_.erase(it);
+    if (base > b) free_[b] = base - b;
+    if (b + len > base + n) free_[base + n] = b + len - (base + n);
+    return true;
+  }
   void release(uint64_t base, uint64_t n) {
     if (n == 0) n = 1;
     auto it = free_.emplace(base, n).first;

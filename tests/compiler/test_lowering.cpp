@@ -549,6 +549,39 @@ TEST_CASE("groups that overflow the UB are chunked or staged through the host, v
   check_values("small-16", w2);
 }
 
+TEST_CASE("a group splits into phases: later layers run in bigger chunks, their weights read once") {
+  // small-16's UB holds 2048 vectors. a's 8 x 64 rows x 3 blocks in and out need chunks of 4
+  // items; after the 4-row pool the rest fits all 8 items, so b and c read their weights once.
+  // The pool's output (384 vectors) stays in the UB between the phases: no host round trip.
+  const char* y =
+      "name: phases\npaper: test\nbatch: 8\ninput: {features: 48, rows_per_item: 64}\nlayers:\n"
+      "  - {type: fc, name: a, out: 48, act: relu}\n  - {type: pool, name: p, window: 4, kind: max}\n"
+      "  - {type: fc, name: b, out: 40, act: relu}\n  - {type: fc, name: c, out: 24}\n";
+  Workload w = parse_workload(y, "phases.yaml");
+  const TpuConfig cfg = load_config("small-16");
+  LowerOptions opt;
+  opt.unroll = true;
+  opt.values = false;
+  const LoweredProgram lp = lower(cfg, w, opt);
+  CHECK(lp.layers[0].chunks == 2);
+  CHECK(lp.layers[1].chunks == 2);
+  CHECK(lp.layers[2].chunks == 1);
+  CHECK(lp.layers[3].chunks == 1);
+  CHECK(lp.layers[2].weight_bytes_read == w.groups[0].layers[2].weight_bytes());
+  // One rhm per input block and chunk, one whm per output block: the phases meet in the UB.
+  uint64_t rhm = 0, whm = 0;
+  for (const auto& in : lp.segments[0].program.code) {
+    rhm += in.op == Opcode::kReadHost;
+    whm += in.op == Opcode::kWriteHost;
+  }
+  CHECK(rhm == 2 * 3);
+  CHECK(whm == 2);
+  for (const char* arch : {"tiny-8", "small-16"}) {
+    INFO(arch);
+    check_values(arch, w);
+  }
+}
+
 TEST_CASE("every library workload lowers for tpu-v1 and small-16 with exact MAC accounting") {
   // tpu-v1 at each workload's own batch and context; small-16 (one instruction per 256-byte tile:
   // a GPT-3 layer is tens of millions) at batch 1 and LLM context_len 128, every workload counted
@@ -647,12 +680,12 @@ TEST_CASE(
   // sink). A deliberate change of the lowering updates this table: the failure prints each line.
   const std::map<std::string, uint64_t> golden = {
       {"tpu-v1 bert-base", 0x6c8ed338131db702ull},
-      {"tpu-v1 bert-large", 0xdf9e826e048a4ac3ull},
+      {"tpu-v1 bert-large", 0x726e97ccb5ab93d1ull},
       {"tpu-v1 chinchilla-70b", 0x28c5c844cccd0e0dull},
       {"tpu-v1 clip-vit-l14-image", 0xaacb1a4b2d8de0a3ull},
       {"tpu-v1 clip-vit-l14-text", 0xa92c28bd2f72aeb7ull},
       {"tpu-v1 cnn0", 0xe056cc0ab6aa9f9aull},
-      {"tpu-v1 cnn1", 0x6b7751337e61c323ull},
+      {"tpu-v1 cnn1", 0xfce2b0287ce1bf14ull},
       {"tpu-v1 generative-agents", 0x4ae619de8f9abb89ull},
       {"tpu-v1 gopher-280b", 0x5651f861d21c33e5ull},
       {"tpu-v1 gpt3-13b", 0x6e15586e6855afdbull},
@@ -676,7 +709,7 @@ TEST_CASE(
       {"tpu-v1 opt-13b", 0x1fb331d47662cfd6ull},
       {"tpu-v1 opt-175b", 0xd2d0615d417c3adaull},
       {"tpu-v1 opt-66b", 0x69a1567d88e3d238ull},
-      {"tpu-v1 resnet50", 0x14c69f5973af440eull},
+      {"tpu-v1 resnet50", 0xbe475dba62ef17e0ull},
       {"tpu-v1 vit-b16", 0x698c3d87a378f50bull},
       {"small-16 mlp0", 0x48d7818d7677b8f8ull},
       {"small-16 mlp1", 0x1af8de25ed52f6aaull},
