@@ -83,12 +83,13 @@ void lower(Lowerer& low, const LayerTask& task) {
   const uint64_t W = low.W();
   const uint64_t H = l.in_h, Wd = l.in_w, Ho = l.out_h(), Wo = l.out_w(), s = l.stride, p = l.pad;
   const uint64_t kh = l.kernel_h, kw = l.kernel_w, C = l.in_c;
-  if (2 * p > kh - 1 || 2 * p > kw - 1)
+  const bool packed = l.im2col;  // one row per output pixel, kh x kw x C features (host-packed)
+  if (!packed && (2 * p > kh - 1 || 2 * p > kw - 1))
     throw InputError(
         fmt::format("lowering {}: conv '{}' has pad {} > (kernel - 1) / 2 = {}; the centre "
                     "kernel position must cover every output",
                     low.wl().name, l.name, p, (std::min(kh, kw) - 1) / 2));
-  const uint64_t Wv = s == 1 ? Wo : (Wo - 1) * s + 1;
+  const uint64_t Wv = s == 1 || packed ? Wo : (Wo - 1) * s + 1;
   if (Wv > low.half())
     throw InputError(
         fmt::format("lowering {}: conv '{}' needs {} accumulator rows per output row; "
@@ -96,13 +97,29 @@ void lower(Lowerer& low, const LayerTask& task) {
                     low.wl().name, l.name, Wv, low.cfg().name, low.half(), Wv - low.half()));
   const uint64_t images = out.rows / l.rows_per_item;
   const uint64_t per_block = low.half() / Wv;
-  const uint64_t KB = (C + W - 1) / W, NT = out.blocks(W);
+  const uint64_t K = packed ? kh * kw * C : C;
+  const uint64_t KB = (K + W - 1) / W, NT = out.blocks(W);
   const Requant rq = requant_for_k(kh * kw * C);
   // Kernel positions, the centre first (it initializes every accumulator row).
   std::vector<std::pair<uint64_t, uint64_t>> pos = {{p, p}};
-  for (uint64_t r = 0; r < kh; ++r)
+  for (uint64_t r = 0; r < kh && !packed; ++r)
     for (uint64_t c = 0; c < kw; ++c)
       if (!(r == p && c == p)) pos.push_back({r, c});
+  // Kernel positions in bounds: over output row y (rows) and summed over an output row (columns).
+  auto valid_rows = [&](uint64_t y) {
+    uint64_t n = 0;
+    for (uint64_t r = 0; r < kh; ++r) {
+      const int64_t i = int64_t(y * s + r) - int64_t(p);
+      n += (i >= 0 && i < int64_t(H)) ? 1 : 0;
+    }
+    return n;
+  };
+  uint64_t valid_cols = 0;
+  for (uint64_t x = 0; x < Wo; ++x)
+    for (uint64_t c = 0; c < kw; ++c) {
+      const int64_t i = int64_t(x * s + c) - int64_t(p);
+      valid_cols += (i >= 0 && i < int64_t(Wd)) ? 1 : 0;
+    }
   // Accumulator blocks of output rows g = (image, y) pairs: [g0, g1) and, with a fused pool, the
   // pool's geometry over the block and where its outputs go.
   struct Block {
@@ -187,7 +204,34 @@ void lower(Lowerer& low, const LayerTask& task) {
       const uint64_t nvalid = std::min<uint64_t>(W, l.out_features - nt * W);
       bool first_pass = true;
       for (uint64_t kb = 0; kb < KB; ++kb) {
-        const uint64_t kvalid = std::min<uint64_t>(W, C - kb * W);
+        const uint64_t kvalid = std::min<uint64_t>(W, K - kb * W);
+        if (packed) {
+          // One mmc over the block's rows: tile kb of the kh kw C x M matrix.
+          Term t;
+          t.k = K;
+          t.n = l.out_features;
+          t.key = key;
+          t.sub_k = C;
+          uint64_t tile = 0;
+          if (!low.dry()) {
+            tile = low.tile_for(t, kb, nt);
+            LayerInfo& li = low.info();
+            li.weight_tile_loads++;
+            li.weight_bytes_read += kvalid * nvalid;
+          }
+          const uint64_t n = (g1 - g0) * Wo;
+          const uint64_t ub = low.ub_rows(in, kb, g0 * Wo, n);
+          low.em().mmc(ub, acc, n, kb > 0, tile, 0);
+          if (!low.dry()) {
+            uint64_t useful = 0;
+            if (kb == 0)  // the block's in-bounds products, counted once
+              for (uint64_t g = std::max(g0, bl.fresh); g < g1; ++g)
+                useful += valid_rows(g % Ho) * valid_cols;
+            low.info().useful_macs += useful * C * nvalid;
+            low.info().mac_slots += n * W * W;
+          }
+          continue;
+        }
         for (auto [r, c] : pos) {
           Term t;  // tile rows = channels of block kb at kernel position (r, c)
           t.k = C;
@@ -229,7 +273,7 @@ void lower(Lowerer& low, const LayerTask& task) {
         for (uint64_t i = 0; i < bl.images; ++i)
           low.act2d_out(out, acc + i * Ho * Wo, bl.out_row + i * PH * PW, nt, bl.pool, l.act,
                         l.pool, rq);
-      } else if (s == 1) {
+      } else if (s == 1 || packed) {
         low.act_out(out, acc, g0 * Wo, nt, (g1 - g0) * Wo, l.act, PoolKind::kNone, 0, rq);
       } else if (Wv <= 0xFFFF) {
         // Every s-th accumulator row of each output row: a 1 x 1 window moved by s along the
@@ -255,6 +299,39 @@ void lower(Lowerer& low, const LayerTask& task) {
 }
 
 }  // namespace
+
+bool conv_host_packing_pays(const TpuConfig& cfg, const Layer& l) {
+  // Per image: the MXU rows each mapping streams plus the vectors the host link moves for its
+  // input (read before the conv starts), in cycles. Channels on rows: every kernel position
+  // streams the input pixels it touches (the s-times denser row when strided), ceil(C / W)
+  // vectors per input pixel. Host-packed: one row per output pixel, ceil(kh kw C / W) vectors.
+  const uint64_t W = cfg.array.rows, half = cfg.accumulator_entries / 2;
+  const uint64_t H = l.in_h, Wd = l.in_w, Ho = l.out_h(), Wo = l.out_w(), s = l.stride, p = l.pad;
+  const uint64_t kh = l.kernel_h, kw = l.kernel_w, C = l.in_c;
+  const uint64_t NT = (l.out_features + W - 1) / W, KB = (C + W - 1) / W,
+                 KBp = (kh * kw * C + W - 1) / W;
+  if (Wo > half) return false;
+  const uint64_t Wv = s == 1 ? Wo : (Wo - 1) * s + 1;
+  const bool rows_ok = 2 * p <= kh - 1 && 2 * p <= kw - 1 && Wv <= half;
+  if (!rows_ok) return true;
+  uint64_t rows_cor = 0;
+  for (uint64_t r = 0; r < kh; ++r) {
+    uint64_t vy = 0;
+    for (uint64_t y = 0; y < Ho; ++y) {
+      const int64_t i = int64_t(y * s + r) - int64_t(p);
+      vy += (i >= 0 && i < int64_t(H)) ? 1 : 0;
+    }
+    for (uint64_t c = 0; c < kw; ++c) {
+      const uint64_t u0 = c < p ? p - c : 0, u1 = std::min<uint64_t>(Wv, Wd + p - c);
+      rows_cor += u1 > u0 ? vy * (u1 - u0) : 0;
+    }
+  }
+  const double per_vector = double(cfg.vector_bytes()) * cfg.clock_hz() /
+                            (double(cfg.host_link.bandwidth_mb_s) * 1e6);
+  const double cor = double(NT * KB * rows_cor) + double(H * Wd * KB) * per_vector;
+  const double pk = double(NT * KBp * Ho * Wo) + double(Ho * Wo * KBp) * per_vector;
+  return pk < cor;
+}
 
 extern const LayerKindOps kConv2dKind = {LayerKind::kConv2d, "conv2d", &parse,  &macs,
                                          &weight_bytes,      nullptr,  &bounds, &lower};

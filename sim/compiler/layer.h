@@ -65,6 +65,10 @@ struct Layer {
   // conv's own acts (sim/isa/ISA.md, 2-D pooling); rows_per_item is the pooled count.
   uint32_t pool_kh = 0, pool_kw = 0, pool_stride = 1, pool_stride_w = 1, pool_pad = 0;
   std::string fused_pool;  // the pool layer's name (reports)
+  // kConv2d reading rows the host packed (im2col): one row per output pixel, kernel_h x kernel_w
+  // x in_c features (position-major, zero where the window is over the padding). Set by the
+  // lowering for a group's first conv when it pays (conv_host_packing_pays, kind_conv2d.cpp).
+  bool im2col = false;
   uint32_t pool_out_h() const { return (out_h() + 2 * pool_pad - pool_kh) / pool_stride + 1; }
   uint32_t pool_out_w() const { return (out_w() + 2 * pool_pad - pool_kw) / pool_stride_w + 1; }
   // kEmbedding: vocabulary rows of the (host) table.

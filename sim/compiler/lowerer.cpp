@@ -14,7 +14,8 @@ namespace tpusim {
 uint64_t Lowerer::tile_for(const Term& t, uint64_t kb, uint64_t nt) {
   if (em_->dry) return 0;
   if (!t.grid) {
-    const uint64_t mh = key_hash(t.key);
+    // (an im2col matrix is placed apart from the per-position matrices it packs)
+    const uint64_t mh = t.sub_k ? key_hash(t.key) ^ splitmix(t.sub_k) : key_hash(t.key);
     // The placement (f0, n0) is part of the tile: GQA heads share a K/V matrix at other offsets.
     const uint64_t place = splitmix(mh ^ splitmix(t.f0 * 0x9e3779b97f4a7c15ull + t.n0));
     auto [it, fresh] = tiles_.try_emplace(place);
@@ -51,10 +52,15 @@ uint64_t Lowerer::tile_for(const Term& t, uint64_t kb, uint64_t nt) {
     for (uint64_t r = 0; r < W_; ++r) {
       const uint64_t f = kb * W_ + r;
       if (f < t.f0 || f >= t.f0 + t.k) continue;
+      uint64_t row = f - t.f0, rk = vk;
+      if (t.sub_k) {
+        rk = value_key(opt_.seed, key_hash(fmt::format("{}#{}", t.key, row / t.sub_k)));
+        row %= t.sub_k;
+      }
       for (uint64_t c = 0; c < W_; ++c) {
         const uint64_t col = nt * W_ + c;
         if (col < t.n0 || col >= t.n0 + t.n) continue;
-        img[r * W_ + c] = value_keyed(vk, f - t.f0, col - t.n0);
+        img[r * W_ + c] = value_keyed(rk, row, col - t.n0);
       }
     }
     prog_->weight_init[addr] = std::move(img);
@@ -113,6 +119,37 @@ HostTensor Lowerer::new_host_tensor(uint64_t rows, uint64_t features, const std:
       for (uint64_t r = 0; r < rows; ++r)
         for (uint64_t l = 0; l < W_ && b * W_ + l < features; ++l)
           img[(b * rows + r) * W_ + l] = value_keyed(vk, r, b * W_ + l);
+    prog_->host_init[h.base] = std::move(img);
+  }
+  return h;
+}
+
+HostTensor Lowerer::new_host_im2col(const LayerGroup& g, const std::string& key) {
+  const Layer& l = g.layers.at(0);
+  const uint64_t H = l.in_h, Wd = l.in_w, C = l.in_c, kh = l.kernel_h, kw = l.kernel_w,
+                 s = l.stride, sw = l.stride_w ? l.stride_w : l.stride, p = l.pad, Ho = l.out_h(),
+                 Wo = l.out_w(), K = kh * kw * C;
+  HostTensor h;
+  h.rows = g.items * Ho * Wo;
+  h.features = K;
+  const uint64_t blocks = (K + W_ - 1) / W_;
+  h.base = host_alloc(h.rows * blocks);
+  if (opt_.values && !key.empty()) {
+    std::vector<int8_t> img(h.rows * blocks * W_, 0);
+    const uint64_t vk = value_key(opt_.seed, key_hash(key));
+    for (uint64_t r = 0; r < h.rows; ++r) {
+      const uint64_t im = r / (Ho * Wo), y = r / Wo % Ho, x = r % Wo;
+      for (uint64_t ky = 0; ky < kh; ++ky)
+        for (uint64_t kx = 0; kx < kw; ++kx) {
+          const int64_t yi = int64_t(y * s + ky) - int64_t(p), xi = int64_t(x * sw + kx) - int64_t(p);
+          if (yi < 0 || yi >= int64_t(H) || xi < 0 || xi >= int64_t(Wd)) continue;
+          const uint64_t src = im * H * Wd + uint64_t(yi) * Wd + uint64_t(xi);
+          for (uint64_t c = 0; c < C; ++c) {
+            const uint64_t f = (ky * kw + kx) * C + c;
+            img[((f / W_) * h.rows + r) * W_ + f % W_] = value_keyed(vk, src, c);
+          }
+        }
+    }
     prog_->host_init[h.base] = std::move(img);
   }
   return h;

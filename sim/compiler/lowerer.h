@@ -82,6 +82,9 @@ struct Term {
   uint64_t row_lo = 0, row_hi = 0;  // chunk-local rows it applies to
   std::string key;                  // weight matrix key
   bool kv = false;
+  // > 0: the matrix's rows are blocks of sub_k rows, block j keyed "key#j" (an im2col conv's
+  // kernel positions: the same values as the per-position matrices of the unpacked mapping).
+  uint64_t sub_k = 0;
   mutable TileGrid* grid = nullptr;  // its placement's tiles, looked up on first use
 };
 
@@ -105,6 +108,10 @@ struct PoolTile {
 PoolTile pool_tile(uint64_t H, uint64_t W, uint32_t kh, uint32_t kw, uint32_t sh, uint32_t sw,
                    uint32_t p, uint64_t oy0, uint64_t oy1, uint64_t ox0, uint64_t ox1);
 
+// Whether conv `l` costs fewer cycles fed im2col rows by the host (Layer::im2col) than reading
+// its input as it is, counting MXU rows and host-link transfers (kind_conv2d.cpp).
+bool conv_host_packing_pays(const TpuConfig& cfg, const Layer& l);
+
 class Lowerer {
  public:
   Lowerer(const TpuConfig& cfg, const Workload& wl, const LowerOptions& opt)
@@ -116,6 +123,10 @@ class Lowerer {
   void begin_program(Emitter* em, Program* prog);
   // A tensor in host memory (its values keyed by `key`; "" = no values).
   HostTensor new_host_tensor(uint64_t rows, uint64_t features, const std::string& key);
+  // The input of group `g`, whose first layer is a conv the host feeds packed (Layer::im2col):
+  // rows of `items` images x out_h x out_w, features kernel_h x kernel_w x in_c, the values of
+  // the unpacked input keyed by `key` at their window positions (0 over the padding).
+  HostTensor new_host_im2col(const LayerGroup& g, const std::string& key);
   // Lowers repetition `rep` of group `g` from host tensor `in` to `out`, its layers at
   // first_layer.. of the layer table: split into the largest item chunks whose tensors fit the
   // UB, else staged through host memory.

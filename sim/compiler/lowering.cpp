@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <memory>
+#include <optional>
 
 #include <type_traits>
 
@@ -150,6 +151,33 @@ void check_mappable(const TpuConfig& cfg, const Workload& wl) {
         fmt::format("lowering for {}: needs at least 2 accumulator entries", cfg.name));
 }
 
+// The first group as lowered: its first conv fed im2col rows by the host where that pays
+// (conv_host_packing_pays). Only the workload's input is packed: the host knows its values; a
+// group input the chip wrote would need the host to read it back and repack it.
+std::optional<LayerGroup> host_packed(const TpuConfig& cfg, const LayerGroup& g,
+                                      LowerOptions::ConvInput how) {
+  if (how == LowerOptions::ConvInput::kChannels) return std::nullopt;
+  if (!g.in_features || g.layers.empty() || g.repeat != 1) return std::nullopt;
+  const Layer& c = g.layers[0];
+  if (c.kind != LayerKind::kConv2d || c.inputs != std::vector<std::string>{"@in"} ||
+      !c.terms.empty())
+    return std::nullopt;
+  for (size_t i = 1; i < g.layers.size(); ++i) {
+    for (const auto& n : g.layers[i].inputs)
+      if (n == "@in") return std::nullopt;
+    for (const auto& t : g.layers[i].terms)
+      if (t.input == "@in") return std::nullopt;
+  }
+  if (how == LowerOptions::ConvInput::kAuto ? !conv_host_packing_pays(cfg, c)
+                                            : uint64_t(c.out_w()) > cfg.accumulator_entries / 2)
+    return std::nullopt;
+  LayerGroup p = g;
+  p.layers[0].im2col = true;
+  p.in_rows_per_item = uint64_t(c.out_h()) * c.out_w();
+  p.in_features = uint64_t(c.kernel_h) * c.kernel_w * c.in_c;
+  return p;
+}
+
 // LowerOptions::batches > 1: the workload's one group, once per batch, in one program.
 template <class Start, class Finish>
 void drive_stream(Lowerer& low, const Workload& wl, const LowerOptions& opt, Drive& d, Start& start,
@@ -159,13 +187,16 @@ void drive_stream(Lowerer& low, const Workload& wl, const LowerOptions& opt, Dri
         "lowering {}: a stream of {} batches needs a workload of one group without repeats "
         "(it has {} groups)",
         wl.name, opt.batches, wl.groups.size()));
-  const LayerGroup& g = wl.groups[0];
+  const std::optional<LayerGroup> packed = host_packed(low.cfg(), wl.groups[0], opt.first_conv);
+  const LayerGroup& g = packed ? *packed : wl.groups[0];
   start("", 1);
   std::vector<HostTensor> ins, outs;
   for (uint64_t b = 0; b < opt.batches; ++b) {
     // Every batch reads the same values (same key): its output is the first batch's.
     if (g.in_features)
-      ins.push_back(low.new_host_tensor(g.items * g.in_rows_per_item, g.in_features, "input"));
+      ins.push_back(packed ? low.new_host_im2col(g, "input")
+                           : low.new_host_tensor(g.items * g.in_rows_per_item, g.in_features,
+                                                 "input"));
     const Layer& last = g.layers.back();
     outs.push_back(low.new_host_tensor(g.items * last.rows_per_item, last.out_features, ""));
   }
@@ -219,7 +250,9 @@ void drive(const TpuConfig& cfg, const Workload& wl, const LowerOptions& opt, Se
   HostTensor cur;
   bool have_cur = false;
   for (size_t gi = 0; gi < wl.groups.size(); ++gi) {
-    const LayerGroup& g = wl.groups[gi];
+    const std::optional<LayerGroup> packed =
+        gi == 0 ? host_packed(cfg, wl.groups[gi], opt.first_conv) : std::nullopt;
+    const LayerGroup& g = packed ? *packed : wl.groups[gi];
     if (!opt.unroll) start(g.name, g.repeat);
     const uint64_t reps = opt.unroll ? g.repeat : 1;
     for (uint64_t rep = 0; rep < reps; ++rep) {
@@ -227,7 +260,8 @@ void drive(const TpuConfig& cfg, const Workload& wl, const LowerOptions& opt, Se
       if (g.in_features) {
         const uint64_t rows = g.items * g.in_rows_per_item;
         if (!have_cur) {
-          in = low.new_host_tensor(rows, g.in_features, "input");
+          in = packed ? low.new_host_im2col(g, "input")
+                      : low.new_host_tensor(rows, g.in_features, "input");
           d.input = in;
         } else if (cur.rows != rows || cur.features != g.in_features) {
           // The host gathers (or extends) rows between groups: values restart as host data.

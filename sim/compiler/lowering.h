@@ -17,6 +17,12 @@
 //   padded copy exists) into that output row's accumulators. Stride s > 1 computes the s-times
 //   denser row (extra MAC slots, not useful MACs) and ACT picks every s-th accumulator row, one
 //   `act` per output pixel. Needs 2 * pad <= kernel - 1 (the centre position covers every output).
+//   The workload's first conv may instead take im2col rows the host packs (Layer::im2col: one row
+//   of kh x kw x C features per output pixel, one `mmc` per K tile and block, no skipped strided
+//   positions), chosen where the MXU rows saved outweigh the extra host-link vectors
+//   (conv_host_packing_pays; ResNet-50's 7x7/2 conv1 on 3 channels: 49 passes become one).
+//   Only the workload input can be packed so: on chip, building packed rows costs one MXU pass
+//   per kernel position (an `mmc` moves a UB row to one accumulator row), as many as the conv.
 // - Attention: per head, scores = Q_h K_h^T and context = S_h V_h with the K/V cache of each
 //   sequence read from weight memory as weight tiles (assumption: the KV cache lives in weight
 //   memory; its write-back is not modelled). Softmax is approximated by the requantizing ACT of the
@@ -90,6 +96,10 @@ struct LowerOptions {
   // the UB has room for them. Every batch reads the same input values. The layer table has each
   // layer once per batch (batch b > 0 named "NAME#b").
   uint64_t batches = 1;
+  // The first conv of a workload reading its input: channels on the array's rows, im2col rows
+  // the host packs (Layer::im2col), or whichever costs fewer cycles (conv_host_packing_pays).
+  enum class ConvInput { kAuto, kChannels, kHostIm2col };
+  ConvInput first_conv = ConvInput::kAuto;
 };
 
 struct Requant {

@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <map>
 
+#include <fmt/format.h>
+
 #include "models/config.h"
 #include "models/errors.h"
 #include "sim/compiler/lowering.h"
@@ -330,12 +332,15 @@ MatrixI8 reference(const Workload& w, uint64_t seed) {
 }
 
 // Runs the unrolled program on the functional executor and compares the output tensor.
-void check_values(const std::string& arch, const Workload& w, uint64_t seed = 7) {
+LoweredProgram check_values(
+    const std::string& arch, const Workload& w, uint64_t seed = 7,
+    LowerOptions::ConvInput first_conv = LowerOptions::ConvInput::kAuto) {
   const TpuConfig cfg = load_config(arch);
   LowerOptions opt;
   opt.values = true;
   opt.unroll = true;
   opt.seed = seed;
+  opt.first_conv = first_conv;
   LoweredProgram lp = lower(cfg, w, opt);
   REQUIRE(lp.segments.size() == 1);
   check_accounting(cfg, w, lp);
@@ -352,6 +357,7 @@ void check_values(const std::string& arch, const Workload& w, uint64_t seed = 7)
     }
   CHECK(mismatches == 0);
   CHECK(r.counts.macs == lp.mac_slots());
+  return lp;
 }
 
 // ---- golden hashes of whole lowered programs --------------------------------------------------
@@ -496,6 +502,55 @@ TEST_CASE("convolutions (stride, padding, pooling, residual) lower bit-exact") {
   for (const char* arch : {"tiny-4", "tiny-8", "small-16"}) {
     INFO(arch);
     check_values(arch, w);
+  }
+}
+
+TEST_CASE("a first conv lowers bit-exact fed channels on rows or host-packed im2col rows") {
+  // C below, at and above small-16's 16 rows (and tiny-8's 8); odd image sizes, strides 1-3,
+  // padding 0-2, a non-square kernel, a fused pool; padding over half the kernel only as im2col
+  // (the channel mapping needs the centre position to cover every output).
+  struct Conv {
+    uint64_t h, w;
+    const char* shape;
+    bool channels_ok;
+  };
+  const Conv convs[] = {
+      {7, 9, "out_c: 12, kernel: 3, stride: 1, pad: 1", true},
+      {9, 7, "out_c: 18, kernel: 5, stride: 2, pad: 2", true},
+      {8, 8, "out_c: 5, kernel_h: 2, kernel_w: 3, stride: 1, pad: 0", true},
+      {11, 6, "out_c: 20, kernel: 3, stride: 3, pad: 0", true},
+      {6, 5, "out_c: 7, kernel: 1, stride: 2, pad: 0", true},
+      {5, 6, "out_c: 9, kernel: 3, stride: 2, pad: 2", false},
+  };
+  for (uint64_t C : {5, 16, 19}) {
+    for (const Conv& c : convs) {
+      for (bool pool : {false, true}) {
+        std::string y = fmt::format(
+            "name: conv-first\npaper: test\nbatch: 2\ninput: {{features: {}, rows_per_item: {}}}\n"
+            "layers:\n  - {{type: conv2d, name: c, in_h: {}, in_w: {}, {}, act: relu}}\n",
+            C, c.h * c.w, c.h, c.w, c.shape);
+        const Layer l = parse_workload(y, "conv-first.yaml").groups[0].layers[0];
+        if (pool && l.stride > 1) continue;
+        if (pool)
+          y += fmt::format(
+              "  - {{type: pool, name: p, in_h: {}, in_w: {}, kernel: 2, stride: 1, kind: max}}\n",
+              l.out_h(), l.out_w());
+        y += "  - {type: fc, name: fc, out: 6}\n";
+        const Workload w = parse_workload(y, "conv-first.yaml");
+        for (const char* arch : {"tiny-8", "small-16"}) {
+          INFO(arch << " C " << C << " " << c.h << "x" << c.w << " " << c.shape
+                    << (pool ? " + pool" : ""));
+          const LoweredProgram packed =
+              check_values(arch, w, 7, LowerOptions::ConvInput::kHostIm2col);
+          CHECK(packed.input.features == uint64_t(l.kernel_h) * l.kernel_w * C);
+          CHECK(packed.input.rows == 2 * uint64_t(l.out_h()) * l.out_w());
+          if (!c.channels_ok) continue;
+          const LoweredProgram rows = check_values(arch, w, 7, LowerOptions::ConvInput::kChannels);
+          CHECK(rows.input.features == C);
+          CHECK(rows.layers[0].useful_macs == packed.layers[0].useful_macs);
+        }
+      }
+    }
   }
 }
 
@@ -709,7 +764,7 @@ TEST_CASE(
       {"tpu-v1 opt-13b", 0x1fb331d47662cfd6ull},
       {"tpu-v1 opt-175b", 0xd2d0615d417c3adaull},
       {"tpu-v1 opt-66b", 0x69a1567d88e3d238ull},
-      {"tpu-v1 resnet50", 0xbe475dba62ef17e0ull},
+      {"tpu-v1 resnet50", 0x261397847666dd72ull},
       {"tpu-v1 vit-b16", 0x698c3d87a378f50bull},
       {"small-16 mlp0", 0x48d7818d7677b8f8ull},
       {"small-16 mlp1", 0x1af8de25ed52f6aaull},
@@ -725,8 +780,8 @@ TEST_CASE(
       {"tiny-4 tf-prefill unrolled", 0xbceba4b783b46be4ull},
       {"tiny-4 tf-decode", 0xb1e8ada7853027dcull},
       {"tiny-4 tf-decode unrolled", 0xbceba4b783b46be4ull},
-      {"tiny-4 conv-test", 0x88847a3c50ae57f7ull},
-      {"tiny-4 conv-test unrolled", 0xa1231304e528bbf5ull},
+      {"tiny-4 conv-test", 0xddc4b990cf8a94a7ull},
+      {"tiny-4 conv-test unrolled", 0xd26167256289640bull},
       {"tiny-8 tf-prefill", 0x5903bb0e7516d14cull},
       {"tiny-8 tf-prefill unrolled", 0xbe607135be83df13ull},
       {"tiny-8 tf-decode", 0x5903bb0e7516d14cull},
@@ -737,8 +792,8 @@ TEST_CASE(
       {"small-16 tf-prefill unrolled", 0xda3c6b6699191510ull},
       {"small-16 tf-decode", 0xd187a61bc7700947ull},
       {"small-16 tf-decode unrolled", 0xda3c6b6699191510ull},
-      {"small-16 conv-test", 0xe85ebfc3b5bc43dbull},
-      {"small-16 conv-test unrolled", 0x950c3f0abfd0390dull},
+      {"small-16 conv-test", 0x1873b9c64e951451ull},
+      {"small-16 conv-test unrolled", 0x5c7d6602a4d8c3e3ull},
       {"small-16 wide", 0x2dd30afddf6890ebull},
       {"small-16 wide unrolled", 0xbe338f3282863095ull},
   };
