@@ -133,8 +133,9 @@ void lower(Lowerer& low, const LayerTask& task) {
   const bool fused = !l.fused_pool.empty();
   uint64_t PH = 0, PW = 0;
   if (!fused) {
-    for (uint64_t g0 = 0; g0 < images * Ho; g0 += per_block)
-      blocks.push_back({g0, std::min(images * Ho, g0 + per_block), {}, 0, g0, 1});
+    const uint64_t step = balanced_block(images * Ho, per_block);
+    for (uint64_t g0 = 0; g0 < images * Ho; g0 += step)
+      blocks.push_back({g0, std::min(images * Ho, g0 + step), {}, 0, g0, 1});
   } else {
     // Bands of pooled rows whose conv rows ((nb - 1) x stride + kh) fit a block; a window that
     // overlaps the previous band's rows recomputes them (3x3/2: one conv row per band).

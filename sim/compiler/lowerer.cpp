@@ -158,8 +158,9 @@ HostTensor Lowerer::new_host_im2col(const LayerGroup& g, const std::string& key)
 void Lowerer::gemm(const Tensor& out, const std::vector<Term>& terms, ActFunction f,
                    const Requant& rq, uint64_t nt_lo, uint64_t nt_hi) {
   const uint64_t rows = out.rows;
-  for (uint64_t rb0 = 0; rb0 < rows; rb0 += half_) {
-    const uint64_t rb1 = std::min(rows, rb0 + half_);
+  const uint64_t blk = balanced_block(rows, half_);
+  for (uint64_t rb0 = 0; rb0 < rows; rb0 += blk) {
+    const uint64_t rb1 = std::min(rows, rb0 + blk);
     for (uint64_t nt = nt_lo; nt < nt_hi; ++nt) {
       const uint64_t acc = next_acc();
       IntervalSet init;
@@ -217,7 +218,8 @@ void Lowerer::identity_pass(const std::vector<const Tensor*>& ins, const Tensor&
   const uint32_t log2p = window > 1 ? uint32_t(std::log2(window)) : 0;
   const Requant rq = requant_for_sum(ins.size());
   const uint64_t rows = ins[0]->rows;
-  const uint64_t step = window > 1 ? (half_ / window) * window : half_;
+  const uint64_t w = std::max<uint32_t>(window, 1);
+  const uint64_t step = balanced_block(rows / w, half_ / w) * w;  // whole windows per block
   for (uint64_t rb0 = 0; rb0 < rows; rb0 += step) {
     const uint64_t rb1 = std::min(rows, rb0 + step);
     for (uint64_t b = 0; b < out.blocks(W_); ++b) {

@@ -102,6 +102,15 @@ struct LowerOptions {
   ConvInput first_conv = ConvInput::kAuto;
 };
 
+// Rows per accumulator block when `rows` are split into blocks of at most `cap`: as few blocks as
+// fit, of equal length (the last shorter by less than one row per block), so that no block is a
+// short tail whose matmuls cannot hide the next weight tile's load (issue 20 item 3).
+inline uint64_t balanced_block(uint64_t rows, uint64_t cap) {
+  if (rows == 0 || cap == 0) return cap;
+  const uint64_t blocks = (rows + cap - 1) / cap;
+  return (rows + blocks - 1) / blocks;
+}
+
 struct Requant {
   int32_t mult = 1 << 24;
   uint32_t shift = 24;
