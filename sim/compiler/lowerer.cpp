@@ -344,7 +344,8 @@ void Lowerer::lower_group_chunk(const LayerGroup& g, uint64_t rep, uint64_t i0, 
   }
   const std::string prefix = g.name + "/" + std::to_string(rep) + "/";
 
-  if (g.in_features) {
+  // A group input no layer reads (a group that starts with its own host read) is not read in.
+  if (g.in_features && last_use.count(in_name)) {
     Tensor in_view = gin;
     in_view.row_off = gin.row_off + i0 * g.in_rows_per_item;
     in_view.rows = items * g.in_rows_per_item;

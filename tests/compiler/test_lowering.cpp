@@ -638,6 +638,32 @@ TEST_CASE("a group splits into phases: later layers run in bigger chunks, their 
   }
 }
 
+TEST_CASE("a group that never reads its input does not read it from the host") {
+  // The second group starts with its own host read (as `scalesim-cycles --tpu-style` builds one
+  // group per layer): the first group's output, its input, is not read into the UB.
+  const char* y =
+      "name: two\npaper: test\nbatch: 1\nlayers:\n"
+      "  - repeat: 1\n    name: a\n    layers:\n"
+      "      - {type: embedding, name: a_in, features: 8, rows_per_item: 30}\n"
+      "      - {type: fc, name: a, out: 12}\n"
+      "  - repeat: 1\n    name: b\n    layers:\n"
+      "      - {type: embedding, name: b_in, features: 5, rows_per_item: 20}\n"
+      "      - {type: fc, name: b, out: 7}\n";
+  const Workload w = parse_workload(y, "two.yaml");
+  REQUIRE(w.groups.size() == 2);
+  CHECK(w.groups[1].in_features == 12);
+  LowerOptions opt;
+  opt.values = false;
+  const LoweredProgram lp = lower(load_config("small-16"), w, opt);
+  REQUIRE(lp.segments.size() == 2);
+  for (const auto& seg : lp.segments) {
+    INFO(seg.group);
+    uint64_t rhm = 0;
+    for (const auto& in : seg.program.code) rhm += in.op == Opcode::kReadHost;
+    CHECK(rhm == 1);  // the embedding's rows, one column block
+  }
+}
+
 TEST_CASE("every library workload lowers for tpu-v1 and small-16 with exact MAC accounting") {
   // tpu-v1 at each workload's own batch and context; small-16 (one instruction per 256-byte tile:
   // a GPT-3 layer is tens of millions) at batch 1 and LLM context_len 128, every workload counted
