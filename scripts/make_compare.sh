@@ -14,7 +14,7 @@ mkdir -p "$OUT"
   echo "Table 6); perf/W x is examples per joule relative to Haswell (Figure 9). Roofline devices"
   echo "use the efficiencies stated in workloads/devices/*.yaml."
   echo
-  echo "| app | device | kind | latency s | TOPS | power W | speed-up vs Haswell | perf/W vs Haswell |"
+  echo "| app | device | kind | latency s | useful TOPS | power W | speed-up vs Haswell | perf/W vs Haswell |"
   echo "|---|---|---|---|---|---|---|---|"
 } > "$OUT/summary.md"
 for app in mlp0 mlp1 lstm0 lstm1 cnn0 cnn1; do

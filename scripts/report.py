@@ -420,8 +420,12 @@ def build(d):
     doc.h(2, "Totals")
     rows = []
     if timed(rep):
-        rows += [("cycles", num(t["cycles"])), ("seconds", num(t["seconds"])),
-                 ("TOPS (2 ops per MAC)", num(t["tops"])), ("utilization", pct(t["utilization"]))]
+        rows += [("cycles", num(t["cycles"])), ("seconds", num(t["seconds"]))]
+        if "useful_tops" in t:
+            rows += [("useful TOPS (2 ops per MAC)", num(t["useful_tops"])),
+                     ("useful MACs of peak", pct(t["useful_utilization"]))]
+        rows += [("array-slot TOPS (padding, identity passes included)", num(t["tops"])),
+                 ("array-slot utilization", pct(t["utilization"]))]
     rows += [("instructions", num(t["instructions"])), ("MACs (array slots)", num(t["macs"])),
              ("useful MACs", num(t.get("useful_macs"))), ("weight tiles", num(t["weight_tiles"])),
              ("weight-memory (DRAM) bytes", num(t["bytes"]["weight_memory_read"])),
@@ -449,8 +453,8 @@ def build(d):
                      else "; the UB has no room for two buffers of each, so they overlap less."))
             doc.table(["metric", "cold (one batch)", "steady state (per batch)"],
                       [("cycles", num(t["cycles"]), num(s["cycles"])),
-                       ("TOPS (2 ops per MAC)", num(t["tops"]), num(s["tops"])),
-                       ("useful TOPS", num(t.get("useful_tops")), num(s.get("useful_tops")))]
+                       ("useful TOPS", num(t.get("useful_tops")), num(s.get("useful_tops"))),
+                       ("array-slot TOPS", num(t["tops"]), num(s["tops"]))]
                       + [(k.replace("_", " "), pct(t["breakdown"][k]), pct(s["breakdown"][k]))
                          for k in BREAKDOWN]
                       + [(k.replace("_", " "), num(t["cycle_counts"][k]), num(s["cycle_counts"][k]))
@@ -514,10 +518,12 @@ def build(d):
     if layers:
         doc.h(2, "Layers")
         if timed(rep):
-            header = ["layer", "kind", "repeat", "cycles", "share", "TOPS", "MACs/weight B", "bound",
-                      "active", "w. stall", "energy (J)", "power (W)"]
+            header = ["layer", "kind", "repeat", "cycles", "share", "useful TOPS", "array-slot TOPS",
+                      "weight reads", "MACs/weight B", "bound", "active", "w. stall", "energy (J)",
+                      "power (W)"]
             lrows = [(l["name"], l["kind"], l["repeat"], num(l["cycles"]),
-                      pct(l["cycles"] / t["cycles"]) if t["cycles"] else "n/a", num(l["tops"]),
+                      pct(l["cycles"] / t["cycles"]) if t["cycles"] else "n/a", num(l.get("useful_tops")),
+                      num(l["tops"]), num(l.get("weight_reads")),
                       num(l["ops_per_weight_byte"]["macs_per_weight_byte (TPU paper)"]), l["roofline"]["bound"],
                       pct(l["breakdown"]["array_active"]), pct(l["breakdown"]["weight_stall"]),
                       num(l["energy_j"]), num(l["avg_power_w"])) for l in layers]
@@ -533,14 +539,17 @@ def build(d):
         for fname, o in others:
             ot = o["totals"]
             orows.append((fname, run_name(o), o["arch"]["name"], o["mode"],
-                          num(ot.get("cycles")), num(ot.get("seconds")), num(ot.get("tops")),
+                          num(ot.get("cycles")), num(ot.get("seconds")), num(ot.get("useful_tops", ot.get("tops"))),
                           num(ot.get("energy_j")), num(ot.get("avg_power_w")),
                           num(ot["carbon_g"]["operational"] + ot["carbon_g"]["embodied"]) if "carbon_g" in ot else "n/a"))
-        doc.table(["file", "run", "arch", "mode", "cycles", "seconds", "TOPS", "energy (J)", "power (W)",
+        doc.table(["file", "run", "arch", "mode", "cycles", "seconds", "useful TOPS", "energy (J)", "power (W)",
                    "carbon (g)"], orows)
 
     doc.h(2, "Conventions")
-    doc.p("TOPS count 2 ops per MAC (the TPU paper's 92 TOPS peak). \"MACs per weight byte\" is the TPU "
+    doc.p("TOPS count 2 ops per MAC (the TPU paper's 92 TOPS peak). Useful TOPS count the workload's own MACs "
+          "(the paper's TOPS); array-slot TOPS count every MAC slot the array spent, padding, skipped strided "
+          "positions and identity passes included. Weight reads: weight bytes read / weight bytes. "
+          "\"MACs per weight byte\" is the TPU "
           "paper's operational intensity; the 2-ops convention doubles it. Breakdown fractions are of the "
           "cycles. Carbon is g CO2e; the run's embodied share is its time over the hardware lifetime. "
           "Equations: models/README.md.")

@@ -327,8 +327,8 @@ bool conv_host_packing_pays(const TpuConfig& cfg, const Layer& l) {
       rows_cor += u1 > u0 ? vy * (u1 - u0) : 0;
     }
   }
-  const double per_vector = double(cfg.vector_bytes()) * cfg.clock_hz() /
-                            (double(cfg.host_link.bandwidth_mb_s) * 1e6);
+  const double per_vector =
+      double(cfg.vector_bytes()) * cfg.clock_hz() / (double(cfg.host_link.bandwidth_mb_s) * 1e6);
   const double cor = double(NT * KB * rows_cor) + double(H * Wd * KB) * per_vector;
   const double pk = double(NT * KBp * Ho * Wo) + double(Ho * Wo * KBp) * per_vector;
   return pk < cor;

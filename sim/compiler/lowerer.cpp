@@ -141,7 +141,8 @@ HostTensor Lowerer::new_host_im2col(const LayerGroup& g, const std::string& key)
       const uint64_t im = r / (Ho * Wo), y = r / Wo % Ho, x = r % Wo;
       for (uint64_t ky = 0; ky < kh; ++ky)
         for (uint64_t kx = 0; kx < kw; ++kx) {
-          const int64_t yi = int64_t(y * s + ky) - int64_t(p), xi = int64_t(x * sw + kx) - int64_t(p);
+          const int64_t yi = int64_t(y * s + ky) - int64_t(p),
+                        xi = int64_t(x * sw + kx) - int64_t(p);
           if (yi < 0 || yi >= int64_t(H) || xi < 0 || xi >= int64_t(Wd)) continue;
           const uint64_t src = im * H * Wd + uint64_t(yi) * Wd + uint64_t(xi);
           for (uint64_t c = 0; c < C; ++c) {
@@ -351,7 +352,7 @@ void Lowerer::lower_group_chunk(const LayerGroup& g, uint64_t rep, uint64_t i0, 
     in_view.rows = items * g.in_rows_per_item;
     Tensor t = stream_bufs_ ? in_buf_[batch_ % 2]
                : !gin.host  ? in_view  // kept in the UB by the previous phase
-                            : alloc_tensor(in_view.rows, g.in_features, g.name + " input", &in_view);
+                           : alloc_tensor(in_view.rows, g.in_features, g.name + " input", &in_view);
     cur_layer_ = first_layer;
     em_->layer = cur_layer_;
     if (gin.host && !t.host && !(stream_bufs_ && batch_ > 0))  // streamed batch > 0: read ahead
@@ -548,8 +549,8 @@ bool Lowerer::lower_phases(const LayerGroup& g, uint64_t rep, const Tensor& gin,
     pinned_.clear();
     for (const Tensor* t : {&in, &out})
       if (!t->host) pinned_.push_back({t->base, t->rows * t->blocks(W_)});
-    const bool ok = !fits(group_of(p), rep, name_in(p.s), in, out, first_layer + uint32_t(p.s),
-                          p.chunk, false);
+    const bool ok =
+        !fits(group_of(p), rep, name_in(p.s), in, out, first_layer + uint32_t(p.s), p.chunk, false);
     pinned_.clear();
     return ok;
   };

@@ -194,9 +194,9 @@ void drive_stream(Lowerer& low, const Workload& wl, const LowerOptions& opt, Dri
   for (uint64_t b = 0; b < opt.batches; ++b) {
     // Every batch reads the same values (same key): its output is the first batch's.
     if (g.in_features)
-      ins.push_back(packed ? low.new_host_im2col(g, "input")
-                           : low.new_host_tensor(g.items * g.in_rows_per_item, g.in_features,
-                                                 "input"));
+      ins.push_back(
+          packed ? low.new_host_im2col(g, "input")
+                 : low.new_host_tensor(g.items * g.in_rows_per_item, g.in_features, "input"));
     const Layer& last = g.layers.back();
     outs.push_back(low.new_host_tensor(g.items * last.rows_per_item, last.out_features, ""));
   }

@@ -52,8 +52,13 @@ const std::vector<Column>& csv_columns() {
     add("macs", {"macs"});
     add("useful_macs", {"useful_macs"});
     add("weight_bytes", {"weight_bytes"});
+    add("useful_tops", {"useful_tops"});
+    add("useful_utilization", {"useful_utilization"});
     add("tops", {"tops"});
     add("utilization", {"utilization"});
+    add("weight_bytes_read", {"weight_bytes_read"});
+    add("weight_reads", {"weight_reads"});
+    add("item_chunks", {"item_chunks"});
     add("array_active_cycles", {"cycle_counts", "array_active"});
     add("weight_stall_cycles", {"cycle_counts", "weight_stall"});
     add("weight_shift_cycles", {"cycle_counts", "weight_shift"});

@@ -11,6 +11,14 @@
 
 namespace tpusim {
 
+void set_useful(nlohmann::json& t, uint64_t useful_macs) {
+  const double seconds = t.at("seconds").get<double>(), peak = t.at("peak_tops").get<double>();
+  const double tops = seconds > 0 ? 2.0 * double(useful_macs) / seconds / 1e12 : 0.0;
+  t["useful_macs"] = useful_macs;
+  t["useful_tops"] = tops;
+  t["useful_utilization"] = peak > 0 ? tops / peak : 0.0;
+}
+
 nlohmann::json tool_json() { return {{"name", "tpusim"}, {"version", TPUSIM_VERSION}}; }
 
 nlohmann::json counts_json(const EventCounts& n, bool timed) {
@@ -37,13 +45,12 @@ nlohmann::json totals_json(const TpuConfig& cfg, const EventCounts& n) {
   const CarbonResult carbon = estimate_carbon(cfg, n);
   nlohmann::json t = counts_json(n, true);
   t["seconds"] = perf.seconds;
-  if (n.useful_macs > 0) {
-    // The workload's own operations per second (padding and identity passes excluded).
-    t["useful_tops"] = perf.seconds > 0 ? 2.0 * double(n.useful_macs) / perf.seconds / 1e12 : 0.0;
-  }
+  // Array slots (padding, skipped strided positions and identity passes included): `tops` and
+  // `utilization`; the workload's own MACs: `useful_tops` and `useful_utilization` (set_useful).
   t["tops"] = perf.tops;
   t["tops_convention"] = "2 ops per MAC";
   t["peak_tops"] = perf.peak_tops;
+  if (n.useful_macs > 0) set_useful(t, n.useful_macs);
   t["utilization"] = perf.utilization;
   t["breakdown"] = {
       {"array_active", perf.breakdown.array_active}, {"weight_stall", perf.breakdown.weight_stall},

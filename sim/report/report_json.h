@@ -20,6 +20,11 @@ nlohmann::json counts_json(const EventCounts& n, bool timed);
 // every number a function of (cfg, counts) through models/.
 nlohmann::json totals_json(const TpuConfig& cfg, const EventCounts& n);
 
+// Sets `useful_macs`, `useful_tops` (2 x useful MACs per second: the headline figure, the TPU
+// paper's TOPS) and `useful_utilization` (useful MACs / (cycles x array MACs): Table 3's "useful
+// MACs in 64K matrix") of a timed block `t` (with `seconds` and `peak_tops`).
+void set_useful(nlohmann::json& t, uint64_t useful_macs);
+
 // The `tool` block.
 nlohmann::json tool_json();
 

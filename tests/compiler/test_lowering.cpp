@@ -333,9 +333,8 @@ MatrixI8 reference(const Workload& w, uint64_t seed) {
 }
 
 // Runs the unrolled program on the functional executor and compares the output tensor.
-LoweredProgram check_values(
-    const std::string& arch, const Workload& w, uint64_t seed = 7,
-    LowerOptions::ConvInput first_conv = LowerOptions::ConvInput::kAuto) {
+LoweredProgram check_values(const std::string& arch, const Workload& w, uint64_t seed = 7,
+                            LowerOptions::ConvInput first_conv = LowerOptions::ConvInput::kAuto) {
   const TpuConfig cfg = load_config(arch);
   LowerOptions opt;
   opt.values = true;
@@ -605,13 +604,15 @@ TEST_CASE("groups that overflow the UB are chunked or staged through the host, v
   check_values("small-16", w2);
 }
 
-TEST_CASE("a group splits into phases: later layers run in bigger chunks, their weights read once") {
+TEST_CASE(
+    "a group splits into phases: later layers run in bigger chunks, their weights read once") {
   // small-16's UB holds 2048 vectors. a's 8 x 64 rows x 3 blocks in and out need chunks of 4
   // items; after the 4-row pool the rest fits all 8 items, so b and c read their weights once.
   // The pool's output (384 vectors) stays in the UB between the phases: no host round trip.
   const char* y =
       "name: phases\npaper: test\nbatch: 8\ninput: {features: 48, rows_per_item: 64}\nlayers:\n"
-      "  - {type: fc, name: a, out: 48, act: relu}\n  - {type: pool, name: p, window: 4, kind: max}\n"
+      "  - {type: fc, name: a, out: 48, act: relu}\n  - {type: pool, name: p, window: 4, kind: "
+      "max}\n"
       "  - {type: fc, name: b, out: 40, act: relu}\n  - {type: fc, name: c, out: 24}\n";
   Workload w = parse_workload(y, "phases.yaml");
   const TpuConfig cfg = load_config("small-16");

@@ -42,9 +42,7 @@ json steady_state(const TpuConfig& cfg, const Workload& wl, const WorkloadRunOpt
   }
   d.useful_macs = cold.useful_macs;
   json j = totals_json(cfg, d);
-  const double seconds = j["seconds"].get<double>();
-  j["useful_macs"] = d.useful_macs;
-  j["useful_tops"] = seconds > 0 ? 2.0 * double(d.useful_macs) / seconds / 1e12 : 0.0;
+  set_useful(j, d.useful_macs);
   j["measured"] = true;
   j["double_buffered"] = lp.double_buffered;
   j["cold_cycles"] = cold.cycles;
@@ -111,7 +109,15 @@ json run_workload_report(const TpuConfig& cfg, const std::string& workload,
     j["kind"] = layer_kind_name(info.kind);
     j["repeat"] = info.repeat;
     j["useful_macs"] = c.useful_macs;
+    if (timed && c.useful_macs > 0) set_useful(j, c.useful_macs);
     j["weight_bytes"] = info.weight_bytes * info.repeat;
+    // How often the layer's weights came from weight memory: once per accumulator block and
+    // item chunk of its phase (sim/compiler/lowering.h), useful bytes of the tiles read.
+    j["weight_bytes_read"] = info.weight_bytes_read * info.repeat;
+    j["weight_reads"] = info.weight_bytes > 0
+                            ? json(double(info.weight_bytes_read) / double(info.weight_bytes))
+                            : json(nullptr);
+    j["item_chunks"] = info.chunks;
     layers.push_back(std::move(j));
   }
   json wj{{"name", wl.name},
@@ -144,10 +150,7 @@ json run_workload_report(const TpuConfig& cfg, const std::string& workload,
              {"instructions", lp.instructions()},
              {"weight_addresses_wrapped", lp.weight_addresses_wrapped}}}};
   if (total.useful_macs > 0 && timed) {
-    rep["totals"]["useful_macs"] = total.useful_macs;
-    const double seconds = rep["totals"]["seconds"].get<double>();
-    rep["totals"]["useful_tops"] =
-        seconds > 0 ? 2.0 * double(total.useful_macs) / seconds / 1e12 : 0.0;
+    set_useful(rep["totals"], total.useful_macs);
   } else if (total.useful_macs > 0) {
     rep["totals"]["useful_macs"] = total.useful_macs;
   }

@@ -42,10 +42,20 @@ using namespace sweep_detail;
 
 const std::vector<std::string> kDerivedMetrics = {"area_mm2", "tops_per_mm2", "carbon_g_total",
                                                   "carbon_g_per_inference", "inferences_per_s"};
-const std::vector<std::string> kDefaultMetrics = {
-    "cycles",          "seconds",    "tops",     "utilization",    "energy_j",
-    "avg_power_w",     "tops_per_w", "area_mm2", "carbon_g_total", "carbon_g_per_inference",
-    "inferences_per_s"};
+// useful_tops (the workload's MACs) first; tops / utilization count array slots.
+const std::vector<std::string> kDefaultMetrics = {"cycles",
+                                                  "seconds",
+                                                  "useful_tops",
+                                                  "useful_utilization",
+                                                  "tops",
+                                                  "utilization",
+                                                  "energy_j",
+                                                  "avg_power_w",
+                                                  "tops_per_w",
+                                                  "area_mm2",
+                                                  "carbon_g_total",
+                                                  "carbon_g_per_inference",
+                                                  "inferences_per_s"};
 const std::vector<std::string> kWorkloadAxisKeys = {"batch", "phase", "prompt_len", "context_len"};
 const std::vector<std::string> kParallelAxisKeys = {"chips", "tp", "pp"};
 
