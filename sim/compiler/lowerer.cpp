@@ -72,6 +72,13 @@ void Lowerer::reset_ub(bool spill, const LayerGroup* stream) {
   ub_ = std::make_unique<UbAllocator>(cfg_.ub_vectors());
   for (auto [base, n] : pinned_)
     if (!ub_->reserve(base, n)) throw UbFull{n, ub_->largest(), "tensor kept between phases"};
+  if (chunk_bufs_) {
+    for (int i = 0; i < 2; ++i) {
+      chunk_in_[i] =
+          alloc_tensor(chunk_items_ * chunk_in_rows_, chunk_in_features_, "chunk input buffer");
+      chunk_in_[i].owned = false;
+    }
+  }
   if (stream) {
     // Two input and two output buffers of the whole batch, first: the same addresses for every
     // batch of the stream.
@@ -350,13 +357,25 @@ void Lowerer::lower_group_chunk(const LayerGroup& g, uint64_t rep, uint64_t i0, 
     Tensor in_view = gin;
     in_view.row_off = gin.row_off + i0 * g.in_rows_per_item;
     in_view.rows = items * g.in_rows_per_item;
-    Tensor t = stream_bufs_ ? in_buf_[batch_ % 2]
-               : !gin.host  ? in_view  // kept in the UB by the previous phase
+    const uint64_t c = chunk_bufs_ ? i0 / chunk_items_ : 0;  // this chunk
+    Tensor t = stream_bufs_  ? in_buf_[batch_ % 2]
+               : chunk_bufs_ ? chunk_in_[c % 2]
+               : !gin.host   ? in_view  // kept in the UB by the previous phase
                            : alloc_tensor(in_view.rows, g.in_features, g.name + " input", &in_view);
+    t.rows = in_view.rows;  // a chunk buffer's last chunk may be shorter (its stride stays)
     cur_layer_ = first_layer;
     em_->layer = cur_layer_;
-    if (gin.host && !t.host && !(stream_bufs_ && batch_ > 0))  // streamed batch > 0: read ahead
+    const bool read_ahead = (stream_bufs_ && batch_ > 0) || (chunk_bufs_ && c > 0);
+    if (gin.host && !t.host && !read_ahead)
       for (uint64_t b = 0; b < t.blocks(W_); ++b) em_->rhm(in_view.vec(0, b), t.vec(0, b), t.rows);
+    if (chunk_bufs_ && i1 < chunk_total_) {
+      // The next chunk's input into the other buffer while this one computes.
+      Tensor next = gin;
+      next.row_off = gin.row_off + i1 * g.in_rows_per_item;
+      const uint64_t rows = (std::min(chunk_total_, i1 + chunk_items_) - i1) * g.in_rows_per_item;
+      const Tensor& nb = chunk_in_[(c + 1) % 2];
+      for (uint64_t b = 0; b < nb.blocks(W_); ++b) em_->rhm(next.vec(0, b), nb.vec(0, b), rows);
+    }
     if (stream_bufs_ && batch_ + 1 < batches_) {
       // Read the next batch's input into the other buffer while this one computes.
       Tensor next = gin;
@@ -429,6 +448,44 @@ uint64_t Lowerer::largest_chunk(const LayerGroup& g, uint64_t rep, const std::st
     err = fits(g, rep, in_name, gin, gout, first_layer, chunk, false);
   }
   return err ? 0 : chunk;
+}
+
+uint64_t Lowerer::plan_chunk_bufs(const LayerGroup& g, uint64_t rep, const std::string& in_name,
+                                  const Tensor& gin, const Tensor& gout, uint32_t first_layer,
+                                  uint64_t chunk) {
+  // The host link reads chunk c + 1's input while chunk c computes (issue 20 item 5: CNN1's
+  // 8 MB per 4-image chunk took 373k cycles before each chunk could start).
+  chunk_bufs_ = false;
+  bool read = false;
+  for (const Layer& l : g.layers) {
+    for (const auto& n : l.inputs) read = read || n == in_name;
+    for (const auto& t : l.terms) read = read || t.input == in_name;
+  }
+  if (!gin.host || !g.in_features || !read || chunk >= g.items || stream_bufs_) return chunk;
+  chunk_total_ = g.items;
+  chunk_in_rows_ = g.in_rows_per_item;
+  chunk_in_features_ = g.in_features;
+  // Smaller chunks make room for the buffers but re-read the weights once more per chunk: taken
+  // while the weight reads added (at the weight memory's bandwidth) take less than the host reads
+  // hidden (every chunk's input but the first, at the host link's).
+  uint64_t weights = 0;
+  for (const Layer& l : g.layers) weights += l.weight_bytes();
+  const auto chunks_of = [&](uint64_t c) { return (g.items + c - 1) / c; };
+  const double in_bytes =
+      double(g.items * g.in_rows_per_item * ((g.in_features + W_ - 1) / W_) * W_);
+  const double host_bw = double(cfg_.host_link.bandwidth_mb_s) * 1e6;
+  for (uint64_t c = chunk; c >= 1; c = c / 2) {
+    const double hidden = in_bytes * double(chunks_of(c) - 1) / double(chunks_of(c)) / host_bw;
+    const double extra = double(weights) * double(chunks_of(c) - chunks_of(chunk)) /
+                         cfg_.weight_bandwidth_bytes_per_s();
+    if (c < chunk && extra >= hidden) break;
+    chunk_bufs_ = true;
+    chunk_items_ = c;
+    if (!fits(g, rep, in_name, gin, gout, first_layer, c, false)) return c;
+    chunk_bufs_ = false;
+    if (c == 1) break;
+  }
+  return chunk;
 }
 
 namespace {
@@ -620,17 +677,19 @@ bool Lowerer::lower_phases(const LayerGroup& g, uint64_t rep, const Tensor& gin,
     pinned_.clear();
     for (const Tensor* t : {&in, static_cast<const Tensor*>(&out)})
       if (!t->host) pinned_.push_back({t->base, t->rows * t->blocks(W_)});
+    const uint32_t first = first_layer + uint32_t(p.s);
+    const uint64_t chunk = plan_chunk_bufs(sub, rep, name_in(p.s), in, out, first, p.chunk);
     reset_ub(false);
     spill_ = false;
     spilled_ = false;
-    const uint64_t chunks = (g.items + p.chunk - 1) / p.chunk;
-    const uint32_t first = first_layer + uint32_t(p.s);
+    const uint64_t chunks = (g.items + chunk - 1) / chunk;
     for (uint64_t c = 0; c < chunks; ++c)
-      lower_group_chunk(sub, rep, c * p.chunk, std::min(g.items, (c + 1) * p.chunk), in, out, first,
+      lower_group_chunk(sub, rep, c * chunk, std::min(g.items, (c + 1) * chunk), in, out, first,
                         name_in(p.s));
+    chunk_bufs_ = false;
     for (size_t i = p.s; i < p.e; ++i) {
       (*layers_)[first_layer + i].chunks = chunks;
-      (*layers_)[first_layer + i].chunk_items = p.chunk;
+      (*layers_)[first_layer + i].chunk_items = chunk;
       (*layers_)[first_layer + i].spilled = false;
     }
   }
@@ -649,6 +708,7 @@ void Lowerer::lower_group(const LayerGroup& g, uint64_t rep, const HostTensor& i
   gout.stride = out.rows;
   gout.features = out.features;
   pinned_.clear();
+  chunk_bufs_ = false;
 
   // A stream's double buffers, when the whole batch fits beside them (one chunk, no staging).
   stream_bufs_ = false;
@@ -677,6 +737,7 @@ void Lowerer::lower_group(const LayerGroup& g, uint64_t rep, const HostTensor& i
                       wl_.name, g.name, e2->what, e2->needed, cfg_.name, e2->largest,
                       e2->needed - e2->largest));
   }
+  if (!spill) chunk = plan_chunk_bufs(g, rep, "@in", gin, gout, first_layer, chunk);
   reset_ub(spill, stream_bufs_ ? &g : nullptr);
   spill_ = spill;
   spilled_ = false;
@@ -684,6 +745,7 @@ void Lowerer::lower_group(const LayerGroup& g, uint64_t rep, const HostTensor& i
   for (uint64_t c = 0; c < chunks; ++c)
     lower_group_chunk(g, rep, c * chunk, std::min(g.items, (c + 1) * chunk), gin, gout,
                       first_layer);
+  chunk_bufs_ = false;
   for (size_t i = 0; i < g.layers.size(); ++i) {
     (*layers_)[first_layer + i].chunks = chunks;
     (*layers_)[first_layer + i].chunk_items = chunk;

@@ -262,6 +262,12 @@ class Lowerer {
   // The largest item chunk (halving from all items) that fits without host staging; 0 if none.
   uint64_t largest_chunk(const LayerGroup& g, uint64_t rep, const std::string& in_name,
                          const Tensor& gin, const Tensor& gout, uint32_t first_layer);
+  // Enables the double-buffered chunk inputs (chunk_bufs_) for the chunks of `g` when its input is
+  // in host memory and there is more than one chunk; returns the chunk to use (smaller than
+  // `chunk` where that makes room for the buffers and pays, lowerer.cpp).
+  uint64_t plan_chunk_bufs(const LayerGroup& g, uint64_t rep, const std::string& in_name,
+                           const Tensor& gin, const Tensor& gout, uint32_t first_layer,
+                           uint64_t chunk);
   // A group that does not fit the UB whole, split into phases (lowerer.cpp): true when it was.
   bool lower_phases(const LayerGroup& g, uint64_t rep, const Tensor& gin, const Tensor& gout,
                     uint32_t first_layer);
@@ -284,6 +290,12 @@ class Lowerer {
   HostTensor next_in_;
   bool stream_bufs_ = false;
   Tensor in_buf_[2], out_buf_[2];
+  // Chunks of items whose inputs come from host memory: two UB buffers of one chunk's input, the
+  // next chunk's read while this one computes (Lowerer::lower_group_chunk); chunk_items_ items
+  // per chunk, the group's items_ in all.
+  bool chunk_bufs_ = false;
+  Tensor chunk_in_[2];
+  uint64_t chunk_items_ = 0, chunk_total_ = 0, chunk_in_rows_ = 0, chunk_in_features_ = 0;
   uint64_t stage_in_[2] = {0, 0}, stage_out_[2] = {0, 0};
   int stage_in_next_ = 0, stage_out_next_ = 0;
   int acc_toggle_ = 0;

@@ -606,9 +606,10 @@ TEST_CASE("groups that overflow the UB are chunked or staged through the host, v
 
 TEST_CASE(
     "a group splits into phases: later layers run in bigger chunks, their weights read once") {
-  // small-16's UB holds 2048 vectors. a's 8 x 64 rows x 3 blocks in and out need chunks of 4
-  // items; after the 4-row pool the rest fits all 8 items, so b and c read their weights once.
-  // The pool's output (384 vectors) stays in the UB between the phases: no host round trip.
+  // small-16's UB holds 2048 vectors. a's 8 x 64 rows x 3 blocks in and out need chunks of at
+  // most 4 items (smaller ones where that makes room for a second input buffer); after the 4-row
+  // pool the rest fits all 8 items, so b and c read their weights once. The pool's output (384
+  // vectors) stays in the UB between the phases: no host round trip.
   const char* y =
       "name: phases\npaper: test\nbatch: 8\ninput: {features: 48, rows_per_item: 64}\nlayers:\n"
       "  - {type: fc, name: a, out: 48, act: relu}\n  - {type: pool, name: p, window: 4, kind: "
@@ -620,19 +621,26 @@ TEST_CASE(
   opt.unroll = true;
   opt.values = false;
   const LoweredProgram lp = lower(cfg, w, opt);
-  CHECK(lp.layers[0].chunks == 2);
-  CHECK(lp.layers[1].chunks == 2);
+  const uint64_t chunks = lp.layers[0].chunks;
+  CHECK(chunks >= 2);
+  CHECK(lp.layers[1].chunks == chunks);
   CHECK(lp.layers[2].chunks == 1);
   CHECK(lp.layers[3].chunks == 1);
   CHECK(lp.layers[2].weight_bytes_read == w.groups[0].layers[2].weight_bytes());
-  // One rhm per input block and chunk, one whm per output block: the phases meet in the UB.
-  uint64_t rhm = 0, whm = 0;
+  // One rhm per input block and chunk, one whm per output block: the phases meet in the UB. The
+  // second chunk's input is read ahead: its first rhm comes before the first chunk's first act
+  // (the emitter places the rest among the first chunk's matmuls).
+  uint64_t rhm = 0, whm = 0, rhm_before_act = 0;
+  bool acted = false;
   for (const auto& in : lp.segments[0].program.code) {
     rhm += in.op == Opcode::kReadHost;
     whm += in.op == Opcode::kWriteHost;
+    acted = acted || in.op == Opcode::kActivate;
+    if (!acted) rhm_before_act += in.op == Opcode::kReadHost;
   }
-  CHECK(rhm == 2 * 3);
+  CHECK(rhm == chunks * 3);
   CHECK(whm == 2);
+  CHECK(rhm_before_act > 3);
   for (const char* arch : {"tiny-8", "small-16"}) {
     INFO(arch);
     check_values(arch, w);
@@ -763,12 +771,12 @@ TEST_CASE(
   // sink). A deliberate change of the lowering updates this table: the failure prints each line.
   const std::map<std::string, uint64_t> golden = {
       {"tpu-v1 bert-base", 0x6c8ed338131db702ull},
-      {"tpu-v1 bert-large", 0x726e97ccb5ab93d1ull},
+      {"tpu-v1 bert-large", 0x9024508389a6b6fcull},
       {"tpu-v1 chinchilla-70b", 0x28c5c844cccd0e0dull},
       {"tpu-v1 clip-vit-l14-image", 0x4c9708155764ad74ull},
       {"tpu-v1 clip-vit-l14-text", 0xa92c28bd2f72aeb7ull},
       {"tpu-v1 cnn0", 0x6b590b4d5978ac15ull},
-      {"tpu-v1 cnn1", 0xfce2b0287ce1bf14ull},
+      {"tpu-v1 cnn1", 0x89d065b392601f01ull},
       {"tpu-v1 generative-agents", 0x4ae619de8f9abb89ull},
       {"tpu-v1 gopher-280b", 0x5651f861d21c33e5ull},
       {"tpu-v1 gpt3-13b", 0x6e15586e6855afdbull},
@@ -792,7 +800,7 @@ TEST_CASE(
       {"tpu-v1 opt-13b", 0x1fb331d47662cfd6ull},
       {"tpu-v1 opt-175b", 0xd2d0615d417c3adaull},
       {"tpu-v1 opt-66b", 0x69a1567d88e3d238ull},
-      {"tpu-v1 resnet50", 0x1040e6ba5684664bull},
+      {"tpu-v1 resnet50", 0x60b7ba6a24d04456ull},
       {"tpu-v1 vit-b16", 0x698c3d87a378f50bull},
       {"small-16 mlp0", 0x48d7818d7677b8f8ull},
       {"small-16 mlp1", 0x1af8de25ed52f6aaull},
@@ -800,8 +808,8 @@ TEST_CASE(
       {"small-16 lstm1", 0x7d500cc6f52b09dbull},
       {"small-16 cnn0", 0x6c62feb7933aed6bull},
       {"small-16 hermes-rag", 0x13a53632abae3298ull},
-      {"small-16 clip-vit-l14-text", 0x733ce254ba55bb46ull},
-      {"small-16 vit-b16", 0xca2f84f4f836f6bdull},
+      {"small-16 clip-vit-l14-text", 0x8dda36924e9e4c5dull},
+      {"small-16 vit-b16", 0x80757c8eea50d872ull},
       {"tiny-4 mlp1", 0x0b2b792b21add520ull},
       {"tiny-4 lstm1", 0xbbc74332869bf138ull},
       {"tiny-4 tf-prefill", 0xb1e8ada7853027dcull},
