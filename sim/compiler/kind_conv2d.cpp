@@ -6,7 +6,9 @@
 // and a 2-D act with a 1 x 1 window and stride s picks every s-th accumulator row. A fused 2-D
 // pool (Layer::fused_pool) makes the blocks bands of pooled rows and pools in the same act.
 #include <algorithm>
+#include <limits>
 #include <map>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -65,7 +67,9 @@ uint64_t macs(const Layer& l, uint64_t items) {
 }
 
 uint64_t weight_bytes(const Layer& l) {
-  return uint64_t(l.kernel_h) * l.kernel_w * l.in_c * l.out_features;
+  // G packed images share one image's weights (Layer::images_packed).
+  const uint64_t g = l.images_packed;
+  return uint64_t(l.kernel_h) * l.kernel_w * (l.in_c / g) * (l.out_features / g);
 }
 
 LayerBounds bounds(const Layer& l, Bound128 rows) {
@@ -84,6 +88,22 @@ void lower(Lowerer& low, const LayerTask& task) {
   const uint64_t H = l.in_h, Wd = l.in_w, Ho = l.out_h(), Wo = l.out_w(), s = l.stride, p = l.pad;
   const uint64_t kh = l.kernel_h, kw = l.kernel_w, C = l.in_c;
   const bool packed = l.im2col;  // one row per output pixel, kh x kw x C features (host-packed)
+  // G images side by side in the lanes: block-diagonal tiles of one image's Cg x Mg weights.
+  const uint64_t G = l.images_packed, Cg = C / G, Mg = l.out_features / G;
+  if (G > 1 && packed)
+    throw std::logic_error("lowering: a conv cannot take im2col rows and packed images at once");
+  // Products of one input row in tile (kb, nt): the lanes of the same image in its rows and
+  // columns (all of them when one image fills the lanes).
+  auto cell = [&](uint64_t kb, uint64_t nt, uint64_t kvalid, uint64_t nvalid) {
+    if (G == 1) return kvalid * nvalid;
+    uint64_t n = 0;
+    for (uint64_t i = 0; i < G; ++i) {
+      const uint64_t r0 = std::max(i * Cg, kb * W), r1 = std::min((i + 1) * Cg, kb * W + W);
+      const uint64_t c0 = std::max(i * Mg, nt * W), c1 = std::min((i + 1) * Mg, nt * W + W);
+      if (r0 < r1 && c0 < c1) n += (r1 - r0) * (c1 - c0);
+    }
+    return n;
+  };
   if (!packed && (2 * p > kh - 1 || 2 * p > kw - 1))
     throw InputError(
         fmt::format("lowering {}: conv '{}' has pad {} > (kernel - 1) / 2 = {}; the centre "
@@ -95,11 +115,13 @@ void lower(Lowerer& low, const LayerTask& task) {
         fmt::format("lowering {}: conv '{}' needs {} accumulator rows per output row; "
                     "{} has {} per half ({} too few)",
                     low.wl().name, l.name, Wv, low.cfg().name, low.half(), Wv - low.half()));
-  const uint64_t images = out.rows / l.rows_per_item;
+  // (rows_per_item counts G images when the group packs images into items: lowering.cpp)
+  const uint64_t images =
+      out.rows / (l.fused_pool.empty() ? Ho * Wo : uint64_t(l.pool_out_h()) * l.pool_out_w());
   const uint64_t per_block = low.half() / Wv;
   const uint64_t K = packed ? kh * kw * C : C;
   const uint64_t KB = (K + W - 1) / W, NT = out.blocks(W);
-  const Requant rq = requant_for_k(kh * kw * C);
+  const Requant rq = requant_for_k(kh * kw * Cg);
   // Kernel positions, the centre first (it initializes every accumulator row).
   std::vector<std::pair<uint64_t, uint64_t>> pos = {{p, p}};
   for (uint64_t r = 0; r < kh && !packed; ++r)
@@ -233,10 +255,13 @@ void lower(Lowerer& low, const LayerTask& task) {
           }
           continue;
         }
+        const uint64_t products = cell(kb, nt, kvalid, nvalid);
+        if (products == 0) continue;  // an all-zero block of packed images' tiles
         for (auto [r, c] : pos) {
           Term t;  // tile rows = channels of block kb at kernel position (r, c)
           t.k = C;
           t.n = l.out_features;
+          t.packed = G;
           t.key = fmt::format("{}#{}", key, r * kw + c);
           bool switched = false;
           uint64_t tile = 0;
@@ -251,7 +276,7 @@ void lower(Lowerer& low, const LayerTask& task) {
               tile = low.tile_for(t, kb, nt);
               LayerInfo& li = low.info();
               li.weight_tile_loads++;
-              li.weight_bytes_read += kvalid * nvalid;
+              li.weight_bytes_read += products;
             }
             const uint64_t in_row = img * H * Wd + uint64_t(yin) * Wd + (u0 + c - p);
             const uint64_t ub = low.ub_rows(in, kb, in_row, u1 - u0);
@@ -263,7 +288,7 @@ void lower(Lowerer& low, const LayerTask& task) {
               uint64_t useful = 0;
               if (g >= bl.fresh)  // a recomputed row (fused pool overlap) is not useful again
                 for (uint64_t u = u0; u < u1; ++u) useful += (u % s == 0) ? 1 : 0;
-              low.info().useful_macs += useful * kvalid * nvalid;
+              low.info().useful_macs += useful * products;
               low.info().mac_slots += (u1 - u0) * W * W;
             }
           }
@@ -296,12 +321,16 @@ void lower(Lowerer& low, const LayerTask& task) {
       }
     }
   }
-  low.set_requant(requant_for_k(uint64_t(l.kernel_h) * l.kernel_w * l.in_c));
+  low.set_requant(requant_for_k(uint64_t(l.kernel_h) * l.kernel_w * (l.in_c / l.images_packed)));
 }
 
 }  // namespace
 
 bool conv_host_packing_pays(const TpuConfig& cfg, const Layer& l) {
+  return conv_host_packing_saving(cfg, l) > 0;
+}
+
+double conv_host_packing_saving(const TpuConfig& cfg, const Layer& l) {
   // Per image: the MXU rows each mapping streams plus the vectors the host link moves for its
   // input (read before the conv starts), in cycles. Channels on rows: every kernel position
   // streams the input pixels it touches (the s-times denser row when strided), ceil(C / W)
@@ -311,10 +340,10 @@ bool conv_host_packing_pays(const TpuConfig& cfg, const Layer& l) {
   const uint64_t kh = l.kernel_h, kw = l.kernel_w, C = l.in_c;
   const uint64_t NT = (l.out_features + W - 1) / W, KB = (C + W - 1) / W,
                  KBp = (kh * kw * C + W - 1) / W;
-  if (Wo > half) return false;
+  if (Wo > half) return -1;
   const uint64_t Wv = s == 1 ? Wo : (Wo - 1) * s + 1;
   const bool rows_ok = 2 * p <= kh - 1 && 2 * p <= kw - 1 && Wv <= half;
-  if (!rows_ok) return true;
+  if (!rows_ok) return std::numeric_limits<double>::infinity();  // the only mapping
   uint64_t rows_cor = 0;
   for (uint64_t r = 0; r < kh; ++r) {
     uint64_t vy = 0;
@@ -331,7 +360,7 @@ bool conv_host_packing_pays(const TpuConfig& cfg, const Layer& l) {
       double(cfg.vector_bytes()) * cfg.clock_hz() / (double(cfg.host_link.bandwidth_mb_s) * 1e6);
   const double cor = double(NT * KB * rows_cor) + double(H * Wd * KB) * per_vector;
   const double pk = double(NT * KBp * Ho * Wo) + double(Ho * Wo * KBp) * per_vector;
-  return pk < cor;
+  return cor - pk;
 }
 
 extern const LayerKindOps kConv2dKind = {LayerKind::kConv2d, "conv2d", &parse,  &macs,

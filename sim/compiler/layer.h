@@ -22,6 +22,7 @@ enum class LayerKind : uint8_t {
   kPool,       // 2-D window, or `window` consecutive rows, pooled on the activation unit
   kEmbedding,  // table lookup: rows gathered by the host and read with rhm
   kHostOp,     // an operation the host performs (e.g. a 7x7 global pool): whm + rhm
+  kUnpack,     // lowering only: images packed in the lanes back to one image per row
 };
 
 const char* layer_kind_name(LayerKind k);
@@ -69,6 +70,10 @@ struct Layer {
   // x in_c features (position-major, zero where the window is over the padding). Set by the
   // lowering for a group's first conv when it pays (conv_host_packing_pays, kind_conv2d.cpp).
   bool im2col = false;
+  // kConv2d / kPool / kUnpack: G > 1 images packed side by side in the lanes (set by the lowering,
+  // lowering.cpp image_packed): in_c and out_features are G x those of one image, the weight
+  // tiles block-diagonal (G copies of one image's weights); kUnpack restores one image per row.
+  uint32_t images_packed = 1;
   uint32_t pool_out_h() const { return (out_h() + 2 * pool_pad - pool_kh) / pool_stride + 1; }
   uint32_t pool_out_w() const { return (out_w() + 2 * pool_pad - pool_kw) / pool_stride_w + 1; }
   // kEmbedding: vocabulary rows of the (host) table.

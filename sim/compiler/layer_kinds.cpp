@@ -13,12 +13,13 @@ extern const LayerKindOps kVectorKind;     // kind_vector.cpp
 extern const LayerKindOps kPoolKind;       // kind_pool.cpp
 extern const LayerKindOps kEmbeddingKind;  // kind_embedding.cpp
 extern const LayerKindOps kHostOpKind;     // kind_host_op.cpp
+extern const LayerKindOps kUnpackKind;     // kind_unpack.cpp
 
 const std::vector<const LayerKindOps*>& layer_kinds() {
   // In LayerKind order (checked below).
   static const std::vector<const LayerKindOps*> kKinds = {
       &kFcKind,   &kConv2dKind,    &kAttentionKind, &kVectorKind,
-      &kPoolKind, &kEmbeddingKind, &kHostOpKind};
+      &kPoolKind, &kEmbeddingKind, &kHostOpKind,    &kUnpackKind};
   return kKinds;
 }
 

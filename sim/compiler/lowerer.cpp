@@ -15,7 +15,9 @@ uint64_t Lowerer::tile_for(const Term& t, uint64_t kb, uint64_t nt) {
   if (em_->dry) return 0;
   if (!t.grid) {
     // (an im2col matrix is placed apart from the per-position matrices it packs)
-    const uint64_t mh = t.sub_k ? key_hash(t.key) ^ splitmix(t.sub_k) : key_hash(t.key);
+    const uint64_t mh = t.sub_k || t.packed > 1
+                            ? key_hash(t.key) ^ splitmix(t.sub_k * 0x10001 + t.packed)
+                            : key_hash(t.key);
     // The placement (f0, n0) is part of the tile: GQA heads share a K/V matrix at other offsets.
     const uint64_t place = splitmix(mh ^ splitmix(t.f0 * 0x9e3779b97f4a7c15ull + t.n0));
     auto [it, fresh] = tiles_.try_emplace(place);
@@ -48,10 +50,20 @@ uint64_t Lowerer::tile_for(const Term& t, uint64_t kb, uint64_t nt) {
   slot = u32(addr);
   if (opt_.values) {
     std::vector<int8_t> img(cfg_.tile_bytes(), 0);
-    const uint64_t vk = value_key(opt_.seed, mh);
+    const uint64_t vk = value_key(opt_.seed, t.packed > 1 ? key_hash(t.key) : mh);
+    const uint64_t gk = t.k / t.packed, gn = t.n / t.packed;  // one image's block
     for (uint64_t r = 0; r < W_; ++r) {
       const uint64_t f = kb * W_ + r;
       if (f < t.f0 || f >= t.f0 + t.k) continue;
+      if (t.packed > 1) {
+        const uint64_t i = (f - t.f0) / gk;
+        for (uint64_t c = 0; c < W_; ++c) {
+          const uint64_t col = nt * W_ + c;
+          if (col < t.n0 + i * gn || col >= t.n0 + (i + 1) * gn) continue;
+          img[r * W_ + c] = value_keyed(vk, (f - t.f0) % gk, col - t.n0 - i * gn);
+        }
+        continue;
+      }
       uint64_t row = f - t.f0, rk = vk;
       if (t.sub_k) {
         rk = value_key(opt_.seed, key_hash(fmt::format("{}#{}", t.key, row / t.sub_k)));
@@ -105,6 +117,7 @@ void Lowerer::begin_program(Emitter* em, Program* prog) {
   em_ = em;
   prog_ = prog;
   tiles_.clear();
+  shift_tiles_.clear();
   next_tile_ = 1;
   if (opt_.values) {
     std::vector<int8_t> id(cfg_.tile_bytes(), 0);
@@ -161,6 +174,60 @@ HostTensor Lowerer::new_host_im2col(const LayerGroup& g, const std::string& key)
     prog_->host_init[h.base] = std::move(img);
   }
   return h;
+}
+
+HostTensor Lowerer::new_host_packed(const LayerGroup& g, uint64_t packed, const std::string& key) {
+  HostTensor h;
+  h.rows = g.items * g.in_rows_per_item;
+  h.features = g.in_features;
+  const uint64_t C = g.in_features / packed, P = g.in_rows_per_item;
+  const uint64_t blocks = (h.features + W_ - 1) / W_;
+  h.base = host_alloc(h.rows * blocks);
+  if (opt_.values && !key.empty()) {
+    std::vector<int8_t> img(h.rows * blocks * W_, 0);
+    const uint64_t vk = value_key(opt_.seed, key_hash(key));
+    for (uint64_t r = 0; r < h.rows; ++r) {
+      const uint64_t s = r / P, p = r % P;
+      for (uint64_t i = 0; i < packed; ++i)
+        for (uint64_t c = 0; c < C; ++c) {
+          const uint64_t f = i * C + c;
+          img[((f / W_) * h.rows + r) * W_ + f % W_] = value_keyed(vk, (s * packed + i) * P + p, c);
+        }
+    }
+    prog_->host_init[h.base] = std::move(img);
+  }
+  return h;
+}
+
+void Lowerer::switch_shift_if_needed(uint64_t from, uint64_t n, std::optional<uint64_t>& tile,
+                                     uint64_t& key) {
+  tile.reset();
+  key = kIdentityKey - 1 - (from * W_ + n);  // one key per shift, never a model matrix's
+  if (em_->active_key() == key) return;
+  uint64_t addr = 0;
+  if (!em_->dry) {
+    auto [it, fresh] = shift_tiles_.try_emplace({from, n}, 0);
+    if (fresh) {
+      it->second = next_tile_++;
+      if (it->second >= cfg_.weight_memory_tiles()) {
+        if (opt_.values)
+          throw InputError(
+              fmt::format("lowering {}: weights need more than the {} tiles of weight "
+                          "memory ({} B); run timing-only",
+                          wl_.name, cfg_.weight_memory_tiles(), cfg_.weight_memory.bytes));
+        wrapped_ = true;
+        it->second = 1 + (it->second - 1) % std::max<uint64_t>(1, cfg_.weight_memory_tiles() - 1);
+      }
+      if (opt_.values) {
+        std::vector<int8_t> img(cfg_.tile_bytes(), 0);
+        for (uint64_t c = 0; c < n; ++c) img[(from + c) * W_ + c] = 1;
+        prog_->weight_init[it->second] = std::move(img);
+      }
+    }
+    addr = it->second;
+    info().identity_tile_loads++;
+  }
+  tile = addr;
 }
 
 void Lowerer::gemm(const Tensor& out, const std::vector<Term>& terms, ActFunction f,

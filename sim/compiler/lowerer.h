@@ -85,6 +85,9 @@ struct Term {
   // > 0: the matrix's rows are blocks of sub_k rows, block j keyed "key#j" (an im2col conv's
   // kernel positions: the same values as the per-position matrices of the unpacked mapping).
   uint64_t sub_k = 0;
+  // > 1: G images packed in the lanes: the matrix is block-diagonal, G copies of one image's
+  // (k / G) x (n / G) weights (Layer::images_packed).
+  uint64_t packed = 1;
   mutable TileGrid* grid = nullptr;  // its placement's tiles, looked up on first use
 };
 
@@ -111,6 +114,8 @@ PoolTile pool_tile(uint64_t H, uint64_t W, uint32_t kh, uint32_t kw, uint32_t sh
 // Whether conv `l` costs fewer cycles fed im2col rows by the host (Layer::im2col) than reading
 // its input as it is, counting MXU rows and host-link transfers (kind_conv2d.cpp).
 bool conv_host_packing_pays(const TpuConfig& cfg, const Layer& l);
+// The cycles per image that mapping saves (negative: it costs; infinite: the only mapping).
+double conv_host_packing_saving(const TpuConfig& cfg, const Layer& l);
 
 class Lowerer {
  public:
@@ -127,6 +132,10 @@ class Lowerer {
   // rows of `items` images x out_h x out_w, features kernel_h x kernel_w x in_c, the values of
   // the unpacked input keyed by `key` at their window positions (0 over the padding).
   HostTensor new_host_im2col(const LayerGroup& g, const std::string& key);
+  // The input of group `g` whose first layers take G images packed in the lanes
+  // (Layer::images_packed): item s's row r holds images sG..sG+G-1's row r side by side, the
+  // values of the unpacked input keyed by `key`.
+  HostTensor new_host_packed(const LayerGroup& g, uint64_t packed, const std::string& key);
   // Lowers repetition `rep` of group `g` from host tensor `in` to `out`, its layers at
   // first_layer.. of the layer table: split into the largest item chunks whose tensors fit the
   // UB, else staged through host memory.
@@ -195,6 +204,10 @@ class Lowerer {
 
   // The weight tile (kb, nt) of term `t`'s matrix, placed in weight memory on first use.
   uint64_t tile_for(const Term& t, uint64_t kb, uint64_t nt);
+  // A tile that moves lanes [from, from + n) to lanes [0, n) (ones at (from + c, c)), placed on
+  // first use; `tile` is set when it is not the array's active tile (an identity-like load).
+  void switch_shift_if_needed(uint64_t from, uint64_t n, std::optional<uint64_t>& tile,
+                              uint64_t& key);
   void switch_identity_if_needed(std::optional<uint64_t>& tile) {
     tile.reset();
     if (em_->active_key() != kIdentityKey) {
@@ -302,7 +315,8 @@ class Lowerer {
   uint64_t host_next_ = 0;
   uint64_t next_tile_ = 1;  // tile 0 holds the identity matrix
   bool wrapped_ = false;
-  std::unordered_map<uint64_t, TileGrid> tiles_;  // placement hash -> its tiles
+  std::unordered_map<uint64_t, TileGrid> tiles_;                   // placement hash -> its tiles
+  std::map<std::pair<uint64_t, uint64_t>, uint64_t> shift_tiles_;  // (from, n) -> tile address
 };
 
 }  // namespace tpusim

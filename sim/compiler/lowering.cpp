@@ -178,6 +178,148 @@ std::optional<LayerGroup> host_packed(const TpuConfig& cfg, const LayerGroup& g,
   return p;
 }
 
+// MXU rows a conv streams per image with channels on the array's rows (every kernel position
+// over the pixels it touches, the s-times denser row when strided; border clipping ignored).
+uint64_t conv_rows_per_image(const Layer& l, uint64_t W) {
+  const uint64_t Wv = l.stride == 1 ? l.out_w() : (uint64_t(l.out_w()) - 1) * l.stride + 1;
+  return uint64_t(l.kernel_h) * l.kernel_w * l.out_h() * Wv * ((l.in_c + W - 1) / W) *
+         ((l.out_features + W - 1) / W);
+}
+
+// The first group with its leading convs and pools taking G images side by side in the lanes
+// (Layer::images_packed): on a 256-wide array a 3x3 conv over 24 channels streams its pixels
+// nine times with 24 of 256 rows and columns used; 8 images packed in the lanes use 192 of each
+// with block-diagonal tiles (8 copies of one image's weights) and stream 1/8 of the rows. The host
+// packs the workload's input so (its values are host data); after the prefix an `unpack` layer
+// (kind_unpack.cpp) moves each image back to rows of its own, one MXU pass over them. G is the
+// largest divisor of the items with G x (the prefix's widest channel count) <= the array width;
+// the prefix is the one whose MXU rows saved (1 - 1/G of the convs') most exceed the unpack.
+// Later layers keep their shapes, G images per item of the transformed group.
+std::optional<LayerGroup> image_packed(const TpuConfig& cfg, const LayerGroup& g,
+                                       LowerOptions::PackImages how, double* saving = nullptr) {
+  if (how == LowerOptions::PackImages::kOff || !g.in_features || g.repeat != 1 || g.items < 2 ||
+      g.layers.empty())
+    return std::nullopt;
+  const uint64_t W = cfg.array.rows;
+  // Every layer: a conv, a 2-D pool, a dense layer over its own rows or an elementwise vector op
+  // (they do not care how many images an item holds); no item-ranged terms.
+  for (const Layer& l : g.layers) {
+    const bool ok = l.kind == LayerKind::kConv2d || (l.kind == LayerKind::kPool && l.in_h > 0) ||
+                    l.kind == LayerKind::kFc || l.kind == LayerKind::kVector;
+    if (!ok || l.im2col) return std::nullopt;
+    for (const auto& t : l.terms)
+      if (t.item_hi) return std::nullopt;
+  }
+  // The prefix: a chain of convs and 2-D pools from the group input.
+  uint64_t best_e = 0, best_g = 1;
+  double best = 0;
+  uint64_t widest = g.in_features;
+  double rows = 0;  // MXU rows per image of the prefix so far
+  for (size_t e = 1; e <= g.layers.size(); ++e) {
+    const Layer& l = g.layers[e - 1];
+    const std::string prev = e == 1 ? "@in" : g.layers[e - 2].name;
+    if (l.kind != LayerKind::kConv2d && l.kind != LayerKind::kPool) break;
+    if (l.inputs != std::vector<std::string>{prev} || !l.terms.empty()) break;
+    if (l.kind == LayerKind::kConv2d) {
+      rows += double(conv_rows_per_image(l, W));
+      widest = std::max<uint64_t>(widest, l.in_c);
+    }
+    widest = std::max<uint64_t>(widest, l.out_features);
+    uint64_t G = std::min<uint64_t>(W / widest, g.items);
+    while (G > 1 && g.items % G != 0) --G;
+    if (G < 2) break;
+    // Only where nothing after the prefix reads a tensor of it but its last.
+    bool clean = true;
+    auto inside = [&](const std::string& n) {
+      if (n == "@in") return true;
+      for (size_t k = 0; k + 1 < e; ++k)
+        if (n == g.layers[k].name) return true;
+      return false;
+    };
+    for (size_t j = e; j < g.layers.size(); ++j) {
+      for (const auto& n : g.layers[j].inputs) clean = clean && !inside(n);
+      for (const auto& t : g.layers[j].terms) clean = clean && !inside(t.input);
+    }
+    if (!clean) continue;
+    const double unpack = e == g.layers.size() ? 0.0 : double(l.rows_per_item);  // one pass
+    const double saved = rows * (1.0 - 1.0 / double(G)) - unpack;
+    if (saved > best || (how == LowerOptions::PackImages::kOn && best_e == 0)) {
+      best = saved;
+      best_e = e;
+      best_g = G;
+    }
+  }
+  if (best_e == 0 || (how == LowerOptions::PackImages::kAuto && best <= 0)) return std::nullopt;
+  const uint64_t G = best_g;
+  if (saving) {
+    // MXU rows saved plus the host-link vectors of the input no longer padded per image.
+    const double per_vector =
+        double(cfg.vector_bytes()) * cfg.clock_hz() / (double(cfg.host_link.bandwidth_mb_s) * 1e6);
+    *saving = best + double(g.in_rows_per_item) * (1.0 - 1.0 / double(G)) * per_vector;
+  }
+  LayerGroup p = g;
+  p.items = g.items / G;
+  p.in_features = g.in_features * G;
+  p.layers.clear();
+  for (size_t i = 0; i < g.layers.size(); ++i) {
+    Layer l = g.layers[i];
+    if (i < best_e) {
+      l.images_packed = uint32_t(G);
+      l.out_features *= G;
+      if (l.kind == LayerKind::kConv2d) l.in_c *= uint32_t(G);
+    } else {
+      l.rows_per_item *= G;  // G images per item from here on
+    }
+    p.layers.push_back(std::move(l));
+    if (i + 1 == best_e && best_e < g.layers.size()) {
+      Layer u;
+      u.kind = LayerKind::kUnpack;
+      u.name = g.layers[i].name + ".unpack";
+      u.inputs = {g.layers[i].name};
+      u.images_packed = uint32_t(G);
+      u.out_features = g.layers[i].out_features;
+      u.rows_per_item = g.layers[i].rows_per_item * G;
+      p.layers.push_back(std::move(u));
+    }
+  }
+  if (best_e < g.layers.size()) {
+    const std::string from = g.layers[best_e - 1].name, to = from + ".unpack";
+    for (size_t i = best_e + 1; i < p.layers.size(); ++i) {
+      for (auto& n : p.layers[i].inputs)
+        if (n == from) n = to;
+      for (auto& t : p.layers[i].terms)
+        if (t.input == from) t.input = to;
+    }
+  }
+  return p;
+}
+
+// The first group as lowered: its first conv fed im2col rows by the host, or its leading layers
+// on images packed in the lanes, whichever saves more (each only where it saves at all).
+struct FirstGroup {
+  std::optional<LayerGroup> group;
+  uint64_t images = 0;  // > 0: images packed per item (new_host_packed), else im2col rows
+};
+FirstGroup first_group(const TpuConfig& cfg, const LayerGroup& g, const LowerOptions& opt) {
+  FirstGroup f;
+  std::optional<LayerGroup> im2col = host_packed(cfg, g, opt.first_conv);
+  double s_im2col = im2col ? conv_host_packing_saving(cfg, g.layers[0]) : 0.0, s_images = 0.0;
+  std::optional<LayerGroup> images = image_packed(cfg, g, opt.pack_images, &s_images);
+  bool use_images = images && (!im2col || s_images > s_im2col);
+  if (im2col && opt.first_conv == LowerOptions::ConvInput::kHostIm2col) use_images = false;
+  if (images && !im2col) use_images = true;
+  if (images && opt.pack_images == LowerOptions::PackImages::kOn &&
+      opt.first_conv != LowerOptions::ConvInput::kHostIm2col)
+    use_images = true;
+  if (use_images) {
+    f.images = images->layers[0].images_packed;
+    f.group = std::move(images);
+  } else {
+    f.group = std::move(im2col);
+  }
+  return f;
+}
+
 // LowerOptions::batches > 1: the workload's one group, once per batch, in one program.
 template <class Start, class Finish>
 void drive_stream(Lowerer& low, const Workload& wl, const LowerOptions& opt, Drive& d, Start& start,
@@ -187,16 +329,19 @@ void drive_stream(Lowerer& low, const Workload& wl, const LowerOptions& opt, Dri
         "lowering {}: a stream of {} batches needs a workload of one group without repeats "
         "(it has {} groups)",
         wl.name, opt.batches, wl.groups.size()));
-  const std::optional<LayerGroup> packed = host_packed(low.cfg(), wl.groups[0], opt.first_conv);
-  const LayerGroup& g = packed ? *packed : wl.groups[0];
+  const FirstGroup first_g = first_group(low.cfg(), wl.groups[0], opt);
+  const std::optional<LayerGroup>& chosen = first_g.group;
+  const bool packed = chosen && !first_g.images, images = chosen && first_g.images;
+  const LayerGroup& g = chosen ? *chosen : wl.groups[0];
   start("", 1);
   std::vector<HostTensor> ins, outs;
   for (uint64_t b = 0; b < opt.batches; ++b) {
     // Every batch reads the same values (same key): its output is the first batch's.
     if (g.in_features)
       ins.push_back(
-          packed ? low.new_host_im2col(g, "input")
-                 : low.new_host_tensor(g.items * g.in_rows_per_item, g.in_features, "input"));
+          packed   ? low.new_host_im2col(g, "input")
+          : images ? low.new_host_packed(g, first_g.images, "input")
+                   : low.new_host_tensor(g.items * g.in_rows_per_item, g.in_features, "input"));
     const Layer& last = g.layers.back();
     outs.push_back(low.new_host_tensor(g.items * last.rows_per_item, last.out_features, ""));
   }
@@ -216,6 +361,8 @@ void drive_stream(Lowerer& low, const Workload& wl, const LowerOptions& opt, Dri
     low.set_stream(b, opt.batches,
                    b + 1 < opt.batches && g.in_features ? ins[b + 1] : HostTensor{});
     low.lower_group(g, 0, in, outs[b], first);
+    if (images)
+      for (size_t i = first; i < d.layers.size(); ++i) d.layers[i].item_images = first_g.images;
     d.double_buffered = low.double_buffered();
   }
   finish();
@@ -250,9 +397,10 @@ void drive(const TpuConfig& cfg, const Workload& wl, const LowerOptions& opt, Se
   HostTensor cur;
   bool have_cur = false;
   for (size_t gi = 0; gi < wl.groups.size(); ++gi) {
-    const std::optional<LayerGroup> packed =
-        gi == 0 ? host_packed(cfg, wl.groups[gi], opt.first_conv) : std::nullopt;
-    const LayerGroup& g = packed ? *packed : wl.groups[gi];
+    const FirstGroup first_g = gi == 0 ? first_group(cfg, wl.groups[gi], opt) : FirstGroup{};
+    const std::optional<LayerGroup>& chosen = first_g.group;
+    const bool packed = chosen && !first_g.images, images = chosen && first_g.images;
+    const LayerGroup& g = chosen ? *chosen : wl.groups[gi];
     if (!opt.unroll) start(g.name, g.repeat);
     const uint64_t reps = opt.unroll ? g.repeat : 1;
     for (uint64_t rep = 0; rep < reps; ++rep) {
@@ -260,8 +408,9 @@ void drive(const TpuConfig& cfg, const Workload& wl, const LowerOptions& opt, Se
       if (g.in_features) {
         const uint64_t rows = g.items * g.in_rows_per_item;
         if (!have_cur) {
-          in = packed ? low.new_host_im2col(g, "input")
-                      : low.new_host_tensor(rows, g.in_features, "input");
+          in = packed   ? low.new_host_im2col(g, "input")
+               : images ? low.new_host_packed(g, first_g.images, "input")
+                        : low.new_host_tensor(rows, g.in_features, "input");
           d.input = in;
         } else if (cur.rows != rows || cur.features != g.in_features) {
           // The host gathers (or extends) rows between groups: values restart as host data.
@@ -287,6 +436,8 @@ void drive(const TpuConfig& cfg, const Workload& wl, const LowerOptions& opt, Se
       }
       d.layer = first;
       low.lower_group(g, rep, in, gout, first);
+      if (images)
+        for (size_t i = first; i < d.layers.size(); ++i) d.layers[i].item_images = first_g.images;
       cur = gout;
       have_cur = true;
     }

@@ -100,6 +100,11 @@ struct LowerOptions {
   // the host packs (Layer::im2col), or whichever costs fewer cycles (conv_host_packing_pays).
   enum class ConvInput { kAuto, kChannels, kHostIm2col };
   ConvInput first_conv = ConvInput::kAuto;
+  // The first group's leading convs and pools with few channels: G images side by side in the
+  // lanes (block-diagonal weight tiles, an unpack pass after them; Layer::images_packed) where the
+  // MXU rows saved outweigh the unpack pass (kAuto), always where legal (kOn), or never (kOff).
+  enum class PackImages { kAuto, kOff, kOn };
+  PackImages pack_images = PackImages::kAuto;
 };
 
 // Rows per accumulator block when `rows` are split into blocks of at most `cap`: as few blocks as
@@ -139,6 +144,7 @@ struct LayerInfo {
   uint64_t identity_tile_loads = 0;
   uint64_t chunks = 1;       // item chunks the group was split into
   uint64_t chunk_items = 0;  // items per chunk (the last may be smaller)
+  uint64_t item_images = 1;  // workload items per lowered item (G images packed in the lanes)
   bool spilled = false;      // some tensor staged through host memory
   Requant requant;           // output requantization (attention: the context)
   ActFunction act = ActFunction::kNone;

@@ -212,6 +212,8 @@ TpShard shard_workload(const Workload& wl, uint32_t tp, uint32_t index,
         case LayerKind::kEmbedding:
         case LayerKind::kHostOp:
           break;  // replicated; a host op takes the shards of a sharded input (the host assembles)
+        case LayerKind::kUnpack:
+          break;  // made by the lowering after sharding, never in a workload
       }
       features[l.name] = l.out_features;
       rows_per_item[l.name] = l.rows_per_item;

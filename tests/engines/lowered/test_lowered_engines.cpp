@@ -53,7 +53,13 @@ uint64_t check_engines(const std::string& stem, const std::string& arch,
   lo.unroll = true;
   lo.seed = 11;
   lo.batches = batches;
+  if (stem == "packed") lo.pack_images = LowerOptions::PackImages::kOn;  // whatever the cost
   const LoweredProgram lp = lower(cfg, w, lo);
+  if (stem == "packed") {
+    bool unpacked = false;
+    for (const auto& l : lp.layers) unpacked = unpacked || l.kind == LayerKind::kUnpack;
+    REQUIRE(unpacked);
+  }
   if (double_buffered) *double_buffered = lp.double_buffered;
   REQUIRE(lp.segments.size() == 1);
   const Segment& seg = lp.segments[0];
@@ -144,6 +150,10 @@ TEST_CASE("a 2-layer MLP with odd widths is bit-exact on fast cycle and rtl") {
 
 TEST_CASE("a small CNN (padding stride residual pool fc) is bit-exact on fast cycle and rtl") {
   for (const char* arch : {"tiny-8", "small-16"}) check_engines("conv", arch);
+}
+
+TEST_CASE("a small CNN with images packed in the lanes is bit-exact on fast cycle and rtl") {
+  for (const char* arch : {"tiny-8", "small-16"}) check_engines("packed", arch);
 }
 
 TEST_CASE("a small transformer block (prefill and decode) is bit-exact on fast cycle and rtl") {
