@@ -23,6 +23,11 @@
 //   (conv_host_packing_pays; ResNet-50's 7x7/2 conv1 on 3 channels: 49 passes become one).
 //   Only the workload input can be packed so: on chip, building packed rows costs one MXU pass
 //   per kernel position (an `mmc` moves a UB row to one accumulator row), as many as the conv.
+//   Leading convs and pools with few channels may instead take G images side by side in the
+//   lanes (Layer::images_packed; the host lays the input out so): block-diagonal weight tiles
+//   (G copies of one image's weights), 1/G of the rows; an `unpack` layer (one MXU pass through
+//   lane-shifting tiles) gives each image its own rows for the layers after. The first group
+//   takes whichever of the two saves more cycles (lowering.cpp first_group).
 // - Attention: per head, scores = Q_h K_h^T and context = S_h V_h with the K/V cache of each
 //   sequence read from weight memory as weight tiles (assumption: the KV cache lives in weight
 //   memory; its write-back is not modelled). Softmax is approximated by the requantizing ACT of the
