@@ -11,6 +11,20 @@
 
 namespace tpusim {
 
+uint64_t Lowerer::new_tile_address() {
+  uint64_t addr = next_tile_++;
+  if (addr >= cfg_.weight_memory_tiles()) {
+    if (opt_.values)
+      throw InputError(
+          fmt::format("lowering {}: weights need more than the {} tiles of weight memory ({} B); "
+                      "run timing-only",
+                      wl_.name, cfg_.weight_memory_tiles(), cfg_.weight_memory.bytes));
+    wrapped_ = true;  // timing only: addresses fold into weight memory (tile 0: the identity)
+    addr = 1 + (addr - 1) % std::max<uint64_t>(1, cfg_.weight_memory_tiles() - 1);
+  }
+  return addr;
+}
+
 uint64_t Lowerer::tile_for(const Term& t, uint64_t kb, uint64_t nt) {
   if (em_->dry) return 0;
   if (!t.grid) {
@@ -37,16 +51,7 @@ uint64_t Lowerer::tile_for(const Term& t, uint64_t kb, uint64_t nt) {
   uint32_t& slot = g.at(kb, nt);
   if (slot) return slot;
   const uint64_t mh = g.key_h;
-  uint64_t addr = next_tile_++;
-  if (addr >= cfg_.weight_memory_tiles()) {
-    if (opt_.values)
-      throw InputError(
-          fmt::format("lowering {}: weights need more than the {} tiles of weight memory ({} B); "
-                      "run timing-only",
-                      wl_.name, cfg_.weight_memory_tiles(), cfg_.weight_memory.bytes));
-    wrapped_ = true;
-    addr = 1 + (addr - 1) % std::max<uint64_t>(1, cfg_.weight_memory_tiles() - 1);
-  }
+  const uint64_t addr = new_tile_address();
   slot = u32(addr);
   if (opt_.values) {
     std::vector<int8_t> img(cfg_.tile_bytes(), 0);
@@ -208,16 +213,7 @@ void Lowerer::switch_shift_if_needed(uint64_t from, uint64_t n, std::optional<ui
   if (!em_->dry) {
     auto [it, fresh] = shift_tiles_.try_emplace({from, n}, 0);
     if (fresh) {
-      it->second = next_tile_++;
-      if (it->second >= cfg_.weight_memory_tiles()) {
-        if (opt_.values)
-          throw InputError(
-              fmt::format("lowering {}: weights need more than the {} tiles of weight "
-                          "memory ({} B); run timing-only",
-                          wl_.name, cfg_.weight_memory_tiles(), cfg_.weight_memory.bytes));
-        wrapped_ = true;
-        it->second = 1 + (it->second - 1) % std::max<uint64_t>(1, cfg_.weight_memory_tiles() - 1);
-      }
+      it->second = new_tile_address();
       if (opt_.values) {
         std::vector<int8_t> img(cfg_.tile_bytes(), 0);
         for (uint64_t c = 0; c < n; ++c) img[(from + c) * W_ + c] = 1;

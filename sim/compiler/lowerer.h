@@ -263,6 +263,9 @@ class Lowerer {
 
  private:
   void reset_ub(bool spill, const LayerGroup* stream = nullptr);
+  // The next weight-memory tile address (folded into weight memory when a timing-only program
+  // needs more tiles than it has; an InputError with values).
+  uint64_t new_tile_address();
   // Items [i0, i1) of group `g` (or of a phase of it: its input tensor named `in_name`) from `gin`
   // to `gout`, either of which may be host memory or a UB tensor pinned across phases.
   void lower_group_chunk(const LayerGroup& g, uint64_t rep, uint64_t i0, uint64_t i1,
