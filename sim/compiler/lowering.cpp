@@ -305,12 +305,17 @@ FirstGroup first_group(const TpuConfig& cfg, const LayerGroup& g, const LowerOpt
   std::optional<LayerGroup> im2col = host_packed(cfg, g, opt.first_conv);
   double s_im2col = im2col ? conv_host_packing_saving(cfg, g.layers[0]) : 0.0, s_images = 0.0;
   std::optional<LayerGroup> images = image_packed(cfg, g, opt.pack_images, &s_images);
-  bool use_images = images && (!im2col || s_images > s_im2col);
-  if (im2col && opt.first_conv == LowerOptions::ConvInput::kHostIm2col) use_images = false;
-  if (images && !im2col) use_images = true;
-  if (images && opt.pack_images == LowerOptions::PackImages::kOn &&
-      opt.first_conv != LowerOptions::ConvInput::kHostIm2col)
+  bool use_images = false;
+  if (!images)
+    use_images = false;
+  else if (!im2col)
     use_images = true;
+  else if (opt.first_conv == LowerOptions::ConvInput::kHostIm2col)
+    use_images = false;  // forced
+  else if (opt.pack_images == LowerOptions::PackImages::kOn)
+    use_images = true;  // forced
+  else
+    use_images = s_images > s_im2col;
   if (use_images) {
     f.images = images->layers[0].images_packed;
     f.group = std::move(images);
