@@ -48,20 +48,25 @@ void parse(YamlMap& m, GroupBuilder& b, const std::string& name, const std::stri
   b.add(std::move(l), where);
 }
 
+// Whether output o's kernel tap k (stride s, padding p) reads inside an input of n pixels.
+bool in_bounds(uint64_t o, uint64_t k, uint64_t s, uint64_t p, uint64_t n) {
+  const int64_t i = int64_t(o * s + k) - int64_t(p);
+  return i >= 0 && i < int64_t(n);
+}
+
+// Outputs [0, out) whose tap k reads inside the input.
+uint64_t valid(const Layer& l, uint64_t out, uint64_t in, uint64_t k) {
+  uint64_t n = 0;
+  for (uint64_t o = 0; o < out; ++o) n += in_bounds(o, k, l.stride, l.pad, in) ? 1 : 0;
+  return n;
+}
+
 uint64_t macs(const Layer& l, uint64_t items) {
   // In-bounds products only: kernel positions over the zero padding are not computed.
-  auto valid = [&](uint64_t out, uint64_t in, uint64_t k) {
-    uint64_t n = 0;
-    for (uint64_t o = 0; o < out; ++o) {
-      const int64_t i = int64_t(o * l.stride + k) - int64_t(l.pad);
-      n += (i >= 0 && i < int64_t(in)) ? 1 : 0;
-    }
-    return n;
-  };
   uint64_t pos = 0;
   for (uint64_t r = 0; r < l.kernel_h; ++r) {
-    const uint64_t vy = valid(l.out_h(), l.in_h, r);
-    for (uint64_t c = 0; c < l.kernel_w; ++c) pos += vy * valid(l.out_w(), l.in_w, c);
+    const uint64_t vy = valid(l, l.out_h(), l.in_h, r);
+    for (uint64_t c = 0; c < l.kernel_w; ++c) pos += vy * valid(l, l.out_w(), l.in_w, c);
   }
   return items * pos * l.in_c * l.out_features;
 }
@@ -130,18 +135,11 @@ void lower(Lowerer& low, const LayerTask& task) {
   // Kernel positions in bounds: over output row y (rows) and summed over an output row (columns).
   auto valid_rows = [&](uint64_t y) {
     uint64_t n = 0;
-    for (uint64_t r = 0; r < kh; ++r) {
-      const int64_t i = int64_t(y * s + r) - int64_t(p);
-      n += (i >= 0 && i < int64_t(H)) ? 1 : 0;
-    }
+    for (uint64_t r = 0; r < kh; ++r) n += in_bounds(y, r, s, p, H) ? 1 : 0;
     return n;
   };
   uint64_t valid_cols = 0;
-  for (uint64_t x = 0; x < Wo; ++x)
-    for (uint64_t c = 0; c < kw; ++c) {
-      const int64_t i = int64_t(x * s + c) - int64_t(p);
-      valid_cols += (i >= 0 && i < int64_t(Wd)) ? 1 : 0;
-    }
+  for (uint64_t c = 0; c < kw; ++c) valid_cols += valid(l, Wo, Wd, c);
   // Accumulator blocks of output rows g = (image, y) pairs: [g0, g1) and, with a fused pool, the
   // pool's geometry over the block and where its outputs go.
   struct Block {
@@ -326,10 +324,6 @@ void lower(Lowerer& low, const LayerTask& task) {
 
 }  // namespace
 
-bool conv_host_packing_pays(const TpuConfig& cfg, const Layer& l) {
-  return conv_host_packing_saving(cfg, l) > 0;
-}
-
 double conv_host_packing_saving(const TpuConfig& cfg, const Layer& l) {
   // Per image: the MXU rows each mapping streams plus the vectors the host link moves for its
   // input (read before the conv starts), in cycles. Channels on rows: every kernel position
@@ -346,20 +340,15 @@ double conv_host_packing_saving(const TpuConfig& cfg, const Layer& l) {
   if (!rows_ok) return std::numeric_limits<double>::infinity();  // the only mapping
   uint64_t rows_cor = 0;
   for (uint64_t r = 0; r < kh; ++r) {
-    uint64_t vy = 0;
-    for (uint64_t y = 0; y < Ho; ++y) {
-      const int64_t i = int64_t(y * s + r) - int64_t(p);
-      vy += (i >= 0 && i < int64_t(H)) ? 1 : 0;
-    }
+    const uint64_t vy = valid(l, Ho, H, r);
     for (uint64_t c = 0; c < kw; ++c) {
       const uint64_t u0 = c < p ? p - c : 0, u1 = std::min<uint64_t>(Wv, Wd + p - c);
       rows_cor += u1 > u0 ? vy * (u1 - u0) : 0;
     }
   }
-  const double per_vector =
-      double(cfg.vector_bytes()) * cfg.clock_hz() / (double(cfg.host_link.bandwidth_mb_s) * 1e6);
-  const double cor = double(NT * KB * rows_cor) + double(H * Wd * KB) * per_vector;
-  const double pk = double(NT * KBp * Ho * Wo) + double(Ho * Wo * KBp) * per_vector;
+  const uint64_t vb = cfg.vector_bytes();
+  const double cor = double(NT * KB * rows_cor + host_link_cycles(cfg, H * Wd * KB * vb));
+  const double pk = double(NT * KBp * Ho * Wo + host_link_cycles(cfg, Ho * Wo * KBp * vb));
   return cor - pk;
 }
 

@@ -68,7 +68,7 @@ struct Layer {
   std::string fused_pool;  // the pool layer's name (reports)
   // kConv2d reading rows the host packed (im2col): one row per output pixel, kernel_h x kernel_w
   // x in_c features (position-major, zero where the window is over the padding). Set by the
-  // lowering for a group's first conv when it pays (conv_host_packing_pays, kind_conv2d.cpp).
+  // lowering for a group's first conv when it pays (conv_host_packing_saving, kind_conv2d.cpp).
   bool im2col = false;
   // kConv2d / kPool / kUnpack: G > 1 images packed side by side in the lanes (set by the lowering,
   // lowering.cpp image_packed): in_c and out_features are G x those of one image, the weight

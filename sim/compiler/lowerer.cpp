@@ -2,12 +2,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <stdexcept>
 
 #include <fmt/format.h>
 
 #include "models/errors.h"
 #include "sim/compiler/interval_set.h"
+#include "sim/isa/timing.h"
 
 namespace tpusim {
 
@@ -131,7 +133,9 @@ void Lowerer::begin_program(Emitter* em, Program* prog) {
   }
 }
 
-HostTensor Lowerer::new_host_tensor(uint64_t rows, uint64_t features, const std::string& key) {
+HostTensor Lowerer::host_tensor(
+    uint64_t rows, uint64_t features, const std::string& key,
+    const std::function<int8_t(uint64_t vk, uint64_t row, uint64_t feature)>& value) {
   HostTensor h;
   h.rows = rows;
   h.features = features;
@@ -143,65 +147,40 @@ HostTensor Lowerer::new_host_tensor(uint64_t rows, uint64_t features, const std:
     for (uint64_t b = 0; b < blocks; ++b)
       for (uint64_t r = 0; r < rows; ++r)
         for (uint64_t l = 0; l < W_ && b * W_ + l < features; ++l)
-          img[(b * rows + r) * W_ + l] = value_keyed(vk, r, b * W_ + l);
+          img[(b * rows + r) * W_ + l] = value(vk, r, b * W_ + l);
     prog_->host_init[h.base] = std::move(img);
   }
   return h;
+}
+
+HostTensor Lowerer::new_host_tensor(uint64_t rows, uint64_t features, const std::string& key) {
+  return host_tensor(rows, features, key,
+                     [](uint64_t vk, uint64_t r, uint64_t f) { return value_keyed(vk, r, f); });
 }
 
 HostTensor Lowerer::new_host_im2col(const LayerGroup& g, const std::string& key) {
   const Layer& l = g.layers.at(0);
-  const uint64_t H = l.in_h, Wd = l.in_w, C = l.in_c, kh = l.kernel_h, kw = l.kernel_w,
-                 s = l.stride, sw = l.stride_w ? l.stride_w : l.stride, p = l.pad, Ho = l.out_h(),
-                 Wo = l.out_w(), K = kh * kw * C;
-  HostTensor h;
-  h.rows = g.items * Ho * Wo;
-  h.features = K;
-  const uint64_t blocks = (K + W_ - 1) / W_;
-  h.base = host_alloc(h.rows * blocks);
-  if (opt_.values && !key.empty()) {
-    std::vector<int8_t> img(h.rows * blocks * W_, 0);
-    const uint64_t vk = value_key(opt_.seed, key_hash(key));
-    for (uint64_t r = 0; r < h.rows; ++r) {
-      const uint64_t im = r / (Ho * Wo), y = r / Wo % Ho, x = r % Wo;
-      for (uint64_t ky = 0; ky < kh; ++ky)
-        for (uint64_t kx = 0; kx < kw; ++kx) {
-          const int64_t yi = int64_t(y * s + ky) - int64_t(p),
-                        xi = int64_t(x * sw + kx) - int64_t(p);
-          if (yi < 0 || yi >= int64_t(H) || xi < 0 || xi >= int64_t(Wd)) continue;
-          const uint64_t src = im * H * Wd + uint64_t(yi) * Wd + uint64_t(xi);
-          for (uint64_t c = 0; c < C; ++c) {
-            const uint64_t f = (ky * kw + kx) * C + c;
-            img[((f / W_) * h.rows + r) * W_ + f % W_] = value_keyed(vk, src, c);
-          }
-        }
-    }
-    prog_->host_init[h.base] = std::move(img);
-  }
-  return h;
+  const uint64_t H = l.in_h, Wd = l.in_w, C = l.in_c, kw = l.kernel_w, s = l.stride,
+                 sw = l.stride_w ? l.stride_w : l.stride, p = l.pad, Ho = l.out_h(), Wo = l.out_w();
+  // Row r = output pixel (image, y, x); feature f = (ky x kw + kx) x C + c: the input at that
+  // window position, 0 over the padding.
+  return host_tensor(g.items * Ho * Wo, uint64_t(l.kernel_h) * kw * C, key,
+                     [&](uint64_t vk, uint64_t r, uint64_t f) -> int8_t {
+                       const uint64_t im = r / (Ho * Wo), y = r / Wo % Ho, x = r % Wo;
+                       const uint64_t pos = f / C, c = f % C, ky = pos / kw, kx = pos % kw;
+                       const int64_t yi = int64_t(y * s + ky) - int64_t(p),
+                                     xi = int64_t(x * sw + kx) - int64_t(p);
+                       if (yi < 0 || yi >= int64_t(H) || xi < 0 || xi >= int64_t(Wd)) return 0;
+                       return value_keyed(vk, im * H * Wd + uint64_t(yi) * Wd + uint64_t(xi), c);
+                     });
 }
 
 HostTensor Lowerer::new_host_packed(const LayerGroup& g, uint64_t packed, const std::string& key) {
-  HostTensor h;
-  h.rows = g.items * g.in_rows_per_item;
-  h.features = g.in_features;
   const uint64_t C = g.in_features / packed, P = g.in_rows_per_item;
-  const uint64_t blocks = (h.features + W_ - 1) / W_;
-  h.base = host_alloc(h.rows * blocks);
-  if (opt_.values && !key.empty()) {
-    std::vector<int8_t> img(h.rows * blocks * W_, 0);
-    const uint64_t vk = value_key(opt_.seed, key_hash(key));
-    for (uint64_t r = 0; r < h.rows; ++r) {
-      const uint64_t s = r / P, p = r % P;
-      for (uint64_t i = 0; i < packed; ++i)
-        for (uint64_t c = 0; c < C; ++c) {
-          const uint64_t f = i * C + c;
-          img[((f / W_) * h.rows + r) * W_ + f % W_] = value_keyed(vk, (s * packed + i) * P + p, c);
-        }
-    }
-    prog_->host_init[h.base] = std::move(img);
-  }
-  return h;
+  // Row r = (packed item s, pixel p); feature f = image i's channel c: image sG + i's pixel p.
+  return host_tensor(g.items * P, g.in_features, key, [&](uint64_t vk, uint64_t r, uint64_t f) {
+    return value_keyed(vk, (r / P * packed + f / C) * P + r % P, f % C);
+  });
 }
 
 void Lowerer::switch_shift_if_needed(uint64_t from, uint64_t n, std::optional<uint64_t>& tile,
@@ -534,13 +513,11 @@ uint64_t Lowerer::plan_chunk_bufs(const LayerGroup& g, uint64_t rep, const std::
   uint64_t weights = 0;
   for (const Layer& l : g.layers) weights += l.weight_bytes();
   const auto chunks_of = [&](uint64_t c) { return (g.items + c - 1) / c; };
-  const double in_bytes =
-      double(g.items * g.in_rows_per_item * ((g.in_features + W_ - 1) / W_) * W_);
-  const double host_bw = double(cfg_.host_link.bandwidth_mb_s) * 1e6;
+  const uint64_t item_bytes = g.in_rows_per_item * ((g.in_features + W_ - 1) / W_) * W_;
   for (uint64_t c = chunk; c >= 1; c = c / 2) {
-    const double hidden = in_bytes * double(chunks_of(c) - 1) / double(chunks_of(c)) / host_bw;
-    const double extra = double(weights) * double(chunks_of(c) - chunks_of(chunk)) /
-                         cfg_.weight_bandwidth_bytes_per_s();
+    const uint64_t n = chunks_of(c);
+    const uint64_t hidden = (n - 1) * host_link_cycles(cfg_, c * item_bytes);
+    const uint64_t extra = weight_memory_cycles(cfg_, weights * (n - chunks_of(chunk)));
     if (c < chunk && extra >= hidden) break;
     chunk_bufs_ = true;
     chunk_items_ = c;
@@ -549,6 +526,21 @@ uint64_t Lowerer::plan_chunk_bufs(const LayerGroup& g, uint64_t rep, const std::
     if (c == 1) break;
   }
   return chunk;
+}
+
+bool clean_cut(const LayerGroup& g, size_t i) {
+  std::vector<std::string> after;
+  for (size_t j = i - 1; j < g.layers.size(); ++j) after.push_back(g.layers[j].name);
+  auto known = [&](const std::string& n) {
+    return std::find(after.begin(), after.end(), n) != after.end();
+  };
+  for (size_t j = i; j < g.layers.size(); ++j) {
+    for (const auto& n : g.layers[j].inputs)
+      if (!known(n)) return false;
+    for (const auto& t : g.layers[j].terms)
+      if (!known(t.input)) return false;
+  }
+  return true;
 }
 
 namespace {
@@ -563,22 +555,6 @@ LayerGroup phase_group(const LayerGroup& g, size_t s, size_t e) {
   p.in_rows_per_item = s == 0 ? g.in_rows_per_item : g.layers[s - 1].rows_per_item;
   p.in_features = s == 0 ? g.in_features : g.layers[s - 1].out_features;
   return p;
-}
-
-// Whether only layer i - 1's output is live across the cut before layer i.
-bool clean_cut(const LayerGroup& g, size_t i) {
-  std::vector<std::string> after;
-  for (size_t j = i - 1; j < g.layers.size(); ++j) after.push_back(g.layers[j].name);
-  auto known = [&](const std::string& n) {
-    return std::find(after.begin(), after.end(), n) != after.end();
-  };
-  for (size_t j = i; j < g.layers.size(); ++j) {
-    for (const auto& n : g.layers[j].inputs)
-      if (!known(n)) return false;
-    for (const auto& t : g.layers[j].terms)
-      if (!known(t.input)) return false;
-  }
-  return true;
 }
 
 }  // namespace
@@ -628,6 +604,19 @@ bool Lowerer::lower_phases(const LayerGroup& g, uint64_t rep, const Tensor& gin,
   // bottom, so a phase's input and output never overlap) when both phases still fit beside it.
   const uint64_t ub = cfg_.ub_vectors();
   auto group_of = [&](const Phase& p) { return phase_group(g, p.s, p.e); };
+  // Reserves the UB regions of a phase's input and output that live outside it.
+  auto pin = [&](const Tensor& in, const Tensor& out) {
+    pinned_.clear();
+    for (const Tensor* t : {&in, &out})
+      if (!t->host) pinned_.push_back({t->base, t->rows * t->blocks(W_)});
+  };
+  auto fits_phase = [&](const Phase& p, const Tensor& in, const Tensor& out) {
+    pin(in, out);
+    const bool ok =
+        !fits(group_of(p), rep, name_in(p.s), in, out, first_layer + uint32_t(p.s), p.chunk, false);
+    pinned_.clear();
+    return ok;
+  };
   auto plan_pins = [&](std::vector<Tensor>& between) {
     between.assign(ph.size() - 1, Tensor{});
     for (size_t k = 0; k + 1 < ph.size(); ++k) {
@@ -639,17 +628,9 @@ bool Lowerer::lower_phases(const LayerGroup& g, uint64_t rep, const Tensor& gin,
         u.base = k % 2 == 0 ? ub - vecs : 0;
         const Tensor& in = k == 0 ? gin : between[k - 1];
         const Tensor next_out = ph[k + 1].e == n ? gout : host_between(ph[k + 1].e);
-        pinned_ = {{u.base, vecs}};
-        if (!in.host) pinned_.push_back({in.base, in.rows * in.blocks(W_)});
-        bool ok = !fits(group_of(ph[k]), rep, name_in(ph[k].s), in, u,
-                        first_layer + uint32_t(ph[k].s), ph[k].chunk, false);
-        pinned_ = {{u.base, vecs}};
-        ok = ok && !fits(group_of(ph[k + 1]), rep, name_in(ph[k + 1].s), u, next_out,
-                         first_layer + uint32_t(ph[k + 1].s), ph[k + 1].chunk, false);
-        if (ok) t = u;
+        if (fits_phase(ph[k], in, u) && fits_phase(ph[k + 1], u, next_out)) t = u;
       }
       between[k] = t;
-      pinned_.clear();
     }
   };
   std::vector<Tensor> between;
@@ -665,15 +646,6 @@ bool Lowerer::lower_phases(const LayerGroup& g, uint64_t rep, const Tensor& gin,
   auto chunks_of = [&](uint64_t c) { return (g.items + c - 1) / c; };
   // When the round trip does not pay, the cut moves by one unit into the larger-chunk phase (a
   // later cut may leave a tensor small enough to pin), or the two phases merge.
-  auto fits_phase = [&](const Phase& p, const Tensor& in, const Tensor& out) {
-    pinned_.clear();
-    for (const Tensor* t : {&in, &out})
-      if (!t->host) pinned_.push_back({t->base, t->rows * t->blocks(W_)});
-    const bool ok =
-        !fits(group_of(p), rep, name_in(p.s), in, out, first_layer + uint32_t(p.s), p.chunk, false);
-    pinned_.clear();
-    return ok;
-  };
   for (size_t k = 0; k + 1 < ph.size();) {
     if (!between[k].host) {
       ++k;
@@ -681,11 +653,11 @@ bool Lowerer::lower_phases(const LayerGroup& g, uint64_t rep, const Tensor& gin,
     }
     const Phase a = ph[k], b = ph[k + 1];
     const uint64_t lo = std::min(a.chunk, b.chunk);
-    const double extra = double(a.chunk > b.chunk ? weights(a) : weights(b)) *
-                         double(chunks_of(lo) - chunks_of(std::max(a.chunk, b.chunk)));
-    const double round_trip = 2.0 * double(between[k].rows * between[k].blocks(W_) * W_);
-    const double t_weights = extra / cfg_.weight_bandwidth_bytes_per_s();
-    const double t_host = round_trip / (double(cfg_.host_link.bandwidth_mb_s) * 1e6);
+    const uint64_t t_weights =
+        weight_memory_cycles(cfg_, (a.chunk > b.chunk ? weights(a) : weights(b)) *
+                                       (chunks_of(lo) - chunks_of(std::max(a.chunk, b.chunk))));
+    const uint64_t t_host =
+        2 * host_link_cycles(cfg_, between[k].rows * between[k].blocks(W_) * W_);  // whm + rhm
     if (t_weights >= t_host) {
       ++k;
       continue;
@@ -737,9 +709,7 @@ bool Lowerer::lower_phases(const LayerGroup& g, uint64_t rep, const Tensor& gin,
     Tensor out = k + 1 == ph.size() ? gout : between[k];
     if (out.host && k + 1 < ph.size()) out.base = host_alloc(out.rows * out.blocks(W_));
     if (k + 1 < ph.size()) between[k] = out;
-    pinned_.clear();
-    for (const Tensor* t : {&in, static_cast<const Tensor*>(&out)})
-      if (!t->host) pinned_.push_back({t->base, t->rows * t->blocks(W_)});
+    pin(in, out);
     const uint32_t first = first_layer + uint32_t(p.s);
     const uint64_t chunk = plan_chunk_bufs(sub, rep, name_in(p.s), in, out, first, p.chunk);
     reset_ub(false);

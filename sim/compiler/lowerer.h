@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -17,6 +18,7 @@
 #include "sim/compiler/lowering.h"
 #include "sim/compiler/ub_allocator.h"
 #include "sim/compiler/workload.h"
+#include "sim/isa/timing.h"
 
 namespace tpusim {
 
@@ -111,10 +113,22 @@ struct PoolTile {
 PoolTile pool_tile(uint64_t H, uint64_t W, uint32_t kh, uint32_t kw, uint32_t sh, uint32_t sw,
                    uint32_t p, uint64_t oy0, uint64_t oy1, uint64_t ox0, uint64_t ox1);
 
-// Whether conv `l` costs fewer cycles fed im2col rows by the host (Layer::im2col) than reading
-// its input as it is, counting MXU rows and host-link transfers (kind_conv2d.cpp).
-bool conv_host_packing_pays(const TpuConfig& cfg, const Layer& l);
-// The cycles per image that mapping saves (negative: it costs; infinite: the only mapping).
+// Whether only layer i - 1's output (of layers 1 <= i <= n of `g`) is read by layers i.. : a cut
+// where one tensor is live (lowering phases, the prefix of packed images).
+bool clean_cut(const LayerGroup& g, size_t i);
+
+// Cycles the cost models of the lowering charge for moving `bytes` over the host link and out of
+// weight memory: the engines' own transfer time (sim/isa/timing.h), without per-transfer latency.
+inline uint64_t host_link_cycles(const TpuConfig& cfg, uint64_t bytes) {
+  return timing::transfer_cycles(bytes, cfg.clock_mhz, cfg.host_link.bandwidth_mb_s);
+}
+inline uint64_t weight_memory_cycles(const TpuConfig& cfg, uint64_t bytes) {
+  return timing::transfer_cycles(bytes, cfg.clock_mhz, cfg.weight_memory.bandwidth_mb_s);
+}
+
+// The cycles per image conv `l` saves fed im2col rows by the host (Layer::im2col) instead of
+// reading its input as it is, counting MXU rows and host-link transfers (kind_conv2d.cpp);
+// negative: it costs; infinite: the only mapping.
 double conv_host_packing_saving(const TpuConfig& cfg, const Layer& l);
 
 class Lowerer {
@@ -126,6 +140,11 @@ class Lowerer {
   void set_layers(std::vector<LayerInfo>* l) { layers_ = l; }
   // Starts a program (a segment): its emitter and where its memory images go (values only).
   void begin_program(Emitter* em, Program* prog);
+  // A tensor in host memory in block layout, element (row, feature) = value(vk, row, feature)
+  // with vk the key of `key` (values built only with LowerOptions::values and a key).
+  HostTensor host_tensor(
+      uint64_t rows, uint64_t features, const std::string& key,
+      const std::function<int8_t(uint64_t vk, uint64_t row, uint64_t feature)>& value);
   // A tensor in host memory (its values keyed by `key`; "" = no values).
   HostTensor new_host_tensor(uint64_t rows, uint64_t features, const std::string& key);
   // The input of group `g`, whose first layer is a conv the host feeds packed (Layer::im2col):

@@ -152,7 +152,7 @@ void check_mappable(const TpuConfig& cfg, const Workload& wl) {
 }
 
 // The first group as lowered: its first conv fed im2col rows by the host where that pays
-// (conv_host_packing_pays). Only the workload's input is packed: the host knows its values; a
+// (conv_host_packing_saving). Only the workload's input is packed: the host knows its values; a
 // group input the chip wrote would need the host to read it back and repack it.
 std::optional<LayerGroup> host_packed(const TpuConfig& cfg, const LayerGroup& g,
                                       LowerOptions::ConvInput how) {
@@ -168,7 +168,7 @@ std::optional<LayerGroup> host_packed(const TpuConfig& cfg, const LayerGroup& g,
     for (const auto& t : g.layers[i].terms)
       if (t.input == "@in") return std::nullopt;
   }
-  if (how == LowerOptions::ConvInput::kAuto ? !conv_host_packing_pays(cfg, c)
+  if (how == LowerOptions::ConvInput::kAuto ? !(conv_host_packing_saving(cfg, c) > 0)
                                             : uint64_t(c.out_w()) > cfg.accumulator_entries / 2)
     return std::nullopt;
   LayerGroup p = g;
@@ -228,19 +228,7 @@ std::optional<LayerGroup> image_packed(const TpuConfig& cfg, const LayerGroup& g
     uint64_t G = std::min<uint64_t>(W / widest, g.items);
     while (G > 1 && g.items % G != 0) --G;
     if (G < 2) break;
-    // Only where nothing after the prefix reads a tensor of it but its last.
-    bool clean = true;
-    auto inside = [&](const std::string& n) {
-      if (n == "@in") return true;
-      for (size_t k = 0; k + 1 < e; ++k)
-        if (n == g.layers[k].name) return true;
-      return false;
-    };
-    for (size_t j = e; j < g.layers.size(); ++j) {
-      for (const auto& n : g.layers[j].inputs) clean = clean && !inside(n);
-      for (const auto& t : g.layers[j].terms) clean = clean && !inside(t.input);
-    }
-    if (!clean) continue;
+    if (!clean_cut(g, e)) continue;  // something after the prefix reads more than its last
     const double unpack = e == g.layers.size() ? 0.0 : double(l.rows_per_item);  // one pass
     const double saved = rows * (1.0 - 1.0 / double(G)) - unpack;
     if (saved > best || (how == LowerOptions::PackImages::kOn && best_e == 0)) {
@@ -252,10 +240,10 @@ std::optional<LayerGroup> image_packed(const TpuConfig& cfg, const LayerGroup& g
   if (best_e == 0 || (how == LowerOptions::PackImages::kAuto && best <= 0)) return std::nullopt;
   const uint64_t G = best_g;
   if (saving) {
-    // MXU rows saved plus the host-link vectors of the input no longer padded per image.
-    const double per_vector =
-        double(cfg.vector_bytes()) * cfg.clock_hz() / (double(cfg.host_link.bandwidth_mb_s) * 1e6);
-    *saving = best + double(g.in_rows_per_item) * (1.0 - 1.0 / double(G)) * per_vector;
+    // MXU rows saved plus the host-link time of the input's vectors (G images share one).
+    const uint64_t in_bytes =
+        g.in_rows_per_item * ((g.in_features + W - 1) / W) * cfg.vector_bytes();
+    *saving = best + double(host_link_cycles(cfg, in_bytes)) * (1.0 - 1.0 / double(G));
   }
   LayerGroup p = g;
   p.items = g.items / G;

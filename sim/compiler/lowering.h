@@ -20,7 +20,7 @@
 //   The workload's first conv may instead take im2col rows the host packs (Layer::im2col: one row
 //   of kh x kw x C features per output pixel, one `mmc` per K tile and block, no skipped strided
 //   positions), chosen where the MXU rows saved outweigh the extra host-link vectors
-//   (conv_host_packing_pays; ResNet-50's 7x7/2 conv1 on 3 channels: 49 passes become one).
+//   (conv_host_packing_saving; ResNet-50's 7x7/2 conv1 on 3 channels: 49 passes become one).
 //   Only the workload input can be packed so: on chip, building packed rows costs one MXU pass
 //   per kernel position (an `mmc` moves a UB row to one accumulator row), as many as the conv.
 //   Leading convs and pools with few channels may instead take G images side by side in the
@@ -102,7 +102,7 @@ struct LowerOptions {
   // layer once per batch (batch b > 0 named "NAME#b").
   uint64_t batches = 1;
   // The first conv of a workload reading its input: channels on the array's rows, im2col rows
-  // the host packs (Layer::im2col), or whichever costs fewer cycles (conv_host_packing_pays).
+  // the host packs (Layer::im2col), or whichever costs fewer cycles (conv_host_packing_saving).
   enum class ConvInput { kAuto, kChannels, kHostIm2col };
   ConvInput first_conv = ConvInput::kAuto;
   // The first group's leading convs and pools with few channels: G images side by side in the
