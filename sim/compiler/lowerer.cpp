@@ -730,17 +730,85 @@ bool Lowerer::lower_phases(const LayerGroup& g, uint64_t rep, const Tensor& gin,
   return true;
 }
 
+Tensor Lowerer::host_io(const HostTensor& h) {
+  Tensor t;
+  t.host = true;
+  t.base = h.base;
+  t.stride = h.rows;
+  t.rows = h.rows;
+  t.features = h.features;
+  return t;
+}
+
+HostTensor Lowerer::write_back(const Tensor& t, uint32_t layer) {
+  HostTensor h;
+  h.rows = t.rows;
+  h.features = t.features;
+  h.base = host_alloc(t.rows * t.blocks(W_));
+  cur_layer_ = layer;
+  em_->layer = layer;
+  for (uint64_t b = 0; b < t.blocks(W_); ++b) em_->whm(h.base + b * h.rows, t.vec(0, b), t.rows);
+  return h;
+}
+
+void Lowerer::read_into(const HostTensor& h, const Tensor& t, uint32_t layer) {
+  cur_layer_ = layer;
+  em_->layer = layer;
+  for (uint64_t b = 0; b < t.blocks(W_); ++b) em_->rhm(h.base + b * h.rows, t.vec(0, b), t.rows);
+}
+
+Tensor Lowerer::ub_io(uint64_t rows, uint64_t features, bool top) const {
+  Tensor t;
+  t.rows = rows;
+  t.stride = rows;
+  t.features = features;
+  const uint64_t n = rows * t.blocks(W_), ub = cfg_.ub_vectors();
+  t.base = top && n <= ub ? ub - n : 0;
+  return t;
+}
+
+std::vector<std::pair<uint64_t, uint64_t>> Lowerer::io_pins(const Tensor& in,
+                                                            const Tensor& out) const {
+  std::vector<std::pair<uint64_t, uint64_t>> p;
+  for (const Tensor* t : {&in, &out}) {
+    if (t->host || t->features == 0) continue;
+    const std::pair<uint64_t, uint64_t> r{t->base, t->stride * t->blocks(W_)};
+    if (p.empty() || p.back() != r) p.push_back(r);  // a group written in place: one region
+  }
+  return p;
+}
+
+bool Lowerer::fits_whole(const LayerGroup& g, uint64_t rep, const Tensor& in, const Tensor& out,
+                         uint32_t first_layer) {
+  const auto pins = pinned_;
+  const int acc = acc_toggle_, si = stage_in_next_, so = stage_out_next_;
+  const bool cb = chunk_bufs_, sb = stream_bufs_, sp = spill_, sd = spilled_;
+  const uint32_t layer = cur_layer_, em_layer = em_->layer;
+  pinned_ = io_pins(in, out);
+  chunk_bufs_ = stream_bufs_ = false;
+  const bool ok = !fits(g, rep, "@in", in, out, first_layer, g.items, false);
+  pinned_ = pins;
+  acc_toggle_ = acc;
+  stage_in_next_ = si;
+  stage_out_next_ = so;
+  chunk_bufs_ = cb;
+  stream_bufs_ = sb;
+  spill_ = sp;
+  spilled_ = sd;
+  cur_layer_ = layer;
+  em_->layer = em_layer;
+  return ok;
+}
+
 void Lowerer::lower_group(const LayerGroup& g, uint64_t rep, const HostTensor& in,
                           const HostTensor& out, uint32_t first_layer) {
-  Tensor gin, gout;
-  gin.host = gout.host = true;
-  gin.base = in.base;
-  gin.stride = in.rows;
-  gin.features = in.features;
-  gout.base = out.base;
-  gout.stride = out.rows;
-  gout.features = out.features;
-  pinned_.clear();
+  lower_group(g, rep, host_io(in), host_io(out), first_layer);
+}
+
+void Lowerer::lower_group(const LayerGroup& g, uint64_t rep, const Tensor& gin, const Tensor& gout,
+                          uint32_t first_layer) {
+  pinned_ = io_pins(gin, gout);
+  const bool kept = !pinned_.empty();
   chunk_bufs_ = false;
 
   // A stream's double buffers, when the whole batch fits beside them (one chunk, no staging).
@@ -753,6 +821,11 @@ void Lowerer::lower_group(const LayerGroup& g, uint64_t rep, const HostTensor& i
   bool spill = false;
   std::optional<UbFull> err =
       stream_bufs_ ? std::nullopt : fits(g, rep, "@in", gin, gout, first_layer, chunk, false);
+  if (err && kept)
+    throw std::logic_error(
+        fmt::format("lowering {}: group '{}' keeps its input or output in the "
+                    "UB but does not fit it whole ({})",
+                    wl_.name, g.name, err->what));
   if (err && lower_phases(g, rep, gin, gout, first_layer)) return;
   // Find the largest item chunk whose tensors fit the UB (a dry run of the allocations).
   while (err && chunk > 1) {

@@ -160,6 +160,23 @@ class Lowerer {
   // UB, else staged through host memory.
   void lower_group(const LayerGroup& g, uint64_t rep, const HostTensor& in, const HostTensor& out,
                    uint32_t first_layer);
+  // The same with the group's input and output where they are: host memory, or UB regions kept
+  // between groups (ub_io; issue 20 item 4). A group with either in the UB must fit it whole
+  // (fits_whole).
+  void lower_group(const LayerGroup& g, uint64_t rep, const Tensor& in, const Tensor& out,
+                   uint32_t first_layer);
+  // Between groups (lowering.cpp drive), emitted as layer `layer`'s: UB tensor `t` written to a
+  // new host tensor (returned), and host tensor `h` read into UB tensor `t`.
+  HostTensor write_back(const Tensor& t, uint32_t layer);
+  void read_into(const HostTensor& h, const Tensor& t, uint32_t layer);
+  // A host tensor as a group input or output.
+  static Tensor host_io(const HostTensor& h);
+  // rows x features kept in the UB between groups, at its bottom (vector 0) or its top.
+  Tensor ub_io(uint64_t rows, uint64_t features, bool top) const;
+  // Whether every item of `g` fits the UB in one chunk with `in` and `out` where they are (a dry
+  // run of the allocations; the lowering's state is left as it was).
+  bool fits_whole(const LayerGroup& g, uint64_t rep, const Tensor& in, const Tensor& out,
+                  uint32_t first_layer);
   bool wrapped() const { return wrapped_; }
   // The next lower_group() is batch `batch` of a stream of `batches` (LowerOptions::batches);
   // `next_in`: the next batch's input in host memory, read while this batch computes.
@@ -303,6 +320,8 @@ class Lowerer {
   uint64_t plan_chunk_bufs(const LayerGroup& g, uint64_t rep, const std::string& in_name,
                            const Tensor& gin, const Tensor& gout, uint32_t first_layer,
                            uint64_t chunk);
+  // The UB regions of a group's input and output that outlive it (one when they coincide).
+  std::vector<std::pair<uint64_t, uint64_t>> io_pins(const Tensor& in, const Tensor& out) const;
   // A group that does not fit the UB whole, split into phases (lowerer.cpp): true when it was.
   bool lower_phases(const LayerGroup& g, uint64_t rep, const Tensor& gin, const Tensor& gout,
                     uint32_t first_layer);

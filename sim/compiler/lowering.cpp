@@ -4,6 +4,7 @@
 #include <cmath>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 
 #include <type_traits>
 
@@ -128,6 +129,7 @@ class CountOut final : public SegmentOut {
 struct Drive {
   std::vector<LayerInfo> layers;
   HostTensor input, output;
+  std::vector<GroupBoundary> boundaries;
   bool wrapped = false;
   bool double_buffered = false;
   uint32_t layer = 0;  // the layer being lowered (names the place of an OverBudget)
@@ -137,6 +139,7 @@ struct Drive {
     r.layers = std::move(layers);
     r.input = input;
     r.output = output;
+    r.boundaries = std::move(boundaries);
     r.weight_addresses_wrapped = wrapped;
     if constexpr (std::is_same_v<Result, LoweredProgram>) r.double_buffered = double_buffered;
   }
@@ -364,6 +367,22 @@ void drive_stream(Lowerer& low, const Workload& wl, const LowerOptions& opt, Dri
   d.wrapped = low.wrapped();
 }
 
+// Whether repeated group `g` may write its output where its input is (Lowerer::lower_group with
+// both at one UB region): the output has the input's shape, and the last layer, the only one
+// writing there, reads the input not at all or row for row (a vector op: each block's rows are
+// read into the accumulators before its act writes them back).
+bool in_place_ok(const LayerGroup& g) {
+  if (g.layers.empty() || !g.in_features) return false;
+  const Layer& last = g.layers.back();
+  if (last.out_features != g.in_features || last.rows_per_item != g.in_rows_per_item) return false;
+  const bool only = g.layers.size() == 1;  // its "" input is the group's
+  bool reads_in = false;
+  for (const auto& n : last.inputs) reads_in = reads_in || n == "@in" || (only && n.empty());
+  for (const auto& t : last.terms)
+    reads_in = reads_in || t.input == "@in" || (only && t.input.empty());
+  return !reads_in || last.kind == LayerKind::kVector;
+}
+
 // Runs the tiling, allocation and sync insertion of `wl` into `out`, one segment per group (one in
 // all when unrolled). The only code that walks a workload: lower() and lower_stats() differ only
 // in `out`.
@@ -387,8 +406,63 @@ void drive(const TpuConfig& cfg, const Workload& wl, const LowerOptions& opt, Se
     return;
   }
   if (opt.unroll) start("", 1);
-  HostTensor cur;
+  // Issue 20 item 4: where each group's output goes. A repeated group reads and writes one UB
+  // region (in place), so it keeps its output on chip only when its input is there; any other
+  // group tries the UB's bottom, then its top, where it and the group(s) reading the tensor fit
+  // whole beside it (dry runs: the next group, and when that repeats, also the one after it).
+  const auto host_dummy = [&](const LayerGroup& g) {
+    const Layer& last = g.layers.back();
+    HostTensor h;
+    h.rows = g.items * last.rows_per_item;
+    h.features = last.out_features;
+    return Lowerer::host_io(h);
+  };
+  const auto reads_into = [&](size_t gi, uint64_t rows, uint64_t features) {
+    if (gi >= wl.groups.size()) return false;
+    const LayerGroup& next = wl.groups[gi];
+    return next.in_features == features && next.items * next.in_rows_per_item == rows;
+  };
+  // Whether repeated group gi (not the last) can read and write `r` in place, the group after it
+  // reading `r` as it is or gathering rows from a copy the host gets.
+  // (Gathered rows are written back by the next group's program: not when that one repeats too.)
+  const auto repeats_in = [&](size_t gi, const Tensor& r, uint32_t first) {
+    const LayerGroup& g = wl.groups[gi];
+    if (gi + 1 >= wl.groups.size() || !in_place_ok(g) || !low.fits_whole(g, 0, r, r, first))
+      return false;
+    if (!reads_into(gi + 1, r.rows, r.features)) return wl.groups[gi + 1].repeat == 1;
+    return low.fits_whole(wl.groups[gi + 1], 0, r, host_dummy(wl.groups[gi + 1]), first);
+  };
+  struct Where {
+    Tensor t;
+    std::string why;  // through the host: the reason
+  };
+  const auto place_output = [&](size_t gi, const LayerGroup& g, const Tensor& in) -> Where {
+    const Layer& last = g.layers.back();
+    const uint64_t rows = g.items * last.rows_per_item, features = last.out_features;
+    const bool last_group = gi + 1 == wl.groups.size();
+    if (last_group && g.repeat == 1) return {{}, ""};  // the workload's output
+    if (!opt.keep_on_chip) return {{}, "each group through the host (keep_on_chip off)"};
+    if (g.repeat > 1) {
+      if (last_group) return {{}, "the workload's output"};
+      if (in.host || in.features == 0) return {{}, "its input came through the host"};
+      return {in, ""};  // chosen by the group before it (repeats_in)
+    }
+    if (!reads_into(gi + 1, rows, features))
+      return {{}, "the next group reads other rows (the host gathers them)"};
+    const uint32_t first = uint32_t(d.layers.size());
+    const LayerGroup& next = wl.groups[gi + 1];
+    for (bool top : {false, true}) {
+      const Tensor cand = low.ub_io(rows, features, top);
+      if (!low.fits_whole(g, 0, in, cand, first)) continue;
+      if (next.repeat > 1 ? repeats_in(gi + 1, cand, first)
+                          : low.fits_whole(next, 0, cand, host_dummy(next), first))
+        return {cand, ""};
+    }
+    return {{}, "does not fit the UB beside the groups writing and reading it"};
+  };
+  Tensor cur;
   bool have_cur = false;
+  std::optional<Tensor> write_back;  // a UB output the host gathers rows from, not yet written
   for (size_t gi = 0; gi < wl.groups.size(); ++gi) {
     const FirstGroup first_g = gi == 0 ? first_group(cfg, wl.groups[gi], opt) : FirstGroup{};
     const std::optional<LayerGroup>& chosen = first_g.group;
@@ -397,24 +471,28 @@ void drive(const TpuConfig& cfg, const Workload& wl, const LowerOptions& opt, Se
     if (!opt.unroll) start(g.name, g.repeat);
     const uint64_t reps = opt.unroll ? g.repeat : 1;
     for (uint64_t rep = 0; rep < reps; ++rep) {
-      HostTensor in;
+      Tensor in;
       if (g.in_features) {
-        const uint64_t rows = g.items * g.in_rows_per_item;
         if (!have_cur) {
-          in = packed   ? low.new_host_im2col(g, "input")
-               : images ? low.new_host_packed(g, first_g.images, "input")
-                        : low.new_host_tensor(rows, g.in_features, "input");
-          d.input = in;
-        } else if (cur.rows != rows || cur.features != g.in_features) {
-          // The host gathers (or extends) rows between groups: values restart as host data.
-          in = low.new_host_tensor(rows, g.in_features,
-                                   g.name + "/" + std::to_string(rep) + "/gather");
+          const HostTensor h =
+              packed   ? low.new_host_im2col(g, "input")
+              : images ? low.new_host_packed(g, first_g.images, "input")
+                       : low.new_host_tensor(g.items * g.in_rows_per_item, g.in_features, "input");
+          d.input = h;
+          in = Lowerer::host_io(h);
         } else {
-          in = cur;
+          in = cur;  // its shape: the transition at the end of the previous group saw to it
         }
       }
+      if (write_back) {  // in this group's program: the one before repeats
+        low.write_back(*write_back, uint32_t(d.layers.size()));
+        write_back.reset();
+      }
       const Layer& last = g.layers.back();
-      HostTensor gout = low.new_host_tensor(g.items * last.rows_per_item, last.out_features, "");
+      Where out = place_output(gi, g, in);
+      if (out.t.features == 0)
+        out.t = Lowerer::host_io(
+            low.new_host_tensor(g.items * last.rows_per_item, last.out_features, ""));
       const uint32_t first = uint32_t(d.layers.size());
       for (const Layer& l : g.layers) {
         LayerInfo li;
@@ -428,16 +506,54 @@ void drive(const TpuConfig& cfg, const Workload& wl, const LowerOptions& opt, Se
         d.layers.push_back(li);
       }
       d.layer = first;
-      low.lower_group(g, rep, in, gout, first);
+      low.lower_group(g, rep, in, out.t, first);
       if (images)
         for (size_t i = first; i < d.layers.size(); ++i) d.layers[i].item_images = first_g.images;
-      cur = gout;
+      if (rep == 0) {
+        const uint64_t w = cfg.array.rows;
+        const uint64_t vecs = out.t.rows * ((out.t.features + w - 1) / w);
+        if (g.repeat > 1) d.boundaries.push_back({g.name, g.name, vecs, !out.t.host, out.why});
+        if (gi + 1 < wl.groups.size()) {
+          const bool as_is = reads_into(gi + 1, out.t.rows, out.t.features);
+          d.boundaries.push_back(
+              {g.name, wl.groups[gi + 1].name, vecs, !out.t.host && as_is,
+               as_is || out.t.host ? out.why
+                                   : "the next group reads other rows (the host gathers them from "
+                                     "a copy written back)"});
+        }
+      }
+      cur = out.t;
       have_cur = true;
+    }
+    // The next group reads other rows than this one wrote: the host gathers (or extends) them,
+    // from a copy of this output written back (by the next group's program) when it stayed in the
+    // UB; their values restart as host data. A repeated next group that can work in place gets
+    // them read into the UB at the end of this program (its own runs once per repetition).
+    if (gi + 1 < wl.groups.size() && wl.groups[gi + 1].in_features &&
+        !reads_into(gi + 1, cur.rows, cur.features)) {
+      const LayerGroup& next = wl.groups[gi + 1];
+      const uint32_t at = uint32_t(d.layers.size() - 1);
+      if (!cur.host) write_back = cur;
+      const uint64_t rows = next.items * next.in_rows_per_item;
+      const HostTensor h = low.new_host_tensor(rows, next.in_features, next.name + "/0/gather");
+      cur = Lowerer::host_io(h);
+      if (opt.keep_on_chip && next.repeat > 1 && g.repeat == 1)
+        for (bool top : {false, true}) {
+          const Tensor r = low.ub_io(rows, next.in_features, top);
+          if (!repeats_in(gi + 1, r, uint32_t(d.layers.size()))) continue;
+          low.read_into(h, r, at);
+          cur = r;
+          d.boundaries.back().why += "; read into the UB for the repeated group";
+          break;
+        }
     }
     if (!opt.unroll) finish();
   }
   if (opt.unroll) finish();
-  d.output = cur;
+  if (have_cur) {
+    if (!cur.host) throw std::logic_error("lowering: the workload's output must be in host memory");
+    d.output = HostTensor{cur.base, cur.rows, cur.features};
+  }
   d.wrapped = low.wrapped();
 }
 
@@ -537,6 +653,7 @@ LoweringStats stats_of(const LoweredProgram& lp) {
   st.layers = lp.layers;
   st.input = lp.input;
   st.output = lp.output;
+  st.boundaries = lp.boundaries;
   st.weight_addresses_wrapped = lp.weight_addresses_wrapped;
   for (const auto& seg : lp.segments) {
     st.segments.emplace_back();

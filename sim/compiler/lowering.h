@@ -57,6 +57,13 @@
 //   running. An `act` is held back until the next block's matmuls are issued, so its `sync mxu`
 //   does not drain the array (sim/compiler/emitter.h).
 //
+// - Between groups: the tensor one group writes and the next reads stays in the UB (at its
+//   bottom or top) when both groups fit whole beside it; a repeated group then reads and writes it
+//   in place (its last layer writes where its input was: only when that layer does not read the
+//   input, or reads it row for row as a vector op), so one program serves every repetition. Else,
+//   or when the next group reads other rows (the host gathers them), it goes through host memory.
+//   LoweredProgram::boundaries says which way each went and why.
+//
 // Repeated groups (decoder layers): each group becomes one Segment, a complete program (ending in
 // halt) with a repeat count. Segments run one after the other from an idle machine, so an engine
 // may simulate a segment once and multiply its cycles and counts by `repeat` (timing never depends
@@ -110,6 +117,10 @@ struct LowerOptions {
   // MXU rows saved outweigh the unpack pass (kAuto), always where legal (kOn), or never (kOff).
   enum class PackImages { kAuto, kOff, kOn };
   PackImages pack_images = PackImages::kAuto;
+  // The tensor between two groups stays in the UB where both groups fit whole beside it (a
+  // repeated group reads and writes it in place); false: every group reads its input from and
+  // writes its output to host memory (each group as a program of its own).
+  bool keep_on_chip = true;
 };
 
 // Rows per accumulator block when `rows` are split into blocks of at most `cap`: as few blocks as
@@ -167,6 +178,15 @@ struct HostTensor {
   uint64_t base = 0, rows = 0, features = 0;
 };
 
+// Where the tensor between two groups went (issue 20 item 4): kept in the UB, or through host
+// memory, and why.
+struct GroupBoundary {
+  std::string from, to;  // group names; equal: a repeated group feeding its next repetition
+  uint64_t vectors = 0;  // the tensor's UB vectors
+  bool on_chip = false;
+  std::string why;  // through the host: the reason
+};
+
 struct LoweredProgram {
   std::string workload;
   std::vector<LayerInfo> layers;
@@ -176,6 +196,7 @@ struct LoweredProgram {
   uint64_t identity_tile = 0;             // weight tile address of the identity matrix
   HostTensor input;                       // the first group's input (features 0 if none)
   HostTensor output;                      // the last group's output
+  std::vector<GroupBoundary> boundaries;  // between consecutive groups, in order
   // batches > 1: the host I/O of the stream had its two UB buffers (else each batch allocated
   // its input and output like a single batch, and they overlap less).
   bool double_buffered = false;
@@ -212,6 +233,7 @@ struct LoweringStats {
   std::vector<SegmentStats> segments;
   bool weight_addresses_wrapped = false;
   HostTensor input, output;
+  std::vector<GroupBoundary> boundaries;
 
   uint64_t useful_macs() const;  // repeats included
   uint64_t mac_slots() const;

@@ -81,4 +81,13 @@ nlohmann::json totals_json(const TpuConfig& cfg, const EventCounts& n) {
   return t;
 }
 
+nlohmann::json layer_totals_json(const TpuConfig& cfg, const EventCounts& n) {
+  nlohmann::json t = totals_json(cfg, n);
+  const double seconds = t.at("seconds").get<double>();
+  const double slots = double(n.array_active_cycles) * double(cfg.macs_per_cycle());
+  t["tops"] = seconds > 0 ? 2.0 * slots / seconds / 1e12 : 0.0;
+  t["utilization"] = n.cycles ? double(n.array_active_cycles) / double(n.cycles) : 0.0;
+  return t;
+}
+
 }  // namespace tpusim

@@ -104,7 +104,7 @@ json run_workload_report(const TpuConfig& cfg, const std::string& workload,
     EventCounts& c = per_layer[l];
     c.useful_macs = info.useful_macs * info.repeat;
     total.useful_macs += c.useful_macs;
-    json j = timed ? totals_json(cfg, c) : counts_json(c, false);
+    json j = timed ? layer_totals_json(cfg, c) : counts_json(c, false);
     j["name"] = info.name;
     j["kind"] = layer_kind_name(info.kind);
     j["repeat"] = info.repeat;
@@ -149,6 +149,13 @@ json run_workload_report(const TpuConfig& cfg, const std::string& workload,
             {{"segments", lp.segments.size()},
              {"instructions", lp.instructions()},
              {"weight_addresses_wrapped", lp.weight_addresses_wrapped}}}};
+  json bounds = json::array();
+  for (const GroupBoundary& b : lp.boundaries) {
+    json e{{"from", b.from}, {"to", b.to}, {"vectors", b.vectors}, {"on_chip", b.on_chip}};
+    if (!b.on_chip) e["why"] = b.why;
+    bounds.push_back(std::move(e));
+  }
+  rep["lowering"]["group_boundaries"] = std::move(bounds);
   if (total.useful_macs > 0 && timed) {
     set_useful(rep["totals"], total.useful_macs);
   } else if (total.useful_macs > 0) {

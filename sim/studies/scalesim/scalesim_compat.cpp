@@ -88,6 +88,7 @@ std::vector<EventCounts> tpu_style_counts(const TpuConfig& cfg,
   const Workload wl = parse_workload(scalesim_workload_yaml(layers, y), "scalesim-cycles");
   LowerOptions lo;
   lo.values = false;
+  lo.keep_on_chip = false;  // each layer on its own: its input from the host, as documented
   const LoweredProgram lp = lower(cfg, wl, lo);
   if (lp.segments.size() != layers.size())
     throw InputError("scalesim-cycles tpu-style: one program per layer expected");
