@@ -15,8 +15,9 @@ void fuse_conv_pools(LayerGroup& g) {
     Layer& conv = g.layers[i - 1];
     const Layer& pool = g.layers[i];
     if (pool.kind != LayerKind::kPool || pool.in_h == 0 || pool.act != ActFunction::kNone ||
-        conv.kind != LayerKind::kConv2d || conv.stride != 1 || !conv.fused_pool.empty() ||
-        pool.inputs.size() != 1 || pool.inputs[0] != conv.name || readers(conv.name) != 1)
+        conv.kind != LayerKind::kConv2d || (conv.stride != 1 && !conv.im2col) ||
+        !conv.fused_pool.empty() || pool.inputs.size() != 1 || pool.inputs[0] != conv.name ||
+        readers(conv.name) != 1)
       continue;
     conv.pool = pool.pool;
     conv.pool_kh = pool.kernel_h;

@@ -62,8 +62,9 @@ class GroupBuilder {
     g_.layers.push_back(std::move(l));
   }
   TensorShape out_shape() const { return shapes_.at(prev_); }
-  // The group, with every stride-1 conv2d whose only reader is the next layer, a 2-D pool without
-  // its own function, fused with it: the conv's acts pool its accumulators on their way to the
+  // The group, with every stride-1 conv2d (or one taking im2col rows: its accumulator rows are
+  // its output pixels too) whose only reader is the next layer, a 2-D pool without its own
+  // function, fused with it: the conv's acts pool its accumulators on their way to the
   // UB, as the TPU's activation unit does (no identity pass, no UB round trip).
   LayerGroup take() {
     fuse_conv_pools(g_);

@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <unordered_map>
 #include <vector>
 
@@ -232,7 +233,13 @@ class Lowerer {
   }
   // UB address holding rows [row, row + n) of block b (staged through the UB when in host).
   uint64_t ub_rows(const Tensor& t, uint64_t b, uint64_t row, uint64_t n) {
-    if (!t.host) return t.vec(row, b);
+    if (!t.host) {
+      // The group input read in pieces: up to the piece after the one these rows end in.
+      const Pieces& p = in_pieces_;
+      if (p.piece && t.base == p.dst.base && t.row_off == p.dst.row_off && n)
+        read_pieces((row + n - 1) / p.piece + 2);
+      return t.vec(row, b);
+    }
     const uint64_t slot = stage_in_[stage_in_next_ ^= 1];
     em_->rhm(t.vec(row, b), slot, n);
     return slot;
@@ -299,6 +306,12 @@ class Lowerer {
 
  private:
   void reset_ub(bool spill, const LayerGroup* stream = nullptr);
+  // Emits the reads of the group input's pieces [next, upto) (lower_group_chunk), and after the
+  // last the reads queued by read_after_pieces.
+  void read_pieces(uint64_t upto);
+  // `rows` of `src` (host) into `dst` once the group input is read (a read-ahead of the next
+  // chunk or batch must not delay this one's pieces on the host link).
+  void read_after_pieces(const Tensor& src, const Tensor& dst, uint64_t rows);
   // The next weight-memory tile address (folded into weight memory when a timing-only program
   // needs more tiles than it has; an InputError with values).
   uint64_t new_tile_address();
@@ -350,6 +363,14 @@ class Lowerer {
   bool chunk_bufs_ = false;
   Tensor chunk_in_[2];
   uint64_t chunk_items_ = 0, chunk_total_ = 0, chunk_in_rows_ = 0, chunk_in_features_ = 0;
+  // The chunk's input read from host memory in pieces of `piece` rows (0: all read), the next
+  // one to read; dst its UB tensor, src the host rows.
+  struct Pieces {
+    Tensor dst, src;
+    uint64_t piece = 0, next = 0;
+    std::vector<std::tuple<Tensor, Tensor, uint64_t>> after;  // (src, dst, rows) to read next
+  };
+  Pieces in_pieces_;
   uint64_t stage_in_[2] = {0, 0}, stage_out_[2] = {0, 0};
   int stage_in_next_ = 0, stage_out_next_ = 0;
   int acc_toggle_ = 0;

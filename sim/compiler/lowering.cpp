@@ -12,6 +12,7 @@
 
 #include "models/errors.h"
 #include "sim/compiler/emitter.h"
+#include "sim/compiler/group_builder.h"
 #include "sim/compiler/lowerer.h"
 #include "sim/compiler/sink.h"
 
@@ -178,6 +179,9 @@ std::optional<LayerGroup> host_packed(const TpuConfig& cfg, const LayerGroup& g,
   p.layers[0].im2col = true;
   p.in_rows_per_item = uint64_t(c.out_h()) * c.out_w();
   p.in_features = uint64_t(c.kernel_h) * c.kernel_w * c.in_c;
+  // Its accumulator rows are now its output pixels, strided or not: a 2-D pool after it runs in
+  // its acts (ResNet-50's 3x3/2 maxpool after conv1).
+  fuse_conv_pools(p);
   return p;
 }
 

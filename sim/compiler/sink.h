@@ -72,9 +72,16 @@ class ProgramSink final : public Sink {
         ++next;
       }
     };
+    // Host reads that open the program go before the first tiles' rw: they are its longest
+    // transfers, and the weight DMA loads the tiles beside them (a stalled rw would hold them).
+    size_t i = 0;
+    for (; i < code_.size() && code_[i].op == Opcode::kReadHost; ++i) {
+      prog.code.push_back(code_[i]);
+      layer_of.push_back(code_layer_[i]);
+    }
     request(ahead);
     size_t switches = 0;
-    for (size_t i = 0; i < code_.size(); ++i) {
+    for (; i < code_.size(); ++i) {
       prog.code.push_back(code_[i]);
       layer_of.push_back(code_layer_[i]);
       if (code_[i].op == Opcode::kMatmul && (code_[i].flags & kFlagSwitch)) {

@@ -99,6 +99,13 @@ void check_accounting(const TpuConfig& cfg, const Workload& w, const LoweringSta
           CHECK(st.layers[li].identity_tile_loads > 0);
           ++li;
         }
+        // (a pool the lowering fused into the im2col conv before it has no entry of its own)
+        const std::string tail = "/" + l.name;
+        const std::string& here = li < st.layers.size() ? st.layers[li].name : tail;
+        if (l.kind == LayerKind::kPool &&
+            (here.size() < tail.size() ||
+             here.compare(here.size() - tail.size(), tail.size(), tail)))
+          continue;
         LayerInfo info = st.layers[li++];
         INFO(info.name);
         REQUIRE(info.chunk_items > 0);
@@ -549,11 +556,13 @@ TEST_CASE("a first conv lowers bit-exact fed channels on rows or host-packed im2
             "layers:\n  - {{type: conv2d, name: c, in_h: {}, in_w: {}, {}, act: relu}}\n",
             C, c.h * c.w, c.h, c.w, c.shape);
         const Layer l = parse_workload(y, "conv-first.yaml").groups[0].layers[0];
-        if (pool && l.stride > 1) continue;
+        // After a strided conv, ResNet-50's 3x3/2 pad 1 max pool (fused only into im2col rows).
+        const bool wide = l.out_h() >= 3 && l.out_w() >= 3;
+        if (pool && l.stride > 1 && !wide) continue;
         if (pool)
-          y += fmt::format(
-              "  - {{type: pool, name: p, in_h: {}, in_w: {}, kernel: 2, stride: 1, kind: max}}\n",
-              l.out_h(), l.out_w());
+          y += fmt::format("  - {{type: pool, name: p, in_h: {}, in_w: {}, {}, kind: max}}\n",
+                           l.out_h(), l.out_w(),
+                           l.stride > 1 ? "kernel: 3, stride: 2, pad: 1" : "kernel: 2, stride: 1");
         y += "  - {type: fc, name: fc, out: 6}\n";
         const Workload w = parse_workload(y, "conv-first.yaml");
         for (const char* arch : {"tiny-8", "small-16"}) {
@@ -563,6 +572,8 @@ TEST_CASE("a first conv lowers bit-exact fed channels on rows or host-packed im2
               check_values(arch, w, 7, LowerOptions::ConvInput::kHostIm2col);
           CHECK(packed.input.features == uint64_t(l.kernel_h) * l.kernel_w * C);
           CHECK(packed.input.rows == 2 * uint64_t(l.out_h()) * l.out_w());
+          if (pool) CHECK(packed.layers[0].name == "group0/c");  // the pool ran in its acts
+          if (pool) CHECK(packed.layers[1].kind != LayerKind::kPool);
           if (!c.channels_ok) continue;
           const LoweredProgram rows = check_values(arch, w, 7, LowerOptions::ConvInput::kChannels,
                                                    LowerOptions::PackImages::kOff);
@@ -871,17 +882,17 @@ TEST_CASE(
   // sink). A deliberate change of the lowering updates this table: the failure prints each line.
   const std::map<std::string, uint64_t> golden = {
       {"tpu-v1 bert-base", 0x4604b00984425f82ull},
-      {"tpu-v1 bert-large", 0x9024508389a6b6fcull},
+      {"tpu-v1 bert-large", 0x3bfa6bcd27eb8b7cull},
       {"tpu-v1 chinchilla-70b", 0x5b502ad99cb7c3c0ull},
-      {"tpu-v1 clip-vit-l14-image", 0xccb2b4c1769d129aull},
+      {"tpu-v1 clip-vit-l14-image", 0x46472bc6e37b7ccaull},
       {"tpu-v1 clip-vit-l14-text", 0x29abeff2d3da6e05ull},
-      {"tpu-v1 cnn0", 0x6b590b4d5978ac15ull},
-      {"tpu-v1 cnn1", 0xc22f8ed9a3e289b4ull},
+      {"tpu-v1 cnn0", 0xa77af130987bf372ull},
+      {"tpu-v1 cnn1", 0xbe5bfca81597d362ull},
       {"tpu-v1 generative-agents", 0x0816689a5695ff4dull},
       {"tpu-v1 gopher-280b", 0xb5c3c98205f2a858ull},
       {"tpu-v1 gpt3-13b", 0xc64ca249665efd9cull},
       {"tpu-v1 gpt3-175b", 0x1417f514cd68f981ull},
-      {"tpu-v1 hermes-rag", 0xa2e434ba9276da07ull},
+      {"tpu-v1 hermes-rag", 0x7c70a31ec6c22007ull},
       {"tpu-v1 llama-13b", 0xb3e67eecc42a2ce4ull},
       {"tpu-v1 llama-30b", 0x4fd4aba75d95d237ull},
       {"tpu-v1 llama-7b", 0x9eac5995d8c40de8ull},
@@ -891,47 +902,47 @@ TEST_CASE(
       {"tpu-v1 lora-s4", 0xe0e08ee39bb7f4fdull},
       {"tpu-v1 lora-s5", 0x37ade2b77d856811ull},
       {"tpu-v1 lora-s6", 0x03f32aa3d719d2d3ull},
-      {"tpu-v1 lstm0", 0x57cc000c4a7c8f2aull},
-      {"tpu-v1 lstm1", 0x7d5bfb2fcd129ec7ull},
+      {"tpu-v1 lstm0", 0xd13c768614ef612aull},
+      {"tpu-v1 lstm1", 0x2ca77033e7be0ec7ull},
       {"tpu-v1 megascale-175b", 0x739aeb63b4445b13ull},
       {"tpu-v1 megascale-530b", 0x8aa93c184acf3a5eull},
-      {"tpu-v1 mlp0", 0xf6f9b4ff18196304ull},
-      {"tpu-v1 mlp1", 0xadfa5a4b263de229ull},
+      {"tpu-v1 mlp0", 0x3ed0d4d9e90b2c04ull},
+      {"tpu-v1 mlp1", 0xd82da7f4c3e1ab29ull},
       {"tpu-v1 opt-13b", 0xb2608921a0e613bdull},
       {"tpu-v1 opt-175b", 0x39a08f180c86f1e1ull},
       {"tpu-v1 opt-66b", 0x765046c6959a5e14ull},
-      {"tpu-v1 resnet50", 0x60b7ba6a24d04456ull},
-      {"tpu-v1 vit-b16", 0xfdbc04dd6f91329eull},
-      {"small-16 mlp0", 0x48d7818d7677b8f8ull},
-      {"small-16 mlp1", 0x1af8de25ed52f6aaull},
-      {"small-16 lstm0", 0x1abd159e187fb416ull},
-      {"small-16 lstm1", 0x7d500cc6f52b09dbull},
-      {"small-16 cnn0", 0x6c62feb7933aed6bull},
-      {"small-16 hermes-rag", 0x13a53632abae3298ull},
-      {"small-16 clip-vit-l14-text", 0x8dda36924e9e4c5dull},
-      {"small-16 vit-b16", 0x80757c8eea50d872ull},
-      {"tiny-4 mlp1", 0x0b2b792b21add520ull},
-      {"tiny-4 lstm1", 0xbbc74332869bf138ull},
+      {"tpu-v1 resnet50", 0x332eb26676196fedull},
+      {"tpu-v1 vit-b16", 0x9f8c87dc1c9a0d56ull},
+      {"small-16 mlp0", 0x858f94ab4d7e77f8ull},
+      {"small-16 mlp1", 0xd4498af3ea7be5aaull},
+      {"small-16 lstm0", 0xdb9c04381e5d9216ull},
+      {"small-16 lstm1", 0x1bd94ba107130b7bull},
+      {"small-16 cnn0", 0xef04fc6530b2636bull},
+      {"small-16 hermes-rag", 0x40238970f0594d98ull},
+      {"small-16 clip-vit-l14-text", 0x15a2460269b1a35dull},
+      {"small-16 vit-b16", 0xd5efa5f11584bbb2ull},
+      {"tiny-4 mlp1", 0x089c5ce3693dee00ull},
+      {"tiny-4 lstm1", 0xf4d96ef796375438ull},
       {"tiny-4 tf-prefill", 0x235e49c6dec48e70ull},
-      {"tiny-4 tf-prefill unrolled", 0xf2d0216de64a3ce4ull},
+      {"tiny-4 tf-prefill unrolled", 0xa3ceb0656f7a6bc4ull},
       {"tiny-4 tf-decode", 0x235e49c6dec48e70ull},
-      {"tiny-4 tf-decode unrolled", 0xf2d0216de64a3ce4ull},
-      {"tiny-4 conv-test", 0x4171f9e03bf82881ull},
-      {"tiny-4 conv-test unrolled", 0xeee885942dab3705ull},
+      {"tiny-4 tf-decode unrolled", 0xa3ceb0656f7a6bc4ull},
+      {"tiny-4 conv-test", 0xb80f10f79f4f3781ull},
+      {"tiny-4 conv-test unrolled", 0x389a7ed76e51a805ull},
       {"tiny-8 tf-prefill", 0x6bd370bb2c677c1eull},
-      {"tiny-8 tf-prefill unrolled", 0x9ed7d257e2791d8cull},
+      {"tiny-8 tf-prefill unrolled", 0x957d663be16339acull},
       {"tiny-8 tf-decode", 0x6bd370bb2c677c1eull},
-      {"tiny-8 tf-decode unrolled", 0x9ed7d257e2791d8cull},
-      {"tiny-8 conv-test", 0xa5435ed64ed492a0ull},
-      {"tiny-8 conv-test unrolled", 0xbd8755d7e26e0fe8ull},
+      {"tiny-8 tf-decode unrolled", 0x957d663be16339acull},
+      {"tiny-8 conv-test", 0xa83a1854347f059bull},
+      {"tiny-8 conv-test unrolled", 0xf905bf88b7910ff3ull},
       {"small-16 tf-prefill", 0xa48313c8baa0a6bbull},
-      {"small-16 tf-prefill unrolled", 0xbf816692ff5bf871ull},
+      {"small-16 tf-prefill unrolled", 0x52060faaa2a58911ull},
       {"small-16 tf-decode", 0xa48313c8baa0a6bbull},
-      {"small-16 tf-decode unrolled", 0xbf816692ff5bf871ull},
-      {"small-16 conv-test", 0x1873b9c64e951451ull},
-      {"small-16 conv-test unrolled", 0x5c7d6602a4d8c3e3ull},
-      {"small-16 wide", 0xc303dec133c8b271ull},
-      {"small-16 wide unrolled", 0x2d0329462eda5c6bull},
+      {"small-16 tf-decode unrolled", 0x52060faaa2a58911ull},
+      {"small-16 conv-test", 0x40db0571b83d67b1ull},
+      {"small-16 conv-test unrolled", 0x77405a5408c46a43ull},
+      {"small-16 wide", 0xd938f570ce20e269ull},
+      {"small-16 wide unrolled", 0xb24ad18068cf2e6bull},
   };
   struct Case {
     std::string arch, name;
