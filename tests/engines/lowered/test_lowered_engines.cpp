@@ -54,6 +54,7 @@ uint64_t check_engines(const std::string& stem, const std::string& arch,
   lo.seed = 11;
   lo.batches = batches;
   if (stem == "packed") lo.pack_images = LowerOptions::PackImages::kOn;  // whatever the cost
+  if (stem == "im2col_pool") lo.first_conv = LowerOptions::ConvInput::kHostIm2col;
   const LoweredProgram lp = lower(cfg, w, lo);
   if (stem == "packed") {
     bool unpacked = false;
@@ -154,6 +155,23 @@ TEST_CASE("a small CNN (padding stride residual pool fc) is bit-exact on fast cy
 
 TEST_CASE("a small CNN with images packed in the lanes is bit-exact on fast cycle and rtl") {
   for (const char* arch : {"tiny-8", "small-16"}) check_engines("packed", arch);
+}
+
+TEST_CASE(
+    "a strided conv on im2col rows with its max pool fused, input read in pieces, is bit-exact on "
+    "fast cycle and rtl") {
+  for (const char* arch : {"tiny-8", "small-16"}) check_engines("im2col_pool", arch);
+  // What the test is for, on small-16: no pool layer of its own, and more input reads than the
+  // input's column blocks (27 features: 2 blocks of 16 lanes; 320 rows: 2 pieces of 256).
+  LowerOptions lo;
+  lo.values = false;
+  lo.first_conv = LowerOptions::ConvInput::kHostIm2col;
+  const LoweredProgram lp =
+      lower(load_config("small-16"), load_workload(workload_path("im2col_pool"), {}), lo);
+  for (const auto& l : lp.layers) CHECK(l.kind != LayerKind::kPool);
+  uint64_t rhm = 0;
+  for (const auto& in : lp.segments.at(0).program.code) rhm += in.op == Opcode::kReadHost;
+  CHECK(rhm == 4);
 }
 
 TEST_CASE("a small transformer block (prefill and decode) is bit-exact on fast cycle and rtl") {
