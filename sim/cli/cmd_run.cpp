@@ -113,6 +113,14 @@ void print_summary(const json& rep) {
   row("weight-memory bytes", std::to_string(t["bytes"]["weight_memory_read"].get<uint64_t>()));
   row("host bytes in / out", fmt::format("{} / {}", t["bytes"]["host_read"].get<uint64_t>(),
                                          t["bytes"]["host_write"].get<uint64_t>()));
+  // Where the tensors between groups went (report: lowering.group_boundaries).
+  if (rep.contains("lowering") && rep["lowering"].contains("group_boundaries") &&
+      !rep["lowering"]["group_boundaries"].empty()) {
+    uint64_t on = 0, off = 0;
+    for (const json& b : rep["lowering"]["group_boundaries"])
+      (b["on_chip"].get<bool>() ? on : off)++;
+    row("between groups: UB / host", fmt::format("{} / {}", on, off));
+  }
   if (rep.contains("outputs")) row("output checksum", rep["outputs"]["fnv1a64"].get<std::string>());
 }
 
