@@ -514,8 +514,7 @@ void drive(const TpuConfig& cfg, const Workload& wl, const LowerOptions& opt, Se
       if (images)
         for (size_t i = first; i < d.layers.size(); ++i) d.layers[i].item_images = first_g.images;
       if (rep == 0) {
-        const uint64_t w = cfg.array.rows;
-        const uint64_t vecs = out.t.rows * ((out.t.features + w - 1) / w);
+        const uint64_t vecs = out.t.rows * out.t.blocks(low.W());
         if (g.repeat > 1) d.boundaries.push_back({g.name, g.name, vecs, !out.t.host, out.why});
         if (gi + 1 < wl.groups.size()) {
           const bool as_is = reads_into(gi + 1, out.t.rows, out.t.features);
