@@ -19,10 +19,14 @@ double area_node_scale(const TpuConfig& cfg) {
 AreaResult estimate_area(const TpuConfig& cfg) {
   const AreaParams& p = cfg.params.area;
   const double s = area_node_scale(cfg);
-  const double fifo_bytes = double(cfg.weight_fifo_tiles) * double(cfg.tile_bytes());
+  // One FIFO per MXU.
+  const double fifo_bytes =
+      double(cfg.mxus) * double(cfg.weight_fifo_tiles) * double(cfg.tile_bytes());
   AreaResult r;
-  // Eq. 8, models/README.md: A_b = n_b * a_b * s_area (I/O not scaled).
-  r.blocks_mm2["matrix_unit"] = double(cfg.macs_per_cycle()) * p.mac_um2 / kUm2PerMm2 * s;
+  // Eq. 8, models/README.md: A_b = n_b * a_b * s_area (I/O not scaled). Every PE of every MXU,
+  // with its share of the extra shift ports.
+  const double pe_um2 = p.mac_um2 + double(cfg.weight_shift_ports - 1) * p.shift_port_um2_per_pe;
+  r.blocks_mm2["matrix_unit"] = double(cfg.macs_per_cycle()) * pe_um2 / kUm2PerMm2 * s;
   r.blocks_mm2["unified_buffer"] = double(cfg.unified_buffer_bytes) / kMiB * p.sram_mm2_per_mib * s;
   r.blocks_mm2["accumulators"] =
       double(cfg.accumulator_bytes()) / kMiB * p.accumulator_mm2_per_mib * s;

@@ -92,6 +92,7 @@ TpuConfig from_yaml(const YAML::Node& doc, const std::string& file) {
   c.array.rows = uint32_t(arr.uint("rows", 2, kMaxArrayDim));
   c.array.cols = uint32_t(arr.uint("cols", 2, kMaxArrayDim));
   arr.finish();
+  c.mxus = uint32_t(root.uint_or("mxus", 1, 1, kMaxMxus));
 
   c.clock_mhz = uint32_t(root.uint("clock_mhz", 1, kMaxClockMhz));
   c.unified_buffer_bytes = root.uint("unified_buffer_bytes", 1, kMaxUbBytes);
@@ -108,6 +109,8 @@ TpuConfig from_yaml(const YAML::Node& doc, const std::string& file) {
 
   YamlMap fifo = root.map("weight_fifo");
   c.weight_fifo_tiles = uint32_t(fifo.uint("tiles", 1, kMaxFifoTiles));
+  c.weight_shift_ports =
+      uint32_t(fifo.uint_or("shift_ports", 1, 1, std::min<uint64_t>(kMaxShiftPorts, c.array.rows)));
   fifo.finish();
 
   YamlMap wm = root.map("weight_memory");
@@ -180,10 +183,11 @@ nlohmann::json arch_json(const TpuConfig& c) {
       {"description", c.description},
       {"source", c.source},
       {"array", {{"rows", c.array.rows}, {"cols", c.array.cols}}},
+      {"mxus", c.mxus},
       {"clock_mhz", c.clock_mhz},
       {"unified_buffer_bytes", c.unified_buffer_bytes},
       {"accumulators", {{"entries", c.accumulator_entries}}},
-      {"weight_fifo", {{"tiles", c.weight_fifo_tiles}}},
+      {"weight_fifo", {{"tiles", c.weight_fifo_tiles}, {"shift_ports", c.weight_shift_ports}}},
       {"weight_memory",
        {{"type", c.weight_memory.type},
         {"bytes", c.weight_memory.bytes},

@@ -8,10 +8,14 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "models/limits.h"
 #include "models/model_params.h"
 
 namespace tpusim {
 
+// One matrix unit (MXU): a rows x cols weight-stationary systolic array. A chip has `mxus` of
+// them (TpuConfig::mxus), all of this shape, fed by one weight DMA and one unified buffer and
+// writing one accumulator address space (sim/isa/ISA.md).
 struct ArrayConfig {
   uint32_t rows = 0;  // K dimension: input vector lanes (weights' rows)
   uint32_t cols = 0;  // N dimension: output lanes
@@ -61,11 +65,15 @@ struct TpuConfig {
   std::string source;  // where the numbers come from
   std::string file;    // the YAML file it was loaded from ("" for built-ins)
 
-  ArrayConfig array;
+  ArrayConfig array;  // the shape of each MXU
+  uint32_t mxus = 1;  // matrix units on the chip (`mxus`, default 1: TPU v1)
   uint32_t clock_mhz = 0;
   uint64_t unified_buffer_bytes = 0;
   uint32_t accumulator_entries = 0;  // rows of `cols` int32 values
-  uint32_t weight_fifo_tiles = 0;
+  uint32_t weight_fifo_tiles = 0;    // per MXU
+  // Weight tiles that may shift into one MXU's shadow registers at once (`weight_fifo.
+  // shift_ports`, default 1): the rate at which weights enter an array (sim/isa/ISA.md).
+  uint32_t weight_shift_ports = 1;
   MemoryLink weight_memory;
   MemoryLink host_link;
   DataWidths data;
@@ -78,7 +86,9 @@ struct TpuConfig {
   uint64_t tile_bytes() const { return uint64_t(array.rows) * array.cols; }
   uint64_t ub_vectors() const { return unified_buffer_bytes / vector_bytes(); }
   uint64_t accumulator_bytes() const { return uint64_t(accumulator_entries) * array.cols * 4; }
-  uint64_t macs_per_cycle() const { return uint64_t(array.rows) * array.cols; }
+  // MACs of one MXU per injected row, and of the chip per cycle (every MXU).
+  uint64_t mxu_macs_per_row() const { return uint64_t(array.rows) * array.cols; }
+  uint64_t macs_per_cycle() const { return uint64_t(mxus) * mxu_macs_per_row(); }
   double clock_hz() const { return double(clock_mhz) * 1e6; }
   // Peak throughput counting 2 ops per MAC (multiply + add), as the TPU paper's 92 TOPS.
   double peak_tops() const { return 2.0 * double(macs_per_cycle()) * clock_hz() / 1e12; }

@@ -9,6 +9,8 @@
 #include <array>
 #include <cstdint>
 
+#include "models/limits.h"
+
 namespace tpusim {
 
 struct EventCounts {
@@ -42,6 +44,14 @@ struct EventCounts {
   uint64_t host_read_bytes = 0;           // host -> UB
   uint64_t host_write_bytes = 0;          // UB -> host
 
+  // Per MXU (sim/isa/ISA.md, "Performance counters"): rows MXU m injected, i.e. its active
+  // cycles. Their sum is matmul_rows. kMaxMxus (models/config.h) entries; report JSON
+  // `mxu_rows` [m], written only for a run that used an MXU other than 0.
+  uint64_t mxu_rows_0 = 0, mxu_rows_1 = 0, mxu_rows_2 = 0, mxu_rows_3 = 0;
+  uint64_t mxu_rows_4 = 0, mxu_rows_5 = 0, mxu_rows_6 = 0, mxu_rows_7 = 0;
+  uint64_t& mxu_rows(uint32_t m) { return (&mxu_rows_0)[m]; }
+  uint64_t mxu_rows(uint32_t m) const { return (&mxu_rows_0)[m]; }
+
   EventCounts& operator+=(const EventCounts& o);
   bool operator==(const EventCounts& o) const;
   bool operator!=(const EventCounts& o) const { return !(*this == o); }
@@ -52,6 +62,7 @@ enum class CountGroup : uint8_t {
   kWork,      // counted by count_work (sim/engines/functional/functional.h) per instruction
   kBytes,     // bytes per memory; work too
   kLowering,  // supplied by the lowering, not by an engine (useful_macs); reported when non-zero
+  kPerMxu,    // per MXU (work): the JSON array `key` [m], written for multi-MXU runs only
 };
 
 // One counter: its member, its group, and its place in the report JSON: `block` "" (top level),
@@ -64,7 +75,7 @@ struct CountField {
   const char* key;
 };
 
-inline constexpr std::array<CountField, 23> kCountFields = {{
+inline constexpr std::array<CountField, 31> kCountFields = {{
     {"cycles", &EventCounts::cycles, CountGroup::kTime, "", "cycles"},
     {"array_active_cycles", &EventCounts::array_active_cycles, CountGroup::kTime, "cycle_counts",
      "array_active"},
@@ -97,7 +108,16 @@ inline constexpr std::array<CountField, 23> kCountFields = {{
      "bytes", "weight_memory_read"},
     {"host_read_bytes", &EventCounts::host_read_bytes, CountGroup::kBytes, "bytes", "host_read"},
     {"host_write_bytes", &EventCounts::host_write_bytes, CountGroup::kBytes, "bytes", "host_write"},
+    {"mxu_rows_0", &EventCounts::mxu_rows_0, CountGroup::kPerMxu, "", "mxu_rows"},
+    {"mxu_rows_1", &EventCounts::mxu_rows_1, CountGroup::kPerMxu, "", "mxu_rows"},
+    {"mxu_rows_2", &EventCounts::mxu_rows_2, CountGroup::kPerMxu, "", "mxu_rows"},
+    {"mxu_rows_3", &EventCounts::mxu_rows_3, CountGroup::kPerMxu, "", "mxu_rows"},
+    {"mxu_rows_4", &EventCounts::mxu_rows_4, CountGroup::kPerMxu, "", "mxu_rows"},
+    {"mxu_rows_5", &EventCounts::mxu_rows_5, CountGroup::kPerMxu, "", "mxu_rows"},
+    {"mxu_rows_6", &EventCounts::mxu_rows_6, CountGroup::kPerMxu, "", "mxu_rows"},
+    {"mxu_rows_7", &EventCounts::mxu_rows_7, CountGroup::kPerMxu, "", "mxu_rows"},
 }};
+static_assert(kMaxMxus == 8, "one mxu_rows_m counter per MXU");
 
 static_assert(sizeof(EventCounts) == kCountFields.size() * sizeof(uint64_t),
               "every member of EventCounts has its line in kCountFields");

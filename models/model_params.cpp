@@ -79,6 +79,7 @@ void parse_energy(YamlMap e, EnergyParams& p) {
 void parse_area(YamlMap a, AreaParams& p) {
   p.ref_node_nm = a.real_or("ref_node_nm", p.ref_node_nm, 3.0, 180.0);
   p.mac_um2 = a.real_or("mac_um2", p.mac_um2, 1e-3, 1e6);
+  p.shift_port_um2_per_pe = a.real_or("shift_port_um2_per_pe", p.shift_port_um2_per_pe, 0.0, 1e6);
   p.sram_mm2_per_mib = a.real_or("sram_mm2_per_mib", p.sram_mm2_per_mib, 1e-3, 1e3);
   p.accumulator_mm2_per_mib =
       a.real_or("accumulator_mm2_per_mib", p.accumulator_mm2_per_mib, 1e-3, 1e3);

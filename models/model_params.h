@@ -81,6 +81,10 @@ struct AreaParams {
   double ref_node_nm = 28.0;
   // Matrix unit ~24 %: 0.24 * 331 / 65536 = 1212 um^2 per MAC -> 1200.
   double mac_um2 = 1200.0;
+  // Each weight shift port beyond the first, per PE (sim/isa/ISA.md, "Shift ports"): an 8-bit
+  // select in front of the shadow register, a row-select compare and 8 more wires down each
+  // column. Assumption: ~5 % of the PE's 1200 um^2 (no published figure).
+  double shift_port_um2_per_pe = 60.0;
   // UB ~29 %: 0.29 * 331 / 24 MiB = 4.0 mm^2 per MiB (also used for the weight FIFO SRAM).
   double sram_mm2_per_mib = 4.0;
   // Accumulators ~6 %: 0.06 * 331 / 4 MiB = 4.97 -> 5.0 mm^2 per MiB (SRAM plus adders).

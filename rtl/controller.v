@@ -1,5 +1,5 @@
-// controller: instruction memory, front end, in-order blocking issue, the MXU input sequencer,
-// the setc registers and the six performance counters of sim/isa/ISA.md.
+// controller: instruction memory, front end, in-order blocking issue, one input sequencer per
+// MXU, the setc registers and the six performance counters of sim/isa/ISA.md.
 //
 // Front end (timing::front_end_cycles = 2): fetch register (imem[pc] in cycle c, valid in
 // c + 1) and decode register (valid in c + 2). The decode register holds the instruction under
@@ -8,35 +8,41 @@
 //
 // Issue conditions (cycle t; each unit starts in the issue cycle):
 //   nop, setc   always                  rhm, whm  host link idle
-//   rw          weight link accepts     mmc       MXU input free, and with `switch` the shadow
-//   act         activation unit idle                full (weight_fifo)
-//   sync        every unit of the mask has at most d    halt  every unit complete
-//               incomplete instructions
+//   rw          weight link accepts     mmc       ITS MXU's input free, and with `switch` its
+//   act         activation unit idle                shadow full (its weight_fifo)
+//   sync        every unit of the mask (mxu: every MXU) has at most d incomplete instructions
+//   halt        every unit (every MXU) complete
+// `rw` and `mmc` name their MXU in field d (imm_d < Mxus, checked by the decoder); the rw's MXU
+// goes to the weight DMA with the command (w_mxu_o), which fills that MXU's FIFO.
 // Incomplete instructions per unit (each unit completes its instructions in issue order):
-// host link and activation unit run one at a time (their busy bit); the MXU counts mmcs issued
-// and not yet written back (mxu_pend_q: +1 at issue, -1 when the accumulators write an mmc's
-// last row, mmc_done_i); the weight link counts rws whose last tile has not arrived (w_pend_q:
-// +1 at issue, -1 at that arrival, rw_done_i, which counts in its own cycle as the old
-// all-tiles-arrived condition did). "Complete" = none incomplete.
+// host link and activation unit run one at a time (their busy bit); each MXU m counts its mmcs
+// issued and not yet written back (gen_mxu[m].mxu_pend_q: +1 at issue, -1 when the accumulators'
+// write port m writes an mmc's last row, mmc_done_i[m]); the weight link counts rws whose last
+// tile has not arrived (w_pend_q: +1 at issue, -1 at that arrival, rw_done_i, which counts in its
+// own cycle as the old all-tiles-arrived condition did). "Complete" = none incomplete.
 //
-// MXU sequencer: `mmc a, b, B` injects row i in cycle t + i by addressing UB[a + i]; the UB's
-// read register and the valid/switch/last/tag registers here present it to the array in
-// t + i + 1 (mxu_last_o marks row B - 1: its write-back completes the mmc).
+// MXU sequencers (gen_mxu[m], one per MXU, independent: two MXUs inject in the same cycle):
+// `mmc a, b, B` on MXU m injects row i in cycle t + i by addressing UB[a + i] on the UB's read
+// port m; the UB's read register and the valid/switch/last/tag registers here present it to
+// array m in t + i + 1 (mxu_last_o[m] marks row B - 1: its write-back completes the mmc).
 //
 // Counters (cycles [0, total_cycles), exactly one of the first four per cycle):
-// array_active (a row injected), weight_stall (held by `mmc switch`, tile not arrived, or by an
-// rw waiting for the weight DMA),
-// weight_shift (held by `mmc switch`, tile arrived), non_matrix (otherwise); raw_stall (held by
-// sync) and input_stall (held by rhm/whm) are subsets of non_matrix.
+// array_active (any MXU injects a row), weight_stall (held by `mmc switch` whose tile has not
+// arrived in its MXU's FIFO, or by an rw waiting for the weight DMA), weight_shift (held by
+// `mmc switch`, tile arrived), non_matrix (otherwise); raw_stall (held by sync) and input_stall
+// (held by rhm/whm) are subsets of non_matrix. A held mmc that is not array_active has its MXU's
+// input free, so it waits for its shadow, and the head of its FIFO is the tile it waits for.
 `default_nettype none
 
 module controller #(
   parameter integer ImemDepth  = 4096,
   parameter integer UbVectors  = 1024,
   parameter integer AccEntries = 256,
+  parameter integer Mxus       = 1,
   localparam integer ImemAddrBits = $clog2(ImemDepth),
   localparam integer UbAddrBits   = $clog2(UbVectors),
-  localparam integer AccAddrBits  = $clog2(AccEntries)
+  localparam integer AccAddrBits  = $clog2(AccEntries),
+  localparam integer MxuBits      = (Mxus > 1) ? $clog2(Mxus) : 1
 ) (
   input  wire                    clk_i,
   input  wire                    rst_ni,
@@ -48,9 +54,9 @@ module controller #(
   input  wire                    host_busy_i,
   input  wire                    w_free_i,
   input  wire                    rw_done_i,
-  input  wire                    shadow_full_i,
-  input  wire                    tile_arrived_i,
-  input  wire                    mmc_done_i,
+  input  wire [Mxus-1:0]         shadow_full_i,   // per MXU (its weight_fifo)
+  input  wire [Mxus-1:0]         tile_arrived_i,
+  input  wire [Mxus-1:0]         mmc_done_i,      // per MXU (accumulators' write port m)
   input  wire                    act_busy_i,
   // host link command
   output wire                    host_start_o,
@@ -62,14 +68,15 @@ module controller #(
   output wire                    w_start_o,
   output wire [31:0]             w_tile_o,
   output wire [31:0]             w_n_o,
-  // MXU
-  output wire                    switch_o,
-  output wire [UbAddrBits-1:0]   mxu_ub_addr_o,
-  output reg                     mxu_valid_o,
-  output reg                     mxu_switch_o,
-  output reg                     mxu_last_o,
-  output reg                     mxu_accumulate_o,
-  output reg  [AccAddrBits-1:0]  mxu_acc_addr_o,
+  output wire [MxuBits-1:0]      w_mxu_o,
+  // MXUs: bit / field m drives MXU m
+  output wire [Mxus-1:0]         switch_o,
+  output wire [Mxus*UbAddrBits-1:0]  mxu_ub_addr_o,
+  output wire [Mxus-1:0]         mxu_valid_o,
+  output wire [Mxus-1:0]         mxu_switch_o,
+  output wire [Mxus-1:0]         mxu_last_o,
+  output wire [Mxus-1:0]         mxu_accumulate_o,
+  output wire [Mxus*AccAddrBits-1:0] mxu_acc_addr_o,
   // activation command
   output wire                    act_start_o,
   output wire [31:0]             act_acc_addr_o,
@@ -136,8 +143,9 @@ module controller #(
       OpNop, OpHalt: legal = (flags == 8'd0) && (imm_d == 16'd0) && (fa == 32'd0) &&
                              (fb == 32'd0) && (fc == 32'd0);
       OpRhm, OpWhm:  legal = (flags == 8'd0) && (imm_d == 16'd0) && (fc != 32'd0);
-      OpRw:          legal = (flags == 8'd0) && (imm_d == 16'd0) && (fb == 32'd0) && (fc != 32'd0);
-      OpMmc:         legal = (flags[7:2] == 6'd0) && (imm_d == 16'd0) && (fc != 32'd0);
+      OpRw:          legal = (flags == 8'd0) && (imm_d < 16'(Mxus)) && (fb == 32'd0) &&
+                             (fc != 32'd0);
+      OpMmc:         legal = (flags[7:2] == 6'd0) && (imm_d < 16'(Mxus)) && (fc != 32'd0);
       OpAct:         legal = (flags[7:5] == 3'd0) && (flags[3:2] != 2'd3) && (fc != 32'd0) &&
                              (flags[4] ? ((flags[3:2] != 2'd0) && (imm_d != 16'd0)) :
                                          ((imm_d <= 16'd4) &&
@@ -150,33 +158,33 @@ module controller #(
   end
 
   // ---------------------------------------------------------------- unit state
-  reg [31:0]            mx_left_q;
-  reg [UbAddrBits-1:0]  mx_ub_q;
-  reg [AccAddrBits-1:0] mx_acc_q;
-  reg                   mx_accumulate_q;
+  reg  [15:0] w_pend_q;
 
-  reg  [15:0]           mxu_pend_q, w_pend_q;
+  // mxu_hit[m]: the instruction under consideration names MXU m in field d (rw, mmc)
+  wire [Mxus-1:0] mxu_hit;
+  // per MXU, from gen_mxu[m]: input free (no row left to inject), at most imm_d incomplete mmcs,
+  // none incomplete, injecting a row this cycle
+  wire [Mxus-1:0] mxu_in_free, mxu_within_d, mxu_idle, mxu_inject;
 
-  wire host_done    = !host_busy_i;
-  wire mxu_in_free  = (mx_left_q == 32'd0);
-  wire act_done     = !act_busy_i;
-  // incomplete instructions per unit, in sync mask bit order
+  wire host_done = !host_busy_i;
+  wire act_done  = !act_busy_i;
+  // incomplete instructions per unit, in sync mask bit order (the MXU bit: every MXU)
   wire [15:0] pend_host = {15'd0, host_busy_i};
   wire [15:0] pend_w    = w_pend_q - {15'd0, rw_done_i};
-  wire [15:0] pend_mxu  = mxu_pend_q;
   wire [15:0] pend_act  = {15'd0, act_busy_i};
   // within_d[u]: unit u has at most imm_d incomplete; done[u]: none
-  wire [3:0] within_d = {pend_act <= imm_d, pend_mxu <= imm_d, pend_w <= imm_d,
-                         pend_host <= imm_d};
-  wire [3:0] done_mask = {pend_act == 16'd0, pend_mxu == 16'd0, pend_w == 16'd0,
-                          pend_host == 16'd0};
+  wire [3:0] within_d = {pend_act <= imm_d, &mxu_within_d, pend_w <= imm_d, pend_host <= imm_d};
+  wire [3:0] done_mask = {pend_act == 16'd0, &mxu_idle, pend_w == 16'd0, pend_host == 16'd0};
+
+  // mmc: its MXU's input free and, with switch, its MXU's shadow full
+  wire mmc_ready = |(mxu_hit & mxu_in_free & (shadow_full_i | {Mxus{!flags[1]}}));
 
   reg can_issue;
   always @* begin
     case (op)
       OpRhm, OpWhm: can_issue = host_done;
       OpRw:         can_issue = w_free_i;
-      OpMmc:        can_issue = mxu_in_free && (!flags[1] || shadow_full_i);
+      OpMmc:        can_issue = mmc_ready;
       OpAct:        can_issue = act_done;
       OpSync:       can_issue = ((within_d & flags[3:0]) == flags[3:0]);
       OpHalt:       can_issue = (done_mask == 4'hf);
@@ -234,44 +242,76 @@ module controller #(
   assign w_start_o = issue && (op == OpRw);
   assign w_tile_o  = fa;
   assign w_n_o     = fc;
+  assign w_mxu_o   = imm_d[MxuBits-1:0];  // < Mxus: the decoder checked it
 
-  assign switch_o = is_mmc && flags[1];
-
-  // MXU input sequencer
-  wire inject = is_mmc || (mx_left_q != 32'd0);
-  assign mxu_ub_addr_o = is_mmc ? fa[UbAddrBits-1:0] : mx_ub_q;
+  assign switch_o = {Mxus{is_mmc && flags[1]}} & mxu_hit;
 
   always @(posedge clk_i or negedge rst_ni) begin
-    if (!rst_ni) begin
-      mx_left_q    <= 32'd0;
-      mxu_valid_o  <= 1'b0;
-      mxu_switch_o <= 1'b0;
-      mxu_last_o   <= 1'b0;
-      mxu_pend_q   <= 16'd0;
-      w_pend_q     <= 16'd0;
-    end else begin
-      if (is_mmc) mx_left_q <= fc - 32'd1;
-      else if (mx_left_q != 32'd0) mx_left_q <= mx_left_q - 32'd1;
-      mxu_valid_o  <= inject;
-      mxu_switch_o <= switch_o;
-      mxu_last_o   <= is_mmc ? (fc == 32'd1) : (mx_left_q == 32'd1);
-      mxu_pend_q   <= mxu_pend_q + {15'd0, is_mmc} - {15'd0, mmc_done_i};
-      w_pend_q     <= w_pend_q + {15'd0, w_start_o} - {15'd0, rw_done_i};
-    end
+    if (!rst_ni) w_pend_q <= 16'd0;
+    else         w_pend_q <= w_pend_q + {15'd0, w_start_o} - {15'd0, rw_done_i};
   end
 
-  always @(posedge clk_i) begin
-    if (is_mmc) begin
-      mx_ub_q         <= fa[UbAddrBits-1:0] + 1'b1;
-      mx_acc_q        <= fb[AccAddrBits-1:0] + 1'b1;
-      mx_accumulate_q <= flags[0];
-    end else if (inject) begin
-      mx_ub_q  <= mx_ub_q + 1'b1;
-      mx_acc_q <= mx_acc_q + 1'b1;
+  // MXU input sequencers, one per MXU
+  genvar m;
+  generate
+    for (m = 0; m < Mxus; m = m + 1) begin : gen_mxu
+      reg [31:0]            mx_left_q;
+      reg [UbAddrBits-1:0]  mx_ub_q;
+      reg [AccAddrBits-1:0] mx_acc_q;
+      reg                   mx_accumulate_q;
+      reg [15:0]            mxu_pend_q;
+      reg                   mxu_valid_q, mxu_switch_q, mxu_last_q, mxu_accumulate_q;
+      reg [AccAddrBits-1:0] mxu_acc_addr_q;
+
+      assign mxu_hit[m] = (imm_d == 16'(m));
+      wire mx_start  = is_mmc && mxu_hit[m];
+      wire mx_inject = mx_start || (mx_left_q != 32'd0);
+
+      assign mxu_in_free[m]  = (mx_left_q == 32'd0);
+      assign mxu_within_d[m] = (mxu_pend_q <= imm_d);
+      assign mxu_idle[m]     = (mxu_pend_q == 16'd0);
+      assign mxu_inject[m]   = mx_inject;
+      assign mxu_ub_addr_o[m*UbAddrBits +: UbAddrBits] = mx_start ? fa[UbAddrBits-1:0] : mx_ub_q;
+
+      always @(posedge clk_i or negedge rst_ni) begin
+        if (!rst_ni) begin
+          mx_left_q    <= 32'd0;
+          mxu_valid_q  <= 1'b0;
+          mxu_switch_q <= 1'b0;
+          mxu_last_q   <= 1'b0;
+          mxu_pend_q   <= 16'd0;
+        end else begin
+          if (mx_start) mx_left_q <= fc - 32'd1;
+          else if (mx_left_q != 32'd0) mx_left_q <= mx_left_q - 32'd1;
+          mxu_valid_q  <= mx_inject;
+          mxu_switch_q <= switch_o[m];
+          mxu_last_q   <= mx_start ? (fc == 32'd1) : (mx_left_q == 32'd1);
+          mxu_pend_q   <= mxu_pend_q + {15'd0, mx_start} - {15'd0, mmc_done_i[m]};
+        end
+      end
+
+      always @(posedge clk_i) begin
+        if (mx_start) begin
+          mx_ub_q         <= fa[UbAddrBits-1:0] + 1'b1;
+          mx_acc_q        <= fb[AccAddrBits-1:0] + 1'b1;
+          mx_accumulate_q <= flags[0];
+        end else if (mx_inject) begin
+          mx_ub_q  <= mx_ub_q + 1'b1;
+          mx_acc_q <= mx_acc_q + 1'b1;
+        end
+        mxu_acc_addr_q   <= mx_start ? fb[AccAddrBits-1:0] : mx_acc_q;
+        mxu_accumulate_q <= mx_start ? flags[0] : mx_accumulate_q;
+      end
+
+      assign mxu_valid_o[m]      = mxu_valid_q;
+      assign mxu_switch_o[m]     = mxu_switch_q;
+      assign mxu_last_o[m]       = mxu_last_q;
+      assign mxu_accumulate_o[m] = mxu_accumulate_q;
+      assign mxu_acc_addr_o[m*AccAddrBits +: AccAddrBits] = mxu_acc_addr_q;
     end
-    mxu_acc_addr_o   <= is_mmc ? fb[AccAddrBits-1:0] : mx_acc_q;
-    mxu_accumulate_o <= is_mmc ? flags[0] : mx_accumulate_q;
-  end
+  endgenerate
+
+  wire inject = |mxu_inject;  // some MXU injects a row this cycle
 
   // setc registers (reset values as tpusim::ArchState)
   reg [31:0] mult_q;
@@ -339,7 +379,7 @@ module controller #(
       if (issue && op == OpHalt) total_q <= cycle_q + 64'd1;
       if (inject) begin
         c_active_q <= c_active_q + 64'd1;
-      end else if ((held_switch && !tile_arrived_i) || (held && op == OpRw)) begin
+      end else if ((held_switch && !(|(mxu_hit & tile_arrived_i))) || (held && op == OpRw)) begin
         c_wstall_q <= c_wstall_q + 64'd1;
       end else if (held_switch) begin
         c_wshift_q <= c_wshift_q + 64'd1;

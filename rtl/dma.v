@@ -7,16 +7,21 @@
 // this needs HostBwMbS <= VecBytes * ClockMhz (at most one vector per cycle on the link),
 // checked at elaboration, so the data is in place before the unit completes.
 //
-// Weight link (rw). One tile request at a time: tile j is requested at the first cycle with
-// a pending tile, the link idle (r_{j-1} + TileXferCycles) and a free weight-FIFO slot. The
-// link stays occupied TileXferCycles = ceil(Rows * Cols * ClockMhz / WeightBwMbS)
+// Weight link (rw), one for every MXU. One tile request at a time, in rw order: tile j is
+// requested at the first cycle with a pending tile, the link idle (r_{j-1} + TileXferCycles) and
+// a free slot in the weight FIFO of the rw's MXU (w_mxu_i, latched at the rw's start; the other
+// MXUs' FIFOs do not matter, and a tile waiting for its FIFO holds back every later tile). The
+// request allocates that FIFO's slot (fifo_alloc_o[m]), the copy writes only that FIFO
+// (fifo_wr_en_o[m]; address and data are shared) and the arrival goes to it (fifo_arrive_o[m]).
+// The link stays occupied TileXferCycles = ceil(Rows * Cols * ClockMhz / WeightBwMbS)
 // (timing::weight_tile_transfer_cycles, a constant of the configuration, so computed at
 // elaboration) and the tile arrives WeightLatency cycles later
 // (timing::weight_memory_latency_cycles): a_j = r_j + TileXferCycles + WeightLatency. Rows are
 // copied into the FIFO slot one per cycle in [r_j, r_j + Rows); TileXferCycles >= Rows is
 // checked at elaboration. The unit accepts the next rw when no tile is pending and the link is
 // idle; rw_done_o marks the arrival of an rw's last tile (the rw completes; tiles arrive in
-// request order, so rws complete in issue order).
+// request order, so rws complete in issue order). Each tile in flight holds a FIFO slot, so at
+// most Mxus * FifoTiles arrival countdowns run at once.
 //
 // Memories: host memory (HostVectors x VecBytes) and weight memory (WeightTiles tiles, stored
 // as rows of Cols bytes, element (r, c) of tile t at row t*Rows + r, lane c) are behavioural
@@ -29,6 +34,7 @@ module dma #(
   parameter integer VecBytes      = 4,
   parameter integer UbVectors     = 1024,
   parameter integer FifoTiles     = 4,
+  parameter integer Mxus          = 1,
   parameter integer HostVectors   = 4096,
   parameter integer WeightTiles   = 4096,
   parameter integer ClockMhz      = 700,
@@ -40,7 +46,8 @@ module dma #(
   localparam integer HostAddrBits = $clog2(HostVectors),
   localparam integer WmAddrBits   = $clog2(WeightTiles * Rows),
   localparam integer SlotBits     = (FifoTiles > 1) ? $clog2(FifoTiles) : 1,
-  localparam integer FifoAddrBits = $clog2(FifoTiles * Rows)
+  localparam integer FifoAddrBits = $clog2(FifoTiles * Rows),
+  localparam integer MxuBits      = (Mxus > 1) ? $clog2(Mxus) : 1
 ) (
   input  wire                      clk_i,
   input  wire                      rst_ni,
@@ -60,16 +67,17 @@ module dma #(
   input  wire                      w_start_i,
   input  wire [31:0]               w_tile_i,
   input  wire [31:0]               w_n_i,
+  input  wire [MxuBits-1:0]        w_mxu_i,
   output wire                      w_free_o,
   output wire                      rw_done_o,
-  // weight FIFO
-  input  wire                      fifo_slot_free_i,
-  input  wire [SlotBits-1:0]       fifo_alloc_slot_i,
-  output wire                      fifo_alloc_o,
-  output wire                      fifo_wr_en_o,
+  // weight FIFOs, bit / field m: MXU m's
+  input  wire [Mxus-1:0]           fifo_slot_free_i,
+  input  wire [Mxus*SlotBits-1:0]  fifo_alloc_slot_i,
+  output wire [Mxus-1:0]           fifo_alloc_o,
+  output wire [Mxus-1:0]           fifo_wr_en_o,
   output wire [FifoAddrBits-1:0]   fifo_wr_addr_o,
   output wire [Cols*8-1:0]         fifo_wr_data_o,
-  output wire                      fifo_arrive_o,
+  output wire [Mxus-1:0]           fifo_arrive_o,
   // test-bench back door
   input  wire                      bd_host_we_i,
   input  wire [31:0]               bd_host_addr_i,
@@ -86,6 +94,8 @@ module dma #(
   localparam integer TileXferCycles = (TileXferRaw < 1) ? 1 : integer'(TileXferRaw);
   localparam integer ArriveCycles   = TileXferCycles + WeightLatency;
   localparam integer RowCntBits     = $clog2(Rows + 1);
+  localparam integer ArrDepth       = Mxus * FifoTiles;  // tiles in flight (each holds a slot)
+  localparam integer ArrBits        = (ArrDepth > 1) ? $clog2(ArrDepth) : 1;
 
   reg [VecBytes*8-1:0] host_mem   [0:HostVectors-1];
   reg [Cols*8-1:0]     weight_mem [0:WeightTiles*Rows-1];
@@ -157,59 +167,84 @@ module dma #(
 
   // ================================================================ weight link
   reg [31:0]             w_left_q, w_next_q;
+  reg [MxuBits-1:0]      w_mxu_q;     // the MXU of the rw in progress
   reg [31:0]             link_q;
   reg [RowCntBits-1:0]   copy_left_q;
   reg [WmAddrBits-1:0]   copy_src_q;
   reg [FifoAddrBits-1:0] copy_dst_q;
-  // arrival countdowns, one per tile in flight (at most FifoTiles: each holds a slot)
-  reg [31:0]             arr_cnt_q   [0:FifoTiles-1];
-  reg [FifoTiles-1:0]    arr_valid_q;
-  reg [FifoTiles-1:0]    arr_last_q;   // the tile is the last of its rw
-  reg [SlotBits-1:0]     arr_wp_q, arr_rp_q;
+  // arrival countdowns, one per tile in flight, oldest at arr_rp_q
+  reg [31:0]             arr_cnt_q   [0:ArrDepth-1];
+  reg [MxuBits-1:0]      arr_mxu_q   [0:ArrDepth-1];  // the FIFO the tile goes to
+  reg [ArrDepth-1:0]     arr_valid_q;
+  reg [ArrDepth-1:0]     arr_last_q;   // the tile is the last of its rw
+  reg [ArrBits-1:0]      arr_wp_q, arr_rp_q;
 
-  wire        w_pending = w_start_i || (w_left_q != 32'd0);
-  wire [31:0] w_left    = w_start_i ? w_n_i    : w_left_q;
-  wire [31:0] w_tile    = w_start_i ? w_tile_i : w_next_q;
-  wire        w_req     = w_pending && (link_q == 32'd0) && fifo_slot_free_i;
-  wire        arrive    = arr_valid_q[arr_rp_q] && (arr_cnt_q[arr_rp_q] == 32'd0);
+  wire               w_pending = w_start_i || (w_left_q != 32'd0);
+  wire [31:0]        w_left    = w_start_i ? w_n_i    : w_left_q;
+  wire [31:0]        w_tile    = w_start_i ? w_tile_i : w_next_q;
+  wire [MxuBits-1:0] w_mxu     = w_start_i ? w_mxu_i  : w_mxu_q;
+  // w_hit[m]: the rw in progress fills MXU m's FIFO; arr_hit[m]: the oldest tile in flight
+  wire [Mxus-1:0]    w_hit, arr_hit;
+  reg  [SlotBits-1:0] alloc_slot;  // the free slot of that FIFO
+  wire               w_req     = w_pending && (link_q == 32'd0) && |(w_hit & fifo_slot_free_i);
+  wire               arrive    = arr_valid_q[arr_rp_q] && (arr_cnt_q[arr_rp_q] == 32'd0);
 
-  integer     i;
+  genvar m;
+  generate
+    for (m = 0; m < Mxus; m = m + 1) begin : gen_mxu
+      assign w_hit[m]   = (w_mxu == MxuBits'(m));
+      assign arr_hit[m] = (arr_mxu_q[arr_rp_q] == MxuBits'(m));
+    end
+  endgenerate
 
-  function automatic [SlotBits-1:0] next_slot(input [SlotBits-1:0] s);
-    next_slot = (s == SlotBits'(FifoTiles - 1)) ? {SlotBits{1'b0}} : s + 1'b1;
+  integer i, k;
+  always @* begin
+    alloc_slot = {SlotBits{1'b0}};
+    for (k = 0; k < Mxus; k = k + 1)
+      if (w_hit[k]) alloc_slot = fifo_alloc_slot_i[k*SlotBits +: SlotBits];
+  end
+
+  function automatic [ArrBits-1:0] next_arr(input [ArrBits-1:0] s);
+    next_arr = (s == ArrBits'(ArrDepth - 1)) ? {ArrBits{1'b0}} : s + 1'b1;
   endfunction
 
   wire [WmAddrBits-1:0]   req_src = WmAddrBits'(w_tile * Rows);
-  wire [FifoAddrBits-1:0] req_dst = FifoAddrBits'(fifo_alloc_slot_i * Rows);
+  wire [FifoAddrBits-1:0] req_dst = FifoAddrBits'(alloc_slot * Rows);
 
   always @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       w_left_q    <= 32'd0;
       w_next_q    <= 32'd0;
+      w_mxu_q     <= {MxuBits{1'b0}};
       link_q      <= 32'd0;
       copy_left_q <= {RowCntBits{1'b0}};
       copy_src_q  <= {WmAddrBits{1'b0}};
       copy_dst_q  <= {FifoAddrBits{1'b0}};
-      arr_valid_q <= {FifoTiles{1'b0}};
-      arr_last_q  <= {FifoTiles{1'b0}};
-      arr_wp_q    <= {SlotBits{1'b0}};
-      arr_rp_q    <= {SlotBits{1'b0}};
-      for (i = 0; i < FifoTiles; i = i + 1) arr_cnt_q[i] <= 32'd0;
+      arr_valid_q <= {ArrDepth{1'b0}};
+      arr_last_q  <= {ArrDepth{1'b0}};
+      arr_wp_q    <= {ArrBits{1'b0}};
+      arr_rp_q    <= {ArrBits{1'b0}};
+      for (i = 0; i < ArrDepth; i = i + 1) begin
+        arr_cnt_q[i] <= 32'd0;
+        arr_mxu_q[i] <= {MxuBits{1'b0}};
+      end
     end else begin
       w_left_q <= w_left - (w_req ? 32'd1 : 32'd0);
       w_next_q <= w_tile + (w_req ? 32'd1 : 32'd0);
-      for (i = 0; i < FifoTiles; i = i + 1)
+      w_mxu_q  <= w_mxu;
+      for (i = 0; i < ArrDepth; i = i + 1)
         if (arr_valid_q[i] && arr_cnt_q[i] != 32'd0) arr_cnt_q[i] <= arr_cnt_q[i] - 1;
       if (arrive) begin
         arr_valid_q[arr_rp_q] <= 1'b0;
-        arr_rp_q              <= next_slot(arr_rp_q);
+        arr_rp_q              <= next_arr(arr_rp_q);
       end
       if (w_req) begin
         link_q                <= 32'(TileXferCycles - 1);
         arr_cnt_q[arr_wp_q]   <= 32'(ArriveCycles - 1);
+        arr_mxu_q[arr_wp_q]   <= w_mxu;
         arr_valid_q[arr_wp_q] <= 1'b1;
         arr_last_q[arr_wp_q]  <= (w_left == 32'd1);
-        arr_wp_q              <= next_slot(arr_wp_q);
+        arr_wp_q              <= next_arr(arr_wp_q);
         copy_left_q           <= RowCntBits'(Rows - 1);
         copy_src_q            <= req_src + 1'b1;
         copy_dst_q            <= req_dst + 1'b1;
@@ -224,11 +259,15 @@ module dma #(
     end
   end
 
+  // The copy of a tile ends before the link is free (TileXferCycles >= Rows), so no rw starts
+  // during a copy and w_mxu still names the FIFO being filled.
+  wire copying = w_req || (copy_left_q != 0);
+
   assign w_free_o       = (w_left_q == 32'd0) && (link_q == 32'd0);
   assign rw_done_o      = arrive && arr_last_q[arr_rp_q];
-  assign fifo_alloc_o   = w_req;
-  assign fifo_arrive_o  = arrive;
-  assign fifo_wr_en_o   = w_req || (copy_left_q != 0);
+  assign fifo_alloc_o   = {Mxus{w_req}} & w_hit;
+  assign fifo_arrive_o  = {Mxus{arrive}} & arr_hit;
+  assign fifo_wr_en_o   = {Mxus{copying}} & w_hit;
   assign fifo_wr_addr_o = w_req ? req_dst : copy_dst_q;
   assign fifo_wr_data_o = weight_mem[w_req ? req_src : copy_src_q];
 

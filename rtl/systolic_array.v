@@ -8,16 +8,23 @@
 // valid_i/tag_i ride a plain delay line of the same length (Rows + Cols - 1), so the
 // accumulator write address (and the mmc's last-row mark) stays aligned with the data.
 //
-// Weight shift: column c's shadow register in row weight_sel_i[c] loads weight_i[c] when
-// weight_valid_i[c]. The weight FIFO skews the columns (column c writes row i in cycle s + i + c,
-// rtl/weight_fifo.v), so each column is one decoder on a bus that runs down the column.
+// Weight shift: ShiftPorts row buses per column (one per shift port of this MXU's weight FIFO,
+// rtl/weight_fifo.v; lane p * Cols + c is port p's bus of column c). Port p's column c writes
+// its shadow register in row weight_sel_i[p*Cols+c] with weight_i[p*Cols+c] when
+// weight_valid_i[p*Cols+c]. The weight FIFO skews the columns (column c writes row i in cycle
+// s + i + c), so each column is one decoder per port on buses that run down the column. At most
+// one port writes a given PE in a cycle (two shifts in flight start >= 2 cycles apart and move
+// one row per cycle down the same diagonals, sim/isa/ISA.md "Shift ports"), so a PE's shadow
+// write enable is the OR over the ports and its data the byte of the port that hits it.
 `default_nettype none
 
 module systolic_array #(
   parameter integer Rows    = 4,
   parameter integer Cols    = 4,
-  parameter integer TagBits = 8,
-  localparam integer RowBits = $clog2(Rows)
+  parameter integer TagBits    = 8,
+  parameter integer ShiftPorts = 1,
+  localparam integer RowBits = $clog2(Rows),
+  localparam integer Lanes   = ShiftPorts * Cols  // (port, column) weight buses, port-major
 ) (
   input  wire                 clk_i,
   input  wire                 rst_ni,
@@ -31,9 +38,9 @@ module systolic_array #(
   output wire [TagBits-1:0]   tag_o,
   output wire [Cols*32-1:0]   psum_o,
   // weight shift into the shadow registers
-  input  wire [Cols-1:0]         weight_valid_i,
-  input  wire [Cols*RowBits-1:0] weight_sel_i,
-  input  wire [Cols*8-1:0]       weight_i
+  input  wire [Lanes-1:0]         weight_valid_i,
+  input  wire [Lanes*RowBits-1:0] weight_sel_i,
+  input  wire [Lanes*8-1:0]       weight_i
 );
 
   localparam integer Depth = Rows + Cols - 1;
@@ -43,7 +50,7 @@ module systolic_array #(
   wire [Rows*(Cols+1)-1:0]    switch_h;
   wire [(Rows+1)*Cols*32-1:0] psum_v;
 
-  genvar r, c;
+  genvar r, c, l, p;
 
   // ---------------------------------------------------------------- input skew
   generate
@@ -69,12 +76,12 @@ module systolic_array #(
   endgenerate
 
   // ---------------------------------------------------------------- shadow write decode
-  // weight_we[c][r]: column c writes its shadow register in row r.
-  wire [Rows-1:0] weight_we [0:Cols-1];
+  // lane_we[l][r]: weight bus l (port l / Cols, column l % Cols) writes row r.
+  wire [Rows-1:0] lane_we [0:Lanes-1];
   generate
-    for (c = 0; c < Cols; c = c + 1) begin : gen_decode
-      assign weight_we[c] = weight_valid_i[c] ? (Rows'(1) << weight_sel_i[c*RowBits +: RowBits])
-                                              : {Rows{1'b0}};
+    for (l = 0; l < Lanes; l = l + 1) begin : gen_decode
+      assign lane_we[l] = weight_valid_i[l] ? (Rows'(1) << weight_sel_i[l*RowBits +: RowBits])
+                                            : {Rows{1'b0}};
     end
   endgenerate
 
@@ -85,6 +92,38 @@ module systolic_array #(
     end
     for (r = 0; r < Rows; r = r + 1) begin : gen_row
       for (c = 0; c < Cols; c = c + 1) begin : gen_col
+        // shadow write of PE(r, c): the OR over the ports, the byte of the port that writes
+        wire       weight_we;
+        wire [7:0] weight;
+        if (ShiftPorts == 1) begin : gen_one_port
+          assign weight_we = lane_we[c][r];
+          assign weight    = weight_i[c*8 +: 8];
+        end else begin : gen_port_sel
+          reg       we_any;
+          reg [7:0] byte_sel;
+          integer   q;
+          always @* begin
+            we_any   = 1'b0;
+            byte_sel = 8'd0;
+            for (q = 0; q < ShiftPorts; q = q + 1)
+              if (lane_we[q*Cols+c][r]) begin
+                we_any   = 1'b1;
+                byte_sel = byte_sel | weight_i[(q*Cols+c)*8 +: 8];
+              end
+          end
+          assign weight_we = we_any;
+          assign weight    = byte_sel;
+`ifndef SYNTHESIS
+          // at most one port writes this PE in a cycle (see the header)
+          wire [ShiftPorts-1:0] hits;
+          for (p = 0; p < ShiftPorts; p = p + 1) begin : gen_hit
+            assign hits[p] = lane_we[p*Cols+c][r];
+          end
+          always @(posedge clk_i) begin
+            if (rst_ni) assert ($onehot0(hits)) else $error("two shift ports write one PE");
+          end
+`endif
+        end
         pe u_pe (
           .clk_i       (clk_i),
           .rst_ni      (rst_ni),
@@ -94,8 +133,8 @@ module systolic_array #(
           .switch_o    (switch_h[r*(Cols+1)+c+1]),
           .psum_i      (psum_v[(r*Cols+c)*32 +: 32]),
           .psum_o      (psum_v[((r+1)*Cols+c)*32 +: 32]),
-          .weight_we_i (weight_we[c][r]),
-          .weight_i    (weight_i[c*8 +: 8])
+          .weight_we_i (weight_we),
+          .weight_i    (weight)
         );
       end
     end

@@ -1,5 +1,11 @@
-// tpu_top: the TPU core. controller + weight FIFO + systolic array + accumulators +
-// activation unit + unified buffer + DMA (host link, weight link and the memories behind them).
+// tpu_top: the TPU core. controller + Mxus matrix units (gen_mxu[m]: weight FIFO with
+// ShiftPorts shift ports + systolic array) + accumulators + activation unit + unified buffer +
+// DMA (host link, weight link and the memories behind them).
+//
+// One controller, one weight DMA, one unified buffer (a registered read port per MXU), one
+// accumulator address space (a write port per MXU) and one activation unit serve every MXU;
+// MXU m has its own weight FIFO, shadow/active weights and input sequencer (in the controller).
+// Buses with one field per MXU are packed, MXU m at field m (bits [m*W +: W]).
 //
 // All state a test bench needs crosses this boundary: back-door ports to load the instruction,
 // host and weight memories and to read host memory; per-instruction issue events; done/error;
@@ -13,6 +19,8 @@ module tpu_top #(
   parameter integer UbVectors      = 1024,
   parameter integer AccEntries     = 256,
   parameter integer FifoTiles      = 4,
+  parameter integer Mxus           = 1,
+  parameter integer ShiftPorts     = 1,
   parameter integer HostVectors    = 4096,
   parameter integer WeightTiles    = 4096,
   parameter integer ImemDepth      = 4096,
@@ -52,20 +60,21 @@ module tpu_top #(
   output wire [63:0]           cnt_non_matrix_o,
   output wire [63:0]           cnt_raw_stall_o,
   output wire [63:0]           cnt_input_stall_o,
-  // observation (co-simulation, sim/engines/cycle/cosim): the unified-buffer writes of the DMA and
-  // activation ports and the array's de-skewed result row (the accumulator write request:
-  // tag = {accumulate, address}) of every cycle; address and data read zero when not writing.
-  // obs_fifo_arrive_o: a weight tile arrives in the FIFO (the completion of an rw's tiles).
-  output wire                  obs_dma_ub_we_o,
-  output wire [31:0]           obs_dma_ub_addr_o,
-  output wire [VecBytes*8-1:0] obs_dma_ub_wdata_o,
-  output wire                  obs_act_ub_we_o,
-  output wire [31:0]           obs_act_ub_addr_o,
-  output wire [VecBytes*8-1:0] obs_act_ub_wdata_o,
-  output wire                  obs_psum_valid_o,
-  output wire [31:0]           obs_psum_tag_o,
-  output wire [Cols*32-1:0]    obs_psum_o,
-  output wire                  obs_fifo_arrive_o
+  // observation (co-simulation, sim/engines/cosim): the unified-buffer writes of the DMA and
+  // activation ports and every array's de-skewed result row (the accumulator write request of
+  // MXU m, field m: tag = {last, accumulate, address}) of every cycle; address, tag and data
+  // read zero when not writing. obs_fifo_arrive_o[m]: a weight tile arrives in MXU m's FIFO
+  // (the weight DMA delivers at most one tile per cycle; the completion of an rw's tiles).
+  output wire                       obs_dma_ub_we_o,
+  output wire [31:0]                obs_dma_ub_addr_o,
+  output wire [VecBytes*8-1:0]      obs_dma_ub_wdata_o,
+  output wire                       obs_act_ub_we_o,
+  output wire [31:0]                obs_act_ub_addr_o,
+  output wire [VecBytes*8-1:0]      obs_act_ub_wdata_o,
+  output wire [Mxus-1:0]            obs_psum_valid_o,
+  output wire [Mxus*32-1:0]         obs_psum_tag_o,
+  output wire [Mxus*Cols*32-1:0]    obs_psum_o,
+  output wire [Mxus-1:0]            obs_fifo_arrive_o
 );
 
   localparam integer UbAddrBits   = $clog2(UbVectors);
@@ -74,17 +83,21 @@ module tpu_top #(
   localparam integer FifoAddrBits = $clog2(FifoTiles * Rows);
   localparam integer RowBits      = $clog2(Rows);
   localparam integer TagBits      = AccAddrBits + 2;  // {last, accumulate, address}
+  localparam integer MxuBits      = (Mxus > 1) ? $clog2(Mxus) : 1;
+  localparam integer Lanes        = ShiftPorts * Cols;  // weight buses into one array
 
   // controller <-> units
   wire                   host_busy, host_start, host_write;
   wire [31:0]            host_addr, host_ub_addr, host_n;
   wire                   w_free, rw_done, w_start;
   wire [31:0]            w_tile, w_n;
-  wire                   shadow_full, tile_arrived, switch_w;
-  wire                   mmc_done, act_busy;
-  wire [UbAddrBits-1:0]  mxu_ub_addr;
-  wire                   mxu_valid, mxu_switch, mxu_last, mxu_accumulate;
-  wire [AccAddrBits-1:0] mxu_acc_addr;
+  wire [MxuBits-1:0]     w_mxu;
+  wire [Mxus-1:0]        shadow_full, tile_arrived, switch_w;
+  wire [Mxus-1:0]        mmc_done;
+  wire                   act_busy;
+  wire [Mxus*UbAddrBits-1:0]  mxu_ub_addr;
+  wire [Mxus-1:0]        mxu_valid, mxu_switch, mxu_last, mxu_accumulate;
+  wire [Mxus*AccAddrBits-1:0] mxu_acc_addr;
   wire                   act_start;
   wire [31:0]            act_acc_addr, act_ub_addr, act_n, act_mult;
   wire [1:0]             act_function, act_pool, act_round;
@@ -96,30 +109,30 @@ module tpu_top #(
   wire [24:0]            act_pool_recip;
 
   // datapath
-  wire [VecBytes*8-1:0]  mxu_rdata;
+  wire [Mxus*VecBytes*8-1:0] mxu_rdata;
   wire                   dma_ub_we;
   wire [UbAddrBits-1:0]  dma_ub_addr;
   wire [VecBytes*8-1:0]  dma_ub_wdata, dma_ub_rdata;
   wire                   act_ub_we;
   wire [UbAddrBits-1:0]  act_ub_addr_w;
   wire [VecBytes*8-1:0]  act_ub_wdata;
-  wire                   fifo_slot_free, fifo_alloc, fifo_wr_en, fifo_arrive;
-  wire [SlotBits-1:0]    fifo_alloc_slot;
+  wire [Mxus-1:0]        fifo_slot_free, fifo_alloc, fifo_wr_en, fifo_arrive;
+  wire [Mxus*SlotBits-1:0] fifo_alloc_slot;
   wire [FifoAddrBits-1:0] fifo_wr_addr;
   wire [Cols*8-1:0]      fifo_wr_data;
-  wire [Cols-1:0]        weight_valid;
-  wire [Cols*RowBits-1:0] weight_sel;
-  wire [Cols*8-1:0]      weight;
-  wire                   psum_valid;
-  wire [TagBits-1:0]     psum_tag;
-  wire [Cols*32-1:0]     psum;
+  wire [Mxus-1:0]        psum_valid;
+  wire [Mxus*TagBits-1:0] psum_tag;
+  wire [Mxus*Cols*32-1:0] psum;
+  wire [Mxus-1:0]        acc_wr_accumulate, acc_wr_last;
+  wire [Mxus*AccAddrBits-1:0] acc_wr_addr;
   wire [AccAddrBits-1:0] acc_rd_addr;
   wire [Cols*32-1:0]     acc_rd_data;
 
   controller #(
     .ImemDepth  (ImemDepth),
     .UbVectors  (UbVectors),
-    .AccEntries (AccEntries)
+    .AccEntries (AccEntries),
+    .Mxus       (Mxus)
   ) u_controller (
     .clk_i              (clk_i),
     .rst_ni             (rst_ni),
@@ -141,6 +154,7 @@ module tpu_top #(
     .w_start_o          (w_start),
     .w_tile_o           (w_tile),
     .w_n_o              (w_n),
+    .w_mxu_o            (w_mxu),
     .switch_o           (switch_w),
     .mxu_ub_addr_o      (mxu_ub_addr),
     .mxu_valid_o        (mxu_valid),
@@ -185,6 +199,7 @@ module tpu_top #(
     .VecBytes      (VecBytes),
     .UbVectors     (UbVectors),
     .FifoTiles     (FifoTiles),
+    .Mxus          (Mxus),
     .HostVectors   (HostVectors),
     .WeightTiles   (WeightTiles),
     .ClockMhz      (ClockMhz),
@@ -208,6 +223,7 @@ module tpu_top #(
     .w_start_i         (w_start),
     .w_tile_i          (w_tile),
     .w_n_i             (w_n),
+    .w_mxu_i           (w_mxu),
     .w_free_o          (w_free),
     .rw_done_o         (rw_done),
     .fifo_slot_free_i  (fifo_slot_free),
@@ -226,31 +242,10 @@ module tpu_top #(
     .bd_wmem_wdata_i   (bd_wmem_wdata_i)
   );
 
-  weight_fifo #(
-    .Rows      (Rows),
-    .Cols      (Cols),
-    .FifoTiles (FifoTiles)
-  ) u_weight_fifo (
-    .clk_i           (clk_i),
-    .rst_ni          (rst_ni),
-    .slot_free_o     (fifo_slot_free),
-    .alloc_slot_o    (fifo_alloc_slot),
-    .alloc_i         (fifo_alloc),
-    .wr_en_i         (fifo_wr_en),
-    .wr_addr_i       (fifo_wr_addr),
-    .wr_data_i       (fifo_wr_data),
-    .arrive_i        (fifo_arrive),
-    .switch_i        (switch_w),
-    .shadow_full_o   (shadow_full),
-    .tile_arrived_o  (tile_arrived),
-    .weight_valid_o  (weight_valid),
-    .weight_sel_o    (weight_sel),
-    .weight_o        (weight)
-  );
-
   unified_buffer #(
     .UbVectors (UbVectors),
-    .VecBytes  (VecBytes)
+    .VecBytes  (VecBytes),
+    .Mxus      (Mxus)
   ) u_unified_buffer (
     .clk_i       (clk_i),
     .mxu_addr_i  (mxu_ub_addr),
@@ -264,35 +259,84 @@ module tpu_top #(
     .act_wdata_i (act_ub_wdata)
   );
 
-  systolic_array #(
-    .Rows    (Rows),
-    .Cols    (Cols),
-    .TagBits (TagBits)
-  ) u_systolic_array (
-    .clk_i           (clk_i),
-    .rst_ni          (rst_ni),
-    .valid_i         (mxu_valid),
-    .switch_i        (mxu_switch),
-    .tag_i           ({mxu_last, mxu_accumulate, mxu_acc_addr}),
-    .act_i           (mxu_rdata[Rows*8-1:0]),
-    .valid_o         (psum_valid),
-    .tag_o           (psum_tag),
-    .psum_o          (psum),
-    .weight_valid_i  (weight_valid),
-    .weight_sel_i    (weight_sel),
-    .weight_i        (weight)
-  );
+  // ---------------------------------------------------------------- matrix units
+  genvar m;
+  generate
+    for (m = 0; m < Mxus; m = m + 1) begin : gen_mxu
+      wire [Lanes-1:0]         weight_valid;
+      wire [Lanes*RowBits-1:0] weight_sel;
+      wire [Lanes*8-1:0]       weight;
+
+      weight_fifo #(
+        .Rows       (Rows),
+        .Cols       (Cols),
+        .FifoTiles  (FifoTiles),
+        .ShiftPorts (ShiftPorts)
+      ) u_weight_fifo (
+        .clk_i           (clk_i),
+        .rst_ni          (rst_ni),
+        .slot_free_o     (fifo_slot_free[m]),
+        .alloc_slot_o    (fifo_alloc_slot[m*SlotBits +: SlotBits]),
+        .alloc_i         (fifo_alloc[m]),
+        .wr_en_i         (fifo_wr_en[m]),
+        .wr_addr_i       (fifo_wr_addr),
+        .wr_data_i       (fifo_wr_data),
+        .arrive_i        (fifo_arrive[m]),
+        .switch_i        (switch_w[m]),
+        .shadow_full_o   (shadow_full[m]),
+        .tile_arrived_o  (tile_arrived[m]),
+        .weight_valid_o  (weight_valid),
+        .weight_sel_o    (weight_sel),
+        .weight_o        (weight)
+      );
+
+      systolic_array #(
+        .Rows       (Rows),
+        .Cols       (Cols),
+        .TagBits    (TagBits),
+        .ShiftPorts (ShiftPorts)
+      ) u_systolic_array (
+        .clk_i           (clk_i),
+        .rst_ni          (rst_ni),
+        .valid_i         (mxu_valid[m]),
+        .switch_i        (mxu_switch[m]),
+        .tag_i           ({mxu_last[m], mxu_accumulate[m],
+                           mxu_acc_addr[m*AccAddrBits +: AccAddrBits]}),
+        .act_i           (mxu_rdata[m*VecBytes*8 +: Rows*8]),
+        .valid_o         (psum_valid[m]),
+        .tag_o           (psum_tag[m*TagBits +: TagBits]),
+        .psum_o          (psum[m*Cols*32 +: Cols*32]),
+        .weight_valid_i  (weight_valid),
+        .weight_sel_i    (weight_sel),
+        .weight_i        (weight)
+      );
+
+      // accumulator write port m: {last, accumulate, address} of the tag
+      assign acc_wr_accumulate[m] = psum_tag[m*TagBits + AccAddrBits];
+      assign acc_wr_last[m]       = psum_tag[m*TagBits + AccAddrBits + 1];
+      assign acc_wr_addr[m*AccAddrBits +: AccAddrBits] = psum_tag[m*TagBits +: AccAddrBits];
+
+      assign obs_psum_tag_o[m*32 +: 32] = psum_valid[m] ? 32'(psum_tag[m*TagBits +: TagBits])
+                                                        : 32'd0;
+      assign obs_psum_o[m*Cols*32 +: Cols*32] = psum_valid[m] ? psum[m*Cols*32 +: Cols*32]
+                                                              : {(Cols*32){1'b0}};
+      if (VecBytes > Rows) begin : gen_unused_lanes
+        wire unused_mxu_lanes = ^mxu_rdata[m*VecBytes*8+Rows*8 +: (VecBytes-Rows)*8];
+      end
+    end
+  endgenerate
 
   accumulators #(
     .AccEntries (AccEntries),
-    .Cols       (Cols)
+    .Cols       (Cols),
+    .Mxus       (Mxus)
   ) u_accumulators (
     .clk_i           (clk_i),
     .rst_ni          (rst_ni),
     .wr_valid_i      (psum_valid),
-    .wr_accumulate_i (psum_tag[AccAddrBits]),
-    .wr_last_i       (psum_tag[AccAddrBits+1]),
-    .wr_addr_i       (psum_tag[AccAddrBits-1:0]),
+    .wr_accumulate_i (acc_wr_accumulate),
+    .wr_last_i       (acc_wr_last),
+    .wr_addr_i       (acc_wr_addr),
     .wr_data_i       (psum),
     .mmc_done_o      (mmc_done),
     .rd_addr_i       (acc_rd_addr),
@@ -340,15 +384,16 @@ module tpu_top #(
   assign obs_act_ub_addr_o  = act_ub_we ? 32'(act_ub_addr_w) : 32'd0;
   assign obs_act_ub_wdata_o = act_ub_we ? act_ub_wdata : {(VecBytes*8){1'b0}};
   assign obs_psum_valid_o   = psum_valid;
-  assign obs_psum_tag_o     = psum_valid ? 32'(psum_tag) : 32'd0;
-  assign obs_psum_o         = psum_valid ? psum : {(Cols*32){1'b0}};
   assign obs_fifo_arrive_o  = fifo_arrive;
 
-  generate
-    if (VecBytes > Rows) begin : gen_unused_lanes
-      wire unused_mxu_lanes = ^mxu_rdata[VecBytes*8-1:Rows*8];
-    end
-  endgenerate
+`ifndef SYNTHESIS
+  // the ranges of the config loader (models/limits.h); ports beyond Rows would never all be busy
+  initial begin
+    assert (Mxus >= 1 && Mxus <= 8) else $error("tpu_top: Mxus must be 1..8");
+    assert (ShiftPorts >= 1 && ShiftPorts <= 8 && ShiftPorts <= Rows)
+      else $error("tpu_top: ShiftPorts must be 1..8 and at most Rows");
+  end
+`endif
 
 endmodule
 

@@ -27,6 +27,24 @@ def goodput(rows, target=0.9):
     return max(ok) if ok else 0.0
 
 
+def headlines(d, lat=1.0):
+    """The study's headline numbers from DIR's CSVs (None when DIR has no study)."""
+    if not os.path.exists(os.path.join(d, "orca_continuous.csv")):
+        return None
+    orca = {s: read(os.path.join(d, f"orca_{s}.csv")) for s in ("static", "continuous")}
+    paged = read(os.path.join(d, "sharegpt_paged.csv"))
+    cmax = read(os.path.join(d, "sharegpt_contiguous_max.csv"))
+    lb = {s: read(os.path.join(d, f"longbench_{s}.csv")) for s in ("paged", "disaggregated")}
+    return [
+        ("Orca: static tok/s at <= 1 s/token", throughput_at_latency(orca["static"], lat)),
+        ("Orca: continuous tok/s at <= 1 s/token", throughput_at_latency(orca["continuous"], lat)),
+        ("vLLM: paged max tok/s", max(r["throughput_tokens_per_s"] for r in paged)),
+        ("vLLM: contiguous-max max tok/s", max(r["throughput_tokens_per_s"] for r in cmax)),
+        ("DistServe: colocated goodput (req/s)", goodput(lb["paged"])),
+        ("DistServe: disaggregated goodput (req/s)", goodput(lb["disaggregated"])),
+    ]
+
+
 def main():
     d = sys.argv[1] if len(sys.argv) > 1 else "results/serve"
     orca = {s: read(os.path.join(d, f"orca_{s}.csv")) for s in ("static", "continuous")}
@@ -62,6 +80,16 @@ def main():
               "| rate | colocated attainment | disaggregated attainment |", "|---|---|---|"]
     for a, b in zip(lb["paged"], lb["disaggregated"]):
         lines.append(f"| {a['rate_per_s']:g} | {100 * a['slo_attainment']:.1f} % | {100 * b['slo_attainment']:.1f} % |")
+    before = headlines(os.path.join(d, "before-issue21"))
+    if before:
+        after = headlines(d)
+        lines += ["", "## Before and after issue 21 (several MXUs)", "",
+                  "before: `tpu-llm-1x256` (one 256x256 array, the preset before issue 21), rates as swept then, "
+                  "in before-issue21/; after: this study on the revised `tpu-llm` (4 x 128x128 MXUs), every "
+                  "rate x 3 (RATE_SCALE=3). Same code for both.", "",
+                  "| headline | before | after | after / before |", "|---|---:|---:|---:|"]
+        for (k, b), (_, a) in zip(before, after):
+            lines.append(f"| {k} | {b:.2f} | {a:.2f} | {a / b if b else float('inf'):.2f}x |")
     lines += ["", "## Run time (fresh process, cost-model engine runs included)", "",
               "| scheduler | trace | requests | wall s |", "|---|---|---|---|"]
     for r in runtime:

@@ -4,7 +4,9 @@
 # report per scheduler with its wall time, and the plots + summary of scripts/serve_plot.py.
 #   scripts/serve_study.sh [OUT_DIR]          (default results/serve)
 # Env: TPUSIM = the tpusim binary (default build/sim/tpusim), PYTHON = python with matplotlib
-# (default build/venv/bin/python).
+# (default build/venv/bin/python), ARCH = the chip (default tpu-llm), RATE_SCALE = factor on
+# every swept and fixed request rate (default 1; issue 21's tpu-llm decodes ~3x faster than
+# tpu-llm-1x256, the preset before it, so its study runs at RATE_SCALE=3).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 out="${1:-$root/results/serve}"
@@ -13,11 +15,15 @@ mkdir -p "$out"
 bin="${TPUSIM:-$root/build/sim/tpusim}"
 [ -x "$bin" ] || { echo "serve_study: no tpusim at $bin (scripts/build.sh)" >&2; exit 2; }
 echo "serve_study: using $bin"
-common=(--arch tpu-llm --model opt-13b --seed 1 --force --quiet)
+arch="${ARCH:-tpu-llm}"
+scale="${RATE_SCALE:-1}"
+common=(--arch "$arch" --model opt-13b --seed 1 --force --quiet)
+# rates "a,b,c" times the scale
+sc() { echo "$1" | tr ',' '\n' | awk -v s="$scale" '{printf "%s%g", (NR > 1 ? "," : ""), $1 * s}'; }
 
 # 1. Orca: static vs continuous batching, latency vs throughput (Orca trace, 2,000 requests).
 #    SLOs scaled to this chip (a decode step has a ~0.1 s weight-shift floor): TTFT 5 s, TPOT 0.5 s.
-orca_rates=0.25,0.5,0.75,1,1.25,1.5,1.75,2,2.5
+orca_rates=$(sc 0.25,0.5,0.75,1,1.25,1.5,1.75,2,2.5)
 for s in static continuous; do
   "$bin" serve "${common[@]}" --trace orca --requests 2000 --scheduler $s --sweep-rates $orca_rates \
     --slo-ttft 5 --slo-tpot 0.5 --csv "$out/orca_$s.csv" --json "$out/orca_$s.json"
@@ -25,7 +31,7 @@ done
 
 # 2. vLLM: paged vs contiguous K/V (ShareGPT-like, 1,000 requests), contiguous reserving
 #    max_context (max), the next power of two (pow2) or the exact length (oracle).
-sg_rates=0.2,0.3,0.4,0.5,0.6,0.7,0.8,1,1.2
+sg_rates=$(sc 0.2,0.3,0.4,0.5,0.6,0.7,0.8,1,1.2)
 "$bin" serve "${common[@]}" --trace sharegpt --requests 1000 --scheduler paged --sweep-rates $sg_rates \
   --slo-ttft 5 --slo-tpot 0.5 --csv "$out/sharegpt_paged.csv" --json "$out/sharegpt_paged.json"
 for r in max pow2 oracle; do
@@ -37,7 +43,7 @@ done
 # 3. DistServe: disaggregated vs colocated (paged) on the prefill-heavy LongBench-like trace
 #    (1,000 requests), SLOs TTFT 5 s / TPOT 0.4 s (DistServe's summarization pair 15 s / 0.15 s,
 #    rescaled to this chip), goodput = largest rate with >= 90 % attainment.
-lb_rates=0.1,0.2,0.3,0.4,0.45,0.5,0.55,0.6,0.65,0.7,0.8,0.9,1
+lb_rates=$(sc 0.1,0.2,0.3,0.4,0.45,0.5,0.55,0.6,0.65,0.7,0.8,0.9,1)
 for s in paged disaggregated; do
   "$bin" serve "${common[@]}" --trace longbench --requests 1000 --scheduler $s --sweep-rates $lb_rates \
     --slo-ttft 5 --slo-tpot 0.4 --slo-target 0.9 --csv "$out/longbench_$s.csv" --json "$out/longbench_$s.json"
@@ -48,16 +54,16 @@ done
 echo "scheduler,trace,requests,rate_per_s,wall_s" > "$out/runtime.csv"
 for s in static continuous paged disaggregated; do
   t0=$(date +%s.%N)
-  "$bin" serve "${common[@]}" --trace orca --requests 2000 --rate 1 --scheduler $s \
+  "$bin" serve "${common[@]}" --trace orca --requests 2000 --rate "$(sc 1)" --scheduler $s \
     --slo-ttft 5 --slo-tpot 0.5 --json "$out/run_orca2000_$s.json"
   t1=$(date +%s.%N)
-  echo "$s,orca,2000,1,$(echo "$t1 - $t0" | bc)" >> "$out/runtime.csv"
+  echo "$s,orca,2000,$(sc 1),$(echo "$t1 - $t0" | bc)" >> "$out/runtime.csv"
 done
 t0=$(date +%s.%N)
-"$bin" serve "${common[@]}" --trace sharegpt --requests 10000 --rate 0.5 --scheduler paged --json "$out/run_sharegpt10000_paged.json"
+"$bin" serve "${common[@]}" --trace sharegpt --requests 10000 --rate "$(sc 0.5)" --scheduler paged --json "$out/run_sharegpt10000_paged.json"
 t1=$(date +%s.%N)
-echo "paged,sharegpt,10000,0.5,$(echo "$t1 - $t0" | bc)" >> "$out/runtime.csv"
-"$bin" serve "${common[@]}" --trace slora --requests 2000 --rate 0.5 --scheduler paged --lora \
+echo "paged,sharegpt,10000,$(sc 0.5),$(echo "$t1 - $t0" | bc)" >> "$out/runtime.csv"
+"$bin" serve "${common[@]}" --trace slora --requests 2000 --rate "$(sc 0.5)" --scheduler paged --lora \
   --json "$out/run_slora2000_paged_lora.json"
 
 py="${PYTHON:-$root/build/venv/bin/python}"

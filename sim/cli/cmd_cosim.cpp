@@ -1,5 +1,6 @@
-// `tpusim cosim --sizes 4,8,16 --programs N --seed S`: lockstep co-simulation of the verilated RTL
-// and the SystemC twin on random programs (built with TPUSIM_CYCLE and TPUSIM_RTL).
+// `tpusim cosim --sizes 4,8,16 --programs N --seed S` (or `--presets tiny-4-x2,tiny-8-x4`):
+// lockstep co-simulation of the verilated RTL and the SystemC twin on random programs (built with
+// TPUSIM_CYCLE and TPUSIM_RTL).
 #include <memory>
 #include <sstream>
 
@@ -17,10 +18,25 @@ namespace {
 
 struct CosimArgs {
   std::string sizes = "4,8,16";
+  std::string presets;  // overrides --sizes when given
   uint64_t programs = 100, seed = 1;
 };
 
 int run(const CosimArgs& a) {
+  if (!a.presets.empty()) {
+    std::vector<std::string> presets;
+    std::stringstream ps(a.presets);
+    std::string name;
+    while (std::getline(ps, name, ','))
+      if (!name.empty()) presets.push_back(name);
+    const uint64_t mismatches =
+        cosim_campaign(presets, a.programs, a.seed,
+                       [](const std::string& preset, uint64_t seed, const std::string& why) {
+                         fmt::print("mismatch: preset {} seed {}: {}\n", preset, seed, why);
+                       });
+    fmt::print("programs: {}, mismatches: {}\n", a.programs, mismatches);
+    return mismatches == 0 ? 0 : 1;
+  }
   std::vector<uint32_t> sizes;
   std::stringstream ss(a.sizes);
   std::string tok;
@@ -45,7 +61,10 @@ Command add_cosim_command(CLI::App& app) {
   auto a = std::make_shared<CosimArgs>();
   auto* c = app.add_subcommand(
       "cosim", "Lockstep co-simulation: verilated RTL vs the SystemC twin on random programs");
-  c->add_option("--sizes", a->sizes, "Array sizes (comma list of 4, 8, 16, 32)");
+  c->add_option("--sizes", a->sizes, "Array sizes (comma list of 4, 8, 16, 32): one-MXU presets");
+  c->add_option("--presets", a->presets,
+                "Verilated presets instead of --sizes (comma list, e.g. tiny-4-x2,tiny-8-x4: "
+                "several MXUs)");
   c->add_option("--programs", a->programs,
                 "Random programs in all (program i runs on size i mod the number of sizes)")
       ->check(CLI::Range(uint64_t(1), uint64_t(1000000)));

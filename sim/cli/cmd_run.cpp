@@ -110,6 +110,12 @@ void print_summary(const json& rep) {
   row("instructions", std::to_string(t["instructions"].get<uint64_t>()));
   row("MACs (array slots)", std::to_string(t["macs"].get<uint64_t>()));
   row("weight tiles", std::to_string(t["weight_tiles"].get<uint64_t>()));
+  if (t.contains("mxu_rows")) {  // several MXUs: the rows each injected (its active cycles)
+    std::string rows;
+    for (const json& m : t["mxu_rows"])
+      rows += (rows.empty() ? "" : " / ") + std::to_string(m.get<uint64_t>());
+    row("rows per MXU", rows);
+  }
   row("weight-memory bytes", std::to_string(t["bytes"]["weight_memory_read"].get<uint64_t>()));
   row("host bytes in / out", fmt::format("{} / {}", t["bytes"]["host_read"].get<uint64_t>(),
                                          t["bytes"]["host_write"].get<uint64_t>()));

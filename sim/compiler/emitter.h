@@ -37,10 +37,11 @@ class Emitter {
   Emitter(Sink& sink, const TpuConfig& cfg)
       : sink_(sink),
         mxu_latency_(timing::mxu_latency_cycles(cfg)),
-        shift_(timing::weight_shift_cycles(cfg)),
+        shift_(timing::weight_shift_cycles(cfg) / timing::weight_shift_ports(cfg)),
         transfer_(timing::weight_tile_transfer_cycles(cfg)),
         fifo_(std::max<uint32_t>(1, cfg.weight_fifo_tiles)),
-        cfg_(cfg) {}
+        cfg_(cfg),
+        mxus_(cfg.mxus) {}
   bool dry = false;
   uint32_t layer = 0;
 
@@ -54,33 +55,42 @@ class Emitter {
     hold(Instruction{Opcode::kWriteHost, 0, 0, u32(host), u32(ub), u32(n)}, kHost, now_,
          timing::host_transfer_cycles(cfg_, n * cfg_.vector_bytes()), Requant{});
   }
-  // `tile` set: switch in that weight tile (address) first; `key` identifies it for reuse.
+  // On MXU `mxu`; `tile` set: switch in that weight tile (address) first; `key` identifies it
+  // for reuse.
   void mmc(uint64_t ub, uint64_t acc, uint64_t b, bool accumulate, std::optional<uint64_t> tile,
-           uint64_t key) {
+           uint64_t key, uint32_t mxu = 0) {
     if (dry) return;
+    Mxu& u = mxus_.at(mxu);
     uint8_t flags = accumulate ? kFlagAccumulate : 0;
     if (tile) {
       flags |= kFlagSwitch;
-      sink_.weight_tile(*tile, layer);
-      active_key_ = key;
+      sink_.weight_tile(*tile, layer, mxu);
+      u.active_key = key;
     }
-    const Instruction in{Opcode::kMatmul, flags, 0, u32(ub), u32(acc), u32(b)};
+    const Instruction in{Opcode::kMatmul, flags, uint16_t(mxu), u32(ub), u32(acc), u32(b)};
     release_touching(in);
     emit(in, layer);
+    // Issue estimate: one MXU (tpu-v1) issues when its input is free, which `now_` is; several
+    // issue one instruction a cycle, each when its own input is free.
+    uint64_t t = mxus_.size() == 1 ? now_ : std::max(issued_ + 1, u.free);
     if (tile) {
-      // The tile arrives one transfer after the previous one, once a FIFO slot is free (the
-      // switch `fifo_` tiles back); the switch waits for it and for the previous shift.
+      // The tile arrives one transfer after the previous one (of any MXU: one weight DMA), once
+      // a slot of its MXU's FIFO is free (the switch `fifo_` tiles back there); the switch
+      // waits for it and for the previous shift (rows / shift ports apart).
       uint64_t arrive = tile_arrive_ + transfer_;
-      if (switches_.size() == fifo_) {
-        arrive = std::max(arrive, switches_.front() + transfer_);
-        switches_.erase(switches_.begin());
+      if (u.switches.size() == fifo_) {
+        arrive = std::max(arrive, u.switches.front() + transfer_);
+        u.switches.erase(u.switches.begin());
       }
       tile_arrive_ = arrive;
-      now_ = std::max({now_, arrive, last_switch_ + shift_});
-      last_switch_ = now_;
-      switches_.push_back(now_);
+      t = std::max({t, arrive, u.last_switch + shift_});
+      u.last_switch = t;
+      u.switches.push_back(t);
     }
-    now_ += b;
+    issued_ = t;
+    u.free = t + b;
+    // The time every matmul emitted so far has been injected: what held acts wait behind.
+    now_ = mxus_.size() == 1 ? t + b : std::max(now_, t + b);
     pump();
   }
   void act(uint64_t acc, uint64_t ub, uint64_t n, ActFunction f, PoolKind pool, uint32_t log2p,
@@ -114,7 +124,9 @@ class Emitter {
   void flush() {
     while (!held_.empty()) release(0);
   }
-  uint64_t active_key() const { return active_key_; }
+  // The key of the tile in MXU `mxu`'s registers.
+  uint64_t active_key(uint32_t mxu = 0) const { return mxus_.at(mxu).active_key; }
+  uint32_t mxus() const { return uint32_t(mxus_.size()); }
 
  private:
   enum Unit { kHost = 0, kAct = 1 };
@@ -201,20 +213,27 @@ class Emitter {
     races_.issue(in, pc_++);
   }
 
+  // Per MXU: its input free again, its last switches (a FIFO's worth) and the tile in it.
+  struct Mxu {
+    uint64_t free = 0, last_switch = 0;
+    std::vector<uint64_t> switches;
+    uint64_t active_key = ~0ull;
+  };
+
   Sink& sink_;
   uint64_t mxu_latency_ = 0, shift_ = 0, transfer_ = 0;
   size_t fifo_ = 1;
   const TpuConfig& cfg_;
+  std::vector<Mxu> mxus_;
+  uint64_t issued_ = 0;  // estimated issue of the last mmc
   RaceTracker races_;
   size_t pc_ = 0;
   std::vector<Held> held_;
-  // Estimated time: when the matrix unit would finish the mmcs emitted so far (their rows, and
+  // Estimated time: when the matrix units would finish the mmcs emitted so far (their rows, and
   // each switch's wait for its weight tile and for the previous shift).
   uint64_t now_ = 0;
-  uint64_t tile_arrive_ = 0, last_switch_ = 0;
-  std::vector<uint64_t> switches_;  // the last `fifo_` switch times
-  uint64_t free_[2] = {0, 0};       // estimated time each held unit is free again
-  uint64_t active_key_ = ~0ull;
+  uint64_t tile_arrive_ = 0;
+  uint64_t free_[2] = {0, 0};  // estimated time each held unit is free again
   Requant rq_;
   bool have_rq_ = false;
   std::array<uint32_t, 4> pool_{};  // the pool registers as set (have_pool_: set at all)

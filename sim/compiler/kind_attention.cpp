@@ -46,8 +46,13 @@ void lower(Lowerer& low, const LayerTask& task) {
   const uint64_t dh = l.d_head, group = l.heads / l.kv_heads;
   std::map<uint64_t, Tensor> scores;  // head -> S_h
   const Requant rq_s = requant_for_k(dh), rq_c = requant_for_k(l.kv_len);
-  for (uint64_t nt = 0; nt < out.blocks(W); ++nt) {
-    const uint64_t h0 = nt * W / dh, h1 = std::min<uint64_t>(l.heads, (nt * W + W + dh - 1) / dh);
+  // G output blocks at a time, one per MXU (Lowerer::gemm spreads them): the scores of their
+  // heads first (each head's score blocks spread over the MXUs too), then their context.
+  const uint64_t blocks = out.blocks(W);
+  const uint64_t G = std::max<uint64_t>(1, std::min<uint64_t>(low.em().mxus(), blocks));
+  for (uint64_t nt = 0; nt < blocks; nt += G) {
+    const uint64_t nt1 = std::min(blocks, nt + G);
+    const uint64_t h0 = nt * W / dh, h1 = std::min<uint64_t>(l.heads, (nt1 * W + dh - 1) / dh);
     for (auto it = scores.begin(); it != scores.end();) {
       if (it->first < h0) {
         low.free_tensor(it->second);
@@ -77,8 +82,16 @@ void lower(Lowerer& low, const LayerTask& task) {
       low.gemm(scores[h], terms, ActFunction::kNone, rq_s, 0, s.blocks(W));
     }
     std::vector<Term> terms;
-    for (uint64_t h = h0; h < h1; ++h) {
-      for (uint64_t sq = i0 / l.q_len; sq * l.q_len < i1; ++sq) {
+    // Each head's V feeds its own output block, so with several MXUs the heads go innermost:
+    // consecutive terms then run on different MXUs, side by side (one MXU: head by head).
+    std::vector<std::pair<uint64_t, uint64_t>> order;  // (head, sequence)
+    for (uint64_t h = h0; h < h1; ++h)
+      for (uint64_t sq = i0 / l.q_len; sq * l.q_len < i1; ++sq) order.emplace_back(h, sq);
+    if (G > 1)
+      std::stable_sort(order.begin(), order.end(),
+                       [](const auto& x, const auto& y) { return x.second < y.second; });
+    for (const auto& [h, sq] : order) {
+      {
         Term t;
         t.in = &scores.at(h);
         t.f0 = 0;
@@ -92,7 +105,7 @@ void lower(Lowerer& low, const LayerTask& task) {
         terms.push_back(t);
       }
     }
-    low.gemm(out, terms, l.act, rq_c, nt, nt + 1);
+    low.gemm(out, terms, l.act, rq_c, nt, nt1);
   }
   for (auto& [h, s] : scores) low.free_tensor(s);
   low.set_requant(rq_c);

@@ -208,17 +208,50 @@ void Lowerer::switch_shift_if_needed(uint64_t from, uint64_t n, std::optional<ui
 void Lowerer::gemm(const Tensor& out, const std::vector<Term>& terms, ActFunction f,
                    const Requant& rq, uint64_t nt_lo, uint64_t nt_hi) {
   const uint64_t rows = out.rows;
-  const uint64_t blk = balanced_block(rows, half_);
+  // With several MXUs, G output column blocks at once, block j on MXU j into its own share of
+  // the accumulator half: for each K tile, one mmc per MXU in a row, so that they run side by
+  // side (the controller issues one a cycle) and share the input rows read for that K tile.
+  const uint64_t G = std::max<uint64_t>(1, std::min<uint64_t>(em_->mxus(), nt_hi - nt_lo));
+  const uint64_t blk = balanced_block(rows, half_ / G);
+  std::vector<uint64_t> tiles(G);
+  std::vector<IntervalSet> init(G);
+  struct Queued {
+    uint64_t ub, acc, n;
+    bool accumulate;
+    std::optional<uint64_t> tile;
+  };
+  std::vector<std::vector<Queued>> queued(G);
   for (uint64_t rb0 = 0; rb0 < rows; rb0 += blk) {
     const uint64_t rb1 = std::min(rows, rb0 + blk);
-    for (uint64_t nt = nt_lo; nt < nt_hi; ++nt) {
-      const uint64_t acc = next_acc();
-      IntervalSet init;
+    for (uint64_t nt0 = nt_lo; nt0 < nt_hi; nt0 += G) {
+      const uint64_t g = std::min(G, nt_hi - nt0);  // blocks in this group
+      const uint64_t acc0 = next_acc();
+      for (uint64_t j = 0; j < g; ++j) init[j] = IntervalSet();
+      // With several MXUs and every input on chip, each MXU's matmuls are queued and then
+      // issued round-robin, so that a term that feeds one block (an attention head's V) does
+      // not keep the other MXUs waiting behind its K tiles. (Inputs staged from the host are
+      // read per K tile into alternating buffers: those issue in place.)
+      const bool queue = g > 1 && std::none_of(terms.begin(), terms.end(),
+                                               [](const Term& t) { return t.in->host; });
+      for (auto& q : queued) q.clear();
+      auto mmc = [&](uint64_t j, uint64_t ub, uint64_t acc, uint64_t n, bool accumulate,
+                     std::optional<uint64_t> sw) {
+        if (queue)
+          queued[j].push_back({ub, acc, n, accumulate, sw});
+        else
+          em_->mmc(ub, acc, n, accumulate, sw, 0, uint32_t(j));
+      };
       for (const Term& t : terms) {
         const uint64_t a = std::max(rb0, t.row_lo), b = std::min(rb1, t.row_hi);
         if (a >= b) continue;
-        const uint64_t c0 = std::max(nt * W_, t.n0), c1 = std::min(nt * W_ + W_, t.n0 + t.n);
-        if (c0 >= c1) continue;
+        // Output columns [c0, c1) of block nt0 + j that this term feeds (none: c0 >= c1).
+        auto cols = [&](uint64_t j) {
+          const uint64_t nt = nt0 + j;
+          return std::make_pair(std::max(nt * W_, t.n0), std::min(nt * W_ + W_, t.n0 + t.n));
+        };
+        bool any = false;
+        for (uint64_t j = 0; j < g && !any; ++j) any = cols(j).first < cols(j).second;
+        if (!any) continue;
         const uint64_t kb0 = t.f0 / W_, kb1 = (t.f0 + t.k + W_ - 1) / W_;
         if (em_->dry) {
           // A dry run only sizes the UB; what it changes is the host staging parity (one
@@ -228,23 +261,27 @@ void Lowerer::gemm(const Tensor& out, const std::vector<Term>& terms, ActFunctio
         }
         for (uint64_t kb = kb0; kb < kb1; ++kb) {
           const uint64_t kvalid = std::min(kb * W_ + W_, t.f0 + t.k) - std::max(kb * W_, t.f0);
-          const uint64_t tile = tile_for(t, kb, nt);
+          for (uint64_t j = 0; j < g; ++j)
+            if (cols(j).first < cols(j).second) tiles[j] = tile_for(t, kb, nt0 + j);
           const uint64_t ub = ub_rows(*t.in, kb, a, b - a);
-          // Split [a, b) where the accumulators are already initialized or not.
-          bool first = true;
-          uint64_t s = a;
-          while (s < b) {
-            const bool cov = init.covers(s, s + 1);
-            uint64_t e = s + 1;
-            while (e < b && init.covers(e, e + 1) == cov) ++e;
-            std::optional<uint64_t> sw;
-            if (first) sw = tile;
-            em_->mmc(ub + (s - a), acc + (s - rb0), e - s, cov, sw, 0);
-            first = false;
-            s = e;
-          }
-          init.add(a, b);
-          if (!em_->dry) {
+          for (uint64_t j = 0; j < g; ++j) {
+            const auto [c0, c1] = cols(j);
+            if (c0 >= c1) continue;
+            const uint64_t acc = acc0 + j * blk;
+            // Split [a, b) where the accumulators are already initialized or not.
+            bool first = true;
+            uint64_t s = a;
+            while (s < b) {
+              const bool cov = init[j].covers(s, s + 1);
+              uint64_t e = s + 1;
+              while (e < b && init[j].covers(e, e + 1) == cov) ++e;
+              std::optional<uint64_t> sw;
+              if (first) sw = tiles[j];
+              mmc(j, ub + (s - a), acc + (s - rb0), e - s, cov, sw);
+              first = false;
+              s = e;
+            }
+            init[j].add(a, b);
             LayerInfo& li = info();
             li.useful_macs += (b - a) * kvalid * (c1 - c0);
             li.mac_slots += (b - a) * W_ * W_;
@@ -258,7 +295,17 @@ void Lowerer::gemm(const Tensor& out, const std::vector<Term>& terms, ActFunctio
           }
         }
       }
-      act_out(out, acc, rb0, nt, rb1 - rb0, f, PoolKind::kNone, 0, rq);
+      for (size_t i = 0, left = 1; left; ++i) {
+        left = 0;
+        for (uint64_t j = 0; j < g; ++j) {
+          if (i >= queued[j].size()) continue;
+          const Queued& q = queued[j][i];
+          em_->mmc(q.ub, q.acc, q.n, q.accumulate, q.tile, 0, uint32_t(j));
+          left += i + 1 < queued[j].size();
+        }
+      }
+      for (uint64_t j = 0; j < g; ++j)
+        act_out(out, acc0 + j * blk, rb0, nt0 + j, rb1 - rb0, f, PoolKind::kNone, 0, rq);
     }
   }
 }
@@ -269,19 +316,25 @@ void Lowerer::identity_pass(const std::vector<const Tensor*>& ins, const Tensor&
   const Requant rq = requant_for_sum(ins.size());
   const uint64_t rows = ins[0]->rows;
   const uint64_t w = std::max<uint32_t>(window, 1);
-  const uint64_t step = balanced_block(rows / w, half_ / w) * w;  // whole windows per block
+  // With several MXUs, G column blocks at once, block j on MXU j (as Lowerer::gemm).
+  const uint64_t blocks = out.blocks(W_);
+  const uint64_t G = std::max<uint64_t>(1, std::min<uint64_t>(em_->mxus(), blocks));
+  const uint64_t step = balanced_block(rows / w, half_ / w / G) * w;  // whole windows per block
   for (uint64_t rb0 = 0; rb0 < rows; rb0 += step) {
     const uint64_t rb1 = std::min(rows, rb0 + step);
-    for (uint64_t b = 0; b < out.blocks(W_); ++b) {
-      const uint64_t acc = next_acc();
-      for (size_t j = 0; j < ins.size(); ++j) {
-        const uint64_t ub = ub_rows(*ins[j], b, rb0, rb1 - rb0);
-        std::optional<uint64_t> sw;
-        switch_identity_if_needed(sw);
-        em_->mmc(ub, acc, rb1 - rb0, j > 0, sw, kIdentityKey);
-        if (!em_->dry) info().mac_slots += (rb1 - rb0) * W_ * W_;
-      }
-      act_out(out, acc, rb0 >> log2p, b, rb1 - rb0, f, pool, log2p, rq);
+    for (uint64_t b0 = 0; b0 < blocks; b0 += G) {
+      const uint64_t g = std::min(G, blocks - b0);
+      const uint64_t acc0 = next_acc();
+      for (size_t k = 0; k < ins.size(); ++k)
+        for (uint64_t j = 0; j < g; ++j) {
+          const uint64_t ub = ub_rows(*ins[k], b0 + j, rb0, rb1 - rb0);
+          std::optional<uint64_t> sw;
+          switch_identity_if_needed(sw, uint32_t(j));
+          em_->mmc(ub, acc0 + j * step, rb1 - rb0, k > 0, sw, kIdentityKey, uint32_t(j));
+          if (!em_->dry) info().mac_slots += (rb1 - rb0) * W_ * W_;
+        }
+      for (uint64_t j = 0; j < g; ++j)
+        act_out(out, acc0 + j * step, rb0 >> log2p, b0 + j, rb1 - rb0, f, pool, log2p, rq);
     }
   }
 }

@@ -251,9 +251,9 @@ class Lowerer {
   // first use; `tile` is set when it is not the array's active tile (an identity-like load).
   void switch_shift_if_needed(uint64_t from, uint64_t n, std::optional<uint64_t>& tile,
                               uint64_t& key);
-  void switch_identity_if_needed(std::optional<uint64_t>& tile) {
+  void switch_identity_if_needed(std::optional<uint64_t>& tile, uint32_t mxu = 0) {
     tile.reset();
-    if (em_->active_key() != kIdentityKey) {
+    if (em_->active_key(mxu) != kIdentityKey) {
       tile = 0;
       if (!em_->dry) info().identity_tile_loads++;
     }

@@ -387,6 +387,20 @@ bool in_place_ok(const LayerGroup& g) {
   return !reads_in || last.kind == LayerKind::kVector;
 }
 
+// How many switches of its MXU early each tile's rw goes (sim/compiler/sink.h). One MXU: the
+// FIFO's depth. Several: an rw that finds its MXU's FIFO full holds the controller (it issues in
+// order) and with it every other MXU's matmuls, and a slot frees only rows + cols - 1 cycles
+// after its shift starts; so leave the slots that drain while the link brings one tile for each
+// MXU (weight_slot_drain_cycles over mxus x the tile transfer), at least one ahead.
+uint64_t rw_ahead(const TpuConfig& cfg) {
+  const uint64_t fifo = std::max<uint32_t>(1, cfg.weight_fifo_tiles);
+  if (cfg.mxus == 1) return fifo;
+  const uint64_t round =
+      uint64_t(cfg.mxus) * std::max<uint64_t>(1, timing::weight_tile_transfer_cycles(cfg));
+  const uint64_t draining = (timing::weight_slot_drain_cycles(cfg) + round - 1) / round;
+  return draining < fifo ? fifo - draining : 1;
+}
+
 // Runs the tiling, allocation and sync insertion of `wl` into `out`, one segment per group (one in
 // all when unrolled). The only code that walks a workload: lower() and lower_stats() differ only
 // in `out`.
@@ -394,7 +408,7 @@ void drive(const TpuConfig& cfg, const Workload& wl, const LowerOptions& opt, Se
            Drive& d) {
   Lowerer low(cfg, wl, opt);
   low.set_layers(&d.layers);
-  const uint64_t ahead = std::max<uint32_t>(1, cfg.weight_fifo_tiles);
+  const uint64_t ahead = rw_ahead(cfg);
   std::unique_ptr<Emitter> em;
   auto start = [&](const std::string& group, uint64_t repeat) {
     Sink& sink = out.begin(group, repeat, wl.name + (group.empty() ? "" : "/" + group));

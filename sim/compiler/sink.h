@@ -29,8 +29,8 @@ class Sink {
   virtual ~Sink() = default;
   // The next instruction in program order, rw excluded; `layer` indexes the layer table.
   virtual void instruction(const Instruction& in, uint32_t layer) = 0;
-  // The weight tile the next `mmc switch` consumes (the rw stream, in switch order).
-  virtual void weight_tile(uint64_t addr, uint32_t layer) = 0;
+  // The weight tile the next `mmc switch` on MXU `mxu` consumes (the rw stream, in switch order).
+  virtual void weight_tile(uint64_t addr, uint32_t layer, uint32_t mxu) = 0;
 };
 
 // Thrown by a sink whose instruction budget is spent (caught inside lower()).
@@ -52,12 +52,14 @@ class ProgramSink final : public Sink {
     code_.push_back(in);
     code_layer_.push_back(layer);
   }
-  void weight_tile(uint64_t addr, uint32_t layer) override {
+  void weight_tile(uint64_t addr, uint32_t layer, uint32_t mxu) override {
     spend(layer);
     tiles_.push_back(addr);
     tile_layer_.push_back(layer);
+    tile_mxu_.push_back(uint16_t(mxu));
   }
-  // Inserts the rw stream (each tile requested `ahead` switches early) and the final halt.
+  // Inserts the rw stream (each tile requested `ahead` switches of its MXU early, in switch
+  // order: no rw waits for a slot that only a later switch frees) and the final halt.
   void finish(uint64_t ahead, Program& prog, std::vector<uint32_t>& layer_of) {
     spend(code_layer_.empty() ? 0 : code_layer_.back());  // the halt
     prog.code.clear();
@@ -65,10 +67,14 @@ class ProgramSink final : public Sink {
     prog.code.reserve(code_.size() + tiles_.size() + 1);
     layer_of.reserve(code_.size() + tiles_.size() + 1);
     size_t next = 0;
-    auto request = [&](size_t upto) {
-      while (next < tiles_.size() && next < upto) {
-        prog.code.push_back(Instruction{Opcode::kReadWeights, 0, 0, u32(tiles_[next]), 0, 1});
+    std::vector<uint64_t> requested(kMaxMxus, 0), switched(kMaxMxus, 0);
+    auto request = [&] {
+      while (next < tiles_.size() &&
+             requested[tile_mxu_[next]] < switched[tile_mxu_[next]] + ahead) {
+        prog.code.push_back(
+            Instruction{Opcode::kReadWeights, 0, tile_mxu_[next], u32(tiles_[next]), 0, 1});
         layer_of.push_back(tile_layer_[next]);
+        ++requested[tile_mxu_[next]];
         ++next;
       }
     };
@@ -79,14 +85,13 @@ class ProgramSink final : public Sink {
       prog.code.push_back(code_[i]);
       layer_of.push_back(code_layer_[i]);
     }
-    request(ahead);
-    size_t switches = 0;
+    request();
     for (; i < code_.size(); ++i) {
       prog.code.push_back(code_[i]);
       layer_of.push_back(code_layer_[i]);
       if (code_[i].op == Opcode::kMatmul && (code_[i].flags & kFlagSwitch)) {
-        ++switches;
-        request(switches + ahead);
+        ++switched[code_[i].d];
+        request();
       }
     }
     prog.code.push_back(Instruction{Opcode::kHalt, 0, 0, 0, 0, 0});
@@ -96,6 +101,7 @@ class ProgramSink final : public Sink {
     std::vector<uint32_t>().swap(code_layer_);
     std::vector<uint64_t>().swap(tiles_);
     std::vector<uint32_t>().swap(tile_layer_);
+    std::vector<uint16_t>().swap(tile_mxu_);
   }
 
  private:
@@ -108,6 +114,7 @@ class ProgramSink final : public Sink {
   std::vector<uint32_t> code_layer_;
   std::vector<uint64_t> tiles_;
   std::vector<uint32_t> tile_layer_;
+  std::vector<uint16_t> tile_mxu_;
 };
 
 class CountingSink final : public Sink {
@@ -120,8 +127,8 @@ class CountingSink final : public Sink {
     spend(layer);
     last_layer_ = layer;
   }
-  void weight_tile(uint64_t addr, uint32_t layer) override {
-    stats_.add(Instruction{Opcode::kReadWeights, 0, 0, u32(addr), 0, 1});
+  void weight_tile(uint64_t addr, uint32_t layer, uint32_t mxu) override {
+    stats_.add(Instruction{Opcode::kReadWeights, 0, uint16_t(mxu), u32(addr), 0, 1});
     spend(layer);
   }
   void finish() {

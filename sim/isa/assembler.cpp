@@ -164,7 +164,9 @@ Instruction parse_instruction(const Line& ln, const std::vector<std::string>& to
     OperandReader r(ln, m, parse_operands(ln, toks, 1));
     in.a = r.u32("tile");
     in.c = r.u32("n");
-    r.done("tile= n=");
+    std::string mxu;
+    if (r.opt("mxu", mxu)) in.d = uint16_t(parse_u(ln, "mxu", mxu, kMaxMxus - 1));
+    r.done("tile= n= [mxu=M]");
   } else if (m == "mmc") {
     in.op = Opcode::kMatmul;
     OperandReader r(ln, m, parse_operands(ln, toks, 1));
@@ -173,7 +175,9 @@ Instruction parse_instruction(const Line& ln, const std::vector<std::string>& to
     in.c = r.u32("b");
     if (r.flag("accumulate")) in.flags |= kFlagAccumulate;
     if (r.flag("switch")) in.flags |= kFlagSwitch;
-    r.done("ub= acc= b= [switch] [accumulate]");
+    std::string mxu;
+    if (r.opt("mxu", mxu)) in.d = uint16_t(parse_u(ln, "mxu", mxu, kMaxMxus - 1));
+    r.done("ub= acc= b= [switch] [accumulate] [mxu=M]");
   } else if (m == "act") {
     in.op = Opcode::kActivate;
     OperandReader r(ln, m, parse_operands(ln, toks, 1));
@@ -393,11 +397,13 @@ std::string disassemble(const Instruction& in) {
     case Opcode::kWriteHost:
       return fmt::format("{} host={} ub={} n={}", mnemonic(in.op), in.a, in.b, in.c);
     case Opcode::kReadWeights:
-      return fmt::format("rw tile={} n={}", in.a, in.c);
+      return fmt::format("rw tile={} n={}{}", in.a, in.c,
+                         in.d ? fmt::format(" mxu={}", in.d) : std::string());
     case Opcode::kMatmul:
-      return fmt::format("mmc ub={} acc={} b={}{}{}", in.a, in.b, in.c,
+      return fmt::format("mmc ub={} acc={} b={}{}{}{}", in.a, in.b, in.c,
                          (in.flags & kFlagSwitch) ? " switch" : "",
-                         (in.flags & kFlagAccumulate) ? " accumulate" : "");
+                         (in.flags & kFlagAccumulate) ? " accumulate" : "",
+                         in.d ? fmt::format(" mxu={}", in.d) : std::string());
     case Opcode::kActivate: {
       std::string s =
           fmt::format("act acc={} ub={} n={} fn={}", in.a, in.b, in.c, kFnNames[in.flags & 3]);

@@ -84,12 +84,14 @@ std::string check_encoding(const Instruction& in) {
       return zero(true, true, false, false, false);
     case Opcode::kReadWeights:
       if (in.c == 0) return "n (field c) must be >= 1";
-      return zero(true, true, false, true, false);
+      if (in.d >= kMaxMxus) return fmt::format("MXU (field d) {} >= {}", in.d, kMaxMxus);
+      return zero(true, false, false, true, false);
     case Opcode::kMatmul:
       if (in.c == 0) return "B (field c) must be >= 1";
       if (in.flags & ~(kFlagAccumulate | kFlagSwitch))
         return fmt::format("flags 0x{:02x} has bits other than accumulate|switch", in.flags);
-      return zero(false, true, false, false, false);
+      if (in.d >= kMaxMxus) return fmt::format("MXU (field d) {} >= {}", in.d, kMaxMxus);
+      return zero(false, false, false, false, false);
     case Opcode::kActivate: {
       if (in.c == 0) return "n (field c) must be >= 1";
       if (in.flags & 0xE0) return fmt::format("flags 0x{:02x} has reserved bits set", in.flags);

@@ -40,7 +40,13 @@ uint64_t host_vectors_needed(const Program& prog) {
 
 void validate_program(const TpuConfig& cfg, const Program& prog) {
   if (prog.code.empty()) throw InputError(fmt::format("{}: empty program", prog.where(0)));
-  uint64_t tiles_requested = 0, switches = 0;
+  std::vector<uint64_t> tiles_requested(cfg.mxus, 0), switches(cfg.mxus, 0);
+  auto check_mxu = [&](size_t pc, const Instruction& in) {
+    if (in.d >= cfg.mxus)
+      throw InputError(fmt::format("{}: {}: MXU {} (field d), but {} has {} MXU{} (0..{})",
+                                   prog.where(pc), mnemonic(in.op), in.d, cfg.name, cfg.mxus,
+                                   cfg.mxus == 1 ? "" : "s", cfg.mxus - 1));
+  };
   ConfigRegs regs;  // the setc registers, in program order (a 2-D pool act reads them)
   const uint64_t ub = cfg.ub_vectors(), acc = cfg.accumulator_entries,
                  wm_tiles = cfg.weight_memory_tiles();
@@ -56,16 +62,19 @@ void validate_program(const TpuConfig& cfg, const Program& prog) {
         break;
       case Opcode::kReadWeights:
         check_range(prog, pc, "weight tile", in.a, in.c, wm_tiles, "weight-memory tiles");
-        tiles_requested += in.c;
+        check_mxu(pc, in);
+        tiles_requested[in.d] += in.c;
         break;
       case Opcode::kMatmul:
         check_range(prog, pc, "UB vector", in.a, in.c, ub, "UB vectors");
         check_range(prog, pc, "accumulator row", in.b, in.c, acc, "accumulator entries");
+        check_mxu(pc, in);
         if (in.flags & kFlagSwitch) {
-          if (++switches > tiles_requested)
+          if (++switches[in.d] > tiles_requested[in.d])
             throw InputError(fmt::format(
-                "{}: mmc switch #{} has no weight tile: only {} tiles requested by earlier rw",
-                prog.where(pc), switches, tiles_requested));
+                "{}: mmc switch #{} on MXU {} has no weight tile: only {} tiles requested for it "
+                "by earlier rw",
+                prog.where(pc), switches[in.d], in.d, tiles_requested[in.d]));
         }
         break;
       case Opcode::kActivate:

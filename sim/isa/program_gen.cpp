@@ -39,7 +39,10 @@ Program generate_program(const TpuConfig& cfg, uint64_t seed, const GenOptions& 
   p.weight_init[uint64_t(uni(0, tiles - 1))] = std::vector<int8_t>(cfg.tile_bytes(), -128);
 
   RaceTracker races;
-  uint64_t requested = 0, switched = 0;
+  // Per MXU: tiles requested for it and switched in (at most `depth` ahead: an rw never waits
+  // for a slot that only a later switch frees).
+  const uint32_t mxus = cfg.mxus;
+  std::vector<uint64_t> requested(mxus, 0), switched(mxus, 0);
   auto emit = [&](const Instruction& in) {
     races.issue(in, p.code.size());
     p.code.push_back(in);
@@ -71,11 +74,12 @@ Program generate_program(const TpuConfig& cfg, uint64_t seed, const GenOptions& 
         break;
       }
       case 2:
-      case 3: {  // rw
-        if (requested >= switched + depth) break;
-        uint64_t n = uni(1, switched + depth - requested);
-        emit({Opcode::kReadWeights, 0, 0, uint32_t(uni(0, tiles - n)), 0, uint32_t(n)});
-        requested += n;
+      case 3: {                                                        // rw
+        const uint32_t m = mxus > 1 ? uint32_t(uni(0, mxus - 1)) : 0;  // one MXU: as before
+        if (requested[m] >= switched[m] + depth) break;
+        uint64_t n = uni(1, switched[m] + depth - requested[m]);
+        emit({Opcode::kReadWeights, 0, uint16_t(m), uint32_t(uni(0, tiles - n)), 0, uint32_t(n)});
+        requested[m] += n;
         break;
       }
       case 4:
@@ -85,11 +89,12 @@ Program generate_program(const TpuConfig& cfg, uint64_t seed, const GenOptions& 
         uint64_t b = uni(1, std::min(max_rows, std::min(ub, acc)));
         const uint64_t r_lo = uni(0, ub - b), w_lo = uni(0, acc - b);
         uint8_t flags = uni(0, 1) ? kFlagAccumulate : 0;
-        if (switched < requested && uni(0, 2) != 0) {
+        const uint32_t m = mxus > 1 ? uint32_t(uni(0, mxus - 1)) : 0;  // one MXU: as before
+        if (switched[m] < requested[m] && uni(0, 2) != 0) {
           flags |= kFlagSwitch;
-          ++switched;
+          ++switched[m];
         }
-        place({Opcode::kMatmul, flags, 0, uint32_t(r_lo), uint32_t(w_lo), uint32_t(b)});
+        place({Opcode::kMatmul, flags, uint16_t(m), uint32_t(r_lo), uint32_t(w_lo), uint32_t(b)});
         break;
       }
       case 8:
@@ -154,11 +159,12 @@ Program generate_program(const TpuConfig& cfg, uint64_t seed, const GenOptions& 
   }
   // Drain the FIFO so that every requested tile is switched in (a halt waits for all of them),
   // then write the whole touched UB region back so that every value is compared.
-  while (switched < requested) {
-    uint64_t b = uni(1, std::min<uint64_t>(N, acc));
-    place({Opcode::kMatmul, kFlagSwitch, 0, 0, 0, uint32_t(b)});
-    ++switched;
-  }
+  for (uint32_t m = 0; m < mxus; ++m)
+    while (switched[m] < requested[m]) {
+      uint64_t b = uni(1, std::min<uint64_t>(N, acc));
+      place({Opcode::kMatmul, kFlagSwitch, uint16_t(m), 0, 0, uint32_t(b)});
+      ++switched[m];
+    }
   emit({Opcode::kSync, kUnitAll, 0, 0, 0, 0});
   uint64_t out = std::min<uint64_t>(ub, host_vectors);
   emit({Opcode::kWriteHost, 0, 0, 0, 0, uint32_t(out)});

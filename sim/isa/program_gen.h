@@ -1,7 +1,8 @@
 // Random legal programs over the whole ISA for co-simulation and engine-agreement campaigns:
 // race-free (sim/isa/ISA.md: a sync on the unit whose in-flight work conflicts), deadlock-free (no
 // rw that waits on a FIFO slot only a later switch frees), random shapes that are and are not
-// multiples of the array size, random data with extreme values.
+// multiples of the array size, random data with extreme values; on a chip with several MXUs, rw
+// and mmc spread over all of them (a one-MXU chip draws exactly the programs it drew before).
 #pragma once
 
 #include <cstdint>

@@ -9,15 +9,15 @@
 
 namespace tpusim {
 
-int RaceTracker::unit_of(Opcode op) {
-  switch (op) {
+int RaceTracker::unit_of(const Instruction& in) {
+  switch (in.op) {
     case Opcode::kReadHost:
     case Opcode::kWriteHost:
       return 0;
     case Opcode::kReadWeights:
       return 1;
     case Opcode::kMatmul:
-      return 2;
+      return in.d == 0 ? 2 : 3 + int(in.d);
     case Opcode::kActivate:
       return 3;
     default:
@@ -57,13 +57,13 @@ bool RaceTracker::conflict(const Footprint& a, const Footprint& b) {
 
 std::vector<RaceTracker::Conflict> RaceTracker::conflicts(const Instruction& in) const {
   std::vector<Conflict> out;
-  const int self = unit_of(in.op);
+  const int self = unit_of(in);
   if (self < 0) return out;
   const Footprint f = footprint(in);
-  for (int u = 0; u < 4; ++u) {
+  for (int u = 0; u < kUnits; ++u) {
     if (u == self) continue;
     for (const Entry& e : inflight_[u])
-      if (conflict(f, e.fp)) out.push_back({u, e.pc, issued_[u] - 1 - e.index});
+      if (conflict(f, e.fp)) out.push_back({mask_bit(u), e.pc, issued_[u] - 1 - e.index});
   }
   return out;
 }
@@ -82,8 +82,8 @@ std::optional<Instruction> RaceTracker::needed_sync(const Instruction& in) const
 
 void RaceTracker::issue(const Instruction& in, size_t pc) {
   if (in.op == Opcode::kSync) {
-    for (int u = 0; u < 4; ++u) {
-      if (!(in.flags & (1u << u))) continue;
+    for (int u = 0; u < kUnits; ++u) {
+      if (!(in.flags & (1u << mask_bit(u)))) continue;
       // all but the unit's last `d` instructions have completed
       const uint64_t keep_from = issued_[u] > in.d ? issued_[u] - in.d : 0;
       auto& v = inflight_[u];
@@ -93,17 +93,18 @@ void RaceTracker::issue(const Instruction& in, size_t pc) {
     }
     return;
   }
-  const int u = unit_of(in.op);
+  const int u = unit_of(in);
   if (u < 0) return;
   auto& v = inflight_[u];
   if (u == 0 || u == 3) v.clear();  // one at a time: the previous one has completed
-  // The previous mmc has injected its last row: its UB reads are done (older ones' already were).
-  if (u == 2 && !v.empty()) v.back().fp.ub_read = {};
+  // The previous mmc of this MXU has injected its last row: its UB reads are done (older ones'
+  // already were).
+  if (is_mxu(u) && !v.empty()) v.back().fp.ub_read = {};
   const Footprint f = footprint(in);
-  if (u == 2) {
-    // An earlier mmc whose UB reads are done and whose accumulator rows this one writes again is
-    // covered by it: whatever conflicts with it conflicts with this younger one, whose sync
-    // covers both (in-order completion). Dropping it keeps the list short (K-loops).
+  if (is_mxu(u)) {
+    // An earlier mmc of this MXU whose UB reads are done and whose accumulator rows this one
+    // writes again is covered by it: whatever conflicts with it conflicts with this younger one,
+    // whose sync covers both (in-order completion). Dropping it keeps the list short (K-loops).
     const size_t keep = v.size() > 16 ? v.size() - 16 : 0;
     for (size_t i = v.size(); i-- > keep;) {
       const Footprint& o = v[i].fp;

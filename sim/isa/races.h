@@ -5,10 +5,12 @@
 // an accumulator row the other reads or writes. The earlier one must have completed by the time
 // the later one issues, which the program guarantees in one of these ways:
 //   - a `sync` on its unit with `pending` smaller than the number of that unit's instructions
-//     issued after it (each unit completes its instructions in issue order);
+//     issued after it (each unit completes its instructions in issue order); each MXU is a unit
+//     of its own (its mmcs), and the sync mask's mxu bit covers them all;
 //   - a later instruction of its unit that the hardware issues only once it has completed:
 //     rhm/whm (the host DMA runs one at a time) and act (so does the activation unit), and, for
-//     an mmc's UB reads only, the next mmc (it issues once the previous one injected its last row).
+//     an mmc's UB reads only, the next mmc of its MXU (it issues once the previous one injected
+//     its last row).
 // Instructions of one unit never race with each other (each unit is in order).
 #pragma once
 
@@ -25,8 +27,9 @@ namespace tpusim {
 
 class RaceTracker {
  public:
-  // A conflicting earlier instruction of `unit` (sync mask bit), `after` instructions of that
-  // unit issued after it: a `sync` needs pending <= after to cover it.
+  // A conflicting earlier instruction of `unit` (sync mask bit; 2 for every MXU), `after`
+  // instructions of that unit (for an mmc: of its MXU) issued after it: a `sync` needs
+  // pending <= after to cover it.
   struct Conflict {
     int unit = 0;
     size_t pc = 0;
@@ -59,12 +62,16 @@ class RaceTracker {
     size_t pc;
     Footprint fp;
   };
-  static int unit_of(Opcode op);  // sync mask bit, -1 for none
+  // Units: 0 host, 1 weights, 2 MXU 0, 3 act, 3 + m MXU m >= 1; kUnits in all.
+  static constexpr int kUnits = 3 + int(kMaxMxus);
+  static int unit_of(const Instruction& in);  // -1 for none
+  static int mask_bit(int unit) { return unit <= 3 ? unit : 2; }
+  static bool is_mxu(int unit) { return unit == 2 || unit > 3; }
   static Footprint footprint(const Instruction& in);
   static bool conflict(const Footprint& later, const Footprint& earlier);
 
-  std::vector<Entry> inflight_[4];
-  uint64_t issued_[4] = {0, 0, 0, 0};
+  std::vector<Entry> inflight_[kUnits];
+  uint64_t issued_[kUnits] = {};
 };
 
 // Throws InputError naming the first instruction that races with an earlier one (and that one),

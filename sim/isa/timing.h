@@ -25,6 +25,11 @@ inline uint32_t mxu_latency_cycles(const TpuConfig& cfg) {
 // activations; sim/isa/ISA.md, "Weight path").
 inline uint32_t weight_shift_cycles(const TpuConfig& cfg) { return cfg.array.rows; }
 
+// Shift ports per MXU (weight_fifo.shift_ports): up to this many tiles shift into one MXU at
+// once, each port busy weight_shift_cycles per tile; tile k's shift starts no earlier than
+// weight_shift_cycles after tile k - P's (sim/isa/ISA.md, "Shift ports").
+inline uint32_t weight_shift_ports(const TpuConfig& cfg) { return cfg.weight_shift_ports; }
+
 // Earliest issue of the `mmc switch` that consumes a tile, after its shift starts. The switch
 // reaches PE(r, c) in cycle t + 1 + r + c (one UB read register, the skew), the shift writes it
 // at the end of cycle s + r + c: the switch wavefront may run right behind the shift wavefront.

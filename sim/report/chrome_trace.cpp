@@ -121,7 +121,9 @@ IntervalCounts interval_counts(const TpuConfig& cfg, const std::vector<TracePart
         const uint64_t cum = std::min(e, ic.begin_cycle[k + 1]) - s;
         // The work counters of count_work, split field by field.
         for (const CountField& f : kCountFields) {
-          if (f.group != CountGroup::kWork && f.group != CountGroup::kBytes) continue;
+          if (f.group != CountGroup::kWork && f.group != CountGroup::kBytes &&
+              f.group != CountGroup::kPerMxu)
+            continue;
           const uint64_t v = w.*f.member;
           if (v == 0) continue;
           ic.counts[k].*f.member +=

@@ -121,8 +121,15 @@ std::string layers_csv(const json& report) {
 
 EventCounts counts_from_json(const json& b) {
   EventCounts n;
-  for (const CountField& c : kCountFields)
+  for (const CountField& c : kCountFields) {
+    if (c.group == CountGroup::kPerMxu) continue;
     n.*c.member = *c.block ? u64(b, {c.block, c.key}) : u64(b, {c.key});
+  }
+  if (b.contains("mxu_rows"))  // multi-MXU runs only (counts_json)
+    for (uint32_t m = 0; m < kMaxMxus && m < b.at("mxu_rows").size(); ++m)
+      n.mxu_rows(m) = b.at("mxu_rows").at(m).get<uint64_t>();
+  else
+    n.mxu_rows_0 = n.matmul_rows;
   return n;
 }
 

@@ -23,11 +23,20 @@ nlohmann::json tool_json() { return {{"name", "tpusim"}, {"version", TPUSIM_VERS
 
 nlohmann::json counts_json(const EventCounts& n, bool timed) {
   nlohmann::json j = nlohmann::json::object();
+  uint32_t mxus_used = 0;  // one past the highest MXU with rows
+  for (uint32_t m = 0; m < kMaxMxus; ++m)
+    if (n.mxu_rows(m) > 0) mxus_used = m + 1;
   for (const CountField& c : kCountFields) {
     if (c.group == CountGroup::kTime && !timed) continue;
     const uint64_t v = n.*c.member;
     if (c.group == CountGroup::kLowering && v == 0) continue;
+    if (c.group == CountGroup::kPerMxu) continue;
     (*c.block ? j[c.block][c.key] : j[c.key]) = v;
+  }
+  // A one-MXU run's report is unchanged: the per-MXU rows only where another MXU ran.
+  if (mxus_used > 1) {
+    j["mxu_rows"] = nlohmann::json::array();
+    for (uint32_t m = 0; m < mxus_used; ++m) j["mxu_rows"].push_back(n.mxu_rows(m));
   }
   return j;
 }
@@ -84,9 +93,17 @@ nlohmann::json totals_json(const TpuConfig& cfg, const EventCounts& n) {
 nlohmann::json layer_totals_json(const TpuConfig& cfg, const EventCounts& n) {
   nlohmann::json t = totals_json(cfg, n);
   const double seconds = t.at("seconds").get<double>();
-  const double slots = double(n.array_active_cycles) * double(cfg.macs_per_cycle());
-  t["tops"] = seconds > 0 ? 2.0 * slots / seconds / 1e12 : 0.0;
-  t["utilization"] = n.cycles ? double(n.array_active_cycles) / double(n.cycles) : 0.0;
+  if (cfg.mxus == 1) {
+    const double slots = double(n.array_active_cycles) * double(cfg.macs_per_cycle());
+    t["tops"] = seconds > 0 ? 2.0 * slots / seconds / 1e12 : 0.0;
+    t["utilization"] = n.cycles ? double(n.array_active_cycles) / double(n.cycles) : 0.0;
+  } else {
+    // Several MXUs: array_active says only that one of them injects, so the layer's own MAC
+    // slots (its mmcs' rows, counted where they issue) over its cycles.
+    t["tops"] = seconds > 0 ? 2.0 * double(n.macs) / seconds / 1e12 : 0.0;
+    t["utilization"] =
+        n.cycles ? double(n.macs) / (double(n.cycles) * double(cfg.macs_per_cycle())) : 0.0;
+  }
   return t;
 }
 

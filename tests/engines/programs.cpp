@@ -85,4 +85,52 @@ GemmProgram gemm_program(const TpuConfig& cfg, const GemmSpec& sp) {
   return g;
 }
 
+Program multi_mxu_program(const TpuConfig& cfg, uint32_t b, uint64_t seed) {
+  const uint32_t M = cfg.mxus;
+  Program p;
+  p.name = "multi-mxu";
+  p.random_init.push_back({false, 0, b, seed});
+  p.random_init.push_back({true, 0, 2 * M, seed + 1});
+  auto& code = p.code;
+  code.push_back(make_instruction(Opcode::kSetConfig, 1, 40));  // shift: outputs not saturated
+  for (uint32_t m = 0; m < M; ++m)
+    code.push_back(make_instruction(Opcode::kReadWeights, m, 0, 1, 0, uint16_t(m)));
+  code.push_back(make_instruction(Opcode::kReadHost, 0, 0, b));
+  code.push_back(make_instruction(Opcode::kSync, 0, 0, 0, kUnitHost));
+  for (uint32_t m = 0; m < M; ++m)
+    code.push_back(make_instruction(Opcode::kMatmul, 0, m * b, b, kFlagSwitch, uint16_t(m)));
+  for (uint32_t m = 0; m < M; ++m)
+    code.push_back(make_instruction(Opcode::kReadWeights, M + m, 0, 1, 0, uint16_t(m)));
+  for (uint32_t m = 0; m < M; ++m)
+    code.push_back(
+        make_instruction(Opcode::kMatmul, 0, m * b, b, kFlagSwitch | kFlagAccumulate, uint16_t(m)));
+  code.push_back(make_instruction(Opcode::kSync, 0, 0, 0, kUnitMxu));
+  code.push_back(make_instruction(Opcode::kActivate, 0, b, M * b, 1));
+  code.push_back(make_instruction(Opcode::kSync, 0, 0, 0, kUnitAct));
+  code.push_back(make_instruction(Opcode::kWriteHost, b, b, M * b));
+  code.push_back(make_instruction(Opcode::kHalt));
+  return p;
+}
+
+Program shift_stream_program(uint32_t mxu, uint32_t tiles, uint32_t rows, uint64_t seed) {
+  Program p;
+  p.name = "shift-stream";
+  p.random_init.push_back({false, 0, rows, seed});
+  p.random_init.push_back({true, 0, tiles, seed + 1});
+  auto& code = p.code;
+  code.push_back(make_instruction(Opcode::kSetConfig, 1, 40));
+  code.push_back(make_instruction(Opcode::kReadHost, 0, 0, rows));
+  code.push_back(make_instruction(Opcode::kReadWeights, 0, 0, tiles, 0, uint16_t(mxu)));
+  code.push_back(make_instruction(Opcode::kSync, 0, 0, 0, kUnitHost | kUnitWeights));
+  for (uint32_t k = 0; k < tiles; ++k)
+    code.push_back(
+        make_instruction(Opcode::kMatmul, 0, k * rows, rows, kFlagSwitch, uint16_t(mxu)));
+  code.push_back(make_instruction(Opcode::kSync, 0, 0, 0, kUnitMxu));
+  code.push_back(make_instruction(Opcode::kActivate, 0, rows, tiles * rows, 1));
+  code.push_back(make_instruction(Opcode::kSync, 0, 0, 0, kUnitAct));
+  code.push_back(make_instruction(Opcode::kWriteHost, rows, rows, tiles * rows));
+  code.push_back(make_instruction(Opcode::kHalt));
+  return p;
+}
+
 }  // namespace tpusim::rtl_test

@@ -44,4 +44,16 @@ struct GemmProgram {
 // accumulate over k tiles), act, whm. Expected output computed with numerics::gemm_reference.
 GemmProgram gemm_program(const TpuConfig& cfg, const GemmSpec& spec);
 
+// Every MXU of `cfg` at once (sim/isa/ISA.md, several MXUs): one tile per MXU, then per MXU an
+// `mmc switch` of `b` rows reading the same UB rows into its own accumulator rows (the MXUs
+// inject side by side), a second round accumulating onto them with the next tile of each MXU,
+// then activation and write-back to host vectors b .. b + mxus * b - 1. Needs 2 FIFO slots.
+Program multi_mxu_program(const TpuConfig& cfg, uint32_t b, uint64_t seed);
+
+// The shift-port stream (sim/isa/ISA.md, "Shift ports"): `rw n=tiles` into MXU `mxu`'s FIFO,
+// `sync weights`, then `tiles` x `mmc b=rows switch` on that MXU back to back (tile k shifts on
+// port k mod P), results activated and written to host vectors rows .. rows + tiles * rows - 1.
+// tiles <= weight_fifo_tiles (the rw completes before the first switch).
+Program shift_stream_program(uint32_t mxu, uint32_t tiles, uint32_t rows, uint64_t seed);
+
 }  // namespace tpusim::rtl_test

@@ -184,13 +184,14 @@ Touch touch(const Instruction& in) {
   return t;
 }
 
-int unit(Opcode op) {
-  switch (op) {
+// Each MXU is a unit of its own (4 + m).
+int unit(const Instruction& in) {
+  switch (in.op) {
     case Opcode::kReadHost:
     case Opcode::kWriteHost:
       return 0;
     case Opcode::kMatmul:
-      return 2;
+      return 4 + in.d;
     case Opcode::kActivate:
       return 3;
     default:
@@ -205,8 +206,8 @@ TEST_CASE("the race rule is sound: conflicting work of two units never overlaps 
   // For every pair of instructions of different units that touch the same UB vector or
   // accumulator row (one writing), the later one issues only after the earlier one's last access:
   // its completion, or for an mmc's UB reads the injection of its last row.
-  uint64_t pairs = 0;
-  for (const char* arch : {"tiny-4", "small-16"}) {
+  uint64_t pairs = 0, mxu_pairs = 0;
+  for (const char* arch : {"tiny-4", "small-16", "tiny-4-x2", "tiny-8-x4"}) {
     const TpuConfig cfg = load_config(arch);
     for (uint64_t seed = 1; seed <= 120; ++seed) {
       GenOptions o;
@@ -215,11 +216,11 @@ TEST_CASE("the race rule is sound: conflicting work of two units never overlaps 
       const EngineResult r = run_fast(cfg, p);
       INFO(arch << " seed " << seed);
       for (size_t j = 0; j < p.code.size(); ++j) {
-        const int uj = unit(p.code[j].op);
+        const int uj = unit(p.code[j]);
         if (uj < 0) continue;
         const Touch b = touch(p.code[j]);
         for (size_t i = 0; i < j; ++i) {
-          const int ui = unit(p.code[i].op);
+          const int ui = unit(p.code[i]);
           if (ui < 0 || ui == uj) continue;
           const Touch a = touch(p.code[i]);
           const bool ub_read_only = (b.ub_wr.overlaps(a.ub_rd)) && !b.ub_wr.overlaps(a.ub_wr) &&
@@ -230,6 +231,7 @@ TEST_CASE("the race rule is sound: conflicting work of two units never overlaps 
                            b.acc_wr.overlaps(a.acc_wr) || b.acc_wr.overlaps(a.acc_rd);
           if (!any) continue;
           ++pairs;
+          if (ui >= 4 && uj >= 4) ++mxu_pairs;  // two MXUs
           const uint64_t last_access = ub_read_only && p.code[i].op == Opcode::kMatmul
                                            ? r.timeline[i].issue + p.code[i].c
                                            : r.timeline[i].done;
@@ -240,11 +242,12 @@ TEST_CASE("the race rule is sound: conflicting work of two units never overlaps 
     }
   }
   CHECK(pairs > 1000);
+  CHECK(mxu_pairs > 100);
 }
 
 TEST_CASE("random programs: partition, data independence, values equal the functional executor",
           "[fast]") {
-  for (const char* arch : {"tiny-4", "tiny-8", "small-16"}) {
+  for (const char* arch : {"tiny-4", "tiny-8", "small-16", "tiny-4-x2", "tiny-8-x4"}) {
     TpuConfig cfg = load_config(arch);
     for (uint64_t seed = 1; seed <= 40; ++seed) {
       Program p = generate_program(cfg, seed);
@@ -285,5 +288,101 @@ TEST_CASE("random programs: partition, data independence, values equal the funct
       REQUIRE(t.counts == r.counts);
       REQUIRE_FALSE(t.has_values);
     }
+  }
+}
+
+TEST_CASE("several MXUs: each has its own input, FIFO and shadow; one weight DMA feeds them",
+          "[fast][mxu]") {
+  const TpuConfig cfg = load_config("tiny-4-x2");
+  REQUIRE(cfg.mxus == 2);
+  const uint64_t t0 = tt::front_end_cycles(), Tx = tt::weight_tile_transfer_cycles(cfg),
+                 Lw = tt::weight_memory_latency_cycles(cfg),
+                 L = tt::weight_shift_to_switch_cycles(), M = tt::mxu_latency_cycles(cfg);
+  // One tile each, requested in rw order over the one weight link: MXU 1's tile arrives Tx later.
+  auto r = run(cfg,
+               "rw tile=0 n=1\nrw tile=1 n=1 mxu=1\n"
+               "mmc ub=0 acc=0 b=20 switch\nmmc ub=0 acc=32 b=20 switch mxu=1\n"
+               "sync mxu\nhalt\n");
+  const uint64_t a0 = t0 + Tx + Lw, a1 = t0 + 2 * Tx + Lw;
+  CHECK(r.timeline[1].issue == t0 + Tx);  // the DMA takes the second rw after the first tile
+  CHECK(r.timeline[2].issue == a0 + L);
+  // MXU 1 does not wait for MXU 0's 20 rows: only for its own tile.
+  CHECK(r.timeline[3].issue == std::max(a1 + L, r.timeline[2].issue + 1));
+  CHECK(r.timeline[4].issue == r.timeline[3].issue + 20 + M);  // sync: both complete
+  // array_active counts cycles in which any MXU injects: the union of the two intervals.
+  CHECK(r.counts.array_active_cycles == r.timeline[3].issue + 20 - r.timeline[2].issue);
+  CHECK(r.counts.matmul_rows == 40);
+  CHECK(r.counts.mxu_rows_0 == 20);
+  CHECK(r.counts.mxu_rows_1 == 20);
+  CHECK(r.counts.macs == 40 * cfg.mxu_macs_per_row());
+  CHECK(breakdown_sum(r.counts) == r.counts.cycles);
+
+  // `sync mxu pending=N` counts per MXU: one mmc in flight on MXU 1 with pending=1 is fine even
+  // when MXU 0's last mmc is younger, but MXU 0's two must be down to one.
+  auto p = run(cfg,
+               "mmc ub=0 acc=0 b=30\nmmc ub=0 acc=40 b=30 mxu=1\nmmc ub=0 acc=80 b=2\n"
+               "sync mxu pending=1\nhalt\n");
+  const uint64_t m0 = p.timeline[0].issue, m2 = p.timeline[2].issue;
+  CHECK(m2 == m0 + 30);  // MXU 0's input was busy; MXU 1's mmc in between did not matter
+  CHECK(p.timeline[1].issue == p.timeline[0].issue + 1);
+  CHECK(p.timeline[3].issue == std::max(m0 + 30 + M, m2 + 1));  // MXU 0's first has completed
+  // Two MXUs halve a stream of independent matmuls.
+  std::string one = "rw tile=0 n=1\nmmc ub=0 acc=0 b=1 switch\n", two = one;
+  for (int i = 0; i < 16; ++i) {
+    one += fmt::format("mmc ub=0 acc={} b=64\n", (i % 2) * 64);
+    two += i % 2 ? "mmc ub=0 acc=128 b=64 mxu=1\n" : "mmc ub=0 acc=0 b=64\n";
+  }
+  two = "rw tile=0 n=1 mxu=1\nmmc ub=0 acc=128 b=1 switch mxu=1\n" + two;
+  auto r1 = run(cfg, one + "halt\n"), r2 = run(cfg, two + "halt\n");
+  CHECK(r1.counts.array_active_cycles == 16 * 64 + 1);
+  CHECK(r2.counts.cycles < r1.counts.cycles * 6 / 10);
+}
+
+TEST_CASE("shift ports: P tiles shift into one MXU at once, max(2, rows / P, B) per tile",
+          "[fast][mxu]") {
+  TpuConfig cfg = load_config("small-16");
+  cfg.weight_memory.bandwidth_mb_s = uint64_t(cfg.clock_mhz) * cfg.tile_bytes();
+  REQUIRE(tt::weight_tile_transfer_cycles(cfg) == 1);
+  // The FIFO never binds: a slot is held Tx + latency + rows + cols - 1 cycles per tile (40).
+  cfg.weight_fifo_tiles = 32;
+  const uint64_t S = tt::weight_shift_cycles(cfg);
+  for (uint32_t P : {1u, 2u, 4u, 8u}) {
+    cfg.weight_shift_ports = P;
+    for (uint64_t B : {1u, 3u, 16u}) {
+      std::string prog = "rw tile=0 n=64\n";
+      for (int i = 0; i < 64; ++i) prog += fmt::format("mmc ub=0 acc=0 b={} switch\n", B);
+      auto r = run(cfg, prog + "halt\n");
+      INFO("P = " << P << ", B = " << B);
+      // ports_ binds in turn: over 32 tiles, (32 / P) port periods of S cycles each
+      const uint64_t per = std::max<uint64_t>({2, S / P, B});
+      CHECK(r.timeline[64].issue - r.timeline[32].issue == 32 * per);
+    }
+  }
+}
+
+TEST_CASE("several MXUs: a tile waits for a slot in its own MXU's FIFO only", "[fast][mxu]") {
+  const TpuConfig cfg = load_config("tiny-4-x2");
+  const uint64_t D = cfg.weight_fifo_tiles;
+  // MXU 0's FIFO is full and its switches are held back by a host transfer; MXU 1's tile,
+  // requested after MXU 0's D tiles, is not held by them.
+  const std::string prog = fmt::format(
+      "rw tile=0 n={}\nrw tile=0 n=1 mxu=1\nmmc ub=0 acc=0 b=1 switch mxu=1\nhalt\n", D);
+  auto r = run(cfg, prog + "");
+  const uint64_t Tx = tt::weight_tile_transfer_cycles(cfg),
+                 Lw = tt::weight_memory_latency_cycles(cfg);
+  CHECK(r.timeline[2].issue == r.timeline[1].issue + Tx + Lw + tt::weight_shift_to_switch_cycles());
+  // The same with MXU 0's D + 1-th tile in between: it needs a slot only a later switch on
+  // MXU 0 frees, so the rw after it can never issue: a deadlock, named.
+  const std::string dead = fmt::format(
+      "rw tile=0 n={}\nrw tile=0 n=1 mxu=1\nmmc ub=0 acc=0 b=1 switch mxu=1\n"
+      "mmc ub=0 acc=0 b=1 switch\nhalt\n",
+      D + 1);
+  CHECK_THROWS_AS(run(cfg, dead), InputError);
+  // An mmc naming an MXU the chip does not have is an input error naming both.
+  try {
+    run(load_config("tiny-4"), "rw tile=0 n=1 mxu=1\nhalt\n");
+    FAIL("expected an error");
+  } catch (const InputError& e) {
+    CHECK_THAT(e.what(), Catch::Contains("MXU 1 (field d)") && Catch::Contains("1 MXU"));
   }
 }

@@ -23,15 +23,21 @@ struct CosimOutcome {
   std::vector<int8_t> host;  // final host memory (read back through bd_host_rdata_o)
 };
 
-// Array sizes with a verilated SystemC tpu_top (presets tiny-4, tiny-8, small-16, small-32).
+// Presets with a verilated SystemC tpu_top (rtl/CMakeLists.txt TPUSIM_RTL_PRESETS: tiny-4, tiny-8,
+// small-16, small-32 and the multi-MXU tiny-4-x2, tiny-8-x4), in build order.
+std::vector<std::string> cosim_presets();
+// Array sizes of the one-MXU presets among them (4, 8, 16, 32).
 std::vector<uint32_t> cosim_sizes();
-// The preset of `size`; throws InputError listing cosim_sizes() for any other size.
+// The one-MXU preset of `size`; throws InputError listing cosim_sizes() for any other size.
 std::string cosim_preset(uint32_t size);
 
-// Runs `prog` on both twins of the preset of `size` in lockstep. `vcd_path`: the SystemC
-// twin's VCD (RTL names). `perturb_twin` flips bit 0 of the twin's host vector 0 as reset is
-// released (a self-test of the comparison). Throws InputError for an unknown size or an illegal
-// program.
+// Runs `prog` on both twins of `preset` (one of cosim_presets()) in lockstep. `vcd_path`: the
+// SystemC twin's VCD (RTL names). `perturb_twin` flips bit 0 of the twin's host vector 0 as reset
+// is released (a self-test of the comparison). Throws InputError for an unknown preset (naming
+// those that exist) or an illegal program.
+CosimOutcome cosim_program(const std::string& preset, const Program& prog,
+                           const std::string& vcd_path = "", bool perturb_twin = false);
+// The same on the one-MXU preset of `size` (cosim_preset).
 CosimOutcome cosim_program(uint32_t size, const Program& prog, const std::string& vcd_path = "",
                            bool perturb_twin = false);
 
@@ -43,5 +49,12 @@ CosimOutcome cosim_program(uint32_t size, const Program& prog, const std::string
 using CosimMismatch = std::function<void(uint32_t size, uint64_t seed, const std::string& why)>;
 uint64_t cosim_campaign(const std::vector<uint32_t>& sizes, uint64_t programs, uint64_t seed,
                         const CosimMismatch& on_mismatch = {});
+// The same over presets (program i on presets[i % presets.size()]); the generator spreads rw and
+// mmc over every MXU of a multi-MXU preset. Throws InputError for an empty list or an unknown
+// preset.
+using CosimPresetMismatch =
+    std::function<void(const std::string& preset, uint64_t seed, const std::string& why)>;
+uint64_t cosim_campaign(const std::vector<std::string>& presets, uint64_t programs, uint64_t seed,
+                        const CosimPresetMismatch& on_mismatch = {});
 
 }  // namespace tpusim

@@ -39,24 +39,24 @@ std::string show(const T& v) {
   return os.str();
 }
 
-// Outputs of one twin.
+// Outputs of one twin (the per-MXU observation ports packed as the RTL's, every MXU compared).
 template <class P>
 struct Outs {
   sc_core::sc_signal<typename P::Vec> bd_host_rdata_o;
-  sc_core::sc_signal<bool> issue_valid_o, done_o, error_o, obs_dma_ub_we_o, obs_act_ub_we_o,
-      obs_psum_valid_o, obs_fifo_arrive_o;
-  sc_core::sc_signal<uint32_t> issue_pc_o, issue_opcode_o, obs_dma_ub_addr_o, obs_act_ub_addr_o,
-      obs_psum_tag_o;
+  sc_core::sc_signal<bool> issue_valid_o, done_o, error_o, obs_dma_ub_we_o, obs_act_ub_we_o;
+  sc_core::sc_signal<typename P::MxuFlags> obs_psum_valid_o, obs_fifo_arrive_o;
+  sc_core::sc_signal<typename P::MxuTags> obs_psum_tag_o;
+  sc_core::sc_signal<uint32_t> issue_pc_o, issue_opcode_o, obs_dma_ub_addr_o, obs_act_ub_addr_o;
   sc_core::sc_signal<uint64_t> cycle_o, total_cycles_o, cnt_array_active_o, cnt_weight_stall_o,
       cnt_weight_shift_o, cnt_non_matrix_o, cnt_raw_stall_o, cnt_input_stall_o;
   sc_core::sc_signal<typename P::Vec> obs_dma_ub_wdata_o, obs_act_ub_wdata_o;
   sc_core::sc_signal<typename P::Psum> obs_psum_o;
 };
 
-template <class Rtl, int VecBits, int ColBits>
+template <class Rtl, int VecBits, int ColBits, int Mxus>
 class LockstepBench : public sc_core::sc_module {
  public:
-  using P = VerilatorPorts<VecBits, ColBits>;
+  using P = VerilatorPorts<VecBits, ColBits, Mxus>;
   using Twin = tpu_top<P>;
 
   sc_core::sc_clock clk;
@@ -256,10 +256,10 @@ class LockstepBench : public sc_core::sc_module {
 };
 
 // Runs one program in lockstep on Rtl (a verilated SystemC tpu_top) and the twin.
-template <class Rtl, int VecBits, int ColBits>
+template <class Rtl, int VecBits, int ColBits, int Mxus>
 CosimOutcome run_lockstep(const TpuConfig& cfg, const Program& prog, const std::string& vcd_path,
                           uint32_t host_vectors_param, uint32_t imem_depth, bool perturb) {
-  using Bench = LockstepBench<Rtl, VecBits, ColBits>;
+  using Bench = LockstepBench<Rtl, VecBits, ColBits, Mxus>;
   validate_program(cfg, prog);
   const uint64_t W = cfg.vector_bytes(), C = cfg.array.cols;
   const ArchState init = ArchState::initial(cfg, prog);

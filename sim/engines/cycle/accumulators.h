@@ -1,5 +1,6 @@
-// accumulators: SystemC twin of rtl/accumulators.v (AccEntries x Cols int32, write stage with
-// overwrite / accumulate, the mmc-done pulse, registered read port).
+// accumulators: SystemC twin of rtl/accumulators.v (AccEntries x Cols int32 shared by every MXU,
+// one write stage per MXU with overwrite / accumulate and its mmc-done pulse, registered read
+// port). The RTL's per-MXU buses (bit or field m) are port vectors here, element m for MXU m.
 #pragma once
 
 #include <cstdint>
@@ -15,25 +16,31 @@ namespace tpusim::sc {
 class accumulators : public sc_core::sc_module {
  public:
   sc_core::sc_in<bool> clk_i, rst_ni;
-  sc_core::sc_in<bool> wr_valid_i, wr_accumulate_i, wr_last_i;
-  sc_core::sc_in<uint32_t> wr_addr_i;
-  sc_core::sc_in<Bits> wr_data_i;  // Cols x int32
-  sc_core::sc_out<bool> mmc_done_o;
+  sc_core::sc_vector<sc_core::sc_in<bool>> wr_valid_i{"wr_valid_i"},
+      wr_accumulate_i{"wr_accumulate_i"}, wr_last_i{"wr_last_i"};
+  sc_core::sc_vector<sc_core::sc_in<uint32_t>> wr_addr_i{"wr_addr_i"};
+  sc_core::sc_vector<sc_core::sc_in<Bits>> wr_data_i{"wr_data_i"};  // Cols x int32 each
+  sc_core::sc_vector<sc_core::sc_out<bool>> mmc_done_o{"mmc_done_o"};
   sc_core::sc_in<uint32_t> rd_addr_i;
   sc_core::sc_out<Bits> rd_data_o;
 
   SC_HAS_PROCESS(accumulators);
-  accumulators(sc_core::sc_module_name name, uint32_t AccEntries, uint32_t Cols);
+  accumulators(sc_core::sc_module_name name, uint32_t AccEntries, uint32_t Cols, uint32_t Mxus);
   const uint32_t* row(uint32_t r) const { return mem_.data() + uint64_t(r) * Cols; }
   void trace(Vcd& vcd, const std::string& scope);
 
  private:
   void seq();
-  const uint32_t AccEntries, Cols;
+  const uint32_t AccEntries, Cols, Mxus;
   std::vector<uint32_t> mem_;
-  bool wr_valid_q_ = false, wr_accumulate_q_ = false, wr_last_q_ = false;
-  uint32_t wr_addr_q_ = 0;
-  Bits wr_data_q_, rd_data_q_;
+  // write stage register m (MXU m's port)
+  struct WriteStage {
+    bool wr_valid_q = false, wr_accumulate_q = false, wr_last_q = false;
+    uint32_t wr_addr_q = 0;
+    Bits wr_data_q;
+  };
+  std::vector<WriteStage> ws_;
+  Bits rd_data_q_;
   uint32_t last_rd_addr_ = ~0u;
   bool rd_row_written_ = true;
 };

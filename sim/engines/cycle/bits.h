@@ -100,23 +100,29 @@ using VlPort = std::conditional_t<
     std::conditional_t<N <= 32, uint32_t, std::conditional_t<N <= 64, uint64_t, sc_dt::sc_bv<N>>>>;
 
 // Port types of tpu_top's wide buses: the Verilator types of one preset (VecBits = VecBytes * 8,
-// ColBits = Cols * 8), or `Bits` for any size (the cycle engine).
-template <int VecBits, int ColBits>
+// ColBits = Cols * 8, Mxus matrix units), or `Bits` for any size (the cycle engine). MxuFlags:
+// one bit per MXU (obs_psum_valid_o, obs_fifo_arrive_o); MxuTags: 32 bits per MXU
+// (obs_psum_tag_o); Psum: Cols int32 per MXU (obs_psum_o).
+template <int VecBits, int ColBits, int Mxus = 1>
 struct VerilatorPorts {
   using Imem = sc_dt::sc_bv<128>;
   using Vec = VlPort<VecBits>;
   using ColBytes = VlPort<ColBits>;
-  using Psum = VlPort<ColBits * 4>;
+  using MxuFlags = VlPort<Mxus>;
+  using MxuTags = VlPort<Mxus * 32>;
+  using Psum = VlPort<Mxus * ColBits * 4>;
   static constexpr bool kFixed = true;
-  static constexpr int kVecBits = VecBits, kColBits = ColBits;
+  static constexpr int kVecBits = VecBits, kColBits = ColBits, kMxus = Mxus;
 };
 struct GenericPorts {
   using Imem = sc_dt::sc_bv<128>;
   using Vec = Bits;
   using ColBytes = Bits;
+  using MxuFlags = uint32_t;  // Mxus <= 8 (models/limits.h)
+  using MxuTags = Bits;
   using Psum = Bits;
   static constexpr bool kFixed = false;
-  static constexpr int kVecBits = 0, kColBits = 0;
+  static constexpr int kVecBits = 0, kColBits = 0, kMxus = 0;
 };
 
 // Width in bits of an address register: $clog2(n) as Verilog computes it.

@@ -8,21 +8,28 @@ constexpr uint32_t kOpNop = 0x00, kOpHalt = 0x01, kOpRhm = 0x02, kOpWhm = 0x03, 
 }
 
 controller::controller(sc_core::sc_module_name name, uint32_t ImemDepth_, uint32_t UbVectors_,
-                       uint32_t AccEntries_)
+                       uint32_t AccEntries_, uint32_t Mxus_)
     : sc_core::sc_module(name),
       ImemDepth(ImemDepth_),
       UbVectors(UbVectors_),
       AccEntries(AccEntries_),
+      Mxus(Mxus_),
       imem_bits_(clog2(ImemDepth_)),
       ub_bits_(clog2(UbVectors_)),
       acc_bits_(clog2(AccEntries_)),
-      imem_(ImemDepth_) {
+      imem_(ImemDepth_),
+      mx_(Mxus_) {
+  for (auto* v : {&shadow_full_i, &tile_arrived_i, &mmc_done_i}) v->init(Mxus);
+  for (auto* v : {&switch_o, &mxu_valid_o, &mxu_switch_o, &mxu_last_o, &mxu_accumulate_o})
+    v->init(Mxus);
+  mxu_ub_addr_o.init(Mxus);
+  mxu_acc_addr_o.init(Mxus);
   SC_METHOD(seq);
   sensitive << clk_i.pos() << rst_ni.neg();
   dont_initialize();
   SC_METHOD(comb);
-  sensitive << state_ev_ << host_busy_i << w_free_i << rw_done_i << shadow_full_i << mmc_done_i
-            << act_busy_i;
+  sensitive << state_ev_ << host_busy_i << w_free_i << rw_done_i << act_busy_i;
+  for (uint32_t m = 0; m < Mxus; ++m) sensitive << shadow_full_i[m] << mmc_done_i[m];
 }
 
 void controller::load_imem(uint32_t addr, const std::array<uint32_t, 4>& word) {
@@ -48,10 +55,10 @@ controller::Decode controller::decode() const {
       d.legal = d.flags == 0 && d.imm == 0 && d.fc != 0;
       break;
     case kOpRw:
-      d.legal = d.flags == 0 && d.imm == 0 && d.fb == 0 && d.fc != 0;
+      d.legal = d.flags == 0 && d.imm < Mxus && d.fb == 0 && d.fc != 0;
       break;
     case kOpMmc:
-      d.legal = (d.flags >> 2) == 0 && d.imm == 0 && d.fc != 0;
+      d.legal = (d.flags >> 2) == 0 && d.imm < Mxus && d.fc != 0;
       break;
     case kOpAct:
       d.legal = (d.flags >> 5) == 0 && ((d.flags >> 2) & 3) != 3 && d.fc != 0 &&
@@ -68,17 +75,23 @@ controller::Decode controller::decode() const {
       d.legal = false;
   }
   const bool host_done = !host_busy_i.read();
-  const bool mxu_in_free = mx_left_q_ == 0;
   const bool act_done = !act_busy_i.read();
-  // incomplete instructions per unit (sync mask bit order)
+  // incomplete instructions per unit (sync mask bit order; the MXU bit: every MXU)
   const uint32_t pend[4] = {uint32_t(host_busy_i.read()),
-                            (w_pend_q_ - uint32_t(rw_done_i.read())) & 0xffffu, mxu_pend_q_,
+                            (w_pend_q_ - uint32_t(rw_done_i.read())) & 0xffffu, 0,
                             uint32_t(act_busy_i.read())};
   uint32_t within_d = 0, done_mask = 0;
   for (int u = 0; u < 4; ++u) {
     within_d |= uint32_t(pend[u] <= d.imm) << u;
     done_mask |= uint32_t(pend[u] == 0) << u;
   }
+  for (const MxuSeq& x : mx_) {
+    if (x.mxu_pend_q > d.imm) within_d &= ~4u;
+    if (x.mxu_pend_q != 0) done_mask &= ~4u;
+  }
+  // mmc: its MXU's input free and, with switch, its MXU's shadow full (d < Mxus when legal)
+  const bool mmc_ready =
+      d.imm < Mxus && mx_[d.imm].mx_left_q == 0 && (!(d.flags & 2) || shadow_full_i[d.imm].read());
   switch (d.op) {
     case kOpRhm:
     case kOpWhm:
@@ -88,7 +101,7 @@ controller::Decode controller::decode() const {
       d.can_issue = w_free_i.read();
       break;
     case kOpMmc:
-      d.can_issue = mxu_in_free && (!(d.flags & 2) || shadow_full_i.read());
+      d.can_issue = mmc_ready;
       break;
     case kOpAct:
       d.can_issue = act_done;
@@ -108,7 +121,9 @@ controller::Decode controller::decode() const {
   d.id_ready = !id_valid_q_ || d.issue;
   d.if_ready = !if_valid_q_ || d.id_ready;
   d.is_mmc = d.issue && d.op == kOpMmc;
-  d.inject = d.is_mmc || mx_left_q_ != 0;
+  d.mxu_start = d.is_mmc ? 1u << d.imm : 0u;
+  d.inject = d.is_mmc;
+  for (const MxuSeq& x : mx_) d.inject = d.inject || x.mx_left_q != 0;
   d.switch_w = d.is_mmc && (d.flags & 2);
   return d;
 }
@@ -136,18 +151,22 @@ void controller::seq() {
       for (int i = 0; i < 4; ++i) w[i] = v.get_word(i);
       imem_[bd_imem_addr_i.read() & mask_bits(imem_bits_)] = w;
     }
-    const uint32_t mx_acc_old = mx_acc_q_;
-    const bool mx_accumulate_old = mx_accumulate_q_;
-    if (d.is_mmc) {
-      mx_ub_q_ = (d.fa + 1) & ub_mask;
-      mx_acc_q_ = (d.fb + 1) & acc_mask;
-      mx_accumulate_q_ = d.flags & 1;
-    } else if (d.inject) {
-      mx_ub_q_ = (mx_ub_q_ + 1) & ub_mask;
-      mx_acc_q_ = (mx_acc_q_ + 1) & acc_mask;
+    for (uint32_t m = 0; m < Mxus; ++m) {
+      MxuSeq& x = mx_[m];
+      const bool start = (d.mxu_start >> m) & 1;
+      const uint32_t mx_acc_old = x.mx_acc_q;
+      const bool mx_accumulate_old = x.mx_accumulate_q;
+      if (start) {
+        x.mx_ub_q = (d.fa + 1) & ub_mask;
+        x.mx_acc_q = (d.fb + 1) & acc_mask;
+        x.mx_accumulate_q = d.flags & 1;
+      } else if (x.mx_left_q != 0) {
+        x.mx_ub_q = (x.mx_ub_q + 1) & ub_mask;
+        x.mx_acc_q = (x.mx_acc_q + 1) & acc_mask;
+      }
+      x.mxu_acc_addr_q = start ? (d.fb & acc_mask) : mx_acc_old;
+      x.mxu_accumulate_q = start ? (d.flags & 1) : mx_accumulate_old;
     }
-    mxu_acc_addr_q_ = d.is_mmc ? (d.fb & acc_mask) : mx_acc_old;
-    mxu_accumulate_q_ = d.is_mmc ? (d.flags & 1) : mx_accumulate_old;
   }
   if (rst) {
     pc_q_ = 0;
@@ -155,11 +174,14 @@ void controller::seq() {
     id_valid_q_ = false;
     halted_q_ = false;
     error_q_ = false;
-    mx_left_q_ = 0;
-    mxu_valid_q_ = false;
-    mxu_switch_q_ = false;
-    mxu_last_q_ = false;
-    mxu_pend_q_ = w_pend_q_ = 0;
+    for (MxuSeq& x : mx_) {
+      x.mx_left_q = 0;
+      x.mxu_valid_q = false;
+      x.mxu_switch_q = false;
+      x.mxu_last_q = false;
+      x.mxu_pend_q = 0;
+    }
+    w_pend_q_ = 0;
     mult_q_ = 0x40000000u;
     shift_q_ = 30;
     round_q_ = 0;
@@ -181,17 +203,21 @@ void controller::seq() {
       halted_q_ = true;
       error_q_ = true;
     }
-    // MXU input sequencer
-    mxu_last_q_ = d.is_mmc ? d.fc == 1 : mx_left_q_ == 1;
-    mxu_pend_q_ = (mxu_pend_q_ + uint32_t(d.is_mmc) - uint32_t(mmc_done_i.read())) & 0xffffu;
+    // MXU input sequencers
+    for (uint32_t m = 0; m < Mxus; ++m) {
+      MxuSeq& x = mx_[m];
+      const bool start = (d.mxu_start >> m) & 1;
+      x.mxu_valid_q = start || x.mx_left_q != 0;
+      x.mxu_switch_q = start && d.switch_w;
+      x.mxu_last_q = start ? d.fc == 1 : x.mx_left_q == 1;
+      x.mxu_pend_q = (x.mxu_pend_q + uint32_t(start) - uint32_t(mmc_done_i[m].read())) & 0xffffu;
+      if (start)
+        x.mx_left_q = d.fc - 1;
+      else if (x.mx_left_q != 0)
+        x.mx_left_q = x.mx_left_q - 1;
+    }
     w_pend_q_ =
         (w_pend_q_ + uint32_t(d.issue && d.op == kOpRw) - uint32_t(rw_done_i.read())) & 0xffffu;
-    if (d.is_mmc)
-      mx_left_q_ = d.fc - 1;
-    else if (mx_left_q_ != 0)
-      mx_left_q_ = mx_left_q_ - 1;
-    mxu_valid_q_ = d.inject;
-    mxu_switch_q_ = d.switch_w;
     // setc
     if (d.issue && d.op == kOpSetc) {
       switch (d.fa & 7) {
@@ -224,7 +250,8 @@ void controller::seq() {
       cycle_q_ = cycle_q_ + 1;
       if (d.inject) {
         ++c_active_q_;
-      } else if ((held_switch && !tile_arrived_i.read()) || (d.held && d.op == kOpRw)) {
+      } else if ((held_switch && !(d.imm < Mxus && tile_arrived_i[d.imm].read())) ||
+                 (d.held && d.op == kOpRw)) {
         ++c_wstall_q_;
       } else if (held_switch) {
         ++c_wshift_q_;
@@ -248,13 +275,18 @@ void controller::comb() {
   w_start_o.write(d.issue && d.op == kOpRw);
   w_tile_o.write(d.fa);
   w_n_o.write(d.fc);
-  switch_o.write(d.switch_w);
-  mxu_ub_addr_o.write(d.is_mmc ? (d.fa & uint32_t(mask_bits(ub_bits_))) : mx_ub_q_);
-  mxu_valid_o.write(mxu_valid_q_);
-  mxu_switch_o.write(mxu_switch_q_);
-  mxu_last_o.write(mxu_last_q_);
-  mxu_accumulate_o.write(mxu_accumulate_q_);
-  mxu_acc_addr_o.write(mxu_acc_addr_q_);
+  w_mxu_o.write(d.imm & uint32_t(mask_bits(Mxus > 1 ? clog2(Mxus) : 1)));
+  for (uint32_t m = 0; m < Mxus; ++m) {
+    const MxuSeq& x = mx_[m];
+    const bool start = (d.mxu_start >> m) & 1;
+    switch_o[m].write(start && d.switch_w);
+    mxu_ub_addr_o[m].write(start ? (d.fa & uint32_t(mask_bits(ub_bits_))) : x.mx_ub_q);
+    mxu_valid_o[m].write(x.mxu_valid_q);
+    mxu_switch_o[m].write(x.mxu_switch_q);
+    mxu_last_o[m].write(x.mxu_last_q);
+    mxu_accumulate_o[m].write(x.mxu_accumulate_q);
+    mxu_acc_addr_o[m].write(x.mxu_acc_addr_q);
+  }
   act_start_o.write(d.issue && d.op == kOpAct);
   act_acc_addr_o.write(d.fa);
   act_ub_addr_o.write(d.fb);
@@ -298,11 +330,18 @@ void controller::trace(Vcd& v, const std::string& s) {
         [this](uint32_t* w) { std::copy(id_instr_q_.begin(), id_instr_q_.end(), w); });
   v.add_u64(s, "halted_q", 1, [this] { return halted_q_; });
   v.add_u64(s, "error_q", 1, [this] { return error_q_; });
-  v.add_u64(s, "mx_left_q", 32, [this] { return mx_left_q_; });
-  v.add_u64(s, "mx_ub_q", ub_bits_, [this] { return mx_ub_q_; });
-  v.add_u64(s, "mx_acc_q", acc_bits_, [this] { return mx_acc_q_; });
-  v.add_u64(s, "mxu_pend_q", 16, [this] { return mxu_pend_q_; });
   v.add_u64(s, "w_pend_q", 16, [this] { return w_pend_q_; });
+  for (uint32_t m = 0; m < Mxus; ++m) {
+    const std::string g = s + ".gen_mxu[" + std::to_string(m) + "]";
+    const MxuSeq* x = &mx_[m];
+    v.add_u64(g, "mx_left_q", 32, [x] { return x->mx_left_q; });
+    v.add_u64(g, "mx_ub_q", ub_bits_, [x] { return x->mx_ub_q; });
+    v.add_u64(g, "mx_acc_q", acc_bits_, [x] { return x->mx_acc_q; });
+    v.add_u64(g, "mxu_pend_q", 16, [x] { return x->mxu_pend_q; });
+    v.add_u64(g, "mxu_valid_q", 1, [x] { return x->mxu_valid_q; });
+    v.add_u64(g, "mxu_switch_q", 1, [x] { return x->mxu_switch_q; });
+    v.add_u64(g, "mxu_acc_addr_q", acc_bits_, [x] { return x->mxu_acc_addr_q; });
+  }
   v.add_u64(s, "mult_q", 32, [this] { return mult_q_; });
   v.add_u64(s, "shift_q", 6, [this] { return shift_q_; });
   v.add_u64(s, "round_q", 2, [this] { return round_q_; });
@@ -315,12 +354,19 @@ void controller::trace(Vcd& v, const std::string& s) {
   v.add_u64(s, "issue_opcode_o", 8, [this] { return issue_opcode_o.read(); });
   v.add_u64(s, "host_start_o", 1, [this] { return host_start_o.read(); });
   v.add_u64(s, "w_start_o", 1, [this] { return w_start_o.read(); });
-  v.add_u64(s, "switch_o", 1, [this] { return switch_o.read(); });
+  v.add_u64(s, "w_mxu_o", Mxus > 1 ? clog2(Mxus) : 1, [this] { return w_mxu_o.read(); });
+  // the RTL's packed per-MXU vectors, MXU m at bit m
+  auto bits = [this](sc_core::sc_vector<sc_core::sc_out<bool>>* vec) {
+    return [this, vec] {
+      uint64_t b = 0;
+      for (uint32_t m = 0; m < Mxus; ++m) b |= uint64_t((*vec)[m].read()) << m;
+      return b;
+    };
+  };
+  v.add_u64(s, "switch_o", Mxus, bits(&switch_o));
+  v.add_u64(s, "mxu_valid_o", Mxus, bits(&mxu_valid_o));
+  v.add_u64(s, "mxu_switch_o", Mxus, bits(&mxu_switch_o));
   v.add_u64(s, "act_start_o", 1, [this] { return act_start_o.read(); });
-  v.add_u64(s, "mxu_ub_addr_o", ub_bits_, [this] { return mxu_ub_addr_o.read(); });
-  v.add_u64(s, "mxu_valid_o", 1, [this] { return mxu_valid_o.read(); });
-  v.add_u64(s, "mxu_switch_o", 1, [this] { return mxu_switch_o.read(); });
-  v.add_u64(s, "mxu_acc_addr_o", acc_bits_, [this] { return mxu_acc_addr_o.read(); });
   v.add_u64(s, "done_o", 1, [this] { return done_o.read(); });
   v.add_u64(s, "cycle_o", 64, [this] { return cycle_o.read(); });
   v.add_u64(s, "cnt_array_active_o", 64, [this] { return cnt_array_active_o.read(); });

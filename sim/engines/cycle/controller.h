@@ -1,6 +1,8 @@
 // controller: SystemC twin of rtl/controller.v (instruction memory, 2-stage front end, in-order
-// blocking issue, MXU input sequencer, setc registers, the six counters). Same ports, same
-// parameters, same registers; see the RTL file for the behaviour.
+// blocking issue, one input sequencer per MXU, setc registers, the six counters). Same ports,
+// same parameters, same registers; see the RTL file for the behaviour. The RTL's per-MXU buses
+// (bit or field m for MXU m) are port vectors here, element m for MXU m, and gen_mxu[m]'s
+// registers one MxuSeq each.
 #pragma once
 
 #include <array>
@@ -20,16 +22,18 @@ class controller : public sc_core::sc_module {
   sc_core::sc_in<bool> bd_imem_we_i;
   sc_core::sc_in<uint32_t> bd_imem_addr_i;
   sc_core::sc_in<sc_dt::sc_bv<128>> bd_imem_wdata_i;
-  sc_core::sc_in<bool> host_busy_i, w_free_i, rw_done_i, shadow_full_i, tile_arrived_i, mmc_done_i,
-      act_busy_i;
+  sc_core::sc_in<bool> host_busy_i, w_free_i, rw_done_i, act_busy_i;
+  sc_core::sc_vector<sc_core::sc_in<bool>> shadow_full_i{"shadow_full_i"},
+      tile_arrived_i{"tile_arrived_i"}, mmc_done_i{"mmc_done_i"};
   sc_core::sc_out<bool> host_start_o, host_write_o;
   sc_core::sc_out<uint32_t> host_addr_o, host_ub_addr_o, host_n_o;
   sc_core::sc_out<bool> w_start_o;
-  sc_core::sc_out<uint32_t> w_tile_o, w_n_o;
-  sc_core::sc_out<bool> switch_o;
-  sc_core::sc_out<uint32_t> mxu_ub_addr_o;
-  sc_core::sc_out<bool> mxu_valid_o, mxu_switch_o, mxu_last_o, mxu_accumulate_o;
-  sc_core::sc_out<uint32_t> mxu_acc_addr_o;
+  sc_core::sc_out<uint32_t> w_tile_o, w_n_o, w_mxu_o;
+  sc_core::sc_vector<sc_core::sc_out<bool>> switch_o{"switch_o"};
+  sc_core::sc_vector<sc_core::sc_out<uint32_t>> mxu_ub_addr_o{"mxu_ub_addr_o"};
+  sc_core::sc_vector<sc_core::sc_out<bool>> mxu_valid_o{"mxu_valid_o"},
+      mxu_switch_o{"mxu_switch_o"}, mxu_last_o{"mxu_last_o"}, mxu_accumulate_o{"mxu_accumulate_o"};
+  sc_core::sc_vector<sc_core::sc_out<uint32_t>> mxu_acc_addr_o{"mxu_acc_addr_o"};
   sc_core::sc_out<bool> act_start_o;
   sc_core::sc_out<uint32_t> act_acc_addr_o, act_ub_addr_o, act_n_o, act_function_o, act_pool_o,
       act_pool_log2_o, act_mult_o, act_shift_o, act_round_o, act_pool2d_o, act_out_n_o,
@@ -42,7 +46,7 @@ class controller : public sc_core::sc_module {
 
   SC_HAS_PROCESS(controller);
   controller(sc_core::sc_module_name name, uint32_t ImemDepth, uint32_t UbVectors,
-             uint32_t AccEntries);
+             uint32_t AccEntries, uint32_t Mxus);
 
   // Back door for engines: the instruction memory (word 0 first), and the setc registers.
   void load_imem(uint32_t addr, const std::array<uint32_t, 4>& word);
@@ -59,6 +63,7 @@ class controller : public sc_core::sc_module {
   struct Decode {
     uint32_t op, flags, imm, fa, fb, fc;
     bool legal, can_issue, run, issue, held, id_ready, if_ready, is_mmc, inject, switch_w;
+    uint32_t mxu_start;  // bit m: an mmc starts on MXU m (is_mmc and d == m)
   };
   Decode decode() const;
   void seq();
@@ -67,7 +72,7 @@ class controller : public sc_core::sc_module {
   // woken by this event after every register update.
   sc_core::sc_event state_ev_;
 
-  const uint32_t ImemDepth, UbVectors, AccEntries;
+  const uint32_t ImemDepth, UbVectors, AccEntries, Mxus;
   const uint32_t imem_bits_, ub_bits_, acc_bits_;
   std::vector<std::array<uint32_t, 4>> imem_;
 
@@ -79,11 +84,16 @@ class controller : public sc_core::sc_module {
   uint32_t id_pc_q_ = 0;
   std::array<uint32_t, 4> id_instr_q_{};
   bool halted_q_ = false, error_q_ = false;
-  uint32_t mx_left_q_ = 0, mx_ub_q_ = 0, mx_acc_q_ = 0;
-  bool mx_accumulate_q_ = false;
-  bool mxu_valid_q_ = false, mxu_switch_q_ = false, mxu_last_q_ = false, mxu_accumulate_q_ = false;
-  uint32_t mxu_pend_q_ = 0, w_pend_q_ = 0;  // 16-bit counters
-  uint32_t mxu_acc_addr_q_ = 0;
+  // gen_mxu[m]: MXU m's input sequencer and incomplete-mmc counter
+  struct MxuSeq {
+    uint32_t mx_left_q = 0, mx_ub_q = 0, mx_acc_q = 0;
+    bool mx_accumulate_q = false;
+    uint32_t mxu_pend_q = 0;  // 16-bit counter
+    bool mxu_valid_q = false, mxu_switch_q = false, mxu_last_q = false, mxu_accumulate_q = false;
+    uint32_t mxu_acc_addr_q = 0;
+  };
+  std::vector<MxuSeq> mx_;
+  uint32_t w_pend_q_ = 0;  // 16-bit counter
   uint32_t mult_q_ = 0x40000000u, shift_q_ = 30, round_q_ = 0;
   uint32_t pool_in_q_ = 0x00010001u, pool_window_q_ = 0x01010101u, pool_pad_q_ = 0,
            pool_recip_q_ = 1u << 24;

@@ -61,9 +61,9 @@ class EngineBench : public sc_core::sc_module {
   sc_core::sc_signal<uint32_t> issue_pc{"issue_pc"}, issue_opcode{"issue_opcode"};
   sc_core::sc_signal<uint64_t> cycle{"cycle"}, total{"total"}, c0{"c0"}, c1{"c1"}, c2{"c2"},
       c3{"c3"}, c4{"c4"}, c5{"c5"};
-  sc_core::sc_signal<bool> o_dwe{"o_dwe"}, o_awe{"o_awe"}, o_pv{"o_pv"}, o_arr{"o_arr"};
-  sc_core::sc_signal<uint32_t> o_da{"o_da"}, o_aa{"o_aa"}, o_pt{"o_pt"};
-  sc_core::sc_signal<Bits> o_dd{"o_dd"}, o_ad{"o_ad"}, o_ps{"o_ps"};
+  sc_core::sc_signal<bool> o_dwe{"o_dwe"}, o_awe{"o_awe"};
+  sc_core::sc_signal<uint32_t> o_da{"o_da"}, o_aa{"o_aa"}, o_pv{"o_pv"}, o_arr{"o_arr"};
+  sc_core::sc_signal<Bits> o_dd{"o_dd"}, o_ad{"o_ad"}, o_pt{"o_pt"}, o_ps{"o_ps"};
   Top top;
   ResultBuilder& rb;
   Vcd* vcd = nullptr;
@@ -129,7 +129,8 @@ class EngineBench : public sc_core::sc_module {
     if (vcd) vcd->sample(2 * cyc);
     if (cycle.read() != cyc) throw std::runtime_error("cycle counter disagrees with the bench");
     const Counters6 cnt = rb.wants_counters() ? counters() : Counters6{};
-    rb.cycle(cyc, issue_valid.read(), issue_pc.read(), o_arr.read(), cnt);
+    // the weight DMA delivers at most one tile per cycle, to one MXU's FIFO
+    rb.cycle(cyc, issue_valid.read(), issue_pc.read(), o_arr.read() != 0, cnt);
     if (done.read()) {
       finished = true;
       sc_core::sc_pause();

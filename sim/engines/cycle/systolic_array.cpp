@@ -8,11 +8,12 @@
 namespace tpusim::sc {
 
 systolic_array::systolic_array(sc_core::sc_module_name name, uint32_t Rows_, uint32_t Cols_,
-                               uint32_t TagBits_)
+                               uint32_t TagBits_, uint32_t ShiftPorts_)
     : sc_core::sc_module(name),
       Rows(Rows_),
       Cols(Cols_),
       TagBits(TagBits_),
+      ShiftPorts(ShiftPorts_),
       Depth(Rows_ + Cols_ - 1) {
   const size_t n = size_t(Rows) * Cols;
   act_.assign(n, 0);
@@ -108,15 +109,17 @@ void systolic_array::seq() {
       }
     }
 
-    // shadow writes (after the switches of this edge read the old values): column c writes
-    // row sel[c] when valid[c]
+    // shadow writes (after the switches of this edge read the old values): lane l = p * Cols
+    // + c writes row sel[l] of column c when valid[l]; no two lanes write one PE in a cycle
     const Bits& wvalid = weight_valid_i.read();
     const uint32_t* wsel = weight_sel_i.read().u32();
     const int8_t* wdata = reinterpret_cast<const int8_t*>(weight_i.read().bytes());
+    const uint32_t lanes = ShiftPorts * Cols;
     for (uint32_t word = 0; word < wvalid.words(); ++word)
       for (uint32_t bits = wvalid.w[word]; bits != 0; bits &= bits - 1) {
-        const uint32_t c = word * 32 + uint32_t(__builtin_ctz(bits));
-        if (c < Cols && wsel[c] < Rows) shadow_[size_t(wsel[c]) * Cols + c] = wdata[c];
+        const uint32_t l = word * 32 + uint32_t(__builtin_ctz(bits));
+        const uint32_t c = l % Cols;
+        if (l < lanes && wsel[l] < Rows) shadow_[size_t(wsel[l]) * Cols + c] = wdata[l];
       }
 
     // skew registers: this edge's input enters the history

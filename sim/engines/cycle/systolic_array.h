@@ -1,5 +1,6 @@
 // systolic_array: SystemC twin of rtl/systolic_array.v (Rows x Cols PEs, input skew, output
-// de-skew, valid/tag delay line, column-wise shadow write).
+// de-skew, valid/tag delay line, column-wise shadow write from ShiftPorts weight buses per
+// column).
 //
 // One clocked process advances the whole mesh per rising edge, row by row with vectorized
 // loops over the columns (pe.h holds the PE's next-state functions, pe.cpp their row forms).
@@ -34,13 +35,15 @@ class systolic_array : public sc_core::sc_module {
   sc_core::sc_in<Bits> act_i;
   sc_core::sc_out<bool> valid_o;
   sc_core::sc_out<uint32_t> tag_o;
-  sc_core::sc_out<Bits> psum_o;         // Cols x int32
-  sc_core::sc_in<Bits> weight_valid_i;  // Cols bits
-  sc_core::sc_in<Bits> weight_sel_i;    // Cols words: the row column c writes
-  sc_core::sc_in<Bits> weight_i;        // Cols bytes
+  sc_core::sc_out<Bits> psum_o;  // Cols x int32
+  // weight buses, lane l = p * Cols + c: port p's bus of column c (as rtl/weight_fifo.v)
+  sc_core::sc_in<Bits> weight_valid_i;  // ShiftPorts * Cols bits
+  sc_core::sc_in<Bits> weight_sel_i;    // ShiftPorts * Cols words: the row lane l writes
+  sc_core::sc_in<Bits> weight_i;        // ShiftPorts * Cols bytes
 
   SC_HAS_PROCESS(systolic_array);
-  systolic_array(sc_core::sc_module_name name, uint32_t Rows, uint32_t Cols, uint32_t TagBits);
+  systolic_array(sc_core::sc_module_name name, uint32_t Rows, uint32_t Cols, uint32_t TagBits,
+                 uint32_t ShiftPorts);
   void trace(Vcd& vcd, const std::string& scope);
 
  private:
@@ -48,7 +51,7 @@ class systolic_array : public sc_core::sc_module {
   void outputs();
   void reset_async();
 
-  const uint32_t Rows, Cols, TagBits, Depth;
+  const uint32_t Rows, Cols, TagBits, ShiftPorts, Depth;
   // mesh registers, row-major [r * Cols + c]
   std::vector<int8_t> act_, active_, shadow_;
   std::vector<uint8_t> sw_;

@@ -1,6 +1,9 @@
-// tpu_top: SystemC twin of rtl/tpu_top.v, the core: controller + weight FIFO + systolic array +
-// accumulators + activation unit + unified buffer + DMA, wired with the RTL's net names and
-// instance names (u_controller, u_dma, ...), the same ports and the same parameters.
+// tpu_top: SystemC twin of rtl/tpu_top.v, the core: controller + Mxus matrix units (gen_mxu[m]:
+// weight FIFO with ShiftPorts shift ports + systolic array) + accumulators + activation unit +
+// unified buffer + DMA, wired with the RTL's net names and instance names (u_controller, u_dma,
+// gen_mxu[m].u_weight_fifo, ...), the same ports and the same parameters. The RTL's internal
+// buses with one field per MXU are signal vectors here (element m = field m), bound to the port
+// vectors of the units; the boundary's per-MXU observation ports are packed as the RTL's.
 //
 // The template argument picks the C++ types of the buses wider than 32 bits: VerilatorPorts<>
 // gives exactly the types of Verilator's SystemC output for one preset (so the lockstep bench
@@ -10,9 +13,11 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include <systemc>
 
@@ -29,11 +34,23 @@
 
 namespace tpusim::sc {
 
+// A named generate block of the RTL (gen_mxu[m] of tpu_top): an empty module whose constructor
+// runs `body`, so that the instances `body` creates are its children, as in the RTL's hierarchy.
+class gen_block : public sc_core::sc_module {
+ public:
+  gen_block(sc_core::sc_module_name name, const std::function<void()>& body)
+      : sc_core::sc_module(name) {
+    body();
+  }
+};
+
 template <class P>
 class tpu_top : public sc_core::sc_module {
  public:
   using Vec = typename P::Vec;
   using ColBytes = typename P::ColBytes;
+  using MxuFlags = typename P::MxuFlags;
+  using MxuTags = typename P::MxuTags;
   using Psum = typename P::Psum;
 
   sc_core::sc_in<bool> clk_i, rst_ni;
@@ -58,10 +75,10 @@ class tpu_top : public sc_core::sc_module {
   sc_core::sc_out<bool> obs_act_ub_we_o;
   sc_core::sc_out<uint32_t> obs_act_ub_addr_o;
   sc_core::sc_out<Vec> obs_act_ub_wdata_o;
-  sc_core::sc_out<bool> obs_psum_valid_o;
-  sc_core::sc_out<uint32_t> obs_psum_tag_o;
-  sc_core::sc_out<Psum> obs_psum_o;
-  sc_core::sc_out<bool> obs_fifo_arrive_o;
+  sc_core::sc_out<MxuFlags> obs_psum_valid_o;   // bit m: MXU m
+  sc_core::sc_out<MxuTags> obs_psum_tag_o;      // bits [32m +: 32]
+  sc_core::sc_out<Psum> obs_psum_o;             // bits [32 Cols m +: 32 Cols]
+  sc_core::sc_out<MxuFlags> obs_fifo_arrive_o;  // bit m
 
   SC_HAS_PROCESS(tpu_top);
   tpu_top(sc_core::sc_module_name name, const TpuTopParams& prm);
@@ -85,20 +102,23 @@ class tpu_top : public sc_core::sc_module {
   TpuTopParams prm_;
   uint32_t vec_bytes_, acc_addr_bits_;
 
-  // controller <-> units (rtl/tpu_top.v net names)
+  // controller <-> units (rtl/tpu_top.v net names; a vector: element m = the RTL's field m)
+  using BoolVec = sc_core::sc_vector<sc_core::sc_signal<bool>>;
+  using U32Vec = sc_core::sc_vector<sc_core::sc_signal<uint32_t>>;
+  using BitsVec = sc_core::sc_vector<sc_core::sc_signal<Bits>>;
   sc_core::sc_signal<bool> host_busy{"host_busy"}, host_start{"host_start"},
       host_write{"host_write"};
   sc_core::sc_signal<uint32_t> host_addr{"host_addr"}, host_ub_addr{"host_ub_addr"},
       host_n{"host_n"};
   sc_core::sc_signal<bool> w_free{"w_free"}, rw_done{"rw_done"}, w_start{"w_start"};
-  sc_core::sc_signal<uint32_t> w_tile{"w_tile"}, w_n{"w_n"};
-  sc_core::sc_signal<bool> shadow_full{"shadow_full"}, tile_arrived{"tile_arrived"},
-      switch_w{"switch_w"};
-  sc_core::sc_signal<bool> mmc_done{"mmc_done"}, act_busy{"act_busy"};
-  sc_core::sc_signal<uint32_t> mxu_ub_addr{"mxu_ub_addr"};
-  sc_core::sc_signal<bool> mxu_valid{"mxu_valid"}, mxu_switch{"mxu_switch"}, mxu_last{"mxu_last"},
+  sc_core::sc_signal<uint32_t> w_tile{"w_tile"}, w_n{"w_n"}, w_mxu{"w_mxu"};
+  BoolVec shadow_full{"shadow_full"}, tile_arrived{"tile_arrived"}, switch_w{"switch_w"};
+  BoolVec mmc_done{"mmc_done"};
+  sc_core::sc_signal<bool> act_busy{"act_busy"};
+  U32Vec mxu_ub_addr{"mxu_ub_addr"};
+  BoolVec mxu_valid{"mxu_valid"}, mxu_switch{"mxu_switch"}, mxu_last{"mxu_last"},
       mxu_accumulate{"mxu_accumulate"};
-  sc_core::sc_signal<uint32_t> mxu_acc_addr{"mxu_acc_addr"};
+  U32Vec mxu_acc_addr{"mxu_acc_addr"};
   sc_core::sc_signal<bool> act_start{"act_start"};
   sc_core::sc_signal<uint32_t> act_acc_addr{"act_acc_addr"}, act_ub_addr{"act_ub_addr"},
       act_n{"act_n"}, act_mult{"act_mult"}, act_function{"act_function"}, act_pool{"act_pool"},
@@ -107,39 +127,45 @@ class tpu_top : public sc_core::sc_module {
       act_pool_window{"act_pool_window"}, act_pool_pad{"act_pool_pad"},
       act_pool_recip{"act_pool_recip"};
   // datapath
-  sc_core::sc_signal<Bits> mxu_rdata{"mxu_rdata"};
+  BitsVec mxu_rdata{"mxu_rdata"};
   sc_core::sc_signal<bool> dma_ub_we{"dma_ub_we"};
   sc_core::sc_signal<uint32_t> dma_ub_addr{"dma_ub_addr"};
   sc_core::sc_signal<Bits> dma_ub_wdata{"dma_ub_wdata"}, dma_ub_rdata{"dma_ub_rdata"};
   sc_core::sc_signal<bool> act_ub_we{"act_ub_we"};
   sc_core::sc_signal<uint32_t> act_ub_addr_w{"act_ub_addr_w"};
   sc_core::sc_signal<Bits> act_ub_wdata{"act_ub_wdata"};
-  sc_core::sc_signal<bool> fifo_slot_free{"fifo_slot_free"}, fifo_alloc{"fifo_alloc"},
-      fifo_wr_en{"fifo_wr_en"}, fifo_arrive{"fifo_arrive"};
-  sc_core::sc_signal<uint32_t> fifo_alloc_slot{"fifo_alloc_slot"}, fifo_wr_addr{"fifo_wr_addr"};
+  BoolVec fifo_slot_free{"fifo_slot_free"}, fifo_alloc{"fifo_alloc"}, fifo_wr_en{"fifo_wr_en"},
+      fifo_arrive{"fifo_arrive"};
+  U32Vec fifo_alloc_slot{"fifo_alloc_slot"};
+  sc_core::sc_signal<uint32_t> fifo_wr_addr{"fifo_wr_addr"};
   sc_core::sc_signal<Bits> fifo_wr_data{"fifo_wr_data"};
-  sc_core::sc_signal<Bits> weight_valid{"weight_valid"}, weight_sel{"weight_sel"}, weight{"weight"};
-  sc_core::sc_signal<bool> psum_valid{"psum_valid"};
-  sc_core::sc_signal<uint32_t> psum_tag{"psum_tag"};
-  sc_core::sc_signal<Bits> psum{"psum"};
+  // gen_mxu[m]'s weight buses (ShiftPorts * Cols lanes each)
+  BitsVec weight_valid{"weight_valid"}, weight_sel{"weight_sel"}, weight{"weight"};
+  BoolVec psum_valid{"psum_valid"};
+  U32Vec psum_tag{"psum_tag"};
+  BitsVec psum{"psum"};
   sc_core::sc_signal<uint32_t> acc_rd_addr{"acc_rd_addr"};
   sc_core::sc_signal<Bits> acc_rd_data{"acc_rd_data"};
-  // glue: {mxu_last, mxu_accumulate, mxu_acc_addr}, psum_tag split, back-door buses as `Bits`
-  sc_core::sc_signal<uint32_t> mxu_tag{"mxu_tag"};
-  sc_core::sc_signal<bool> psum_tag_accumulate{"psum_tag_accumulate"},
-      psum_tag_last{"psum_tag_last"};
-  sc_core::sc_signal<uint32_t> psum_tag_addr{"psum_tag_addr"};
+  // glue: {mxu_last, mxu_accumulate, mxu_acc_addr} per MXU, psum_tag split into the accumulator
+  // write ports (acc_wr_*), back-door buses as `Bits`
+  U32Vec mxu_tag{"mxu_tag"};
+  BoolVec acc_wr_accumulate{"acc_wr_accumulate"}, acc_wr_last{"acc_wr_last"};
+  U32Vec acc_wr_addr{"acc_wr_addr"};
   sc_core::sc_signal<Bits> bd_host_wdata{"bd_host_wdata"}, bd_host_rdata{"bd_host_rdata"},
       bd_wmem_wdata{"bd_wmem_wdata"};
 
   std::unique_ptr<controller> u_controller;
   std::unique_ptr<dma> u_dma;
-  std::unique_ptr<weight_fifo> u_weight_fifo;
+  // gen_mxu[m] and its u_weight_fifo, u_systolic_array
+  std::vector<std::unique_ptr<gen_block>> gen_mxu_;
+  std::vector<std::unique_ptr<weight_fifo>> u_weight_fifo;
+  std::vector<std::unique_ptr<systolic_array>> u_systolic_array;
   std::unique_ptr<unified_buffer> u_unified_buffer;
-  std::unique_ptr<systolic_array> u_systolic_array;
   std::unique_ptr<accumulators> u_accumulators;
   std::unique_ptr<activation_unit> u_activation_unit;
   Bits tmp_;
+  std::vector<uint32_t> obs_words_;  // glue_obs_psum's packing buffer
+  bool obs_psum_zero_ = false;       // obs_psum_o holds zeros
 };
 
 }  // namespace tpusim::sc
@@ -151,24 +177,40 @@ tpu_top<P>::tpu_top(sc_core::sc_module_name name, const TpuTopParams& prm)
     : sc_core::sc_module(name), prm_(prm) {
   vec_bytes_ = prm.VecBytes();
   acc_addr_bits_ = clog2(prm.AccEntries);
+  const uint32_t M = prm.Mxus;
   if constexpr (P::kFixed) {
-    if (int(vec_bytes_ * 8) != P::kVecBits || int(prm.Cols * 8) != P::kColBits)
-      throw std::logic_error("tpu_top: port widths of the template do not match Rows/Cols");
+    if (int(vec_bytes_ * 8) != P::kVecBits || int(prm.Cols * 8) != P::kColBits ||
+        int(M) != P::kMxus)
+      throw std::logic_error("tpu_top: port widths of the template do not match Rows/Cols/Mxus");
   }
+  if (M < 1 || M > 32) throw std::logic_error("tpu_top: Mxus out of range");
   const uint32_t tag_bits = acc_addr_bits_ + 2;  // {last, accumulate, address}
+  const uint32_t lanes = prm.ShiftPorts * prm.Cols;
   tmp_ = Bits(prm.Cols * 32 > vec_bytes_ * 8 ? prm.Cols * 32 : vec_bytes_ * 8);
+  for (BoolVec* v : {&shadow_full, &tile_arrived, &switch_w, &mmc_done, &mxu_valid, &mxu_switch,
+                     &mxu_last, &mxu_accumulate, &fifo_slot_free, &fifo_alloc, &fifo_wr_en,
+                     &fifo_arrive, &psum_valid, &acc_wr_accumulate, &acc_wr_last})
+    v->init(M);
+  for (U32Vec* v :
+       {&mxu_ub_addr, &mxu_acc_addr, &fifo_alloc_slot, &psum_tag, &mxu_tag, &acc_wr_addr})
+    v->init(M);
+  for (BitsVec* v : {&mxu_rdata, &weight_valid, &weight_sel, &weight, &psum}) v->init(M);
   // buses start with their widths (as the RTL's zero-initialized nets)
-  for (auto* s :
-       {&mxu_rdata, &dma_ub_wdata, &dma_ub_rdata, &act_ub_wdata, &bd_host_wdata, &bd_host_rdata})
+  for (auto* s : {&dma_ub_wdata, &dma_ub_rdata, &act_ub_wdata, &bd_host_wdata, &bd_host_rdata})
     s->write(Bits(vec_bytes_ * 8));
-  for (auto* s : {&fifo_wr_data, &weight, &bd_wmem_wdata}) s->write(Bits(prm.Cols * 8));
-  weight_valid.write(Bits(prm.Cols));
-  weight_sel.write(Bits(prm.Cols * 32));
-  psum.write(Bits(prm.Cols * 32));
+  for (auto* s : {&fifo_wr_data, &bd_wmem_wdata}) s->write(Bits(prm.Cols * 8));
+  for (uint32_t m = 0; m < M; ++m) {
+    mxu_rdata[m].write(Bits(vec_bytes_ * 8));
+    weight_valid[m].write(Bits(lanes));
+    weight_sel[m].write(Bits(lanes * 32));
+    weight[m].write(Bits(lanes * 8));
+    psum[m].write(Bits(prm.Cols * 32));
+  }
   acc_rd_data.write(Bits(prm.Cols * 32));
+  obs_words_.assign(size_t(M) * prm.Cols + M, 0u);
 
   u_controller =
-      std::make_unique<controller>("u_controller", prm.ImemDepth, prm.UbVectors, prm.AccEntries);
+      std::make_unique<controller>("u_controller", prm.ImemDepth, prm.UbVectors, prm.AccEntries, M);
   controller& c = *u_controller;
   c.clk_i(clk_i);
   c.rst_ni(rst_ni);
@@ -190,6 +232,7 @@ tpu_top<P>::tpu_top(sc_core::sc_module_name name, const TpuTopParams& prm)
   c.w_start_o(w_start);
   c.w_tile_o(w_tile);
   c.w_n_o(w_n);
+  c.w_mxu_o(w_mxu);
   c.switch_o(switch_w);
   c.mxu_ub_addr_o(mxu_ub_addr);
   c.mxu_valid_o(mxu_valid);
@@ -228,7 +271,7 @@ tpu_top<P>::tpu_top(sc_core::sc_module_name name, const TpuTopParams& prm)
   c.cnt_input_stall_o(cnt_input_stall_o);
 
   u_dma = std::make_unique<dma>("u_dma", prm.Rows, prm.Cols, vec_bytes_, prm.UbVectors,
-                                prm.FifoTiles, prm.HostVectors, prm.WeightTiles, prm.ClockMhz,
+                                prm.FifoTiles, M, prm.HostVectors, prm.WeightTiles, prm.ClockMhz,
                                 prm.HostBwMbS, prm.HostLatency, prm.WeightBwMbS, prm.WeightLatency);
   dma& d = *u_dma;
   d.clk_i(clk_i);
@@ -246,6 +289,7 @@ tpu_top<P>::tpu_top(sc_core::sc_module_name name, const TpuTopParams& prm)
   d.w_start_i(w_start);
   d.w_tile_i(w_tile);
   d.w_n_i(w_n);
+  d.w_mxu_i(w_mxu);
   d.w_free_o(w_free);
   d.rw_done_o(rw_done);
   d.fifo_slot_free_i(fifo_slot_free);
@@ -263,26 +307,49 @@ tpu_top<P>::tpu_top(sc_core::sc_module_name name, const TpuTopParams& prm)
   d.bd_wmem_addr_i(bd_wmem_addr_i);
   d.bd_wmem_wdata_i(bd_wmem_wdata);
 
-  u_weight_fifo = std::make_unique<weight_fifo>("u_weight_fifo", prm.Rows, prm.Cols, prm.FifoTiles);
-  weight_fifo& f = *u_weight_fifo;
-  f.clk_i(clk_i);
-  f.rst_ni(rst_ni);
-  f.slot_free_o(fifo_slot_free);
-  f.alloc_slot_o(fifo_alloc_slot);
-  f.alloc_i(fifo_alloc);
-  f.wr_en_i(fifo_wr_en);
-  f.wr_addr_i(fifo_wr_addr);
-  f.wr_data_i(fifo_wr_data);
-  f.arrive_i(fifo_arrive);
-  f.switch_i(switch_w);
-  f.shadow_full_o(shadow_full);
-  f.tile_arrived_o(tile_arrived);
-  f.weight_valid_o(weight_valid);
-  f.weight_sel_o(weight_sel);
-  f.weight_o(weight);
+  // gen_mxu[m]: MXU m's weight FIFO and systolic array
+  for (uint32_t m = 0; m < M; ++m) {
+    gen_mxu_.push_back(
+        std::make_unique<gen_block>(("gen_mxu[" + std::to_string(m) + "]").c_str(), [&, m] {
+          u_weight_fifo.push_back(std::make_unique<weight_fifo>("u_weight_fifo", prm.Rows, prm.Cols,
+                                                                prm.FifoTiles, prm.ShiftPorts));
+          weight_fifo& f = *u_weight_fifo.back();
+          f.clk_i(clk_i);
+          f.rst_ni(rst_ni);
+          f.slot_free_o(fifo_slot_free[m]);
+          f.alloc_slot_o(fifo_alloc_slot[m]);
+          f.alloc_i(fifo_alloc[m]);
+          f.wr_en_i(fifo_wr_en[m]);
+          f.wr_addr_i(fifo_wr_addr);
+          f.wr_data_i(fifo_wr_data);
+          f.arrive_i(fifo_arrive[m]);
+          f.switch_i(switch_w[m]);
+          f.shadow_full_o(shadow_full[m]);
+          f.tile_arrived_o(tile_arrived[m]);
+          f.weight_valid_o(weight_valid[m]);
+          f.weight_sel_o(weight_sel[m]);
+          f.weight_o(weight[m]);
+
+          u_systolic_array.push_back(std::make_unique<systolic_array>(
+              "u_systolic_array", prm.Rows, prm.Cols, tag_bits, prm.ShiftPorts));
+          systolic_array& a = *u_systolic_array.back();
+          a.clk_i(clk_i);
+          a.rst_ni(rst_ni);
+          a.valid_i(mxu_valid[m]);
+          a.switch_i(mxu_switch[m]);
+          a.tag_i(mxu_tag[m]);
+          a.act_i(mxu_rdata[m]);
+          a.valid_o(psum_valid[m]);
+          a.tag_o(psum_tag[m]);
+          a.psum_o(psum[m]);
+          a.weight_valid_i(weight_valid[m]);
+          a.weight_sel_i(weight_sel[m]);
+          a.weight_i(weight[m]);
+        }));
+  }
 
   u_unified_buffer =
-      std::make_unique<unified_buffer>("u_unified_buffer", prm.UbVectors, vec_bytes_);
+      std::make_unique<unified_buffer>("u_unified_buffer", prm.UbVectors, vec_bytes_, M);
   unified_buffer& u = *u_unified_buffer;
   u.clk_i(clk_i);
   u.mxu_addr_i(mxu_ub_addr);
@@ -295,34 +362,18 @@ tpu_top<P>::tpu_top(sc_core::sc_module_name name, const TpuTopParams& prm)
   u.act_addr_i(act_ub_addr_w);
   u.act_wdata_i(act_ub_wdata);
 
-  u_systolic_array =
-      std::make_unique<systolic_array>("u_systolic_array", prm.Rows, prm.Cols, tag_bits);
-  systolic_array& a = *u_systolic_array;
-  a.clk_i(clk_i);
-  a.rst_ni(rst_ni);
-  a.valid_i(mxu_valid);
-  a.switch_i(mxu_switch);
-  a.tag_i(mxu_tag);
-  a.act_i(mxu_rdata);
-  a.valid_o(psum_valid);
-  a.tag_o(psum_tag);
-  a.psum_o(psum);
-  a.weight_valid_i(weight_valid);
-  a.weight_sel_i(weight_sel);
-  a.weight_i(weight);
-
-  u_accumulators = std::make_unique<accumulators>("u_accumulators", prm.AccEntries, prm.Cols);
-  accumulators& m = *u_accumulators;
-  m.clk_i(clk_i);
-  m.rst_ni(rst_ni);
-  m.wr_valid_i(psum_valid);
-  m.wr_accumulate_i(psum_tag_accumulate);
-  m.wr_last_i(psum_tag_last);
-  m.wr_addr_i(psum_tag_addr);
-  m.wr_data_i(psum);
-  m.mmc_done_o(mmc_done);
-  m.rd_addr_i(acc_rd_addr);
-  m.rd_data_o(acc_rd_data);
+  u_accumulators = std::make_unique<accumulators>("u_accumulators", prm.AccEntries, prm.Cols, M);
+  accumulators& mm = *u_accumulators;
+  mm.clk_i(clk_i);
+  mm.rst_ni(rst_ni);
+  mm.wr_valid_i(psum_valid);
+  mm.wr_accumulate_i(acc_wr_accumulate);
+  mm.wr_last_i(acc_wr_last);
+  mm.wr_addr_i(acc_wr_addr);
+  mm.wr_data_i(psum);
+  mm.mmc_done_o(mmc_done);
+  mm.rd_addr_i(acc_rd_addr);
+  mm.rd_data_o(acc_rd_data);
 
   u_activation_unit = std::make_unique<activation_unit>("u_activation_unit", prm.Cols, vec_bytes_,
                                                         prm.AccEntries, prm.UbVectors);
@@ -355,13 +406,15 @@ tpu_top<P>::tpu_top(sc_core::sc_module_name name, const TpuTopParams& prm)
   SC_METHOD(glue_in);
   sensitive << bd_host_wdata_i << bd_wmem_wdata_i;
   SC_METHOD(glue_tag);
-  sensitive << mxu_last << mxu_accumulate << mxu_acc_addr << psum_tag;
+  for (uint32_t m = 0; m < M; ++m)
+    sensitive << mxu_last[m] << mxu_accumulate[m] << mxu_acc_addr[m] << psum_tag[m];
   SC_METHOD(glue_obs_dma);
   sensitive << dma_ub_we << dma_ub_addr << dma_ub_wdata;
   SC_METHOD(glue_obs_act);
   sensitive << act_ub_we << act_ub_addr_w << act_ub_wdata;
   SC_METHOD(glue_obs_psum);
-  sensitive << psum_valid << psum_tag << psum << fifo_arrive;
+  for (uint32_t m = 0; m < M; ++m)
+    sensitive << psum_valid[m] << psum_tag[m] << psum[m] << fifo_arrive[m];
   SC_METHOD(glue_host_rdata);
   sensitive << bd_host_rdata;
 }
@@ -377,11 +430,15 @@ void tpu_top<P>::glue_in() {
 
 template <class P>
 void tpu_top<P>::glue_tag() {
-  mxu_tag.write((uint32_t(mxu_last.read()) << (acc_addr_bits_ + 1)) |
-                (uint32_t(mxu_accumulate.read()) << acc_addr_bits_) | mxu_acc_addr.read());
-  psum_tag_accumulate.write((psum_tag.read() >> acc_addr_bits_) & 1u);
-  psum_tag_last.write((psum_tag.read() >> (acc_addr_bits_ + 1)) & 1u);
-  psum_tag_addr.write(psum_tag.read() & uint32_t(mask_bits(acc_addr_bits_)));
+  for (uint32_t m = 0; m < prm_.Mxus; ++m) {
+    mxu_tag[m].write((uint32_t(mxu_last[m].read()) << (acc_addr_bits_ + 1)) |
+                     (uint32_t(mxu_accumulate[m].read()) << acc_addr_bits_) |
+                     mxu_acc_addr[m].read());
+    const uint32_t tag = psum_tag[m].read();
+    acc_wr_accumulate[m].write((tag >> acc_addr_bits_) & 1u);
+    acc_wr_last[m].write((tag >> (acc_addr_bits_ + 1)) & 1u);
+    acc_wr_addr[m].write(tag & uint32_t(mask_bits(acc_addr_bits_)));
+  }
 }
 
 template <class P>
@@ -410,15 +467,28 @@ void tpu_top<P>::glue_obs_act() {
 
 template <class P>
 void tpu_top<P>::glue_obs_psum() {
-  const bool v = psum_valid.read();
-  obs_psum_valid_o.write(v);
-  obs_psum_tag_o.write(v ? psum_tag.read() : 0u);
-  const size_t n = prm_.Cols;
-  if (v)
-    obs_psum_o.write(PortCodec<Psum>::from_words(psum.read().u32(), n));
-  else if (obs_psum_valid_o.read())
-    obs_psum_o.write(PortCodec<Psum>::from_words(Bits(prm_.Cols * 32).u32(), n));
-  obs_fifo_arrive_o.write(fifo_arrive.read());
+  // the RTL's packed observation buses: MXU m at bit m, tag word m, result words [m * Cols, ..)
+  const uint32_t M = prm_.Mxus, C = prm_.Cols;
+  uint32_t valid = 0, arrive = 0;
+  for (uint32_t m = 0; m < M; ++m) {
+    valid |= uint32_t(psum_valid[m].read()) << m;
+    arrive |= uint32_t(fifo_arrive[m].read()) << m;
+  }
+  obs_psum_valid_o.write(PortCodec<MxuFlags>::from_words(&valid, 1));
+  obs_fifo_arrive_o.write(PortCodec<MxuFlags>::from_words(&arrive, 1));
+  uint32_t* tags = obs_words_.data() + size_t(M) * C;
+  for (uint32_t m = 0; m < M; ++m) tags[m] = (valid >> m) & 1u ? psum_tag[m].read() : 0u;
+  obs_psum_tag_o.write(PortCodec<MxuTags>::from_words(tags, M));
+  if (valid == 0 && obs_psum_zero_) return;  // zeros already
+  for (uint32_t m = 0; m < M; ++m) {
+    uint32_t* w = obs_words_.data() + size_t(m) * C;
+    if ((valid >> m) & 1u)
+      std::copy(psum[m].read().u32(), psum[m].read().u32() + C, w);
+    else
+      std::fill(w, w + C, 0u);
+  }
+  obs_psum_o.write(PortCodec<Psum>::from_words(obs_words_.data(), size_t(M) * C));
+  obs_psum_zero_ = valid == 0;
 }
 
 template <class P>
@@ -445,21 +515,32 @@ void tpu_top<P>::trace(Vcd& v) {
   v.add_u64(s, "cnt_non_matrix_o", 64, [this] { return cnt_non_matrix_o.read(); });
   v.add_u64(s, "cnt_raw_stall_o", 64, [this] { return cnt_raw_stall_o.read(); });
   v.add_u64(s, "cnt_input_stall_o", 64, [this] { return cnt_input_stall_o.read(); });
+  // per-MXU nets as the RTL's packed vectors, MXU m at bit m
+  auto bits = [this](BoolVec* vec) {
+    return [this, vec] {
+      uint64_t b = 0;
+      for (uint32_t m = 0; m < prm_.Mxus; ++m) b |= uint64_t((*vec)[m].read()) << m;
+      return b;
+    };
+  };
+  const uint32_t M = prm_.Mxus;
   v.add_u64(s, "host_busy", 1, [this] { return host_busy.read(); });
   v.add_u64(s, "w_free", 1, [this] { return w_free.read(); });
   v.add_u64(s, "rw_done", 1, [this] { return rw_done.read(); });
-  v.add_u64(s, "shadow_full", 1, [this] { return shadow_full.read(); });
-  v.add_u64(s, "tile_arrived", 1, [this] { return tile_arrived.read(); });
-  v.add_u64(s, "mmc_done", 1, [this] { return mmc_done.read(); });
+  v.add_u64(s, "shadow_full", M, bits(&shadow_full));
+  v.add_u64(s, "tile_arrived", M, bits(&tile_arrived));
+  v.add_u64(s, "mmc_done", M, bits(&mmc_done));
   v.add_u64(s, "act_busy", 1, [this] { return act_busy.read(); });
-  v.add_u64(s, "psum_valid", 1, [this] { return psum_valid.read(); });
-  v.add_u64(s, "psum_tag", acc_addr_bits_ + 2, [this] { return psum_tag.read(); });
-  v.add_u64(s, "fifo_arrive", 1, [this] { return fifo_arrive.read(); });
+  v.add_u64(s, "psum_valid", M, bits(&psum_valid));
+  v.add_u64(s, "fifo_arrive", M, bits(&fifo_arrive));
   u_controller->trace(v, s + ".u_controller");
   u_dma->trace(v, s + ".u_dma");
-  u_weight_fifo->trace(v, s + ".u_weight_fifo");
+  for (uint32_t m = 0; m < M; ++m) {
+    const std::string g = s + ".gen_mxu[" + std::to_string(m) + "]";
+    u_weight_fifo[m]->trace(v, g + ".u_weight_fifo");
+    u_systolic_array[m]->trace(v, g + ".u_systolic_array");
+  }
   u_unified_buffer->trace(v, s + ".u_unified_buffer");
-  u_systolic_array->trace(v, s + ".u_systolic_array");
   u_accumulators->trace(v, s + ".u_accumulators");
   u_activation_unit->trace(v, s + ".u_activation_unit");
 }

@@ -1,5 +1,6 @@
-// unified_buffer: SystemC twin of rtl/unified_buffer.v (UbVectors x VecBytes, registered MXU
-// read port, combinational DMA read, DMA and activation write ports).
+// unified_buffer: SystemC twin of rtl/unified_buffer.v (UbVectors x VecBytes, a registered read
+// port per MXU (element m of mxu_addr_i / mxu_rdata_o: the RTL's field m), combinational DMA
+// read, DMA and activation write ports).
 #pragma once
 
 #include <cstdint>
@@ -15,8 +16,8 @@ namespace tpusim::sc {
 class unified_buffer : public sc_core::sc_module {
  public:
   sc_core::sc_in<bool> clk_i;
-  sc_core::sc_in<uint32_t> mxu_addr_i;
-  sc_core::sc_out<Bits> mxu_rdata_o;
+  sc_core::sc_vector<sc_core::sc_in<uint32_t>> mxu_addr_i{"mxu_addr_i"};
+  sc_core::sc_vector<sc_core::sc_out<Bits>> mxu_rdata_o{"mxu_rdata_o"};
   sc_core::sc_in<bool> dma_we_i;
   sc_core::sc_in<uint32_t> dma_addr_i;
   sc_core::sc_in<Bits> dma_wdata_i;
@@ -26,7 +27,8 @@ class unified_buffer : public sc_core::sc_module {
   sc_core::sc_in<Bits> act_wdata_i;
 
   SC_HAS_PROCESS(unified_buffer);
-  unified_buffer(sc_core::sc_module_name name, uint32_t UbVectors, uint32_t VecBytes);
+  unified_buffer(sc_core::sc_module_name name, uint32_t UbVectors, uint32_t VecBytes,
+                 uint32_t Mxus);
   const uint8_t* vector(uint32_t v) const { return mem_.data() + uint64_t(v) * VecBytes; }
   void trace(Vcd& vcd, const std::string& scope);
 
@@ -36,11 +38,16 @@ class unified_buffer : public sc_core::sc_module {
   // seq() updates registers only; comb() alone drives the outputs (one writer per signal),
   // woken by this event after every register update.
   sc_core::sc_event state_ev_;
-  const uint32_t UbVectors, VecBytes;
+  const uint32_t UbVectors, VecBytes, Mxus;
   std::vector<uint8_t> mem_;
-  Bits mxu_rdata_q_, tmp_;
-  uint32_t last_mxu_addr_ = ~0u;
-  bool mxu_row_written_ = true;
+  // per MXU read port: the register, and what skips reloading it with the same value
+  struct ReadPort {
+    Bits rdata_q;
+    uint32_t last_addr = ~0u;
+    bool row_written = true;
+  };
+  std::vector<ReadPort> rd_;
+  Bits tmp_;
 };
 
 }  // namespace tpusim::sc

@@ -1,5 +1,5 @@
-// weight_fifo: SystemC twin of rtl/weight_fifo.v (FifoTiles tile slots in Cols byte banks, the
-// shift sequencer and the column skew of the shift).
+// weight_fifo: SystemC twin of rtl/weight_fifo.v (one MXU's FifoTiles tile slots in Cols byte
+// banks, ShiftPorts shift sequencers and the column skew of each port's shift).
 #pragma once
 
 #include <cstdint>
@@ -22,38 +22,47 @@ class weight_fifo : public sc_core::sc_module {
   sc_core::sc_in<Bits> wr_data_i;
   sc_core::sc_in<bool> arrive_i, switch_i;
   sc_core::sc_out<bool> shadow_full_o, tile_arrived_o;
-  sc_core::sc_out<Bits> weight_valid_o;  // Cols bits
-  sc_core::sc_out<Bits> weight_sel_o;    // Cols words (the RTL packs RowBits per column)
-  sc_core::sc_out<Bits> weight_o;        // Cols bytes
+  // lane l = p * Cols + c: port p's bus of column c (port-major, as the RTL)
+  sc_core::sc_out<Bits> weight_valid_o;  // ShiftPorts * Cols bits
+  sc_core::sc_out<Bits> weight_sel_o;    // ShiftPorts * Cols words (the RTL packs RowBits each)
+  sc_core::sc_out<Bits> weight_o;        // ShiftPorts * Cols bytes
 
   SC_HAS_PROCESS(weight_fifo);
-  weight_fifo(sc_core::sc_module_name name, uint32_t Rows, uint32_t Cols, uint32_t FifoTiles);
+  weight_fifo(sc_core::sc_module_name name, uint32_t Rows, uint32_t Cols, uint32_t FifoTiles,
+              uint32_t ShiftPorts);
   void trace(Vcd& vcd, const std::string& scope);
 
  private:
   void seq();
   void comb();
-  // The sequencer's combinational signals (stage 0 of the column skew) for this cycle.
+  // A sequencer's combinational signals (stage 0 of its column skew) for this cycle.
   struct Stage0 {
-    bool head_ready, shift_start, shift_on, shift_end;
-    uint32_t shift_row, addr;
+    bool start, on, end;
+    uint32_t row, slot, addr;
   };
-  Stage0 stage0(bool arrive) const;
+  // Whether a shift starts this cycle; fills `ports` with each port's stage 0.
+  bool stage0(bool arrive, std::vector<Stage0>& ports) const;
   // seq() updates registers only; comb() alone drives the outputs (one writer per signal),
   // woken by this event after every register update.
   sc_core::sc_event state_ev_;
 
-  const uint32_t Rows, Cols, FifoTiles;
-  uint32_t slot_bits_, addr_bits_, row_bits_;
+  const uint32_t Rows, Cols, FifoTiles, ShiftPorts;
+  uint32_t slot_bits_, addr_bits_, row_bits_, port_bits_;
   std::vector<uint8_t> mem_;  // FifoTiles * Rows rows of Cols bytes (bank c = byte c of a row)
-  uint32_t tail_q_ = 0, head_q_ = 0, held_q_ = 0, arrived_q_ = 0;
-  bool shifting_q_ = false;
-  uint32_t shift_row_q_ = 0;
+  uint32_t tail_q_ = 0, head_q_ = 0, held_q_ = 0, arrived_q_ = 0, port_q_ = 0;
   bool shadow_full_q_ = false;
-  // skew registers of columns 1 .. Cols-1 (index 0 unused: stage 0 is combinational)
+  // gen_port[p]: the sequencer registers
+  struct Port {
+    bool shifting_q = false;
+    uint32_t shift_row_q = 0, slot_q = 0;
+  };
+  std::vector<Port> port_;
+  // skew registers of lanes p * Cols + c, c = 1 .. Cols-1 (c = 0 unused: stage 0 is
+  // combinational)
   std::vector<uint8_t> valid_q_;
   std::vector<uint32_t> row_q_, addr_q_;
-  uint32_t live_q_ = 0;  // how many valid_q_ are set
+  std::vector<uint32_t> live_q_;  // per port: how many of its valid_q_ are set
+  std::vector<Stage0> s0_;
   Bits valid_, sel_, data_;
 };
 

@@ -15,54 +15,70 @@ namespace {
 
 constexpr uint64_t kUnknown = std::numeric_limits<uint64_t>::max();
 
-// The weight path of sim/isa/ISA.md: weight DMA requests, FIFO slots, shifts and switches, one
-// record per tile in request order. Request times are resolved lazily, because a tile waiting
-// for a FIFO slot is requested only once a later mmc's switch lets an older tile's shift finish.
+// A weight tile: MXU m's k-th tile (sim/isa/ISA.md, "Weight path").
+struct TileId {
+  uint32_t m = 0;
+  uint64_t k = 0;
+};
+
+// The weight path of sim/isa/ISA.md: one weight DMA requesting tiles in rw order for every MXU,
+// and per MXU its FIFO slots, shift ports, shifts and switches, one record per tile. Request
+// times are resolved lazily, because a tile waiting for a FIFO slot is requested only once a
+// later mmc's switch lets an older tile's shift finish.
 class WeightPath {
  public:
   explicit WeightPath(const TpuConfig& cfg)
       : depth_(cfg.weight_fifo_tiles),
+        ports_(timing::weight_shift_ports(cfg)),
         tx_(timing::weight_tile_transfer_cycles(cfg)),
         latency_(timing::weight_memory_latency_cycles(cfg)),
         shift_(timing::weight_shift_cycles(cfg)),
-        drain_(timing::weight_slot_drain_cycles(cfg)) {}
+        drain_(timing::weight_slot_drain_cycles(cfg)),
+        mxus_(cfg.mxus) {}
 
-  // An rw issued at `t` for `n` tiles.
-  void push(uint64_t t, uint64_t n) {
-    for (uint64_t i = 0; i < n; ++i) tiles_.push_back(Tile{t});
-    last_rw_tile_ = base_ + tiles_.size() - 1;
+  // An rw issued at `t` for `n` tiles of MXU `m`.
+  void push(uint64_t t, uint64_t n, uint32_t m) {
+    Mxu& u = mxus_[m];
+    for (uint64_t i = 0; i < n; ++i) {
+      u.tiles.push_back(Tile{t});
+      pending_.push_back({m, u.base + u.tiles.size() - 1});
+    }
+    last_ = pending_.back();
+    any_ = true;
   }
-  uint64_t tiles() const { return base_ + tiles_.size(); }
-  uint64_t last_rw_tile() const { return last_rw_tile_; }
+  TileId last_rw_tile() const { return last_; }
 
   // Cycle at which the weight DMA can accept the next rw: bus free after the last tile of the
   // previous rw. kUnknown if that tile still waits for a slot only a later switch frees.
   uint64_t dma_free() {
-    if (tiles() == 0) return 0;
-    uint64_t r = request(tiles() - 1);
+    if (!any_) return 0;
+    uint64_t r = request(last_);
     return r == kUnknown ? kUnknown : r + tx_;
   }
-  uint64_t arrival(uint64_t j) {
-    if (j < base_) return 0;  // trimmed: switched in long ago, so arrived
-    uint64_t r = request(j);
+  bool requested(TileId id) const {
+    const Mxu& u = mxus_[id.m];
+    return id.k < u.base || u.tiles[id.k - u.base].req != kUnknown;
+  }
+  uint64_t arrival(TileId id) {
+    if (id.k < mxus_[id.m].base) return 0;  // trimmed: switched in long ago, so arrived
+    uint64_t r = request(id);
     return r == kUnknown ? kUnknown : r + tx_ + latency_;
   }
-  // Shift start of tile k (the next one to switch): every earlier tile has switched.
-  uint64_t shift_start(uint64_t k) {
-    uint64_t a = arrival(k);
-    if (a == kUnknown) return kUnknown;
-    return k > 0 ? after(at(k - 1), a) : a;
+  // Shift start of MXU m's tile k (the next one to switch there): its earlier tiles switched.
+  uint64_t shift_start(TileId id) {
+    uint64_t a = arrival(id);
+    return a == kUnknown ? kUnknown : start(id, a);
   }
-  uint64_t shadow_full(uint64_t k) {
-    uint64_t s = shift_start(k);
+  uint64_t shadow_full(TileId id) {
+    uint64_t s = shift_start(id);
     return s == kUnknown ? kUnknown : s + timing::weight_shift_to_switch_cycles();
   }
-  void switched(uint64_t k, uint64_t t) {
-    Tile& tile = at(k);
-    tile.shift = shift_start(k);
+  void switched(TileId id, uint64_t t) {
+    Tile& tile = at(id);
+    tile.shift = shift_start(id);
     tile.freed = tile.shift + drain_;
     tile.switched = t;
-    trim(k);
+    trim(id);
   }
 
  private:
@@ -73,69 +89,73 @@ class WeightPath {
     uint64_t freed = kUnknown;
     uint64_t switched = kUnknown;
   };
-  Tile& at(uint64_t j) { return tiles_[j - base_]; }
+  struct Mxu {
+    std::deque<Tile> tiles;
+    uint64_t base = 0;  // k of tiles.front()
+  };
+  Tile& at(TileId id) {
+    Mxu& u = mxus_[id.m];
+    if (id.k < u.base) throw std::logic_error("WeightPath: a trimmed tile was looked up");
+    return u.tiles[id.k - u.base];
+  }
 
-  // Request time of tile j, resolving earlier tiles in order.
-  uint64_t request(uint64_t j) {
-    while (next_req_ <= j) {
-      Tile& t = at(next_req_);
+  // Request time of tile `id`, resolving earlier tiles (of every MXU) in request order.
+  uint64_t request(TileId id) {
+    while (at(id).req == kUnknown) {
+      const TileId j = pending_.front();
+      Tile& t = at(j);
       uint64_t r = t.rw_issue;
-      if (next_req_ > 0 && next_req_ - 1 >= base_)
-        r = std::max(r, at(next_req_ - 1).req + tx_);
-      else if (next_req_ > 0)
-        r = std::max(r, last_trimmed_req_ + tx_);
-      if (next_req_ >= depth_) {
-        uint64_t freed = freed_of(next_req_ - depth_);
+      if (last_req_ != kUnknown) r = std::max(r, last_req_ + tx_);
+      if (j.k >= depth_) {  // the slot of MXU j.m's tile depth_ earlier
+        uint64_t freed = freed_of({j.m, j.k - depth_});
         if (freed == kUnknown) return kUnknown;
         r = std::max(r, freed);
       }
       t.req = r;
-      ++next_req_;
+      last_req_ = r;
+      pending_.pop_front();
     }
-    return at(j).req;
+    return at(id).req;
   }
 
-  // End of the shift that drains tile k's slot: known once tile k has been requested and tile
-  // k - 1 switched in (a slot frees without waiting for its own tile's switch).
-  uint64_t freed_of(uint64_t k) {
-    if (k < base_) return trimmed_freed(k);
-    Tile& tile = at(k);
+  // End of the shift that drains tile id's slot: known once it has been requested and its MXU's
+  // previous tile switched in (a slot frees without waiting for its own tile's switch).
+  uint64_t freed_of(TileId id) {
+    Tile& tile = at(id);
     if (tile.freed != kUnknown) return tile.freed;
-    if (k > 0 && (k - 1 >= base_ ? at(k - 1).switched : kUnknown) == kUnknown) return kUnknown;
-    const uint64_t a = tile.req + tx_ + latency_;
-    return (k > 0 ? after(at(k - 1), a) : a) + drain_;
+    if (id.k > 0 && at({id.m, id.k - 1}).switched == kUnknown) return kUnknown;
+    return start(id, tile.req + tx_ + latency_) + drain_;
   }
 
-  // Shift start of the tile after `prev` (which has switched), arrived at `a`: the shadow is
-  // free once prev's switch issued, the sequencer once prev's shift fed its last row.
-  uint64_t after(const Tile& prev, uint64_t a) const {
-    return std::max(
-        {a, prev.switched + timing::weight_switch_to_shift_cycles(), prev.shift + shift_});
+  // Shift start of tile id (its MXU's previous tiles switched), arrived at `a`: the shadow is
+  // free once the previous tile's switch issued, and a shift port once tile k - P's shift fed
+  // its last row.
+  uint64_t start(TileId id, uint64_t a) {
+    uint64_t s = a;
+    if (id.k >= 1)
+      s = std::max(s, at({id.m, id.k - 1}).switched + timing::weight_switch_to_shift_cycles());
+    if (id.k >= ports_) s = std::max(s, at({id.m, id.k - ports_}).shift + shift_);
+    return s;
   }
 
-  // Keeps the last 2 * depth_ + 2 switched tiles (what later requests and shifts look back at).
-  void trim(uint64_t switched_k) {
-    while (base_ + 2 * depth_ + 2 < switched_k && base_ < next_req_ && !tiles_.empty()) {
-      recent_freed_.push_back(tiles_.front().freed);
-      if (recent_freed_.size() > depth_ + 1) recent_freed_.pop_front();
-      last_trimmed_req_ = tiles_.front().req;
-      tiles_.pop_front();
-      ++base_;
+  // Keeps the last depth_ + ports_ + 2 switched tiles of the MXU: later requests look back
+  // depth_ tiles (a slot), shifts ports_ (a port), and no request runs more than depth_ + 1
+  // tiles ahead of its MXU's switches.
+  void trim(TileId switched) {
+    Mxu& u = mxus_[switched.m];
+    while (u.base + depth_ + ports_ + 2 < switched.k && !u.tiles.empty() &&
+           u.tiles.front().req != kUnknown && u.tiles.front().switched != kUnknown) {
+      u.tiles.pop_front();
+      ++u.base;
     }
   }
-  uint64_t trimmed_freed(uint64_t j) const {
-    uint64_t back = base_ - j;  // 1 = the most recently trimmed
-    if (back == 0 || back > recent_freed_.size()) return kUnknown;
-    return recent_freed_[recent_freed_.size() - back];
-  }
 
-  uint64_t depth_, tx_, latency_, shift_, drain_;
-  std::deque<Tile> tiles_;
-  uint64_t base_ = 0;  // index of tiles_.front()
-  uint64_t next_req_ = 0;
-  uint64_t last_rw_tile_ = 0;
-  uint64_t last_trimmed_req_ = 0;
-  std::deque<uint64_t> recent_freed_;
+  uint64_t depth_, ports_, tx_, latency_, shift_, drain_;
+  std::vector<Mxu> mxus_;
+  std::deque<TileId> pending_;  // pushed, not yet requested, in request (rw) order
+  uint64_t last_req_ = kUnknown;
+  TileId last_;
+  bool any_ = false;
 };
 
 [[noreturn]] void deadlock(const Program& prog, size_t pc, const char* what) {
@@ -163,20 +183,23 @@ EngineResult run_fast(const TpuConfig& cfg, const Program& prog, const EngineOpt
   const uint64_t W = cfg.vector_bytes();
   const uint64_t mxu_latency = timing::mxu_latency_cycles(cfg);
   WeightPath wp(cfg);
-  uint64_t host_free = 0, mxu_free = 0, act_free = 0;
+  uint64_t host_free = 0, act_free = 0;
+  // Per MXU: input free (after its last mmc's last row), the completion times of its incomplete
+  // mmcs (sim/isa/ISA.md, `sync`), oldest first, and its next tile to switch in. Entries that
+  // have completed by the previous issue are dropped as new ones arrive.
+  std::vector<uint64_t> mxu_free(cfg.mxus, 0), next_switch(cfg.mxus, 0);
+  std::vector<std::deque<uint64_t>> mmc_done(cfg.mxus);
+  // Rows are injected on some MXU in every cycle of [.., injecting_until) that is injecting at
+  // all: mmcs issue in order, so each new interval starts after every earlier one started.
+  uint64_t injecting_until = 0;
   ConfigRegs regs;  // the setc registers: an act's walk length (2-D pooling) depends on them
-  // Incomplete instructions of the units that pipeline them (sim/isa/ISA.md, `sync`): the
-  // completion times of the mmcs, and the last tile of each rw, oldest first. Entries that have
-  // completed by the previous issue are dropped as new ones arrive.
-  std::deque<uint64_t> mmc_done;
-  std::deque<uint64_t> rw_last_tile;
-  uint64_t next_switch = 0;
+  // The last tile of each rw, oldest first, while it may be incomplete (`sync weights`).
+  std::deque<TileId> rw_last_tile;
   uint64_t prev_issue = 0;
-  // rw instructions whose completion (last tile's arrival) is resolved at the end.
   // rw instructions whose completion (last tile's arrival) is not known yet, oldest first.
-  std::deque<std::pair<size_t, uint64_t>> rw_done;
-  auto resolve_rw = [&](uint64_t up_to_tile) {
-    while (!rw_done.empty() && rw_done.front().second <= up_to_tile) {
+  std::deque<std::pair<size_t, TileId>> rw_done;
+  auto resolve_rw = [&] {
+    while (!rw_done.empty() && wp.requested(rw_done.front().second)) {
       if (opt.record_timeline)
         res.timeline[rw_done.front().first].done = wp.arrival(rw_done.front().second);
       rw_done.pop_front();
@@ -186,7 +209,7 @@ EngineResult run_fast(const TpuConfig& cfg, const Program& prog, const EngineOpt
   for (size_t pc = 0; pc < prog.code.size(); ++pc) {
     const Instruction& in = prog.code[pc];
     const uint64_t earliest = pc == 0 ? timing::front_end_cycles() : prev_issue + 1;
-    const uint64_t mxu_free_before = mxu_free;
+    const uint64_t injecting_before = injecting_until;
     uint64_t t = earliest, done = 0;
     uint64_t arrival = 0;  // for an mmc switch: when its tile arrives
     switch (in.op) {
@@ -204,7 +227,7 @@ EngineResult run_fast(const TpuConfig& cfg, const Program& prog, const EngineOpt
         uint64_t f = wp.dma_free();
         if (f == kUnknown) deadlock(prog, pc, "the weight DMA still");
         t = std::max(t, f);
-        wp.push(t, in.c);
+        wp.push(t, in.c, in.d);
         rw_done.emplace_back(pc, wp.last_rw_tile());
         while (!rw_last_tile.empty()) {
           const uint64_t a = wp.arrival(rw_last_tile.front());
@@ -214,22 +237,29 @@ EngineResult run_fast(const TpuConfig& cfg, const Program& prog, const EngineOpt
         rw_last_tile.push_back(wp.last_rw_tile());
         break;
       }
-      case Opcode::kMatmul:
-        t = std::max(t, mxu_free);
+      case Opcode::kMatmul: {
+        const uint32_t m = in.d;
+        t = std::max(t, mxu_free[m]);
         if (in.flags & kFlagSwitch) {
-          uint64_t full = wp.shadow_full(next_switch);
-          arrival = wp.arrival(next_switch);
+          const TileId id{m, next_switch[m]};
+          const uint64_t full = wp.shadow_full(id);
+          if (full == kUnknown)
+            deadlock(prog, pc, "its tile is requested behind a tile that still");
+          arrival = wp.arrival(id);
           t = std::max(t, full);
-          resolve_rw(next_switch);  // before the tile record may be trimmed
-          wp.switched(next_switch, t);
-          ++next_switch;
+          resolve_rw();  // before the tile record may be trimmed
+          wp.switched(id, t);
+          ++next_switch[m];
         }
-        mxu_free = t + in.c;
+        mxu_free[m] = t + in.c;
         done = t + in.c + mxu_latency;
-        while (!mmc_done.empty() && mmc_done.front() <= t) mmc_done.pop_front();
-        mmc_done.push_back(done);
-        n.array_active_cycles += in.c;
+        auto& pend = mmc_done[m];
+        while (!pend.empty() && pend.front() <= t) pend.pop_front();
+        pend.push_back(done);
+        n.array_active_cycles += t + in.c - std::max(t, std::min(t + in.c, injecting_until));
+        injecting_until = std::max(injecting_until, t + in.c);
         break;
+      }
       case Opcode::kActivate:
         t = std::max(t, act_free);
         act_free = t + act_steps(in, regs) + timing::act_pipeline_cycles();
@@ -237,14 +267,15 @@ EngineResult run_fast(const TpuConfig& cfg, const Program& prog, const EngineOpt
         break;
       case Opcode::kSync:
       case Opcode::kHalt: {
-        // At most `pending` incomplete instructions per unit of the mask; each unit completes
-        // in issue order, so: everything but its last `pending` instructions complete.
+        // At most `pending` incomplete instructions per unit of the mask (with mxu: per MXU);
+        // each unit completes in issue order, so: everything but its last `pending` complete.
         const uint8_t mask = in.op == Opcode::kHalt ? kUnitAll : in.flags;
         const uint64_t pending = in.op == Opcode::kHalt ? 0 : in.d;
         if ((mask & kUnitHost) && pending == 0) t = std::max(t, host_free);
         if ((mask & kUnitAct) && pending == 0) t = std::max(t, act_free);
-        if ((mask & kUnitMxu) && mmc_done.size() > pending)
-          t = std::max(t, mmc_done[mmc_done.size() - 1 - pending]);
+        if (mask & kUnitMxu)
+          for (const auto& pend : mmc_done)
+            if (pend.size() > pending) t = std::max(t, pend[pend.size() - 1 - pending]);
         if ((mask & kUnitWeights) && rw_last_tile.size() > pending) {
           const uint64_t c = wp.arrival(rw_last_tile[rw_last_tile.size() - 1 - pending]);
           if (c == kUnknown) deadlock(prog, pc, "it waits for a requested weight tile, and one");
@@ -254,11 +285,12 @@ EngineResult run_fast(const TpuConfig& cfg, const Program& prog, const EngineOpt
         break;
       }
     }
+    resolve_rw();
     // Counters for the cycles the controller was held by this instruction: [held0, t). The
     // previous matmul's injection covers a prefix of them (array_active); the rest is charged
     // by what held the controller (sim/isa/ISA.md "Performance counters").
     const uint64_t held0 = earliest;
-    const uint64_t idle0 = std::max(held0, mxu_free_before);
+    const uint64_t idle0 = std::max(held0, injecting_before);
     uint64_t stall = 0, shift = 0, raw = 0, input = 0;
     if (t > idle0) {
       const uint64_t idle = t - idle0;
@@ -281,12 +313,11 @@ EngineResult run_fast(const TpuConfig& cfg, const Program& prog, const EngineOpt
       EventCounts& l = res.per_layer.at((*opt.layer_of)[pc]);
       const uint64_t span0 = pc == 0 ? 0 : prev_issue + 1;  // this instruction's cycles: [span0, t]
       const uint64_t span = t + 1 - span0;
-      // Injection cycles inside the span: the previous matmul's tail, and the issue cycle of an
-      // mmc.
-      const uint64_t active =
-          (std::min(t + 1, mxu_free_before) > span0 ? std::min(t + 1, mxu_free_before) - span0
-                                                    : 0) +
-          (in.op == Opcode::kMatmul ? 1 : 0);
+      // Injection cycles inside the span: earlier matmuls' tails (on any MXU), and the issue
+      // cycle of an mmc unless another MXU injects in it already.
+      const uint64_t tail_end = std::min(t + 1, injecting_before);
+      const uint64_t active = (tail_end > span0 ? tail_end - span0 : 0) +
+                              (in.op == Opcode::kMatmul && injecting_before <= t ? 1 : 0);
       l.cycles += span;
       l.array_active_cycles += active;
       l.weight_stall_cycles += stall;
@@ -303,7 +334,8 @@ EngineResult run_fast(const TpuConfig& cfg, const Program& prog, const EngineOpt
     if (values) values->step(in);
     if (in.op == Opcode::kHalt) n.cycles = t + 1;
   }
-  resolve_rw(std::numeric_limits<uint64_t>::max());
+  resolve_rw();
+  if (!rw_done.empty()) throw std::logic_error("run_fast: an rw's tiles were never requested");
   n.non_matrix_cycles =
       n.cycles - n.array_active_cycles - n.weight_stall_cycles - n.weight_shift_cycles;
   if (values) {

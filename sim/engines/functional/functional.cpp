@@ -204,7 +204,8 @@ void count_work(const TpuConfig& cfg, const Instruction& in, const ConfigRegs& r
         n.weight_fifo_read_bytes += T;
       }
       n.matmul_rows += in.c;
-      n.macs += uint64_t(in.c) * cfg.macs_per_cycle();
+      n.mxu_rows(in.d) += in.c;
+      n.macs += uint64_t(in.c) * cfg.mxu_macs_per_row();
       n.ub_read_bytes += uint64_t(in.c) * cfg.array.rows;
       n.acc_write_bytes += uint64_t(in.c) * C * 4;
       if (in.flags & kFlagAccumulate) n.acc_read_bytes += uint64_t(in.c) * C * 4;
@@ -223,18 +224,19 @@ void count_work(const TpuConfig& cfg, const Instruction& in, const ConfigRegs& r
 void ValueExecutor::step(const Instruction& in) {
   switch (in.op) {
     case Opcode::kReadWeights:
-      for (uint32_t t = 0; t < in.c; ++t) queue_.push_back(uint64_t(in.a) + t);
+      for (uint32_t t = 0; t < in.c; ++t) mxus_.at(in.d).queue.push_back(uint64_t(in.a) + t);
       return;
     case Opcode::kMatmul:
       if (in.flags & kFlagSwitch) {
-        active_ = ActiveTile::of(result.state.weights.data() + queue_.front() * cfg_.tile_bytes(),
-                                 cfg_.array.rows, cfg_.array.cols);
-        queue_.pop_front();
-        widened_.resize(uint64_t(active_.rows) * active_.cols);
-        for (uint32_t r = 0; r < active_.rows; ++r)
-          numerics::widen_to_float(active_.weights + uint64_t(r) * cfg_.array.cols, active_.cols,
-                                   widened_.data() + uint64_t(r) * active_.cols);
-        active_.widened = widened_.data();
+        Mxu& u = mxus_.at(in.d);
+        u.active = ActiveTile::of(result.state.weights.data() + u.queue.front() * cfg_.tile_bytes(),
+                                  cfg_.array.rows, cfg_.array.cols);
+        u.queue.pop_front();
+        u.widened.resize(uint64_t(u.active.rows) * u.active.cols);
+        for (uint32_t r = 0; r < u.active.rows; ++r)
+          numerics::widen_to_float(u.active.weights + uint64_t(r) * cfg_.array.cols, u.active.cols,
+                                   u.widened.data() + uint64_t(r) * u.active.cols);
+        u.active.widened = u.widened.data();
       }
       break;
     case Opcode::kWriteHost:
@@ -243,7 +245,8 @@ void ValueExecutor::step(const Instruction& in) {
     default:
       break;
   }
-  execute_instruction(cfg_, in, result.state, active_);
+  execute_instruction(cfg_, in, result.state,
+                      in.op == Opcode::kMatmul ? mxus_.at(in.d).active : mxus_[0].active);
 }
 
 FunctionalResult run_functional(const TpuConfig& cfg, const Program& prog) {

@@ -148,21 +148,24 @@ class WorkCounter {
   ConfigRegs regs_;
 };
 
-// Program-order value execution with the weight FIFO: the functional executor's core, reused by
+// Program-order value execution with the weight FIFOs: the functional executor's core, reused by
 // the fast engine.
 class ValueExecutor {
  public:
-  ValueExecutor(const TpuConfig& cfg, const Program& prog) : cfg_(cfg) {
+  ValueExecutor(const TpuConfig& cfg, const Program& prog) : cfg_(cfg), mxus_(cfg.mxus) {
     result.state = ArchState::initial(cfg, prog);
   }
   void step(const Instruction& in);
   FunctionalResult result;
 
  private:
+  struct Mxu {
+    std::deque<uint64_t> queue;  // tiles pushed by rw, not yet switched in
+    ActiveTile active;           // the tile the array multiplies by
+    std::vector<float> widened;  // active's nonzero block as float (active.widened)
+  };
   const TpuConfig& cfg_;
-  std::deque<uint64_t> queue_;  // tiles pushed by rw, not yet switched in
-  ActiveTile active_;           // the tile the array multiplies by
-  std::vector<float> widened_;  // active_'s nonzero block as float (active_.widened)
+  std::vector<Mxu> mxus_;  // one per MXU (instruction field d)
 };
 
 }  // namespace tpusim

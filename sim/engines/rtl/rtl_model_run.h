@@ -65,6 +65,12 @@ EngineResult run_model(const TpuConfig& cfg, const Program& prog, const EngineOp
         "and {}",
         prog.name, hv, prog.code.size(), host_vectors_param, imem_depth));
 
+  // A VerilatedContext makes itself the thread's context; once this one is gone, the default
+  // context is the thread's again, so that a verilated model built later in this thread (the
+  // lockstep bench's SystemC model) does not find a deleted one.
+  struct RestoreContext {
+    ~RestoreContext() { Verilated::threadContextp(Verilated::defaultContextp()); }
+  } restore_context;
   auto ctx = std::make_unique<VerilatedContext>();
   auto m = std::make_unique<Model>(ctx.get(), "tpu_top");
   m->clk_i = 0;
@@ -99,7 +105,8 @@ EngineResult run_model(const TpuConfig& cfg, const Program& prog, const EngineOp
   m->eval();
 
   ResultBuilder rb(cfg, prog, opt.record_timeline, opt.layer_of, opt.layers);
-  std::vector<uint32_t> wbuf(std::max<uint64_t>((W + 3) / 4, C) + 2);
+  const uint64_t M = cfg.mxus;
+  std::vector<uint32_t> wbuf(std::max<uint64_t>((W + 3) / 4, M * C) + 2), tags(M + 2);
   const uint32_t acc_bits = [&] {
     uint32_t b = 0;
     while ((uint64_t(1) << b) < cfg.accumulator_entries) ++b;
@@ -113,7 +120,8 @@ EngineResult run_model(const TpuConfig& cfg, const Program& prog, const EngineOp
   for (uint64_t c = 0;; ++c) {
     if (c > max_cycles) throw std::runtime_error("RTL did not halt");
     m->eval();
-    rb.cycle(c, m->issue_valid_o, m->issue_pc_o, m->obs_fifo_arrive_o,
+    // obs_fifo_arrive_o: one bit per MXU; the weight DMA delivers at most one tile per cycle
+    rb.cycle(c, m->issue_valid_o, m->issue_pc_o, m->obs_fifo_arrive_o != 0,
              rb.wants_counters() || m->done_o ? counters() : Counters6{});
     if (m->done_o) break;
     if (opt.values) {
@@ -127,14 +135,19 @@ EngineResult run_model(const TpuConfig& cfg, const Program& prog, const EngineOp
         std::memcpy(init.ub.data() + uint64_t(m->obs_act_ub_addr_o) * W, wbuf.data(), W);
       }
       if (m->obs_psum_valid_o) {
-        // the accumulator's write stage writes this row one edge later; no read can come in
-        // between for race-free programs, so applying it now gives the same final state
-        to_words(m->obs_psum_o, wbuf.data(), C);
-        const uint32_t tag = m->obs_psum_tag_o;
-        const bool accumulate = (tag >> acc_bits) & 1u;
-        int32_t* row = init.acc.data() + uint64_t(tag & ((1u << acc_bits) - 1)) * C;
-        for (uint64_t k = 0; k < C; ++k)
-          row[k] = int32_t((accumulate ? uint32_t(row[k]) : 0u) + wbuf[k]);
+        // the accumulators' write stages write these rows one edge later; no read can come in
+        // between for race-free programs (nor two MXUs write one row), so applying them now, in
+        // MXU order, gives the same final state
+        to_words(m->obs_psum_o, wbuf.data(), M * C);
+        to_words(m->obs_psum_tag_o, tags.data(), M);
+        for (uint64_t x = 0; x < M; ++x) {
+          if (!((uint64_t(m->obs_psum_valid_o) >> x) & 1u)) continue;
+          const uint32_t tag = tags[x];
+          const bool accumulate = (tag >> acc_bits) & 1u;
+          int32_t* row = init.acc.data() + uint64_t(tag & ((1u << acc_bits) - 1)) * C;
+          for (uint64_t k = 0; k < C; ++k)
+            row[k] = int32_t((accumulate ? uint32_t(row[k]) : 0u) + wbuf[x * C + k]);
+        }
       }
     }
     tick(*m);

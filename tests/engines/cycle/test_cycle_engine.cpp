@@ -161,6 +161,51 @@ TEST_CASE("cycle engine equals fast engine: 300-program campaign") {
   CHECK(total == 300);
 }
 
+// Issue 21: several MXUs (tiny-4-x2, tiny-8-x4 with two shift ports, small-16-x2): directed
+// programs that use every MXU at once and stream tiles through the shift ports, and random
+// programs whose rw and mmc spread over every MXU.
+TEST_CASE("cycle engine equals fast engine: several MXUs and shift ports") {
+  uint64_t programs = 0, mmcs_off_mxu0 = 0;
+  for (const char* arch : {"tiny-4-x2", "tiny-8-x4", "small-16-x2"}) {
+    const TpuConfig cfg = load_config(arch);
+    REQUIRE(cfg.mxus > 1);
+    const uint32_t R = cfg.array.rows;
+    {
+      INFO(arch << " multi-MXU program");
+      check_equal(cfg, rtl_test::multi_mxu_program(cfg, R + 3, 5));
+    }
+    for (uint32_t b : {1u, 2u, R}) {
+      INFO(arch << " shift stream b=" << b);
+      check_equal(cfg,
+                  rtl_test::shift_stream_program(cfg.mxus - 1, cfg.weight_fifo_tiles, b, 7 + b));
+    }
+    for (uint64_t seed = 1; seed <= 8; ++seed) {
+      INFO(arch << " seed " << seed);
+      GenOptions go;
+      go.instructions = 50;
+      go.window = seed % 2 ? 64 : 0;
+      const Program p = generate_program(cfg, seed * 313 + 11, go);
+      for (const Instruction& in : p.code) mmcs_off_mxu0 += in.op == Opcode::kMatmul && in.d != 0;
+      check_equal(cfg, p);
+      ++programs;
+    }
+  }
+  CHECK(programs == 24);
+  CHECK(mmcs_off_mxu0 > 0);  // the generator used MXUs other than 0
+}
+
+TEST_CASE("cycle engine equals fast engine: lowered small MLP on small-16-x2 with values") {
+  const TpuConfig cfg = load_config("small-16-x2");
+  const char* y =
+      "name: tiny-mlp\npaper: test\nbatch: 20\ninput: {features: 40}\nlayers:\n"
+      "  - {type: fc, out: 24, act: relu}\n  - {type: fc, out: 10, act: sigmoid}\n";
+  LowerOptions lo;
+  lo.unroll = true;
+  const LoweredProgram lp = lower(cfg, parse_workload(y, "tiny-mlp.yaml"), lo);
+  REQUIRE(lp.segments.size() == 1);
+  check_equal(cfg, lp.segments[0].program, &lp.segments[0].layer_of, lp.layers.size());
+}
+
 // Issue 6's workload campaign (hidden: run by scripts/agreement_campaign.sh, not by CTest): every
 // library workload lowered for small-16 (batch 1, LLM context 128, timing only), each segment run
 // on both engines and compared field by field. The SystemC twin runs ~4x10^5 cycles/s at 16x16 and

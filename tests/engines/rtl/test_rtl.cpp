@@ -165,7 +165,9 @@ TEST_CASE("directed: the next shift starts when the sequencer is free and the sw
   const uint64_t L = t::weight_shift_to_switch_cycles();
   const uint64_t S = t::weight_shift_cycles(cfg());
   // Both tiles arrive before the first switch; tile 0's shift started at its arrival, tile 1's
-  // waits for tile 0's switch (sw0 + G) and for the sequencer to feed tile 0's last row (s0 + S).
+  // waits for tile 0's switch (sw0 + G) and, with one shift port, for the sequencer to feed tile
+  // 0's last row (s0 + S; with two or more ports tile 1 has a port of its own).
+  const uint64_t P = t::weight_shift_ports(cfg());
   const Program p = program({make_instruction(Opcode::kReadWeights, 0, 0, 2),
                              make_instruction(Opcode::kSync, 0, 0, 0, kUnitWeights),
                              make_instruction(Opcode::kMatmul, 0, 0, 1, kFlagSwitch),
@@ -176,7 +178,7 @@ TEST_CASE("directed: the next shift starts when the sequencer is free and the sw
   const uint64_t sw0 = r.issue_cycle[2];
   const uint64_t s0 = t::front_end_cycles() + Tx + Lw, a1 = s0 + Tx;
   CHECK(sw0 == r.issue_cycle[1] + 1);
-  const uint64_t sw1 = std::max(std::max({a1, s0 + S, sw0 + G}) + L, sw0 + 1);
+  const uint64_t sw1 = std::max(std::max({a1, P > 1 ? 0 : s0 + S, sw0 + G}) + L, sw0 + 1);
   CHECK(r.issue_cycle[3] == sw1);
   CHECK(delta(r, sw1 - 1, &Counters::weight_shift) == 1);
   CHECK(delta(r, sw1, &Counters::array_active) == 1);
@@ -200,7 +202,8 @@ TEST_CASE("directed: a FIFO slot frees when the last column has read the tile") 
   const uint64_t sw0 = r.issue_cycle[3];
   const uint64_t s0 = t::front_end_cycles() + Tx + Lw;
   const uint64_t a1 = s0 + Tx;
-  const uint64_t s1 = std::max({a1, sw0 + G, s0 + S});
+  const uint64_t P = t::weight_shift_ports(cfg());
+  const uint64_t s1 = std::max({a1, sw0 + G, P > 1 ? 0 : s0 + S});  // port k mod P free
   const uint64_t r_last = std::max(t::front_end_cycles() + (F + 1) * Tx, s1 + Dr);
   CHECK(r.issue_cycle[4] == r_last + Tx + Lw);
   check_timing(p, r);
@@ -381,6 +384,139 @@ TEST_CASE("timing does not depend on data values") {
   CHECK(ra.counters == rb.counters);
   CHECK(ra.host != rb.host);
 }
+
+TEST_CASE("directed: prefetched tiles shift on ports k mod P, one Rows-cycle port each") {
+  // rw n=K into the last MXU's FIFO, sync weights (every tile arrived), then K single-row
+  // `mmc switch` on that MXU in a row: s_k = max(a_k, sw_{k-1} + G, s_{k-P} + S) and
+  // sw_k = max(s_k + L, sw_{k-1} + 1) (sim/isa/ISA.md, "Weight path", "Shift ports").
+  const uint32_t F = cfg().weight_fifo_tiles, K = F, m = cfg().mxus - 1;
+  const uint64_t P = t::weight_shift_ports(cfg()), S = t::weight_shift_cycles(cfg());
+  const uint64_t G = t::weight_switch_to_shift_cycles(), L = t::weight_shift_to_switch_cycles();
+  const uint64_t Tx = t::weight_tile_transfer_cycles(cfg());
+  const uint64_t Lw = t::weight_memory_latency_cycles(cfg());
+  std::vector<Instruction> code = {make_instruction(Opcode::kReadWeights, 0, 0, K, 0, uint16_t(m)),
+                                   make_instruction(Opcode::kSync, 0, 0, 0, kUnitWeights)};
+  for (uint32_t k = 0; k < K; ++k)
+    code.push_back(make_instruction(Opcode::kMatmul, k, k, 1, kFlagSwitch, uint16_t(m)));
+  code.push_back(make_instruction(Opcode::kSync, 0, 0, 0, kUnitMxu));
+  Program p = program(code);
+  p.random_init.push_back({true, 0, K, 4});
+  const RtlResult r = Harness(cfg()).run(p, true);
+  const uint64_t t0 = t::front_end_cycles();
+  std::vector<uint64_t> a(K), s(K), sw(K);
+  for (uint32_t k = 0; k < K; ++k) a[k] = t0 + (k + 1) * Tx + Lw;  // K <= F: no slot waits
+  CHECK(r.issue_cycle[1] == a[K - 1]);
+  uint64_t prev = r.issue_cycle[1];
+  for (uint32_t k = 0; k < K; ++k) {
+    s[k] = a[k];
+    if (k >= 1) s[k] = std::max(s[k], sw[k - 1] + G);
+    if (k >= P) s[k] = std::max(s[k], s[k - P] + S);
+    sw[k] = std::max(s[k] + L, prev + 1);
+    prev = sw[k];
+    INFO("tile " << k);
+    CHECK(r.issue_cycle[2 + k] == sw[k]);
+    if (k >= 1 && sw[k] > sw[k - 1] + 1) {
+      CHECK(delta(r, sw[k] - 1, &Counters::weight_shift) == 1);  // T-1: held by the shift
+      CHECK(delta(r, sw[k], &Counters::array_active) == 1);      // T: the switch injects
+    }
+  }
+  if (P > 1 && K >= 3 && S > 2) {
+    // two ports: tiles enter faster than one per S cycles (on average S / P, at least 2 apart)
+    CHECK(sw[K - 1] - sw[0] < uint64_t(K - 1) * S);
+    for (uint32_t k = 1; k < K; ++k) CHECK(sw[k] - sw[k - 1] >= 2);
+  } else if (K >= 2) {
+    CHECK(sw[K - 1] - sw[K - 2] == S);  // one port: one tile per S cycles
+  }
+  check_timing(p, r);
+  check_values(p, r);
+}
+
+TEST_CASE("directed: the decoder rejects rw and mmc naming an MXU the chip does not have") {
+  const uint16_t d = uint16_t(cfg().mxus);
+  for (const Instruction& bad : {make_instruction(Opcode::kReadWeights, 0, 0, 1, 0, d),
+                                 make_instruction(Opcode::kMatmul, 0, 0, 1, 0, d)}) {
+    const RtlResult ok = Harness(cfg()).run(
+        program({make_instruction(Opcode::kMatmul, 0, 0, 1, 0, uint16_t(d - 1))}));
+    CHECK_FALSE(ok.error);
+    const RtlResult r = Harness(cfg()).run(program({bad}));
+    CHECK(r.error);
+    CHECK(r.issue_cycle[0] == UINT64_MAX);
+  }
+}
+
+#if TPUSIM_RTL_MXUS > 1
+TEST_CASE("directed: MXUs run their mmcs side by side and write one accumulator space") {
+  const uint32_t M = cfg().mxus, B = 6;
+  const uint64_t Lm = t::mxu_latency_cycles(cfg());
+  std::vector<Instruction> code;
+  for (uint32_t m = 0; m < M; ++m)
+    code.push_back(make_instruction(Opcode::kReadWeights, m, 0, 1, 0, uint16_t(m)));
+  code.push_back(make_instruction(Opcode::kReadHost, 0, 0, B));
+  code.push_back(make_instruction(Opcode::kSync, 0, 0, 0, kUnitHost | kUnitWeights));
+  const size_t first_mmc = code.size();
+  for (uint32_t m = 0; m < M; ++m)  // every MXU reads the same UB rows, writes its own acc rows
+    code.push_back(make_instruction(Opcode::kMatmul, 0, m * B, B, kFlagSwitch, uint16_t(m)));
+  const size_t sync_pending = code.size();
+  code.push_back(make_instruction(Opcode::kSync, 0, 0, 0, kUnitMxu, 1));
+  const size_t sync_all = code.size();
+  code.push_back(make_instruction(Opcode::kSync, 0, 0, 0, kUnitMxu));
+  code.push_back(make_instruction(Opcode::kActivate, 0, B, M * B, 1));
+  code.push_back(make_instruction(Opcode::kSync, 0, 0, 0, kUnitAct));
+  code.push_back(make_instruction(Opcode::kWriteHost, B, B, M * B));
+  code.push_back(make_instruction(Opcode::kSync, 0, 0, 0, kUnitHost));
+  Program p = program(code);
+  p.random_init.push_back({false, 0, B, 21});
+  p.random_init.push_back({true, 0, M, 22});
+  const RtlResult r = Harness(cfg()).run(p, true);
+  const uint64_t t = r.issue_cycle[first_mmc];
+  for (uint32_t m = 1; m < M; ++m) {
+    INFO("MXU " << m);
+    CHECK(r.issue_cycle[first_mmc + m] == t + m);  // its own input sequencer: no wait
+  }
+  // each MXU has one incomplete mmc: pending=1 holds on none; pending=0 waits for the last
+  CHECK(r.issue_cycle[sync_pending] == t + M);
+  CHECK(r.issue_cycle[sync_all] == t + (M - 1) + B + Lm);
+  CHECK(delta(r, t + (M - 1) + B + Lm - 1, &Counters::raw_stall) == 1);
+  // the injection intervals overlap: active cycles are their union
+  CHECK(delta(r, t, &Counters::array_active) == 1);
+  CHECK(delta(r, t + (M - 1) + B - 1, &Counters::array_active) == 1);
+  CHECK(delta(r, t + (M - 1) + B, &Counters::array_active) == 0);
+  check_timing(p, r);
+  check_values(p, r);
+}
+
+TEST_CASE("directed: an mmc waits for its own MXU's input and shadow only") {
+  // mmc B=5 on MXU 0, then mmc B=3 on MXU 0 (waits for MXU 0's input) or on MXU 1 (issues at
+  // once); an `mmc switch` on MXU 1 waits for MXU 1's tile while MXU 0 has one.
+  const Program same = program({make_instruction(Opcode::kMatmul, 0, 0, 5, 0, 0),
+                                make_instruction(Opcode::kMatmul, 5, 5, 3, 0, 0),
+                                make_instruction(Opcode::kSync, 0, 0, 0, kUnitMxu)});
+  const Program other = program({make_instruction(Opcode::kMatmul, 0, 0, 5, 0, 0),
+                                 make_instruction(Opcode::kMatmul, 5, 5, 3, 0, 1),
+                                 make_instruction(Opcode::kSync, 0, 0, 0, kUnitMxu)});
+  const RtlResult rs = Harness(cfg()).run(same), ro = Harness(cfg()).run(other);
+  CHECK(rs.issue_cycle[1] == rs.issue_cycle[0] + 5);
+  CHECK(ro.issue_cycle[1] == ro.issue_cycle[0] + 1);
+  CHECK(ro.counters.array_active == 5);  // rows of MXU 1 inside MXU 0's 5 cycles
+  check_timing(same, rs);
+  check_timing(other, ro);
+  const uint64_t Tx = t::weight_tile_transfer_cycles(cfg());
+  const uint64_t Lw = t::weight_memory_latency_cycles(cfg());
+  const uint64_t L = t::weight_shift_to_switch_cycles(), t0 = t::front_end_cycles();
+  // tile 0 to MXU 0, tile 1 to MXU 1 (requested Tx later): each switch waits for its own tile
+  const Program w = program({make_instruction(Opcode::kReadWeights, 0, 0, 1, 0, 0),
+                             make_instruction(Opcode::kReadWeights, 1, 0, 1, 0, 1),
+                             make_instruction(Opcode::kMatmul, 0, 0, 1, kFlagSwitch, 1),
+                             make_instruction(Opcode::kMatmul, 0, 1, 1, kFlagSwitch, 0)});
+  const RtlResult rw = Harness(cfg()).run(w, true);
+  const uint64_t a1 = t0 + 2 * Tx + Lw;
+  CHECK(rw.issue_cycle[2] == a1 + L);
+  CHECK(delta(rw, a1 - 1, &Counters::weight_stall) == 1);  // MXU 1's tile not arrived
+  CHECK(delta(rw, a1, &Counters::weight_shift) == 1);
+  CHECK(rw.issue_cycle[3] == rw.issue_cycle[2] + 1);  // MXU 0's tile shifted long ago
+  check_timing(w, rw);
+}
+#endif
 
 #if TPUSIM_RTL_SIZE <= 16
 TEST_CASE("random GEMMs against the reference numerics") {
