@@ -216,7 +216,8 @@ TEST_CASE("cycle engine equals fast engine: lowered small MLP on small-16-x2 wit
 //                             largest first; shard 0 also lists duplicates and skipped segments);
 //   TPUSIM_AGREEMENT_ONLY     comma-separated workload names (default: the whole library);
 //   TPUSIM_AGREEMENT_MAX_INSTRUCTIONS  LowerOptions::max_instructions (megascale-530b stores only
-//                             above the default 2^26).
+//                             above the default 2^26);
+//   TPUSIM_AGREEMENT_ARCH     the preset (default small-16; small-16-x2: two MXUs, issue 21).
 // A segment whose program and layer map equal an earlier one's (128-bit hash of both) is the same
 // deterministic run and is listed as a duplicate, not run twice. One table row per segment.
 namespace {
@@ -249,7 +250,8 @@ LoweredProgram lower_for_campaign(const TpuConfig& cfg, const std::string& name)
 }  // namespace
 
 TEST_CASE("cycle engine equals fast engine: every library workload on small-16", "[.][agreement]") {
-  const TpuConfig cfg = load_config("small-16");
+  const char* arch = std::getenv("TPUSIM_AGREEMENT_ARCH");
+  const TpuConfig cfg = load_config(arch && *arch ? arch : "small-16");
   const uint64_t budget = env_u64("TPUSIM_AGREEMENT_BUDGET", 2000000);
   unsigned shard = 0, shards = 1;
   if (const char* v = std::getenv("TPUSIM_AGREEMENT_SHARD"))
