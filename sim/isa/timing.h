@@ -42,6 +42,13 @@ constexpr uint32_t weight_shift_to_switch_cycles() { return 1; }
 // so one cycle covers every PE: no wait for the wavefront to cross the array.
 constexpr uint32_t weight_switch_to_shift_cycles() { return 1; }
 
+// The closest two switches of one MXU can be, however many shift ports feed it: the next shift
+// starts after the previous switch, and its switch one cycle after that (sim/isa/ISA.md, "Shift
+// ports": tiles enter at max(this, rows / P, B) cycles each).
+constexpr uint32_t weight_min_switch_gap_cycles() {
+  return weight_switch_to_shift_cycles() + weight_shift_to_switch_cycles();
+}
+
 // A FIFO slot is read until its last row has reached the last column: it frees this many cycles
 // after its shift starts.
 inline uint32_t weight_slot_drain_cycles(const TpuConfig& cfg) {

@@ -354,7 +354,7 @@ TEST_CASE("shift ports: P tiles shift into one MXU at once, max(2, rows / P, B) 
       auto r = run(cfg, prog + "halt\n");
       INFO("P = " << P << ", B = " << B);
       // ports_ binds in turn: over 32 tiles, (32 / P) port periods of S cycles each
-      const uint64_t per = std::max<uint64_t>({2, S / P, B});
+      const uint64_t per = std::max<uint64_t>({tt::weight_min_switch_gap_cycles(), S / P, B});
       CHECK(r.timeline[64].issue - r.timeline[32].issue == 32 * per);
     }
   }

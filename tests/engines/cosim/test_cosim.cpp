@@ -142,6 +142,23 @@ halt
                   "two-mxu.s");
 }
 
+// The rtl engine (Verilator's C++ model) against the fast engine: every instruction's issue and
+// done cycle, every counter, and the memories and setc registers at the end.
+void check_rtl_equals_fast(const TpuConfig& cfg, const Program& p) {
+  const EngineResult f = run_fast(cfg, p);
+  const EngineResult r = run_rtl(cfg, p);
+  REQUIRE(r.timeline.size() == f.timeline.size());
+  for (size_t pc = 0; pc < f.timeline.size(); ++pc) {
+    INFO("pc " << pc);
+    CHECK(r.timeline[pc] == f.timeline[pc]);
+  }
+  CHECK(r.counts == f.counts);
+  CHECK(r.values.state.host == f.values.state.host);
+  CHECK(r.values.state.ub == f.values.state.ub);
+  CHECK(r.values.state.acc == f.values.state.acc);
+  CHECK(r.values.state.mult == f.values.state.mult);
+}
+
 }  // namespace
 
 TEST_CASE("lockstep: directed programs on 4x4 8x8 and 16x16") {
@@ -252,18 +269,7 @@ TEST_CASE("rtl engine equals fast engine on random programs") {
       go.instructions = 40;
       go.window = 64;
       const Program p = generate_program(cfg, seed * 17, go);
-      const EngineResult f = run_fast(cfg, p);
-      const EngineResult r = run_rtl(cfg, p);
-      REQUIRE(r.timeline.size() == f.timeline.size());
-      for (size_t pc = 0; pc < f.timeline.size(); ++pc) {
-        INFO("pc " << pc);
-        CHECK(r.timeline[pc] == f.timeline[pc]);
-      }
-      CHECK(r.counts == f.counts);
-      CHECK(r.values.state.host == f.values.state.host);
-      CHECK(r.values.state.ub == f.values.state.ub);
-      CHECK(r.values.state.acc == f.values.state.acc);
-      CHECK(r.values.state.mult == f.values.state.mult);
+      check_rtl_equals_fast(cfg, p);
     }
   }
 }
@@ -276,17 +282,7 @@ TEST_CASE("rtl engine equals fast engine on directed programs of several MXUs") 
                                   rtl_test::shift_stream_program(1, cfg.weight_fifo_tiles, 2, 4)};
     for (const Program& p : progs) {
       INFO(arch << " " << p.name);
-      const EngineResult f = run_fast(cfg, p);
-      const EngineResult r = run_rtl(cfg, p);
-      REQUIRE(r.timeline.size() == f.timeline.size());
-      for (size_t pc = 0; pc < f.timeline.size(); ++pc) {
-        INFO("pc " << pc);
-        CHECK(r.timeline[pc] == f.timeline[pc]);
-      }
-      CHECK(r.counts == f.counts);
-      CHECK(r.values.state.host == f.values.state.host);
-      CHECK(r.values.state.ub == f.values.state.ub);
-      CHECK(r.values.state.acc == f.values.state.acc);
+      check_rtl_equals_fast(cfg, p);
     }
   }
 }

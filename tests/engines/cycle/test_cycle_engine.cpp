@@ -126,16 +126,21 @@ TEST_CASE("cycle engine equals fast engine: lowered mlp1 on small-16 (timing and
   }
 }
 
-TEST_CASE("cycle engine equals fast engine: lowered small MLP on small-16 with values") {
-  const TpuConfig cfg = load_config("small-16");
-  const char* y =
-      "name: tiny-mlp\npaper: test\nbatch: 20\ninput: {features: 40}\nlayers:\n"
-      "  - {type: fc, out: 24, act: relu}\n  - {type: fc, out: 10, act: sigmoid}\n";
-  LowerOptions lo;
-  lo.unroll = true;
-  const LoweredProgram lp = lower(cfg, parse_workload(y, "tiny-mlp.yaml"), lo);
-  REQUIRE(lp.segments.size() == 1);
-  check_equal(cfg, lp.segments[0].program, &lp.segments[0].layer_of, lp.layers.size());
+TEST_CASE(
+    "cycle engine equals fast engine: lowered small MLP on small-16 and small-16-x2 with values") {
+  // small-16-x2: its two output column blocks (24 features) on two MXUs
+  for (const char* arch : {"small-16", "small-16-x2"}) {
+    INFO(arch);
+    const TpuConfig cfg = load_config(arch);
+    const char* y =
+        "name: tiny-mlp\npaper: test\nbatch: 20\ninput: {features: 40}\nlayers:\n"
+        "  - {type: fc, out: 24, act: relu}\n  - {type: fc, out: 10, act: sigmoid}\n";
+    LowerOptions lo;
+    lo.unroll = true;
+    const LoweredProgram lp = lower(cfg, parse_workload(y, "tiny-mlp.yaml"), lo);
+    REQUIRE(lp.segments.size() == 1);
+    check_equal(cfg, lp.segments[0].program, &lp.segments[0].layer_of, lp.layers.size());
+  }
 }
 
 // Issue 6's agreement campaign: 300 random programs over the whole ISA (shapes that are and are
@@ -192,18 +197,6 @@ TEST_CASE("cycle engine equals fast engine: several MXUs and shift ports") {
   }
   CHECK(programs == 24);
   CHECK(mmcs_off_mxu0 > 0);  // the generator used MXUs other than 0
-}
-
-TEST_CASE("cycle engine equals fast engine: lowered small MLP on small-16-x2 with values") {
-  const TpuConfig cfg = load_config("small-16-x2");
-  const char* y =
-      "name: tiny-mlp\npaper: test\nbatch: 20\ninput: {features: 40}\nlayers:\n"
-      "  - {type: fc, out: 24, act: relu}\n  - {type: fc, out: 10, act: sigmoid}\n";
-  LowerOptions lo;
-  lo.unroll = true;
-  const LoweredProgram lp = lower(cfg, parse_workload(y, "tiny-mlp.yaml"), lo);
-  REQUIRE(lp.segments.size() == 1);
-  check_equal(cfg, lp.segments[0].program, &lp.segments[0].layer_of, lp.layers.size());
 }
 
 // Issue 6's workload campaign (hidden: run by scripts/agreement_campaign.sh, not by CTest): every

@@ -420,10 +420,10 @@ TEST_CASE("directed: prefetched tiles shift on ports k mod P, one Rows-cycle por
       CHECK(delta(r, sw[k], &Counters::array_active) == 1);      // T: the switch injects
     }
   }
-  if (P > 1 && K >= 3 && S > 2) {
+  if (P > 1 && K >= 3 && S > t::weight_min_switch_gap_cycles()) {
     // two ports: tiles enter faster than one per S cycles (on average S / P, at least 2 apart)
     CHECK(sw[K - 1] - sw[0] < uint64_t(K - 1) * S);
-    for (uint32_t k = 1; k < K; ++k) CHECK(sw[k] - sw[k - 1] >= 2);
+    for (uint32_t k = 1; k < K; ++k) CHECK(sw[k] - sw[k - 1] >= t::weight_min_switch_gap_cycles());
   } else if (K >= 2) {
     CHECK(sw[K - 1] - sw[K - 2] == S);  // one port: one tile per S cycles
   }
