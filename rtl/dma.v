@@ -89,9 +89,11 @@ module dma #(
 );
 
   // ceil(tile bytes * clock / bandwidth), at least 1 (timing::transfer_cycles).
-  localparam longint TileNum        = longint'(Rows) * longint'(Cols) * longint'(ClockMhz);
-  localparam longint TileXferRaw    = (TileNum + longint'(WeightBwMbS) - 1) / longint'(WeightBwMbS);
-  localparam integer TileXferCycles = (TileXferRaw < 1) ? 1 : integer'(TileXferRaw);
+  // 64-bit arithmetic (a 256 x 256 tile at GHz clocks passes 2^32) without `longint`, which
+  // yosys's Verilog front end does not take.
+  localparam [63:0]  TileNum        = 64'(Rows) * 64'(Cols) * 64'(ClockMhz);
+  localparam [63:0]  TileXferRaw    = (TileNum + 64'(WeightBwMbS) - 64'd1) / 64'(WeightBwMbS);
+  localparam integer TileXferCycles = (TileXferRaw < 64'd1) ? 1 : 32'(TileXferRaw);
   localparam integer ArriveCycles   = TileXferCycles + WeightLatency;
   localparam integer RowCntBits     = $clog2(Rows + 1);
   localparam integer ArrDepth       = Mxus * FifoTiles;  // tiles in flight (each holds a slot)

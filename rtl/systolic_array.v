@@ -45,10 +45,14 @@ module systolic_array #(
 
   localparam integer Depth = Rows + Cols - 1;
 
-  // Mesh nets. act/switch: (Rows) x (Cols + 1), psum: (Rows + 1) x Cols.
-  wire [Rows*(Cols+1)*8-1:0]  act_h;
-  wire [Rows*(Cols+1)-1:0]    switch_h;
-  wire [(Rows+1)*Cols*32-1:0] psum_v;
+  // Mesh nets, one unpacked net per link: act/switch run east, (Rows) x (Cols + 1), link
+  // r * (Cols + 1) + c enters PE(r, c); psum runs south, (Rows + 1) x Cols, link r * Cols + c
+  // enters PE(r, c). Unpacked, not one packed vector: Verilator then evaluates each link on its
+  // own instead of rebuilding an ever-wider concatenation every edge (scripts/bench/
+  // cycle_vs_verilator.sh; the packed form cost O(N^4) word copies per edge).
+  wire [7:0]  act_h    [0:Rows*(Cols+1)-1];
+  wire        switch_h [0:Rows*(Cols+1)-1];
+  wire [31:0] psum_v   [0:(Rows+1)*Cols-1];
 
   genvar r, c, l, p;
 
@@ -56,8 +60,8 @@ module systolic_array #(
   generate
     for (r = 0; r < Rows; r = r + 1) begin : gen_skew
       if (r == 0) begin : gen_direct
-        assign act_h[0 +: 8] = act_i[0 +: 8];
-        assign switch_h[0]   = switch_i;
+        assign act_h[0]    = act_i[0 +: 8];
+        assign switch_h[0] = switch_i;
       end else begin : gen_delay
         reg [8:0] skew_q [0:r-1];
         integer i;
@@ -69,8 +73,8 @@ module systolic_array #(
             for (i = 1; i < r; i = i + 1) skew_q[i] <= skew_q[i-1];
           end
         end
-        assign act_h[(r*(Cols+1))*8 +: 8] = skew_q[r-1][7:0];
-        assign switch_h[r*(Cols+1)]       = skew_q[r-1][8];
+        assign act_h[r*(Cols+1)]    = skew_q[r-1][7:0];
+        assign switch_h[r*(Cols+1)] = skew_q[r-1][8];
       end
     end
   endgenerate
@@ -88,7 +92,7 @@ module systolic_array #(
   // ---------------------------------------------------------------- PE mesh
   generate
     for (c = 0; c < Cols; c = c + 1) begin : gen_top
-      assign psum_v[c*32 +: 32] = 32'd0;
+      assign psum_v[c] = 32'd0;
     end
     for (r = 0; r < Rows; r = r + 1) begin : gen_row
       for (c = 0; c < Cols; c = c + 1) begin : gen_col
@@ -127,12 +131,12 @@ module systolic_array #(
         pe u_pe (
           .clk_i       (clk_i),
           .rst_ni      (rst_ni),
-          .act_i       (act_h[(r*(Cols+1)+c)*8 +: 8]),
+          .act_i       (act_h[r*(Cols+1)+c]),
           .switch_i    (switch_h[r*(Cols+1)+c]),
-          .act_o       (act_h[(r*(Cols+1)+c+1)*8 +: 8]),
+          .act_o       (act_h[r*(Cols+1)+c+1]),
           .switch_o    (switch_h[r*(Cols+1)+c+1]),
-          .psum_i      (psum_v[(r*Cols+c)*32 +: 32]),
-          .psum_o      (psum_v[((r+1)*Cols+c)*32 +: 32]),
+          .psum_i      (psum_v[r*Cols+c]),
+          .psum_o      (psum_v[(r+1)*Cols+c]),
           .weight_we_i (weight_we),
           .weight_i    (weight)
         );
@@ -145,7 +149,7 @@ module systolic_array #(
   wire [Rows-1:0]   unused_switch_east;
   generate
     for (r = 0; r < Rows; r = r + 1) begin : gen_east
-      assign unused_act_east[r*8 +: 8]  = act_h[(r*(Cols+1)+Cols)*8 +: 8];
+      assign unused_act_east[r*8 +: 8]  = act_h[r*(Cols+1)+Cols];
       assign unused_switch_east[r]      = switch_h[r*(Cols+1)+Cols];
     end
   endgenerate
@@ -154,13 +158,13 @@ module systolic_array #(
   generate
     for (c = 0; c < Cols; c = c + 1) begin : gen_deskew
       if (c == Cols - 1) begin : gen_direct
-        assign psum_o[c*32 +: 32] = psum_v[(Rows*Cols+c)*32 +: 32];
+        assign psum_o[c*32 +: 32] = psum_v[Rows*Cols+c];
       end else begin : gen_delay
         localparam integer D = Cols - 1 - c;
         reg [31:0] deskew_q [0:D-1];
         integer i;
         always @(posedge clk_i) begin
-          deskew_q[0] <= psum_v[(Rows*Cols+c)*32 +: 32];
+          deskew_q[0] <= psum_v[Rows*Cols+c];
           for (i = 1; i < D; i = i + 1) deskew_q[i] <= deskew_q[i-1];
         end
         assign psum_o[c*32 +: 32] = deskew_q[D-1];

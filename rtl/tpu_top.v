@@ -29,8 +29,6 @@ module tpu_top #(
   parameter integer HostLatency    = 4,
   parameter integer WeightBwMbS    = 1400,
   parameter integer WeightLatency  = 8,
-  parameter         SigmoidMemFile = "act_sigmoid.mem",
-  parameter         TanhMemFile    = "act_tanh.mem",
   localparam integer VecBytes      = (Rows > Cols) ? Rows : Cols
 ) (
   input  wire                  clk_i,
@@ -344,12 +342,10 @@ module tpu_top #(
   );
 
   activation_unit #(
-    .Cols           (Cols),
-    .VecBytes       (VecBytes),
-    .AccEntries     (AccEntries),
-    .UbVectors      (UbVectors),
-    .SigmoidMemFile (SigmoidMemFile),
-    .TanhMemFile    (TanhMemFile)
+    .Cols       (Cols),
+    .VecBytes   (VecBytes),
+    .AccEntries (AccEntries),
+    .UbVectors  (UbVectors)
   ) u_activation_unit (
     .clk_i         (clk_i),
     .rst_ni        (rst_ni),

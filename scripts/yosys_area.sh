@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
-# Synthesizes the RTL's pe and a small systolic_array with Yosys (generic cells) and prints cell
-# counts, the input of the area model. Not part of the default test run.
-#   usage: scripts/yosys_area.sh [N]      (N x N array, default 4)
-#          scripts/yosys_area.sh --units [REV]
-#            the controller, weight_fifo and activation_unit at 4 x 4 (256 accumulator rows,
-#            1024 UB vectors), now and, with REV, at that git revision: what a change added
-#   needs: yosys (apt-get install yosys)
+# Synthesis checks of the RTL with Yosys (generic cells; Debian's yosys).
+#   scripts/yosys_area.sh [--check] [--out FILE] [N ...]
+#       the whole tpu_top at N x N (default 4): cells, inferred memories and the longest logic
+#       path per module, the flattened chip's longest path, latches and combinational loops
+#       (scripts/yosys_chip.py). --check exits 1 on a latch, a loop or a path deeper than 1.5x
+#       the PE's (the CTest `rtl: yosys synthesizes tpu_top 4x4` runs it); --out writes the
+#       report (results/rtl/synthesis.md is `--out results/rtl/synthesis.md 8 16`).
+#   scripts/yosys_area.sh --pe [N]
+#       cell counts of the pe and an N x N systolic_array (default 4), the area cross-check
+#   scripts/yosys_area.sh --units [REV]
+#       the controller, weight_fifo and activation_unit at 4 x 4 (256 accumulator rows,
+#       1024 UB vectors), now and, with REV, at that git revision: what a change added
+#   needs: yosys (apt-get install yosys; scripts/install_test_tools.sh installs it)
 set -euo pipefail
-N="${1:-4}"
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 RTL="$ROOT/rtl"
 command -v yosys >/dev/null || { echo "yosys not found (apt-get install yosys)" >&2; exit 2; }
@@ -33,12 +38,18 @@ units() {  # rtl folder, label
       activation_unit) chp="chparam -set Cols 4 -set VecBytes 4 -set AccEntries 256 -set UbVectors 1024 activation_unit;" ;;
     esac
     local cells
-    cells=$(cd "$dir" && yosys -q -p "read_verilog -sv -DSYNTHESIS $top.v; $chp
+    local extra=""  # the activation ROMs live in their own file since issue 25
+    if [ "$top" = activation_unit ] && [ -f "$dir/act_lut.v" ]; then extra=act_lut.v; fi
+    cells=$(cd "$dir" && yosys -q -p "read_verilog -sv -DSYNTHESIS $top.v $extra; $chp
              synth -flatten -top $top; tee -o /dev/stdout stat" |
             sed -n 's/^ *Number of cells: *\([0-9]*\).*/\1/p' | tail -1)
     echo "| $2 | $top | $cells |"
   done
 }
+
+if [ "${1:-}" != "--units" ] && [ "${1:-}" != "--pe" ]; then
+  exec python3 "$ROOT/scripts/yosys_chip.py" "$@"
+fi
 
 if [ "${1:-}" = "--units" ]; then
   echo "| rtl | module | generic cells |"
@@ -53,5 +64,6 @@ if [ "${1:-}" = "--units" ]; then
   exit 0
 fi
 
+N="${2:-4}"
 run pe
 run systolic_array "Rows $N" "Cols $N"

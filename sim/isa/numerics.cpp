@@ -38,6 +38,20 @@ int8_t requantize(int32_t acc, int32_t mult, uint32_t shift, Rounding mode) {
   return int8_t(std::clamp<int64_t>(v, -128, 127));
 }
 
+int8_t requantize_product(int64_t prod, uint32_t shift, Rounding mode) {
+  const uint64_t half_bit = shift == 0 ? 0 : uint64_t(1) << (shift - 1);
+  const uint64_t below_half = shift == 0 ? 0 : half_bit - 1;
+  const int64_t r = prod >> shift;
+  const bool b = (uint64_t(prod) & half_bit) != 0;
+  const bool stick = (uint64_t(prod) & below_half) != 0;
+  const bool inc = mode == Rounding::kHalfAwayFromZero ? (prod < 0 ? b && stick : b)
+                   : mode == Rounding::kHalfUp         ? b
+                                                       : false;
+  if (r > 127 || (r == 127 && inc)) return 127;
+  if (r < -128) return -128;
+  return int8_t(r + (inc ? 1 : 0));
+}
+
 // Element loops of the value path, compiled twice (AVX2 and baseline x86-64) and picked at load
 // time: the build has no -march flag, so a plain loop would be SSE2 only.
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && \

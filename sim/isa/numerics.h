@@ -26,6 +26,13 @@ int64_t rounding_shift(int64_t x, uint32_t shift, Rounding mode);
 // int32 accumulator -> int8: saturate(rounding_shift(acc * mult, shift)).
 int8_t requantize(int32_t acc, int32_t mult, uint32_t shift, Rounding mode);
 
+// requantize() of a product prod = acc x mult as the activation unit's stage 2 computes it
+// (rtl/activation_unit.v): r = prod >> shift, plus one when the bit under r is set (half-up, or
+// half away from zero for prod >= 0) or when that bit and a nonzero remainder under it are set
+// (half away from zero for prod < 0), then saturation; no 64-bit adder before the shift.
+// Equal to requantize() for every input (tests/isa/test_numerics.cpp).
+int8_t requantize_product(int64_t prod, uint32_t shift, Rounding mode);
+
 inline int8_t relu(int8_t x) { return x < 0 ? 0 : x; }
 
 // 256-entry lookup tables indexed by (x + 128).

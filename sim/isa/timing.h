@@ -81,7 +81,11 @@ inline uint64_t host_transfer_cycles(const TpuConfig& cfg, uint64_t bytes) {
          transfer_cycles(bytes, cfg.clock_mhz, cfg.host_link.bandwidth_mb_s);
 }
 
-// Activation unit pipeline: accumulator read, requantize, function/LUT, pool + UB write.
-constexpr uint32_t act_pipeline_cycles() { return 4; }
+// Activation unit (rtl/activation_unit.v): the cycles an act is busy beyond its steps. The
+// command register (the first read is in the cycle after issue), then five stages after each
+// read: the accumulator data with the product acc x mult; the rounding shift with saturation
+// and the function; pooling; the group's result (average); the UB write. The cuts keep every
+// stage within about 1.5x the logic depth of a PE (results/rtl/synthesis.md).
+constexpr uint32_t act_pipeline_cycles() { return 6; }
 
 }  // namespace tpusim::timing

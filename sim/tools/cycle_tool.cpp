@@ -67,7 +67,7 @@ std::string fmt_ratio(double a, double b) { return fmt::format("{:.1f}x", a / b)
 // memory. Returns false (with a message on stderr) on a difference.
 bool check_verilator(const char* what, uint32_t size, const sc::VerilatorTiming& v,
                      const EngineResult& twin) {
-  const std::vector<int8_t>& host = twin.values.state.host;
+  const auto& host = twin.values.state.host;
   if (v.cycles != twin.counts.cycles) {
     std::cerr << fmt::format("{} at {}: {} cycles, the twin {}\n", what, size, v.cycles,
                              twin.counts.cycles);

@@ -1,3 +1,5 @@
+#include <algorithm>
+#include <climits>
 #include <cmath>
 #include <cstdlib>
 #include <random>
@@ -48,6 +50,36 @@ TEST_CASE("requantize saturates at both ends", "[numerics]") {
   CHECK(requantize(-1000, 1 << 30, 38, Rounding::kHalfAwayFromZero) == -4);       // -3.906
   CHECK(requantize(-3, 1 << 30, 31, Rounding::kHalfAwayFromZero) == -2);          // -1.5
   CHECK(requantize(-3, 1 << 30, 31, Rounding::kHalfUp) == -1);
+}
+
+TEST_CASE("requantize_product (the activation unit's shift + increment) equals requantize",
+          "[numerics]") {
+  std::mt19937_64 rng(25);
+  const int32_t edges[] = {0, 1, -1, 2, -2, 127, -128, 255, -256, INT32_MAX, INT32_MIN};
+  uint64_t n = 0;
+  for (int i = 0; i < 400000; ++i) {
+    const int32_t acc = i % 4 == 0 ? edges[rng() % 11] : int32_t(rng() >> (rng() % 40));
+    const int32_t mult = i % 5 == 0 ? edges[rng() % 11] : int32_t(rng() >> (rng() % 40));
+    const uint32_t shift = uint32_t(rng() % 63);
+    for (auto mode : {Rounding::kHalfAwayFromZero, Rounding::kHalfUp, Rounding::kFloor}) {
+      const int8_t want = requantize(acc, mult, shift, mode);
+      const int8_t got = requantize_product(int64_t(acc) * mult, shift, mode);
+      if (want != got) {
+        FAIL_CHECK("acc " << acc << " mult " << mult << " shift " << shift << " mode " << int(mode)
+                          << ": requantize " << int(want) << ", product form " << int(got));
+      }
+      ++n;
+    }
+  }
+  // at and next to the rounding points, both signs (|prod| < 2^62 as for int32 x int32)
+  for (uint32_t shift = 1; shift <= 52; ++shift)
+    for (int64_t k = -300; k <= 300; ++k)
+      for (auto mode : {Rounding::kHalfAwayFromZero, Rounding::kHalfUp, Rounding::kFloor}) {
+        const int64_t prod = (k << (shift - 1)) + (k % 3) - 1;
+        const int64_t v = rounding_shift(prod, shift, mode);
+        CHECK(int(requantize_product(prod, shift, mode)) == int(std::clamp<int64_t>(v, -128, 127)));
+      }
+  CHECK(n == 1200000);
 }
 
 TEST_CASE("int32 accumulation wraps around", "[numerics]") {

@@ -1,5 +1,5 @@
 // activation_unit: SystemC twin of rtl/activation_unit.v (accumulator read, requantize,
-// ReLU / sigmoid / tanh LUT, max / average pooling, UB write; four stages after the read).
+// ReLU / sigmoid / tanh LUT, max / average pooling, UB write; five stages after the read).
 #pragma once
 
 #include <cstdint>
@@ -54,11 +54,14 @@ class activation_unit : public sc_core::sc_module {
   uint32_t kx_q_ = 0, ky_q_ = 0, row_q_ = 0, win_q_ = 0, off_q_ = 0;
   int32_t oxo_q_ = 0, oyo_q_ = 0;
   bool inb1_q_ = false, inb2_q_ = false, inb3_q_ = false;
-  bool v1_q_ = false, v2_q_ = false, v3_q_ = false, v4_q_ = false;
+  bool v1_q_ = false, v2_q_ = false, v3_q_ = false, v4_q_ = false, v5_q_ = false;
   bool first1_q_ = false, first2_q_ = false, first3_q_ = false;
   bool last1_q_ = false, last2_q_ = false, last3_q_ = false;
-  std::vector<int8_t> q2_q_, q3_q_, q4_q_;
-  std::vector<int16_t> pool_q_lane_;
+  std::vector<int64_t> p2_q_;         // stage 1 -> 2: the products
+  std::vector<int8_t> q3_q_, q5_q_;   // stage 2 -> 3, stage 4 -> 5 (the UB write data)
+  std::vector<int16_t> pool_q_lane_;  // the running max / sum
+  std::vector<int16_t> cur4_q_;       // stage 3 -> 4: the group's max or sum
+  std::vector<uint32_t> mag4_q_;      // and its magnitude
   Bits wdata_;
 };
 
