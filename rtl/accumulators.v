@@ -70,6 +70,20 @@ module accumulators #(
 
   assign mmc_done_o = wr_valid_q & wr_last_q;
 
+`ifndef SYNTHESIS
+  // The write ports are not arbitrated: race-free programs never let two MXUs write one row in
+  // the same cycle (sim/isa/ISA.md); a program that does stops the simulation here.
+  integer x, y;
+  always @(posedge clk_i) begin
+    for (x = 0; x < Mxus; x = x + 1)
+      for (y = x + 1; y < Mxus; y = y + 1)
+        if (wr_valid_q[x] && wr_valid_q[y])
+          assert (wr_addr_q[x] != wr_addr_q[y])
+          else $error("accumulator row %0d written by MXUs %0d and %0d in one cycle",
+                      wr_addr_q[x], x, y);
+  end
+`endif
+
 endmodule
 
 `default_nettype wire

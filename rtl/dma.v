@@ -179,6 +179,8 @@ module dma #(
   reg [MxuBits-1:0]      arr_mxu_q   [0:ArrDepth-1];  // the FIFO the tile goes to
   reg [ArrDepth-1:0]     arr_valid_q;
   reg [ArrDepth-1:0]     arr_last_q;   // the tile is the last of its rw
+  reg [ArrDepth-1:0]     arr_zero_q;   // its countdown is 0 (kept beside the counter so that
+                                       // the arrival is a one-bit select, not a 32-bit compare)
   reg [ArrBits-1:0]      arr_wp_q, arr_rp_q;
 
   wire               w_pending = w_start_i || (w_left_q != 32'd0);
@@ -189,7 +191,7 @@ module dma #(
   wire [Mxus-1:0]    w_hit, arr_hit;
   reg  [SlotBits-1:0] alloc_slot;  // the free slot of that FIFO
   wire               w_req     = w_pending && (link_q == 32'd0) && |(w_hit & fifo_slot_free_i);
-  wire               arrive    = arr_valid_q[arr_rp_q] && (arr_cnt_q[arr_rp_q] == 32'd0);
+  wire               arrive    = arr_valid_q[arr_rp_q] && arr_zero_q[arr_rp_q];
 
   genvar m;
   generate
@@ -224,6 +226,7 @@ module dma #(
       copy_dst_q  <= {FifoAddrBits{1'b0}};
       arr_valid_q <= {ArrDepth{1'b0}};
       arr_last_q  <= {ArrDepth{1'b0}};
+      arr_zero_q  <= {ArrDepth{1'b0}};
       arr_wp_q    <= {ArrBits{1'b0}};
       arr_rp_q    <= {ArrBits{1'b0}};
       for (i = 0; i < ArrDepth; i = i + 1) begin
@@ -235,7 +238,10 @@ module dma #(
       w_next_q <= w_tile + (w_req ? 32'd1 : 32'd0);
       w_mxu_q  <= w_mxu;
       for (i = 0; i < ArrDepth; i = i + 1)
-        if (arr_valid_q[i] && arr_cnt_q[i] != 32'd0) arr_cnt_q[i] <= arr_cnt_q[i] - 1;
+        if (arr_valid_q[i] && !arr_zero_q[i]) begin
+          arr_cnt_q[i]  <= arr_cnt_q[i] - 1;
+          arr_zero_q[i] <= (arr_cnt_q[i] == 32'd1);
+        end
       if (arrive) begin
         arr_valid_q[arr_rp_q] <= 1'b0;
         arr_rp_q              <= next_arr(arr_rp_q);
@@ -243,6 +249,7 @@ module dma #(
       if (w_req) begin
         link_q                <= 32'(TileXferCycles - 1);
         arr_cnt_q[arr_wp_q]   <= 32'(ArriveCycles - 1);
+        arr_zero_q[arr_wp_q]  <= (ArriveCycles == 1);
         arr_mxu_q[arr_wp_q]   <= w_mxu;
         arr_valid_q[arr_wp_q] <= 1'b1;
         arr_last_q[arr_wp_q]  <= (w_left == 32'd1);

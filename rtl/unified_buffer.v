@@ -39,6 +39,18 @@ module unified_buffer #(
 
   assign dma_rdata_o = mem[dma_addr_i];
 
+`ifndef SYNTHESIS
+  // The two write ports are not arbitrated: race-free programs never write one vector from the
+  // DMA and the activation unit in the same cycle (sim/isa/ISA.md); a program that does stops
+  // the simulation here instead of resolving by statement order.
+  always @(posedge clk_i) begin
+    if (dma_we_i && act_we_i)
+      assert (dma_addr_i != act_addr_i)
+      else $error("UB vector %0d written by the DMA and the activation unit in one cycle",
+                  dma_addr_i);
+  end
+`endif
+
 endmodule
 
 `default_nettype wire
