@@ -75,7 +75,7 @@ TEST_CASE("requantize_product (the activation unit's shift + increment) equals r
   for (uint32_t shift = 1; shift <= 52; ++shift)
     for (int64_t k = -300; k <= 300; ++k)
       for (auto mode : {Rounding::kHalfAwayFromZero, Rounding::kHalfUp, Rounding::kFloor}) {
-        const int64_t prod = (k << (shift - 1)) + (k % 3) - 1;
+        const int64_t prod = k * (int64_t(1) << (shift - 1)) + (k % 3) - 1;
         const int64_t v = rounding_shift(prod, shift, mode);
         CHECK(int(requantize_product(prod, shift, mode)) == int(std::clamp<int64_t>(v, -128, 127)));
       }
