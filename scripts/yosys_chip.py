@@ -29,7 +29,8 @@ DEPTH_LIMIT = 1.5
 # memory stays a memory cell, so their size does not change the logic).
 SMALL = {"UbVectors": 1024, "AccEntries": 256, "FifoTiles": 4, "HostVectors": 64,
          "WeightTiles": 64, "ImemDepth": 256}
-LATCHES = ("$dlatch", "$adlatch", "$dlatchsr", "$sr")
+# latch cells, coarse ($dlatch, $adlatch, $dlatchsr, $sr) and fine-grained ($_DLATCH_*, $_SR_*)
+LATCHES = ("$dlatch", "$adlatch", "$dlatchsr", "$sr", "$_DLATCH", "$_SR_")
 
 
 def short(module):
@@ -83,14 +84,15 @@ def analyse(n, work):
         cells = mod.get("cells", {})
         mems = []
         latches = 0
-        for cname, cell in cells.items():
+        for cell in cells.values():
             t = cell["type"]
-            if t.startswith(LATCHES) or t.startswith("$_DLATCH") or t.startswith("$_SR_"):
+            if t.startswith(LATCHES):
                 latches += 1
             if t == "$mem_v2":
                 p = cell["parameters"]
                 rd, wr = int(p["RD_PORTS"], 2), int(p["WR_PORTS"], 2)
-                sync = "1" * rd == p["RD_CLK_ENABLE"].lstrip("0").rjust(rd, "0") if rd else True
+                # RD_CLK_ENABLE: one bit per read port, set when that port is registered
+                sync = all(bit == "1" for bit in p["RD_CLK_ENABLE"][-rd:]) if rd else True
                 mems.append({
                     "name": p["MEMID"].lstrip("\\"), "words": int(p["SIZE"], 2),
                     "width": int(p["WIDTH"], 2), "rd": rd, "wr": wr,
@@ -98,13 +100,15 @@ def analyse(n, work):
                 })
         modules[short(name)] = {"cells": len(cells), "mems": mems, "latches": latches}
     depth = ltp(work / "ltp_modules.txt")
+    if "pe" not in depth:
+        sys.exit(f"yosys_chip.py: no longest path for module pe at {n}x{n} (the reference depth)")
     chip_depth = max(ltp(work / "ltp_chip.txt").values())
     check = (work / "check.txt").read_text()
     loops = len(re.findall(r"found logic loop", check, re.I))
     problems = re.search(r"Found and reported (\d+) problems", check)
     return {"n": n, "params": params, "modules": modules, "depth": depth,
             "chip_depth": chip_depth, "loops": loops,
-            "problems": int(problems.group(1)) if problems else 0, "check": check}
+            "problems": int(problems.group(1)) if problems else 0}
 
 
 def memory_kind(m):
@@ -122,7 +126,7 @@ def report(results):
     failures = []
     for r in results:
         n, mods, depth = r["n"], r["modules"], r["depth"]
-        pe = depth.get("pe", 0)
+        pe = depth["pe"]
         limit = DEPTH_LIMIT * pe
         lines += [f"## tpu_top at {n}x{n}", "",
                   "| module | cells | longest path (levels) | / PE | memories |",
@@ -130,16 +134,16 @@ def report(results):
         for name in sorted(mods, key=lambda k: (k != "tpu_top", k)):
             m = mods[name]
             d = depth.get(name, 0)
-            has_sub = name in ("tpu_top", "systolic_array")
             mem = "; ".join(f'{x["name"]} {x["words"]}x{x["width"]} {memory_kind(x)}'
                             for x in m["mems"]) or "-"
-            ratio = "-" if has_sub and name == "tpu_top" else f"{d / pe:.2f}" if pe else "-"
-            shown = "(submodules)" if name == "tpu_top" else str(d)
-            lines.append(f"| {name} | {m['cells']} | {shown} | {ratio} | {mem} |")
-            if name != "tpu_top" and pe and d > limit:
+            if name == "tpu_top":  # its submodules are single nodes here: the flattened chip
+                lines.append(f"| {name} | {m['cells']} | (submodules) | - | {mem} |")
+                continue
+            lines.append(f"| {name} | {m['cells']} | {d} | {d / pe:.2f} | {mem} |")
+            if d > limit:
                 failures.append(f"{n}x{n}: {name} longest path {d} > {DEPTH_LIMIT} x PE ({pe})")
         latches = sum(m["latches"] for m in mods.values())
-        chip_ratio = r["chip_depth"] / pe if pe else 0
+        chip_ratio = r["chip_depth"] / pe
         lines += ["", f"Flattened chip: longest path {r['chip_depth']} levels "
                   f"({chip_ratio:.2f}x the PE's {pe}); latches: {latches}; combinational loops: "
                   f"{r['loops']}; `check` problems: {r['problems']}.", ""]
@@ -147,7 +151,7 @@ def report(results):
             failures.append(f"{n}x{n}: {latches} latches")
         if r["loops"]:
             failures.append(f"{n}x{n}: {r['loops']} combinational loops")
-        if pe and r["chip_depth"] > limit:
+        if r["chip_depth"] > limit:
             failures.append(f"{n}x{n}: flattened chip longest path {r['chip_depth']} > "
                             f"{DEPTH_LIMIT} x PE ({pe})")
         bad = [f'{name}.{x["name"]} ({memory_kind(x)})' for name, m in sorted(mods.items())

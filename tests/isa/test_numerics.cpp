@@ -56,10 +56,11 @@ TEST_CASE("requantize_product (the activation unit's shift + increment) equals r
           "[numerics]") {
   std::mt19937_64 rng(25);
   const int32_t edges[] = {0, 1, -1, 2, -2, 127, -128, 255, -256, INT32_MAX, INT32_MIN};
-  uint64_t n = 0;
   for (int i = 0; i < 400000; ++i) {
-    const int32_t acc = i % 4 == 0 ? edges[rng() % 11] : int32_t(rng() >> (rng() % 40));
-    const int32_t mult = i % 5 == 0 ? edges[rng() % 11] : int32_t(rng() >> (rng() % 40));
+    // signed values of every magnitude 2^0..2^31 (an arithmetic shift of 64 random bits)
+    const auto draw = [&] { return int32_t(int64_t(rng()) >> (32 + rng() % 32)); };
+    const int32_t acc = i % 4 == 0 ? edges[rng() % 11] : draw();
+    const int32_t mult = i % 5 == 0 ? edges[rng() % 11] : draw();
     const uint32_t shift = uint32_t(rng() % 63);
     for (auto mode : {Rounding::kHalfAwayFromZero, Rounding::kHalfUp, Rounding::kFloor}) {
       const int8_t want = requantize(acc, mult, shift, mode);
@@ -68,7 +69,6 @@ TEST_CASE("requantize_product (the activation unit's shift + increment) equals r
         FAIL_CHECK("acc " << acc << " mult " << mult << " shift " << shift << " mode " << int(mode)
                           << ": requantize " << int(want) << ", product form " << int(got));
       }
-      ++n;
     }
   }
   // at and next to the rounding points, both signs (|prod| < 2^62 as for int32 x int32)
@@ -79,7 +79,6 @@ TEST_CASE("requantize_product (the activation unit's shift + increment) equals r
         const int64_t v = rounding_shift(prod, shift, mode);
         CHECK(int(requantize_product(prod, shift, mode)) == int(std::clamp<int64_t>(v, -128, 127)));
       }
-  CHECK(n == 1200000);
 }
 
 TEST_CASE("int32 accumulation wraps around", "[numerics]") {
