@@ -111,6 +111,9 @@ TpuConfig from_yaml(const YAML::Node& doc, const std::string& file) {
   c.weight_fifo_tiles = uint32_t(fifo.uint("tiles", 1, kMaxFifoTiles));
   c.weight_shift_ports =
       uint32_t(fifo.uint_or("shift_ports", 1, 1, std::min<uint64_t>(kMaxShiftPorts, c.array.rows)));
+  c.weight_bus_segment_rows = uint32_t(
+      fifo.uint_or("bus_segment_rows", std::min<uint64_t>(kDefaultBusSegmentRows, c.array.rows), 1,
+                   c.array.rows));
   fifo.finish();
 
   YamlMap wm = root.map("weight_memory");
@@ -187,7 +190,10 @@ nlohmann::json arch_json(const TpuConfig& c) {
       {"clock_mhz", c.clock_mhz},
       {"unified_buffer_bytes", c.unified_buffer_bytes},
       {"accumulators", {{"entries", c.accumulator_entries}}},
-      {"weight_fifo", {{"tiles", c.weight_fifo_tiles}, {"shift_ports", c.weight_shift_ports}}},
+      {"weight_fifo",
+       {{"tiles", c.weight_fifo_tiles},
+        {"shift_ports", c.weight_shift_ports},
+        {"bus_segment_rows", c.weight_bus_segment_rows}}},
       {"weight_memory",
        {{"type", c.weight_memory.type},
         {"bytes", c.weight_memory.bytes},

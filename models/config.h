@@ -74,6 +74,11 @@ struct TpuConfig {
   // Weight tiles that may shift into one MXU's shadow registers at once (`weight_fifo.
   // shift_ports`, default 1): the rate at which weights enter an array (sim/isa/ISA.md).
   uint32_t weight_shift_ports = 1;
+  // Rows of PEs one segment of a column's weight bus drives before the next pipeline register
+  // (`weight_fifo.bus_segment_rows`, default 16, at most rows): the shift reaches row i
+  // floor(i / this) cycles late (sim/isa/ISA.md, "Weight path"). 1 is a PE-to-PE shift down
+  // the column; `rows` one broadcast bus per column.
+  uint32_t weight_bus_segment_rows = 16;
   MemoryLink weight_memory;
   MemoryLink host_link;
   DataWidths data;

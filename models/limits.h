@@ -9,5 +9,10 @@ namespace tpusim {
 
 inline constexpr uint32_t kMaxMxus = 8;
 inline constexpr uint32_t kMaxShiftPorts = 8;
+// weight_fifo.bus_segment_rows when a preset does not say (capped at the array's rows): a bus
+// segment then spans 16 PE pitches, which is what one repeated wire crosses in a cycle at
+// TPU v1's 700 MHz in our reading; 1 (Gemmini-style shift) and rows (a broadcast) are the
+// extremes a preset may choose (sim/isa/ISA.md, "Weight path").
+inline constexpr uint32_t kDefaultBusSegmentRows = 16;
 
 }  // namespace tpusim

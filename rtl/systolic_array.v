@@ -8,14 +8,46 @@
 // valid_i/tag_i ride a plain delay line of the same length (Rows + Cols - 1), so the
 // accumulator write address (and the mmc's last-row mark) stays aligned with the data.
 //
+// The PE (index i = r * Cols + c). Activations flow west to east and partial sums north to
+// south, each through one register per PE; the PE holds two int8 weights, `active`, used by the
+// multiply, and `shadow`, written by the weight shift while the active weight computes (the
+// TPU's double buffering). `switch` travels east with the first activation of an
+// `mmc switch`: in that cycle the multiply already uses the shadow weight and the shadow is
+// copied into the active register, so the switch wavefront moves through the array exactly
+// with the data it applies to. Per edge:
+//   act_q[i]    <= act_in                  (act_in: act_q[i-1], or the skew at column 0)
+//   sw_q[i]     <= sw_in
+//   psum_q[i]   <= psum_in + act_in * w    (w = sw_in ? shadow_q[i] : active_q[i]; int32
+//                                           wrap-around, numerics::wrap_add; psum_in:
+//                                           psum_q[i - Cols], or 0 in row 0)
+//   active_q[i] <= w
+//   shadow_q[i] <= the shift's byte when a weight bus writes PE i, else shadow_q[i]
+// sw_q, active_q and shadow_q are reset (asynchronously, as every control register).
+//
+// The mesh is written as arrays indexed by PE and updated in one loop, not as Rows x Cols PE
+// instances: Verilator keeps a loop of more than 64 iterations as a loop, so the verilated code
+// stays one PE's worth whatever the array size (instances are flattened into straight-line
+// code per PE: 36 MB of C++ at 64x64; scripts/bench/cycle_vs_verilator.sh). The next state is
+// computed in `always @*` into *_d vectors and registered whole, because Verilator rejects
+// non-blocking writes to array elements inside a loop it keeps.
+//
 // Weight shift: ShiftPorts row buses per column (one per shift port of this MXU's weight FIFO,
 // rtl/weight_fifo.v; lane p * Cols + c is port p's bus of column c). Port p's column c writes
 // its shadow register in row weight_sel_i[p*Cols+c] with weight_i[p*Cols+c] when
 // weight_valid_i[p*Cols+c]. The weight FIFO skews the columns (column c writes row i in cycle
 // s + i + c), so each column is one decoder per port on buses that run down the column. At most
 // one port writes a given PE in a cycle (two shifts in flight start >= 2 cycles apart and move
-// one row per cycle down the same diagonals, sim/isa/ISA.md "Shift ports"), so a PE's shadow
-// write enable is the OR over the ports and its data the byte of the port that hits it.
+// one row per cycle down the same diagonals, sim/isa/ISA.md "Shift ports").
+//
+// Each weight bus is registered every BusRows rows (segments j = rows [j BusRows, (j+1)
+// BusRows)): segment j sees the bus j cycles late and decodes only its own rows, so the shift
+// writes row i of column c in cycle s + i + c + floor(i / BusRows) and no wire drives more than
+// BusRows rows. BusRows = 1 is a shift down the column PE to PE (as Gemmini and the TPU shift
+// weights), BusRows = Rows one broadcast per column. The switch then waits for the deepest
+// stage (timing::weight_shift_to_switch_cycles, rtl/weight_fifo.v); the same diagonals keep the
+// rest of the argument (sim/isa/ISA.md "Weight path"). Two writes in one cycle can only land on
+// one PE if two lanes of one column carry the same row in one cycle, which the check below
+// rules out at the inputs (every stage is a delayed copy of them).
 `default_nettype none
 
 module systolic_array #(
@@ -23,6 +55,7 @@ module systolic_array #(
   parameter integer Cols    = 4,
   parameter integer TagBits    = 8,
   parameter integer ShiftPorts = 1,
+  parameter integer BusRows    = 4,
   localparam integer RowBits = $clog2(Rows),
   localparam integer Lanes   = ShiftPorts * Cols  // (port, column) weight buses, port-major
 ) (
@@ -44,138 +77,178 @@ module systolic_array #(
 );
 
   localparam integer Depth = Rows + Cols - 1;
+  localparam integer N     = Rows * Cols;
+  localparam integer Segs  = (Rows + BusRows - 1) / BusRows;  // weight-bus segments
+  localparam integer Regs  = (Segs > 1) ? Segs - 1 : 1;       // their pipeline stages (>= 1)
 
-  // Mesh nets, one unpacked net per link: act/switch run east, (Rows) x (Cols + 1), link
-  // r * (Cols + 1) + c enters PE(r, c); psum runs south, (Rows + 1) x Cols, link r * Cols + c
-  // enters PE(r, c). Unpacked, not one packed vector: Verilator then evaluates each link on its
-  // own instead of rebuilding an ever-wider concatenation every edge (scripts/bench/
-  // cycle_vs_verilator.sh; the packed form cost O(N^4) word copies per edge).
-  wire [7:0]  act_h    [0:Rows*(Cols+1)-1];
-  wire        switch_h [0:Rows*(Cols+1)-1];
-  wire [31:0] psum_v   [0:(Rows+1)*Cols-1];
-
-  genvar r, c, l, p;
+  genvar r, c;
 
   // ---------------------------------------------------------------- input skew
+  // west_act[r] / west_sw[r]: what enters column 0 of row r (row r's input of r edges ago).
+  // Row r > 0 is a packed shift register of r stages of {switch, act}.
+  wire [7:0] west_act [0:Rows-1];
+  wire       west_sw  [0:Rows-1];
   generate
     for (r = 0; r < Rows; r = r + 1) begin : gen_skew
       if (r == 0) begin : gen_direct
-        assign act_h[0]    = act_i[0 +: 8];
-        assign switch_h[0] = switch_i;
-      end else begin : gen_delay
-        reg [8:0] skew_q [0:r-1];
-        integer i;
+        assign west_act[0] = act_i[0 +: 8];
+        assign west_sw[0]  = switch_i;
+      end else if (r == 1) begin : gen_one
+        reg [8:0] skew_q;
         always @(posedge clk_i or negedge rst_ni) begin
-          if (!rst_ni) begin
-            for (i = 0; i < r; i = i + 1) skew_q[i] <= 9'd0;
-          end else begin
-            skew_q[0] <= {switch_i, act_i[r*8 +: 8]};
-            for (i = 1; i < r; i = i + 1) skew_q[i] <= skew_q[i-1];
-          end
+          if (!rst_ni) skew_q <= 9'd0;
+          else         skew_q <= {switch_i, act_i[8 +: 8]};
         end
-        assign act_h[r*(Cols+1)]    = skew_q[r-1][7:0];
-        assign switch_h[r*(Cols+1)] = skew_q[r-1][8];
+        assign west_act[1] = skew_q[7:0];
+        assign west_sw[1]  = skew_q[8];
+      end else begin : gen_delay
+        reg [9*r-1:0] skew_q;  // stage k (k = 0 newest) at bits [9k +: 9]
+        always @(posedge clk_i or negedge rst_ni) begin
+          if (!rst_ni) skew_q <= {(9*r){1'b0}};
+          else         skew_q <= {skew_q[9*(r-1)-1:0], switch_i, act_i[r*8 +: 8]};
+        end
+        assign west_act[r] = skew_q[9*(r-1) +: 8];
+        assign west_sw[r]  = skew_q[9*(r-1) + 8];
       end
     end
   endgenerate
 
-  // ---------------------------------------------------------------- shadow write decode
-  // lane_we[l][r]: weight bus l (port l / Cols, column l % Cols) writes row r.
-  wire [Rows-1:0] lane_we [0:Lanes-1];
+  // ---------------------------------------------------------------- weight-bus stages
+  // Stage j (1 .. Segs-1) of lane l at index (j-1) * Lanes + l of the packed vectors.
+  reg [Regs*Lanes-1:0]         bus_valid_q;
+  reg [Regs*Lanes*RowBits-1:0] bus_sel_q;
+  reg [Regs*Lanes*8-1:0]       bus_data_q;
   generate
-    for (l = 0; l < Lanes; l = l + 1) begin : gen_decode
-      assign lane_we[l] = weight_valid_i[l] ? (Rows'(1) << weight_sel_i[l*RowBits +: RowBits])
-                                            : {Rows{1'b0}};
+    if (Segs == 1) begin : gen_bus_none
+      always @* begin
+        bus_valid_q = {(Regs*Lanes){1'b0}};
+        bus_sel_q   = {(Regs*Lanes*RowBits){1'b0}};
+        bus_data_q  = {(Regs*Lanes*8){1'b0}};
+      end
+    end else if (Segs == 2) begin : gen_bus_one
+      always @(posedge clk_i or negedge rst_ni) begin
+        if (!rst_ni) bus_valid_q <= {(Regs*Lanes){1'b0}};
+        else         bus_valid_q <= weight_valid_i;
+      end
+      always @(posedge clk_i) begin
+        bus_sel_q  <= weight_sel_i;
+        bus_data_q <= weight_i;
+      end
+    end else begin : gen_bus_stages
+      always @(posedge clk_i or negedge rst_ni) begin
+        if (!rst_ni) bus_valid_q <= {(Regs*Lanes){1'b0}};
+        else         bus_valid_q <= {bus_valid_q[(Regs-1)*Lanes-1:0], weight_valid_i};
+      end
+      always @(posedge clk_i) begin
+        bus_sel_q  <= {bus_sel_q[(Regs-1)*Lanes*RowBits-1:0], weight_sel_i};
+        bus_data_q <= {bus_data_q[(Regs-1)*Lanes*8-1:0], weight_i};
+      end
     end
   endgenerate
 
   // ---------------------------------------------------------------- PE mesh
-  generate
-    for (c = 0; c < Cols; c = c + 1) begin : gen_top
-      assign psum_v[c] = 32'd0;
-    end
-    for (r = 0; r < Rows; r = r + 1) begin : gen_row
-      for (c = 0; c < Cols; c = c + 1) begin : gen_col
-        // shadow write of PE(r, c): the OR over the ports, the byte of the port that writes
-        wire       weight_we;
-        wire [7:0] weight;
-        if (ShiftPorts == 1) begin : gen_one_port
-          assign weight_we = lane_we[c][r];
-          assign weight    = weight_i[c*8 +: 8];
-        end else begin : gen_port_sel
-          reg       we_any;
-          reg [7:0] byte_sel;
-          integer   q;
-          always @* begin
-            we_any   = 1'b0;
-            byte_sel = 8'd0;
-            for (q = 0; q < ShiftPorts; q = q + 1)
-              if (lane_we[q*Cols+c][r]) begin
-                we_any   = 1'b1;
-                byte_sel = byte_sel | weight_i[(q*Cols+c)*8 +: 8];
-              end
-          end
-          assign weight_we = we_any;
-          assign weight    = byte_sel;
-`ifndef SYNTHESIS
-          // at most one port writes this PE in a cycle (see the header)
-          wire [ShiftPorts-1:0] hits;
-          for (p = 0; p < ShiftPorts; p = p + 1) begin : gen_hit
-            assign hits[p] = lane_we[p*Cols+c][r];
-          end
-          always @(posedge clk_i) begin
-            if (rst_ni) assert ($onehot0(hits)) else $error("two shift ports write one PE");
-          end
-`endif
-        end
-        pe u_pe (
-          .clk_i       (clk_i),
-          .rst_ni      (rst_ni),
-          .act_i       (act_h[r*(Cols+1)+c]),
-          .switch_i    (switch_h[r*(Cols+1)+c]),
-          .act_o       (act_h[r*(Cols+1)+c+1]),
-          .switch_o    (switch_h[r*(Cols+1)+c+1]),
-          .psum_i      (psum_v[r*Cols+c]),
-          .psum_o      (psum_v[(r+1)*Cols+c]),
-          .weight_we_i (weight_we),
-          .weight_i    (weight)
-        );
-      end
-    end
-  endgenerate
+  // PE i's registers: act_q[8i +: 8], sw_q[i], psum_q[32i +: 32], active_q[8i +: 8],
+  // shadow_q[8i +: 8]. Packed vectors, not unpacked arrays: Verilator 5.006 turns a registered
+  // whole unpacked array into one delayed assignment per element in straight-line code (98 MB of
+  // C++ at 256x256), a packed vector into one copy.
+  reg [8*N-1:0]  act_q,    act_d;
+  reg [N-1:0]    sw_q,     sw_d;
+  reg [32*N-1:0] psum_q,   psum_d;
+  reg [8*N-1:0]  active_q, active_d;
+  reg [8*N-1:0]  shadow_q, shadow_d;
 
-  // The east edge of the mesh has no consumer.
-  wire [Rows*8-1:0] unused_act_east;
-  wire [Rows-1:0]   unused_switch_east;
-  generate
-    for (r = 0; r < Rows; r = r + 1) begin : gen_east
-      assign unused_act_east[r*8 +: 8]  = act_h[r*(Cols+1)+Cols];
-      assign unused_switch_east[r]      = switch_h[r*(Cols+1)+Cols];
+  integer i, pc, l, j, x;
+  reg               b_valid;
+  reg [RowBits-1:0] b_sel;
+  reg [31:0]        b_row;
+  reg [7:0]         b_data;
+  reg [7:0]         a_in;
+  reg               s_in;
+  reg [7:0]         w_eff;
+  reg signed [15:0] product;
+  always @* begin
+    shadow_d = shadow_q;
+    pc = 0;  // column of PE i
+    for (i = 0; i < N; i = i + 1) begin
+      a_in    = pc == 0 ? west_act[i / Cols] : act_q[(i-1)*8 +: 8];
+      s_in    = pc == 0 ? west_sw[i / Cols]  : sw_q[i-1];
+      w_eff   = s_in ? shadow_q[i*8 +: 8] : active_q[i*8 +: 8];
+      product = $signed(a_in) * $signed(w_eff);
+      psum_d[i*32 +: 32] = (i < Cols ? 32'd0 : psum_q[(i-Cols)*32 +: 32]) +
+                           {{16{product[15]}}, product};
+      act_d[i*8 +: 8]    = a_in;
+      sw_d[i]            = s_in;
+      active_d[i*8 +: 8] = w_eff;
+      pc = pc == Cols - 1 ? 0 : pc + 1;
     end
-  endgenerate
+    // shadow writes: lane l (port l / Cols) writes row sel of column l % Cols, decoded in the
+    // segment that holds the row, from the bus as that segment sees it (stage j)
+    for (j = 0; j < Segs; j = j + 1)
+      for (l = 0; l < Lanes; l = l + 1) begin
+        x       = (j == 0 ? 0 : j - 1) * Lanes + l;
+        b_valid = j == 0 ? weight_valid_i[l]               : bus_valid_q[x];
+        b_sel   = j == 0 ? weight_sel_i[l*RowBits +: RowBits] : bus_sel_q[x*RowBits +: RowBits];
+        b_data  = j == 0 ? weight_i[l*8 +: 8]              : bus_data_q[x*8 +: 8];
+        b_row   = 32'(b_sel);
+        if (b_valid && b_row >= j * BusRows && b_row < (j + 1) * BusRows)
+          shadow_d[(b_row * Cols + l % Cols) * 8 +: 8] = b_data;
+      end
+  end
+
+  always @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      sw_q     <= '0;
+      active_q <= '0;
+      shadow_q <= '0;
+    end else begin
+      sw_q     <= sw_d;
+      active_q <= active_d;
+      shadow_q <= shadow_d;
+    end
+  end
+  always @(posedge clk_i) begin
+    act_q  <= act_d;
+    psum_q <= psum_d;
+  end
+
+`ifndef SYNTHESIS
+  // at most one port writes a PE in a cycle (see the header)
+  integer q1, q2;
+  always @(posedge clk_i) begin
+    if (ShiftPorts > 1)  // in reset no bus is valid
+      for (q1 = 0; q1 < Lanes; q1 = q1 + 1)
+        for (q2 = q1 + Cols; q2 < Lanes; q2 = q2 + Cols)
+          if (weight_valid_i[q1] && weight_valid_i[q2] &&
+              weight_sel_i[q1*RowBits +: RowBits] == weight_sel_i[q2*RowBits +: RowBits])
+            $error("two shift ports write one PE");
+  end
+`endif
+
+  // The east edge of the mesh has no consumer: act_q/sw_q of the last column are registered
+  // and never read, kept for the uniform loop (synthesis removes them).
 
   // ---------------------------------------------------------------- output de-skew
   generate
     for (c = 0; c < Cols; c = c + 1) begin : gen_deskew
-      if (c == Cols - 1) begin : gen_direct
-        assign psum_o[c*32 +: 32] = psum_v[Rows*Cols+c];
+      localparam integer D = Cols - 1 - c;
+      if (D == 0) begin : gen_direct
+        assign psum_o[c*32 +: 32] = psum_q[((Rows-1)*Cols+c)*32 +: 32];
+      end else if (D == 1) begin : gen_one
+        reg [31:0] deskew_q;
+        always @(posedge clk_i) deskew_q <= psum_q[((Rows-1)*Cols+c)*32 +: 32];
+        assign psum_o[c*32 +: 32] = deskew_q;
       end else begin : gen_delay
-        localparam integer D = Cols - 1 - c;
-        reg [31:0] deskew_q [0:D-1];
-        integer i;
-        always @(posedge clk_i) begin
-          deskew_q[0] <= psum_v[Rows*Cols+c];
-          for (i = 1; i < D; i = i + 1) deskew_q[i] <= deskew_q[i-1];
-        end
-        assign psum_o[c*32 +: 32] = deskew_q[D-1];
+        reg [32*D-1:0] deskew_q;  // stage k (k = 0 newest) at bits [32k +: 32]
+        always @(posedge clk_i) deskew_q <= {deskew_q[32*(D-1)-1:0],
+                                       psum_q[((Rows-1)*Cols+c)*32 +: 32]};
+        assign psum_o[c*32 +: 32] = deskew_q[32*(D-1) +: 32];
       end
     end
   endgenerate
 
   // ---------------------------------------------------------------- valid / tag delay line
-  reg [Depth-1:0]  valid_q;
-  reg [TagBits-1:0] tag_q [0:Depth-1];
-  integer k;
+  reg [Depth-1:0]         valid_q;
+  reg [Depth*TagBits-1:0] tag_q;  // stage k (k = 0 newest) at bits [TagBits k +: TagBits]
   always @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       valid_q <= {Depth{1'b0}};
@@ -183,13 +256,10 @@ module systolic_array #(
       valid_q <= {valid_q[Depth-2:0], valid_i};
     end
   end
-  always @(posedge clk_i) begin
-    tag_q[0] <= tag_i;
-    for (k = 1; k < Depth; k = k + 1) tag_q[k] <= tag_q[k-1];
-  end
+  always @(posedge clk_i) tag_q <= {tag_q[(Depth-1)*TagBits-1:0], tag_i};
 
   assign valid_o = valid_q[Depth-1];
-  assign tag_o   = tag_q[Depth-1];
+  assign tag_o   = tag_q[(Depth-1)*TagBits +: TagBits];
 
 endmodule
 

@@ -21,6 +21,7 @@ module tpu_top #(
   parameter integer FifoTiles      = 4,
   parameter integer Mxus           = 1,
   parameter integer ShiftPorts     = 1,
+  parameter integer BusRows        = 4,   // rows per weight-bus segment (systolic_array)
   parameter integer HostVectors    = 4096,
   parameter integer WeightTiles    = 4096,
   parameter integer ImemDepth      = 4096,
@@ -269,7 +270,8 @@ module tpu_top #(
         .Rows       (Rows),
         .Cols       (Cols),
         .FifoTiles  (FifoTiles),
-        .ShiftPorts (ShiftPorts)
+        .ShiftPorts (ShiftPorts),
+        .BusRows    (BusRows)
       ) u_weight_fifo (
         .clk_i           (clk_i),
         .rst_ni          (rst_ni),
@@ -292,7 +294,8 @@ module tpu_top #(
         .Rows       (Rows),
         .Cols       (Cols),
         .TagBits    (TagBits),
-        .ShiftPorts (ShiftPorts)
+        .ShiftPorts (ShiftPorts),
+        .BusRows    (BusRows)
       ) u_systolic_array (
         .clk_i           (clk_i),
         .rst_ni          (rst_ni),
@@ -388,6 +391,7 @@ module tpu_top #(
     assert (Mxus >= 1 && Mxus <= 8) else $error("tpu_top: Mxus must be 1..8");
     assert (ShiftPorts >= 1 && ShiftPorts <= 8 && ShiftPorts <= Rows)
       else $error("tpu_top: ShiftPorts must be 1..8 and at most Rows");
+    assert (BusRows >= 1 && BusRows <= Rows) else $error("tpu_top: BusRows must be 1..Rows");
   end
 `endif
 

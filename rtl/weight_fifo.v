@@ -23,8 +23,8 @@
 //   - the shadow registers free (tile k-1's switch issued in an earlier cycle),
 //   - its port idle (tile k - ShiftPorts's shift fed its last row: s_{k-P} + Rows),
 // i.e. s_k = max(a_k, sw_{k-1} + 1, s_{k-P} + Rows), then feeds column 0 row i in cycle s_k + i
-// (timing::weight_shift_cycles = Rows cycles). shadow_full_o rises in cycle s_k + 1
-// (timing::weight_shift_to_switch_cycles): the earliest cycle an `mmc switch` for tile k may
+// (timing::weight_shift_cycles = Rows cycles). shadow_full_o rises in cycle s_k + max(1,
+// BusStages) (timing::weight_shift_to_switch_cycles): the earliest cycle an `mmc switch` for tile k may
 // issue; that switch clears it, and the next shift may start in the following cycle
 // (timing::weight_switch_to_shift_cycles). So two shifts in flight start >= 2 cycles apart and
 // never write one PE in the same cycle (both move down the diagonals one step per cycle).
@@ -37,6 +37,9 @@ module weight_fifo #(
   parameter integer Cols       = 4,
   parameter integer FifoTiles  = 4,
   parameter integer ShiftPorts = 1,
+  parameter integer BusRows    = 4,  // rows per weight-bus segment (rtl/systolic_array.v)
+  localparam integer BusStages = (Rows - 1) / BusRows,  // timing::weight_bus_stages
+  localparam integer ReadyBits = (BusStages > 1) ? $clog2(BusStages) : 1,
   localparam integer SlotBits = (FifoTiles > 1) ? $clog2(FifoTiles) : 1,
   localparam integer AddrBits = $clog2(FifoTiles * Rows),
   localparam integer RowBits  = $clog2(Rows),
@@ -179,12 +182,31 @@ module weight_fifo #(
     end
   end
 
+  // The shadow is ready for a switch weight_shift_to_switch_cycles = max(1, BusStages) cycles
+  // after its shift starts: the switch wavefront may then run right behind the shift, whose
+  // write of row i comes floor(i / BusRows) cycles late (sim/isa/ISA.md, "Weight path").
+  wire shadow_ready;
+  generate
+    if (BusStages > 1) begin : gen_ready
+      reg [ReadyBits-1:0] ready_cnt_q;  // cycles left until the shadow is ready
+      always @(posedge clk_i or negedge rst_ni) begin
+        if (!rst_ni)                ready_cnt_q <= {ReadyBits{1'b0}};
+        else if (shift_start)       ready_cnt_q <= ReadyBits'(BusStages - 1);
+        else if (ready_cnt_q != '0) ready_cnt_q <= ready_cnt_q - 1'b1;
+      end
+      assign shadow_ready = ready_cnt_q == '0;
+    end else begin : gen_no_wait
+      assign shadow_ready = 1'b1;
+    end
+  endgenerate
+
   assign slot_free_o    = held_q < (SlotBits+1)'(FifoTiles);
   assign alloc_slot_o   = tail_q;
-  assign shadow_full_o  = shadow_full_q;
+  assign shadow_full_o  = shadow_full_q && shadow_ready;
   // A switch held for an empty shadow waits for a tile that has not started its shift: it has
-  // arrived iff one is counted (or arriving).
-  assign tile_arrived_o = head_ready;
+  // arrived iff one is counted (or arriving). One held for a shadow that is not ready yet
+  // (the shift's bus stages) waits for a tile that has arrived.
+  assign tile_arrived_o = head_ready || shadow_full_q;
   assign weight_valid_o = col_valid;
 
 `ifndef SYNTHESIS

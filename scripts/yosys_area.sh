@@ -7,7 +7,8 @@
 #       the PE's (the CTest `rtl: yosys synthesizes tpu_top 4x4` runs it); --out writes the
 #       report (results/rtl/synthesis.md is `--out results/rtl/synthesis.md 8 16`).
 #   scripts/yosys_area.sh --pe [N]
-#       cell counts of the pe and an N x N systolic_array (default 4), the area cross-check
+#       cell counts of a 2 x 2 and an N x N systolic_array (default 4): the PE's share is their
+#       difference over N x N - 4 PEs, the area cross-check
 #   scripts/yosys_area.sh --units [REV]
 #       the controller, weight_fifo and activation_unit at 4 x 4 (256 accumulator rows,
 #       1024 UB vectors), now and, with REV, at that git revision: what a change added
@@ -23,7 +24,7 @@ run() {  # top, parameters..., then the stat
   for p in "$@"; do chp="$chp -set $p"; done
   [ -n "$chp" ] && chp="chparam $chp $top;"
   echo "== $top $*"
-  yosys -q -p "read_verilog -sv -DSYNTHESIS $RTL/pe.v $RTL/systolic_array.v;
+  yosys -q -p "read_verilog -sv -DSYNTHESIS $RTL/systolic_array.v;
                $chp synth -flatten -top $top; tee -o /dev/stdout stat" \
     | sed -n '/Number of cells/,/^$/p'
 }
@@ -65,5 +66,5 @@ if [ "${1:-}" = "--units" ]; then
 fi
 
 N="${2:-4}"
-run pe
+run systolic_array "Rows 2" "Cols 2"
 run systolic_array "Rows $N" "Cols $N"

@@ -21,10 +21,14 @@ import tempfile
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 RTL = ROOT / "rtl"
-SOURCES = ["pe.v", "systolic_array.v", "weight_fifo.v", "accumulators.v", "activation_unit.v",
+SOURCES = ["systolic_array.v", "weight_fifo.v", "accumulators.v", "activation_unit.v",
            "act_lut.v", "unified_buffer.v", "dma.v", "controller.v", "tpu_top.v"]
-# The issue's goal (issue 25): every module within 1.5x the logic depth of a PE.
+# The issue's goal (issue 25): every module within 1.5x the logic depth of a PE. The PE is no
+# longer a module (rtl/systolic_array.v updates the mesh in one loop), so the reference is the
+# systolic_array module's longest path: a PE register through the int8 multiply and the int32
+# add into the next PE's register (the shift decode and the skew are shallower).
 DEPTH_LIMIT = 1.5
+REFERENCE = "systolic_array"
 # Test-bench-sized memories (the host and weight memories are the test bench's world, and every
 # memory stays a memory cell, so their size does not change the logic).
 SMALL = {"UbVectors": 1024, "AccEntries": 256, "FifoTiles": 4, "HostVectors": 64,
@@ -100,8 +104,9 @@ def analyse(n, work):
                 })
         modules[short(name)] = {"cells": len(cells), "mems": mems, "latches": latches}
     depth = ltp(work / "ltp_modules.txt")
-    if "pe" not in depth:
-        sys.exit(f"yosys_chip.py: no longest path for module pe at {n}x{n} (the reference depth)")
+    if REFERENCE not in depth:
+        sys.exit(f"yosys_chip.py: no longest path for module {REFERENCE} at {n}x{n} "
+                 "(the reference depth)")
     chip_depth = max(ltp(work / "ltp_chip.txt").values())
     check = (work / "check.txt").read_text()
     loops = len(re.findall(r"found logic loop", check, re.I))
@@ -126,10 +131,10 @@ def report(results):
     failures = []
     for r in results:
         n, mods, depth = r["n"], r["modules"], r["depth"]
-        pe = depth["pe"]
+        pe = depth[REFERENCE]
         limit = DEPTH_LIMIT * pe
         lines += [f"## tpu_top at {n}x{n}", "",
-                  "| module | cells | longest path (levels) | / PE | memories |",
+                  "| module | cells | longest path (levels) | / PE (systolic_array) | memories |",
                   "|---|---|---|---|---|"]
         for name in sorted(mods, key=lambda k: (k != "tpu_top", k)):
             m = mods[name]

@@ -30,11 +30,22 @@ inline uint32_t weight_shift_cycles(const TpuConfig& cfg) { return cfg.array.row
 // weight_shift_cycles after tile k - P's (sim/isa/ISA.md, "Shift ports").
 inline uint32_t weight_shift_ports(const TpuConfig& cfg) { return cfg.weight_shift_ports; }
 
+// Pipeline registers a column's weight bus passes on its way to the last row: the bus is
+// registered every weight_bus_segment_rows rows (K), so the shift writes row i floor(i / K)
+// cycles after the row's slot in the skewed stream (sim/isa/ISA.md, "Weight path").
+inline uint32_t weight_bus_stages(const TpuConfig& cfg) {
+  return (cfg.array.rows - 1) / cfg.weight_bus_segment_rows;
+}
+
 // Earliest issue of the `mmc switch` that consumes a tile, after its shift starts. The switch
 // reaches PE(r, c) in cycle t + 1 + r + c (one UB read register, the skew), the shift writes it
-// at the end of cycle s + r + c: the switch wavefront may run right behind the shift wavefront.
-// One cycle because the shift start is registered (shadow_full) before the controller sees it.
-constexpr uint32_t weight_shift_to_switch_cycles() { return 1; }
+// at the end of cycle s + r + c + floor(r / K): the switch wavefront may run right behind the
+// shift wavefront once the deepest bus stage is behind it, t >= s + weight_bus_stages. At least
+// one cycle because the shift start is registered (shadow_full) before the controller sees it.
+inline uint32_t weight_shift_to_switch_cycles(const TpuConfig& cfg) {
+  const uint32_t d = weight_bus_stages(cfg);
+  return d > 1 ? d : 1;
+}
 
 // Earliest start of the next shift after the `mmc switch` that consumed the shadow tile: its
 // write of PE(r, c) (end of cycle s + r + c) must not come before that switch copies the shadow
@@ -45,8 +56,8 @@ constexpr uint32_t weight_switch_to_shift_cycles() { return 1; }
 // The closest two switches of one MXU can be, however many shift ports feed it: the next shift
 // starts after the previous switch, and its switch one cycle after that (sim/isa/ISA.md, "Shift
 // ports": tiles enter at max(this, rows / P, B) cycles each).
-constexpr uint32_t weight_min_switch_gap_cycles() {
-  return weight_switch_to_shift_cycles() + weight_shift_to_switch_cycles();
+inline uint32_t weight_min_switch_gap_cycles(const TpuConfig& cfg) {
+  return weight_switch_to_shift_cycles() + weight_shift_to_switch_cycles(cfg);
 }
 
 // A FIFO slot is read until its last row has reached the last column: it frees this many cycles

@@ -16,7 +16,7 @@ namespace tpusim {
 
 struct TpuTopParams {
   uint32_t Rows = 4, Cols = 4, UbVectors = 1024, AccEntries = 256, FifoTiles = 4;
-  uint32_t Mxus = 1, ShiftPorts = 1;
+  uint32_t Mxus = 1, ShiftPorts = 1, BusRows = 4;
   uint32_t HostVectors = 4096;  // test-bench host memory (vectors); not a chip parameter
   uint64_t WeightTiles = 4096;
   uint32_t ImemDepth = 4096, ClockMhz = 700;
@@ -39,6 +39,7 @@ struct TpuTopParams {
     f("FifoTiles", uint64_t(FifoTiles));
     f("Mxus", uint64_t(Mxus));
     f("ShiftPorts", uint64_t(ShiftPorts));
+    f("BusRows", uint64_t(BusRows));
     f("HostVectors", uint64_t(HostVectors));
     f("WeightTiles", WeightTiles);
     f("ImemDepth", uint64_t(ImemDepth));
@@ -64,6 +65,7 @@ inline TpuTopParams tpu_top_params(const TpuConfig& cfg, uint32_t host_vectors,
   p.FifoTiles = cfg.weight_fifo_tiles;
   p.Mxus = cfg.mxus;
   p.ShiftPorts = cfg.weight_shift_ports;
+  p.BusRows = cfg.weight_bus_segment_rows;
   p.HostVectors = host_vectors;
   p.WeightTiles = cfg.weight_memory_tiles();
   p.ImemDepth = imem_depth;

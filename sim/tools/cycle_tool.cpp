@@ -38,14 +38,14 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 
 // An arch of `size` x `size`: the preset when one exists (scaled-64 is small-32 scaled by two),
 // else small-32 scaled likewise (links keep the RTL's one-vector / one-row-per-cycle limits),
-// and tpu-v1 at 256.
+// and scaled-256 (scaled-64 scaled by four) at 256.
 TpuConfig arch_for(uint32_t size) {
   if (size == 4) return load_config("tiny-4");
   if (size == 8) return load_config("tiny-8");
   if (size == 16) return load_config("small-16");
   if (size == 32) return load_config("small-32");
   if (size == 64) return load_config("scaled-64");
-  if (size == 256) return load_config("tpu-v1");
+  if (size == 256) return load_config("scaled-256");
   TpuConfig c = load_config("small-32");
   const uint64_t f = size / 32;
   c.name = fmt::format("scaled-{}", size);

@@ -41,7 +41,7 @@ struct VerilatorHarness {
 };
 
 // The harnesses of `preset`, or nullptr where this build has none: built for small-16,
-// small-32 and, with -DTPUSIM_RTL_BENCH_64=ON, scaled-64 (rtl/CMakeLists.txt
+// small-32 and, with -DTPUSIM_RTL_BENCH_LARGE=ON, scaled-64 and scaled-256 (rtl/CMakeLists.txt
 // (tpusim_verilated_dispatch)).
 const VerilatorHarness* verilator_harness(const std::string& preset);
 

@@ -57,7 +57,7 @@ TEST_CASE("weight path: request, arrival, shift and switch", "[fast]") {
     auto r = run(cfg, "rw tile=0 n=1\nmmc ub=0 acc=0 b=5 switch\nhalt\n");
     const uint64_t arrive =
         t0 + tt::weight_tile_transfer_cycles(cfg) + tt::weight_memory_latency_cycles(cfg);
-    const uint64_t sw = arrive + tt::weight_shift_to_switch_cycles();
+    const uint64_t sw = arrive + tt::weight_shift_to_switch_cycles(cfg);
     INFO(arch);
     CHECK(r.timeline[0].issue == t0);
     CHECK(r.timeline[0].done == arrive);
@@ -66,14 +66,14 @@ TEST_CASE("weight path: request, arrival, shift and switch", "[fast]") {
     CHECK(r.counts.cycles == sw + B + tt::mxu_latency_cycles(cfg) + 1);
     CHECK(r.counts.array_active_cycles == B);
     CHECK(r.counts.weight_stall_cycles == arrive - (t0 + 1));
-    CHECK(r.counts.weight_shift_cycles == tt::weight_shift_to_switch_cycles());
+    CHECK(r.counts.weight_shift_cycles == tt::weight_shift_to_switch_cycles(cfg));
     CHECK(breakdown_sum(r.counts) == r.counts.cycles);
   }
 }
 
 TEST_CASE("back-to-back switches: one tile per shift, one cycle behind the switch", "[fast]") {
   TpuConfig cfg = load_config("small-16");
-  const uint64_t S = tt::weight_shift_cycles(cfg), L = tt::weight_shift_to_switch_cycles(),
+  const uint64_t S = tt::weight_shift_cycles(cfg), L = tt::weight_shift_to_switch_cycles(cfg),
                  G = tt::weight_switch_to_shift_cycles();
   // Both tiles arrive before the first switch: tile 0's shift started at its arrival, tile 1's
   // starts once the sequencer has fed tile 0 (s0 + S) and tile 0's switch has issued (sw0 + G).
@@ -297,7 +297,7 @@ TEST_CASE("several MXUs: each has its own input, FIFO and shadow; one weight DMA
   REQUIRE(cfg.mxus == 2);
   const uint64_t t0 = tt::front_end_cycles(), Tx = tt::weight_tile_transfer_cycles(cfg),
                  Lw = tt::weight_memory_latency_cycles(cfg),
-                 L = tt::weight_shift_to_switch_cycles(), M = tt::mxu_latency_cycles(cfg);
+                 L = tt::weight_shift_to_switch_cycles(cfg), M = tt::mxu_latency_cycles(cfg);
   // One tile each, requested in rw order over the one weight link: MXU 1's tile arrives Tx later.
   auto r = run(cfg,
                "rw tile=0 n=1\nrw tile=1 n=1 mxu=1\n"
@@ -354,7 +354,7 @@ TEST_CASE("shift ports: P tiles shift into one MXU at once, max(2, rows / P, B) 
       auto r = run(cfg, prog + "halt\n");
       INFO("P = " << P << ", B = " << B);
       // ports_ binds in turn: over 32 tiles, (32 / P) port periods of S cycles each
-      const uint64_t per = std::max<uint64_t>({tt::weight_min_switch_gap_cycles(), S / P, B});
+      const uint64_t per = std::max<uint64_t>({tt::weight_min_switch_gap_cycles(cfg), S / P, B});
       CHECK(r.timeline[64].issue - r.timeline[32].issue == 32 * per);
     }
   }
@@ -370,7 +370,8 @@ TEST_CASE("several MXUs: a tile waits for a slot in its own MXU's FIFO only", "[
   auto r = run(cfg, prog + "");
   const uint64_t Tx = tt::weight_tile_transfer_cycles(cfg),
                  Lw = tt::weight_memory_latency_cycles(cfg);
-  CHECK(r.timeline[2].issue == r.timeline[1].issue + Tx + Lw + tt::weight_shift_to_switch_cycles());
+  CHECK(r.timeline[2].issue ==
+        r.timeline[1].issue + Tx + Lw + tt::weight_shift_to_switch_cycles(cfg));
   // The same with MXU 0's D + 1-th tile in between: it needs a slot only a later switch on
   // MXU 0 frees, so the rw after it can never issue: a deadlock, named.
   const std::string dead = fmt::format(

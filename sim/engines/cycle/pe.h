@@ -1,7 +1,7 @@
-// pe: the processing element of rtl/pe.v as an inline next-state function. The SystemC
-// systolic_array does not instantiate one SystemC module per PE (a 256 x 256 array would
+// pe: the processing element of rtl/systolic_array.v as an inline next-state function. The
+// SystemC systolic_array does not instantiate one SystemC module per PE (a 256 x 256 array would
 // spend its time in the kernel); it advances whole rows of PEs per clock with these
-// functions, which are exactly rtl/pe.v's register updates:
+// functions, which are exactly the register updates of rtl/systolic_array.v's mesh loop:
 //   act_o    <= act_i;                     switch_o <= switch_i;   (switch_o reset to 0)
 //   psum_o   <= psum_i + act_i * (switch_i ? shadow_q : active_q)   (int32 wrap-around)
 //   active_q <= switch_i ? shadow_q : active_q;                     (reset to 0)

@@ -8,13 +8,16 @@
 namespace tpusim::sc {
 
 systolic_array::systolic_array(sc_core::sc_module_name name, uint32_t Rows_, uint32_t Cols_,
-                               uint32_t TagBits_, uint32_t ShiftPorts_)
+                               uint32_t TagBits_, uint32_t ShiftPorts_, uint32_t BusRows_)
     : sc_core::sc_module(name),
       Rows(Rows_),
       Cols(Cols_),
       TagBits(TagBits_),
       ShiftPorts(ShiftPorts_),
-      Depth(Rows_ + Cols_ - 1) {
+      BusRows(BusRows_),
+      Depth(Rows_ + Cols_ - 1),
+      Segs((Rows_ + BusRows_ - 1) / BusRows_) {
+  pend_.resize(Segs);
   const size_t n = size_t(Rows) * Cols;
   act_.assign(n, 0);
   active_.assign(n, 0);
@@ -46,6 +49,7 @@ void systolic_array::reset_async() {
   std::fill(active_.begin(), active_.end(), 0);
   std::fill(shadow_.begin(), shadow_.end(), 0);
   std::fill(vring_.begin(), vring_.end(), 0);
+  for (auto& p : pend_) p.clear();  // the bus stages' valid bits are reset
   quiet_ = 0;
 }
 
@@ -110,7 +114,11 @@ void systolic_array::seq() {
     }
 
     // shadow writes (after the switches of this edge read the old values): lane l = p * Cols
-    // + c writes row sel[l] of column c when valid[l]; no two lanes write one PE in a cycle
+    // + c writes row sel[l] of column c when valid[l], in segment sel[l] / BusRows, that many
+    // edges from now; no two writes land on one PE in a cycle
+    std::vector<ShadowWrite>& due = pend_[pend_pos_];
+    for (const ShadowWrite& w : due) shadow_[w.pe] = w.value;
+    due.clear();
     const Bits& wvalid = weight_valid_i.read();
     const uint32_t* wsel = weight_sel_i.read().u32();
     const int8_t* wdata = reinterpret_cast<const int8_t*>(weight_i.read().bytes());
@@ -118,9 +126,14 @@ void systolic_array::seq() {
     for (uint32_t word = 0; word < wvalid.words(); ++word)
       for (uint32_t bits = wvalid.w[word]; bits != 0; bits &= bits - 1) {
         const uint32_t l = word * 32 + uint32_t(__builtin_ctz(bits));
-        const uint32_t c = l % Cols;
-        if (l < lanes && wsel[l] < Rows) shadow_[size_t(wsel[l]) * Cols + c] = wdata[l];
+        if (l >= lanes || wsel[l] >= Rows) continue;
+        const uint32_t pe = wsel[l] * Cols + l % Cols, seg = wsel[l] / BusRows;
+        if (seg == 0)
+          shadow_[pe] = wdata[l];
+        else
+          pend_[(pend_pos_ + seg) % Segs].push_back({pe, wdata[l]});
       }
+    pend_pos_ = pend_pos_ + 1 == Segs ? 0 : pend_pos_ + 1;
 
     // skew registers: this edge's input enters the history
     std::memcpy(hin_act_.data() + size_t(hin_pos_) * Rows, in, Rows);
@@ -153,15 +166,15 @@ void systolic_array::trace(Vcd& v, const std::string& s) {
   v.add_u64(s, "tag_o", TagBits, [this] { return tag_o.read(); });
   v.add(s, "psum_o", Cols * 32,
         [this](uint32_t* w) { std::memcpy(w, psum_o.read().u32(), size_t(Cols) * 4); });
+  // the PE registers of the top-left 8 x 8 corner, named as the RTL's arrays (index r*Cols+c)
   for (uint32_t r = 0; r < Rows && r < 8; ++r)
     for (uint32_t c = 0; c < Cols && c < 8; ++c) {
-      const std::string pe =
-          s + ".gen_row[" + std::to_string(r) + "].gen_col[" + std::to_string(c) + "].u_pe";
       const size_t i = size_t(r) * Cols + c;
-      v.add_u64(pe, "act_o", 8, [this, i] { return uint8_t(act_[i]); });
-      v.add_u64(pe, "psum_o", 32, [this, i] { return uint32_t(psum_[i]); });
-      v.add_u64(pe, "active_q", 8, [this, i] { return uint8_t(active_[i]); });
-      v.add_u64(pe, "shadow_q", 8, [this, i] { return uint8_t(shadow_[i]); });
+      const std::string at = "[" + std::to_string(i) + "]";
+      v.add_u64(s, "act_q" + at, 8, [this, i] { return uint8_t(act_[i]); });
+      v.add_u64(s, "psum_q" + at, 32, [this, i] { return uint32_t(psum_[i]); });
+      v.add_u64(s, "active_q" + at, 8, [this, i] { return uint8_t(active_[i]); });
+      v.add_u64(s, "shadow_q" + at, 8, [this, i] { return uint8_t(shadow_[i]); });
     }
 }
 

@@ -1,6 +1,6 @@
 // systolic_array: SystemC twin of rtl/systolic_array.v (Rows x Cols PEs, input skew, output
 // de-skew, valid/tag delay line, column-wise shadow write from ShiftPorts weight buses per
-// column).
+// column, each registered every BusRows rows).
 //
 // One clocked process advances the whole mesh per rising edge, row by row with vectorized
 // loops over the columns (pe.h holds the PE's next-state functions, pe.cpp their row forms).
@@ -13,6 +13,10 @@
 // A mesh whose inputs have not changed for Rows + Cols + 1 edges (same act_i, no switch in
 // flight) is at its fixed point: every register would reload its own value. The update is
 // then skipped, with identical register contents (only shadow writes are applied).
+//
+// The weight buses' pipeline registers (segment j = rows [j BusRows, (j + 1) BusRows) sees a
+// lane's bus j edges late) are kept as pending shadow writes: a bus value for row i is applied
+// floor(i / BusRows) edges after it appears, which is what the RTL's segment decoders do.
 #pragma once
 
 #include <cstdint>
@@ -43,7 +47,7 @@ class systolic_array : public sc_core::sc_module {
 
   SC_HAS_PROCESS(systolic_array);
   systolic_array(sc_core::sc_module_name name, uint32_t Rows, uint32_t Cols, uint32_t TagBits,
-                 uint32_t ShiftPorts);
+                 uint32_t ShiftPorts, uint32_t BusRows);
   void trace(Vcd& vcd, const std::string& scope);
 
  private:
@@ -51,7 +55,14 @@ class systolic_array : public sc_core::sc_module {
   void outputs();
   void reset_async();
 
-  const uint32_t Rows, Cols, TagBits, ShiftPorts, Depth;
+  const uint32_t Rows, Cols, TagBits, ShiftPorts, BusRows, Depth, Segs;
+  // shadow writes still on a weight bus: pend_[(pend_pos_ + d) % Segs] lands d edges from now
+  struct ShadowWrite {
+    uint32_t pe;  // r * Cols + c
+    int8_t value;
+  };
+  std::vector<std::vector<ShadowWrite>> pend_;
+  uint32_t pend_pos_ = 0;
   // mesh registers, row-major [r * Cols + c]
   std::vector<int8_t> act_, active_, shadow_;
   std::vector<uint8_t> sw_;

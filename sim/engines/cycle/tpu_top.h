@@ -311,8 +311,8 @@ tpu_top<P>::tpu_top(sc_core::sc_module_name name, const TpuTopParams& prm)
   for (uint32_t m = 0; m < M; ++m) {
     gen_mxu_.push_back(
         std::make_unique<gen_block>(("gen_mxu[" + std::to_string(m) + "]").c_str(), [&, m] {
-          u_weight_fifo.push_back(std::make_unique<weight_fifo>("u_weight_fifo", prm.Rows, prm.Cols,
-                                                                prm.FifoTiles, prm.ShiftPorts));
+          u_weight_fifo.push_back(std::make_unique<weight_fifo>(
+              "u_weight_fifo", prm.Rows, prm.Cols, prm.FifoTiles, prm.ShiftPorts, prm.BusRows));
           weight_fifo& f = *u_weight_fifo.back();
           f.clk_i(clk_i);
           f.rst_ni(rst_ni);
@@ -331,7 +331,7 @@ tpu_top<P>::tpu_top(sc_core::sc_module_name name, const TpuTopParams& prm)
           f.weight_o(weight[m]);
 
           u_systolic_array.push_back(std::make_unique<systolic_array>(
-              "u_systolic_array", prm.Rows, prm.Cols, tag_bits, prm.ShiftPorts));
+              "u_systolic_array", prm.Rows, prm.Cols, tag_bits, prm.ShiftPorts, prm.BusRows));
           systolic_array& a = *u_systolic_array.back();
           a.clk_i(clk_i);
           a.rst_ni(rst_ni);

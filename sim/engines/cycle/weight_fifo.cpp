@@ -5,12 +5,15 @@
 namespace tpusim::sc {
 
 weight_fifo::weight_fifo(sc_core::sc_module_name name, uint32_t Rows_, uint32_t Cols_,
-                         uint32_t FifoTiles_, uint32_t ShiftPorts_)
+                         uint32_t FifoTiles_, uint32_t ShiftPorts_, uint32_t BusRows_)
     : sc_core::sc_module(name),
       Rows(Rows_),
       Cols(Cols_),
       FifoTiles(FifoTiles_),
-      ShiftPorts(ShiftPorts_) {
+      ShiftPorts(ShiftPorts_),
+      BusRows(BusRows_) {
+  bus_stages_ = (Rows - 1) / BusRows;
+  ready_bits_ = bus_stages_ > 1 ? clog2(bus_stages_) : 1;
   slot_bits_ = FifoTiles > 1 ? clog2(FifoTiles) : 1;
   addr_bits_ = clog2(uint64_t(FifoTiles) * Rows);
   row_bits_ = clog2(Rows);
@@ -65,6 +68,7 @@ void weight_fifo::seq() {
   if (rst) {
     tail_q_ = head_q_ = held_q_ = arrived_q_ = port_q_ = 0;
     shadow_full_q_ = false;
+    ready_cnt_q_ = 0;
     for (Port& q : port_) q = Port{};
     std::fill(valid_q_.begin(), valid_q_.end(), 0);
     std::fill(live_q_.begin(), live_q_.end(), 0);
@@ -107,6 +111,11 @@ void weight_fifo::seq() {
       shadow_full_q_ = true;
     else if (switch_i.read())
       shadow_full_q_ = false;
+    // the shadow is ready weight_shift_to_switch_cycles = max(1, bus_stages) after the start
+    if (shift_start)
+      ready_cnt_q_ = bus_stages_ > 1 ? bus_stages_ - 1 : 0;
+    else if (ready_cnt_q_ != 0)
+      --ready_cnt_q_;
   }
   state_ev_.notify();
 }
@@ -117,8 +126,8 @@ void weight_fifo::comb() {
   const uint64_t depth = uint64_t(FifoTiles) * Rows;
   slot_free_o.write(held_q_ < FifoTiles);
   alloc_slot_o.write(tail_q_);
-  shadow_full_o.write(shadow_full_q_);
-  tile_arrived_o.write(arrived_q_ != 0 || arrive_i.read());
+  shadow_full_o.write(shadow_full_q_ && ready_cnt_q_ == 0);
+  tile_arrived_o.write(arrived_q_ != 0 || arrive_i.read() || shadow_full_q_);
   uint32_t* sel = sel_.u32();
   uint8_t* data = data_.bytes();
   valid_.clear();
@@ -145,6 +154,7 @@ void weight_fifo::trace(Vcd& v, const std::string& s) {
   v.add_u64(s, "arrived_q", slot_bits_ + 1, [this] { return arrived_q_; });
   v.add_u64(s, "port_q", port_bits_, [this] { return port_q_; });
   v.add_u64(s, "shadow_full_q", 1, [this] { return shadow_full_q_; });
+  if (bus_stages_ > 1) v.add_u64(s, "ready_cnt_q", ready_bits_, [this] { return ready_cnt_q_; });
   v.add_u64(s, "tile_arrived_o", 1, [this] { return tile_arrived_o.read(); });
   for (uint32_t p = 0; p < ShiftPorts; ++p) {
     const std::string g = s + ".gen_port[" + std::to_string(p) + "]";

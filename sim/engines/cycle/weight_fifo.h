@@ -29,7 +29,7 @@ class weight_fifo : public sc_core::sc_module {
 
   SC_HAS_PROCESS(weight_fifo);
   weight_fifo(sc_core::sc_module_name name, uint32_t Rows, uint32_t Cols, uint32_t FifoTiles,
-              uint32_t ShiftPorts);
+              uint32_t ShiftPorts, uint32_t BusRows);
   void trace(Vcd& vcd, const std::string& scope);
 
  private:
@@ -46,11 +46,15 @@ class weight_fifo : public sc_core::sc_module {
   // woken by this event after every register update.
   sc_core::sc_event state_ev_;
 
-  const uint32_t Rows, Cols, FifoTiles, ShiftPorts;
+  const uint32_t Rows, Cols, FifoTiles, ShiftPorts, BusRows;
+  // bus stages on the way to the last row (timing::weight_bus_stages), the ready counter's width
+  uint32_t bus_stages_, ready_bits_;
   uint32_t slot_bits_, addr_bits_, row_bits_, port_bits_;
   std::vector<uint8_t> mem_;  // FifoTiles * Rows rows of Cols bytes (bank c = byte c of a row)
   uint32_t tail_q_ = 0, head_q_ = 0, held_q_ = 0, arrived_q_ = 0, port_q_ = 0;
   bool shadow_full_q_ = false;
+  // cycles until the shift has reached the last row's bus segment (ready_cnt_q of the RTL)
+  uint32_t ready_cnt_q_ = 0;
   // gen_port[p]: the sequencer registers
   struct Port {
     bool shifting_q = false;

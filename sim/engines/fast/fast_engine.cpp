@@ -34,6 +34,7 @@ class WeightPath {
         latency_(timing::weight_memory_latency_cycles(cfg)),
         shift_(timing::weight_shift_cycles(cfg)),
         drain_(timing::weight_slot_drain_cycles(cfg)),
+        shift_to_switch_(timing::weight_shift_to_switch_cycles(cfg)),
         mxus_(cfg.mxus) {}
 
   // An rw issued at `t` for `n` tiles of MXU `m`.
@@ -71,7 +72,7 @@ class WeightPath {
   }
   uint64_t shadow_full(TileId id) {
     uint64_t s = shift_start(id);
-    return s == kUnknown ? kUnknown : s + timing::weight_shift_to_switch_cycles();
+    return s == kUnknown ? kUnknown : s + shift_to_switch_;
   }
   void switched(TileId id, uint64_t t) {
     Tile& tile = at(id);
@@ -150,7 +151,7 @@ class WeightPath {
     }
   }
 
-  uint64_t depth_, ports_, tx_, latency_, shift_, drain_;
+  uint64_t depth_, ports_, tx_, latency_, shift_, drain_, shift_to_switch_;
   std::vector<Mxu> mxus_;
   std::deque<TileId> pending_;  // pushed, not yet requested, in request (rw) order
   uint64_t last_req_ = kUnknown;

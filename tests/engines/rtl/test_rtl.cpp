@@ -144,7 +144,7 @@ TEST_CASE(
 TEST_CASE("directed: weight stall until arrival, then weight_shift_to_switch_cycles of shift") {
   const uint64_t Tx = t::weight_tile_transfer_cycles(cfg());
   const uint64_t Lw = t::weight_memory_latency_cycles(cfg());
-  const uint64_t S = t::weight_shift_to_switch_cycles();
+  const uint64_t S = t::weight_shift_to_switch_cycles(cfg());
   const uint64_t t0 = t::front_end_cycles();
   const Program p = program({make_instruction(Opcode::kReadWeights, 0, 0, 1),
                              make_instruction(Opcode::kMatmul, 0, 0, 1, kFlagSwitch)});
@@ -162,7 +162,7 @@ TEST_CASE("directed: weight stall until arrival, then weight_shift_to_switch_cyc
 
 TEST_CASE("directed: the next shift starts when the sequencer is free and the switch issued") {
   const uint64_t G = t::weight_switch_to_shift_cycles();
-  const uint64_t L = t::weight_shift_to_switch_cycles();
+  const uint64_t L = t::weight_shift_to_switch_cycles(cfg());
   const uint64_t S = t::weight_shift_cycles(cfg());
   // Both tiles arrive before the first switch; tile 0's shift started at its arrival, tile 1's
   // waits for tile 0's switch (sw0 + G) and, with one shift port, for the sequencer to feed tile
@@ -391,7 +391,8 @@ TEST_CASE("directed: prefetched tiles shift on ports k mod P, one Rows-cycle por
   // sw_k = max(s_k + L, sw_{k-1} + 1) (sim/isa/ISA.md, "Weight path", "Shift ports").
   const uint32_t F = cfg().weight_fifo_tiles, K = F, m = cfg().mxus - 1;
   const uint64_t P = t::weight_shift_ports(cfg()), S = t::weight_shift_cycles(cfg());
-  const uint64_t G = t::weight_switch_to_shift_cycles(), L = t::weight_shift_to_switch_cycles();
+  const uint64_t G = t::weight_switch_to_shift_cycles(),
+                 L = t::weight_shift_to_switch_cycles(cfg());
   const uint64_t Tx = t::weight_tile_transfer_cycles(cfg());
   const uint64_t Lw = t::weight_memory_latency_cycles(cfg());
   std::vector<Instruction> code = {make_instruction(Opcode::kReadWeights, 0, 0, K, 0, uint16_t(m)),
@@ -420,10 +421,11 @@ TEST_CASE("directed: prefetched tiles shift on ports k mod P, one Rows-cycle por
       CHECK(delta(r, sw[k], &Counters::array_active) == 1);      // T: the switch injects
     }
   }
-  if (P > 1 && K >= 3 && S > t::weight_min_switch_gap_cycles()) {
+  if (P > 1 && K >= 3 && S > t::weight_min_switch_gap_cycles(cfg())) {
     // two ports: tiles enter faster than one per S cycles (on average S / P, at least 2 apart)
     CHECK(sw[K - 1] - sw[0] < uint64_t(K - 1) * S);
-    for (uint32_t k = 1; k < K; ++k) CHECK(sw[k] - sw[k - 1] >= t::weight_min_switch_gap_cycles());
+    for (uint32_t k = 1; k < K; ++k)
+      CHECK(sw[k] - sw[k - 1] >= t::weight_min_switch_gap_cycles(cfg()));
   } else if (K >= 2) {
     CHECK(sw[K - 1] - sw[K - 2] == S);  // one port: one tile per S cycles
   }
@@ -451,8 +453,13 @@ TEST_CASE("directed: MXUs run their mmcs side by side and write one accumulator 
   std::vector<Instruction> code;
   for (uint32_t m = 0; m < M; ++m)
     code.push_back(make_instruction(Opcode::kReadWeights, m, 0, 1, 0, uint16_t(m)));
+  // the weights first, then the input: every shadow is ready (weight_shift_to_switch_cycles
+  // after its tile's arrival, < the host transfer) when the mmcs issue
+  code.push_back(make_instruction(Opcode::kSync, 0, 0, 0, kUnitWeights));
   code.push_back(make_instruction(Opcode::kReadHost, 0, 0, B));
-  code.push_back(make_instruction(Opcode::kSync, 0, 0, 0, kUnitHost | kUnitWeights));
+  code.push_back(make_instruction(Opcode::kSync, 0, 0, 0, kUnitHost));
+  REQUIRE(t::host_transfer_cycles(cfg(), uint64_t(B) * cfg().vector_bytes()) >
+          t::weight_shift_to_switch_cycles(cfg()));
   const size_t first_mmc = code.size();
   for (uint32_t m = 0; m < M; ++m)  // every MXU reads the same UB rows, writes its own acc rows
     code.push_back(make_instruction(Opcode::kMatmul, 0, m * B, B, kFlagSwitch, uint16_t(m)));
@@ -502,7 +509,7 @@ TEST_CASE("directed: an mmc waits for its own MXU's input and shadow only") {
   check_timing(other, ro);
   const uint64_t Tx = t::weight_tile_transfer_cycles(cfg());
   const uint64_t Lw = t::weight_memory_latency_cycles(cfg());
-  const uint64_t L = t::weight_shift_to_switch_cycles(), t0 = t::front_end_cycles();
+  const uint64_t L = t::weight_shift_to_switch_cycles(cfg()), t0 = t::front_end_cycles();
   // tile 0 to MXU 0, tile 1 to MXU 1 (requested Tx later): each switch waits for its own tile
   const Program w = program({make_instruction(Opcode::kReadWeights, 0, 0, 1, 0, 0),
                              make_instruction(Opcode::kReadWeights, 1, 0, 1, 0, 1),
