@@ -210,7 +210,8 @@ BaselineOpResult roofline_op(const BaselineDevice& dev, const BaselineOp& op) {
   // Eq. B1 + the vector part of Eq. B3.
   r.compute_s =
       (r.ops > 0 ? r.ops / (peak * eff_c) : 0.0) +
-      (op.vector_ops > 0 ? double(op.vector_ops) / (dev.vector_ops_per_s() * dev.compute_efficiency) : 0.0);
+      (op.vector_ops > 0 ? double(op.vector_ops) / (dev.vector_ops_per_s() * dev.compute_efficiency)
+                         : 0.0);
   // Eq. B2.
   r.memory_s = r.bytes / (dev.memory_bytes_per_s() * dev.memory_efficiency);
   r.seconds = std::max(r.compute_s, r.memory_s);  // Eq. B3

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Regenerates results/compare/: the six TPU v1 apps on tpu-v1 beside the Haswell and K80 rooflines
-# and the other baseline devices (TPU paper Table 6 / Figure 9 style), plus a summary table.
+# and the other baseline devices (TPU paper Table 6 / Figure 9 style), plus a summary table; and
+# the same apps under a response-time limit (issue 23: `compare --slo-ms`, SLO_MS, default the
+# paper's 7 ms for MLP0) as slo-<app>.{json,txt}, with the paper's Table 4 and Table 6 beside
+# tpusim's in table4.md and table6.md (scripts/compare_tables.py).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 T=${TPUSIM:-$ROOT/build/sim/tpusim}
@@ -29,4 +32,11 @@ for d in rep["devices"]:
           f"{d['power_w']:.3g} | {d['speedup_vs_haswell']:.3g} | {d['perf_per_w_vs_haswell']:.3g} |")
 PY
 done
+SLO_MS=${SLO_MS:-7}
+for app in mlp0 mlp1 lstm0 lstm1 cnn0 cnn1; do
+  "$T" compare --arch tpu-v1 --workload "$app" --slo-ms "$SLO_MS" --percentile 99 \
+    --baselines haswell-isca17,haswell,k80,t4,a100,h100,h200 \
+    --json "$OUT/slo-$app.json" --force > "$OUT/slo-$app.txt"
+done
+python3 "$ROOT/scripts/compare_tables.py" "$OUT"
 echo "wrote $OUT"

@@ -59,20 +59,24 @@ void print_compare(const json& rep) {
 
 void print_slo(const json& rep) {
   const json& s = rep["slo"];
-  fmt::print("workload {} | p{:g} response time <= {:g} ms: largest batch that meets it, and the "
-             "throughput there (TPU paper Table 4)\n",
-             rep["workload"]["name"].get<std::string>(), s["percentile"].get<double>(),
-             s["limit_ms"].get<double>());
+  fmt::print(
+      "workload {} | p{:g} response time <= {:g} ms: largest batch that meets it, and the "
+      "throughput there (TPU paper Table 4)\n",
+      rep["workload"]["name"].get<std::string>(), s["percentile"].get<double>(),
+      s["limit_ms"].get<double>());
   fmt::print("{:<26}{:>12}{:>8}{:>12}{:>13}{:>9}{:>13}{:>10}\n", "device", "kind", "batch",
              "p-resp ms", "IPS", "% max", "max IPS", "at batch");
   for (const auto& d : rep["devices"]) {
     const std::string name = d["name"].get<std::string>(), kind = d["kind"].get<std::string>();
     if (d["meets_slo"].get<bool>()) {
       const json& c = d["chosen"];
-      fmt::print("{:<26}{:>12}{:>8}{:>12.4g}{:>13.4g}{:>9.3g}{:>13.4g}{:>10}\n", name, kind,
-                 c["batch"].get<uint64_t>(), 1e3 * c["response_s"].get<double>(),
-                 c["ips"].get<double>(), c["pct_of_max"].get<double>(),
-                 d["max_ips"].get<double>(), d["max_ips_batch"].get<uint64_t>());
+      // "+": the grid's last batch met the limit; a larger one may too (--max-batch).
+      const std::string batch =
+          fmt::format("{}{}", c["batch"].get<uint64_t>(), c["at_grid_end"].get<bool>() ? "+" : "");
+      fmt::print("{:<26}{:>12}{:>8}{:>12.4g}{:>13.4g}{:>9.3g}{:>13.4g}{:>10}\n", name, kind, batch,
+                 1e3 * c["response_s"].get<double>(), c["ips"].get<double>(),
+                 c["pct_of_max"].get<double>(), d["max_ips"].get<double>(),
+                 d["max_ips_batch"].get<uint64_t>());
     } else {
       fmt::print("{:<26}{:>12}  {}\n", name, kind, d["reason"].get<std::string>());
     }

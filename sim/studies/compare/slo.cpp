@@ -5,11 +5,13 @@
 #include <map>
 #include <memory>
 #include <random>
+#include <stdexcept>
 
 #include <fmt/format.h>
 
 #include "models/baselines.h"
 #include "models/errors.h"
+#include "sim/compiler/lowerer.h"
 #include "sim/studies/compare/measure_cpu.h"
 #include "sim/studies/run/run_workload.h"
 
@@ -42,8 +44,8 @@ const std::vector<double>& unit_gaps(uint32_t n, uint64_t seed) {
 void check(const SloOptions& opt) {
   if (!(opt.slo_s > 0.0)) throw InputError("--slo-ms: the response-time limit must be > 0");
   if (!(opt.percentile > 0.0 && opt.percentile < 100.0))
-    throw InputError(fmt::format("--percentile: expected a value in (0, 100), got {}",
-                                 opt.percentile));
+    throw InputError(
+        fmt::format("--percentile: expected a value in (0, 100), got {}", opt.percentile));
   if (opt.max_batch < 1) throw InputError("--max-batch: expected >= 1");
   if (opt.requests < 100) throw InputError("SLO queue: at least 100 simulated requests");
 }
@@ -58,6 +60,15 @@ std::vector<uint64_t> slo_batch_grid(uint64_t max_batch) {
     if (p > (uint64_t(1) << 62)) break;
   }
   if (g.empty() || g.back() != max_batch) g.push_back(max_batch);
+  std::sort(g.begin(), g.end());
+  g.erase(std::unique(g.begin(), g.end()), g.end());
+  return g;
+}
+
+std::vector<uint64_t> slo_batch_grid(const SloOptions& opt) {
+  std::vector<uint64_t> g = slo_batch_grid(opt.max_batch);
+  for (uint64_t b : opt.extra_batches)
+    if (b >= 1 && b <= opt.max_batch) g.push_back(b);
   std::sort(g.begin(), g.end());
   g.erase(std::unique(g.begin(), g.end()), g.end());
   return g;
@@ -126,15 +137,23 @@ SloPoint best_rate_under_slo(double service_s, uint64_t batch, const SloOptions&
 }
 
 json slo_device(const std::string& name, const std::string& kind, const std::string& pays,
-                const std::function<double(uint64_t)>& service_s, const SloOptions& opt) {
+                const std::function<SloService(uint64_t)>& service, const SloOptions& opt) {
   check(opt);
   json series = json::array();
   double max_ips = 0.0;
   uint64_t max_ips_batch = 0;
   json chosen = nullptr;
   double first_service = 0.0, first_response = 0.0;
-  for (uint64_t b : slo_batch_grid(opt.max_batch)) {
-    const double s = service_s(b);
+  SloService at_chosen;
+  for (uint64_t b : slo_batch_grid(opt)) {
+    const SloService sv = service(b);
+    if (!sv.runs) {
+      series.push_back({{"batch", b}, {"runs", false}, {"why", sv.why}});
+      continue;
+    }
+    const double s = sv.seconds;
+    if (!(s > 0.0) || !std::isfinite(s))
+      throw std::runtime_error(fmt::format("{}: batch {} has no positive time", name, b));
     const double capacity = double(b) / s;
     if (capacity > max_ips) {
       max_ips = capacity;
@@ -151,18 +170,35 @@ json slo_device(const std::string& name, const std::string& kind, const std::str
                       {"meets", pt.meets},
                       {"ips", pt.rate_per_s},
                       {"response_s", std::isfinite(pt.response_s) ? json(pt.response_s) : json()}});
+    if (pt.meets) at_chosen = sv;
     if (pt.meets)
       chosen = {{"batch", b},
+                {"at_grid_end", b == opt.max_batch},
                 {"service_s", s},
                 {"response_s", pt.response_s},
                 {"ips", pt.rate_per_s}};
   }
-  json d{{"name", name},           {"kind", kind},
-         {"pays", pays},           {"meets_slo", !chosen.is_null()},
-         {"chosen", chosen},       {"max_ips", max_ips},
-         {"max_ips_batch", max_ips_batch}, {"series", series}};
+  json d{{"name", name},
+         {"kind", kind},
+         {"pays", pays},
+         {"meets_slo", !chosen.is_null()},
+         {"chosen", chosen},
+         {"max_ips", max_ips},
+         {"max_ips_batch", max_ips_batch},
+         {"series", series}};
   if (!chosen.is_null()) {
-    d["chosen"]["pct_of_max"] = 100.0 * chosen["ips"].get<double>() / max_ips;
+    const double ips = chosen["ips"].get<double>();
+    d["chosen"]["pct_of_max"] = 100.0 * ips / max_ips;
+    if (at_chosen.busy_w > 0.0) {
+      const double load = ips * at_chosen.seconds / double(chosen["batch"].get<uint64_t>());
+      const double power = at_chosen.idle_w + (at_chosen.busy_w - at_chosen.idle_w) * load;
+      d["chosen"]["load"] = load;
+      d["chosen"]["power_w"] = power;
+      d["chosen"]["idle_w"] = at_chosen.idle_w;
+      d["chosen"]["perf_per_w_total"] = ips / power;
+      d["chosen"]["perf_per_w_incremental"] =
+          power > at_chosen.idle_w ? ips / (power - at_chosen.idle_w) : 0.0;
+    }
   } else {
     d["reason"] = fmt::format(
         "cannot meet {:.4g} ms at batch 1: one request takes {:.4g} ms on the device, p{:g} "
@@ -174,14 +210,16 @@ json slo_device(const std::string& name, const std::string& kind, const std::str
 
 json slo_compare_report(const TpuConfig& cfg, const std::string& workload,
                         const WorkloadParams& params, const CompareOptions& co,
-                        const SloOptions& opt) {
-  check(opt);
+                        const SloOptions& opt_in) {
+  check(opt_in);
+  SloOptions opt = opt_in;
   auto at_batch = [&](uint64_t b) {
     WorkloadParams p = params;
     p.batch = b;
     return p;
   };
   const Workload wl0 = load_workload(workload, params);
+  opt.extra_batches.push_back(wl0.batch);
   json devices = json::array();
 
   // The accelerator: one simulated run per batch (fast engine, timing only). Its time includes
@@ -193,12 +231,34 @@ json slo_compare_report(const TpuConfig& cfg, const std::string& workload,
       [&](uint64_t b) {
         WorkloadRunOptions wo;
         wo.timing_only = true;
-        const json rep = run_workload_report(cfg, workload, at_batch(b), wo);
+        json rep;
+        try {
+          rep = run_workload_report(cfg, workload, at_batch(b), wo);
+        } catch (const UbFull& e) {
+          // The lowering found no chunking that fits the unified buffer at this batch (it
+          // escapes lower_group for some batches of cnn1): the chip cannot run it as lowered.
+          SloService no;
+          no.runs = false;
+          no.why = fmt::format(
+              "the lowering does not fit the unified buffer ({}: {} bytes "
+              "needed, {} free)",
+              e.what, e.needed, e.largest);
+          return no;
+        }
         if (acc_tool.is_null()) {
           acc_tool = rep["tool"];
           acc_arch = rep["arch"];
         }
-        return rep["totals"]["seconds"].get<double>();
+        const json& t = rep["totals"];
+        SloService sv;
+        sv.seconds = t["seconds"].get<double>();
+        sv.busy_w = t["avg_power_w"].get<double>();
+        // Idle: the static power (the breakdown's static_* parts over the run's time).
+        double static_j = 0.0;
+        for (const auto& [k, v] : t["energy_breakdown_j"].items())
+          if (k.rfind("static_", 0) == 0) static_j += v.get<double>();
+        sv.idle_w = static_j / sv.seconds;
+        return sv;
       },
       opt));
 
@@ -206,15 +266,23 @@ json slo_compare_report(const TpuConfig& cfg, const std::string& workload,
   for (const BaselineDevice& dev : load_baseline_devices(co.baselines)) {
     const std::string pays =
         dev.host_link_gb_s > 0.0
-            ? fmt::format("roofline ops (Eq. B1-B3, B7) + host link {:.4g} GB/s and {:.3g} us "
-                          "per kernel launch (Eq. B8)",
-                          dev.host_link_gb_s, dev.launch_us)
+            ? fmt::format(
+                  "roofline ops (Eq. B1-B3, B7) + host link {:.4g} GB/s and {:.3g} us "
+                  "per kernel launch (Eq. B8)",
+                  dev.host_link_gb_s, dev.launch_us)
             : std::string("roofline ops (Eq. B1-B3, B7); the CPU is the host (no link)");
     json d = slo_device(
         dev.name, "roofline", pays,
         [&](uint64_t b) {
           const BaselineWorkload bw = baseline_workload(load_workload(workload, at_batch(b)));
-          return evaluate_baseline(dev, bw, carbon).latency_s + baseline_host_s(dev, bw);
+          const BaselineResult r = evaluate_baseline(dev, bw, carbon);
+          // Eq. B4's power over the kernels; the host time is spent at idle power.
+          const double host_s = baseline_host_s(dev, bw);
+          SloService sv;
+          sv.seconds = r.latency_s + host_s;
+          sv.idle_w = dev.idle_w;
+          sv.busy_w = (r.power_w * r.latency_s + dev.idle_w * host_s) / sv.seconds;
+          return sv;
         },
         opt);
     d["dtype"] = dev.dtype;
@@ -223,7 +291,7 @@ json slo_compare_report(const TpuConfig& cfg, const std::string& workload,
 
   if (co.measure_cpu) {
     // Each batch measured once for every library x dtype; the time budget split over the grid.
-    const std::vector<uint64_t> grid = slo_batch_grid(opt.max_batch);
+    const std::vector<uint64_t> grid = slo_batch_grid(opt);
     std::map<uint64_t, std::vector<MeasuredRun>> runs;
     auto measured = [&](uint64_t b) -> const std::vector<MeasuredRun>& {
       auto it = runs.find(b);
@@ -240,7 +308,12 @@ json slo_compare_report(const TpuConfig& cfg, const std::string& workload,
           name, "measured",
           fmt::format("this machine's {} ({}, {} threads); no link", first[i].library,
                       first[i].detail, first[i].threads),
-          [&, i](uint64_t b) { return measured(b).at(i).latency_s; }, opt);
+          [&, i](uint64_t b) {
+            SloService sv;
+            sv.seconds = measured(b).at(i).latency_s;
+            return sv;
+          },
+          opt);
       d["dtype"] = first[i].dtype;
       devices.push_back(d);
     }
@@ -252,7 +325,7 @@ json slo_compare_report(const TpuConfig& cfg, const std::string& workload,
            {"slo",
             {{"limit_ms", opt.slo_s * 1e3},
              {"percentile", opt.percentile},
-             {"batch_grid", slo_batch_grid(opt.max_batch)},
+             {"batch_grid", slo_batch_grid(opt)},
              {"requests", opt.requests},
              {"queue",
               "Poisson arrivals; batches formed in arrival order; one batch at a time per device; "

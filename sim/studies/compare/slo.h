@@ -31,11 +31,14 @@ struct SloOptions {
   uint64_t max_batch = 1024;  // the grid's last batch, and the range of the unconstrained maximum
   uint32_t requests = 20000;  // simulated arrivals per (batch, load)
   uint64_t seed = 1;
+  std::vector<uint64_t> extra_batches;  // also tried (<= max_batch), e.g. the workload's own
 };
 
 // Batches tried: 1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, ... (powers of two and 1.5 times them)
 // up to max_batch, which is appended when it is not on the grid. max_batch >= 1.
 std::vector<uint64_t> slo_batch_grid(uint64_t max_batch);
+// slo_batch_grid(opt.max_batch) with opt.extra_batches up to max_batch merged in, sorted.
+std::vector<uint64_t> slo_batch_grid(const SloOptions& opt);
 
 // The `pct` percentile (nearest rank) of the response time, seconds, of the queue above at
 // `rate_per_s` requests per second, batch `batch`, service `service_s` per batch.
@@ -52,22 +55,34 @@ struct SloPoint {
 // refined by bisection, whose percentile meets opt.slo_s.
 SloPoint best_rate_under_slo(double service_s, uint64_t batch, const SloOptions& opt);
 
-// One device under the limit: `service_s(b)` is one batch's time on it (what a request pays on
+// One batch on a device: its time, and the device's power while it runs (busy_w) and while it
+// waits for work (idle_w); power 0 = unknown (no perf/W reported).
+struct SloService {
+  bool runs = true;  // false: the device cannot run this batch (`why`); the grid skips it
+  std::string why;
+  double seconds = 0.0;
+  double busy_w = 0.0;
+  double idle_w = 0.0;
+};
+
+// One device under the limit: `service(b)` is one batch on it (what a request pays on
 // the device besides queueing: `pays` says which parts). Scans slo_batch_grid; returns JSON
-// {name, kind, pays, meets_slo, chosen {batch, service_s, response_s, ips, pct_of_max} or null,
+// {name, kind, pays, meets_slo, chosen {batch, at_grid_end (the limit might allow a larger
+// batch than --max-batch), service_s, response_s, ips, pct_of_max, and with
+// power: power_w = idle + (busy - idle) * load (load = ips / capacity at that batch, the share of
+// time the device is busy), perf_per_w_total = ips / power_w and perf_per_w_incremental = ips /
+// (power_w - idle_w), the TPU paper's Figure 9 forms} or null,
 // reason (when !meets_slo), max_ips, max_ips_batch, series [{batch, service_s, capacity_ips,
 // meets, ips, response_s}]}. Batches whose service alone exceeds T are not queued (they cannot
 // meet it); their capacity still counts toward max_ips.
-nlohmann::json slo_device(const std::string& name, const std::string& kind,
-                          const std::string& pays,
-                          const std::function<double(uint64_t)>& service_s,
+nlohmann::json slo_device(const std::string& name, const std::string& kind, const std::string& pays,
+                          const std::function<SloService(uint64_t)>& service,
                           const SloOptions& opt);
 
 // The whole comparison under the limit: the accelerator (simulated, fast engine, timing only, at
 // each batch), every roofline device of opt.baselines (Eq. B1-B3 plus the host time of Eq. B8)
-// and, with co.measure_cpu, each measured CPU library x dtype at each batch. Workloads whose
-// batch is not a free parameter (none known) are run as the grid's batches through
-// WorkloadParams::batch.
+// and, with co.measure_cpu, each measured CPU library x dtype at each batch. The grid holds the
+// workload's own batch too; each batch is set through WorkloadParams::batch.
 nlohmann::json slo_compare_report(const TpuConfig& cfg, const std::string& workload,
                                   const WorkloadParams& params, const CompareOptions& co,
                                   const SloOptions& opt);
