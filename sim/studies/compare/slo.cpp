@@ -108,6 +108,12 @@ SloPoint best_rate_under_slo(double service_s, uint64_t batch, const SloOptions&
     out.response_s = service_s;  // a request waits at least one service
     return out;
   }
+  if (opt.per_step) {
+    out.meets = true;
+    out.rate_per_s = capacity;
+    out.response_s = service_s;
+    return out;
+  }
   int best = -1;
   for (int s = 1; s < kLoadSteps; ++s) {
     const double p = batch_queue_percentile_s(service_s, batch, capacity * s / kLoadSteps, opt);
@@ -327,9 +333,11 @@ json slo_compare_report(const TpuConfig& cfg, const std::string& workload,
              {"percentile", opt.percentile},
              {"batch_grid", slo_batch_grid(opt)},
              {"requests", opt.requests},
-             {"queue",
-              "Poisson arrivals; batches formed in arrival order; one batch at a time per device; "
-              "response = batch end - arrival"}}},
+             {"per_step", opt.per_step},
+             {"queue", opt.per_step
+                           ? "none: the limit applies to one batch step (e.g. decode TPOT)"
+                           : "Poisson arrivals; batches formed in arrival order; one batch at a "
+                             "time per device; response = batch end - arrival"}}},
            {"devices", devices},
            {"notes",
             {"chosen: the largest batch of the grid at which some load meets the limit, and the "

@@ -32,6 +32,9 @@ struct SloOptions {
   uint32_t requests = 20000;  // simulated arrivals per (batch, load)
   uint64_t seed = 1;
   std::vector<uint64_t> extra_batches;  // also tried (<= max_batch), e.g. the workload's own
+  // The limit applies to one batch step itself, with no queue (an LLM decode's time per output
+  // token, TPOT): a batch meets it when its service time does, at its full capacity.
+  bool per_step = false;
 };
 
 // Batches tried: 1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, ... (powers of two and 1.5 times them)
@@ -52,7 +55,8 @@ struct SloPoint {
 };
 
 // The highest load, as a fraction of the capacity batch / service_s scanned in steps of 1/64 and
-// refined by bisection, whose percentile meets opt.slo_s.
+// refined by bisection, whose percentile meets opt.slo_s. With opt.per_step: meets when
+// service_s <= slo_s, at the capacity, response = service_s.
 SloPoint best_rate_under_slo(double service_s, uint64_t batch, const SloOptions& opt);
 
 // One batch on a device: its time, and the device's power while it runs (busy_w) and while it

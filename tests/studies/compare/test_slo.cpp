@@ -86,6 +86,17 @@ TEST_CASE("the chosen batch never shrinks as the limit grows", "[slo]") {
   CHECK(last > 1);
 }
 
+TEST_CASE("a per-step limit (decode TPOT) takes the largest batch whose step fits", "[slo]") {
+  SloOptions o = slo_ms(2);
+  o.per_step = true;
+  // Steps of 1 ms + 0.05 ms per sequence: 20 sequences take exactly 2 ms, 24 take 2.2 ms.
+  const json d = slo_device("dev", "roofline", "test", affine(1e-3, 5e-5), o);
+  REQUIRE(d["meets_slo"].get<bool>());
+  CHECK(d["chosen"]["batch"].get<uint64_t>() == 16);  // 16 on the grid (1.8 ms); 24 is over
+  CHECK(d["chosen"]["ips"].get<double>() == Approx(16 / 1.8e-3));
+  CHECK(d["chosen"]["response_s"].get<double>() == Approx(1.8e-3));
+}
+
 TEST_CASE("a device that cannot meet the limit at batch 1 is reported, not dropped", "[slo]") {
   const json d = slo_device("slow", "roofline", "test", affine(9e-3, 1e-3), slo_ms(7));
   CHECK_FALSE(d["meets_slo"].get<bool>());
