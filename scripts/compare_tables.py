@@ -121,6 +121,50 @@ def table4(r, out):
                 f"{fmt(c.get('perf_per_w_total'))} | {fmt(c.get('perf_per_w_incremental'))} |")
         else:
             lines.append(f"| {name} | {dev['kind']} | {dev['pays']} | {dev['reason']} | | | | | |")
+    # Why the rows differ, from the numbers above.
+    def service(dev, b):
+        for p in dev["series"]:
+            if p["batch"] == b and p.get("runs", True):
+                return p["service_s"]
+        return None
+
+    lines += ["", "## Why tpusim differs from the paper", ""]
+    lines.append(
+        "1. **Response time beyond the batch.** The paper's rows imply each device's time per batch "
+        "as batch / IPS; its p99 is a large multiple of it:")
+    for kind, b, t, i, pct in PAPER_T4:
+        if pct != 100:
+            lines.append(f"   {kind} batch {b}: {1e3 * b / i:.2f} ms per batch, p99 {t} ms = "
+                         f"{t / (1e3 * b / i):.1f}x.")
+    mult = []
+    for kind in ["CPU", "GPU", "TPU"]:
+        dev = m[names[kind]]
+        if dev["meets_slo"]:
+            c = dev["chosen"]
+            mult.append(f"{kind} {c['response_s'] / c['service_s']:.1f}x")
+    lines.append(
+        "   In tpusim's queue (Poisson arrivals, batches formed in arrival order, one batch at a "
+        "time, nothing else on the path) the p99 at the chosen load is " + ", ".join(mult) +
+        " of the batch time: waiting for the batch to fill plus one batch. The rest of the paper's "
+        "multiple is time its servers spend outside the device's batch (host-side request "
+        "handling, the parts of the app on the host, several batches in flight), which the paper "
+        "does not break down and tpusim does not model; so every device affords a larger batch "
+        "here. For the TPU this is most of its 7 ms, which is why tpu-v1 reaches the end of the "
+        "batch grid.")
+    parts = []
+    for kind, b in [("CPU", 64), ("GPU", 64), ("TPU", 200)]:
+        paper = [(bb, i) for k, bb, t, i, pct in PAPER_T4 if k == kind and bb == b]
+        sv = service(m[names[kind]], b)
+        if paper and sv:
+            bb, i = paper[0]
+            parts.append(f"{kind} batch {b}: paper {1e3 * bb / i:.2f} ms (batch / IPS"
+                         f"{', an upper bound at 80 % load' if kind == 'TPU' else ''}), tpusim "
+                         f"{1e3 * sv:.2f} ms")
+    lines.append(
+        "2. **Time per batch.** " + "; ".join(parts) + ". The CPU and GPU are rooflines at 70 % of "
+        "peak times Eq. B7's tile efficiency (models/baselines.h); the paper's measured Haswell is "
+        "slower than that at batch 64, so tpusim's CPU IPS is higher than the paper's. The "
+        "simulated TPU's batch time is the fast engine's.")
     Path(out).write_text("\n".join(lines) + "\n")
 
 
@@ -201,7 +245,25 @@ def table6(r, out):
             pg, pw = PAPER_F9[(label, form)]
             lines.append(f"| {label}/CPU | {form} | " + " | ".join(fmt(vals[a]) for a in APPS) +
                          f" | {fmt(gm)} | {fmt(wm)} | {pg} | {pw} |")
-    lines += ["", "## Chosen batch and IPS per app", "",
+    lines += ["", "## Why tpusim differs from the paper", "",
+              "- Only MLP0's limit (7 ms) is published. At 7 ms the LSTMs and CNNs leave the CPU and "
+              "GPU at batch 1 or nothing (their one-request time is near or above 7 ms on these "
+              "rooflines), so the at-the-limit row is meaningless for them; their production batch "
+              "(Table 1) stands in, in the mixed row.",
+              "- MLPs: at the limit tpusim's TPU/CPU is above the paper's because tpusim's TPU "
+              "affords a far larger batch (table4.md: the paper's response time holds host-side "
+              "time that tpusim does not model).",
+              "- CNN1: tpu-v1's useful TOPS on CNN1 agrees with the paper's Table 3 "
+              "(results/tpu-v1/README.md), so the gap is on the CPU side: the paper's Haswell ran "
+              "CNN1 far below a 70 %-of-peak fp32 roofline (its conv shapes and framework), which a "
+              "roofline with a tile curve cannot know without a measurement.",
+              "- LSTM1: tpusim's ratio is above the paper's; the TPU side has no published figure "
+              "to check it against (results/tpu-v1/README.md) and the CPU side is a memory-bound "
+              "fp32 roofline (weights streamed from DRAM once per step).",
+              "- GPU/CPU: K80 and Haswell are both rooflines; MLP1 and LSTM0, where the paper's GPU "
+              "is slower than its CPU (0.3, 0.4), come out above 1 here: the paper's K80 ran these "
+              "apps far below its roofline.",
+              "", "## Chosen batch and IPS per app", "",
               "| app | device | batch | p99 ms | IPS | % max |", "|---|---|---|---|---|---|"]
     for app in APPS:
         for name in [CPU, GPU, TPU]:
