@@ -136,16 +136,20 @@ Command add_compare_command(CLI::App& app) {
   c->add_option("--gpu-results", a->co.gpu_results, "JSON from scripts/gpu/run_gpu_baseline.sh");
   c->add_option("--emit-gpu-shapes", a->shapes_file,
                 "Write the workload's GEMM shapes (CSV) for the GPU bench");
-  c->add_option("--slo-ms", a->slo_ms,
-                "Response-time limit T in ms: per device the largest batch whose percentile "
-                "response meets T, and the throughput there")
-      ->check(CLI::Range(1e-6, 1e9));
+  auto* slo =
+      c->add_option("--slo-ms", a->slo_ms,
+                    "Response-time limit T in ms: per device the largest batch whose percentile "
+                    "response meets T, and the throughput there")
+          ->check(CLI::Range(1e-6, 1e9));
   c->add_option("--percentile", a->slo.percentile, "Percentile of the response time (--slo-ms)")
-      ->check(CLI::Range(1e-3, 99.999));
+      ->check(CLI::Range(1e-3, 99.999))
+      ->needs(slo);
   c->add_flag("--slo-per-step", a->slo.per_step,
-              "--slo-ms limits one batch step, no queue (an LLM decode's time per output token)");
+              "--slo-ms limits one batch step, no queue (an LLM decode's time per output token)")
+      ->needs(slo);
   c->add_option("--max-batch", a->slo.max_batch, "Last batch of the --slo-ms batch grid")
-      ->check(CLI::Range(uint64_t(1), uint64_t(1) << 20));
+      ->check(CLI::Range(uint64_t(1), uint64_t(1) << 20))
+      ->needs(slo);
   c->add_option("--json", a->json_file, "Comparison JSON file");
   c->add_flag("--force", a->force, "Replace existing output files");
   add_parallel_options(c, a->par);

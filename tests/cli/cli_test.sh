@@ -59,6 +59,7 @@ expect compare-slo 0 'tpu-v1 +accelerator +[0-9]+' -- "$T" compare --arch tpu-v1
 expect compare-slo-unmet 0 'haswell +roofline +cannot meet 0.01 ms at batch 1' -- "$T" compare --arch tpu-v1 --workload mlp0 --baselines haswell --slo-ms 0.01 --max-batch 8
 expect compare-slo-zero 2 '--slo-ms: Value 0 not in range' -- "$T" compare --arch tpu-v1 --workload mlp0 --slo-ms 0
 expect compare-slo-pct 2 '--percentile: Value 100 not in range' -- "$T" compare --arch tpu-v1 --workload mlp0 --slo-ms 7 --percentile 100
+expect compare-slo-needs 2 '--percentile requires --slo-ms' -- "$T" compare --arch tpu-v1 --workload mlp0 --percentile 90
 expect compare-slo-chips 2 '--slo-ms: not combined with --chips' -- "$T" compare --arch tpu-v1 --workload mlp0 --slo-ms 7 --chips 2
 "$T" serve --requests 20 --rate 2 --json "$tmp/s1.json" --quiet
 "$T" serve --requests 20 --rate 2 --tp 1 --json "$tmp/s2.json" --quiet

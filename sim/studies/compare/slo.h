@@ -55,8 +55,9 @@ struct SloPoint {
 };
 
 // The highest load, as a fraction of the capacity batch / service_s scanned in steps of 1/64 and
-// refined by bisection, whose percentile meets opt.slo_s. With opt.per_step: meets when
-// service_s <= slo_s, at the capacity, response = service_s.
+// refined by bisection, whose percentile meets opt.slo_s; at most 63/64 of capacity (a queue at
+// capacity grows without bound, so its percentile depends on how long it is run). With
+// opt.per_step: meets when service_s <= slo_s, at the capacity, response = service_s.
 SloPoint best_rate_under_slo(double service_s, uint64_t batch, const SloOptions& opt);
 
 // One batch on a device: its time, and the device's power while it runs (busy_w) and while it
