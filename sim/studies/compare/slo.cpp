@@ -240,6 +240,14 @@ json slo_compare_report(const TpuConfig& cfg, const std::string& workload,
         json rep;
         try {
           rep = run_workload_report(cfg, workload, at_batch(b), wo);
+        } catch (const InputError& e) {
+          // A batch past what the lowering can hold (e.g. its instruction limit); batch 1 is
+          // tried first, so a workload that is wrong at every batch still fails there.
+          if (b == 1) throw;
+          SloService no;
+          no.runs = false;
+          no.why = e.what();
+          return no;
         } catch (const UbFull& e) {
           // The lowering found no chunking that fits the unified buffer at this batch (it
           // escapes lower_group for some batches of cnn1): the chip cannot run it as lowered.
