@@ -1,5 +1,8 @@
 // `tpusim compare`: the accelerator beside CPU and GPU baselines on one workload.
 #include <memory>
+#include <set>
+#include <sstream>
+#include <string>
 
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
@@ -92,16 +95,31 @@ void print_slo(const json& rep) {
 int run(CompareArgs& a) {
   const WorkloadParams wp = a.wl.params();
   if (!a.shapes_file.empty()) {
-    write_file_atomic(a.shapes_file,
-                      gpu_shapes_csv(baseline_workload(load_workload(a.wl.workload, wp))), a.force);
+    if (a.slo_ms <= 0.0) {
+      write_file_atomic(a.shapes_file,
+                        gpu_shapes_csv(baseline_workload(load_workload(a.wl.workload, wp))),
+                        a.force);
+      return 0;
+    }
+    // With --slo-ms: the shapes of every batch of the grid, each once.
+    SloOptions grid = a.slo;
+    grid.extra_batches.push_back(load_workload(a.wl.workload, wp).batch);
+    std::string csv;
+    std::set<std::string> seen;
+    for (uint64_t b : slo_batch_grid(grid)) {
+      WorkloadParams p = wp;
+      p.batch = b;
+      std::istringstream lines(gpu_shapes_csv(baseline_workload(load_workload(a.wl.workload, p))));
+      for (std::string line; std::getline(lines, line);)
+        if (seen.insert(line).second) csv += line + "\n";
+    }
+    write_file_atomic(a.shapes_file, csv, a.force);
     return 0;
   }
   const TpuConfig cfg = load_config(a.arch);
   if (a.slo_ms > 0.0) {
     if (a.par.active())
       throw InputError("--slo-ms: not combined with --chips/--tp/--pp (one chip per device)");
-    if (!a.co.gpu_results.empty())
-      throw InputError("--slo-ms: --gpu-results holds one batch's shapes; rerun without --slo-ms");
     a.slo.slo_s = a.slo_ms * 1e-3;
     const json rep = slo_compare_report(cfg, a.wl.workload, wp, a.co, a.slo);
     if (!a.json_file.empty()) write_file_atomic(a.json_file, rep.dump(2) + "\n", a.force);

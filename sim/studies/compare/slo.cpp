@@ -333,6 +333,30 @@ json slo_compare_report(const TpuConfig& cfg, const std::string& workload,
     }
   }
 
+  if (!co.gpu_results.empty()) {
+    // A measured GPU (scripts/gpu, its shapes written by `compare --slo-ms --emit-gpu-shapes`
+    // for every batch of the grid): the kernels' time only.
+    auto gpu_at = [&](uint64_t b) {
+      return gpu_results(co.gpu_results, baseline_workload(load_workload(workload, at_batch(b))),
+                         carbon);
+    };
+    const std::vector<BaselineResult> first = gpu_at(1);
+    for (size_t i = 0; i < first.size(); ++i) {
+      json d = slo_device(
+          first[i].name, "measured",
+          "GEMM kernels as timed on the GPU (cuBLASLt); no host link or launch time",
+          [&, i](uint64_t b) {
+            const BaselineResult r = gpu_at(b).at(i);
+            SloService sv;
+            sv.seconds = r.latency_s;
+            return sv;
+          },
+          opt);
+      d["dtype"] = first[i].dtype;
+      devices.push_back(d);
+    }
+  }
+
   json rep{{"tool", acc_tool},
            {"arch", acc_arch},
            {"workload", {{"name", wl0.name}, {"batch", wl0.batch}}},

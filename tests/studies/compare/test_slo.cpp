@@ -4,7 +4,11 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <set>
 #include <string>
+#include <tuple>
 
 #include "models/baselines.h"
 #include "models/config.h"
@@ -121,6 +125,50 @@ TEST_CASE("a whole comparison under a limit lists every device", "[slo]") {
   const json none = slo_compare_report(cfg, "mlp0", WorkloadParams{}, co, o);
   REQUIRE(none["devices"].size() == 3);
   for (const auto& d : none["devices"]) CHECK_FALSE(d["meets_slo"].get<bool>());
+}
+
+TEST_CASE("a measured GPU file is priced at every batch of the grid", "[slo]") {
+  // A GPU results file (scripts/gpu JSON) holding every GEMM shape of mlp0 at batches 1..8, each
+  // instance taking 1 us per output row: the measured entry's batch time is then known exactly.
+  SloOptions o = slo_ms(7);
+  o.max_batch = 8;
+  o.requests = 1000;
+  json results = json::array();
+  std::set<std::tuple<uint64_t, uint64_t, uint64_t>> shapes;
+  for (uint64_t b : slo_batch_grid(o.max_batch)) {
+    WorkloadParams p;
+    p.batch = b;
+    for (const auto& op : baseline_workload(load_workload("mlp0", p)).ops)
+      if (op.m > 0 && shapes.insert({op.m, op.k, op.n}).second)
+        results.push_back({{"m", op.m},
+                           {"k", op.k},
+                           {"n", op.n},
+                           {"dtype", "int8"},
+                           {"latency_s", 1e-6 * double(op.m)}});
+  }
+  const std::string path = "slo_test_gpu_results.json";
+  std::ofstream(path) << json{{"device", "test-h100"}, {"results", results}}.dump();
+  CompareOptions co;
+  co.baselines = "haswell";
+  co.gpu_results = path;
+  const json rep = slo_compare_report(load_config("tpu-v1"), "mlp0", WorkloadParams{}, co, o);
+  std::remove(path.c_str());
+  REQUIRE(rep["devices"].size() == 3);
+  const json& g = rep["devices"][2];
+  CHECK(g["name"] == "gpu-test-h100-int8");
+  CHECK(g["kind"] == "measured");
+  WorkloadParams p4;
+  p4.batch = 4;
+  double expect_s = 0.0;
+  for (const auto& op : baseline_workload(load_workload("mlp0", p4)).ops)
+    if (op.m > 0) expect_s += 1e-6 * double(op.m) * double(op.batch_count);
+  bool found = false;
+  for (const auto& pt : g["series"])
+    if (pt["batch"] == 4) {
+      CHECK(pt["service_s"].get<double>() == Approx(expect_s));
+      found = true;
+    }
+  CHECK(found);
 }
 
 TEST_CASE("bad limits are input errors naming the flag", "[slo]") {
