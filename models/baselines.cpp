@@ -88,6 +88,22 @@ BaselineDevice parse_device_node(const YAML::Node& doc, const std::string& file)
     d.memory_efficiency = e.real("memory", 1e-3, 1.0);
     e.finish();
   }
+  if (m.has("gemm_tiles")) {  // Eq. B7
+    YamlMap g = m.map("gemm_tiles");
+    d.gemm_tile_m = g.uint("tile_m", 1, 1u << 16);
+    d.gemm_tile_n = g.uint("tile_n", 1, 1u << 16);
+    d.gemm_units = g.uint("units", 1, 1u << 20);
+    d.gemm_tiles_source = g.str("source");
+    if (d.gemm_tiles_source.empty()) g.fail("source", "must name where the tile sizes come from");
+    g.finish();
+  }
+  if (m.has("host")) {  // Eq. B8
+    YamlMap h = m.map("host");
+    d.host_link_gb_s = h.real("link_gb_s", 1e-3, kMaxGbS);
+    d.launch_us = h.real_or("launch_us", 0.0, 0.0, 1e6);
+    h.str_or("source", "");
+    h.finish();
+  }
   m.finish();
   if (d.peak_ops_per_s(d.dtype) <= 0.0) {
     m.fail("dtype", fmt::format("'{}' has no peak on this device (its {} is 0); use a dtype with "
@@ -149,17 +165,53 @@ double baseline_embodied_total_g(const BaselineDevice& dev, const CarbonParams& 
   return die_g + c.package_g + dram_g;  // Eq. 13, models/README.md
 }
 
+namespace {
+
+uint64_t ceil_div(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
+
+}  // namespace
+
+double compute_efficiency(const BaselineDevice& dev, const BaselineOp& op) {
+  if (dev.gemm_tile_m == 0 || op.m == 0 || op.n == 0) return dev.compute_efficiency;
+  // Eq. B7. Independent instances (batch_count) add tiles, not rows.
+  const uint64_t tm = ceil_div(op.m, dev.gemm_tile_m), tn = ceil_div(op.n, dev.gemm_tile_n);
+  const double fill_m = double(op.m) / double(tm * dev.gemm_tile_m);
+  const double fill_n = double(op.n) / double(tn * dev.gemm_tile_n);
+  const uint64_t tiles = tm * tn * std::max<uint64_t>(op.batch_count, 1);
+  const double waves = double(ceil_div(tiles, dev.gemm_units));
+  const double occupancy = double(tiles) / (waves * double(dev.gemm_units));
+  return dev.compute_efficiency * fill_m * fill_n * occupancy;
+}
+
+double baseline_host_s(const BaselineDevice& dev, const BaselineWorkload& wl) {
+  if (dev.host_link_gb_s <= 0.0) return 0.0;
+  const BaselineOp* first = nullptr;
+  const BaselineOp* last = nullptr;
+  uint64_t launches = 0;
+  for (const auto& op : wl.ops) {
+    if (op.m > 0) {
+      if (!first) first = &op;
+      last = &op;
+    }
+    if (op.m > 0 || op.vector_ops > 0) ++launches;
+  }
+  const double elems = first ? double(first->m * first->k + last->m * last->n) : 0.0;
+  return elems * dtype_bytes(dev.dtype) / (dev.host_link_gb_s * 1e9) +
+         double(launches) * dev.launch_us * 1e-6;  // Eq. B8
+}
+
 BaselineOpResult roofline_op(const BaselineDevice& dev, const BaselineOp& op) {
   BaselineOpResult r;
   r.layer = op.layer;
   r.ops = op.gemm_ops();
   r.bytes = double(op.weight_bytes + op.act_bytes) * dtype_bytes(dev.dtype);
   const double peak = dev.peak_ops_per_s();
-  const double eff_c = dev.compute_efficiency;
+  const double eff_c = compute_efficiency(dev, op);  // Eq. B7
   // Eq. B1 + the vector part of Eq. B3.
   r.compute_s =
       (r.ops > 0 ? r.ops / (peak * eff_c) : 0.0) +
-      (op.vector_ops > 0 ? double(op.vector_ops) / (dev.vector_ops_per_s() * eff_c) : 0.0);
+      (op.vector_ops > 0 ? double(op.vector_ops) / (dev.vector_ops_per_s() * dev.compute_efficiency)
+                         : 0.0);
   // Eq. B2.
   r.memory_s = r.bytes / (dev.memory_bytes_per_s() * dev.memory_efficiency);
   r.seconds = std::max(r.compute_s, r.memory_s);  // Eq. B3

@@ -16,6 +16,15 @@
 // B5 energy per inference: E = P latency / examples.
 // B6 carbon per inference: operational E / 3.6e6 * PUE * CI_grid (Eq. 10, models/README.md);
 //    embodied (latency / examples) / lifetime * (die + package + memory_gb g/GB) (Eq. 12-14).
+// B7 batch-dependent compute efficiency (issue 23): a GEMM library computes an (m x n) output in
+//    register or thread-block tiles of tile_m x tile_n spread over `units` cores or SMs, so a
+//    small m (the batch) wastes the rest of each tile and a small tile count idles units:
+//    eff_c(op) = compute * (m / (ceil(m / tile_m) tile_m)) * (n / (ceil(n / tile_n) tile_n))
+//                * (tiles / (ceil(tiles / units) units)),  tiles = ceil(m/tile_m) ceil(n/tile_n).
+//    No `gemm_tiles` in the YAML: eff_c = compute (the old constant).
+// B8 host time of one run, paid by a device behind a host link (GPUs; not by a CPU):
+//    t_host = (input + output bytes) * dtype_bytes / (host_link_gb_s 1e9) + launches * launch_us,
+//    input = m k of the first GEMM op, output = m n of the last, launches = ops with work.
 #pragma once
 
 #include <cstdint>
@@ -75,6 +84,12 @@ struct BaselineDevice {
   // Stated fractions of the peaks a well-tuned library reaches (Eq. B1-B3), in (0, 1].
   double compute_efficiency = 1.0;
   double memory_efficiency = 1.0;
+  // Eq. B7: the GEMM library's tile and the units sharing tiles; 0 = no batch-dependent curve.
+  uint64_t gemm_tile_m = 0, gemm_tile_n = 0, gemm_units = 0;
+  std::string gemm_tiles_source;
+  // Eq. B8: host link per die (0 = the device is the host) and per-kernel launch time.
+  double host_link_gb_s = 0.0;
+  double launch_us = 0.0;
 
   // Peak of `dtype` in ops/s (2 ops per MAC); 0 if unsupported.
   double peak_ops_per_s(const std::string& dtype) const;
@@ -134,8 +149,16 @@ struct BaselineResult {
 // the device's die and node) + package + memory_gb * dram_g_per_gb(memory_type) (Eq. 13).
 double baseline_embodied_total_g(const BaselineDevice& dev, const CarbonParams& carbon);
 
-// Roofline of one op on `dev` in dev.dtype (Eq. B1-B3).
+// Compute efficiency of one op on `dev` (Eq. B7): dev.compute_efficiency times the tile and
+// unit occupancy of the op's (m x n) output; dev.compute_efficiency alone for vector-only ops or
+// a device without gemm_tiles. In (0, compute_efficiency].
+double compute_efficiency(const BaselineDevice& dev, const BaselineOp& op);
+
+// Roofline of one op on `dev` in dev.dtype (Eq. B1-B3, with Eq. B7's efficiency).
 BaselineOpResult roofline_op(const BaselineDevice& dev, const BaselineOp& op);
+
+// Host time of one run of `wl` on `dev` in seconds (Eq. B8): 0 for a device without a host link.
+double baseline_host_s(const BaselineDevice& dev, const BaselineWorkload& wl);
 
 // The device's roofline result for one run of `wl` (Eq. B1-B6). Carbon uses the grid, PUE,
 // lifetime and ACT factors of `carbon` (pass the accelerator's cfg.params.carbon so that every

@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # Regenerates results/compare/: the six TPU v1 apps on tpu-v1 beside the Haswell and K80 rooflines
-# and the other baseline devices (TPU paper Table 6 / Figure 9 style), plus a summary table.
+# and the other baseline devices (TPU paper Table 6 / Figure 9 style), plus a summary table; and
+# the same apps under a response-time limit (issue 23: `compare --slo-ms`, SLO_MS, default the
+# paper's 7 ms for MLP0) as slo-<app>.{json,txt}, with the paper's Table 4 and Table 6 beside
+# tpusim's in table4.md and table6.md, and today's GPUs under their papers' limits in today.md
+# (scripts/compare_tables.py).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 T=${TPUSIM:-$ROOT/build/sim/tpusim}
@@ -29,4 +33,23 @@ for d in rep["devices"]:
           f"{d['power_w']:.3g} | {d['speedup_vs_haswell']:.3g} | {d['perf_per_w_vs_haswell']:.3g} |")
 PY
 done
+SLO_MS=${SLO_MS:-7}
+for app in mlp0 mlp1 lstm0 lstm1 cnn0 cnn1; do
+  # The MLPs' grid runs far enough for tpu-v1 to find its own largest batch at 7 ms.
+  case $app in mlp*) maxb=8192 ;; *) maxb=1024 ;; esac
+  "$T" compare --arch tpu-v1 --workload "$app" --slo-ms "$SLO_MS" --percentile 99 --max-batch $maxb \
+    --baselines haswell-isca17,haswell,k80,t4,a100,h100,h200 \
+    --json "$OUT/slo-$app.json" --force > "$OUT/slo-$app.txt"
+done
+# Today's devices: ResNet-50 at MLPerf's Server bound (p99 15 ms); OPT-13B decode at DistServe's
+# chatbot TPOT (0.1 s per token, one step, no queue) on tpu-v1 and on the HBM what-if tpu-llm.
+TODAY=t4,v100,a100,h100,h200
+"$T" compare --arch tpu-v1 --workload resnet50 --slo-ms 15 --baselines "haswell,$TODAY" \
+  --max-batch 256 --json "$OUT/slo-today-resnet50.json" --force > "$OUT/slo-today-resnet50.txt"
+for arch in tpu-v1 tpu-llm; do
+  "$T" compare --arch "$arch" --workload opt-13b --phase decode --slo-ms 100 --slo-per-step \
+    --baselines "$TODAY" --max-batch 256 --json "$OUT/slo-today-opt13b-decode-$arch.json" \
+    --force > "$OUT/slo-today-opt13b-decode-$arch.txt" 2> /dev/null  # tpu-v1: capacity warning
+done
+python3 "$ROOT/scripts/compare_tables.py" "$OUT"
 echo "wrote $OUT"

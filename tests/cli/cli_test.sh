@@ -53,6 +53,14 @@ expect compare-tp1-text 0 '' -- cmp "$tmp/c1.txt" "$tmp/c2.txt"
 expect compare-chips 0 'accelerator: 4 chips of tpu-v1 = tp 4 x pp 1' -- "$T" compare --arch tpu-v1 --workload opt-13b --phase decode --baselines haswell --chips 4
 expect compare-chips-bad 2 '--chips 6 --tp 4: chips 6 is not a multiple of tp 4' -- "$T" compare --arch tpu-v1 --workload mlp0 --chips 6 --tp 4
 expect compare-tp-heads 2 "tp 3: attention layer" -- "$T" compare --arch tpu-v1 --workload opt-13b --phase decode --tp 3
+# compare under a response-time limit (issue 23): a table per device; a device that cannot meet the
+# limit at batch 1 is listed with the reason; bad limits are exit 2 naming the flag.
+expect compare-slo 0 'tpu-v1 +accelerator +[0-9]+' -- "$T" compare --arch tpu-v1 --workload mlp0 --baselines haswell --slo-ms 7 --max-batch 64
+expect compare-slo-unmet 0 'haswell +roofline +cannot meet 0.01 ms at batch 1' -- "$T" compare --arch tpu-v1 --workload mlp0 --baselines haswell --slo-ms 0.01 --max-batch 8
+expect compare-slo-zero 2 '--slo-ms: Value 0 not in range' -- "$T" compare --arch tpu-v1 --workload mlp0 --slo-ms 0
+expect compare-slo-pct 2 '--percentile: Value 100 not in range' -- "$T" compare --arch tpu-v1 --workload mlp0 --slo-ms 7 --percentile 100
+expect compare-slo-needs 2 '--percentile requires --slo-ms' -- "$T" compare --arch tpu-v1 --workload mlp0 --percentile 90
+expect compare-slo-chips 2 '--slo-ms: not combined with --chips' -- "$T" compare --arch tpu-v1 --workload mlp0 --slo-ms 7 --chips 2
 "$T" serve --requests 20 --rate 2 --json "$tmp/s1.json" --quiet
 "$T" serve --requests 20 --rate 2 --tp 1 --json "$tmp/s2.json" --quiet
 expect serve-tp1 0 '' -- cmp "$tmp/s1.json" "$tmp/s2.json"

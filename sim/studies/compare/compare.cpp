@@ -41,7 +41,8 @@ json device_json(const BaselineResult& r) {
   return j;
 }
 
-// Measured GPU timings (scripts/gpu/gemm_bench.cu JSON): per-instance latency per shape.
+}  // namespace
+
 std::vector<BaselineResult> gpu_results(const std::string& path, const BaselineWorkload& bw,
                                         const CarbonParams& carbon) {
   std::ifstream in(path);
@@ -97,8 +98,6 @@ std::vector<BaselineResult> gpu_results(const std::string& path, const BaselineW
   }
   return out;
 }
-
-}  // namespace
 
 BaselineWorkload baseline_workload(const Workload& wl) {
   BaselineWorkload bw;

@@ -39,6 +39,14 @@ BaselineWorkload baseline_workload(const Workload& wl);
 nlohmann::json compare_report(const TpuConfig& cfg, const std::string& workload,
                               const WorkloadParams& params, const CompareOptions& opt);
 
+// Measured GPU timings (scripts/gpu/gemm_bench.cu JSON at `path`) priced on `bw`: one entry per
+// dtype in the file, kind "measured", latency = the sum over bw's GEMM ops of the shape's
+// per-instance latency times batch_count; power from the shipped GPU whose name the file's device
+// string contains (else h100). InputError: the file is missing, not JSON, lacks fields, or lacks
+// a shape of bw.
+std::vector<BaselineResult> gpu_results(const std::string& path, const BaselineWorkload& bw,
+                                        const CarbonParams& carbon);
+
 // CSV of the workload's GEMM shapes for scripts/gpu/gemm_bench.cu (`layer,m,k,n,batch_count`).
 std::string gpu_shapes_csv(const BaselineWorkload& bw);
 

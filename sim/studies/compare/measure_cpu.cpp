@@ -148,12 +148,19 @@ std::unique_ptr<GemmCase> make_gemm(const std::string& lib, const std::string& d
       return g;
     }
 #ifdef TPUSIM_HAVE_DNNL
-    g->au8 = g->a8.cast<uint8_t>();
-    g->a8.resize(0, 0);
+    // The exact int8 path of this CPU (onednn_int8_path): s8 x s8 with VNNI; without it u8 x s8
+    // on 7-bit activations (the values never change the time).
     g->c32.resize(Eigen::Index(m), Eigen::Index(n));
     using dt = dnnl::memory::data_type;
-    g->dnnl = std::make_unique<DnnlMatmul>(dt::u8, dt::s8, dt::s32, m, k, n, g->au8.data(),
-                                           g->b8.data(), g->c32.data());
+    if (cpu_has_vnni()) {
+      g->dnnl = std::make_unique<DnnlMatmul>(dt::s8, dt::s8, dt::s32, m, k, n, g->a8.data(),
+                                             g->b8.data(), g->c32.data());
+    } else {
+      g->au8 = g->a8.unaryExpr([](int8_t v) { return uint8_t(v & 0x7f); });
+      g->a8.resize(0, 0);
+      g->dnnl = std::make_unique<DnnlMatmul>(dt::u8, dt::s8, dt::s32, m, k, n, g->au8.data(),
+                                             g->b8.data(), g->c32.data());
+    }
     g->call = [p] { p->dnnl->run(); };
     return g;
 #endif
@@ -249,12 +256,7 @@ MeasuredRun measure_one(const std::vector<BaselineOp>& ops, const std::string& l
   // The engines' value GEMM pins this thread's OpenMP to 1; the baseline uses what it reports.
   if (lib == "onednn") numerics::set_library_threads(run.threads);
   if (lib == "onednn")
-    run.detail = dtype == "int8"
-                     ? std::string("u8 x s8 -> s32 (matmul)") +
-                           (cpu_has_vnni() ? ""
-                                           : "; no VNNI on this CPU: int16 pair sums saturate "
-                                             "unless activations are 7-bit")
-                     : "f32 x f32 -> f32 (matmul)";
+    run.detail = dtype == "int8" ? onednn_int8_path() + " (matmul)" : "f32 x f32 -> f32 (matmul)";
   else
     run.detail =
         dtype == "int8" ? "int32 x int32 -> int32 (int8 values widened)" : "f32 x f32 -> f32";
@@ -440,6 +442,21 @@ MatrixI32 onednn_gemm_s8(const MatrixI8& a, const MatrixI8& w) {
   (void)a, (void)w;
   throw std::runtime_error("onednn_gemm_s8: built without oneDNN (TPUSIM_HAVE_DNNL)");
 #endif
+}
+
+std::string onednn_int8_path() {
+  return cpu_has_vnni() ? "s8 x s8 -> s32, exact (VNNI)"
+                        : "u8 x s8 -> s32 on 7-bit activations, exact (no VNNI: int16 pair sums "
+                          "of wider activations would saturate)";
+}
+
+MatrixI32 onednn_gemm_int8_exact(const MatrixI8& a, const MatrixI8& w) {
+  if (cpu_has_vnni()) return onednn_gemm_s8(a, w);
+  for (Eigen::Index i = 0; i < a.size(); ++i)
+    if (a.data()[i] < 0)
+      throw std::invalid_argument(
+          "onednn_gemm_int8_exact: this CPU has no VNNI; activations must be 0..127");
+  return onednn_gemm_u8s8(a.cast<uint8_t>(), w);
 }
 
 MatrixI32 onednn_gemm_u8s8(const MatrixU8& a, const MatrixI8& w) {

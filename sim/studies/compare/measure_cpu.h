@@ -9,11 +9,12 @@
 // `max_repeats` or the run's share of `max_seconds` is used up; the median is kept. Shapes are
 // timed smallest first; those left when the time runs out, or whose buffers exceed `max_bytes`,
 // are extrapolated at the rate of the largest measured shape and flagged (measured = false).
-// int8 through oneDNN: u8 activations x s8 weights, its production int8 path. On x86 CPUs
-// without VNNI (AVX2, AVX-512 before Cascade Lake) its kernels use vpmaddubsw, whose int16 sums
-// of two u8 x s8 products saturate, so results are exact only for 7-bit activations (0..127); the
-// timing is the same either way (timing does not depend on values). Its s8 x s8 path adds 128 to
-// the activations internally and is inexact on those CPUs for most inputs.
+// int8 through oneDNN, on a path that is exact on this CPU (issue 23; onednn_int8_path says which
+// ran): with VNNI (AVX512-VNNI, AVX-VNNI) s8 x s8 -> s32, the reference numerics' signature, exact
+// over the full range; without VNNI (AVX2, AVX-512 before Cascade Lake) its kernels use
+// vpmaddubsw, whose int16 sums of two u8 x s8 products saturate, so the timed path is u8 x s8 on
+// 7-bit activations (0..127), where it is exact (s8 x s8 there adds 128 to the activations
+// internally and is inexact for most inputs). Timing does not depend on the values.
 // Vector ops run as an fp32 logistic over vector_ops elements in every dtype (the library's
 // elementwise path; int8 vector math has no oneDNN or Eigen kernel of its own).
 #pragma once
@@ -87,7 +88,13 @@ using MatrixU8 = Eigen::Matrix<uint8_t, Eigen::Dynamic, Eigen::Dynamic, Eigen::R
 
 // Single GEMMs, the kernels measure_cpu times (for tests and exactness checks). The oneDNN ones
 // throw std::runtime_error when built without oneDNN.
-// (M x K) u8 x (K x N) s8 -> (M x N) s32, the int8 kernel measure_cpu times: exact for 7-bit
+// The int8 arithmetic measure_cpu times on this CPU, in words (see above).
+std::string onednn_int8_path();
+// The int8 GEMM measure_cpu times on this CPU: s8 x s8 with VNNI; else u8 x s8 on `a`, whose
+// values must then be 0..127 (std::invalid_argument otherwise). Exact on every CPU.
+numerics::MatrixI32 onednn_gemm_int8_exact(const numerics::MatrixI8& a,
+                                           const numerics::MatrixI8& w);
+// (M x K) u8 x (K x N) s8 -> (M x N) s32, the int8 kernel timed without VNNI: exact for 7-bit
 // activations everywhere, for all u8 values only when cpu_has_vnni() (see above).
 numerics::MatrixI32 onednn_gemm_u8s8(const MatrixU8& a, const numerics::MatrixI8& w);
 // (M x K) s8 x (K x N) s8 -> s32, the reference numerics' signature: exact only when

@@ -156,7 +156,9 @@ TEST_CASE("compute-bound GEMM on haswell takes 2mkn over the derated int8 peak",
   const BaselineDevice h = load_baseline_device("haswell");
   const BaselineOp op = gemm(1024, 1024, 1024);
   const BaselineOpResult r = roofline_op(h, op);
-  const double expect_s = 2.0 * 1024 * 1024 * 1024 / (2.6e12 * h.compute_efficiency);
+  // Eq. B7: 1024 rows fill 170 whole 6-row tiles and 4 rows of one more.
+  CHECK(compute_efficiency(h, op) == Approx(h.compute_efficiency * 1024.0 / 1026.0));
+  const double expect_s = 2.0 * 1024 * 1024 * 1024 / (2.6e12 * compute_efficiency(h, op));
   CHECK(r.compute_s == Approx(expect_s).epsilon(1e-12));
   // 3 MiB of int8 over 51 GB/s is ~60 us, well under the ~1.2 ms of compute.
   CHECK(r.memory_s == Approx(3.0 * 1024 * 1024 / (51e9 * h.memory_efficiency)));
@@ -171,7 +173,9 @@ TEST_CASE("memory-bound GEMV on h200 takes its bytes over the derated bandwidth"
   const double bytes = 8192.0 * 8192 + 8192 + 8192;  // int8: weights + input + output
   CHECK(r.bytes == bytes);
   CHECK(r.memory_s == Approx(bytes / (4800e9 * d.memory_efficiency)).epsilon(1e-12));
-  CHECK(r.compute_s == Approx(2.0 * 8192 * 8192 / (1979e12 * d.compute_efficiency)));
+  // Eq. B7: one row of each 64-row tile, 128 tiles on 132 SMs.
+  CHECK(compute_efficiency(d, op) == Approx(d.compute_efficiency / 64.0 * 128.0 / 132.0));
+  CHECK(r.compute_s == Approx(2.0 * 8192 * 8192 / (1979e12 * compute_efficiency(d, op))));
   CHECK(r.memory_bound);
   CHECK(r.seconds == r.memory_s);
 }
@@ -182,7 +186,7 @@ TEST_CASE("an fp32 device moves four bytes per element", "[baselines]") {
   const BaselineOpResult r = roofline_op(k, op);
   CHECK(r.bytes == 4.0 * (1000 * 1000 + 1000 + 1000));
   CHECK(r.memory_s == Approx(r.bytes / (160e9 * k.memory_efficiency)));
-  CHECK(r.compute_s == Approx(2e6 / (2.8e12 * k.compute_efficiency)));
+  CHECK(r.compute_s == Approx(2e6 / (2.8e12 * compute_efficiency(k, op))));
 }
 
 TEST_CASE("vector ops run at half the fp32 rate and add to compute", "[baselines]") {

@@ -73,6 +73,27 @@ TEST_CASE("onednn u8 x s8 -> s32 GEMM is exact on 7-bit activations", "[measure]
   }
 }
 
+TEST_CASE("the int8 path measure_cpu times is exact on this CPU", "[measure]") {
+  if (!have_onednn()) {
+    WARN("built without oneDNN (TPUSIM_HAVE_DNNL): only Eigen is measured");
+    return;
+  }
+  INFO(onednn_int8_path());
+  // The activations the timed path takes here: the full range with VNNI, 0..127 without.
+  const int lo = cpu_has_vnni() ? -128 : 0;
+  for (auto [m, k, n] : {std::tuple{1, 1, 1}, {16, 300, 33}, {200, 512, 64}}) {
+    const MatrixI8 a = random_i8(m, k, 11, lo, 127), w = random_i8(k, n, 12);
+    CHECK(onednn_gemm_int8_exact(a, w) == numerics::gemm_reference(a, w));
+  }
+  // The extremes: every product at the corners of the range, k = 512.
+  for (int8_t av : {int8_t(lo), int8_t(127)})
+    for (int8_t wv : {int8_t(-128), int8_t(127)}) {
+      const MatrixI8 a = MatrixI8::Constant(3, 512, av), w = MatrixI8::Constant(512, 5, wv);
+      CHECK(onednn_gemm_int8_exact(a, w) == numerics::gemm_reference(a, w));
+    }
+  CHECK_THAT(onednn_int8_path(), Catch::Matchers::Contains(cpu_has_vnni() ? "s8 x s8" : "u8 x s8"));
+}
+
 TEST_CASE("onednn int8 is exact over the full range on VNNI CPUs", "[measure]") {
   if (!have_onednn() || !cpu_has_vnni()) {
     WARN(
