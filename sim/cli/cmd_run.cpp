@@ -12,6 +12,7 @@
 #include "models/errors.h"
 #include "sim/cli/commands.h"
 #include "sim/cli/options.h"
+#include "sim/cli/progress.h"
 #include "sim/common/files.h"
 #include "sim/common/hash.h"
 #include "sim/engines/engine.h"
@@ -208,7 +209,20 @@ int run(const RunArgs& a) {
     wo.seed = a.seed;
     wo.steady = !a.cold;
     wo.warn = warn;
+    // One bar per stage of a clocked run (the segments, then the steady-state stream).
+    std::unique_ptr<ProgressBar> bar;
+    std::string stage;
+    if (progress_wanted(a.out.quiet))
+      wo.progress = [&](const RunProgress& p) {
+        if (!bar || p.stage != stage) {
+          stage = p.stage;
+          bar.reset();  // ends the previous stage's line first
+          bar = std::make_unique<ProgressBar>(stage, "cycles", true);
+        }
+        bar->update(p.done_cycles, p.total_cycles);
+      };
     rep = run_workload_report(cfg, a.wl.workload, a.wl.params(), wo);
+    bar.reset();
     // The trace is the fast engine's timeline, which the timed engines share (DESIGN.md); it
     // goes with the report: written after the run, before the report JSON.
     if (!a.trace_file.empty())
