@@ -240,7 +240,19 @@ int run(const RunArgs& a) {
     opt.values = !a.timing_only;
     opt.vcd_path = a.vcd_file;
     opt.record_timeline = !a.trace_file.empty();
+    // A bar on the clocked engines, against the fast engine's count (which they equal).
+    std::unique_ptr<ProgressBar> bar;
+    if (progress_wanted(a.out.quiet) && a.mode != "fast" && engine_info(a.mode).timed) {
+      EngineOptions fo;
+      fo.values = false;
+      fo.record_timeline = false;
+      const uint64_t expected = run_engine("fast", cfg, prog, fo).counts.cycles;
+      bar = std::make_unique<ProgressBar>("run", "cycles", true);
+      opt.on_cycles = [&bar, expected](uint64_t c) { bar->update(c, expected); };
+    }
     const EngineResult r = run_engine(a.mode, cfg, prog, opt);
+    if (bar) bar->update(r.counts.cycles, r.counts.cycles);
+    bar.reset();
     rep["totals"] = r.timed ? totals_json(cfg, r.counts) : counts_json(r.counts, false);
     if (!a.trace_file.empty())
       write_file_atomic(a.trace_file, chrome_trace(cfg, prog, r).dump() + "\n", a.out.force);
