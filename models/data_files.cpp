@@ -15,6 +15,13 @@ namespace tpusim {
 
 std::string data_root() {
   if (const char* home = std::getenv("TPUSIM_HOME"); home && *home) return home;
+  // An installed binary (cmake --install, the .deb): PREFIX/bin/tpusim finds PREFIX/share/tpusim.
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    const fs::path share = exe.parent_path().parent_path() / "share" / "tpusim";
+    if (fs::is_directory(share / "workloads" / "archs", ec)) return share.string();
+  }
 #ifdef TPUSIM_SOURCE_DIR
   return TPUSIM_SOURCE_DIR;
 #else

@@ -9,7 +9,9 @@
 
 namespace tpusim {
 
-// The folder that holds workloads/: $TPUSIM_HOME, else the build's source folder.
+// The folder that holds workloads/: $TPUSIM_HOME, else PREFIX/share/tpusim when the running
+// binary is PREFIX/bin/tpusim and that folder holds workloads/archs (an installed tpusim), else
+// the build's source folder.
 std::string data_root();
 
 // True when `s` is a file path rather than the name of a shipped file: it contains a '/' or ends

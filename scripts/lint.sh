@@ -14,7 +14,8 @@ cd "$ROOT"
 # Tracked and new (not ignored) C++ files that exist in the working tree.
 files() {
   git ls-files --cached --others --exclude-standard -- 'sim/*.cpp' 'sim/*.h' 'sim/*.inl' \
-    'models/*.cpp' 'models/*.h' 'tests/*.cpp' 'tests/*.h' 'bench/*.cpp' 'fuzz/*.cpp' 'fuzz/*.h' |
+    'models/*.cpp' 'models/*.h' 'tests/*.cpp' 'tests/*.h' 'bench/*.cpp' 'fuzz/*.cpp' 'fuzz/*.h' \
+    'python/*.cpp' |
     sort -u | while read -r f; do [ -f "$f" ] && echo "$f"; done
 }
 mode=${1:-check}

@@ -18,7 +18,7 @@ fi
 # Installed already when every requirement imports and the stamp matches requirements.txt.
 STAMP="$VENV/.tpusim-requirements"
 if [ -f "$STAMP" ] && cmp -s "$STAMP" "$REQ" &&
-   "$VENV/bin/python" -c "import jsonschema, matplotlib" 2>/dev/null; then
+   "$VENV/bin/python" -c "import jsonschema, matplotlib, pytest, pandas, tqdm" 2>/dev/null; then
   exit 0
 fi
 echo "installing $(grep -v '^#' "$REQ" | tr '\n' ' ')into $VENV"

@@ -10,6 +10,7 @@
 #include "models/errors.h"
 #include "models/yaml_reader.h"
 #include "sim/cli/commands.h"
+#include "sim/cli/progress.h"
 #include "sim/engines/cosim/lockstep.h"
 
 namespace tpusim::cli {
@@ -20,20 +21,26 @@ struct CosimArgs {
   std::string sizes = "4,8,16";
   std::string presets;  // overrides --sizes when given
   uint64_t programs = 100, seed = 1;
+  bool quiet = false;  // no progress bar
 };
 
 int run(const CosimArgs& a) {
+  // On stderr, and only on a terminal: stdout (the mismatch lines, the total) stays clean.
+  ProgressBar bar("cosim", "programs", progress_wanted(a.quiet));
+  const CosimProgress on_program = [&](uint64_t done, uint64_t total) { bar.update(done, total); };
   if (!a.presets.empty()) {
     std::vector<std::string> presets;
     std::stringstream ps(a.presets);
     std::string name;
     while (std::getline(ps, name, ','))
       if (!name.empty()) presets.push_back(name);
-    const uint64_t mismatches =
-        cosim_campaign(presets, a.programs, a.seed,
-                       [](const std::string& preset, uint64_t seed, const std::string& why) {
-                         fmt::print("mismatch: preset {} seed {}: {}\n", preset, seed, why);
-                       });
+    const uint64_t mismatches = cosim_campaign(
+        presets, a.programs, a.seed,
+        [](const std::string& preset, uint64_t seed, const std::string& why) {
+          fmt::print("mismatch: preset {} seed {}: {}\n", preset, seed, why);
+        },
+        on_program);
+    bar.finish();
     fmt::print("programs: {}, mismatches: {}\n", a.programs, mismatches);
     return mismatches == 0 ? 0 : 1;
   }
@@ -48,9 +55,12 @@ int run(const CosimArgs& a) {
     sizes.push_back(uint32_t(v));
   }
   const uint64_t mismatches = cosim_campaign(
-      sizes, a.programs, a.seed, [](uint32_t size, uint64_t seed, const std::string& why) {
+      sizes, a.programs, a.seed,
+      [](uint32_t size, uint64_t seed, const std::string& why) {
         fmt::print("mismatch: size {} seed {}: {}\n", size, seed, why);
-      });
+      },
+      on_program);
+  bar.finish();
   fmt::print("programs: {}, mismatches: {}\n", a.programs, mismatches);
   return mismatches == 0 ? 0 : 1;
 }
@@ -69,6 +79,8 @@ Command add_cosim_command(CLI::App& app) {
                 "Random programs in all (program i runs on size i mod the number of sizes)")
       ->check(CLI::Range(uint64_t(1), uint64_t(1000000)));
   c->add_option("--seed", a->seed, "Seed of the program generator");
+  c->add_flag("--quiet", a->quiet,
+              "No progress bar on stderr (none either when it is no terminal)");
   return {c, [a] { return run(*a); }};
 }
 

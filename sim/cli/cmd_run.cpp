@@ -12,6 +12,7 @@
 #include "models/errors.h"
 #include "sim/cli/commands.h"
 #include "sim/cli/options.h"
+#include "sim/cli/progress.h"
 #include "sim/common/files.h"
 #include "sim/common/hash.h"
 #include "sim/engines/engine.h"
@@ -208,7 +209,20 @@ int run(const RunArgs& a) {
     wo.seed = a.seed;
     wo.steady = !a.cold;
     wo.warn = warn;
+    // One bar per stage of a clocked run (the segments, then the steady-state stream).
+    std::unique_ptr<ProgressBar> bar;
+    std::string stage;
+    if (progress_wanted(a.out.quiet))
+      wo.progress = [&](const RunProgress& p) {
+        if (!bar || p.stage != stage) {
+          stage = p.stage;
+          bar.reset();  // ends the previous stage's line first
+          bar = std::make_unique<ProgressBar>(stage, "cycles", true);
+        }
+        bar->update(p.done_cycles, p.total_cycles);
+      };
     rep = run_workload_report(cfg, a.wl.workload, a.wl.params(), wo);
+    bar.reset();
     // The trace is the fast engine's timeline, which the timed engines share (DESIGN.md); it
     // goes with the report: written after the run, before the report JSON.
     if (!a.trace_file.empty())
@@ -226,7 +240,19 @@ int run(const RunArgs& a) {
     opt.values = !a.timing_only;
     opt.vcd_path = a.vcd_file;
     opt.record_timeline = !a.trace_file.empty();
+    // A bar on the clocked engines, against the fast engine's count (which they equal).
+    std::unique_ptr<ProgressBar> bar;
+    if (progress_wanted(a.out.quiet) && a.mode != "fast" && engine_info(a.mode).timed) {
+      EngineOptions fo;
+      fo.values = false;
+      fo.record_timeline = false;
+      const uint64_t expected = run_engine("fast", cfg, prog, fo).counts.cycles;
+      bar = std::make_unique<ProgressBar>("run", "cycles", true);
+      opt.on_cycles = [&bar, expected](uint64_t c) { bar->update(c, expected); };
+    }
     const EngineResult r = run_engine(a.mode, cfg, prog, opt);
+    if (bar) bar->update(r.counts.cycles, r.counts.cycles);
+    bar.reset();
     rep["totals"] = r.timed ? totals_json(cfg, r.counts) : counts_json(r.counts, false);
     if (!a.trace_file.empty())
       write_file_atomic(a.trace_file, chrome_trace(cfg, prog, r).dump() + "\n", a.out.force);

@@ -8,6 +8,7 @@
 #include "models/errors.h"
 #include "sim/cli/commands.h"
 #include "sim/cli/options.h"
+#include "sim/cli/progress.h"
 #include "sim/common/files.h"
 #include "sim/studies/serve/serve_study.h"
 
@@ -55,9 +56,23 @@ int run(ServeArgs& a) {
   } else {
     a.par.options();  // an inconsistent --chips 1 --tp 1 --pp 2 is still an error
   }
+  // One bar per rate, ended before that rate's line is printed.
+  std::unique_ptr<ProgressBar> bar;
+  if (progress_wanted(a.out.quiet))
+    o.progress = [&](double rate, uint64_t finished, uint64_t requests) {
+      if (!bar)
+        bar = std::make_unique<ProgressBar>(fmt::format("rate {:g}/s", rate), "requests", true);
+      bar->update(finished, requests);
+    };
   serve::RateDone on_rate;
-  if (!a.out.quiet) on_rate = print_rate;
+  if (!a.out.quiet)
+    on_rate = [&](const json& s, double wall_s, const std::string& setting) {
+      bar.reset();
+      print_rate(s, wall_s, setting);
+    };
   const serve::ServeStudy st = serve::run_serve_study(o, on_rate);
+  bar.reset();
+  o.progress = nullptr;
   if (!a.out.json_file.empty())
     write_file_atomic(a.out.json_file, st.report.dump(2) + "\n", a.out.force);
   if (!a.csv_file.empty()) write_file_atomic(a.csv_file, st.csv, a.out.force);

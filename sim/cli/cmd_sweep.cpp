@@ -1,5 +1,4 @@
 // `tpusim sweep SPEC --out DIR [--jobs N]` (DESIGN.md, "CLI contract"; sim/studies/sweep/sweep.h).
-#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -16,6 +15,7 @@
 #include "models/errors.h"
 #include "sim/cli/commands.h"
 #include "sim/cli/options.h"
+#include "sim/cli/progress.h"
 #include "sim/studies/sweep/sweep.h"
 
 namespace fs = std::filesystem;
@@ -40,20 +40,6 @@ struct SweepArgs {
   // points").
   ParallelArgs par;
 };
-
-std::string format_duration(double s) {
-  if (s < 60) return fmt::format("{:.0f}s", s);
-  if (s < 3600) return fmt::format("{}m{:02d}s", int(s / 60), int(s) % 60);
-  return fmt::format("{}h{:02d}m", int(s / 3600), (int(s) % 3600) / 60);
-}
-
-// "done/total, ETA" on one stderr line, rewritten in place.
-void print_progress(const std::string& name, const SweepProgress& p) {
-  fmt::print(stderr, "\rsweep {}: {}/{} points ({} failed), ETA {}   ", name, p.points_done,
-             p.points, p.failed, p.eta_s >= 0 ? format_duration(p.eta_s) : "?");
-  if (p.finished) fmt::print(stderr, "\n");
-  std::fflush(stderr);
-}
 
 // Returns 0 when every point succeeded, 1 when some failed (each in OUT/failed/<id>.json, the
 // rest complete); --only-point returns 0/1 for its point.
@@ -100,10 +86,11 @@ int run(const SweepArgs& a) {
     SweepOptions opt;
     opt.out_dir = a.out_dir;
     opt.jobs = a.jobs ? a.jobs : std::max(1u, std::thread::hardware_concurrency());
-    if (!a.no_progress && ::isatty(STDERR_FILENO))
-      opt.on_progress = [name = spec.name](const SweepProgress& p) { print_progress(name, p); };
+    ProgressBar bar("sweep " + spec.name, "points", progress_wanted(a.quiet || a.no_progress));
+    opt.on_progress = [&bar](const SweepProgress& p) { bar.update(p.points_done, p.points); };
     opt.stop_after = a.stop_after;
     oc = run_sweep(spec, opt);
+    bar.finish();
   }
   if (!a.quiet) {
     fmt::print("sweep {}: {} points, {} run, {} reused, {} failed", spec.name, oc.total, oc.ran,
@@ -125,8 +112,8 @@ Command add_sweep_command(CLI::App& app) {
   s->add_option("--out", a->out_dir, "Results folder")->required();
   s->add_option("--jobs", a->jobs, "Worker threads (0 = hardware threads)")
       ->check(CLI::Range(0u, 1024u));
-  s->add_flag("--quiet", a->quiet, "No summary on stdout");
-  s->add_flag("--no-progress", a->no_progress, "No progress lines on stderr");
+  s->add_flag("--quiet", a->quiet, "No summary on stdout, no progress bar");
+  s->add_flag("--no-progress", a->no_progress, "No progress bar on stderr");
   // The split of every point that does not sweep chips / tp / pp.
   add_parallel_options(s, a->par);
   // Internal: one point per process (scripts/ray_sweep.py), listing, collecting, kill tests.

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -37,7 +38,12 @@ struct EngineOptions {
   size_t layers = 0;
   std::string vcd_path;     // cycle engine only: VCD of every port and register, RTL names
   uint64_t max_cycles = 0;  // cycle engine only: 0 = 2 x the fast engine's total + 10,000
+  // Clocked engines (cycle, rtl): told the cycles simulated so far every kProgressCycles cycles,
+  // for progress bars; it must not throw.
+  std::function<void(uint64_t cycles)> on_cycles;
 };
+
+constexpr uint64_t kProgressCycles = uint64_t(1) << 16;
 
 struct EngineResult {
   EventCounts counts;

@@ -82,7 +82,7 @@ CosimOutcome cosim_program(uint32_t size, const Program& prog, const std::string
 }
 
 uint64_t cosim_campaign(const std::vector<std::string>& presets, uint64_t programs, uint64_t seed,
-                        const CosimPresetMismatch& on_mismatch) {
+                        const CosimPresetMismatch& on_mismatch, const CosimProgress& on_program) {
   if (presets.empty()) throw InputError("cosim: no presets");
   std::vector<TpuConfig> cfgs;
   cfgs.reserve(presets.size());
@@ -107,19 +107,22 @@ uint64_t cosim_campaign(const std::vector<std::string>& presets, uint64_t progra
       ++mismatches;
       if (on_mismatch) on_mismatch(presets[k], seed + i, why);
     }
+    if (on_program) on_program(i + 1, programs);
   }
   return mismatches;
 }
 
 uint64_t cosim_campaign(const std::vector<uint32_t>& sizes, uint64_t programs, uint64_t seed,
-                        const CosimMismatch& on_mismatch) {
+                        const CosimMismatch& on_mismatch, const CosimProgress& on_program) {
   if (sizes.empty()) throw InputError("cosim: no array sizes");
   std::vector<std::string> presets;
   for (uint32_t s : sizes) presets.push_back(entry(s).preset);
-  return cosim_campaign(presets, programs, seed,
-                        [&](const std::string& preset, uint64_t sd, const std::string& why) {
-                          if (on_mismatch) on_mismatch(entry(preset).size, sd, why);
-                        });
+  return cosim_campaign(
+      presets, programs, seed,
+      [&](const std::string& preset, uint64_t sd, const std::string& why) {
+        if (on_mismatch) on_mismatch(entry(preset).size, sd, why);
+      },
+      on_program);
 }
 
 }  // namespace tpusim

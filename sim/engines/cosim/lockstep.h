@@ -44,17 +44,20 @@ CosimOutcome cosim_program(uint32_t size, const Program& prog, const std::string
 // A campaign (`tpusim cosim`): `programs` random legal programs (sim/isa/program_gen.h), program
 // i on size sizes[i % sizes.size()] with seed `seed + i`, each in lockstep; the final host memory
 // is also checked against the functional executor. `on_mismatch` is told each failing program
-// (size, seed, first difference). Returns the number of mismatching programs. Throws InputError
-// for an empty or unknown size.
+// (size, seed, first difference) and `on_program` the programs done after each (progress bars).
+// Returns the number of mismatching programs. Throws InputError for an empty or unknown size.
 using CosimMismatch = std::function<void(uint32_t size, uint64_t seed, const std::string& why)>;
+using CosimProgress = std::function<void(uint64_t done, uint64_t programs)>;
 uint64_t cosim_campaign(const std::vector<uint32_t>& sizes, uint64_t programs, uint64_t seed,
-                        const CosimMismatch& on_mismatch = {});
+                        const CosimMismatch& on_mismatch = {},
+                        const CosimProgress& on_program = {});
 // The same over presets (program i on presets[i % presets.size()]); the generator spreads rw and
 // mmc over every MXU of a multi-MXU preset. Throws InputError for an empty list or an unknown
 // preset.
 using CosimPresetMismatch =
     std::function<void(const std::string& preset, uint64_t seed, const std::string& why)>;
 uint64_t cosim_campaign(const std::vector<std::string>& presets, uint64_t programs, uint64_t seed,
-                        const CosimPresetMismatch& on_mismatch = {});
+                        const CosimPresetMismatch& on_mismatch = {},
+                        const CosimProgress& on_program = {});
 
 }  // namespace tpusim

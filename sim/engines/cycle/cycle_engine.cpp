@@ -68,6 +68,7 @@ class EngineBench : public sc_core::sc_module {
   ResultBuilder& rb;
   Vcd* vcd = nullptr;
   uint64_t cyc = 0, max_cycles = 0;
+  const std::function<void(uint64_t)>* on_cycles = nullptr;  // EngineOptions::on_cycles, if set
   bool finished = false, timed_out = false;
 
   SC_HAS_PROCESS(EngineBench);
@@ -136,6 +137,7 @@ class EngineBench : public sc_core::sc_module {
       sc_core::sc_pause();
       return;
     }
+    if (on_cycles && cyc % kProgressCycles == 0) (*on_cycles)(cyc);
     if (++cyc > max_cycles) {
       timed_out = true;
       finished = true;
@@ -174,6 +176,7 @@ EngineResult run_cycle(const TpuConfig& cfg, const Program& prog, const EngineOp
   new_sc_context();
   auto bench = std::make_unique<EngineBench>("bench", prm, rb);
   bench->max_cycles = opt.max_cycles ? opt.max_cycles : 2 * fast.counts.cycles + 10000;
+  if (opt.on_cycles) bench->on_cycles = &opt.on_cycles;
   std::unique_ptr<Vcd> vcd;
   if (!opt.vcd_path.empty()) {
     vcd = std::make_unique<Vcd>(opt.vcd_path);

@@ -119,6 +119,7 @@ EngineResult run_model(const TpuConfig& cfg, const Program& prog, const EngineOp
   const uint64_t max_cycles = 2 * fast_cycles + 10000;
   for (uint64_t c = 0;; ++c) {
     if (c > max_cycles) throw std::runtime_error("RTL did not halt");
+    if (opt.on_cycles && c % kProgressCycles == 0) opt.on_cycles(c);
     m->eval();
     // obs_fifo_arrive_o: one bit per MXU; the weight DMA delivers at most one tile per cycle
     rb.cycle(c, m->issue_valid_o, m->issue_pc_o, m->obs_fifo_arrive_o != 0,

@@ -14,6 +14,19 @@ using nlohmann::json;
 
 namespace {
 
+// Cycles of `prog` on the fast engine, timing only: the total a clocked engine will reach.
+uint64_t expected_cycles(const TpuConfig& cfg, const Program& prog) {
+  EngineOptions fo;
+  fo.values = false;
+  fo.record_timeline = false;
+  return run_engine("fast", cfg, prog, fo).counts.cycles;
+}
+
+// Whether `opt` asks for progress and its mode is a clocked engine (slow enough to need it).
+bool reports_progress(const WorkloadRunOptions& opt) {
+  return opt.progress && opt.mode != "fast" && engine_info(opt.mode).timed;
+}
+
 // One more batch of a stream (sim/compiler/lowering.h, LowerOptions::batches): T(2) - T(1) and
 // every counter's difference, from a two-batch program on the same engine. Timing never depends
 // on values (DESIGN invariant 5): the stream program is timing-only.
@@ -33,7 +46,13 @@ json steady_state(const TpuConfig& cfg, const Workload& wl, const WorkloadRunOpt
   EngineOptions eo;
   eo.values = false;
   eo.record_timeline = false;
-  const EngineResult r = run_engine(opt.mode, cfg, lp.segments.at(0).program, eo);
+  const Program& prog = lp.segments.at(0).program;
+  if (reports_progress(opt)) {
+    const uint64_t expected = expected_cycles(cfg, prog);
+    eo.on_cycles = [&](uint64_t c) { opt.progress({"steady state", c, expected}); };
+  }
+  const EngineResult r = run_engine(opt.mode, cfg, prog, eo);
+  if (eo.on_cycles) opt.progress({"steady state", r.counts.cycles, r.counts.cycles});
   EventCounts d;
   for (const CountField& f : kCountFields) {
     if (f.group == CountGroup::kLowering) continue;
@@ -55,8 +74,10 @@ json steady_state(const TpuConfig& cfg, const Workload& wl, const WorkloadRunOpt
 
 json run_workload_report(const TpuConfig& cfg, const std::string& workload,
                          const WorkloadParams& params, const WorkloadRunOptions& opt) {
-  const Workload wl = load_workload(workload, params);
+  return run_workload_report(cfg, load_workload(workload, params), opt);
+}
 
+json run_workload_report(const TpuConfig& cfg, const Workload& wl, const WorkloadRunOptions& opt) {
   // Capacity (DESIGN invariant 7): reported, never hidden.
   const uint64_t wbytes = wl.weight_bytes();
   const uint64_t wmem = cfg.weight_memory.bytes;
@@ -86,10 +107,25 @@ json run_workload_report(const TpuConfig& cfg, const std::string& workload,
   EventCounts total;
   std::vector<EventCounts> per_layer(lp.layers.size());
   uint64_t out_hash = 0xcbf29ce484222325ull;
-  for (const Segment& seg : lp.segments) {
+  // Progress: the segments' expected cycles, each segment once (repeats are multiplied, not run).
+  std::vector<uint64_t> expected;
+  uint64_t expected_total = 0, done_before = 0;
+  if (reports_progress(opt)) {
+    for (const Segment& seg : lp.segments) {
+      expected.push_back(expected_cycles(cfg, seg.program));
+      expected_total += expected.back();
+    }
+    eo.on_cycles = [&](uint64_t c) { opt.progress({"run", done_before + c, expected_total}); };
+  }
+  for (size_t s = 0; s < lp.segments.size(); ++s) {
+    const Segment& seg = lp.segments[s];
     eo.layer_of = &seg.layer_of;
     eo.layers = lp.layers.size();
     const EngineResult r = run_engine(opt.mode, cfg, seg.program, eo);
+    if (eo.on_cycles) {
+      done_before += expected[s];
+      opt.progress({"run", done_before, expected_total});
+    }
     if (r.has_values)
       for (const auto& w : r.values.host_writes)
         out_hash = fnv1a64(r.values.state.host.data() + w.host_vector * cfg.vector_bytes(),

@@ -166,6 +166,7 @@ void run_iteration_level(const std::vector<Request>& trace, const std::vector<En
         out.requests[r].finish_s = t;
         kv.release(r);
         ++done;
+        if (opt.on_finished) opt.on_finished(1);
       } else {
         running[keep++] = r;
       }
@@ -241,6 +242,7 @@ void run_static(const std::vector<Request>& trace, CostModel& cost, const Schedu
       kv.release(r);
     }
     done += batch.size();
+    if (opt.on_finished) opt.on_finished(batch.size());
   }
   occ.store(out);
 }
@@ -286,6 +288,7 @@ void run_disaggregated(const std::vector<Request>& trace, CostModel& cost,
       ++out.generated_tokens;
       if (trace[r].output_len == 1) {
         rr.finish_s = t;
+        if (opt.on_finished) opt.on_finished(1);
         continue;
       }
       const uint64_t bytes = uint64_t(trace[r].prompt_len) * m.kv_bytes_per_token();

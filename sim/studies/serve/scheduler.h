@@ -25,6 +25,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,7 @@ struct SchedulerOptions {
   double kv_link_gb_s = 32.0;            // disaggregated K/V link, 1 GB/s = 1e9 bytes/s
   bool lora = false;
   uint64_t kv_capacity_tokens = 0;  // 0 = (weight memory - model weights) / bytes per token
+  std::function<void(uint64_t requests)> on_finished;  // told as requests finish (progress bars)
 };
 
 const std::vector<std::string>& scheduler_names();

@@ -133,6 +133,9 @@ ServeStudy run_serve_study(const ServeStudyOptions& a, const RateDone& on_rate) 
     const auto t0 = std::chrono::steady_clock::now();
     to.rate_per_s = rate;
     const std::vector<Request> trace = make_trace(to);
+    uint64_t finished = 0;
+    if (a.progress)
+      so.on_finished = [&](uint64_t n) { a.progress(rate, finished += n, trace.size()); };
     const ScheduleResult res = simulate(trace, cost, so);
     json s = summarize(res, cost, slo);
     s["rate_per_s"] = rate;

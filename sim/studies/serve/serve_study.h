@@ -45,6 +45,8 @@ struct ServeStudyOptions {
   // Every serving instance is tp x pp chips (sim/studies/serve/cost_model.h); 1 x 1: one chip.
   uint32_t tp = 1, pp = 1, collective_bytes = 1;
   bool per_request = false;  // also the per-request CSV (a single rate only)
+  // Told as requests finish: the rate being run, requests finished and in all (progress bars).
+  std::function<void(double rate, uint64_t finished, uint64_t requests)> progress;
 };
 
 // Throws InputError naming the option (rate, max_batch, ...) and its allowed range.
