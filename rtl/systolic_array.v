@@ -22,14 +22,13 @@
 //                                           psum_q[i - Cols], or 0 in row 0)
 //   active_q[i] <= w
 //   shadow_q[i] <= the shift's byte when a weight bus writes PE i, else shadow_q[i]
-// sw_q, active_q and shadow_q are reset (asynchronously, as every control register).
+// Every PE register is reset (asynchronously, as every control register).
 //
 // The mesh is written as arrays indexed by PE and updated in one loop, not as Rows x Cols PE
 // instances: Verilator keeps a loop of more than 64 iterations as a loop, so the verilated code
 // stays one PE's worth whatever the array size (instances are flattened into straight-line
-// code per PE: 36 MB of C++ at 64x64; scripts/bench/cycle_vs_verilator.sh). The next state is
-// computed in `always @*` into *_d vectors and registered whole, because Verilator rejects
-// non-blocking writes to array elements inside a loop it keeps.
+// code per PE: 36 MB of C++ at 64x64; scripts/bench/cycle_vs_verilator.sh). How the loop
+// stays equal to a register per PE is said at the process.
 //
 // Weight shift: ShiftPorts row buses per column (one per shift port of this MXU's weight FIFO,
 // rtl/weight_fifo.v; lane p * Cols + c is port p's bus of column c). Port p's column c writes
@@ -147,17 +146,16 @@ module systolic_array #(
   endgenerate
 
   // ---------------------------------------------------------------- PE mesh
-  // PE i's registers: act_q[8i +: 8], sw_q[i], psum_q[32i +: 32], active_q[8i +: 8],
-  // shadow_q[8i +: 8]. Packed vectors, not unpacked arrays: Verilator 5.006 turns a registered
-  // whole unpacked array into one delayed assignment per element in straight-line code (98 MB of
-  // C++ at 256x256), a packed vector into one copy.
-  reg [8*N-1:0]  act_q,    act_d;
-  reg [N-1:0]    sw_q,     sw_d;
-  reg [32*N-1:0] psum_q,   psum_d;
-  reg [8*N-1:0]  active_q, active_d;
-  reg [8*N-1:0]  shadow_q, shadow_d;
+  // PE i's registers. Rows 0 .. Rows-2 keep their partial sums in psum_q; the bottom row's go
+  // to psum_bot_q, which the de-skew reads (see below).
+  reg [7:0]         act_q    [0:N-1];
+  reg               sw_q     [0:N-1];
+  reg [7:0]         active_q [0:N-1];
+  reg [7:0]         shadow_q [0:N-1];
+  reg [31:0]        psum_q   [0:N-Cols-1];
+  reg [32*Cols-1:0] psum_bot_q;
 
-  integer i, pc, l, j, x;
+  integer i, pr, pc, l, j, x;  // PE i = (row pr, column pc)
   reg               b_valid;
   reg [RowBits-1:0] b_sel;
   reg [31:0]        b_row;
@@ -166,50 +164,55 @@ module systolic_array #(
   reg               s_in;
   reg [7:0]         w_eff;
   reg signed [15:0] product;
-  always @* begin
-    shadow_d = shadow_q;
-    pc = 0;  // column of PE i
-    for (i = 0; i < N; i = i + 1) begin
-      a_in    = pc == 0 ? west_act[i / Cols] : act_q[(i-1)*8 +: 8];
-      s_in    = pc == 0 ? west_sw[i / Cols]  : sw_q[i-1];
-      w_eff   = s_in ? shadow_q[i*8 +: 8] : active_q[i*8 +: 8];
-      product = $signed(a_in) * $signed(w_eff);
-      psum_d[i*32 +: 32] = (i < Cols ? 32'd0 : psum_q[(i-Cols)*32 +: 32]) +
-                           {{16{product[15]}}, product};
-      act_d[i*8 +: 8]    = a_in;
-      sw_d[i]            = s_in;
-      active_d[i*8 +: 8] = w_eff;
-      pc = pc == Cols - 1 ? 0 : pc + 1;
-    end
-    // shadow writes: lane l (port l / Cols) writes row sel of column l % Cols, decoded in the
-    // segment that holds the row, from the bus as that segment sees it (stage j)
-    for (j = 0; j < Segs; j = j + 1)
-      for (l = 0; l < Lanes; l = l + 1) begin
-        x       = (j == 0 ? 0 : j - 1) * Lanes + l;
-        b_valid = j == 0 ? weight_valid_i[l]               : bus_valid_q[x];
-        b_sel   = j == 0 ? weight_sel_i[l*RowBits +: RowBits] : bus_sel_q[x*RowBits +: RowBits];
-        b_data  = j == 0 ? weight_i[l*8 +: 8]              : bus_data_q[x*8 +: 8];
-        b_row   = 32'(b_sel);
-        if (b_valid && b_row >= j * BusRows && b_row < (j + 1) * BusRows)
-          shadow_d[(b_row * Cols + l % Cols) * 8 +: 8] = b_data;
-      end
-  end
-
+  reg [31:0]        sum;
+  // One process updates the whole mesh with blocking assignments, PE N-1 down to PE 0: every
+  // register is read (by itself, its east and its south neighbour) before it is written, so the
+  // result is that of non-blocking assignments (a register stage per PE) while Verilator keeps
+  // the loop a loop (it rejects non-blocking writes to array elements in a loop it keeps, and
+  // turns a registered whole array into one assignment per element in straight-line code).
+  // Nothing outside this process reads the mesh arrays: the de-skew reads psum_bot_q, written
+  // non-blocking. The shadow writes come after the loop, which read the old shadows.
+  /* verilator lint_off BLKSEQ */
   always @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
-      sw_q     <= '0;
-      active_q <= '0;
-      shadow_q <= '0;
+      for (i = 0; i < N; i = i + 1) begin
+        act_q[i]    = 8'd0;
+        sw_q[i]     = 1'b0;
+        active_q[i] = 8'd0;
+        shadow_q[i] = 8'd0;
+      end
+      for (i = 0; i < N - Cols; i = i + 1) psum_q[i] = 32'd0;
+      psum_bot_q <= {(32*Cols){1'b0}};
     end else begin
-      sw_q     <= sw_d;
-      active_q <= active_d;
-      shadow_q <= shadow_d;
+      for (i = N - 1; i >= 0; i = i - 1) begin
+        pr      = i / Cols;
+        pc      = i % Cols;
+        a_in    = pc == 0 ? west_act[pr] : act_q[i-1];
+        s_in    = pc == 0 ? west_sw[pr]  : sw_q[i-1];
+        w_eff   = s_in ? shadow_q[i] : active_q[i];
+        product = $signed(a_in) * $signed(w_eff);
+        sum     = (pr == 0 ? 32'd0 : psum_q[i-Cols]) + {{16{product[15]}}, product};
+        if (pr == Rows - 1) psum_bot_q[pc*32 +: 32] <= sum;
+        else                psum_q[i] = sum;
+        act_q[i]    = a_in;
+        sw_q[i]     = s_in;
+        active_q[i] = w_eff;
+      end
+      // shadow writes: lane l (port l / Cols) writes row sel of column l % Cols, decoded in the
+      // segment that holds the row, from the bus as that segment sees it (stage j)
+      for (j = 0; j < Segs; j = j + 1)
+        for (l = 0; l < Lanes; l = l + 1) begin
+          x       = (j == 0 ? 0 : j - 1) * Lanes + l;
+          b_valid = j == 0 ? weight_valid_i[l] : bus_valid_q[x];
+          b_sel   = j == 0 ? weight_sel_i[l*RowBits +: RowBits] : bus_sel_q[x*RowBits +: RowBits];
+          b_data  = j == 0 ? weight_i[l*8 +: 8] : bus_data_q[x*8 +: 8];
+          b_row   = 32'(b_sel);
+          if (b_valid && b_row >= j * BusRows && b_row < (j + 1) * BusRows)
+            shadow_q[b_row * Cols + l % Cols] = b_data;
+        end
     end
   end
-  always @(posedge clk_i) begin
-    act_q  <= act_d;
-    psum_q <= psum_d;
-  end
+  /* verilator lint_on BLKSEQ */
 
 `ifndef SYNTHESIS
   // at most one port writes a PE in a cycle (see the header)
@@ -232,15 +235,14 @@ module systolic_array #(
     for (c = 0; c < Cols; c = c + 1) begin : gen_deskew
       localparam integer D = Cols - 1 - c;
       if (D == 0) begin : gen_direct
-        assign psum_o[c*32 +: 32] = psum_q[((Rows-1)*Cols+c)*32 +: 32];
+        assign psum_o[c*32 +: 32] = psum_bot_q[c*32 +: 32];
       end else if (D == 1) begin : gen_one
         reg [31:0] deskew_q;
-        always @(posedge clk_i) deskew_q <= psum_q[((Rows-1)*Cols+c)*32 +: 32];
+        always @(posedge clk_i) deskew_q <= psum_bot_q[c*32 +: 32];
         assign psum_o[c*32 +: 32] = deskew_q;
       end else begin : gen_delay
         reg [32*D-1:0] deskew_q;  // stage k (k = 0 newest) at bits [32k +: 32]
-        always @(posedge clk_i) deskew_q <= {deskew_q[32*(D-1)-1:0],
-                                       psum_q[((Rows-1)*Cols+c)*32 +: 32]};
+        always @(posedge clk_i) deskew_q <= {deskew_q[32*(D-1)-1:0], psum_bot_q[c*32 +: 32]};
         assign psum_o[c*32 +: 32] = deskew_q[32*(D-1) +: 32];
       end
     end

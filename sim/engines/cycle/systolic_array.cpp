@@ -46,6 +46,8 @@ void systolic_array::reset_async() {
   std::fill(hin_sw_.begin(), hin_sw_.end(), 0);
   std::fill(sw_.begin(), sw_.end(), 0);
   std::fill(sw_set_.begin(), sw_set_.end(), 0);
+  std::fill(act_.begin(), act_.end(), 0);  // every PE register is reset, as in the RTL
+  std::fill(psum_.begin(), psum_.end(), 0);
   std::fill(active_.begin(), active_.end(), 0);
   std::fill(shadow_.begin(), shadow_.end(), 0);
   std::fill(vring_.begin(), vring_.end(), 0);
