@@ -780,7 +780,26 @@ bool Lowerer::lower_phases(const LayerGroup& g, uint64_t rep, const Tensor& gin,
     if (k + 1 < ph.size()) between[k] = out;
     pin(in, out);
     const uint32_t first = first_layer + uint32_t(p.s);
-    const uint64_t chunk = plan_chunk_bufs(sub, rep, name_in(p.s), in, out, first, p.chunk);
+    // The plan's steps check the phases they build, not always the neighbour they shrink or the
+    // units they join: a phase that does not fit as emitted (cnn1 at batch 768 on tpu-v1 escaped
+    // as UbFull) takes the largest smaller chunk that does.
+    // (A dry run moves the host staging and accumulator-half parities; restored, so that a phase
+    // that fits is emitted exactly as without the check.)
+    const int parity_in = stage_in_next_, parity_out = stage_out_next_;
+    const auto parity_acc = acc_toggle_;
+    uint64_t fit = p.chunk;
+    while (fits(sub, rep, name_in(p.s), in, out, first, fit, false)) {
+      if (fit == 1)
+        throw InputError(
+            fmt::format("lowering {}: group '{}' layers '{}'..'{}' do not fit the UB "
+                        "at one item between phases",
+                        wl_.name, g.name, sub.layers.front().name, sub.layers.back().name));
+      fit = (fit + 1) / 2;
+    }
+    stage_in_next_ = parity_in;
+    stage_out_next_ = parity_out;
+    acc_toggle_ = parity_acc;
+    const uint64_t chunk = plan_chunk_bufs(sub, rep, name_in(p.s), in, out, first, fit);
     reset_ub(false);
     spill_ = false;
     spilled_ = false;
