@@ -113,17 +113,15 @@ module controller #(
   localparam [7:0] OpNop = 8'h00, OpHalt = 8'h01, OpRhm = 8'h02, OpWhm = 8'h03, OpRw = 8'h04,
                    OpMmc = 8'h05, OpAct = 8'h06, OpSetc = 8'h07, OpSync = 8'h08;
 
-  reg [127:0] imem [0:ImemDepth-1];
   wire unused_bd_imem_addr = ^bd_imem_addr_i[31:ImemAddrBits];
-  always @(posedge clk_i) begin
-    if (bd_imem_we_i) imem[bd_imem_addr_i[ImemAddrBits-1:0]] <= bd_imem_wdata_i;
-  end
 
   // ---------------------------------------------------------------- front end
   reg [31:0]  pc_q;
   reg         if_valid_q;
   reg [31:0]  if_pc_q;
-  reg [127:0] if_instr_q;
+  // The instruction memory (a synchronous 1R1W memory, read-first, rtl/prim/prim_ram_1r1w.v):
+  // its read register is the fetch register if_instr_q, loaded with the fetch (if_pc_q's word).
+  wire [127:0] if_instr_q;
   reg         id_valid_q;
   reg [31:0]  id_pc_q;
   reg [127:0] id_instr_q;
@@ -198,6 +196,19 @@ module controller #(
   wire id_ready = !id_valid_q || issue;
   wire if_ready = !if_valid_q || id_ready;
 
+  prim_ram_1r1w #(
+    .Depth(ImemDepth),
+    .Width(128)
+  ) u_imem (
+    .clk_i  (clk_i),
+    .we_i   (bd_imem_we_i),
+    .waddr_i(bd_imem_addr_i[ImemAddrBits-1:0]),
+    .wdata_i(bd_imem_wdata_i),
+    .re_i   (run && if_ready),
+    .raddr_i(pc_q[ImemAddrBits-1:0]),
+    .rdata_o(if_instr_q)
+  );
+
   always @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       pc_q       <= 32'd0;
@@ -221,7 +232,6 @@ module controller #(
 
   always @(posedge clk_i) begin
     if (run && if_ready) begin
-      if_instr_q <= imem[pc_q[ImemAddrBits-1:0]];
       if_pc_q    <= pc_q;
     end
     if (run && id_ready) begin

@@ -49,6 +49,16 @@
 // rules out at the inputs (every stage is a delayed copy of them).
 `default_nettype none
 
+// The shadow-write decode: per PE for synthesis (unless TPUSIM_LANE_DECODE asks for the
+// simulation form, as the equivalence proof does), per lane for simulation; see the process.
+`ifdef SYNTHESIS
+`ifndef TPUSIM_LANE_DECODE
+`define TPUSIM_PE_DECODE
+`endif
+`endif
+// the bus stage register that segment (i / Cols) / BusRows >= 1 reads (0 for segment 0, unused)
+`define TPUSIM_STAGE(i) ((i) / Cols / BusRows == 0 ? 0 : (i) / Cols / BusRows - 1)
+
 module systolic_array #(
   parameter integer Rows    = 4,
   parameter integer Cols    = 4,
@@ -155,10 +165,13 @@ module systolic_array #(
   reg [31:0]        psum_q   [0:N-Cols-1];
   reg [32*Cols-1:0] psum_bot_q;
 
-  integer i, pr, pc, l, j, x;  // PE i = (row pr, column pc)
+  integer i, pr, pc, l;  // PE i = (row pr, column pc)
+`ifndef TPUSIM_PE_DECODE
+  integer j, x;  // bus segment, stage index
+  reg [31:0] b_row;
+`endif
   reg               b_valid;
   reg [RowBits-1:0] b_sel;
-  reg [31:0]        b_row;
   reg [7:0]         b_data;
   reg [7:0]         a_in;
   reg               s_in;
@@ -198,6 +211,23 @@ module systolic_array #(
         sw_q[i]     = s_in;
         active_q[i] = w_eff;
       end
+`ifdef TPUSIM_PE_DECODE
+      // shadow writes, per PE (the synthesis form): PE (r, c) = PE i takes the byte of lane
+      // l = p * Cols + c from segment r / BusRows's stage of the bus when it selects row r. Every
+      // index is a constant of i and l after unrolling, so synthesis builds one row comparator per
+      // PE and port; simulation takes the form below, which visits each lane once, not each PE
+      // (the two are checked equal output for output on random inputs, scripts/rtl_forms_check.sh).
+      for (i = 0; i < N; i = i + 1)
+        for (l = i % Cols; l < Lanes; l = l + Cols) begin
+          b_valid = i / Cols < BusRows ? weight_valid_i[l]
+                                       : bus_valid_q[`TPUSIM_STAGE(i) * Lanes + l];
+          b_sel   = i / Cols < BusRows ? weight_sel_i[l*RowBits +: RowBits]
+                                       : bus_sel_q[(`TPUSIM_STAGE(i) * Lanes + l)*RowBits +: RowBits];
+          b_data  = i / Cols < BusRows ? weight_i[l*8 +: 8]
+                                       : bus_data_q[(`TPUSIM_STAGE(i) * Lanes + l)*8 +: 8];
+          if (b_valid && 32'(b_sel) == i / Cols) shadow_q[i] = b_data;
+        end
+`else
       // shadow writes: lane l (port l / Cols) writes row sel of column l % Cols, decoded in the
       // segment that holds the row, from the bus as that segment sees it (stage j)
       for (j = 0; j < Segs; j = j + 1)
@@ -210,6 +240,7 @@ module systolic_array #(
           if (b_valid && b_row >= j * BusRows && b_row < (j + 1) * BusRows)
             shadow_q[b_row * Cols + l % Cols] = b_data;
         end
+`endif
     end
   end
   /* verilator lint_on BLKSEQ */
@@ -264,5 +295,10 @@ module systolic_array #(
   assign tag_o   = tag_q[(Depth-1)*TagBits +: TagBits];
 
 endmodule
+
+`undef TPUSIM_STAGE
+`ifdef TPUSIM_PE_DECODE
+`undef TPUSIM_PE_DECODE
+`endif
 
 `default_nettype wire

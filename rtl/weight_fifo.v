@@ -90,6 +90,9 @@ module weight_fifo #(
   wire [Lanes-1:0]    col_valid;
   wire [RowBits-1:0]  col_row  [0:Lanes-1];
   wire [AddrBits-1:0] col_addr [0:Lanes-1];
+  // pre_addr[l]: the bank address lane l reads in the next cycle (its col_addr then, whenever
+  // col_valid then), known one cycle ahead so that the banks are read through a register
+  wire [AddrBits-1:0] pre_addr [0:Lanes-1];
   wire [ShiftPorts-1:0] drain_end;  // port p's last column reads its tile's last row
 
   genvar p, c;
@@ -122,6 +125,13 @@ module weight_fifo #(
       assign col_valid[p*Cols] = shift_on;
       assign col_row[p*Cols]   = shift_row;
       assign col_addr[p*Cols]  = AddrBits'(shift_slot * Rows) + AddrBits'(shift_row);
+      // Column 0 next cycle: the next row of this shift while it goes on (the port is busy, so
+      // no shift starts on it), else row 0 of the head slot after this edge (what a shift
+      // starting then reads; any other cycle's read is not used).
+      wire [SlotBits-1:0] head_next = shift_start ? next_slot(head_q) : head_q;
+      assign pre_addr[p*Cols] = (shift_on && !shift_end)
+                                    ? col_addr[p*Cols] + 1'b1
+                                    : AddrBits'(head_next * Rows);
 
       for (c = 1; c < Cols; c = c + 1) begin : gen_skew
         reg                valid_q;
@@ -138,6 +148,7 @@ module weight_fifo #(
         assign col_valid[p*Cols+c] = valid_q;
         assign col_row[p*Cols+c]   = row_q;
         assign col_addr[p*Cols+c]  = addr_q;
+        assign pre_addr[p*Cols+c]  = col_addr[p*Cols+c-1];  // addr_q's next value
       end
 
       // The slot drains when the last column has read the tile's last row.
@@ -145,15 +156,26 @@ module weight_fifo #(
                             (col_row[p*Cols+Cols-1] == RowBits'(Rows - 1));
     end
 
-    // one bank per column, written a whole row at a time by the DMA, read by every port at that
-    // port's column address
+    // One bank per column and port (a synchronous 1R1W memory, rtl/prim/prim_ram_1r1w.v; the
+    // ports' copies of a column are written alike, one read port each), written a whole row at
+    // a time by the DMA. The bank is read at pre_addr through its read register, write-through,
+    // so weight_o in cycle t is the word at col_addr(t) including a write at the edge opening
+    // cycle t: what an asynchronous read of col_addr(t) gave, with no cycle added.
     for (c = 0; c < Cols; c = c + 1) begin : gen_bank
-      reg [7:0] bank [0:FifoTiles*Rows-1];
-      always @(posedge clk_i) begin
-        if (wr_en_i) bank[wr_addr_i] <= wr_data_i[c*8 +: 8];
-      end
       for (p = 0; p < ShiftPorts; p = p + 1) begin : gen_read
-        assign weight_o[(p*Cols+c)*8 +: 8]                 = bank[col_addr[p*Cols+c]];
+        prim_ram_1r1w #(
+          .Depth(FifoTiles * Rows),
+          .Width(8),
+          .WriteThrough(1'b1)
+        ) u_bank (
+          .clk_i  (clk_i),
+          .we_i   (wr_en_i),
+          .waddr_i(wr_addr_i),
+          .wdata_i(wr_data_i[c*8 +: 8]),
+          .re_i   (1'b1),
+          .raddr_i(pre_addr[p*Cols+c]),
+          .rdata_o(weight_o[(p*Cols+c)*8 +: 8])
+        );
         assign weight_sel_o[(p*Cols+c)*RowBits +: RowBits] = col_row[p*Cols+c];
       end
     end

@@ -39,8 +39,9 @@ units() {  # rtl folder, label
       activation_unit) chp="chparam -set Cols 4 -set VecBytes 4 -set AccEntries 256 -set UbVectors 1024 activation_unit;" ;;
     esac
     local cells
-    local extra=""  # the activation ROMs live in their own file since issue 25
+    local extra=""  # the activation ROMs and the memory primitive live in their own files since issue 25
     if [ "$top" = activation_unit ] && [ -f "$dir/act_lut.v" ]; then extra=act_lut.v; fi
+    if [ -f "$dir/prim/prim_ram_1r1w.v" ]; then extra="$extra prim/prim_ram_1r1w.v"; fi
     cells=$(cd "$dir" && yosys -q -p "read_verilog -sv -DSYNTHESIS $top.v $extra; $chp
              synth -flatten -top $top; tee -o /dev/stdout stat" |
             sed -n 's/^ *Number of cells: *\([0-9]*\).*/\1/p' | tail -1)

@@ -22,7 +22,8 @@ import tempfile
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 RTL = ROOT / "rtl"
 SOURCES = ["systolic_array.v", "weight_fifo.v", "accumulators.v", "activation_unit.v",
-           "act_lut.v", "unified_buffer.v", "dma.v", "controller.v", "tpu_top.v"]
+           "act_lut.v", "unified_buffer.v", "dma.v", "controller.v", "tpu_top.v",
+           "prim/prim_ram_1r1w.v"]
 # The issue's goal (issue 25): every module within 1.5x the logic depth of a PE. The PE is no
 # longer a module (rtl/systolic_array.v updates the mesh in one loop), so the reference is the
 # systolic_array module's longest path: a PE register through the int8 multiply and the int32

@@ -1,5 +1,9 @@
 // weight_fifo: SystemC twin of rtl/weight_fifo.v (one MXU's FifoTiles tile slots in Cols byte
 // banks, ShiftPorts shift sequencers and the column skew of each port's shift).
+// The RTL reads each bank through a synchronous 1R1W memory (rtl/prim/prim_ram_1r1w.v) at the
+// address its column uses one cycle later, write-through, one copy per shift port; the twin reads
+// one bank at the current address after the edge's write, which is the same value in every
+// cycle a lane is valid (lockstep campaigns compare every port of tpu_top at every edge).
 #pragma once
 
 #include <cstdint>

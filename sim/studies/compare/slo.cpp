@@ -249,8 +249,9 @@ json slo_compare_report(const TpuConfig& cfg, const std::string& workload,
           no.why = e.what();
           return no;
         } catch (const UbFull& e) {
-          // The lowering found no chunking that fits the unified buffer at this batch (it
-          // escapes lower_group for some batches of cnn1): the chip cannot run it as lowered.
+          // The lowering found no chunking that fits the unified buffer at this batch (none
+          // known since the phase planner checks what it emits; kept so that one would be
+          // reported as a batch the chip cannot run, not abort the study).
           SloService no;
           no.runs = false;
           no.why = fmt::format(
