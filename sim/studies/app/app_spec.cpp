@@ -86,12 +86,18 @@ StageSpec parse_stage(YamlMap& s) {
   switch (st.kind) {
     case StageKind::kModel: {
       parse_model_target(s, st);
-      st.params.phase = s.choice_or("phase", "", {"", "prefill", "decode"});
+      st.params.phase = s.choice_or("phase", "", {"", "prefill", "decode", "generate"});
       st.params.prompt_len = s.uint_or("prompt_len", 0, 0, 1u << 20);
       st.params.context_len = s.uint_or("context_len", 0, 0, 1u << 20);
       st.repeat = uint32_t(s.uint_or("repeat", 1, 1, 1u << 20));
+      if (st.params.phase == "generate") {
+        st.output_tokens = uint32_t(s.uint("output_tokens", 1, 1u << 20));
+        if (st.params.prompt_len == 0) s.fail("prompt_len", "required with phase generate");
+        if (s.has("context_len")) s.fail("context_len", "not with phase generate (derived)");
+      }
       WorkloadParams p = st.params;
       p.batch = st.max_batch;
+      if (st.output_tokens) p.phase = "prefill";
       st.workload = checked_file(s, "workload", "workloads", "workload",
                                  [&](const std::string& f) { (void)load_workload(f, p); });
       break;

@@ -40,6 +40,8 @@ struct StageSpec {
   std::string workload;
   WorkloadParams params;  // phase, prompt_len, context_len (batch set per call)
   uint32_t repeat = 1;    // sequential calls per batch (decode steps)
+  // phase generate: a prefill of prompt_len, then output_tokens decode steps (Eq. A1).
+  uint32_t output_tokens = 0;
 
   // host: one item costs cost_s of one core.
   double cost_s = 0.0;

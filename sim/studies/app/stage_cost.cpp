@@ -75,10 +75,33 @@ CallCost StageCosts::model_call(const StageSpec& st, uint64_t batch) {
   } else {
     WorkloadParams p = st.params;
     p.batch = batch;
+    if (st.output_tokens) p.phase = "prefill";
     wl = load_workload(st.workload, p);
   }
-  CallCost c;
+  CallCost c = engine_cost(st, wl);
+  if (st.output_tokens) {  // generate: the prefill above, then the decode steps (Eq. A1)
+    WorkloadParams p = st.params;
+    p.batch = batch;
+    p.phase = "decode";
+    p.prompt_len = 0;
+    p.context_len = st.params.prompt_len + (st.output_tokens + 1) / 2;
+    const CallCost d = engine_cost(st, load_workload(st.workload, p));
+    c.seconds += st.output_tokens * d.seconds;
+    c.energy_j += st.output_tokens * d.energy_j;
+    c.carbon_op_g += st.output_tokens * d.carbon_op_g;
+  }
   c.batch_run = uint32_t(batch);
+  engine_seconds_ +=
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double k = scale * st.repeat;
+  c.seconds *= k;
+  c.energy_j *= k;
+  c.carbon_op_g *= k;
+  return c;
+}
+
+CallCost StageCosts::engine_cost(const StageSpec& st, const Workload& wl) {
+  CallCost c;
   if (!st.device.empty()) {
     const BaselineWorkload bw = baseline_workload(wl);
     const BaselineResult r = evaluate_baseline(device(st.device), bw, carbon_);
@@ -101,12 +124,6 @@ CallCost StageCosts::model_call(const StageSpec& st, uint64_t batch) {
         c.seconds > 0 ? t.at("carbon_g").at("embodied").get<double>() / c.seconds : 0.0;
   }
   ++engine_runs_;
-  engine_seconds_ +=
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  const double k = scale * st.repeat;
-  c.seconds *= k;
-  c.energy_j *= k;
-  c.carbon_op_g *= k;
   return c;
 }
 

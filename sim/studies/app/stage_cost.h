@@ -8,7 +8,9 @@
 // Equations (cited as "Eq. A<n>", sim/studies/app/README.md):
 // A1 model call of b items on an arch: the engine runs the workload at batch B = the smallest
 //    power of two >= b, capped at max_batch (a padded batch); time, energy and carbon are the run
-//    report's totals, times `repeat` (sequential calls such as decode steps).
+//    report's totals, times `repeat` (sequential calls such as decode steps). Phase generate:
+//    a prefill run at prompt_len plus output_tokens times a decode run at the mean context,
+//    prompt_len + ceil(output_tokens / 2).
 // A2 on a roofline device: evaluate_baseline's latency; energy and carbon per inference x B.
 // A3 exact retrieval: a (B x dim)(dim x chunk) GEMM run as A1/A2, scaled by vectors / chunk.
 // A4 host stage: b items take b cost_s of one core; a busy core draws tdp_w / cores_per_device of
@@ -65,6 +67,7 @@ class StageCosts {
 
  private:
   CallCost model_call(const StageSpec& st, uint64_t batch);
+  CallCost engine_cost(const StageSpec& st, const Workload& wl);  // one engine or roofline run
   CallCost host_retrieval_call(const StageSpec& st, uint64_t items) const;
   const TpuConfig& config(const std::string& arch);
   const BaselineDevice& device(const std::string& dev);

@@ -4,8 +4,7 @@
 #include <cmath>
 #include <string>
 
-#include <catch2/catch_approx.hpp>
-#include <catch2/catch_test_macros.hpp>
+#include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
 #include "models/config.h"
@@ -15,7 +14,6 @@
 
 using namespace tpusim;
 using namespace tpusim::app;
-using Catch::Approx;
 using nlohmann::json;
 
 namespace {
