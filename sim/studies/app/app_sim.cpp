@@ -203,7 +203,7 @@ json Sim::report() const {
   const double q = double(opt_.requests);
   const double span = opt_.requests ? std::max(0.0, last_done_ - arrival_[0]) : 0.0;
   json stages = json::array();
-  double energy = 0.0, op_g = 0.0, emb_g = 0.0, min_cap = INFINITY;
+  double energy = 0.0, active = 0.0, op_g = 0.0, emb_g = 0.0, min_cap = INFINITY;
   std::string bottleneck;
   for (size_t s = 0; s < n; ++s) {
     const StageSpec& sp = app_.stages[s];
@@ -217,16 +217,30 @@ json Sim::report() const {
       op += idle_j * costs_.grid_factor_g_per_j();
       emb = full.embodied_g_per_s * sp.servers * span;
     }
-    // Requests per second the stage sustains at full batches.
+    // Requests per second the stage sustains at its best batch (a power of two or max_batch:
+    // a full max_batch is not always the fastest per item, e.g. when a large batch no longer
+    // fits the unified buffer).
     const double per_req = double(sp.items) * sp.probability;
-    const double cap = per_req > 0 && full.seconds > 0
-                           ? sp.servers * double(sp.max_batch) / (full.seconds * per_req)
-                           : INFINITY;
+    double cap = INFINITY;
+    uint32_t best_batch = sp.max_batch;
+    if (per_req > 0) {
+      cap = 0.0;
+      for (uint32_t b = 1;; b = std::min(2 * b, sp.max_batch)) {
+        const CallCost& c = costs_.call(uint32_t(s), b);
+        const double r = c.seconds > 0 ? sp.servers * double(b) / (c.seconds * per_req) : INFINITY;
+        if (r > cap) {
+          cap = r;
+          best_batch = b;
+        }
+        if (b == sp.max_batch) break;
+      }
+    }
     if (cap < min_cap) {
       min_cap = cap;
       bottleneck = sp.name;
     }
     energy += e;
+    active += ss.energy_j;
     op_g += op;
     emb_g += emb;
     json j = {{"name", sp.name},
@@ -240,10 +254,13 @@ json Sim::report() const {
               {"mean_batch", ss.calls ? double(ss.items) / double(ss.calls) : 0.0},
               {"service_s_at_max_batch", full.seconds},
               {"capacity_requests_per_s", std::isfinite(cap) ? json(cap) : json(nullptr)},
+              {"capacity_batch", best_batch},
               {"utilization", span > 0 ? ss.busy_s / (sp.servers * span) : 0.0},
               {"busy_s", ss.busy_s},
               {"latency_s", pct(serve::percentiles(ss.latency_s))},
               {"energy_j_per_query", e / q},
+              {"active_energy_j_per_query", ss.energy_j / q},
+              {"call_energy_j_at_max_batch", full.energy_j},
               {"carbon_g_per_query",
                {{"operational", op / q}, {"embodied", emb / q}, {"total", (op + emb) / q}}}};
     if (sp.kind == StageKind::kModel || (sp.kind == StageKind::kRetrieval && sp.algorithm == "exact"))
@@ -268,6 +285,7 @@ json Sim::report() const {
       {"throughput_requests_per_s", span > 0 ? q / span : 0.0},
       {"latency_s", pct(serve::percentiles(e2e_))},
       {"energy_j_per_query", energy / q},
+      {"active_energy_j_per_query", active / q},
       {"carbon_g_per_query",
        {{"operational", op_g / q}, {"embodied", emb_g / q}, {"total", (op_g + emb_g) / q}}},
       {"bottleneck", bottleneck},

@@ -30,11 +30,14 @@ struct AppRunOptions {
 
 // The report of `tpusim app`: the application, the stream, end-to-end latency percentiles,
 // throughput, energy and carbon per query, and per stage (in topological order) its calls, mean
-// batch, service time at max batch, capacity in requests/s, utilization, latency percentiles
+// batch, service time at max batch, capacity in requests/s (at its best batch, capacity_batch),
+// utilization, latency percentiles
 // (ready to done, queueing included), energy and carbon per query; `bottleneck` names the stage
 // of least capacity. Energy per query: every call's energy, plus dedicated servers' idle power
 // over the span (first arrival to last completion) less their busy time; embodied carbon of
-// dedicated servers over the span, of host cores over their busy time. Throws InputError for
+// dedicated servers over the span, of host cores over their busy time; active_energy_j_per_query
+// counts the calls alone (busy servers, and idle retrieval nodes within a call: Eq. A8), and
+// call_energy_j_at_max_batch is one call's at max_batch. Throws InputError for
 // options out of range.
 nlohmann::json run_app(const AppSpec& app, StageCosts& costs, const AppRunOptions& opt);
 
