@@ -164,7 +164,7 @@ tower still costs energy per query.
 # ---------------------------------------------------------------------------------------------
 def rag(R, out):
     base = load("rag-hermes")
-    rate, n = 8.0, 2000
+    rate, n = 6.0, 2000
 
     def variant(tag, **kw):
         a = copy.deepcopy(base)
@@ -428,7 +428,8 @@ def agents(R, out):
     write(out, "generative-agents", f"""# Generative agents: one simulated day (workloads/apps/generative-agents.yaml)
 
 Setting: Smallville's {agents_n} agents, 10 s game steps, so a day is {steps:,} steps per agent =
-{day:,} agent-steps, offered at {rate:g} agent-steps/s (the LLM stages' capacity is ~6.6/s).
+{day:,} agent-steps, offered at {rate:g} agent-steps/s (the react stage's capacity is
+{r['capacity_requests_per_s']:.3g}/s).
 Per agent-step: 2 observations embedded and rated for importance, a memory retrieval, a react
 call; ~30 planning calls and ~3 reflections (8 calls each) per agent-day. LLaMA-7B on tpu-llm
 stands in for the paper's hosted model; the call mix is an assumption stated in the YAML.
