@@ -109,8 +109,8 @@ class Sim {
     const StageSpec& sp = app_.stages[s];
     ready_[r * n + s] = now_;
     bool runs = sp.items > 0;
-    if (runs && sp.probability < 1.0) runs = std::uniform_real_distribution<double>(0, 1)(rng_) <
-                                             sp.probability;
+    if (runs && sp.probability < 1.0)
+      runs = std::uniform_real_distribution<double>(0, 1)(rng_) < sp.probability;
     if (!runs) {
       stage_done(r, s);
       return;
@@ -195,7 +195,6 @@ class Sim {
   std::vector<uint32_t> preds_left_, sinks_left_;
   std::vector<uint64_t> items_left_;
   std::vector<double> ready_, arrival_, e2e_;
-
 };
 
 json Sim::report() const {
@@ -263,7 +262,8 @@ json Sim::report() const {
               {"call_energy_j_at_max_batch", full.energy_j},
               {"carbon_g_per_query",
                {{"operational", op / q}, {"embodied", emb / q}, {"total", (op + emb) / q}}}};
-    if (sp.kind == StageKind::kModel || (sp.kind == StageKind::kRetrieval && sp.algorithm == "exact"))
+    if (sp.kind == StageKind::kModel ||
+        (sp.kind == StageKind::kRetrieval && sp.algorithm == "exact"))
       j["target"] = sp.device.empty() ? sp.arch : sp.device;
     if (sp.kind == StageKind::kModel) j["workload"] = sp.workload;
     if (sp.kind == StageKind::kRetrieval) {
@@ -275,8 +275,11 @@ json Sim::report() const {
   return {
       {"tool", {{"name", "tpusim"}, {"command", "app"}}},
       {"app",
-       {{"name", app_.name}, {"file", app_.file}, {"paper", app_.paper},
-        {"description", app_.description}, {"assumptions", app_.assumptions}}},
+       {{"name", app_.name},
+        {"file", app_.file},
+        {"paper", app_.paper},
+        {"description", app_.description},
+        {"assumptions", app_.assumptions}}},
       {"rate_per_s", opt_.rate},
       {"requests", opt_.requests},
       {"seed", opt_.seed},
@@ -301,8 +304,8 @@ json run_app(const AppSpec& app, StageCosts& costs, const AppRunOptions& opt) {
   if (!(opt.rate > 0) || !std::isfinite(opt.rate))
     throw InputError(fmt::format("rate: must be > 0 requests/s, got {}", opt.rate));
   if (opt.requests < 1 || opt.requests > kMaxRequests)
-    throw InputError(fmt::format("requests: must be in [1, {}], got {}", kMaxRequests,
-                                 opt.requests));
+    throw InputError(
+        fmt::format("requests: must be in [1, {}], got {}", kMaxRequests, opt.requests));
   if (opt.arrival != "poisson" && opt.arrival != "uniform")
     throw InputError("arrival: must be poisson or uniform");
   Sim sim(app, costs, opt);

@@ -44,7 +44,8 @@ std::vector<std::string> string_list(YamlMap& m, const std::string& key) {
 // Resolves a shipped name or a path (relative to the app file) and loads it once to check it,
 // re-throwing the loader's error under the key that named it.
 std::string checked_file(YamlMap& m, const std::string& key, const std::string& dir,
-                         const std::string& what, const std::function<void(const std::string&)>& load) {
+                         const std::string& what,
+                         const std::function<void(const std::string&)>& load) {
   const std::string v = m.str(key);
   std::string path;
   try {
@@ -58,7 +59,8 @@ std::string checked_file(YamlMap& m, const std::string& key, const std::string& 
 
 void parse_model_target(YamlMap& s, StageSpec& st) {
   if (s.has("arch") == s.has("device"))
-    s.fail("arch", "give exactly one of 'arch' (a simulated chip) and 'device' (a roofline device)");
+    s.fail("arch",
+           "give exactly one of 'arch' (a simulated chip) and 'device' (a roofline device)");
   if (s.has("arch"))
     st.arch = checked_file(s, "arch", "workloads/archs", "arch",
                            [](const std::string& p) { (void)load_config(p); });
@@ -72,7 +74,7 @@ StageSpec parse_stage(YamlMap& s) {
   st.name = s.str("name");
   if (st.name.empty()) s.fail("name", "must not be empty");
   const std::string kind = s.choice("kind", {"model", "host", "retrieval"});
-  st.kind = kind == "model" ? StageKind::kModel
+  st.kind = kind == "model"  ? StageKind::kModel
             : kind == "host" ? StageKind::kHost
                              : StageKind::kRetrieval;
   st.after = string_list(s, "after");
@@ -81,8 +83,8 @@ StageSpec parse_stage(YamlMap& s) {
   st.servers = uint32_t(s.uint_or("servers", 1, 1, kMaxServers));
   st.max_batch = uint32_t(s.uint_or("max_batch", 1, 1, kMaxBatch));
   st.batch_timeout_s = s.real_or("batch_timeout_ms", 0.0, 0.0, 1e7) / 1e3;
-  st.exponential = s.choice_or("service", "deterministic", {"deterministic", "exponential"}) ==
-                   "exponential";
+  st.exponential =
+      s.choice_or("service", "deterministic", {"deterministic", "exponential"}) == "exponential";
   switch (st.kind) {
     case StageKind::kModel: {
       parse_model_target(s, st);
@@ -208,8 +210,8 @@ AppSpec parse_app(const std::string& yaml_text, const std::string& file) {
       if (it == index.end())
         throw InputError(fmt::format("{}: key '{}': unknown stage '{}'", file, key, a));
       if (it->second == i)
-        throw InputError(fmt::format("{}: key '{}': stage '{}' depends on itself (a cycle)", file,
-                                     key, a));
+        throw InputError(
+            fmt::format("{}: key '{}': stage '{}' depends on itself (a cycle)", file, key, a));
       stages[i].preds.push_back(it->second);
       succ[it->second].push_back(uint32_t(i));
       ++indeg[i];

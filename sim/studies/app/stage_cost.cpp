@@ -91,8 +91,7 @@ CallCost StageCosts::model_call(const StageSpec& st, uint64_t batch) {
     c.carbon_op_g += st.output_tokens * d.carbon_op_g;
   }
   c.batch_run = uint32_t(batch);
-  engine_seconds_ +=
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  engine_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const double k = scale * st.repeat;
   c.seconds *= k;
   c.energy_j *= k;
@@ -167,8 +166,8 @@ CallCost StageCosts::host_retrieval_call(const StageSpec& st, uint64_t items) co
 
 const CallCost& StageCosts::call(uint32_t s, uint32_t items) {
   const StageSpec& st = app_.stages[s];
-  const bool batched_engine = st.kind == StageKind::kModel ||
-                              (st.kind == StageKind::kRetrieval && st.algorithm == "exact");
+  const bool batched_engine =
+      st.kind == StageKind::kModel || (st.kind == StageKind::kRetrieval && st.algorithm == "exact");
   const uint32_t key = batched_engine ? padded_batch(items, st.max_batch) : items;
   auto it = cache_.find({s, key});
   if (it != cache_.end()) return it->second;

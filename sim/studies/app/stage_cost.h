@@ -41,10 +41,10 @@ namespace tpusim::app {
 
 struct CallCost {
   double seconds = 0.0;
-  double energy_j = 0.0;         // busy energy of the call (and its idle nodes, A8)
-  double carbon_op_g = 0.0;      // operational carbon of energy_j
-  double embodied_g_per_s = 0.0; // embodied carbon of one server per second it exists (or busy)
-  uint32_t batch_run = 0;        // the padded batch simulated (model stages)
+  double energy_j = 0.0;          // busy energy of the call (and its idle nodes, A8)
+  double carbon_op_g = 0.0;       // operational carbon of energy_j
+  double embodied_g_per_s = 0.0;  // embodied carbon of one server per second it exists (or busy)
+  uint32_t batch_run = 0;         // the padded batch simulated (model stages)
 };
 
 class StageCosts {

@@ -86,8 +86,7 @@ TEST_CASE("an application of one model stage equals tpusim run of that workload"
   const json r = run_workload_report(load_config("tpu-v1"), "mlp0", p, o);
   const json& t = r["totals"];
   CHECK(a["latency_s"]["max"].get<double>() == Approx(t["seconds"].get<double>()).epsilon(1e-12));
-  CHECK(a["energy_j_per_query"].get<double>() ==
-        Approx(t["energy_j"].get<double>()).epsilon(1e-9));
+  CHECK(a["energy_j_per_query"].get<double>() == Approx(t["energy_j"].get<double>()).epsilon(1e-9));
   CHECK(a["carbon_g_per_query"]["total"].get<double>() ==
         Approx(t["carbon_g"]["operational"].get<double>() + t["carbon_g"]["embodied"].get<double>())
             .epsilon(1e-9));
@@ -154,8 +153,8 @@ TEST_CASE("bad application files name the file and the key") {
                         "  - {name: b, kind: host, cost_us: 1, after: a}\n")
             .find("bad.yaml: key 'stages[0].after': stage 'a' lies on a cycle") !=
         std::string::npos);
-  CHECK(error_of(head + "  - {name: a, kind: host, cost_us: 1, after: a}\n").find("stages[0].after") !=
-        std::string::npos);
+  CHECK(error_of(head + "  - {name: a, kind: host, cost_us: 1, after: a}\n")
+            .find("stages[0].after") != std::string::npos);
   CHECK(error_of(head + "  - {name: a, kind: gpu_thing, cost_us: 1}\n")
             .find("bad.yaml: key 'stages[0].kind'") != std::string::npos);
   CHECK(error_of(head + "  - {name: a, kind: model, workload: no-such-model, arch: tpu-v1}\n")
@@ -174,7 +173,6 @@ TEST_CASE("bad application files name the file and the key") {
 }
 
 TEST_CASE("the shipped applications load") {
-  for (const char* n :
-       {"video-search", "rag-hermes", "tfdata-resnet50", "tfdata-bert"})
+  for (const char* n : {"video-search", "rag-hermes", "tfdata-resnet50", "tfdata-bert"})
     CHECK_NOTHROW(load_app(n));
 }
