@@ -355,6 +355,12 @@ def tfdata(R, out):
             curves[f"{label} ({cost / 1e3:g} ms)"] = thr
         R.keep(main, name)
         fig_data[name] = (curves, model_cap)
+        mb = stage(base, model)["max_batch"]
+        batch_note = "" if model_b >= mb else (
+            f"The model stage takes whatever is queued, up to max_batch {mb}, but its best batch\n"
+            f"is {model_b} (per item, batch {mb} is slower on this chip): a full queue runs it\n"
+            f"below its capacity, and a slower host that keeps batches small can give more\n"
+            f"throughput than a fast one.\n")
         sections.append(f"""## {name}: {base['description']}
 
 Offered load {rate:.4g} items/s (1.2x the accelerator's capacity of {model_cap:.4g} items/s, at
@@ -366,6 +372,7 @@ the batches it gets are partial).
 |---|---|---|---|---|---|---|---|
 {chr(10).join(rows)}
 
+{batch_note}
 Per stage with 8 map cores at the YAML's map cost:
 
 {summary(main)}
