@@ -347,7 +347,8 @@ def tfdata(R, out):
                 thr.append(r["throughput_requests_per_s"])
                 stall = max(0.0, 1 - r["throughput_requests_per_s"] / model_cap)
                 rows.append(f"| {label} ({cost / 1e3:g} ms) | {c} | {r['throughput_requests_per_s']:.4g} | "
-                            f"{100 * ms_['utilization']:.1f} % | {ms_['mean_batch']:.1f} | {100 * stall:.1f} % | "
+                            f"{100 * ms_['utilization']:.1f} % | {100 * (1 - ms_['utilization']):.1f} % | "
+                            f"{ms_['mean_batch']:.1f} | {100 * stall:.1f} % | "
                             f"{'input-bound (map)' if r['bottleneck'] == 'map' else 'accelerator-bound'} | "
                             f"{r['energy_j_per_query']:.4g} |")
                 if c == 8 and cost == stage(base, "map")["cost_us"]:
@@ -364,12 +365,12 @@ def tfdata(R, out):
         sections.append(f"""## {name}: {base['description']}
 
 Offered load {rate:.4g} items/s (1.2x the accelerator's capacity of {model_cap:.4g} items/s, at
-its best batch of {model_b}), 4,000 items. Input stall = 1 - throughput / the accelerator's capacity: the share
-of the accelerator's rate lost to the host pipeline (its busy time alone overstates its use when
-the batches it gets are partial).
+its best batch of {model_b}), 4,000 items. Accelerator idle = the time it waits for input (1 -
+busy); below capacity = 1 - throughput / its capacity, which also counts the partial or
+oversized batches it is handed (its busy time alone overstates its use when batches are partial).
 
-| map | map cores | throughput (items/s) | accelerator busy | mean batch | input stall | bound | J/item |
-|---|---|---|---|---|---|---|---|
+| map | map cores | throughput (items/s) | accelerator busy | accelerator idle (input stall) | mean batch | below capacity | bound | J/item |
+|---|---|---|---|---|---|---|---|---|
 {chr(10).join(rows)}
 
 {batch_note}
