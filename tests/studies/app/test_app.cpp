@@ -173,6 +173,7 @@ TEST_CASE("bad application files name the file and the key") {
 }
 
 TEST_CASE("the shipped applications load") {
-  for (const char* n : {"video-search", "rag-hermes", "tfdata-resnet50", "tfdata-bert"})
+  for (const char* n :
+       {"video-search", "rag-hermes", "tfdata-resnet50", "tfdata-bert", "generative-agents"})
     CHECK_NOTHROW(load_app(n));
 }
