@@ -150,6 +150,7 @@ StageSpec parse_stage(YamlMap& s) {
         s.fail("dvfs", "required for host retrieval: at least one {ghz, busy_w, idle_w} level");
       }
       st.freq_ghz = s.real_or("freq_ghz", st.freqs.back().ghz, 0.0, 100.0);
+      st.clock_bound = s.real_or("clock_bound_fraction", 1.0, 0.0, 1.0);
       bool found = false;
       for (const auto& f : st.freqs) found = found || std::abs(f.ghz - st.freq_ghz) < 1e-9;
       if (!found) s.fail("freq_ghz", "must be one of the dvfs levels' ghz");

@@ -59,6 +59,7 @@ struct StageSpec {
   uint32_t ef_search = 0, hnsw_m = 0;                                  // hnsw
   std::vector<FreqLevel> freqs;  // DVFS levels of a node, ascending clock
   double freq_ghz = 0.0;         // the clock the nodes run at (0: the highest level)
+  double clock_bound = 1.0;      // share of the search time that scales with 1/clock (Eq. A8)
   uint64_t scan_chunk = 0;       // exact: vectors simulated per engine run (linear beyond)
 };
 

@@ -136,7 +136,8 @@ CallCost StageCosts::host_retrieval_call(const StageSpec& st, uint64_t items) co
   const FreqLevel* lv = &st.freqs.back();
   for (const auto& f : st.freqs)
     if (std::abs(f.ghz - st.freq_ghz) < 1e-9) lv = &f;
-  const double slow = st.freqs.back().ghz / lv->ghz;  // Eq. A8
+  const double slow =
+      st.clock_bound * st.freqs.back().ghz / lv->ghz + (1.0 - st.clock_bound);  // Eq. A8
   const double b = double(items);
   double seconds = 0.0, busy_node_s = 0.0;
   if (st.algorithm == "ivf") {

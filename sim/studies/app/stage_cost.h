@@ -22,8 +22,9 @@
 // A7 hierarchical (Hermes): a sample search on every node (nprobe_s, centroids included), then a
 //    deep search on `clusters_searched` of the nodes (nprobe_d): a batch of b costs
 //    b t_s + ceil(b k / nodes) t_d, with b k deep searches spread evenly over the nodes.
-// A8 DVFS: at clock f of the levels, times scale by f_max / f; busy node-seconds draw busy_w(f),
-//    the rest of the nodes' time within the call idle_w(f).
+// A8 DVFS: at clock f of the levels, times scale by a f_max / f + (1 - a), a =
+//    clock_bound_fraction (the rest is bound by memory); busy node-seconds draw busy_w(f), the
+//    rest of the nodes' time within the call idle_w(f).
 // A9 operational carbon of host energy: E / 3.6e6 PUE grid (Eq. 10) with carbon_arch's grid.
 #pragma once
 
