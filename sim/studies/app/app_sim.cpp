@@ -143,7 +143,8 @@ class Sim {
       }
       const CallCost& cost = costs_.call(s, b);
       double secs = cost.seconds;
-      if (sp.exponential) secs = std::exponential_distribution<double>(1.0 / cost.seconds)(rng_);
+      if (sp.exponential && cost.seconds > 0)
+        secs = std::exponential_distribution<double>(1.0 / cost.seconds)(rng_);
       const double k = cost.seconds > 0 ? secs / cost.seconds : 1.0;
       q.busy_s += secs;
       q.energy_j += cost.energy_j * k;
