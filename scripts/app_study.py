@@ -296,9 +296,10 @@ simulated tpu-llm (generation is a larger share of our end-to-end time at this r
 shrinks the end-to-end ratio); the paper's k-means clusters are unequal, ours equal; our node
 scan rate is an assumption (Eq. A5); the share of search time that scales with 1/clock (0.54,
 Eq. A8) comes from the artifact's measured latencies at 0.8 and 3.4 GHz. The paper's "up to" figures are its best settings; ours is one
-setting. Check of the scan-rate assumption against the artifact's measurement: a monolithic
-100M-vector index, nprobe 128, batch 32, 32 threads, measured 0.276 s per batch
-(artifact 100m_data/monolithic_retrieval_latency.csv); Eq. A5 gives {t_m100:.3f} s (not fitted).
+setting. The scan rate of 3.5 GB/s per core was chosen with the artifact's one monolithic
+measurement in view (a 100M-vector index, nprobe 128, batch 32, 32 threads: 0.276 s per batch,
+100m_data/monolithic_retrieval_latency.csv, which implies ~3.6 GB/s per thread); Eq. A5 gives
+{t_m100:.3f} s there, so this is a consistency check, not an independent validation.
 
 ## DVFS of the retrieval nodes (Hermes)
 
