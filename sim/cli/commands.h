@@ -24,6 +24,7 @@ Command add_asm_command(CLI::App& app);              // cmd_asm.cpp
 Command add_disasm_command(CLI::App& app);           // cmd_asm.cpp
 Command add_compare_command(CLI::App& app);          // cmd_compare.cpp
 Command add_serve_command(CLI::App& app);            // cmd_serve.cpp
+Command add_app_command(CLI::App& app);              // cmd_app.cpp
 Command add_sweep_command(CLI::App& app);            // cmd_sweep.cpp
 Command add_plan_command(CLI::App& app);             // cmd_plan.cpp
 Command add_scalesim_command(CLI::App& app);         // cmd_scalesim.cpp

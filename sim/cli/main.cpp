@@ -34,6 +34,7 @@ int run(int argc, char** argv) {
       cli::add_cosim_command(app),
 #endif
       cli::add_serve_command(app),
+      cli::add_app_command(app),
       cli::add_scalesim_command(app),
       cli::add_sweep_command(app),
       cli::add_plan_command(app),

@@ -67,5 +67,18 @@ expect serve-tp1 0 '' -- cmp "$tmp/s1.json" "$tmp/s2.json"
 expect serve-tp2 0 'on tpu-llm x2 \(tp 2 pp 1\)' -- "$T" serve --requests 20 --rate 2 --tp 2
 expect serve-chips-bad 2 '--chips 6 --tp 4: chips 6 is not a multiple of tp 4' -- "$T" serve --requests 20 --chips 6 --tp 4
 expect sweep-chips-bad 2 '--chips 6 --tp 4: chips 6 is not a multiple of tp 4' -- "$T" sweep "$ROOT/tests/studies/sweep/small.yaml" --out "$tmp/sw" --chips 6 --tp 4
+# Applications (issue 24): a run, its report files, and bad files naming the file and the key.
+expect app-run 0 'bottleneck image_tower' -- "$T" app video-search --rate 1 --requests 20 --out "$tmp/app"
+expect app-report 0 '"bottleneck": "image_tower"' -- cat "$tmp/app/report.json"
+expect app-table 0 '\| image_tower \| model \|' -- cat "$tmp/app/stages.md"
+expect app-no-overwrite 2 'file exists' -- "$T" app video-search --rate 1 --requests 20 --out "$tmp/app" --quiet
+printf 'name: c\nstages:\n  - {name: a, kind: host, cost_us: 1, after: b}\n  - {name: b, kind: host, cost_us: 1, after: a}\n' > "$tmp/cycle.yaml"
+expect app-cycle 2 "cycle.yaml: key 'stages\[0\].after': stage 'a' lies on a cycle" -- "$T" app "$tmp/cycle.yaml"
+printf 'name: k\nstages:\n  - {name: a, kind: fpga, cost_us: 1}\n' > "$tmp/kind.yaml"
+expect app-kind 2 "kind.yaml: key 'stages\[0\].kind'" -- "$T" app "$tmp/kind.yaml"
+printf 'name: w\nstages:\n  - {name: a, kind: model, workload: gpt-17, arch: tpu-v1}\n' > "$tmp/wl.yaml"
+expect app-workload 2 "wl.yaml: key 'stages\[0\].workload': unknown workload 'gpt-17'" -- "$T" app "$tmp/wl.yaml"
+expect app-missing 2 "unknown application 'no-such-app'" -- "$T" app no-such-app
+expect app-rate 2 '--rate' -- "$T" app video-search --rate 0
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

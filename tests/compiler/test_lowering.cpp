@@ -902,7 +902,7 @@ TEST_CASE(
       {"tpu-v1 gopher-280b", 0xff13e71dcf8dc6b8ull},
       {"tpu-v1 gpt3-13b", 0xc64ca249665efd9cull},
       {"tpu-v1 gpt3-175b", 0x1417f514cd68f981ull},
-      {"tpu-v1 hermes-rag", 0x7c70a31ec6c22007ull},
+      {"tpu-v1 hermes-rag", 0x5f89a4b68a8c4229ull},
       {"tpu-v1 llama-13b", 0xb3e67eecc42a2ce4ull},
       {"tpu-v1 llama-30b", 0x4fd4aba75d95d237ull},
       {"tpu-v1 llama-7b", 0x9eac5995d8c40de8ull},
@@ -928,7 +928,6 @@ TEST_CASE(
       {"small-16 lstm0", 0xdb9c04381e5d9216ull},
       {"small-16 lstm1", 0x149350cb0dc6b3c2ull},
       {"small-16 cnn0", 0xef04fc6530b2636bull},
-      {"small-16 hermes-rag", 0x40238970f0594d98ull},
       {"small-16 clip-vit-l14-text", 0xd94b44d10cc93754ull},
       {"small-16 vit-b16", 0x8b9ab5fbe0158822ull},
       {"tiny-4 mlp1", 0x089c5ce3693dee00ull},
@@ -962,8 +961,9 @@ TEST_CASE(
   std::vector<Case> cases;
   for (const auto& e : list_workloads())
     cases.push_back({"tpu-v1", e.name, load_workload(e.name), false});
-  for (const char* n :
-       {"mlp0", "mlp1", "lstm0", "lstm1", "cnn0", "hermes-rag", "clip-vit-l14-text", "vit-b16"}) {
+  // hermes-rag is hashed on tpu-v1 only: since issue 24 it scans a 1B-vector cluster's lists
+  // (4.3M codes per query), 12M weight tiles on small-16 (1.2 GB and 7 s to lower and hash).
+  for (const char* n : {"mlp0", "mlp1", "lstm0", "lstm1", "cnn0", "clip-vit-l14-text", "vit-b16"}) {
     WorkloadParams p;
     p.batch = 1;
     if (load_workload(n).phase.size() > 0) p.context_len = 128;

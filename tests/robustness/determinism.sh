@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Determinism (issue 12): the same run twice gives byte-identical JSON, for workloads on every
 # engine built (fast, functional, cycle with TPUSIM_CYCLE; rtl where the arch has a verilated
-# model) and for serve.
+# model) and for serve and app.
 # Sweeps with different --jobs: tests/sweep (sweep:jobs-independent results).
 source "$(dirname "$0")/lib.sh"
 WL=$ROOT/tests/studies/sweep/tiny_mlp.yaml
@@ -26,4 +26,5 @@ if "$T" run --arch tiny-8 --workload "$WL" --mode rtl --quiet >/dev/null 2>&1; t
   twice run-rtl -- run --arch tiny-8 --workload "$WL" --mode rtl
 fi
 twice serve -- serve --arch tpu-llm --model opt-13b --trace orca --requests 20
+twice app -- app video-search --rate 2 --requests 200 --seed 3
 finish

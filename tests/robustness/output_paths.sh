@@ -28,6 +28,9 @@ exists serve-json $o/sv.json -- "$T" serve --trace orca --requests 10 --quiet --
 exists serve-csv $o/sv.csv -- "$T" serve --trace orca --requests 10 --quiet --csv $o/sv.csv
 exists serve-requests-csv $o/rq.csv -- "$T" serve --trace orca --requests 10 --quiet --requests-csv $o/rq.csv
 exists plan-json $o/pl.json -- "$T" plan --arch tpu-v1 --workload mlp0 --slo-latency 1 --max-chips 2 --json $o/pl.json
+exists app-json $o/ap.json -- "$T" app tfdata-resnet50 --requests 10 --quiet --json $o/ap.json
+mkdir -p $o/ad
+exists app-out $o/ad/report.json -- "$T" app tfdata-resnet50 --requests 10 --quiet --out $o/ad
 # `report DIR` writes only inside DIR and refuses to replace report.md / report.html.
 r=$tmp/rep/run; mkdir -p $r
 "$T" run --arch tiny-4 --program "$P" --quiet --out $r >/dev/null 2>&1

@@ -135,13 +135,15 @@ transformer("generative-agents", "Park et al., Generative Agents: Interactive Si
 
 # Hermes RAG retrieval.
 L = head("hermes-rag", "Hermes: Algorithm-System Co-design for Efficient Retrieval-Augmented Generation At-Scale, ISCA 2025",
-         "A batch of 768-dim query embeddings: coarse k-means/IVF centroid search, then int8 IVF scans of the probed lists", 8,
-         ["Datastore assumed 10M vectors in 10 clusters of 1M; nlist = sqrt(1M) = 1000 per cluster, lists of ~1000 vectors",
-          "Coarse search: (batch x 768)(768 x 10000 centroids); sample search nprobe 8 in all 10 clusters = 80k vectors; deep search nprobe 128 in the chosen cluster = 128k vectors",
-          "The queries of a batch probe the same lists (int8 codes read as weight tiles); the query encoder (BGE-large = bert-large) and generator are separate workloads"],
+         "One retrieval node's share of a batch of 768-dim queries against a 1T-token datastore (10B vectors in 10 clusters of 1B, one cluster per node): its cluster's IVF centroids, the sample search, the deep search", 8,
+         ["Query width 768: the datastore is SPHERE (Common Crawl passages encoded by a BERT-base-class 768-dim encoder; Hermes' SPHERE_899M / SPHERE_100M sets, github.com/S4AI-CornellTech/Hermes README), so the query must come from the same 768-wide encoder; BGE-large (1024-wide), whose encoding time the paper profiles, cannot query a 768-dim index",
+          "Datastore: the paper's trillion-token scale, 1T tokens at SPHERE's 100-word passages (~100 tokens) = 10B vectors, split by k-means into 10 clusters of 1B (the paper's default of 10; cluster sizes taken equal)",
+          "nlist = sqrt(1B) = 31623 per cluster (the paper's rule nlist = sqrt(vectors in cluster)), lists of ~31623 vectors, 8-bit scalar-quantized codes",
+          "One node holds one cluster: (batch x 768)(768 x 31623) against its IVF centroids; its part of the sample search (nprobe 8) = 252,984 vectors; a deep search (nprobe 128) in it = 4,047,744 vectors. The 10 nodes run in parallel; the whole query stream is modelled in workloads/apps/rag-hermes.yaml",
+          "The queries of a batch probe the same lists (int8 codes read as weight tiles); the query encoder and generator are separate workloads (workloads/apps/rag-hermes.yaml)"],
          ["input: {features: 768}"])
 L.append("layers:")
-L.append("  - {type: fc, name: centroids, out: 10000}")
-L.append("  - {type: fc, name: sample_scan, input: '@in', out: 80000}")
-L.append("  - {type: fc, name: deep_scan, input: '@in', out: 128000}")
+L.append("  - {type: fc, name: centroids, out: 31623}")
+L.append("  - {type: fc, name: sample_scan, input: '@in', out: 252984}")
+L.append("  - {type: fc, name: deep_scan, input: '@in', out: 4047744}")
 write("hermes-rag", L)
