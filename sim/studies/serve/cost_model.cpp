@@ -39,6 +39,12 @@ uint32_t field_u32(const YAML::Node& t, const char* key, uint32_t fallback,
 
 }  // namespace
 
+uint32_t kv_dtype_bytes(const std::string& dtype) {
+  if (dtype == "int8") return 1;
+  if (dtype == "fp16") return 2;
+  throw InputError(fmt::format("kv_dtype {}: one of int8, fp16", dtype));
+}
+
 EventCounts scaled(const EventCounts& c, uint64_t k) {
   EventCounts out;
   for_each_count(out, c, [k](uint64_t& o, uint64_t v) { o = v * k; });
@@ -75,6 +81,7 @@ EventCounts lerp(const EventCounts& a, const EventCounts& b, uint64_t num, uint6
 CostModel::CostModel(const TpuConfig& cfg, const std::string& model, const CostOptions& opt)
     : cfg_(cfg), opt_(opt) {
   if (opt_.bucket == 0) throw InputError("cost bucket: must be >= 1");
+  info_.kv_dtype_bytes = kv_dtype_bytes(opt_.kv_dtype);
   const std::string path = model_path(model);
   YAML::Node doc = load_yaml_file(path);
   if (!doc.IsMap() || !doc["transformer"] || !doc["transformer"].IsMap())
@@ -256,7 +263,15 @@ EventCounts CostModel::dense(uint64_t tokens) {
 }
 
 const EventCounts& CostModel::prefill_attention(uint32_t prompt_len) {
-  return prefill_point(round_up(prompt_len)).attention;
+  const uint32_t p = round_up(prompt_len);
+  if (!opt_.causal_prefill) return prefill_point(p).attention;
+  auto it = prefill_attn_.find(p);
+  if (it == prefill_attn_.end()) {
+    // p (p + 1) / 2 of the p^2 (query, key) pairs: counts x (p + 1) / (2 p).
+    EventCounts half = divided(scaled(prefill_point(p).attention, uint64_t(p) + 1), 2ull * p);
+    it = prefill_attn_.emplace(p, half).first;
+  }
+  return it->second;
 }
 
 const EventCounts& CostModel::decode_attention(uint32_t context_len, uint64_t batch) {
@@ -314,7 +329,7 @@ EventCounts CostModel::lora_extra(uint32_t adapters) {
 
 EventCounts CostModel::iteration(const std::vector<uint32_t>& prefill,
                                  const std::vector<uint32_t>& decode, uint32_t adapters,
-                                 double* comm_j) {
+                                 double* comm_j, double decode_attention_overhead) {
   uint64_t tokens = decode.size();
   for (uint32_t p : prefill) tokens += p;
   EventCounts c = dense(tokens);
@@ -325,7 +340,15 @@ EventCounts CostModel::iteration(const std::vector<uint32_t>& prefill,
     *comm_j += dense_comm_j(tokens) + head_.at(s).head_comm_j;
   }
   for (uint32_t p : prefill) c += prefill_attention(p);
-  for (uint32_t ctx : decode) c += decode_attention(ctx, decode.size());
+  EventCounts attn;
+  for (uint32_t ctx : decode) attn += decode_attention(ctx, decode.size());
+  if (info_.kv_dtype_bytes > 1) attn = scaled(attn, info_.kv_dtype_bytes);
+  if (decode_attention_overhead > 0.0) {
+    const uint64_t extra = uint64_t(std::ceil(double(attn.cycles) * decode_attention_overhead));
+    attn.cycles += extra;
+    attn.non_matrix_cycles += extra;
+  }
+  c += attn;
   if (adapters) c += lora_extra(adapters);
   return c;
 }

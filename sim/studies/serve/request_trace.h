@@ -20,7 +20,14 @@ struct Request {
   uint32_t prompt_len = 0;  // tokens, >= 1
   uint32_t output_len = 0;  // generated tokens, >= 1 (the first comes out of the prefill)
   int32_t adapter = -1;     // LoRA adapter index, -1 = none
+  // Sequences decoded for the request (vLLM Section 4.4): `width` parallel samples of
+  // output_len tokens each sharing the prompt (beam = false), or a beam search of `width` beams
+  // (beam = true). 1 = one sequence.
+  uint32_t width = 1;
+  bool beam = false;
 };
+
+constexpr uint32_t kMaxSeqWidth = 64;  // samples / beam width of one request
 
 // One named length distribution (see trace_names()).
 struct TraceShape {
@@ -41,6 +48,8 @@ struct TraceOptions {
   uint32_t max_context = 2048;      // prompt + output <= max_context (outputs are clipped to fit)
   uint32_t adapters = 0;            // > 0: each request gets an adapter, Zipf(alpha) popularity
   double zipf_alpha = 1.0;
+  uint32_t samples = 1;     // parallel samples per request (1..kMaxSeqWidth)
+  uint32_t beam_width = 0;  // > 0: beam search of this width instead (1..kMaxSeqWidth)
 };
 
 // True when `name` names a CSV file rather than a built-in trace (it ends in .csv or has a '/').

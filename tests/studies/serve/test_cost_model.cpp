@@ -110,3 +110,26 @@ TEST_CASE("a model without decode phases is refused", "[cost]") {
   CHECK_THROWS_AS(CostModel(load_config("tpu-llm"), "bert-base"), InputError);
   CHECK_THROWS_AS(CostModel(load_config("tpu-llm"), "no-such-model"), InputError);
 }
+
+TEST_CASE("K/V dtype and causal prefill are stated, selectable choices", "[cost]") {
+  CostModel& int8 = shared_cost();
+  CostOptions o;
+  o.kv_dtype = "fp16";
+  o.causal_prefill = true;
+  CostModel fp16(load_config("tpu-llm"), "opt-13b", o);
+  CHECK(fp16.model().kv_bytes_per_token() == 2 * int8.model().kv_bytes_per_token());
+  // fp16 halves the token slots (up to rounding).
+  const uint64_t a = kv_capacity_tokens(int8), b = kv_capacity_tokens(fp16);
+  CHECK((b == a / 2 || b + 1 == a / 2));
+  // Causal halving: a 256-token prompt's attention is (256 + 1) / (2 x 256) of the full one.
+  const EventCounts& full = int8.prefill_attention(256);
+  const EventCounts& half = fp16.prefill_attention(256);
+  CHECK(half.useful_macs == full.useful_macs * 257 / 512);
+  CHECK(half.cycles == full.cycles * 257 / 512);
+  // fp16 K/V: a decode sequence's attention counts twice the int8 one's.
+  const EventCounts d8 = int8.iteration({}, {512}, 0);
+  const EventCounts d16 = fp16.iteration({}, {512}, 0);
+  CHECK(d16.cycles - d8.cycles == int8.decode_attention(512, 1).cycles);
+  o.kv_dtype = "bf8";
+  CHECK_THROWS_WITH(CostModel(load_config("tpu-llm"), "opt-13b", o), Catch::Contains("kv_dtype bf8"));
+}
