@@ -56,17 +56,45 @@ def main():
     setting = os.path.join(d, "setting.md")
     if os.path.exists(setting):
         lines += open(setting).read().rstrip("\n").split("\n") + [""]
-    lines += [f"## Rate served at mean normalized latency <= {limit:g} s/token", "",
-              "| trace | " + " | ".join(n for _, n in SYSTEMS) + " | vLLM / Oracle (paper 1.7-2.7x) | "
-              "vLLM / Pow2 | vLLM / Max (paper 2.7-8x) |",
-              "|---|" + "---:|" * (len(SYSTEMS) + 3)]
-    for t in TRACES:
-        rates = {s: rate_at(data[t][s], limit) for s, _ in SYSTEMS}
-        ratio = lambda s: f"{rates['vllm'] / rates[s]:.2f}x" if rates[s] > 0 else "inf"
-        lines.append(f"| {t} | " + " | ".join(f"{rates[s]:.3g}" for s, _ in SYSTEMS) +
-                     f" | {ratio('orca-oracle')} | {ratio('orca-pow2')} | {ratio('orca-max')} |")
-    lines += ["", "A rate equal to the highest swept one means the curve never crossed the threshold "
+    for lim in sorted({0.1, limit}):
+        lines += [f"## Rate served at mean normalized latency <= {lim:g} s/token", "",
+                  "| trace | " + " | ".join(n for _, n in SYSTEMS) + " | vLLM / Oracle (paper 1.7-2.7x) | "
+                  "vLLM / Pow2 | vLLM / Max (paper 2.7-8x) |",
+                  "|---|" + "---:|" * (len(SYSTEMS) + 3)]
+        for t in TRACES:
+            rates = {s: rate_at(data[t][s], lim) for s, _ in SYSTEMS}
+            ratio = lambda s: f"{rates['vllm'] / rates[s]:.2f}x" if rates[s] > 0 else "inf"
+            lines.append(f"| {t} | " + " | ".join(f"{rates[s]:.3g}" for s, _ in SYSTEMS) +
+                         f" | {ratio('orca-oracle')} | {ratio('orca-pow2')} | {ratio('orca-max')} |")
+        lines.append("")
+    lines += ["A rate equal to the highest swept one means the curve never crossed the threshold "
               "(a lower bound).", ""]
+    abl = {t: os.path.join(d, f"{t}_vllm-nogather.csv") for t in TRACES}
+    if all(os.path.exists(p) for p in abl.values()):
+        lines += ["Ablation: vLLM without PagedAttention's gather overhead (`--paged-attention-overhead 0`), "
+                  "same rates:", "", "| trace | threshold s/token | vLLM, gather 0 (req/s) | / Oracle | / Max |",
+                  "|---|---:|---:|---:|---:|"]
+        for t in TRACES:
+            rows = read(abl[t])
+            for lim in sorted({0.1, limit}):
+                r0 = rate_at(rows, lim)
+                o, m = rate_at(data[t]["orca-oracle"], lim), rate_at(data[t]["orca-max"], lim)
+                lines.append(f"| {t} | {lim:g} | {r0:.3g} | {r0 / o:.2f}x | {r0 / m:.2f}x |")
+        lines.append("")
+    # What a sequence costs in an iteration, from vLLM's own rows: at the lowest rate the chip
+    # runs one iteration per output token (normalized latency ~ iteration time at that batch);
+    # at the highest it is busy (iteration time ~ batch / tokens per second).
+    rows = sorted(data["sharegpt"]["vllm"], key=lambda r: r["rate_per_s"])
+    lo, hi = rows[0], rows[-1]
+    t_lo, b_lo = lo["normalized_latency_mean_s_per_token"], lo["mean_batch"]
+    t_hi, b_hi = hi["mean_batch"] / hi["throughput_tokens_per_s"], hi["mean_batch"]
+    per_seq = (t_hi - t_lo) / (b_hi - b_lo)
+    fixed = t_lo - per_seq * b_lo
+    lines += ["## What a sequence costs (sharegpt, vLLM rows)", "",
+              f"Iteration ~ {1e3 * t_lo:.1f} ms at a mean batch of {b_lo:.1f} (lowest rate) and "
+              f"~ {1e3 * t_hi:.1f} ms at {b_hi:.1f} (highest rate, busy): ~ {1e3 * fixed:.1f} ms fixed "
+              f"+ ~ {1e3 * per_seq:.2f} ms per running sequence ({per_seq / fixed:.3f} of the fixed part).",
+              ""]
     lines += ["## K/V memory at the highest swept rate (vLLM Fig. 2), fractions of the K/V capacity", "",
               "| trace | system | token states | reserved | internal frag. | external frag. | free | "
               "token states / occupied | paper token states |", "|---|---|" + "---:|" * 7]

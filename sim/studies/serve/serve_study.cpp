@@ -37,7 +37,7 @@ std::string csv_header() {
 std::string csv_row(const ServeStudyOptions& a, double rate, const json& s) {
   return fmt::format(
       "{},{},{},{},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:."
-      "6g},{:.6g},{:.6g},{},{:.6g}\n",
+      "6g},{:.6g},{:.6g},{},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{}\n",
       a.scheduler, a.trace, rate, s["requests"].get<uint64_t>(),
       s["throughput_tokens_per_s"].get<double>(), s["throughput_requests_per_s"].get<double>(),
       s["ttft_s"]["p50"].get<double>(), s["ttft_s"]["p90"].get<double>(),
