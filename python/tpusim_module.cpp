@@ -209,6 +209,8 @@ PYBIND11_MODULE(_tpusim, m) {
       .def_readwrite("samples", &serve::ServeStudyOptions::samples)
       .def_readwrite("beam_width", &serve::ServeStudyOptions::beam_width)
       .def_readwrite("kv_capacity_tokens", &serve::ServeStudyOptions::kv_capacity_tokens)
+      .def_readwrite("device", &serve::ServeStudyOptions::device)
+      .def_readwrite("device_dtype", &serve::ServeStudyOptions::device_dtype)
       .def_readwrite("kv_link_gb_s", &serve::ServeStudyOptions::kv_link_gb_s)
       .def_readwrite("lora", &serve::ServeStudyOptions::lora)
       .def_readwrite("lora_adapters", &serve::ServeStudyOptions::lora_adapters)

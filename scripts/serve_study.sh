@@ -82,46 +82,59 @@ fi
 
 # 5. vLLM in its own setting (issue 22; Kwon et al., SOSP 2023, Sections 6.1-6.3): OPT-13B with
 #    fp16 K/V, causal prefill, and the K/V slots of one A100-40GB (Table 1: 12 GB of K/V,
-#    15.7K slots), iterations priced on tpu-llm (32 GiB, the tpusim preset closest in memory to
-#    the A100; `serve --device` does not exist yet). vLLM (paged, block 16, vLLM's default
-#    preemption and 4 GiB swap, PagedAttention gather +20 %, Section 7.1) against Orca (Oracle),
-#    (Pow2), (Max) with contiguous first-fit reservations; max 256 sequences and 2560 batched
-#    tokens per iteration (vLLM's defaults) for all. ShareGPT-like 1,000 requests, Alpaca-like
-#    2,000; then Fig. 15's sharing on Alpaca: 2, 4, 6 parallel samples and beams at 10 req/s.
-step "5/5 vLLM setting: paged vs Orca (Oracle, Pow2, Max)"
-vdir="$out/vllm"
-mkdir -p "$vdir"
-vcommon=(--arch "$arch" --model opt-13b --seed 1 --force --quiet --kv-dtype fp16 --causal-prefill
-  --kv-capacity-tokens 15700 --max-batch 256 --max-batch-tokens 2560)
-vbase=(--scheduler paged --block-size 16 --preemption auto --swap-space-gib 4)
-vpaged=("${vbase[@]}" --paged-attention-overhead 0.2)
-declare -A vrates=([sharegpt]=0.5,1,1.5,2,2.5,3,3.5,4,5 [alpaca]=5,10,15,20,25,30,35,40,50)
-declare -A vreqs=([sharegpt]=1000 [alpaca]=2000)
-for t in sharegpt alpaca; do
-  echo "  $t: vllm"
-  "$bin" serve "${vcommon[@]}" "${vpaged[@]}" --trace $t --requests ${vreqs[$t]} \
-    --sweep-rates ${vrates[$t]} --csv "$vdir/${t}_vllm.csv" --json "$vdir/${t}_vllm.json"
-  echo "  $t: vllm without the gather overhead (ablation)"
-  "$bin" serve "${vcommon[@]}" "${vbase[@]}" --paged-attention-overhead 0 --trace $t \
-    --requests ${vreqs[$t]} --sweep-rates ${vrates[$t]} --csv "$vdir/${t}_vllm-nogather.csv"
-  for r in oracle pow2 max; do
-    echo "  $t: orca-$r"
-    "$bin" serve "${vcommon[@]}" --scheduler continuous --reserve $r --trace $t --requests ${vreqs[$t]} \
-      --sweep-rates ${vrates[$t]} --csv "$vdir/${t}_orca-$r.csv" --json "$vdir/${t}_orca-$r.json"
+#    15.7K slots). vLLM (paged, block 16, vLLM's default preemption and 4 GiB swap,
+#    PagedAttention gather +20 %, Section 7.1) against Orca (Oracle), (Pow2), (Max) with
+#    contiguous first-fit reservations; max 256 sequences and 2560 batched tokens per iteration
+#    (vLLM's defaults) for all. ShareGPT-like 1,000 requests, Alpaca-like 2,000; then Fig. 15's
+#    sharing on Alpaca: 2, 4, 6 parallel samples and beams at 10 req/s; vLLM without the gather
+#    overhead as an ablation. Twice: iterations priced on tpu-llm (the fast engine; 32 GiB, the
+#    tpusim preset closest in memory to the A100) into vllm/, and by the A100-40GB's roofline
+#    (`--device a100-40gb --device-dtype fp16`, workloads/devices/a100-40gb.yaml) into vllm/a100-40gb/.
+vllm_study() {  # DIR "PRICING ARGS" SHAREGPT_RATES ALPACA_RATES WHAT TAG
+  local vdir=$1 what=$5 tag=$6
+  local -a price
+  read -r -a price <<<"$2"
+  declare -A vrates=([sharegpt]=$3 [alpaca]=$4)
+  declare -A vreqs=([sharegpt]=1000 [alpaca]=2000)
+  mkdir -p "$vdir"
+  local vcommon=(--model opt-13b --seed 1 --force --quiet --kv-dtype fp16 --causal-prefill
+    --kv-capacity-tokens 15700 --max-batch 256 --max-batch-tokens 2560 "${price[@]}")
+  local vbase=(--scheduler paged --block-size 16 --preemption auto --swap-space-gib 4)
+  local vpaged=("${vbase[@]}" --paged-attention-overhead 0.2)
+  for t in sharegpt alpaca; do
+    echo "  $tag, $t: vllm"
+    "$bin" serve "${vcommon[@]}" "${vpaged[@]}" --trace $t --requests ${vreqs[$t]} \
+      --sweep-rates ${vrates[$t]} --csv "$vdir/${t}_vllm.csv" --json "$vdir/${t}_vllm.json"
+    echo "  $tag, $t: vllm without the gather overhead (ablation)"
+    "$bin" serve "${vcommon[@]}" "${vbase[@]}" --paged-attention-overhead 0 --trace $t \
+      --requests ${vreqs[$t]} --sweep-rates ${vrates[$t]} --csv "$vdir/${t}_vllm-nogather.csv"
+    for r in oracle pow2 max; do
+      echo "  $tag, $t: orca-$r"
+      "$bin" serve "${vcommon[@]}" --scheduler continuous --reserve $r --trace $t --requests ${vreqs[$t]} \
+        --sweep-rates ${vrates[$t]} --csv "$vdir/${t}_orca-$r.csv" --json "$vdir/${t}_orca-$r.json"
+    done
   done
-done
-for w in 2 4 6; do
-  echo "  alpaca: $w samples, beam width $w"
-  "$bin" serve "${vcommon[@]}" "${vpaged[@]}" --trace alpaca --requests 1000 --rate 10 --samples $w \
-    --csv "$vdir/alpaca_samples$w.csv" --json "$vdir/alpaca_samples$w.json"
-  "$bin" serve "${vcommon[@]}" "${vpaged[@]}" --trace alpaca --requests 1000 --rate 10 --beam-width $w \
-    --csv "$vdir/alpaca_beam$w.csv" --json "$vdir/alpaca_beam$w.json"
-done
-cat > "$vdir/setting.md" <<SETTING
+  for w in 2 4 6; do
+    echo "  $tag, alpaca: $w samples, beam width $w"
+    "$bin" serve "${vcommon[@]}" "${vpaged[@]}" --trace alpaca --requests 1000 --rate 10 --samples $w \
+      --csv "$vdir/alpaca_samples$w.csv" --json "$vdir/alpaca_samples$w.json"
+    "$bin" serve "${vcommon[@]}" "${vpaged[@]}" --trace alpaca --requests 1000 --rate 10 --beam-width $w \
+      --csv "$vdir/alpaca_beam$w.csv" --json "$vdir/alpaca_beam$w.json"
+  done
+  cat > "$vdir/setting.md" <<SETTING
 Setting: \`tpusim serve ${vcommon[*]}\`; vLLM adds \`${vpaged[*]}\`; the Orca baselines are
-\`--scheduler continuous --reserve oracle|pow2|max\`. Iterations are priced on the \`$arch\` preset by
-the fast engine (no \`serve --device a100\` yet); the K/V slots are the A100-40GB's of vLLM's Table 1
-(15.7K at fp16). Rates in req/s; ShareGPT-like ${vreqs[sharegpt]} requests, Alpaca-like ${vreqs[alpaca]}.
+\`--scheduler continuous --reserve oracle|pow2|max\`. Iterations priced on $what; the K/V slots
+are the A100-40GB's of vLLM's Table 1 (15.7K at fp16). Rates in req/s; ShareGPT-like
+${vreqs[sharegpt]} requests, Alpaca-like ${vreqs[alpaca]}.
 SETTING
-"$py" "$root/scripts/vllm_plot.py" "$vdir"
+  "$py" "$root/scripts/vllm_plot.py" "$vdir"
+}
+step "5/5 vLLM setting: paged vs Orca (Oracle, Pow2, Max), priced on $arch"
+vllm_study "$out/vllm" "--arch $arch" 0.5,1,1.5,2,2.5,3,3.5,4,5 5,10,15,20,25,30,35,40,50 \
+  "the \`$arch\` preset by the fast engine" "$arch"
+step "5/5 vLLM setting, priced by the A100-40GB roofline"
+vllm_study "$out/vllm/a100-40gb" "--arch $arch --device a100-40gb --device-dtype fp16" \
+  0.5,1,1.5,2,2.5,3,3.5,4,5,6 5,10,20,40,60,70,80,90,100,120,150 \
+  "the A100-40GB's roofline (\`--device a100-40gb --device-dtype fp16\`, models/baselines.h Eq. B1-B3, B7, B8)" \
+  a100-40gb
 step "done"

@@ -79,7 +79,8 @@ def main():
             for lim in sorted({0.1, limit}):
                 r0 = rate_at(rows, lim)
                 o, m = rate_at(data[t]["orca-oracle"], lim), rate_at(data[t]["orca-max"], lim)
-                lines.append(f"| {t} | {lim:g} | {r0:.3g} | {r0 / o:.2f}x | {r0 / m:.2f}x |")
+                div = lambda x, y: f"{x / y:.2f}x" if y > 0 else "inf"
+                lines.append(f"| {t} | {lim:g} | {r0:.3g} | {div(r0, o)} | {div(r0, m)} |")
         lines.append("")
     # What a sequence costs in an iteration, from vLLM's own rows: at the lowest rate the chip
     # runs one iteration per output token (normalized latency ~ iteration time at that batch);

@@ -44,6 +44,7 @@
 #include <string>
 #include <vector>
 
+#include "models/baselines.h"
 #include "models/config.h"
 #include "models/event_counts.h"
 #include "sim/studies/multichip/multichip.h"
@@ -75,6 +76,16 @@ struct CostOptions {
   // counts every (query, key) pair; a causal decoder needs p (p + 1) / 2 of the p^2, so with
   // causal_prefill every counter of a prefill's attention part is scaled by (p + 1) / (2 p).
   bool causal_prefill = false;
+  // Price iterations on a roofline baseline device instead of the chip (`serve --device`,
+  // issue 22): a workloads/devices/ name or YAML path; empty = the chip. Each run's ops
+  // (sim/compiler/baseline_ops.h) are timed by Eq. B1-B3 and B7 of models/baselines.h in
+  // `device_dtype` (empty = the device's own dtype), which also sizes every byte the device
+  // moves, K/V included (kv_dtype then sets only the K/V capacity and swap / transfer bytes);
+  // the run's host time (Eq. B8: kernel launches, I/O) is charged once per iteration, to dense.
+  // The counts hold the time as non-matrix cycles of the arch's clock and the useful MACs; the
+  // energy of the chip's model is not the device's. One chip only (no tp / pp).
+  std::string device;
+  std::string device_dtype;
   bool parallel() const { return tp * pp > 1; }
 };
 
@@ -90,6 +101,8 @@ class CostModel {
   const TpuConfig& config() const { return cfg_; }
   const ModelInfo& model() const { return info_; }
   const CostOptions& options() const { return opt_; }
+  // The baseline device iterations are priced on (CostOptions::device), or null for the chip.
+  const BaselineDevice* device() const { return opt_.device.empty() ? nullptr : &dev_; }
 
   // Counts of one iteration (see the header comment). `prefill` holds prompt lengths in tokens,
   // `decode` context lengths (tokens attended, the new one included); `adapters` distinct LoRA
@@ -126,6 +139,7 @@ class CostModel {
             uint64_t prompt_len, uint64_t context_len, bool head_only);
   Split simulate(const Workload& wl);
   Split simulate_parallel(const Workload& wl, bool head_only);
+  Split simulate_device(const Workload& wl);
   double dense_comm_j(uint64_t tokens);
   uint32_t round_up(uint64_t n) const;
   // Token counts of dense(T): powers of two below `bucket` (a decode step's few tokens cost
@@ -136,6 +150,7 @@ class CostModel {
 
   TpuConfig cfg_;
   CostOptions opt_;
+  BaselineDevice dev_;  // CostOptions::device, when set
   ModelInfo info_;
   std::string base_yaml_;  // the model without adapters
   std::map<uint32_t, Split> prefill_;

@@ -543,6 +543,12 @@ const std::vector<std::string>& scheduler_names() {
 }
 
 uint64_t kv_capacity_tokens(const CostModel& cost) {
+  if (const BaselineDevice* dev = cost.device()) {
+    // The device's memory less the weights in the device's dtype.
+    const double mem = dev->memory_gb * 1e9;
+    const double w = double(cost.model().weight_bytes) * dtype_bytes(dev->dtype);
+    return mem > w ? uint64_t((mem - w) / double(cost.model().kv_bytes_per_token())) : 0;
+  }
   const uint64_t mem = cost.config().weight_memory.bytes;
   if (cost.options().parallel()) {
     // Every token holds K/V on every stage: the tightest stage's chips bound the system.

@@ -136,7 +136,8 @@ ScheduleResult simulate(const std::vector<Request>& trace, CostModel& cost,
                         const SchedulerOptions& opt);
 
 // K/V token slots of one chip: (weight memory - model weights) / bytes per token; 0 if the
-// weights alone do not fit. With tp x pp (CostOptions), the slots of the system: the least over
+// weights alone do not fit. With CostOptions::device: (the device's memory_gb - the weights in
+// its dtype) / K/V bytes per token. With tp x pp (CostOptions), the slots of the system: the least over
 // the pipeline stages of (weight memory - a chip's weight share) / a chip's K/V bytes per token
 // (its stage's layers, its kv heads), since every token keeps K/V on every stage.
 uint64_t kv_capacity_tokens(const CostModel& cost);

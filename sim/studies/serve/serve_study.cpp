@@ -114,6 +114,8 @@ ServeStudy run_serve_study(const ServeStudyOptions& a, const RateDone& on_rate) 
   co.collective_bytes = a.collective_bytes;
   co.kv_dtype = a.kv_dtype;
   co.causal_prefill = a.causal_prefill;
+  co.device = a.device;
+  co.device_dtype = a.device_dtype;
   CostModel cost(cfg, a.model, co);
 
   TraceOptions to;
@@ -146,7 +148,10 @@ ServeStudy run_serve_study(const ServeStudyOptions& a, const RateDone& on_rate) 
   for (const auto& s : trace_shapes())
     if (s.name == a.trace) trace_desc = s.description;
   const std::string setting =
-      fmt::format("{} on {}{} ({}), trace {}", a.scheduler, cfg.name,
+      fmt::format("{} on {}{} ({}), trace {}", a.scheduler,
+                  cost.device() ? fmt::format("{} (roofline, {})", cost.device()->name,
+                                              cost.device()->dtype)
+                                : cfg.name,
                   co.parallel() ? fmt::format(" x{} (tp {} pp {})", co.tp * co.pp, co.tp, co.pp)
                                 : std::string(),
                   cost.model().name, a.trace);
@@ -236,6 +241,21 @@ ServeStudy run_serve_study(const ServeStudyOptions& a, const RateDone& on_rate) 
         "paged decode attention gather: + paged_attention_overhead (vLLM Section 7.1: 20-26 %)",
         "LoRA adapters resident; their memory and load time not modelled",
         "energy: busy counts through models/energy.h plus static power while idle"}}};
+  if (const BaselineDevice* dev = cost.device()) {
+    rep["device"] = {{"name", dev->name},
+                     {"file", dev->file},
+                     {"dtype", dev->dtype},
+                     {"memory_gb", dev->memory_gb},
+                     {"memory_gb_s", dev->memory_gb_s},
+                     {"peak_ops_per_s", dev->peak_ops_per_s()},
+                     {"compute_efficiency", dev->compute_efficiency},
+                     {"memory_efficiency", dev->memory_efficiency}};
+    rep["assumptions"].push_back(
+        "serve --device: iterations priced by the device's roofline (models/baselines.h Eq. "
+        "B1-B3, B7; host time Eq. B8 once per iteration) over the same ops the chip is given "
+        "(sim/compiler/baseline_ops.h), every byte in the device dtype; energy and carbon are the "
+        "arch's models applied to that time, not the device's");
+  }
   if (co.parallel()) {
     json stages = json::array();
     for (size_t i = 0; i < cost.stages().size(); ++i) {

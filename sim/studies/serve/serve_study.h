@@ -43,6 +43,8 @@ struct ServeStudyOptions {
   uint32_t samples = 1;                   // parallel samples per request
   uint32_t beam_width = 0;                // > 0: beam search of this width
   uint64_t kv_capacity_tokens = 0;        // 0 = (weight memory - weights) / K/V bytes per token
+  std::string device;                     // price on this baseline device (CostOptions::device)
+  std::string device_dtype;               // its dtype (empty = the device's own)
   std::string reserve = "max";           // max | pow2 | oracle (contiguous schedulers)
   double kv_link_gb_s = 32.0;
   bool lora = false;

@@ -133,3 +133,38 @@ TEST_CASE("K/V dtype and causal prefill are stated, selectable choices", "[cost]
   o.kv_dtype = "bf8";
   CHECK_THROWS_WITH(CostModel(load_config("tpu-llm"), "opt-13b", o), Catch::Contains("kv_dtype bf8"));
 }
+
+TEST_CASE("serve --device prices iterations by the device's roofline", "[cost]") {
+  CostOptions o;
+  o.device = "a100-40gb";
+  o.device_dtype = "fp16";
+  o.kv_dtype = "fp16";
+  CostModel gpu(load_config("tpu-llm"), "opt-13b", o);
+  REQUIRE(gpu.device() != nullptr);
+  CHECK(gpu.device()->dtype == "fp16");
+  const ModelInfo& m = gpu.model();
+  // One decode token: every fp16 weight read once at the derated bandwidth (Eq. B2), plus the
+  // per-iteration host time (Eq. B8) and a little K/V and activation traffic.
+  const double bw = gpu.device()->memory_bytes_per_s() * gpu.device()->memory_efficiency;
+  const double weights_s = 2.0 * double(m.weight_bytes) / bw;
+  const double t = gpu.seconds(gpu.iteration({}, {64}, 0));
+  CHECK(t > weights_s);
+  CHECK(t < 1.3 * weights_s);
+  // A longer context costs more (K/V reads), a bigger batch less than proportionally.
+  CHECK(gpu.seconds(gpu.iteration({}, {1024}, 0)) > t);
+  const std::vector<uint32_t> d32(32, 512);
+  CHECK(gpu.seconds(gpu.iteration({}, d32, 0)) < 4.0 * t);
+  // K/V capacity: the device's 40 GB less the fp16 weights.
+  CHECK(kv_capacity_tokens(gpu) ==
+        uint64_t((40e9 - 2.0 * double(m.weight_bytes)) / double(m.kv_bytes_per_token())));
+  o.tp = 2;
+  CHECK_THROWS_WITH(CostModel(load_config("tpu-llm"), "opt-13b", o), Catch::Contains("no tp / pp"));
+  o = {};
+  o.device_dtype = "fp16";
+  CHECK_THROWS_WITH(CostModel(load_config("tpu-llm"), "opt-13b", o),
+                    Catch::Contains("device_dtype: needs a device"));
+  o.device = "a100-40gb";
+  o.device_dtype = "fp64";
+  CHECK_THROWS_WITH(CostModel(load_config("tpu-llm"), "opt-13b", o),
+                    Catch::Contains("device_dtype fp64"));
+}
