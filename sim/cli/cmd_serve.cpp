@@ -152,8 +152,9 @@ Command add_serve_command(CLI::App& app) {
   s->add_option("--beam-width", o.beam_width, "Beam search width (0 = none)")
       ->capture_default_str()
       ->check(CLI::Range(0u, kMaxSeqWidth));
-  s->add_option("--device", o.device,
-                "Price iterations on a baseline device's roofline (workloads/devices/ name or YAML)")
+  s->add_option(
+       "--device", o.device,
+       "Price iterations on a baseline device's roofline (workloads/devices/ name or YAML)")
       ->capture_default_str();
   s->add_option("--device-dtype", o.device_dtype, "The device's dtype (default: its own)")
       ->check(CLI::IsMember({"int8", "fp16", "bf16", "fp32"}));

@@ -23,15 +23,13 @@ BlockManager::BlockManager(uint64_t gpu_blocks, uint64_t cpu_blocks, uint32_t bl
 
 BlockManager::Seq& BlockManager::seq(SeqId s) {
   auto it = seqs_.find(s);
-  if (it == seqs_.end())
-    throw std::logic_error("BlockManager: no sequence " + std::to_string(s));
+  if (it == seqs_.end()) throw std::logic_error("BlockManager: no sequence " + std::to_string(s));
   return it->second;
 }
 
 const BlockManager::Seq& BlockManager::seq(SeqId s) const {
   auto it = seqs_.find(s);
-  if (it == seqs_.end())
-    throw std::logic_error("BlockManager: no sequence " + std::to_string(s));
+  if (it == seqs_.end()) throw std::logic_error("BlockManager: no sequence " + std::to_string(s));
   return it->second;
 }
 
@@ -233,8 +231,9 @@ void BlockManager::check() const {
                              std::to_string(ref_[b]) + " but " + std::to_string(refs[b]) +
                              " table entries");
     if ((refs[b] == 0) != bool(is_free[b]))
-      throw std::logic_error("BlockManager: block " + std::to_string(b) +
-                             (refs[b] ? " referenced and free" : " leaked (unreferenced, not free)"));
+      throw std::logic_error(
+          "BlockManager: block " + std::to_string(b) +
+          (refs[b] ? " referenced and free" : " leaked (unreferenced, not free)"));
     if (refs[b] && int64_t(filled_[b]) != fill[b])
       throw std::logic_error("BlockManager: filled-slot count of a block is stale");
     if (refs[b] && is_gpu(b)) slots += filled_[b];

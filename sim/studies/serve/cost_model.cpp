@@ -119,8 +119,8 @@ CostModel::CostModel(const TpuConfig& cfg, const std::string& model, const CostO
     if (!opt_.device_dtype.empty()) {
       const auto& names = baseline_dtypes();
       if (std::find(names.begin(), names.end(), opt_.device_dtype) == names.end())
-        throw InputError(fmt::format("device_dtype {}: one of int8, fp16, bf16, fp32",
-                                     opt_.device_dtype));
+        throw InputError(
+            fmt::format("device_dtype {}: one of int8, fp16, bf16, fp32", opt_.device_dtype));
       dev_.dtype = opt_.device_dtype;
     }
     if (!(dev_.peak_ops_per_s() > 0.0))
@@ -164,8 +164,8 @@ CostModel::Split CostModel::run(const std::string& yaml_text, const std::string&
     wl.groups = std::move(keep);
   }
   Split s = !opt_.device.empty() ? simulate_device(wl)
-            : opt_.parallel()     ? simulate_parallel(wl, head_only)
-                                  : simulate(wl);
+            : opt_.parallel()    ? simulate_parallel(wl, head_only)
+                                 : simulate(wl);
   ++engine_runs_;
   engine_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return s;

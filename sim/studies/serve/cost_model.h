@@ -56,7 +56,7 @@ struct ModelInfo {
   std::string name;
   std::string file;
   uint32_t layers = 0, d_model = 0, heads = 0, kv_heads = 0, d_head = 0, max_context = 0;
-  uint64_t weight_bytes = 0;  // int8 model weights (Workload::weight_bytes)
+  uint64_t weight_bytes = 0;    // int8 model weights (Workload::weight_bytes)
   uint32_t kv_dtype_bytes = 1;  // bytes per K/V element (CostOptions::kv_dtype)
   // K and V of one token in every layer at the K/V dtype (the lowering itself keeps int8).
   uint64_t kv_bytes_per_token() const { return 2ull * layers * kv_heads * d_head * kv_dtype_bytes; }

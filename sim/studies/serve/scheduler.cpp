@@ -80,8 +80,8 @@ struct Occupancy {
       out.kv_reserved = reserved / time;
       out.kv_internal = internal / time;
       out.kv_external = external / time;
-      out.kv_free = std::max(0.0, 1.0 - out.kv_used - out.kv_reserved - out.kv_internal -
-                                      out.kv_external);
+      out.kv_free =
+          std::max(0.0, 1.0 - out.kv_used - out.kv_reserved - out.kv_internal - out.kv_external);
     }
     out.kv_sharing_saving = share_time > 0 ? share / share_time : 0.0;
   }
@@ -115,8 +115,8 @@ struct Entry {
 // Orca's iteration-level scheduling with contiguous K/V reservations (the continuous scheduler).
 // A request's region covers prompt + its whole output for each of its sequences, so a running
 // request never needs more memory and nothing is preempted.
-void run_contiguous(const std::vector<Request>& trace, CostModel& cost,
-                    const SchedulerOptions& opt, ChipUsage& chip, ScheduleResult& out) {
+void run_contiguous(const std::vector<Request>& trace, CostModel& cost, const SchedulerOptions& opt,
+                    ChipUsage& chip, ScheduleResult& out) {
   const ModelInfo& m = cost.model();
   const uint32_t max_tokens = opt.max_batch_tokens ? opt.max_batch_tokens : m.max_context;
   const size_t n = trace.size();
@@ -138,8 +138,8 @@ void run_contiguous(const std::vector<Request>& trace, CostModel& cost,
     }
     for (size_t r : running) {
       const Request& q = trace[r];
-      if (!kv.grow(r, q.prompt_len, q.output_len,
-                   (uint64_t(q.prompt_len) + gen[r] + 1) * q.width, q.width))
+      if (!kv.grow(r, q.prompt_len, q.output_len, (uint64_t(q.prompt_len) + gen[r] + 1) * q.width,
+                   q.width))
         throw std::logic_error("contiguous K/V: a running request outgrew its region");
     }
     // Admission, FCFS.
@@ -575,8 +575,8 @@ ScheduleResult simulate(const std::vector<Request>& trace, CostModel& cost,
   if (opt.max_batch == 0) throw InputError("max_batch: must be >= 1");
   if (opt.block_size == 0) throw InputError("block_size: must be >= 1");
   if (!(opt.paged_attention_overhead >= 0.0 && opt.paged_attention_overhead <= 10.0))
-    throw InputError(fmt::format("paged_attention_overhead {}: allowed 0..10",
-                                 opt.paged_attention_overhead));
+    throw InputError(
+        fmt::format("paged_attention_overhead {}: allowed 0..10", opt.paged_attention_overhead));
   for (size_t i = 1; i < trace.size(); ++i)
     if (trace[i].arrival_s < trace[i - 1].arrival_s)
       throw InputError("trace: requests must be sorted by arrival");

@@ -55,8 +55,8 @@ struct SchedulerOptions {
   // Host swap space of the paged allocator, bytes (vLLM's default swap_space: 4 GiB).
   uint64_t swap_space_bytes = uint64_t(4) << 30;
   double paged_attention_overhead = 0.0;  // fraction added to paged decode attention
-  std::string reserve = "max";           // contiguous reservation: max | pow2 | oracle
-  double kv_link_gb_s = 32.0;            // disaggregated K/V link, 1 GB/s = 1e9 bytes/s
+  std::string reserve = "max";            // contiguous reservation: max | pow2 | oracle
+  double kv_link_gb_s = 32.0;             // disaggregated K/V link, 1 GB/s = 1e9 bytes/s
   bool lora = false;
   uint64_t kv_capacity_tokens = 0;  // 0 = (weight memory - model weights) / bytes per token
   std::function<void(uint64_t requests)> on_finished;  // told as requests finish (progress bars)
@@ -110,7 +110,8 @@ struct ScheduleResult {
   double kv_utilization = 0.0;         // tokens held / slots allocated, time-weighted
   double kv_allocated_fraction = 0.0;  // slots allocated / capacity, time-weighted
   uint64_t preemptions = 0;
-  uint64_t generated_tokens = 0;  // output tokens of every sequence (width x output_len; no padding)
+  uint64_t generated_tokens =
+      0;  // output tokens of every sequence (width x output_len; no padding)
   uint64_t swap_bytes = 0;
   uint64_t kv_transfer_bytes = 0;
   uint64_t max_running = 0;   // most sequences in one iteration
@@ -137,9 +138,9 @@ ScheduleResult simulate(const std::vector<Request>& trace, CostModel& cost,
 
 // K/V token slots of one chip: (weight memory - model weights) / bytes per token; 0 if the
 // weights alone do not fit. With CostOptions::device: (the device's memory_gb - the weights in
-// its dtype) / K/V bytes per token. With tp x pp (CostOptions), the slots of the system: the least over
-// the pipeline stages of (weight memory - a chip's weight share) / a chip's K/V bytes per token
-// (its stage's layers, its kv heads), since every token keeps K/V on every stage.
+// its dtype) / K/V bytes per token. With tp x pp (CostOptions), the slots of the system: the least
+// over the pipeline stages of (weight memory - a chip's weight share) / a chip's K/V bytes per
+// token (its stage's layers, its kv heads), since every token keeps K/V on every stage.
 uint64_t kv_capacity_tokens(const CostModel& cost);
 
 }  // namespace tpusim::serve

@@ -97,8 +97,8 @@ void validate(const ServeStudyOptions& a) {
     throw InputError("serve: samples and beam_width: choose parallel sampling or beam search");
   const uint32_t width = std::max(a.samples, a.beam_width);
   if (width > a.max_batch)
-    throw InputError(fmt::format("serve: samples / beam_width {}: at most max_batch {}", width,
-                                 a.max_batch));
+    throw InputError(
+        fmt::format("serve: samples / beam_width {}: at most max_batch {}", width, a.max_batch));
   if (a.per_request && a.rates.size() != 1)
     throw InputError("serve: the per-request CSV needs a single rate");
 }
@@ -147,14 +147,13 @@ ServeStudy run_serve_study(const ServeStudyOptions& a, const RateDone& on_rate) 
   std::string trace_desc = "user CSV (arrival_s,prompt_len,output_len[,adapter])";
   for (const auto& s : trace_shapes())
     if (s.name == a.trace) trace_desc = s.description;
-  const std::string setting =
-      fmt::format("{} on {}{} ({}), trace {}", a.scheduler,
-                  cost.device() ? fmt::format("{} (roofline, {})", cost.device()->name,
-                                              cost.device()->dtype)
-                                : cfg.name,
-                  co.parallel() ? fmt::format(" x{} (tp {} pp {})", co.tp * co.pp, co.tp, co.pp)
-                                : std::string(),
-                  cost.model().name, a.trace);
+  const std::string setting = fmt::format(
+      "{} on {}{} ({}), trace {}", a.scheduler,
+      cost.device() ? fmt::format("{} (roofline, {})", cost.device()->name, cost.device()->dtype)
+                    : cfg.name,
+      co.parallel() ? fmt::format(" x{} (tp {} pp {})", co.tp * co.pp, co.tp, co.pp)
+                    : std::string(),
+      cost.model().name, a.trace);
 
   ServeStudy out;
   json runs = json::array();

@@ -35,8 +35,8 @@ struct ServeStudyOptions {
   uint32_t max_batch = 128;
   uint32_t max_batch_tokens = 0;  // 0 = the model's max_context
   uint32_t block_size = 16;
-  std::string preemption = "recompute";  // recompute | swap | auto
-  double swap_space_gib = 4.0;           // paged host swap space, GiB (vLLM's default 4)
+  std::string preemption = "recompute";   // recompute | swap | auto
+  double swap_space_gib = 4.0;            // paged host swap space, GiB (vLLM's default 4)
   double paged_attention_overhead = 0.0;  // paged decode attention gather, fraction (0..10)
   std::string kv_dtype = "int8";          // int8 | fp16 (CostOptions::kv_dtype)
   bool causal_prefill = false;            // CostOptions::causal_prefill
@@ -45,7 +45,7 @@ struct ServeStudyOptions {
   uint64_t kv_capacity_tokens = 0;        // 0 = (weight memory - weights) / K/V bytes per token
   std::string device;                     // price on this baseline device (CostOptions::device)
   std::string device_dtype;               // its dtype (empty = the device's own)
-  std::string reserve = "max";           // max | pow2 | oracle (contiguous schedulers)
+  std::string reserve = "max";            // max | pow2 | oracle (contiguous schedulers)
   double kv_link_gb_s = 32.0;
   bool lora = false;
   uint32_t lora_adapters = 0;  // 0 = 200 for the slora trace and with lora

@@ -122,7 +122,8 @@ TEST_CASE("block tables stay consistent over 10^5 random operations", "[blocks]"
     if (op % 97 == 0) REQUIRE_NOTHROW(bm.check());
   }
   REQUIRE_NOTHROW(bm.check());
-  for (const char* k : {"allocate", "append", "cow", "full", "fork", "swap", "swap refused", "free"})
+  for (const char* k :
+       {"allocate", "append", "cow", "full", "fork", "swap", "swap refused", "free"})
     CHECK(done[k] > 50);  // every path exercised
   for (const auto& [k, v] : done) UNSCOPED_INFO(k << " " << v);
   for (BlockManager::SeqId s : live) bm.free(s);
@@ -174,8 +175,7 @@ TEST_CASE("copy-on-write on a beam-search step saves the blocks counted by hand"
   REQUIRE_NOTHROW(bm.check());
 }
 
-TEST_CASE("swap moves a group's shared blocks once and refuses past the host bound",
-          "[blocks]") {
+TEST_CASE("swap moves a group's shared blocks once and refuses past the host bound", "[blocks]") {
   BlockManager bm(16, 3, 4);
   REQUIRE(bm.allocate(0, 8));  // [4][4]
   bm.fork(0, 1);
@@ -241,8 +241,7 @@ TEST_CASE("paged serving shares beams and samples and conserves tokens under pre
       CHECK(r.kv_sharing_saving > 0.0);
       CHECK(r.copy_on_writes > 0);
       CHECK((r.swap_blocks > 0) == (std::string(mode) != "recompute"));
-      CHECK(r.kv_used + r.kv_reserved + r.kv_internal + r.kv_external + r.kv_free ==
-            Approx(1.0));
+      CHECK(r.kv_used + r.kv_reserved + r.kv_internal + r.kv_external + r.kv_free == Approx(1.0));
     }
   }
   // Beam search re-forks: it shares more than parallel sampling (vLLM Fig. 15: 37.6-55.2 % vs

@@ -131,7 +131,8 @@ TEST_CASE("K/V dtype and causal prefill are stated, selectable choices", "[cost]
   const EventCounts d16 = fp16.iteration({}, {512}, 0);
   CHECK(d16.cycles - d8.cycles == int8.decode_attention(512, 1).cycles);
   o.kv_dtype = "bf8";
-  CHECK_THROWS_WITH(CostModel(load_config("tpu-llm"), "opt-13b", o), Catch::Contains("kv_dtype bf8"));
+  CHECK_THROWS_WITH(CostModel(load_config("tpu-llm"), "opt-13b", o),
+                    Catch::Contains("kv_dtype bf8"));
 }
 
 TEST_CASE("serve --device prices iterations by the device's roofline", "[cost]") {
