@@ -208,6 +208,7 @@ PYBIND11_MODULE(_tpusim, m) {
       .def_readwrite("causal_prefill", &serve::ServeStudyOptions::causal_prefill)
       .def_readwrite("samples", &serve::ServeStudyOptions::samples)
       .def_readwrite("beam_width", &serve::ServeStudyOptions::beam_width)
+      .def_readwrite("shared_prefix", &serve::ServeStudyOptions::shared_prefix)
       .def_readwrite("kv_capacity_tokens", &serve::ServeStudyOptions::kv_capacity_tokens)
       .def_readwrite("device", &serve::ServeStudyOptions::device)
       .def_readwrite("device_dtype", &serve::ServeStudyOptions::device_dtype)

@@ -90,8 +90,8 @@ fi
 #    overhead as an ablation. Twice: iterations priced on tpu-llm (the fast engine; 32 GiB, the
 #    tpusim preset closest in memory to the A100) into vllm/, and by the A100-40GB's roofline
 #    (`--device a100-40gb --device-dtype fp16`, workloads/devices/a100-40gb.yaml) into vllm/a100-40gb/.
-vllm_study() {  # DIR "PRICING ARGS" SHAREGPT_RATES ALPACA_RATES WHAT TAG
-  local vdir=$1 what=$5 tag=$6
+vllm_study() {  # DIR "PRICING ARGS" SHAREGPT_RATES ALPACA_RATES WHAT TAG PREFIX_RATES
+  local vdir=$1 what=$5 tag=$6 prates=$7
   local -a price
   read -r -a price <<<"$2"
   declare -A vrates=([sharegpt]=$3 [alpaca]=$4)
@@ -121,20 +121,30 @@ vllm_study() {  # DIR "PRICING ARGS" SHAREGPT_RATES ALPACA_RATES WHAT TAG
     "$bin" serve "${vcommon[@]}" "${vpaged[@]}" --trace alpaca --requests 1000 --rate 10 --beam-width $w \
       --csv "$vdir/alpaca_beam$w.csv" --json "$vdir/alpaca_beam$w.json"
   done
+  # Fig. 16: a prefix every prompt shares (one-shot 80 tokens, five-shot 341) on LLaMA-13B; the
+  # WMT16 translation lengths are not shipped, Alpaca-like lengths stand in for them.
+  for p in 80 341; do
+    echo "  $tag, shared prefix $p: vllm, orca-oracle"
+    local pcommon=("${vcommon[@]/opt-13b/llama-13b}" --trace alpaca --requests 2000 --shared-prefix $p
+      --sweep-rates $prates)
+    "$bin" serve "${pcommon[@]}" "${vpaged[@]}" --csv "$vdir/prefix${p}_vllm.csv"
+    "$bin" serve "${pcommon[@]}" --scheduler continuous --reserve oracle --csv "$vdir/prefix${p}_orca-oracle.csv"
+  done
   cat > "$vdir/setting.md" <<SETTING
 Setting: \`tpusim serve ${vcommon[*]}\`; vLLM adds \`${vpaged[*]}\`; the Orca baselines are
 \`--scheduler continuous --reserve oracle|pow2|max\`. Iterations priced on $what; the K/V slots
 are the A100-40GB's of vLLM's Table 1 (15.7K at fp16). Rates in req/s; ShareGPT-like
-${vreqs[sharegpt]} requests, Alpaca-like ${vreqs[alpaca]}.
+${vreqs[sharegpt]} requests, Alpaca-like ${vreqs[alpaca]}. Shared prefix (Fig. 16): the same with
+\`--model llama-13b --trace alpaca --requests 2000 --shared-prefix 80|341\`.
 SETTING
   "$py" "$root/scripts/vllm_plot.py" "$vdir"
 }
 step "5/5 vLLM setting: paged vs Orca (Oracle, Pow2, Max), priced on $arch"
 vllm_study "$out/vllm" "--arch $arch" 0.5,1,1.5,2,2.5,3,3.5,4,5 5,10,15,20,25,30,35,40,50 \
-  "the \`$arch\` preset by the fast engine" "$arch"
+  "the \`$arch\` preset by the fast engine" "$arch" 2,5,10,15,20,25,30,40
 step "5/5 vLLM setting, priced by the A100-40GB roofline"
 vllm_study "$out/vllm/a100-40gb" "--arch $arch --device a100-40gb --device-dtype fp16" \
   0.5,1,1.5,2,2.5,3,3.5,4,5,6 5,10,20,40,60,70,80,90,100,120,150 \
   "the A100-40GB's roofline (\`--device a100-40gb --device-dtype fp16\`, models/baselines.h Eq. B1-B3, B7, B8)" \
-  a100-40gb
+  a100-40gb 5,10,20,30,40,50,60,80,100,120
 step "done"

@@ -133,6 +133,18 @@ def main():
         lines += ["## Sharing (vLLM Fig. 15, Alpaca): blocks saved by sharing, time-weighted", "",
                   "| decoding | width | rate | blocks saved | s/token | paper |", "|---|---:|---:|---:|---:|---:|"]
         lines += share + [""]
+    prefix = []
+    for p, paper in ((80, "1.67x"), (341, "3.58x")):
+        pv, po = os.path.join(d, f"prefix{p}_vllm.csv"), os.path.join(d, f"prefix{p}_orca-oracle.csv")
+        if os.path.exists(pv) and os.path.exists(po):
+            for lim in sorted({0.1, limit}):
+                a, b = rate_at(read(pv), lim), rate_at(read(po), lim)
+                prefix.append(f"| {p} | {lim:g} | {a:.3g} | {b:.3g} | "
+                              f"{a / b:.2f}x | {paper} |" if b > 0 else f"| {p} | {lim:g} | {a:.3g} | 0 | inf | {paper} |")
+    if prefix:
+        lines += ["## Shared prefix (vLLM Fig. 16; LLaMA-13B, Alpaca-like lengths for WMT16)", "",
+                  "| prefix tokens | threshold s/token | vLLM (req/s) | Orca (Oracle) | ratio | paper |",
+                  "|---:|---:|---:|---:|---:|---:|"] + prefix + [""]
     with open(os.path.join(d, "summary.md"), "w") as f:
         f.write("\n".join(lines))
     try:

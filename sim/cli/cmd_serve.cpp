@@ -158,6 +158,10 @@ Command add_serve_command(CLI::App& app) {
       ->capture_default_str();
   s->add_option("--device-dtype", o.device_dtype, "The device's dtype (default: its own)")
       ->check(CLI::IsMember({"int8", "fp16", "bf16", "fp32"}));
+  s->add_option("--shared-prefix", o.shared_prefix,
+                "Tokens of a prefix every prompt starts with (paged: computed once, shared)")
+      ->capture_default_str()
+      ->check(CLI::Range(0u, kMaxBlockTokens));
   s->add_option("--kv-capacity-tokens", o.kv_capacity_tokens,
                 "K/V token slots (0 = weight memory left by the weights)")
       ->capture_default_str();

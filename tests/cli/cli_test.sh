@@ -75,6 +75,7 @@ expect serve-samples-bad 2 '--samples: .*' -- "$T" serve --requests 20 --samples
 expect serve-beam-bad 2 '--beam-width: .*' -- "$T" serve --requests 20 --beam-width 65
 expect serve-both-bad 2 'samples and beam_width' -- "$T" serve --requests 20 --samples 2 --beam-width 2
 expect serve-width-batch-bad 2 'at most max_batch 2' -- "$T" serve --requests 20 --samples 4 --max-batch 2
+expect serve-prefix-bad 2 'shared_prefix 2000: allowed 0..1024' -- "$T" serve --requests 20 --shared-prefix 2000
 expect serve-device-bad 2 'nope' -- "$T" serve --requests 20 --device nope
 expect serve-device-dtype-bad 2 '--device-dtype: .*fp64' -- "$T" serve --requests 20 --device a100 --device-dtype fp64
 expect serve-device 0 'on a100-40gb \(roofline, fp16\)' -- "$T" serve --requests 20 --rate 2 --scheduler paged --device a100-40gb --device-dtype fp16

@@ -25,6 +25,9 @@ struct Request {
   // (beam = true). 1 = one sequence.
   uint32_t width = 1;
   bool beam = false;
+  // The first prefix_len tokens of the prompt are a prefix every request shares (a system
+  // prompt or few-shot examples, vLLM Section 4.4 / 6.4); 0 = none.
+  uint32_t prefix_len = 0;
 };
 
 constexpr uint32_t kMaxSeqWidth = 64;  // samples / beam width of one request
@@ -50,6 +53,9 @@ struct TraceOptions {
   double zipf_alpha = 1.0;
   uint32_t samples = 1;     // parallel samples per request (1..kMaxSeqWidth)
   uint32_t beam_width = 0;  // > 0: beam search of this width instead (1..kMaxSeqWidth)
+  // Tokens of a prefix shared by every request, prepended to each prompt (outputs clipped to
+  // max_context); 0..max_context / 2.
+  uint32_t shared_prefix = 0;
 };
 
 // True when `name` names a CSV file rather than a built-in trace (it ends in .csv or has a '/').

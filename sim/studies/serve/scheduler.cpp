@@ -230,6 +230,15 @@ void run_paged(const std::vector<Request>& trace, const std::vector<Entry>& entr
   };
   auto target = [&](size_t r) { return uint64_t(trace[r].prompt_len) + gen[r] + 1; };
   Rng beam_rng(0xbea5eedull);
+  // A prefix every request shares (Request::prefix_len): its full blocks are computed once and
+  // kept by a pinned sequence, and each group's prompt shares them (vLLM Section 4.4).
+  constexpr SeqId kPrefixSeq = ~SeqId(0);
+  uint32_t prefix = 0;
+  for (const Entry& e : entries) prefix = std::max(prefix, trace[e.r].prefix_len);
+  const uint64_t prefix_blocks = prefix / bs;
+  if (prefix_blocks > 0 && !bm.allocate(kPrefixSeq, prefix_blocks * bs))
+    throw InputError(fmt::format("shared prefix of {} tokens: more than the {} K/V blocks", prefix,
+                                 bm.gpu_blocks()));
   std::deque<size_t> waiting;
   std::vector<size_t> running, newly;
   std::vector<uint32_t> prefill, decode;
@@ -314,16 +323,22 @@ void run_paged(const std::vector<Request>& trace, const std::vector<Entry>& entr
         // Fresh, recomputed or (disaggregated) transferred: the prompt's blocks once, shared by
         // the group's sequences, the rest of each sequence its own.
         const uint64_t len = uint64_t(q.prompt_len) + gen[r];
-        const uint64_t cost_tokens = gen[r] == 0 ? q.prompt_len : uint64_t(w) * len;
+        // At least the prompt's last token is computed (it yields the first output).
+        const uint64_t shared = std::min<uint64_t>(q.prefix_len, q.prompt_len - 1) / bs * bs;
+        const uint64_t cost_tokens =
+            gen[r] == 0 ? q.prompt_len - shared : uint64_t(w) * (len - shared);
         if (needs_prefill[r] && prefill_tokens > 0 && prefill_tokens + cost_tokens > max_tokens)
           break;
         const uint64_t full = q.prompt_len / bs;
-        const uint64_t need = full + uint64_t(w) * (bm.blocks_for(len + 1) - full);
+        const uint64_t need = full - shared / bs + uint64_t(w) * (bm.blocks_for(len + 1) - full);
         if (need > bm.free_gpu_blocks()) {
           if (alone) too_big(q, bm.gpu_blocks() * bs, need * bs);
           break;
         }
-        bm.allocate(sid(r, 0), q.prompt_len);
+        if (shared > 0)
+          bm.allocate(sid(r, 0), q.prompt_len, &kPrefixSeq, shared);
+        else
+          bm.allocate(sid(r, 0), q.prompt_len);
         for (uint32_t j = 1; j < w; ++j) bm.fork(sid(r, 0), sid(r, j));
         for (SeqId s : group(r))
           while (bm.tokens(s) < len + 1)
@@ -332,9 +347,9 @@ void run_paged(const std::vector<Request>& trace, const std::vector<Entry>& entr
         if (needs_prefill[r]) {
           prefill_tokens += cost_tokens;
           if (gen[r] == 0)
-            prefill.push_back(q.prompt_len);
+            prefill.push_back(uint32_t(q.prompt_len - shared));
           else
-            prefill.insert(prefill.end(), w, uint32_t(len));
+            prefill.insert(prefill.end(), w, uint32_t(len - shared));
         } else {
           decode.insert(decode.end(), w, uint32_t(len + 1));
         }

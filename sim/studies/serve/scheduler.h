@@ -25,7 +25,11 @@
 //   plus its bytes at the link's bandwidth, so small blocks pay more per byte; the copy time is
 //   added to the iteration. PagedAttention's block-table gather: decode attention costs
 //   paged_attention_overhead more (vLLM Section 7.1 measures its kernel 20-26 % slower than
-//   FasterTransformer's; 0 by default).
+//   FasterTransformer's; 0 by default). A prefix all requests share (Request::prefix_len): its
+//   full blocks are computed ahead (not charged) and held for the whole run; each group shares
+//   them and prefills only the rest of its prompt (priced as a prefill of that many tokens, so
+//   their attention to the prefix is not charged). A swapped group's prefix blocks are copied
+//   like its own and come back unshared.
 // - disaggregated: DistServe: a prefill chip runs FCFS prefill batches (max_batch_tokens) and
 //   emits the first token; the request's K/V moves over a link of kv_link_gb_s (one transfer at a
 //   time, FIFO) to a decode chip that runs paged continuous batching of decode steps only. No

@@ -93,6 +93,7 @@ void validate(const ServeStudyOptions& a) {
         fmt::format("serve: preemption {}: one of recompute, swap, auto", a.preemption));
   range(a.samples, 1, kMaxSeqWidth, "samples");
   range(a.beam_width, 0, kMaxSeqWidth, "beam_width");
+  range(a.shared_prefix, 0, kMaxBlockTokens, "shared_prefix");
   if (a.samples > 1 && a.beam_width > 0)
     throw InputError("serve: samples and beam_width: choose parallel sampling or beam search");
   const uint32_t width = std::max(a.samples, a.beam_width);
@@ -129,6 +130,7 @@ ServeStudy run_serve_study(const ServeStudyOptions& a, const RateDone& on_rate) 
   to.zipf_alpha = a.lora_alpha;
   to.samples = a.samples;
   to.beam_width = a.beam_width;
+  to.shared_prefix = a.shared_prefix;
 
   SchedulerOptions so;
   so.scheduler = a.scheduler;
@@ -209,7 +211,8 @@ ServeStudy run_serve_study(const ServeStudyOptions& a, const RateDone& on_rate) 
         {"adapters", to.adapters},
         {"zipf_alpha", a.lora_alpha},
         {"samples", a.samples},
-        {"beam_width", a.beam_width}}},
+        {"beam_width", a.beam_width},
+        {"shared_prefix", a.shared_prefix}}},
       {"scheduler",
        {{"name", a.scheduler},
         {"max_batch", a.max_batch},
@@ -223,23 +226,36 @@ ServeStudy run_serve_study(const ServeStudyOptions& a, const RateDone& on_rate) 
         {"kv_link_gb_s", a.kv_link_gb_s},
         {"lora", a.lora},
         {"lora_rank", a.lora_rank}}},
-      {"assumptions",
-       {kCostAssumption,
-        a.kv_dtype == "fp16"
-            ? "K/V cache fp16 in weight memory: capacity = (weight memory - int8 model weights) / "
-              "fp16 K/V bytes per token; decode attention counts doubled (two int8 K/V tiles per "
-              "fp16 element)"
-            : "K/V cache int8 in weight memory: capacity = weight memory - model weights",
-        a.causal_prefill ? "prefill attention causal: counts x (p + 1) / (2 p)"
-                         : "prefill attention counts every (query, key) pair (no causal halving)",
-        "contiguous reservations placed first fit and never moved (external fragmentation "
-        "counted); paged: vLLM's block manager (block tables, ref counts, copy-on-write)",
-        "swap: 2 x layers host-link DMAs per block, each the host link's latency plus its bytes, "
-        "added to the iteration; host swap space bounded (swap_space_gib); K/V transfer times "
-        "(disaggregated) add to the link",
-        "paged decode attention gather: + paged_attention_overhead (vLLM Section 7.1: 20-26 %)",
-        "LoRA adapters resident; their memory and load time not modelled",
-        "energy: busy counts through models/energy.h plus static power while idle"}}};
+      {"assumptions", json::array()}};
+  json& as = rep["assumptions"];
+  as.push_back(kCostAssumption);
+  if (a.kv_dtype != "fp16")
+    as.push_back("K/V cache int8 in weight memory: capacity = weight memory - model weights");
+  else if (a.device.empty())
+    as.push_back(
+        "K/V cache fp16 in weight memory: capacity = (weight memory - int8 model weights) / fp16 "
+        "K/V bytes per token; decode attention counts doubled (two int8 K/V tiles per fp16 "
+        "element)");
+  else
+    as.push_back("K/V cache fp16: capacity and swap / transfer bytes at 2 bytes per element");
+  as.push_back(a.causal_prefill
+                   ? "prefill attention causal: counts x (p + 1) / (2 p)"
+                   : "prefill attention counts every (query, key) pair (no causal halving)");
+  as.push_back(
+      "contiguous reservations placed first fit and never moved (external fragmentation "
+      "counted); paged: vLLM's block manager (block tables, ref counts, copy-on-write)");
+  as.push_back(
+      "swap: 2 x layers host-link DMAs per block, each the host link's latency plus its bytes, "
+      "added to the iteration; host swap space bounded (swap_space_gib); K/V transfer times "
+      "(disaggregated) add to the link");
+  as.push_back(
+      "paged decode attention gather: + paged_attention_overhead (vLLM Section 7.1: 20-26 %)");
+  if (a.shared_prefix)
+    as.push_back(
+        "shared prefix (paged): its full blocks computed ahead (not charged) and shared; each "
+        "request prefills the rest of its prompt");
+  as.push_back("LoRA adapters resident; their memory and load time not modelled");
+  as.push_back("energy: busy counts through models/energy.h plus static power while idle");
   if (const BaselineDevice* dev = cost.device()) {
     rep["device"] = {{"name", dev->name},
                      {"file", dev->file},

@@ -42,6 +42,7 @@ struct ServeStudyOptions {
   bool causal_prefill = false;            // CostOptions::causal_prefill
   uint32_t samples = 1;                   // parallel samples per request
   uint32_t beam_width = 0;                // > 0: beam search of this width
+  uint32_t shared_prefix = 0;             // tokens of a prefix every prompt starts with
   uint64_t kv_capacity_tokens = 0;        // 0 = (weight memory - weights) / K/V bytes per token
   std::string device;                     // price on this baseline device (CostOptions::device)
   std::string device_dtype;               // its dtype (empty = the device's own)

@@ -283,3 +283,38 @@ TEST_CASE("PagedAttention's gather overhead slows paged decode only", "[blocks][
   const auto c = simulate(one, shared_cost(), o);
   CHECK(c.requests[0].finish_s == Approx(a.requests[0].finish_s));
 }
+
+TEST_CASE("a shared prefix is computed once and its blocks shared", "[blocks][sched]") {
+  // One request alone: the paged scheduler prefills only the part after the prefix's full
+  // blocks (64 of 70 prefix tokens with 16-token blocks).
+  CostModel& c = shared_cost();
+  Request q{0, 1.0, 300, 4, -1};
+  q.prefix_len = 70;
+  const auto p = run_paged({q});
+  CHECK(p.requests[0].first_token_s == Approx(1.0 + c.seconds(c.iteration({300 - 64}, {}, 0))));
+  SchedulerOptions o;
+  o.scheduler = "continuous";
+  const auto k = simulate({q}, c, o);  // Orca: the whole prompt
+  CHECK(k.requests[0].first_token_s == Approx(1.0 + c.seconds(c.iteration({300}, {}, 0))));
+  // Many requests: sharing saves blocks; tokens conserved under both preemptions.
+  TraceOptions to;
+  to.name = "alpaca";
+  to.requests = 80;
+  to.rate_per_s = 40.0;
+  to.shared_prefix = 341;
+  const auto t = make_trace(to);
+  REQUIRE(t[0].prompt_len > 341);
+  for (const char* mode : {"recompute", "swap"}) {
+    INFO(mode);
+    SchedulerOptions so;
+    so.preemption = mode;
+    so.kv_capacity_tokens = 1200;  // the prefix's 21 blocks + 54 for the requests' own
+    const auto r = run_paged(t, so);
+    check_conserved(t, r);
+    CHECK(r.preemptions > 0);
+    // ~21 of each request's ~27 blocks are the prefix's; a swapped group returns unshared.
+    CHECK(r.kv_sharing_saving > 0.3);
+  }
+  to.shared_prefix = 2000;
+  CHECK_THROWS_WITH(make_trace(to), Catch::Contains("shared_prefix 2000"));
+}
