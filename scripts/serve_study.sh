@@ -90,8 +90,8 @@ fi
 #    overhead as an ablation. Twice: iterations priced on tpu-llm (the fast engine; 32 GiB, the
 #    tpusim preset closest in memory to the A100) into vllm/, and by the A100-40GB's roofline
 #    (`--device a100-40gb --device-dtype fp16`, workloads/devices/a100-40gb.yaml) into vllm/a100-40gb/.
-vllm_study() {  # DIR "PRICING ARGS" SHAREGPT_RATES ALPACA_RATES WHAT TAG PREFIX_RATES
-  local vdir=$1 what=$5 tag=$6 prates=$7
+vllm_study() {  # DIR "PRICING ARGS" SHAREGPT_RATES ALPACA_RATES WHAT TAG PREFIX_RATES WIDTH_RATES
+  local vdir=$1 what=$5 tag=$6 prates=$7 wrates=$8
   local -a price
   read -r -a price <<<"$2"
   declare -A vrates=([sharegpt]=$3 [alpaca]=$4)
@@ -121,6 +121,18 @@ vllm_study() {  # DIR "PRICING ARGS" SHAREGPT_RATES ALPACA_RATES WHAT TAG PREFIX
     "$bin" serve "${vcommon[@]}" "${vpaged[@]}" --trace alpaca --requests 1000 --rate 10 --beam-width $w \
       --csv "$vdir/alpaca_beam$w.csv" --json "$vdir/alpaca_beam$w.json"
   done
+  # Fig. 14: parallel sampling and beam search of widths 2, 4, 6 on Alpaca, vLLM vs Orca (Oracle),
+  # which reserves a region per sequence (no sharing).
+  for kind in samples beam-width; do
+    for w in 2 4 6; do
+      local f="alpaca_${kind%-width}$w"
+      echo "  $tag, alpaca, --$kind $w: vllm, orca-oracle"
+      "$bin" serve "${vcommon[@]}" "${vpaged[@]}" --trace alpaca --requests 1000 --$kind $w \
+        --sweep-rates $wrates --csv "$vdir/${f}_sweep_vllm.csv"
+      "$bin" serve "${vcommon[@]}" --scheduler continuous --reserve oracle --trace alpaca \
+        --requests 1000 --$kind $w --sweep-rates $wrates --csv "$vdir/${f}_sweep_orca-oracle.csv"
+    done
+  done
   # Fig. 16: a prefix every prompt shares (one-shot 80 tokens, five-shot 341) on LLaMA-13B; the
   # WMT16 translation lengths are not shipped, Alpaca-like lengths stand in for them.
   for p in 80 341; do
@@ -141,10 +153,11 @@ SETTING
 }
 step "5/5 vLLM setting: paged vs Orca (Oracle, Pow2, Max), priced on $arch"
 vllm_study "$out/vllm" "--arch $arch" 0.5,1,1.5,2,2.5,3,3.5,4,5 5,10,15,20,25,30,35,40,50 \
-  "the \`$arch\` preset by the fast engine" "$arch" 2,5,10,15,20,25,30,40
+  "the \`$arch\` preset by the fast engine" "$arch" 2,5,10,15,20,25,30,40 \
+  1,2,3,4,5,6,8,10,12,15,20,25,30
 step "5/5 vLLM setting, priced by the A100-40GB roofline"
 vllm_study "$out/vllm/a100-40gb" "--arch $arch --device a100-40gb --device-dtype fp16" \
   0.5,1,1.5,2,2.5,3,3.5,4,5,6 5,10,20,40,60,70,80,90,100,120,150 \
   "the A100-40GB's roofline (\`--device a100-40gb --device-dtype fp16\`, models/baselines.h Eq. B1-B3, B7, B8)" \
-  a100-40gb 5,10,20,30,40,50,60,80,100,120
+  a100-40gb 5,10,20,30,40,50,60,80,100,120 2,4,6,8,10,15,20,30,40,60,80,100
 step "done"
