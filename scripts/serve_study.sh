@@ -6,7 +6,8 @@
 # Env: TPUSIM = the tpusim binary (default build/sim/tpusim), PYTHON = python with matplotlib
 # (default build/venv/bin/python), ARCH = the chip (default tpu-llm), RATE_SCALE = factor on
 # every swept and fixed request rate (default 1; issue 21's tpu-llm decodes ~3x faster than
-# tpu-llm-1x256, the preset before it, so its study runs at RATE_SCALE=3).
+# tpu-llm-1x256, the preset before it, so its study runs at RATE_SCALE=3), PARTS = "all" (default)
+# or "vllm" (only section 5, the vLLM study, whose rates are absolute: RATE_SCALE does not apply).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 out="${1:-$root/results/serve}"
@@ -18,9 +19,16 @@ echo "serve_study: using $bin"
 arch="${ARCH:-tpu-llm}"
 scale="${RATE_SCALE:-1}"
 common=(--arch "$arch" --model opt-13b --seed 1 --force --quiet)
+parts="${PARTS:-all}"
+py="${PYTHON:-$root/build/venv/bin/python}"
+[ -x "$py" ] || py=python3
+step() { echo "serve_study: $* ($(date +%H:%M:%S))"; }
+
+if [ "$parts" = all ]; then
 # rates "a,b,c" times the scale
 sc() { echo "$1" | tr ',' '\n' | awk -v s="$scale" '{printf "%s%g", (NR > 1 ? "," : ""), $1 * s}'; }
 
+step "1/5 Orca: static vs continuous"
 # 1. Orca: static vs continuous batching, latency vs throughput (Orca trace, 2,000 requests).
 #    SLOs scaled to this chip (a decode step has a ~0.1 s weight-shift floor): TTFT 5 s, TPOT 0.5 s.
 orca_rates=$(sc 0.25,0.5,0.75,1,1.25,1.5,1.75,2,2.5)
@@ -29,6 +37,7 @@ for s in static continuous; do
     --slo-ttft 5 --slo-tpot 0.5 --csv "$out/orca_$s.csv" --json "$out/orca_$s.json"
 done
 
+step "2/5 paged vs contiguous K/V (int8, tpusim's capacity)"
 # 2. vLLM: paged vs contiguous K/V (ShareGPT-like, 1,000 requests), contiguous reserving
 #    max_context (max), the next power of two (pow2) or the exact length (oracle).
 sg_rates=$(sc 0.2,0.3,0.4,0.5,0.6,0.7,0.8,1,1.2)
@@ -40,6 +49,7 @@ for r in max pow2 oracle; do
     --json "$out/sharegpt_contiguous_$r.json"
 done
 
+step "3/5 DistServe: disaggregated vs colocated"
 # 3. DistServe: disaggregated vs colocated (paged) on the prefill-heavy LongBench-like trace
 #    (1,000 requests), SLOs TTFT 5 s / TPOT 0.4 s (DistServe's summarization pair 15 s / 0.15 s,
 #    rescaled to this chip), goodput = largest rate with >= 90 % attainment.
@@ -49,6 +59,7 @@ for s in paged disaggregated; do
     --slo-ttft 5 --slo-tpot 0.4 --slo-target 0.9 --csv "$out/longbench_$s.csv" --json "$out/longbench_$s.json"
 done
 
+step "4/5 run time"
 # 4. Run time: every scheduler on a 2,000-request opt-13b trace in a fresh process (cost-model
 #    engine runs included), plus one 10,000-request run.
 echo "scheduler,trace,requests,rate_per_s,wall_s" > "$out/runtime.csv"
@@ -66,6 +77,87 @@ echo "paged,sharegpt,10000,$(sc 0.5),$(echo "$t1 - $t0" | bc)" >> "$out/runtime.
 "$bin" serve "${common[@]}" --trace slora --requests 2000 --rate "$(sc 0.5)" --scheduler paged --lora \
   --json "$out/run_slora2000_paged_lora.json"
 
-py="${PYTHON:-$root/build/venv/bin/python}"
-[ -x "$py" ] || py=python3
 "$py" "$root/scripts/serve_plot.py" "$out"
+fi
+
+# 5. vLLM in its own setting (issue 22; Kwon et al., SOSP 2023, Sections 6.1-6.3): OPT-13B with
+#    fp16 K/V, causal prefill, and the K/V slots of one A100-40GB (Table 1: 12 GB of K/V,
+#    15.7K slots). vLLM (paged, block 16, vLLM's default preemption and 4 GiB swap,
+#    PagedAttention gather +20 %, Section 7.1) against Orca (Oracle), (Pow2), (Max) with
+#    contiguous first-fit reservations; max 256 sequences and 2560 batched tokens per iteration
+#    (vLLM's defaults) for all. ShareGPT-like 1,000 requests, Alpaca-like 2,000; then Fig. 15's
+#    sharing on Alpaca: 2, 4, 6 parallel samples and beams at 10 req/s; vLLM without the gather
+#    overhead as an ablation. Twice: iterations priced on tpu-llm (the fast engine; 32 GiB, the
+#    tpusim preset closest in memory to the A100) into vllm/, and by the A100-40GB's roofline
+#    (`--device a100-40gb --device-dtype fp16`, workloads/devices/a100-40gb.yaml) into vllm/a100-40gb/.
+vllm_study() {  # DIR "PRICING ARGS" SHAREGPT_RATES ALPACA_RATES WHAT TAG PREFIX_RATES WIDTH_RATES
+  local vdir=$1 what=$5 tag=$6 prates=$7 wrates=$8
+  local -a price
+  read -r -a price <<<"$2"
+  declare -A vrates=([sharegpt]=$3 [alpaca]=$4)
+  declare -A vreqs=([sharegpt]=1000 [alpaca]=2000)
+  mkdir -p "$vdir"
+  local vcommon=(--model opt-13b --seed 1 --force --quiet --kv-dtype fp16 --causal-prefill
+    --kv-capacity-tokens 15700 --max-batch 256 --max-batch-tokens 2560 "${price[@]}")
+  local vbase=(--scheduler paged --block-size 16 --preemption auto --swap-space-gib 4)
+  local vpaged=("${vbase[@]}" --paged-attention-overhead 0.2)
+  for t in sharegpt alpaca; do
+    echo "  $tag, $t: vllm"
+    "$bin" serve "${vcommon[@]}" "${vpaged[@]}" --trace $t --requests ${vreqs[$t]} \
+      --sweep-rates ${vrates[$t]} --csv "$vdir/${t}_vllm.csv" --json "$vdir/${t}_vllm.json"
+    echo "  $tag, $t: vllm without the gather overhead (ablation)"
+    "$bin" serve "${vcommon[@]}" "${vbase[@]}" --paged-attention-overhead 0 --trace $t \
+      --requests ${vreqs[$t]} --sweep-rates ${vrates[$t]} --csv "$vdir/${t}_vllm-nogather.csv"
+    for r in oracle pow2 max; do
+      echo "  $tag, $t: orca-$r"
+      "$bin" serve "${vcommon[@]}" --scheduler continuous --reserve $r --trace $t --requests ${vreqs[$t]} \
+        --sweep-rates ${vrates[$t]} --csv "$vdir/${t}_orca-$r.csv" --json "$vdir/${t}_orca-$r.json"
+    done
+  done
+  for w in 2 4 6; do
+    echo "  $tag, alpaca: $w samples, beam width $w"
+    "$bin" serve "${vcommon[@]}" "${vpaged[@]}" --trace alpaca --requests 1000 --rate 10 --samples $w \
+      --csv "$vdir/alpaca_samples$w.csv" --json "$vdir/alpaca_samples$w.json"
+    "$bin" serve "${vcommon[@]}" "${vpaged[@]}" --trace alpaca --requests 1000 --rate 10 --beam-width $w \
+      --csv "$vdir/alpaca_beam$w.csv" --json "$vdir/alpaca_beam$w.json"
+  done
+  # Fig. 14: parallel sampling and beam search of widths 2, 4, 6 on Alpaca, vLLM vs Orca (Oracle),
+  # which reserves a region per sequence (no sharing).
+  for kind in samples beam-width; do
+    for w in 2 4 6; do
+      local f="alpaca_${kind%-width}$w"
+      echo "  $tag, alpaca, --$kind $w: vllm, orca-oracle"
+      "$bin" serve "${vcommon[@]}" "${vpaged[@]}" --trace alpaca --requests 1000 --$kind $w \
+        --sweep-rates $wrates --csv "$vdir/${f}_sweep_vllm.csv"
+      "$bin" serve "${vcommon[@]}" --scheduler continuous --reserve oracle --trace alpaca \
+        --requests 1000 --$kind $w --sweep-rates $wrates --csv "$vdir/${f}_sweep_orca-oracle.csv"
+    done
+  done
+  # Fig. 16: a prefix every prompt shares (one-shot 80 tokens, five-shot 341) on LLaMA-13B; the
+  # WMT16 translation lengths are not shipped, Alpaca-like lengths stand in for them.
+  for p in 80 341; do
+    echo "  $tag, shared prefix $p: vllm, orca-oracle"
+    local pcommon=("${vcommon[@]/opt-13b/llama-13b}" --trace alpaca --requests 2000 --shared-prefix $p
+      --sweep-rates $prates)
+    "$bin" serve "${pcommon[@]}" "${vpaged[@]}" --csv "$vdir/prefix${p}_vllm.csv"
+    "$bin" serve "${pcommon[@]}" --scheduler continuous --reserve oracle --csv "$vdir/prefix${p}_orca-oracle.csv"
+  done
+  cat > "$vdir/setting.md" <<SETTING
+Setting: \`tpusim serve ${vcommon[*]}\`; vLLM adds \`${vpaged[*]}\`; the Orca baselines are
+\`--scheduler continuous --reserve oracle|pow2|max\`. Iterations priced on $what; the K/V slots
+are the A100-40GB's of vLLM's Table 1 (15.7K at fp16). Rates in req/s; ShareGPT-like
+${vreqs[sharegpt]} requests, Alpaca-like ${vreqs[alpaca]}. Shared prefix (Fig. 16): the same with
+\`--model llama-13b --trace alpaca --requests 2000 --shared-prefix 80|341\`.
+SETTING
+  "$py" "$root/scripts/vllm_plot.py" "$vdir"
+}
+step "5/5 vLLM setting: paged vs Orca (Oracle, Pow2, Max), priced on $arch"
+vllm_study "$out/vllm" "--arch $arch" 0.5,1,1.5,2,2.5,3,3.5,4,5 5,10,15,20,25,30,35,40,50 \
+  "the \`$arch\` preset by the fast engine" "$arch" 2,5,10,15,20,25,30,40 \
+  1,2,3,4,5,6,8,10,12,15,20,25,30
+step "5/5 vLLM setting, priced by the A100-40GB roofline"
+vllm_study "$out/vllm/a100-40gb" "--arch $arch --device a100-40gb --device-dtype fp16" \
+  0.5,1,1.5,2,2.5,3,3.5,4,5,6 5,10,20,40,60,70,80,90,100,120,150 \
+  "the A100-40GB's roofline (\`--device a100-40gb --device-dtype fp16\`, models/baselines.h Eq. B1-B3, B7, B8)" \
+  a100-40gb 5,10,20,30,40,50,60,80,100,120 2,4,6,8,10,15,20,30,40,60,80,100
+step "done"

@@ -10,6 +10,7 @@
 #include "sim/cli/options.h"
 #include "sim/cli/progress.h"
 #include "sim/common/files.h"
+#include "sim/studies/serve/request_trace.h"
 #include "sim/studies/serve/serve_study.h"
 
 using nlohmann::json;
@@ -129,9 +130,41 @@ Command add_serve_command(CLI::App& app) {
   s->add_option("--block-size", o.block_size, "Paged K/V block, tokens")
       ->capture_default_str()
       ->check(CLI::Range(1u, kMaxBlockTokens));
-  s->add_option("--preemption", o.preemption, "Paged preemption")
+  s->add_option("--preemption", o.preemption,
+                "Paged preemption (auto = vLLM's: recompute one sequence, swap a group)")
       ->capture_default_str()
-      ->check(CLI::IsMember({"recompute", "swap"}));
+      ->check(CLI::IsMember({"recompute", "swap", "auto"}));
+  s->add_option("--swap-space-gib", o.swap_space_gib, "Paged host swap space, GiB (vLLM: 4)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, kMaxSwapSpaceGib));
+  s->add_option("--paged-attention-overhead", o.paged_attention_overhead,
+                "Paged decode attention's block-table gather, fraction added (vLLM: 0.2)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 10.0));
+  s->add_option("--kv-dtype", o.kv_dtype, "K/V cache element type (vLLM: fp16)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"int8", "fp16"}));
+  s->add_flag("--causal-prefill", o.causal_prefill,
+              "Halve prefill attention for causal masking (counts x (p+1)/(2p))");
+  s->add_option("--samples", o.samples, "Parallel samples per request, sharing the prompt")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, kMaxSeqWidth));
+  s->add_option("--beam-width", o.beam_width, "Beam search width (0 = none)")
+      ->capture_default_str()
+      ->check(CLI::Range(0u, kMaxSeqWidth));
+  s->add_option(
+       "--device", o.device,
+       "Price iterations on a baseline device's roofline (workloads/devices/ name or YAML)")
+      ->capture_default_str();
+  s->add_option("--device-dtype", o.device_dtype, "The device's dtype (default: its own)")
+      ->check(CLI::IsMember({"int8", "fp16", "bf16", "fp32"}));
+  s->add_option("--shared-prefix", o.shared_prefix,
+                "Tokens of a prefix every prompt starts with (paged: computed once, shared)")
+      ->capture_default_str()
+      ->check(CLI::Range(0u, kMaxBlockTokens));
+  s->add_option("--kv-capacity-tokens", o.kv_capacity_tokens,
+                "K/V token slots (0 = weight memory left by the weights)")
+      ->capture_default_str();
   s->add_option("--reserve", o.reserve, "Contiguous K/V reservation")
       ->capture_default_str()
       ->check(CLI::IsMember({"max", "pow2", "oracle"}));

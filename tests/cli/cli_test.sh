@@ -66,6 +66,20 @@ expect compare-slo-chips 2 '--slo-ms: not combined with --chips' -- "$T" compare
 expect serve-tp1 0 '' -- cmp "$tmp/s1.json" "$tmp/s2.json"
 expect serve-tp2 0 'on tpu-llm x2 \(tp 2 pp 1\)' -- "$T" serve --requests 20 --rate 2 --tp 2
 expect serve-chips-bad 2 '--chips 6 --tp 4: chips 6 is not a multiple of tp 4' -- "$T" serve --requests 20 --chips 6 --tp 4
+# vLLM options (issue 22): each bad value exits 2 naming the option and what was expected.
+expect serve-kv-dtype-bad 2 '--kv-dtype: .*bf8' -- "$T" serve --requests 20 --kv-dtype bf8
+expect serve-preemption-bad 2 '--preemption: .*drop' -- "$T" serve --requests 20 --preemption drop
+expect serve-swap-bad 2 '--swap-space-gib: .*' -- "$T" serve --requests 20 --swap-space-gib -1
+expect serve-gather-bad 2 '--paged-attention-overhead: .*' -- "$T" serve --requests 20 --paged-attention-overhead 11
+expect serve-samples-bad 2 '--samples: .*' -- "$T" serve --requests 20 --samples 0
+expect serve-beam-bad 2 '--beam-width: .*' -- "$T" serve --requests 20 --beam-width 65
+expect serve-both-bad 2 'samples and beam_width' -- "$T" serve --requests 20 --samples 2 --beam-width 2
+expect serve-width-batch-bad 2 'at most max_batch 2' -- "$T" serve --requests 20 --samples 4 --max-batch 2
+expect serve-prefix-bad 2 'shared_prefix 2000: allowed 0..1024' -- "$T" serve --requests 20 --shared-prefix 2000
+expect serve-device-bad 2 'nope' -- "$T" serve --requests 20 --device nope
+expect serve-device-dtype-bad 2 '--device-dtype: .*fp64' -- "$T" serve --requests 20 --device a100 --device-dtype fp64
+expect serve-device 0 'on a100-40gb \(roofline, fp16\)' -- "$T" serve --requests 20 --rate 2 --scheduler paged --device a100-40gb --device-dtype fp16
+expect serve-beam 0 'paged on tpu-llm' -- "$T" serve --requests 20 --rate 2 --scheduler paged --trace alpaca --beam-width 4 --kv-dtype fp16 --causal-prefill --preemption auto
 expect sweep-chips-bad 2 '--chips 6 --tp 4: chips 6 is not a multiple of tp 4' -- "$T" sweep "$ROOT/tests/studies/sweep/small.yaml" --out "$tmp/sw" --chips 6 --tp 4
 # Applications (issue 24): a run, its report files, and bad files naming the file and the key.
 expect app-run 0 'bottleneck image_tower' -- "$T" app video-search --rate 1 --requests 20 --out "$tmp/app"

@@ -9,6 +9,7 @@
 
 #include "models/baselines.h"
 #include "models/config.h"
+#include "sim/compiler/baseline_ops.h"  // baseline_workload
 #include "sim/compiler/workload.h"
 
 namespace tpusim {
@@ -23,12 +24,6 @@ struct CompareOptions {
   // the accelerator side becomes that tp x pp system (`compare --chips/--tp/--pp`). Null: one chip.
   nlohmann::json multichip_report;
 };
-
-// The workload's GEMMs and vector work per run, from its layers (sim/compiler/workload.h): dense
-// terms (m = rows of the term's items, k, n), convolutions (m = output pixels, k = C_in kh kw, n =
-// C_out), attention (scores and context per head and sequence, K/V read as weights), and
-// elementwise work as vector ops. `examples` = the batch (sequences for LLMs).
-BaselineWorkload baseline_workload(const Workload& wl);
 
 // The comparison report: `devices` (accelerator first, then rooflines, then measured entries)
 // with the fields of issue 8, and ratios to Haswell (Table 6) and perf/W ratios (Figure 9).

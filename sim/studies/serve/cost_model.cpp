@@ -12,6 +12,7 @@
 #include "models/data_files.h"
 #include "models/errors.h"
 #include "models/yaml_reader.h"
+#include "sim/compiler/baseline_ops.h"
 #include "sim/compiler/lowering.h"
 #include "sim/compiler/workload.h"
 #include "sim/engines/fast/fast_engine.h"
@@ -38,6 +39,12 @@ uint32_t field_u32(const YAML::Node& t, const char* key, uint32_t fallback,
 }
 
 }  // namespace
+
+uint32_t kv_dtype_bytes(const std::string& dtype) {
+  if (dtype == "int8") return 1;
+  if (dtype == "fp16") return 2;
+  throw InputError(fmt::format("kv_dtype {}: one of int8, fp16", dtype));
+}
 
 EventCounts scaled(const EventCounts& c, uint64_t k) {
   EventCounts out;
@@ -75,6 +82,7 @@ EventCounts lerp(const EventCounts& a, const EventCounts& b, uint64_t num, uint6
 CostModel::CostModel(const TpuConfig& cfg, const std::string& model, const CostOptions& opt)
     : cfg_(cfg), opt_(opt) {
   if (opt_.bucket == 0) throw InputError("cost bucket: must be >= 1");
+  info_.kv_dtype_bytes = kv_dtype_bytes(opt_.kv_dtype);
   const std::string path = model_path(model);
   YAML::Node doc = load_yaml_file(path);
   if (!doc.IsMap() || !doc["transformer"] || !doc["transformer"].IsMap())
@@ -104,6 +112,23 @@ CostModel::CostModel(const TpuConfig& cfg, const std::string& model, const CostO
   if (opt_.tp == 0 || opt_.pp == 0) throw InputError("tp and pp must be at least 1");
   if (opt_.collective_bytes == 0 || opt_.collective_bytes > 8)
     throw InputError("collective_bytes: allowed 1..8");
+  if (!opt_.device.empty()) {
+    if (opt_.parallel())
+      throw InputError("device: pricing on a baseline device serves one device (no tp / pp)");
+    dev_ = load_baseline_device(opt_.device);
+    if (!opt_.device_dtype.empty()) {
+      const auto& names = baseline_dtypes();
+      if (std::find(names.begin(), names.end(), opt_.device_dtype) == names.end())
+        throw InputError(
+            fmt::format("device_dtype {}: one of int8, fp16, bf16, fp32", opt_.device_dtype));
+      dev_.dtype = opt_.device_dtype;
+    }
+    if (!(dev_.peak_ops_per_s() > 0.0))
+      throw InputError(fmt::format("{}: device {} has no {} peak (device_dtype)", dev_.file,
+                                   dev_.name, dev_.dtype));
+  } else if (!opt_.device_dtype.empty()) {
+    throw InputError("device_dtype: needs a device");
+  }
   // At batch 1 and context 1 a stage's K/V bytes are those of one token.
   if (opt_.parallel())
     stages_ = weight_balanced_stages(wl, opt_.tp, opt_.pp, opt_.collective_bytes);
@@ -138,7 +163,9 @@ CostModel::Split CostModel::run(const std::string& yaml_text, const std::string&
       if (g.name == "head") keep.push_back(std::move(g));
     wl.groups = std::move(keep);
   }
-  Split s = opt_.parallel() ? simulate_parallel(wl, head_only) : simulate(wl);
+  Split s = !opt_.device.empty() ? simulate_device(wl)
+            : opt_.parallel()    ? simulate_parallel(wl, head_only)
+                                 : simulate(wl);
   ++engine_runs_;
   engine_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return s;
@@ -169,6 +196,40 @@ CostModel::Split CostModel::simulate(const Workload& wl) {
                        : info.group == "head"             ? s.head
                                                           : s.dense;
     dst.useful_macs += info.useful_macs * info.repeat;
+  }
+  return s;
+}
+
+CostModel::Split CostModel::simulate_device(const Workload& wl) {
+  // The workload cut into the three parts by layer, each part's ops timed on the device.
+  Workload parts[3] = {wl, wl, wl};  // dense, attention, head
+  for (int p = 0; p < 3; ++p) {
+    std::vector<LayerGroup> keep;
+    for (const LayerGroup& g : wl.groups) {
+      LayerGroup k = g;
+      k.layers.clear();
+      for (const Layer& l : g.layers) {
+        const int part = l.kind == LayerKind::kAttention ? 1 : g.name == "head" ? 2 : 0;
+        if (part == p) k.layers.push_back(l);
+      }
+      if (!k.layers.empty()) keep.push_back(std::move(k));
+    }
+    parts[p].groups = std::move(keep);
+  }
+  Split s;
+  EventCounts* dst[3] = {&s.dense, &s.attention, &s.head};
+  for (int p = 0; p < 3; ++p) {
+    const BaselineWorkload bw = baseline_workload(parts[p]);
+    double seconds = 0.0, ops = 0.0;
+    for (const BaselineOp& op : bw.ops) {
+      seconds += roofline_op(dev_, op).seconds;
+      ops += op.gemm_ops();
+    }
+    if (p == 0) seconds += baseline_host_s(dev_, baseline_workload(wl));  // Eq. B8, once
+    EventCounts& c = *dst[p];
+    c.cycles = uint64_t(std::ceil(seconds * cfg_.clock_hz()));
+    c.non_matrix_cycles = c.cycles;
+    c.useful_macs = uint64_t(ops / 2.0);
   }
   return s;
 }
@@ -256,7 +317,15 @@ EventCounts CostModel::dense(uint64_t tokens) {
 }
 
 const EventCounts& CostModel::prefill_attention(uint32_t prompt_len) {
-  return prefill_point(round_up(prompt_len)).attention;
+  const uint32_t p = round_up(prompt_len);
+  if (!opt_.causal_prefill) return prefill_point(p).attention;
+  auto it = prefill_attn_.find(p);
+  if (it == prefill_attn_.end()) {
+    // p (p + 1) / 2 of the p^2 (query, key) pairs: counts x (p + 1) / (2 p).
+    EventCounts half = divided(scaled(prefill_point(p).attention, uint64_t(p) + 1), 2ull * p);
+    it = prefill_attn_.emplace(p, half).first;
+  }
+  return it->second;
 }
 
 const EventCounts& CostModel::decode_attention(uint32_t context_len, uint64_t batch) {
@@ -314,7 +383,7 @@ EventCounts CostModel::lora_extra(uint32_t adapters) {
 
 EventCounts CostModel::iteration(const std::vector<uint32_t>& prefill,
                                  const std::vector<uint32_t>& decode, uint32_t adapters,
-                                 double* comm_j) {
+                                 double* comm_j, double decode_attention_overhead) {
   uint64_t tokens = decode.size();
   for (uint32_t p : prefill) tokens += p;
   EventCounts c = dense(tokens);
@@ -325,7 +394,16 @@ EventCounts CostModel::iteration(const std::vector<uint32_t>& prefill,
     *comm_j += dense_comm_j(tokens) + head_.at(s).head_comm_j;
   }
   for (uint32_t p : prefill) c += prefill_attention(p);
-  for (uint32_t ctx : decode) c += decode_attention(ctx, decode.size());
+  EventCounts attn;
+  for (uint32_t ctx : decode) attn += decode_attention(ctx, decode.size());
+  // On the chip an fp16 cache is two int8 K/V tiles per element; a device moves its own dtype.
+  if (info_.kv_dtype_bytes > 1 && opt_.device.empty()) attn = scaled(attn, info_.kv_dtype_bytes);
+  if (decode_attention_overhead > 0.0) {
+    const uint64_t extra = uint64_t(std::ceil(double(attn.cycles) * decode_attention_overhead));
+    attn.cycles += extra;
+    attn.non_matrix_cycles += extra;
+  }
+  c += attn;
   if (adapters) c += lora_extra(adapters);
   return c;
 }

@@ -44,6 +44,7 @@
 #include <string>
 #include <vector>
 
+#include "models/baselines.h"
 #include "models/config.h"
 #include "models/event_counts.h"
 #include "sim/studies/multichip/multichip.h"
@@ -55,9 +56,10 @@ struct ModelInfo {
   std::string name;
   std::string file;
   uint32_t layers = 0, d_model = 0, heads = 0, kv_heads = 0, d_head = 0, max_context = 0;
-  uint64_t weight_bytes = 0;  // int8 model weights (Workload::weight_bytes)
-  // K and V of one token in every layer, int8 (the lowering keeps the cache in int8).
-  uint64_t kv_bytes_per_token() const { return 2ull * layers * kv_heads * d_head; }
+  uint64_t weight_bytes = 0;    // int8 model weights (Workload::weight_bytes)
+  uint32_t kv_dtype_bytes = 1;  // bytes per K/V element (CostOptions::kv_dtype)
+  // K and V of one token in every layer at the K/V dtype (the lowering itself keeps int8).
+  uint64_t kv_bytes_per_token() const { return 2ull * layers * kv_heads * d_head * kv_dtype_bytes; }
 };
 
 struct CostOptions {
@@ -65,8 +67,30 @@ struct CostOptions {
   uint32_t lora_rank = 16;        // rank of every adapter (targets q, k, v, o)
   uint32_t tp = 1, pp = 1;        // tensor x pipeline split of every serving instance (see above)
   uint32_t collective_bytes = 1;  // bytes per activation element in collectives and stage links
+  // The K/V cache's element type, a stated choice (issue 22): "int8" (what the lowering
+  // computes with) or "fp16" (vLLM's, Orca's and DistServe's setting). fp16 doubles the bytes
+  // per token (capacity, swap and transfer bytes) and doubles each decode sequence's attention
+  // counts (the engine moves int8 K/V tiles: an fp16 cache is two of them per element).
+  std::string kv_dtype = "int8";
+  // Causal halving of prefill attention, a stated choice: the lowering's prefill attention
+  // counts every (query, key) pair; a causal decoder needs p (p + 1) / 2 of the p^2, so with
+  // causal_prefill every counter of a prefill's attention part is scaled by (p + 1) / (2 p).
+  bool causal_prefill = false;
+  // Price iterations on a roofline baseline device instead of the chip (`serve --device`,
+  // issue 22): a workloads/devices/ name or YAML path; empty = the chip. Each run's ops
+  // (sim/compiler/baseline_ops.h) are timed by Eq. B1-B3 and B7 of models/baselines.h in
+  // `device_dtype` (empty = the device's own dtype), which also sizes every byte the device
+  // moves, K/V included (kv_dtype then sets only the K/V capacity and swap / transfer bytes);
+  // the run's host time (Eq. B8: kernel launches, I/O) is charged once per iteration, to dense.
+  // The counts hold the time as non-matrix cycles of the arch's clock and the useful MACs; the
+  // energy of the chip's model is not the device's. One chip only (no tp / pp).
+  std::string device;
+  std::string device_dtype;
   bool parallel() const { return tp * pp > 1; }
 };
+
+// Bytes of one K/V element for a CostOptions::kv_dtype; throws InputError for another name.
+uint32_t kv_dtype_bytes(const std::string& dtype);
 
 class CostModel {
  public:
@@ -77,13 +101,18 @@ class CostModel {
   const TpuConfig& config() const { return cfg_; }
   const ModelInfo& model() const { return info_; }
   const CostOptions& options() const { return opt_; }
+  // The baseline device iterations are priced on (CostOptions::device), or null for the chip.
+  const BaselineDevice* device() const { return opt_.device.empty() ? nullptr : &dev_; }
 
   // Counts of one iteration (see the header comment). `prefill` holds prompt lengths in tokens,
   // `decode` context lengths (tokens attended, the new one included); `adapters` distinct LoRA
   // adapters (0 = none). Lengths are 1..max_context. With tp x pp, `comm_j` (when given) is
   // increased by the iteration's interconnect energy, J (LoRA adapters' collectives excluded).
+  // `decode_attention_overhead` (>= 0): decode attention costs that fraction more, charged as
+  // non-matrix cycles (PagedAttention's block-table gather; see scheduler.h).
   EventCounts iteration(const std::vector<uint32_t>& prefill, const std::vector<uint32_t>& decode,
-                        uint32_t adapters, double* comm_j = nullptr);
+                        uint32_t adapters, double* comm_j = nullptr,
+                        double decode_attention_overhead = 0.0);
   double seconds(const EventCounts& c) const { return double(c.cycles) / cfg_.clock_hz(); }
 
   EventCounts dense(uint64_t tokens);
@@ -110,6 +139,7 @@ class CostModel {
             uint64_t prompt_len, uint64_t context_len, bool head_only);
   Split simulate(const Workload& wl);
   Split simulate_parallel(const Workload& wl, bool head_only);
+  Split simulate_device(const Workload& wl);
   double dense_comm_j(uint64_t tokens);
   uint32_t round_up(uint64_t n) const;
   // Token counts of dense(T): powers of two below `bucket` (a decode step's few tokens cost
@@ -120,9 +150,11 @@ class CostModel {
 
   TpuConfig cfg_;
   CostOptions opt_;
+  BaselineDevice dev_;  // CostOptions::device, when set
   ModelInfo info_;
   std::string base_yaml_;  // the model without adapters
   std::map<uint32_t, Split> prefill_;
+  std::map<uint32_t, EventCounts> prefill_attn_;  // causal_prefill: scaled, by bucketed length
   std::map<std::pair<uint32_t, uint64_t>, EventCounts> decode_attn_;
   std::map<uint64_t, Split> head_;
   std::map<uint32_t, EventCounts> lora_;

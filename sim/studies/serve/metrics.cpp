@@ -62,7 +62,7 @@ json summarize(const ScheduleResult& r, const CostModel& cost, const SloTargets&
     const RequestResult& q = r.requests[i];
     if (i == 0 || q.request.arrival_s < first) first = q.request.arrival_s;
     last = std::max(last, q.finish_s);
-    out_tokens += q.request.output_len;
+    out_tokens += uint64_t(q.request.output_len) * q.request.width;
     in_tokens += q.request.prompt_len;
     ttft.push_back(q.ttft_s());
     if (q.request.output_len > 1) tpot.push_back(q.tpot_s());
@@ -133,9 +133,27 @@ json summarize(const ScheduleResult& r, const CostModel& cost, const SloTargets&
       {"kv_utilization", r.kv_utilization},
       {"kv_allocated_fraction", r.kv_allocated_fraction},
       {"kv_capacity_tokens", r.kv_capacity_tokens},
+      {"kv_memory",
+       {{"used", r.kv_used},
+        {"reserved", r.kv_reserved},
+        {"internal_fragmentation", r.kv_internal},
+        {"external_fragmentation", r.kv_external},
+        {"free", r.kv_free},
+        {"token_share_of_occupied",
+         r.kv_used + r.kv_reserved + r.kv_internal + r.kv_external > 0
+             ? r.kv_used / (r.kv_used + r.kv_reserved + r.kv_internal + r.kv_external)
+             : 0.0},
+        {"sharing_saving", r.kv_sharing_saving},
+        {"copy_on_writes", r.copy_on_writes}}},
       {"kv_bytes_per_token", cost.model().kv_bytes_per_token()},
       {"preemptions", r.preemptions},
       {"swap_bytes", r.swap_bytes},
+      {"swap",
+       {{"blocks", r.swap_blocks},
+        {"transfers", r.swap_transfers},
+        {"peak_blocks", r.swap_peak_blocks},
+        {"capacity_blocks", r.swap_capacity_blocks},
+        {"fallbacks_to_recompute", r.swap_fallbacks}}},
       {"kv_transfer_bytes", r.kv_transfer_bytes},
       {"batch", {{"mean", r.mean_running}, {"max", r.max_running}}},
       {"chips", chips},

@@ -121,8 +121,28 @@ bool is_trace_file(const std::string& name) { return looks_like_path(name, {".cs
 std::vector<Request> make_trace(const TraceOptions& opt) {
   if (opt.max_context < 2)
     throw InputError(fmt::format("max_context {}: must be at least 2", opt.max_context));
+  if (opt.samples < 1 || opt.samples > kMaxSeqWidth)
+    throw InputError(fmt::format("samples {}: allowed 1..{}", opt.samples, kMaxSeqWidth));
+  if (opt.beam_width > kMaxSeqWidth)
+    throw InputError(fmt::format("beam_width {}: allowed 0..{}", opt.beam_width, kMaxSeqWidth));
+  if (opt.beam_width > 0 && opt.samples > 1)
+    throw InputError("samples and beam_width: choose parallel sampling or beam search, not both");
+  if (opt.shared_prefix > opt.max_context / 2)
+    throw InputError(fmt::format("shared_prefix {}: allowed 0..{} (half of max_context)",
+                                 opt.shared_prefix, opt.max_context / 2));
+  auto widen = [&opt](std::vector<Request>& reqs) {
+    for (Request& r : reqs) {
+      r.width = opt.beam_width ? opt.beam_width : opt.samples;
+      r.beam = opt.beam_width > 0;
+      if (opt.shared_prefix == 0) continue;
+      r.prefix_len = opt.shared_prefix;
+      r.prompt_len = std::min(r.prompt_len + opt.shared_prefix, opt.max_context - 1);
+      r.output_len = std::max(1u, std::min(r.output_len, opt.max_context - r.prompt_len));
+    }
+  };
   if (is_trace_file(opt.name)) {
     std::vector<Request> reqs = load_trace_csv(opt.name, opt.max_context, opt.requests);
+    widen(reqs);
     if (opt.adapters > 0) {
       Rng rng(opt.seed ^ 0x5eedada9ull);
       ZipfSampler zipf(opt.adapters, opt.zipf_alpha);
@@ -195,6 +215,7 @@ std::vector<Request> make_trace(const TraceOptions& opt) {
     if (zipf) r.adapter = int32_t(zipf->sample(ad_rng));
     out.push_back(r);
   }
+  widen(out);
   return out;
 }
 

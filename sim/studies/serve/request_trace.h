@@ -20,7 +20,17 @@ struct Request {
   uint32_t prompt_len = 0;  // tokens, >= 1
   uint32_t output_len = 0;  // generated tokens, >= 1 (the first comes out of the prefill)
   int32_t adapter = -1;     // LoRA adapter index, -1 = none
+  // Sequences decoded for the request (vLLM Section 4.4): `width` parallel samples of
+  // output_len tokens each sharing the prompt (beam = false), or a beam search of `width` beams
+  // (beam = true). 1 = one sequence.
+  uint32_t width = 1;
+  bool beam = false;
+  // The first prefix_len tokens of the prompt are a prefix every request shares (a system
+  // prompt or few-shot examples, vLLM Section 4.4 / 6.4); 0 = none.
+  uint32_t prefix_len = 0;
 };
+
+constexpr uint32_t kMaxSeqWidth = 64;  // samples / beam width of one request
 
 // One named length distribution (see trace_names()).
 struct TraceShape {
@@ -41,6 +51,11 @@ struct TraceOptions {
   uint32_t max_context = 2048;      // prompt + output <= max_context (outputs are clipped to fit)
   uint32_t adapters = 0;            // > 0: each request gets an adapter, Zipf(alpha) popularity
   double zipf_alpha = 1.0;
+  uint32_t samples = 1;     // parallel samples per request (1..kMaxSeqWidth)
+  uint32_t beam_width = 0;  // > 0: beam search of this width instead (1..kMaxSeqWidth)
+  // Tokens of a prefix shared by every request, prepended to each prompt (outputs clipped to
+  // max_context); 0..max_context / 2.
+  uint32_t shared_prefix = 0;
 };
 
 // True when `name` names a CSV file rather than a built-in trace (it ends in .csv or has a '/').

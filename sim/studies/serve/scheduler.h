@@ -10,11 +10,26 @@
 //   next iteration (its whole prompt as prefill, beside the others' decode steps) when the batch
 //   has room (max_batch sequences, max_batch_tokens prefill tokens) and its contiguous KV
 //   reservation fits; a finished request leaves at once.
-// - paged: continuous with vLLM's paged KV cache: blocks allocated as sequences grow; when a
-//   running sequence needs a block and none is free, the most recently admitted sequence is
-//   preempted, by recompute (its blocks freed; later re-prefilled over prompt + generated tokens)
-//   or swap (its blocks copied to host memory over the host link and back on resume; the copy
-//   time is added to the iteration, host memory is unbounded).
+// - paged: continuous with vLLM's paged K/V cache (Kwon et al., SOSP 2023), kept by
+//   BlockManager (block_manager.h): block tables, reference counts, copy-on-write. A request of
+//   width w (Request::width: parallel samples or beams) is one sequence group: its prompt is
+//   prefilled once, its w sequences share the prompt's blocks (the last, partly filled prompt
+//   block copied on write), and a beam search re-forks beams every step (kBeamForkProbability).
+//   When a running sequence needs a block and none is free, the most recently admitted group is
+//   preempted (vLLM's policy) by `preemption`: recompute (its blocks freed; later re-prefilled
+//   over prompt + generated tokens, each of its sequences in full), swap (its blocks copied to
+//   at most swap_space_bytes of host blocks and back on resume; a group that does not fit falls
+//   back to recompute and is counted), or auto (vLLM's default: recompute for one sequence, swap
+//   for a group of several). A swapped block costs 2 x layers host-link transfers (vLLM keeps K
+//   and V per layer and copies each block of each with one DMA), each host_link.latency_cycles
+//   plus its bytes at the link's bandwidth, so small blocks pay more per byte; the copy time is
+//   added to the iteration. PagedAttention's block-table gather: decode attention costs
+//   paged_attention_overhead more (vLLM Section 7.1 measures its kernel 20-26 % slower than
+//   FasterTransformer's; 0 by default). A prefix all requests share (Request::prefix_len): its
+//   full blocks are computed ahead (not charged) and held for the whole run; each group shares
+//   them and prefills only the rest of its prompt (priced as a prefill of that many tokens, so
+//   their attention to the prefix is not charged). A swapped group's prefix blocks are copied
+//   like its own and come back unshared.
 // - disaggregated: DistServe: a prefill chip runs FCFS prefill batches (max_batch_tokens) and
 //   emits the first token; the request's K/V moves over a link of kv_link_gb_s (one transfer at a
 //   time, FIFO) to a decode chip that runs paged continuous batching of decode steps only. No
@@ -40,15 +55,28 @@ struct SchedulerOptions {
   uint32_t max_batch = 128;              // sequences per iteration
   uint32_t max_batch_tokens = 0;  // prefill tokens per iteration; 0 = the model's max_context
   uint32_t block_size = 16;       // paged KV block, token slots
-  std::string preemption = "recompute";  // recompute | swap
-  std::string reserve = "max";           // contiguous reservation: max | pow2 | oracle
-  double kv_link_gb_s = 32.0;            // disaggregated K/V link, 1 GB/s = 1e9 bytes/s
+  std::string preemption = "recompute";  // recompute | swap | auto (paged)
+  // Host swap space of the paged allocator, bytes (vLLM's default swap_space: 4 GiB).
+  uint64_t swap_space_bytes = uint64_t(4) << 30;
+  double paged_attention_overhead = 0.0;  // fraction added to paged decode attention
+  std::string reserve = "max";            // contiguous reservation: max | pow2 | oracle
+  double kv_link_gb_s = 32.0;             // disaggregated K/V link, 1 GB/s = 1e9 bytes/s
   bool lora = false;
   uint64_t kv_capacity_tokens = 0;  // 0 = (weight memory - model weights) / bytes per token
   std::function<void(uint64_t requests)> on_finished;  // told as requests finish (progress bars)
 };
 
 const std::vector<std::string>& scheduler_names();
+
+// Beam search (paged): after every step each beam but the first is, with this probability,
+// replaced by a fork of a better beam chosen uniformly (the candidates of a step concentrate on
+// few parents). An assumption: vLLM's paper gives no rate; seeded per request, deterministic.
+constexpr double kBeamForkProbability = 0.5;
+
+// Host-link seconds to copy `blocks` K/V blocks of `block_bytes` bytes each, as 2 x `layers`
+// DMAs per block (see paged above), each `latency_s` plus its bytes at `bytes_per_s`.
+double swap_seconds(uint64_t blocks, uint64_t block_bytes, uint32_t layers, double latency_s,
+                    double bytes_per_s);
 
 struct RequestResult {
   Request request;
@@ -86,11 +114,25 @@ struct ScheduleResult {
   double kv_utilization = 0.0;         // tokens held / slots allocated, time-weighted
   double kv_allocated_fraction = 0.0;  // slots allocated / capacity, time-weighted
   uint64_t preemptions = 0;
-  uint64_t generated_tokens = 0;  // output tokens produced (padding rows excluded)
+  uint64_t generated_tokens =
+      0;  // output tokens of every sequence (width x output_len; no padding)
   uint64_t swap_bytes = 0;
   uint64_t kv_transfer_bytes = 0;
   uint64_t max_running = 0;   // most sequences in one iteration
   double mean_running = 0.0;  // time-weighted sequences per iteration
+  // K/V memory as in vLLM's Fig. 2, time-weighted fractions of the capacity: token states held,
+  // reserved for tokens still to come (contiguous), internal fragmentation (contiguous: beyond
+  // the true length; paged: the unfilled slots of allocated blocks), external fragmentation
+  // (contiguous: free slots in holes smaller than the next waiting request's region, while one
+  // waits), free. They sum to 1.
+  double kv_used = 0.0, kv_reserved = 0.0, kv_internal = 0.0, kv_external = 0.0, kv_free = 0.0;
+  // Paged: blocks saved by sharing, time-weighted (logical - physical) / logical, and the
+  // copy-on-write block copies; swap: blocks moved, host-link transfers, most host blocks held,
+  // and groups that found the swap space full and were recomputed instead.
+  double kv_sharing_saving = 0.0;
+  uint64_t copy_on_writes = 0;
+  uint64_t swap_blocks = 0, swap_transfers = 0, swap_peak_blocks = 0, swap_fallbacks = 0;
+  uint64_t swap_capacity_blocks = 0;
 };
 
 // Runs `trace` (sorted by arrival) under `opt`. Throws InputError for a bad option or a request
@@ -99,9 +141,10 @@ ScheduleResult simulate(const std::vector<Request>& trace, CostModel& cost,
                         const SchedulerOptions& opt);
 
 // K/V token slots of one chip: (weight memory - model weights) / bytes per token; 0 if the
-// weights alone do not fit. With tp x pp (CostOptions), the slots of the system: the least over
-// the pipeline stages of (weight memory - a chip's weight share) / a chip's K/V bytes per token
-// (its stage's layers, its kv heads), since every token keeps K/V on every stage.
+// weights alone do not fit. With CostOptions::device: (the device's memory_gb - the weights in
+// its dtype) / K/V bytes per token. With tp x pp (CostOptions), the slots of the system: the least
+// over the pipeline stages of (weight memory - a chip's weight share) / a chip's K/V bytes per
+// token (its stage's layers, its kv heads), since every token keeps K/V on every stage.
 uint64_t kv_capacity_tokens(const CostModel& cost);
 
 }  // namespace tpusim::serve

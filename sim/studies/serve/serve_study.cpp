@@ -30,13 +30,14 @@ std::string csv_header() {
   return "scheduler,trace,rate_per_s,requests,throughput_tokens_per_s,throughput_requests_per_s,"
          "ttft_p50_s,ttft_p90_s,ttft_p99_s,tpot_p50_s,tpot_p90_s,tpot_p99_s,"
          "normalized_latency_mean_s_per_token,e2e_mean_s,slo_attainment,kv_utilization,"
-         "kv_allocated_fraction,mean_batch,preemptions,energy_j_per_token\n";
+         "kv_allocated_fraction,mean_batch,preemptions,energy_j_per_token,kv_used,kv_reserved,"
+         "kv_internal_fragmentation,kv_external_fragmentation,kv_sharing_saving,swap_blocks\n";
 }
 
 std::string csv_row(const ServeStudyOptions& a, double rate, const json& s) {
   return fmt::format(
       "{},{},{},{},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:."
-      "6g},{:.6g},{:.6g},{},{:.6g}\n",
+      "6g},{:.6g},{:.6g},{},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{}\n",
       a.scheduler, a.trace, rate, s["requests"].get<uint64_t>(),
       s["throughput_tokens_per_s"].get<double>(), s["throughput_requests_per_s"].get<double>(),
       s["ttft_s"]["p50"].get<double>(), s["ttft_s"]["p90"].get<double>(),
@@ -45,7 +46,11 @@ std::string csv_row(const ServeStudyOptions& a, double rate, const json& s) {
       s["normalized_latency_s_per_token"]["mean"].get<double>(), s["e2e_s"]["mean"].get<double>(),
       s["slo_attainment"].get<double>(), s["kv_utilization"].get<double>(),
       s["kv_allocated_fraction"].get<double>(), s["batch"]["mean"].get<double>(),
-      s["preemptions"].get<uint64_t>(), s["energy_j_per_token"].get<double>());
+      s["preemptions"].get<uint64_t>(), s["energy_j_per_token"].get<double>(),
+      s["kv_memory"]["used"].get<double>(), s["kv_memory"]["reserved"].get<double>(),
+      s["kv_memory"]["internal_fragmentation"].get<double>(),
+      s["kv_memory"]["external_fragmentation"].get<double>(),
+      s["kv_memory"]["sharing_saving"].get<double>(), s["swap"]["blocks"].get<uint64_t>());
 }
 
 }  // namespace
@@ -76,6 +81,25 @@ void validate(const ServeStudyOptions& a) {
   range(a.lora_rank, 1, kMaxLoraRank, "lora_rank");
   range(a.lora_adapters, 0, kMaxLoraAdapters, "lora_adapters");
   nonneg(a.lora_alpha, "lora_alpha");
+  if (!(a.swap_space_gib >= 0.0 && a.swap_space_gib <= kMaxSwapSpaceGib))
+    throw InputError(
+        fmt::format("serve: swap_space_gib {}: allowed 0..{}", a.swap_space_gib, kMaxSwapSpaceGib));
+  if (!(a.paged_attention_overhead >= 0.0 && a.paged_attention_overhead <= 10.0))
+    throw InputError(fmt::format("serve: paged_attention_overhead {}: allowed 0..10",
+                                 a.paged_attention_overhead));
+  kv_dtype_bytes(a.kv_dtype);  // throws for another name
+  if (a.preemption != "recompute" && a.preemption != "swap" && a.preemption != "auto")
+    throw InputError(
+        fmt::format("serve: preemption {}: one of recompute, swap, auto", a.preemption));
+  range(a.samples, 1, kMaxSeqWidth, "samples");
+  range(a.beam_width, 0, kMaxSeqWidth, "beam_width");
+  range(a.shared_prefix, 0, kMaxBlockTokens, "shared_prefix");
+  if (a.samples > 1 && a.beam_width > 0)
+    throw InputError("serve: samples and beam_width: choose parallel sampling or beam search");
+  const uint32_t width = std::max(a.samples, a.beam_width);
+  if (width > a.max_batch)
+    throw InputError(
+        fmt::format("serve: samples / beam_width {}: at most max_batch {}", width, a.max_batch));
   if (a.per_request && a.rates.size() != 1)
     throw InputError("serve: the per-request CSV needs a single rate");
 }
@@ -89,6 +113,10 @@ ServeStudy run_serve_study(const ServeStudyOptions& a, const RateDone& on_rate) 
   co.tp = a.tp;
   co.pp = a.pp;
   co.collective_bytes = a.collective_bytes;
+  co.kv_dtype = a.kv_dtype;
+  co.causal_prefill = a.causal_prefill;
+  co.device = a.device;
+  co.device_dtype = a.device_dtype;
   CostModel cost(cfg, a.model, co);
 
   TraceOptions to;
@@ -100,6 +128,9 @@ ServeStudy run_serve_study(const ServeStudyOptions& a, const RateDone& on_rate) 
   to.max_context = cost.model().max_context;
   to.adapters = a.lora_adapters ? a.lora_adapters : (a.lora ? 200 : 0);
   to.zipf_alpha = a.lora_alpha;
+  to.samples = a.samples;
+  to.beam_width = a.beam_width;
+  to.shared_prefix = a.shared_prefix;
 
   SchedulerOptions so;
   so.scheduler = a.scheduler;
@@ -110,16 +141,21 @@ ServeStudy run_serve_study(const ServeStudyOptions& a, const RateDone& on_rate) 
   so.reserve = a.reserve;
   so.kv_link_gb_s = a.kv_link_gb_s;
   so.lora = a.lora;
+  so.swap_space_bytes = uint64_t(a.swap_space_gib * double(uint64_t(1) << 30));
+  so.paged_attention_overhead = a.paged_attention_overhead;
+  so.kv_capacity_tokens = a.kv_capacity_tokens;
   const SloTargets slo{a.slo_ttft, a.slo_tpot};
 
   std::string trace_desc = "user CSV (arrival_s,prompt_len,output_len[,adapter])";
   for (const auto& s : trace_shapes())
     if (s.name == a.trace) trace_desc = s.description;
-  const std::string setting =
-      fmt::format("{} on {}{} ({}), trace {}", a.scheduler, cfg.name,
-                  co.parallel() ? fmt::format(" x{} (tp {} pp {})", co.tp * co.pp, co.tp, co.pp)
-                                : std::string(),
-                  cost.model().name, a.trace);
+  const std::string setting = fmt::format(
+      "{} on {}{} ({}), trace {}", a.scheduler,
+      cost.device() ? fmt::format("{} (roofline, {})", cost.device()->name, cost.device()->dtype)
+                    : cfg.name,
+      co.parallel() ? fmt::format(" x{} (tp {} pp {})", co.tp * co.pp, co.tp, co.pp)
+                    : std::string(),
+      cost.model().name, a.trace);
 
   ServeStudy out;
   json runs = json::array();
@@ -162,6 +198,8 @@ ServeStudy run_serve_study(const ServeStudyOptions& a, const RateDone& on_rate) 
         {"file", cost.model().file},
         {"weight_bytes", cost.model().weight_bytes},
         {"kv_bytes_per_token", cost.model().kv_bytes_per_token()},
+        {"kv_dtype", a.kv_dtype},
+        {"causal_prefill", a.causal_prefill},
         {"max_context", cost.model().max_context}}},
       {"trace",
        {{"name", a.trace},
@@ -171,24 +209,68 @@ ServeStudy run_serve_study(const ServeStudyOptions& a, const RateDone& on_rate) 
         {"arrival", a.arrival},
         {"cv", a.cv},
         {"adapters", to.adapters},
-        {"zipf_alpha", a.lora_alpha}}},
+        {"zipf_alpha", a.lora_alpha},
+        {"samples", a.samples},
+        {"beam_width", a.beam_width},
+        {"shared_prefix", a.shared_prefix}}},
       {"scheduler",
        {{"name", a.scheduler},
         {"max_batch", a.max_batch},
         {"max_batch_tokens", a.max_batch_tokens ? a.max_batch_tokens : cost.model().max_context},
         {"block_size", a.block_size},
         {"preemption", a.preemption},
+        {"swap_space_gib", a.swap_space_gib},
+        {"paged_attention_overhead", a.paged_attention_overhead},
+        {"kv_capacity_tokens_override", a.kv_capacity_tokens},
         {"reserve", a.reserve},
         {"kv_link_gb_s", a.kv_link_gb_s},
         {"lora", a.lora},
         {"lora_rank", a.lora_rank}}},
-      {"assumptions",
-       {kCostAssumption,
-        "K/V cache int8 in weight memory: capacity = weight memory - model weights",
-        "contiguous allocation packs perfectly (no external fragmentation)",
-        "swap and K/V transfer times add to the iteration / link; host memory unbounded",
-        "LoRA adapters resident; their memory and load time not modelled",
-        "energy: busy counts through models/energy.h plus static power while idle"}}};
+      {"assumptions", json::array()}};
+  json& as = rep["assumptions"];
+  as.push_back(kCostAssumption);
+  if (a.kv_dtype != "fp16")
+    as.push_back("K/V cache int8 in weight memory: capacity = weight memory - model weights");
+  else if (a.device.empty())
+    as.push_back(
+        "K/V cache fp16 in weight memory: capacity = (weight memory - int8 model weights) / fp16 "
+        "K/V bytes per token; decode attention counts doubled (two int8 K/V tiles per fp16 "
+        "element)");
+  else
+    as.push_back("K/V cache fp16: capacity and swap / transfer bytes at 2 bytes per element");
+  as.push_back(a.causal_prefill
+                   ? "prefill attention causal: counts x (p + 1) / (2 p)"
+                   : "prefill attention counts every (query, key) pair (no causal halving)");
+  as.push_back(
+      "contiguous reservations placed first fit and never moved (external fragmentation "
+      "counted); paged: vLLM's block manager (block tables, ref counts, copy-on-write)");
+  as.push_back(
+      "swap: 2 x layers host-link DMAs per block, each the host link's latency plus its bytes, "
+      "added to the iteration; host swap space bounded (swap_space_gib); K/V transfer times "
+      "(disaggregated) add to the link");
+  as.push_back(
+      "paged decode attention gather: + paged_attention_overhead (vLLM Section 7.1: 20-26 %)");
+  if (a.shared_prefix)
+    as.push_back(
+        "shared prefix (paged): its full blocks computed ahead (not charged) and shared; each "
+        "request prefills the rest of its prompt");
+  as.push_back("LoRA adapters resident; their memory and load time not modelled");
+  as.push_back("energy: busy counts through models/energy.h plus static power while idle");
+  if (const BaselineDevice* dev = cost.device()) {
+    rep["device"] = {{"name", dev->name},
+                     {"file", dev->file},
+                     {"dtype", dev->dtype},
+                     {"memory_gb", dev->memory_gb},
+                     {"memory_gb_s", dev->memory_gb_s},
+                     {"peak_ops_per_s", dev->peak_ops_per_s()},
+                     {"compute_efficiency", dev->compute_efficiency},
+                     {"memory_efficiency", dev->memory_efficiency}};
+    rep["assumptions"].push_back(
+        "serve --device: iterations priced by the device's roofline (models/baselines.h Eq. "
+        "B1-B3, B7; host time Eq. B8 once per iteration) over the same ops the chip is given "
+        "(sim/compiler/baseline_ops.h), every byte in the device dtype; energy and carbon are the "
+        "arch's models applied to that time, not the device's");
+  }
   if (co.parallel()) {
     json stages = json::array();
     for (size_t i = 0; i < cost.stages().size(); ++i) {

@@ -17,6 +17,7 @@ constexpr uint32_t kMaxServeBatch = 65536;  // max_batch
 constexpr uint32_t kMaxBlockTokens = 4096;  // block_size, bucket
 constexpr uint32_t kMaxLoraRank = 1024;
 constexpr uint32_t kMaxLoraAdapters = 1000000;
+constexpr double kMaxSwapSpaceGib = 1024.0;
 
 struct ServeStudyOptions {
   std::string arch = "tpu-llm";
@@ -34,8 +35,18 @@ struct ServeStudyOptions {
   uint32_t max_batch = 128;
   uint32_t max_batch_tokens = 0;  // 0 = the model's max_context
   uint32_t block_size = 16;
-  std::string preemption = "recompute";  // recompute | swap
-  std::string reserve = "max";           // max | pow2 | oracle (contiguous schedulers)
+  std::string preemption = "recompute";   // recompute | swap | auto
+  double swap_space_gib = 4.0;            // paged host swap space, GiB (vLLM's default 4)
+  double paged_attention_overhead = 0.0;  // paged decode attention gather, fraction (0..10)
+  std::string kv_dtype = "int8";          // int8 | fp16 (CostOptions::kv_dtype)
+  bool causal_prefill = false;            // CostOptions::causal_prefill
+  uint32_t samples = 1;                   // parallel samples per request
+  uint32_t beam_width = 0;                // > 0: beam search of this width
+  uint32_t shared_prefix = 0;             // tokens of a prefix every prompt starts with
+  uint64_t kv_capacity_tokens = 0;        // 0 = (weight memory - weights) / K/V bytes per token
+  std::string device;                     // price on this baseline device (CostOptions::device)
+  std::string device_dtype;               // its dtype (empty = the device's own)
+  std::string reserve = "max";            // max | pow2 | oracle (contiguous schedulers)
   double kv_link_gb_s = 32.0;
   bool lora = false;
   uint32_t lora_adapters = 0;  // 0 = 200 for the slora trace and with lora

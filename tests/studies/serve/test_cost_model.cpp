@@ -110,3 +110,62 @@ TEST_CASE("a model without decode phases is refused", "[cost]") {
   CHECK_THROWS_AS(CostModel(load_config("tpu-llm"), "bert-base"), InputError);
   CHECK_THROWS_AS(CostModel(load_config("tpu-llm"), "no-such-model"), InputError);
 }
+
+TEST_CASE("K/V dtype and causal prefill are stated, selectable choices", "[cost]") {
+  CostModel& int8 = shared_cost();
+  CostOptions o;
+  o.kv_dtype = "fp16";
+  o.causal_prefill = true;
+  CostModel fp16(load_config("tpu-llm"), "opt-13b", o);
+  CHECK(fp16.model().kv_bytes_per_token() == 2 * int8.model().kv_bytes_per_token());
+  // fp16 halves the token slots (up to rounding).
+  const uint64_t a = kv_capacity_tokens(int8), b = kv_capacity_tokens(fp16);
+  CHECK((b == a / 2 || b + 1 == a / 2));
+  // Causal halving: a 256-token prompt's attention is (256 + 1) / (2 x 256) of the full one.
+  const EventCounts& full = int8.prefill_attention(256);
+  const EventCounts& half = fp16.prefill_attention(256);
+  CHECK(half.useful_macs == full.useful_macs * 257 / 512);
+  CHECK(half.cycles == full.cycles * 257 / 512);
+  // fp16 K/V: a decode sequence's attention counts twice the int8 one's.
+  const EventCounts d8 = int8.iteration({}, {512}, 0);
+  const EventCounts d16 = fp16.iteration({}, {512}, 0);
+  CHECK(d16.cycles - d8.cycles == int8.decode_attention(512, 1).cycles);
+  o.kv_dtype = "bf8";
+  CHECK_THROWS_WITH(CostModel(load_config("tpu-llm"), "opt-13b", o),
+                    Catch::Contains("kv_dtype bf8"));
+}
+
+TEST_CASE("serve --device prices iterations by the device's roofline", "[cost]") {
+  CostOptions o;
+  o.device = "a100-40gb";
+  o.device_dtype = "fp16";
+  o.kv_dtype = "fp16";
+  CostModel gpu(load_config("tpu-llm"), "opt-13b", o);
+  REQUIRE(gpu.device() != nullptr);
+  CHECK(gpu.device()->dtype == "fp16");
+  const ModelInfo& m = gpu.model();
+  // One decode token: every fp16 weight read once at the derated bandwidth (Eq. B2), plus the
+  // per-iteration host time (Eq. B8) and a little K/V and activation traffic.
+  const double bw = gpu.device()->memory_bytes_per_s() * gpu.device()->memory_efficiency;
+  const double weights_s = 2.0 * double(m.weight_bytes) / bw;
+  const double t = gpu.seconds(gpu.iteration({}, {64}, 0));
+  CHECK(t > weights_s);
+  CHECK(t < 1.3 * weights_s);
+  // A longer context costs more (K/V reads), a bigger batch less than proportionally.
+  CHECK(gpu.seconds(gpu.iteration({}, {1024}, 0)) > t);
+  const std::vector<uint32_t> d32(32, 512);
+  CHECK(gpu.seconds(gpu.iteration({}, d32, 0)) < 4.0 * t);
+  // K/V capacity: the device's 40 GB less the fp16 weights.
+  CHECK(kv_capacity_tokens(gpu) ==
+        uint64_t((40e9 - 2.0 * double(m.weight_bytes)) / double(m.kv_bytes_per_token())));
+  o.tp = 2;
+  CHECK_THROWS_WITH(CostModel(load_config("tpu-llm"), "opt-13b", o), Catch::Contains("no tp / pp"));
+  o = {};
+  o.device_dtype = "fp16";
+  CHECK_THROWS_WITH(CostModel(load_config("tpu-llm"), "opt-13b", o),
+                    Catch::Contains("device_dtype: needs a device"));
+  o.device = "a100-40gb";
+  o.device_dtype = "fp64";
+  CHECK_THROWS_WITH(CostModel(load_config("tpu-llm"), "opt-13b", o),
+                    Catch::Contains("device_dtype fp64"));
+}
