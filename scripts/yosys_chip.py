@@ -75,7 +75,8 @@ tee -o {work}/check.txt check
 def ltp(path):
     out = {}
     for m in re.finditer(r"Longest topological path in (\S+) \(length=(\d+)\)", path.read_text()):
-        out[short(m.group(1))] = int(m.group(2))
+        name = short(m.group(1))  # the deepest parametrization of a module
+        out[name] = max(out.get(name, 0), int(m.group(2)))
     return out
 
 
@@ -103,7 +104,13 @@ def analyse(n, work):
                     "width": int(p["WIDTH"], 2), "rd": rd, "wr": wr,
                     "sync": sync, "rom": wr == 0,
                 })
-        modules[short(name)] = {"cells": len(cells), "mems": mems, "latches": latches}
+        # Parametrizations of one module (prim_ram_1r1w as the instruction memory and as the
+        # weight-FIFO banks) are reported together: cells summed, every memory listed.
+        m = modules.setdefault(short(name), {"cells": 0, "mems": [], "latches": 0, "variants": 0})
+        m["cells"] += len(cells)
+        m["mems"] += mems
+        m["latches"] += latches
+        m["variants"] += 1
     depth = ltp(work / "ltp_modules.txt")
     if REFERENCE not in depth:
         sys.exit(f"yosys_chip.py: no longest path for module {REFERENCE} at {n}x{n} "
@@ -145,7 +152,8 @@ def report(results):
             if name == "tpu_top":  # its submodules are single nodes here: the flattened chip
                 lines.append(f"| {name} | {m['cells']} | (submodules) | - | {mem} |")
                 continue
-            lines.append(f"| {name} | {m['cells']} | {d} | {d / pe:.2f} | {mem} |")
+            label = name if m["variants"] == 1 else f"{name} ({m['variants']} parametrizations)"
+            lines.append(f"| {label} | {m['cells']} | {d} | {d / pe:.2f} | {mem} |")
             if d > limit:
                 failures.append(f"{n}x{n}: {name} longest path {d} > {DEPTH_LIMIT} x PE ({pe})")
         latches = sum(m["latches"] for m in mods.values())
