@@ -19,9 +19,10 @@ double area_node_scale(const TpuConfig& cfg) {
 AreaResult estimate_area(const TpuConfig& cfg) {
   const AreaParams& p = cfg.params.area;
   const double s = area_node_scale(cfg);
-  // One FIFO per MXU.
-  const double fifo_bytes =
-      double(cfg.mxus) * double(cfg.weight_fifo_tiles) * double(cfg.tile_bytes());
+  // One FIFO per MXU, its slots held once per shift port (rtl/weight_fifo.v: a 1R1W bank per
+  // column and port, the ports' copies written alike).
+  const double fifo_bytes = double(cfg.mxus) * double(cfg.weight_shift_ports) *
+                            double(cfg.weight_fifo_tiles) * double(cfg.tile_bytes());
   AreaResult r;
   // Eq. 8, models/README.md: A_b = n_b * a_b * s_area (I/O not scaled). Every PE of every MXU,
   // with its share of the extra shift ports.

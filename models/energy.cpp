@@ -112,8 +112,11 @@ EnergyResult estimate_energy(const TpuConfig& cfg, const EventCounts& n) {
   b["ub_write"] = double(n.ub_write_bytes) * e.ub_write_pj_per_byte * s;
   b["acc_read"] = double(n.acc_read_bytes) * e.acc_read_pj_per_byte * s;
   b["acc_write"] = double(n.acc_write_bytes) * e.acc_write_pj_per_byte * s;
-  b["weight_fifo"] =
-      double(n.weight_fifo_write_bytes + n.weight_fifo_read_bytes) * e.weight_fifo_pj_per_byte * s;
+  // Every byte written into a FIFO is written into each shift port's copy of its bank
+  // (rtl/weight_fifo.v); each is read once, by the port that shifts it.
+  b["weight_fifo"] = (double(n.weight_fifo_write_bytes) * double(cfg.weight_shift_ports) +
+                      double(n.weight_fifo_read_bytes)) *
+                     e.weight_fifo_pj_per_byte * s;
   b["activation"] = activation_lanes * e.activation_pj_per_lane * s;
   b["dram"] =
       double(n.weight_memory_read_bytes) * 8.0 * e.dram_pj_per_bit.at(cfg.weight_memory.type) * kPj;

@@ -62,3 +62,12 @@ TEST_CASE("Area scales with capacity and node (Eq. 8)") {
   CHECK(small.blocks_mm2.at("matrix_unit") ==
         Approx(base.blocks_mm2.at("matrix_unit") * 256.0 / 65536.0));
 }
+
+TEST_CASE("Each shift port holds its own copy of the weight FIFO (Eq. 8, rtl/weight_fifo.v)") {
+  TpuConfig cfg = load_config("tpu-v1");
+  const double one = estimate_area(cfg).blocks_mm2.at("weight_fifo");
+  CHECK(one == Approx(double(cfg.weight_fifo_tiles) * double(cfg.tile_bytes()) / (1024.0 * 1024.0) *
+                      cfg.params.area.sram_mm2_per_mib));
+  cfg.weight_shift_ports = 2;
+  CHECK(estimate_area(cfg).blocks_mm2.at("weight_fifo") == Approx(2 * one));
+}

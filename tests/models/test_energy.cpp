@@ -133,6 +133,17 @@ TEST_CASE("Energy breakdown is complete and sums to the total") {
   CHECK(r.tops_per_w == Approx(2.0 * double(n.macs) / r.total_j / 1e12));
 }
 
+TEST_CASE("A FIFO byte is written into every shift port's copy, read once (Eq. 4)") {
+  TpuConfig cfg = load_config("tpu-v1");
+  EventCounts n;
+  n.weight_fifo_write_bytes = 1000;
+  n.weight_fifo_read_bytes = 1000;
+  const double one = estimate_energy(cfg, n).breakdown_j.at("weight_fifo");
+  CHECK(one > 0.0);
+  cfg.weight_shift_ports = 3;
+  CHECK(estimate_energy(cfg, n).breakdown_j.at("weight_fifo") == Approx(2 * one));  // (3 + 1) / 2
+}
+
 TEST_CASE("An empty run costs nothing and divides by nothing") {
   const TpuConfig cfg = load_config("tpu-v1");
   const EnergyResult r = estimate_energy(cfg, EventCounts{});
