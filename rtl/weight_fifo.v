@@ -80,6 +80,10 @@ module weight_fifo #(
     next_slot = (s == SlotBits'(FifoTiles - 1)) ? {SlotBits{1'b0}} : s + 1'b1;
   endfunction
 
+  // head_q after this edge: the slot of the next tile to shift (also what a shift starting in
+  // the next cycle reads first, pre_addr below)
+  wire [SlotBits-1:0] head_next = shift_start ? next_slot(head_q) : head_q;
+
   function automatic [PortBits-1:0] next_port(input [PortBits-1:0] p);
     next_port = (p == PortBits'(ShiftPorts - 1)) ? {PortBits{1'b0}} : p + 1'b1;
   endfunction
@@ -128,7 +132,6 @@ module weight_fifo #(
       // Column 0 next cycle: the next row of this shift while it goes on (the port is busy, so
       // no shift starts on it), else row 0 of the head slot after this edge (what a shift
       // starting then reads; any other cycle's read is not used).
-      wire [SlotBits-1:0] head_next = shift_start ? next_slot(head_q) : head_q;
       assign pre_addr[p*Cols] = (shift_on && !shift_end)
                                     ? col_addr[p*Cols] + 1'b1
                                     : AddrBits'(head_next * Rows);
@@ -194,10 +197,8 @@ module weight_fifo #(
       // drains are >= 2 cycles apart (shift starts are), so at most one per cycle
       held_q    <= held_q + {{SlotBits{1'b0}}, alloc_i} - {{SlotBits{1'b0}}, |drain_end};
       arrived_q <= arrived_q + {{SlotBits{1'b0}}, arrive_i} - {{SlotBits{1'b0}}, shift_start};
-      if (shift_start) begin
-        head_q <= next_slot(head_q);
-        port_q <= next_port(port_q);
-      end
+      head_q <= head_next;
+      if (shift_start) port_q <= next_port(port_q);
       // exclusive: a shift starts only with the shadow free, a switch only with it full
       if (shift_start)   shadow_full_q <= 1'b1;
       else if (switch_i) shadow_full_q <= 1'b0;
