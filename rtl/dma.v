@@ -1,31 +1,36 @@
-// dma: the two off-chip links and the memories behind them.
+// dma: the chip's DMA engine for its two off-chip links. The memories and the links' timing
+// are not on the chip: they sit behind two request interfaces, on the test-bench side
+// (rtl/tb/host_memory.v, rtl/tb/weight_memory.v, wired by rtl/tb/tpu_system.v), as an SoC's
+// DMA engine talks to a PCIe controller and a DRAM controller.
 //
-// Host link (rhm/whm). Busy time D = HostLatency + ceil(n * VecBytes * ClockMhz / HostBwMbS)
-// (timing::host_transfer_cycles), computed without a divider: after HostLatency cycles a
-// credit counter adds HostBwMbS per cycle until it reaches bytes * ClockMhz. The unit is busy in
-// [t, t + D) and free (complete) from t + D. Data moves one vector per cycle in [t, t + n);
-// this needs HostBwMbS <= VecBytes * ClockMhz (at most one vector per cycle on the link),
-// checked at elaboration, so the data is in place before the unit completes.
+// Host link (rhm/whm). The issue cycle t sends one request (hl_req: write, first host vector,
+// vectors n) on a valid/ready channel. rhm: the host side returns the n vectors on hl_rd, one
+// per cycle in [t + 1, t + n] (a registered memory read), and the DMA writes each into the UB in
+// the cycle it arrives. whm: the DMA reads the UB (a registered read) at t + i and sends vector
+// i on hl_wr in t + 1 + i. The unit is busy in [t, t + D) and free (complete) from t + D, where
+// the host side raises hl_done_i: D = HostLatency + ceil(n * VecBytes * ClockMhz / HostBwMbS)
+// (timing::host_transfer_cycles). HostLatency >= 1 and HostBwMbS <= VecBytes * ClockMhz give
+// D >= n + 1, so the data is in place before the unit completes (checked at elaboration).
 //
 // Weight link (rw), one for every MXU. One tile request at a time, in rw order: tile j is
-// requested at the first cycle with a pending tile, the link idle (r_{j-1} + TileXferCycles) and
-// a free slot in the weight FIFO of the rw's MXU (w_mxu_i, latched at the rw's start; the other
+// requested (wl_req, the tile's first weight-memory row) in the first cycle r_j with a pending
+// tile, the link ready (wl_req_ready_i: the previous tile's TileXferCycles have passed) and a
+// free slot in the weight FIFO of the rw's MXU (w_mxu_i, latched at the rw's start; the other
 // MXUs' FIFOs do not matter, and a tile waiting for its FIFO holds back every later tile). The
-// request allocates that FIFO's slot (fifo_alloc_o[m]), the copy writes only that FIFO
-// (fifo_wr_en_o[m]; address and data are shared) and the arrival goes to it (fifo_arrive_o[m]).
-// The link stays occupied TileXferCycles = ceil(Rows * Cols * ClockMhz / WeightBwMbS)
-// (timing::weight_tile_transfer_cycles, a constant of the configuration, so computed at
-// elaboration) and the tile arrives WeightLatency cycles later
-// (timing::weight_memory_latency_cycles): a_j = r_j + TileXferCycles + WeightLatency. Rows are
-// copied into the FIFO slot one per cycle in [r_j, r_j + Rows); TileXferCycles >= Rows is
-// checked at elaboration. The unit accepts the next rw when no tile is pending and the link is
-// idle; rw_done_o marks the arrival of an rw's last tile (the rw completes; tiles arrive in
-// request order, so rws complete in issue order). Each tile in flight holds a FIFO slot, so at
-// most Mxus * FifoTiles arrival countdowns run at once.
+// request allocates that FIFO's slot (fifo_alloc_o[m]). The weight side returns the tile's rows
+// on wl_rd, one per cycle in [r_j + 1, r_j + Rows]; the DMA writes each into that slot of that
+// FIFO (fifo_wr_en_o[m]; address and data are shared). The weight side raises wl_arrive_i at
+// a_j = r_j + TileXferCycles + WeightLatency (timing::weight_tile_transfer_cycles,
+// timing::weight_memory_latency_cycles), tiles in request order, and the DMA passes the arrival
+// to the tile's FIFO (fifo_arrive_o[m]); rw_done_o marks the arrival of an rw's last tile (the
+// rw completes; rws complete in issue order). TileXferCycles >= Rows keeps one tile's rows
+// apart from the next's, and TileXferCycles + WeightLatency >= Rows + 1 puts every row in its
+// slot before the tile arrives (checked at elaboration). Each tile in flight holds a FIFO slot,
+// so at most Mxus * FifoTiles tiles are in flight.
 //
-// Memories: host memory (HostVectors x VecBytes) and weight memory (WeightTiles tiles, stored
-// as rows of Cols bytes, element (r, c) of tile t at row t*Rows + r, lane c) are behavioural
-// arrays with a back-door port for the test bench (used while the core is idle).
+// The interfaces' ready inputs are part of the timing contract (sim/isa/ISA.md): the host side
+// takes a request in the cycle it is offered (the unit is idle then), and the weight side's
+// ready is its link-idle state. The DMA asserts both.
 `default_nettype none
 
 module dma #(
@@ -35,16 +40,12 @@ module dma #(
   parameter integer UbVectors     = 1024,
   parameter integer FifoTiles     = 4,
   parameter integer Mxus          = 1,
-  parameter integer HostVectors   = 4096,
-  parameter integer WeightTiles   = 4096,
   parameter integer ClockMhz      = 700,
   parameter integer HostBwMbS     = 2800,
   parameter integer HostLatency   = 4,
   parameter integer WeightBwMbS   = 1400,
   parameter integer WeightLatency = 8,
   localparam integer UbAddrBits   = $clog2(UbVectors),
-  localparam integer HostAddrBits = $clog2(HostVectors),
-  localparam integer WmAddrBits   = $clog2(WeightTiles * Rows),
   localparam integer SlotBits     = (FifoTiles > 1) ? $clog2(FifoTiles) : 1,
   localparam integer FifoAddrBits = $clog2(FifoTiles * Rows),
   localparam integer MxuBits      = (Mxus > 1) ? $clog2(Mxus) : 1
@@ -58,7 +59,7 @@ module dma #(
   input  wire [31:0]               host_ub_addr_i,
   input  wire [31:0]               host_n_i,
   output wire                      host_busy_o,
-  // unified buffer port
+  // unified buffer port (read registered: address in cycle t, data in t + 1)
   output wire                      ub_we_o,
   output wire [UbAddrBits-1:0]     ub_addr_o,
   output wire [VecBytes*8-1:0]     ub_wdata_o,
@@ -78,126 +79,109 @@ module dma #(
   output wire [FifoAddrBits-1:0]   fifo_wr_addr_o,
   output wire [Cols*8-1:0]         fifo_wr_data_o,
   output wire [Mxus-1:0]           fifo_arrive_o,
-  // test-bench back door
-  input  wire                      bd_host_we_i,
-  input  wire [31:0]               bd_host_addr_i,
-  input  wire [VecBytes*8-1:0]     bd_host_wdata_i,
-  output wire [VecBytes*8-1:0]     bd_host_rdata_o,
-  input  wire                      bd_wmem_we_i,
-  input  wire [31:0]               bd_wmem_addr_i,
-  input  wire [Cols*8-1:0]         bd_wmem_wdata_i
+  // host link interface (to the host side: rtl/tb/host_memory.v)
+  output wire                      hl_req_valid_o,
+  input  wire                      hl_req_ready_i,
+  output wire                      hl_req_write_o,
+  output wire [31:0]               hl_req_addr_o,
+  output wire [31:0]               hl_req_len_o,
+  input  wire                      hl_rd_valid_i,
+  input  wire [VecBytes*8-1:0]     hl_rd_data_i,
+  output wire                      hl_wr_valid_o,
+  input  wire                      hl_wr_ready_i,
+  output wire [VecBytes*8-1:0]     hl_wr_data_o,
+  input  wire                      hl_done_i,
+  // weight link interface (to the weight side: rtl/tb/weight_memory.v)
+  output wire                      wl_req_valid_o,
+  input  wire                      wl_req_ready_i,
+  output wire [31:0]               wl_req_row_o,
+  input  wire                      wl_rd_valid_i,
+  input  wire [Cols*8-1:0]         wl_rd_data_i,
+  input  wire                      wl_arrive_i
 );
 
-  // ceil(tile bytes * clock / bandwidth), at least 1 (timing::transfer_cycles).
+  // ceil(tile bytes * clock / bandwidth), at least 1 (timing::transfer_cycles), for the
+  // elaboration checks only: the link's timing is the weight side's.
   // 64-bit arithmetic (a 256 x 256 tile at GHz clocks passes 2^32) without `longint`, which
   // yosys's Verilog front end does not take.
   localparam [63:0]  TileNum        = 64'(Rows) * 64'(Cols) * 64'(ClockMhz);
   localparam [63:0]  TileXferRaw    = (TileNum + 64'(WeightBwMbS) - 64'd1) / 64'(WeightBwMbS);
   localparam integer TileXferCycles = (TileXferRaw < 64'd1) ? 1 : 32'(TileXferRaw);
-  localparam integer ArriveCycles   = TileXferCycles + WeightLatency;
-  localparam integer RowCntBits     = $clog2(Rows + 1);
   localparam integer ArrDepth       = Mxus * FifoTiles;  // tiles in flight (each holds a slot)
   localparam integer ArrBits        = (ArrDepth > 1) ? $clog2(ArrDepth) : 1;
 
-  reg [VecBytes*8-1:0] host_mem   [0:HostVectors-1];
-  reg [Cols*8-1:0]     weight_mem [0:WeightTiles*Rows-1];
-
   // ================================================================ host link
-  reg         h_active_q;
-  reg [31:0]  h_lat_q;
-  reg [63:0]  h_credit_q, h_target_q;
-  reg [31:0]  mv_left_q, mv_host_q, mv_ub_q;
-  reg         mv_write_q;
+  reg                   h_active_q;   // a transfer is in progress (until hl_done_i)
+  reg [31:0]            rd_left_q;    // whm: UB reads still to issue
+  reg [UbAddrBits-1:0]  rd_ub_q;      // whm: the next UB read address
+  reg                   wr_beat_q;    // whm: the UB read of the last cycle goes out now
+  reg [UbAddrBits-1:0]  wb_ub_q;      // rhm: the UB address of the next arriving vector
 
-  wire h_done = (h_lat_q == 32'd0) && (h_credit_q >= h_target_q);
-  assign host_busy_o = h_active_q && !h_done;
+  assign host_busy_o = h_active_q && !hl_done_i;
 
-  wire        mv_on    = host_start_i || (mv_left_q != 32'd0);
-  wire        mv_write = host_start_i ? host_write_i   : mv_write_q;
-  wire [31:0] mv_host  = host_start_i ? host_addr_i    : mv_host_q;
-  wire [31:0] mv_ub    = host_start_i ? host_ub_addr_i : mv_ub_q;
-  wire [31:0] mv_left  = host_start_i ? host_n_i       : mv_left_q;
+  wire [31:0]           rd_left = host_start_i ? host_n_i : rd_left_q;
+  wire                  rd_on   = (host_start_i ? host_write_i : 1'b1) && (rd_left != 32'd0);
+  wire [UbAddrBits-1:0] rd_ub   = host_start_i ? host_ub_addr_i[UbAddrBits-1:0] : rd_ub_q;
 
   always @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       h_active_q <= 1'b0;
-      h_lat_q    <= 32'd0;
-      h_credit_q <= 64'd0;
-      h_target_q <= 64'd0;
-      mv_left_q  <= 32'd0;
-      mv_host_q  <= 32'd0;
-      mv_ub_q    <= 32'd0;
-      mv_write_q <= 1'b0;
+      rd_left_q  <= 32'd0;
+      rd_ub_q    <= {UbAddrBits{1'b0}};
+      wr_beat_q  <= 1'b0;
+      wb_ub_q    <= {UbAddrBits{1'b0}};
     end else begin
-      if (host_start_i) begin
-        // The issue cycle is the first busy cycle: apply its step right away.
-        h_active_q <= 1'b1;
-        h_target_q <= 64'(host_n_i) * 64'(VecBytes) * 64'(ClockMhz);
-        if (HostLatency != 0) begin
-          h_lat_q    <= 32'(HostLatency - 1);
-          h_credit_q <= 64'd0;
-        end else begin
-          h_lat_q    <= 32'd0;
-          h_credit_q <= 64'(HostBwMbS);
-        end
-      end else if (h_active_q) begin
-        if (h_done) begin
-          h_active_q <= 1'b0;
-        end else if (h_lat_q != 32'd0) begin
-          h_lat_q <= h_lat_q - 1;
-        end else begin
-          h_credit_q <= h_credit_q + 64'(HostBwMbS);
-        end
-      end
-      mv_left_q  <= mv_left - (mv_on ? 32'd1 : 32'd0);
-      mv_host_q  <= mv_host + 32'd1;
-      mv_ub_q    <= mv_ub + 32'd1;
-      mv_write_q <= mv_write;
+      if (host_start_i)    h_active_q <= 1'b1;
+      else if (hl_done_i)  h_active_q <= 1'b0;
+      rd_left_q <= rd_on ? rd_left - 32'd1 : 32'd0;
+      rd_ub_q   <= rd_ub + 1'b1;
+      wr_beat_q <= rd_on;
+      if (host_start_i)       wb_ub_q <= host_ub_addr_i[UbAddrBits-1:0];
+      else if (hl_rd_valid_i) wb_ub_q <= wb_ub_q + 1'b1;
     end
   end
+  wire unused_ub_addr = ^host_ub_addr_i[31:UbAddrBits];
 
-  assign ub_we_o    = mv_on && !mv_write;
-  assign ub_addr_o  = mv_ub[UbAddrBits-1:0];
-  assign ub_wdata_o = host_mem[mv_host[HostAddrBits-1:0]];
+  assign hl_req_valid_o = host_start_i;
+  assign hl_req_write_o = host_write_i;
+  assign hl_req_addr_o  = host_addr_i;
+  assign hl_req_len_o   = host_n_i;
+  assign hl_wr_valid_o  = wr_beat_q;
+  assign hl_wr_data_o   = ub_rdata_i;
 
-  always @(posedge clk_i) begin
-    if (mv_on && mv_write) host_mem[mv_host[HostAddrBits-1:0]] <= ub_rdata_i;
-    if (bd_host_we_i) host_mem[bd_host_addr_i[HostAddrBits-1:0]] <= bd_host_wdata_i;
-  end
-  wire unused_bd_addr = ^{bd_host_addr_i[31:HostAddrBits], bd_wmem_addr_i[31:WmAddrBits]};
-  assign bd_host_rdata_o = host_mem[bd_host_addr_i[HostAddrBits-1:0]];
+  // one UB port: rhm writes what arrives; whm reads (rhm's vectors arrive after its issue cycle
+  // and a whm's reads end before it completes, so the two never share a cycle)
+  assign ub_we_o    = hl_rd_valid_i;
+  assign ub_addr_o  = hl_rd_valid_i ? wb_ub_q : rd_ub;
+  assign ub_wdata_o = hl_rd_data_i;
 
   // ================================================================ weight link
   reg [31:0]             w_left_q, w_next_q;
   reg [MxuBits-1:0]      w_mxu_q;     // the MXU of the rw in progress
-  reg [31:0]             link_q;
-  reg [RowCntBits-1:0]   copy_left_q;
-  reg [WmAddrBits-1:0]   copy_src_q;
-  reg [FifoAddrBits-1:0] copy_dst_q;
-  // arrival countdowns, one per tile in flight, oldest at arr_rp_q
-  reg [31:0]             arr_cnt_q   [0:ArrDepth-1];
-  reg [MxuBits-1:0]      arr_mxu_q   [0:ArrDepth-1];  // the FIFO the tile goes to
-  reg [ArrDepth-1:0]     arr_valid_q;
-  reg [ArrDepth-1:0]     arr_last_q;   // the tile is the last of its rw
-  reg [ArrDepth-1:0]     arr_zero_q;   // its countdown is 0 (kept beside the counter so that
-                                       // the arrival is a one-bit select, not a 32-bit compare)
+  reg [MxuBits-1:0]      copy_mxu_q;  // the FIFO the arriving rows go to
+  reg [FifoAddrBits-1:0] copy_dst_q;  // the slot row the next arriving row goes to
+  // tiles in flight, oldest at arr_rp_q: the FIFO each goes to, and whether it ends its rw
+  reg [MxuBits-1:0]      arr_mxu_q [0:ArrDepth-1];
+  reg [ArrDepth-1:0]     arr_last_q;
   reg [ArrBits-1:0]      arr_wp_q, arr_rp_q;
 
   wire               w_pending = w_start_i || (w_left_q != 32'd0);
   wire [31:0]        w_left    = w_start_i ? w_n_i    : w_left_q;
   wire [31:0]        w_tile    = w_start_i ? w_tile_i : w_next_q;
   wire [MxuBits-1:0] w_mxu     = w_start_i ? w_mxu_i  : w_mxu_q;
-  // w_hit[m]: the rw in progress fills MXU m's FIFO; arr_hit[m]: the oldest tile in flight
-  wire [Mxus-1:0]    w_hit, arr_hit;
+  // w_hit[m]: the rw in progress fills MXU m's FIFO; arr_hit[m]: the oldest tile in flight;
+  // copy_hit[m]: the rows arriving now
+  wire [Mxus-1:0]    w_hit, arr_hit, copy_hit;
   reg  [SlotBits-1:0] alloc_slot;  // the free slot of that FIFO
-  wire               w_req     = w_pending && (link_q == 32'd0) && |(w_hit & fifo_slot_free_i);
-  wire               arrive    = arr_valid_q[arr_rp_q] && arr_zero_q[arr_rp_q];
+  wire               w_offer   = w_pending && |(w_hit & fifo_slot_free_i);
+  wire               w_req     = w_offer && wl_req_ready_i;
 
   genvar m;
   generate
     for (m = 0; m < Mxus; m = m + 1) begin : gen_mxu
-      assign w_hit[m]   = (w_mxu == MxuBits'(m));
-      assign arr_hit[m] = (arr_mxu_q[arr_rp_q] == MxuBits'(m));
+      assign w_hit[m]    = (w_mxu == MxuBits'(m));
+      assign arr_hit[m]  = (arr_mxu_q[arr_rp_q] == MxuBits'(m));
+      assign copy_hit[m] = (copy_mxu_q == MxuBits'(m));
     end
   endgenerate
 
@@ -212,88 +196,64 @@ module dma #(
     next_arr = (s == ArrBits'(ArrDepth - 1)) ? {ArrBits{1'b0}} : s + 1'b1;
   endfunction
 
-  wire [WmAddrBits-1:0]   req_src = WmAddrBits'(w_tile * Rows);
   wire [FifoAddrBits-1:0] req_dst = FifoAddrBits'(alloc_slot * Rows);
 
   always @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
-      w_left_q    <= 32'd0;
-      w_next_q    <= 32'd0;
-      w_mxu_q     <= {MxuBits{1'b0}};
-      link_q      <= 32'd0;
-      copy_left_q <= {RowCntBits{1'b0}};
-      copy_src_q  <= {WmAddrBits{1'b0}};
-      copy_dst_q  <= {FifoAddrBits{1'b0}};
-      arr_valid_q <= {ArrDepth{1'b0}};
-      arr_last_q  <= {ArrDepth{1'b0}};
-      arr_zero_q  <= {ArrDepth{1'b0}};
-      arr_wp_q    <= {ArrBits{1'b0}};
-      arr_rp_q    <= {ArrBits{1'b0}};
-      for (i = 0; i < ArrDepth; i = i + 1) begin
-        arr_cnt_q[i] <= 32'd0;
-        arr_mxu_q[i] <= {MxuBits{1'b0}};
-      end
+      w_left_q   <= 32'd0;
+      w_next_q   <= 32'd0;
+      w_mxu_q    <= {MxuBits{1'b0}};
+      copy_mxu_q <= {MxuBits{1'b0}};
+      copy_dst_q <= {FifoAddrBits{1'b0}};
+      arr_last_q <= {ArrDepth{1'b0}};
+      arr_wp_q   <= {ArrBits{1'b0}};
+      arr_rp_q   <= {ArrBits{1'b0}};
+      for (i = 0; i < ArrDepth; i = i + 1) arr_mxu_q[i] <= {MxuBits{1'b0}};
     end else begin
       w_left_q <= w_left - (w_req ? 32'd1 : 32'd0);
       w_next_q <= w_tile + (w_req ? 32'd1 : 32'd0);
       w_mxu_q  <= w_mxu;
-      for (i = 0; i < ArrDepth; i = i + 1)
-        if (arr_valid_q[i] && !arr_zero_q[i]) begin
-          arr_cnt_q[i]  <= arr_cnt_q[i] - 1;
-          arr_zero_q[i] <= (arr_cnt_q[i] == 32'd1);
-        end
-      if (arrive) begin
-        arr_valid_q[arr_rp_q] <= 1'b0;
-        arr_rp_q              <= next_arr(arr_rp_q);
-      end
+      if (wl_arrive_i) arr_rp_q <= next_arr(arr_rp_q);
       if (w_req) begin
-        link_q                <= 32'(TileXferCycles - 1);
-        arr_cnt_q[arr_wp_q]   <= 32'(ArriveCycles - 1);
-        arr_zero_q[arr_wp_q]  <= (ArriveCycles == 1);
-        arr_mxu_q[arr_wp_q]   <= w_mxu;
-        arr_valid_q[arr_wp_q] <= 1'b1;
-        arr_last_q[arr_wp_q]  <= (w_left == 32'd1);
-        arr_wp_q              <= next_arr(arr_wp_q);
-        copy_left_q           <= RowCntBits'(Rows - 1);
-        copy_src_q            <= req_src + 1'b1;
-        copy_dst_q            <= req_dst + 1'b1;
-      end else begin
-        if (link_q != 32'd0) link_q <= link_q - 1;
-        if (copy_left_q != 0) begin
-          copy_left_q <= copy_left_q - 1'b1;
-          copy_src_q  <= copy_src_q + 1'b1;
-          copy_dst_q  <= copy_dst_q + 1'b1;
-        end
+        arr_mxu_q[arr_wp_q]  <= w_mxu;
+        arr_last_q[arr_wp_q] <= (w_left == 32'd1);
+        arr_wp_q             <= next_arr(arr_wp_q);
+        copy_mxu_q           <= w_mxu;
+        copy_dst_q           <= req_dst;
+      end else if (wl_rd_valid_i) begin
+        copy_dst_q <= copy_dst_q + 1'b1;
       end
     end
   end
 
-  // The copy of a tile ends before the link is free (TileXferCycles >= Rows), so no rw starts
-  // during a copy and w_mxu still names the FIFO being filled.
-  wire copying = w_req || (copy_left_q != 0);
-
-  assign w_free_o       = (w_left_q == 32'd0) && (link_q == 32'd0);
-  assign rw_done_o      = arrive && arr_last_q[arr_rp_q];
+  assign w_free_o       = (w_left_q == 32'd0) && wl_req_ready_i;
+  assign rw_done_o      = wl_arrive_i && arr_last_q[arr_rp_q];
   assign fifo_alloc_o   = {Mxus{w_req}} & w_hit;
-  assign fifo_arrive_o  = {Mxus{arrive}} & arr_hit;
-  assign fifo_wr_en_o   = {Mxus{copying}} & w_hit;
-  assign fifo_wr_addr_o = w_req ? req_dst : copy_dst_q;
-  assign fifo_wr_data_o = weight_mem[w_req ? req_src : copy_src_q];
-
-  always @(posedge clk_i) begin
-    if (bd_wmem_we_i) weight_mem[bd_wmem_addr_i[WmAddrBits-1:0]] <= bd_wmem_wdata_i;
-  end
+  assign fifo_arrive_o  = {Mxus{wl_arrive_i}} & arr_hit;
+  assign fifo_wr_en_o   = {Mxus{wl_rd_valid_i}} & copy_hit;
+  assign fifo_wr_addr_o = copy_dst_q;
+  assign fifo_wr_data_o = wl_rd_data_i;
+  assign wl_req_valid_o = w_offer;
+  assign wl_req_row_o   = w_tile * Rows;
 
 `ifndef SYNTHESIS
   initial begin
     assert (longint'(HostBwMbS) <= longint'(VecBytes) * longint'(ClockMhz))
       else $error("dma: host link faster than one vector per cycle is not supported");
+    assert (HostLatency >= 1) else $error("dma: host link latency must be at least 1 cycle");
     assert (TileXferCycles >= Rows)
       else $error("dma: weight link faster than one tile row per cycle is not supported");
+    assert (TileXferCycles + WeightLatency >= Rows + 1)
+      else $error("dma: a weight tile must arrive after its last row");
   end
   always @(posedge clk_i) begin
-    // the data movement of a host transfer ends within its busy time
-    if (rst_ni && mv_left_q != 32'd0) assert (host_busy_o) else $error("dma: host data late");
+    if (rst_ni) begin
+      // the interfaces' contract (see the header)
+      if (hl_req_valid_o) assert (hl_req_ready_i) else $error("dma: host request not taken");
+      if (hl_wr_valid_o) assert (hl_wr_ready_i) else $error("dma: host write not taken");
+      // the data of a host transfer ends within its busy time
+      if (hl_rd_valid_i || hl_wr_valid_o) assert (host_busy_o) else $error("dma: host data late");
+    end
   end
 `endif
 

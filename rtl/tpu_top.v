@@ -1,14 +1,16 @@
-// tpu_top: the TPU core. controller + Mxus matrix units (gen_mxu[m]: weight FIFO with
+// tpu_top: the TPU chip. controller + Mxus matrix units (gen_mxu[m]: weight FIFO with
 // ShiftPorts shift ports + systolic array) + accumulators + activation unit + unified buffer +
-// DMA (host link, weight link and the memories behind them).
+// DMA engine. Host memory, weight memory and the two links' timing are off the chip, behind the
+// DMA's host link (hl_*) and weight link (wl_*) interfaces; the test bench's top,
+// rtl/tb/tpu_system.v, connects them to rtl/tb/host_memory.v and rtl/tb/weight_memory.v.
 //
 // One controller, one weight DMA, one unified buffer (a registered read port per MXU), one
 // accumulator address space (a write port per MXU) and one activation unit serve every MXU;
 // MXU m has its own weight FIFO, shadow/active weights and input sequencer (in the controller).
 // Buses with one field per MXU are packed, MXU m at field m (bits [m*W +: W]).
 //
-// All state a test bench needs crosses this boundary: back-door ports to load the instruction,
-// host and weight memories and to read host memory; per-instruction issue events; done/error;
+// All state a test bench needs crosses this boundary: the link interfaces, a back-door port to
+// load the instruction memory; per-instruction issue events; done/error;
 // the cycle counter, total_cycles and the six performance counters of sim/isa/ISA.md.
 // Parameters come from the architecture preset (tpusim::load_config); see rtl/README.md.
 `default_nettype none
@@ -22,8 +24,6 @@ module tpu_top #(
   parameter integer Mxus           = 1,
   parameter integer ShiftPorts     = 1,
   parameter integer BusRows        = 4,   // rows per weight-bus segment (systolic_array)
-  parameter integer HostVectors    = 4096,
-  parameter integer WeightTiles    = 4096,
   parameter integer ImemDepth      = 4096,
   parameter integer ClockMhz       = 700,
   parameter integer HostBwMbS      = 2800,
@@ -38,13 +38,25 @@ module tpu_top #(
   input  wire                  bd_imem_we_i,
   input  wire [31:0]           bd_imem_addr_i,
   input  wire [127:0]          bd_imem_wdata_i,
-  input  wire                  bd_host_we_i,
-  input  wire [31:0]           bd_host_addr_i,
-  input  wire [VecBytes*8-1:0] bd_host_wdata_i,
-  output wire [VecBytes*8-1:0] bd_host_rdata_o,
-  input  wire                  bd_wmem_we_i,
-  input  wire [31:0]           bd_wmem_addr_i,
-  input  wire [Cols*8-1:0]     bd_wmem_wdata_i,
+  // host link (rtl/dma.v)
+  output wire                  hl_req_valid_o,
+  input  wire                  hl_req_ready_i,
+  output wire                  hl_req_write_o,
+  output wire [31:0]           hl_req_addr_o,
+  output wire [31:0]           hl_req_len_o,
+  input  wire                  hl_rd_valid_i,
+  input  wire [VecBytes*8-1:0] hl_rd_data_i,
+  output wire                  hl_wr_valid_o,
+  input  wire                  hl_wr_ready_i,
+  output wire [VecBytes*8-1:0] hl_wr_data_o,
+  input  wire                  hl_done_i,
+  // weight link (rtl/dma.v)
+  output wire                  wl_req_valid_o,
+  input  wire                  wl_req_ready_i,
+  output wire [31:0]           wl_req_row_o,
+  input  wire                  wl_rd_valid_i,
+  input  wire [Cols*8-1:0]     wl_rd_data_i,
+  input  wire                  wl_arrive_i,
   // status
   output wire                  issue_valid_o,
   output wire [31:0]           issue_pc_o,
@@ -199,8 +211,6 @@ module tpu_top #(
     .UbVectors     (UbVectors),
     .FifoTiles     (FifoTiles),
     .Mxus          (Mxus),
-    .HostVectors   (HostVectors),
-    .WeightTiles   (WeightTiles),
     .ClockMhz      (ClockMhz),
     .HostBwMbS     (HostBwMbS),
     .HostLatency   (HostLatency),
@@ -232,13 +242,23 @@ module tpu_top #(
     .fifo_wr_addr_o    (fifo_wr_addr),
     .fifo_wr_data_o    (fifo_wr_data),
     .fifo_arrive_o     (fifo_arrive),
-    .bd_host_we_i      (bd_host_we_i),
-    .bd_host_addr_i    (bd_host_addr_i),
-    .bd_host_wdata_i   (bd_host_wdata_i),
-    .bd_host_rdata_o   (bd_host_rdata_o),
-    .bd_wmem_we_i      (bd_wmem_we_i),
-    .bd_wmem_addr_i    (bd_wmem_addr_i),
-    .bd_wmem_wdata_i   (bd_wmem_wdata_i)
+    .hl_req_valid_o    (hl_req_valid_o),
+    .hl_req_ready_i    (hl_req_ready_i),
+    .hl_req_write_o    (hl_req_write_o),
+    .hl_req_addr_o     (hl_req_addr_o),
+    .hl_req_len_o      (hl_req_len_o),
+    .hl_rd_valid_i     (hl_rd_valid_i),
+    .hl_rd_data_i      (hl_rd_data_i),
+    .hl_wr_valid_o     (hl_wr_valid_o),
+    .hl_wr_ready_i     (hl_wr_ready_i),
+    .hl_wr_data_o      (hl_wr_data_o),
+    .hl_done_i         (hl_done_i),
+    .wl_req_valid_o    (wl_req_valid_o),
+    .wl_req_ready_i    (wl_req_ready_i),
+    .wl_req_row_o      (wl_req_row_o),
+    .wl_rd_valid_i     (wl_rd_valid_i),
+    .wl_rd_data_i      (wl_rd_data_i),
+    .wl_arrive_i       (wl_arrive_i)
   );
 
   unified_buffer #(

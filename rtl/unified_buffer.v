@@ -5,7 +5,8 @@
 //   - one MXU read port per MXU (field m of mxu_addr_i / mxu_rdata_o), registered: address in
 //     cycle t, data in cycle t + 1 (the "UB read register" term of
 //     timing::mxu_latency_cycles); two MXUs may read the same vector;
-//   - DMA port: combinational read, write at the clock edge;
+//   - DMA port: write at the clock edge, or a registered read (address in cycle t, data in
+//     t + 1; a whm's vectors, rtl/dma.v);
 //   - activation write port.
 `default_nettype none
 
@@ -21,7 +22,7 @@ module unified_buffer #(
   input  wire                       dma_we_i,
   input  wire [AddrBits-1:0]        dma_addr_i,
   input  wire [VecBytes*8-1:0]      dma_wdata_i,
-  output wire [VecBytes*8-1:0]      dma_rdata_o,
+  output reg  [VecBytes*8-1:0]      dma_rdata_o,
   input  wire                       act_we_i,
   input  wire [AddrBits-1:0]        act_addr_i,
   input  wire [VecBytes*8-1:0]      act_wdata_i
@@ -33,11 +34,10 @@ module unified_buffer #(
   always @(posedge clk_i) begin
     for (m = 0; m < Mxus; m = m + 1)
       mxu_rdata_o[m*VecBytes*8 +: VecBytes*8] <= mem[mxu_addr_i[m*AddrBits +: AddrBits]];
+    dma_rdata_o <= mem[dma_addr_i];
     if (dma_we_i) mem[dma_addr_i] <= dma_wdata_i;
     if (act_we_i) mem[act_addr_i] <= act_wdata_i;
   end
-
-  assign dma_rdata_o = mem[dma_addr_i];
 
 `ifndef SYNTHESIS
   // The two write ports are not arbitrated: race-free programs never write one vector from the

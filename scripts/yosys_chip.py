@@ -30,10 +30,9 @@ SOURCES = ["systolic_array.v", "weight_fifo.v", "accumulators.v", "activation_un
 # add into the next PE's register (the shift decode and the skew are shallower).
 DEPTH_LIMIT = 1.5
 REFERENCE = "systolic_array"
-# Test-bench-sized memories (the host and weight memories are the test bench's world, and every
-# memory stays a memory cell, so their size does not change the logic).
-SMALL = {"UbVectors": 1024, "AccEntries": 256, "FifoTiles": 4, "HostVectors": 64,
-         "WeightTiles": 64, "ImemDepth": 256}
+# Test-bench-sized memories (every memory stays a memory cell, so its size does not change the
+# logic). Host and weight memory are not the chip's (rtl/tb/), so they are not synthesized.
+SMALL = {"UbVectors": 1024, "AccEntries": 256, "FifoTiles": 4, "ImemDepth": 256}
 # latch cells, coarse ($dlatch, $adlatch, $dlatchsr, $sr) and fine-grained ($_DLATCH_*, $_SR_*)
 LATCHES = ("$dlatch", "$adlatch", "$dlatchsr", "$sr", "$_DLATCH", "$_SR_")
 

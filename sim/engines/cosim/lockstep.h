@@ -1,5 +1,6 @@
 // Lockstep co-simulation of the two twins of tpu_top (issue 4): Verilator's SystemC output of
-// rtl/ and the SystemC model of sim/engines/cycle/, bound to one test bench, fed the same program
+// rtl/ (rtl/tb/tpu_system.v: the chip with its off-chip memories) and the SystemC model of
+// sim/engines/cycle/, bound to one test bench, fed the same program
 // through the same back doors, compared on every output port at every clock edge. The first
 // difference stops the run with the cycle, the signal and both values.
 #pragma once

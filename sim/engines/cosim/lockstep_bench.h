@@ -175,7 +175,7 @@ class LockstepBench : public sc_core::sc_module {
         }
       } else {
         rst_n.write(true);  // released between two edges: the next edge ends cycle 0
-        if (perturb) twin->dma_unit().host_vector(0)[0] ^= 1;
+        if (perturb) twin->host_mem().vector(0)[0] ^= 1;
         phase = Phase::kRun;
       }
     } else if (phase == Phase::kReadback) {

@@ -155,13 +155,19 @@ EngineResult run_cycle(const TpuConfig& cfg, const Program& prog, const EngineOp
   validate_program(cfg, prog);
   const uint64_t W = cfg.vector_bytes();
   if (uint64_t(cfg.host_link.bandwidth_mb_s) > W * cfg.clock_mhz ||
-      timing::weight_tile_transfer_cycles(cfg) < cfg.array.rows)
+      cfg.host_link.latency_cycles < 1 ||
+      timing::weight_tile_transfer_cycles(cfg) < cfg.array.rows ||
+      timing::weight_tile_transfer_cycles(cfg) + timing::weight_memory_latency_cycles(cfg) <
+          uint64_t(cfg.array.rows) + 1)
     throw InputError(fmt::format(
         "{}: the cycle engine mirrors rtl/, whose links move at most one vector (host) and one "
-        "tile row (weights) per cycle (rtl/README.md); host link {} MB/s allows at most {} MB/s, "
-        "weight tile transfer {} cycles needs at least {}",
-        cfg.name, cfg.host_link.bandwidth_mb_s, W * cfg.clock_mhz,
-        timing::weight_tile_transfer_cycles(cfg), cfg.array.rows));
+        "tile row (weights) per cycle, deliver a read one cycle after its request, and complete "
+        "after the last vector or row (rtl/README.md); host link {} MB/s allows at most {} MB/s "
+        "with latency_cycles >= 1 (got {}), weight tile transfer {} cycles needs at least {} and "
+        "with the weight memory's latency_cycles ({}) at least {}",
+        cfg.name, cfg.host_link.bandwidth_mb_s, W * cfg.clock_mhz, cfg.host_link.latency_cycles,
+        timing::weight_tile_transfer_cycles(cfg), cfg.array.rows,
+        timing::weight_memory_latency_cycles(cfg), cfg.array.rows + 1));
   // Deadlocks are input errors; the fast engine finds them without running the clock.
   EngineOptions fo;
   fo.values = false;
@@ -193,10 +199,10 @@ EngineResult run_cycle(const TpuConfig& cfg, const Program& prog, const EngineOp
   if (opt.values) {
     const uint64_t hv = init.host.size() / W;
     for (uint64_t v = 0; v < hv; ++v)
-      std::memcpy(bench->top.dma_unit().host_vector(uint32_t(v)), init.host.data() + v * W, W);
+      std::memcpy(bench->top.host_mem().vector(uint32_t(v)), init.host.data() + v * W, W);
     if (!init.weights.empty())
-      bench->top.dma_unit().load_weight_rows(0, init.weights.data(),
-                                             init.weights.size() / cfg.array.cols);
+      bench->top.weight_mem().load_rows(0, init.weights.data(),
+                                        init.weights.size() / cfg.array.cols);
   }
   bench->rst_n.write(true);  // reset released before the first edge: cycle 0
   while (!bench->finished) sc_core::sc_start();
@@ -212,7 +218,7 @@ EngineResult run_cycle(const TpuConfig& cfg, const Program& prog, const EngineOp
     v.state = std::move(init);
     const uint64_t hv = v.state.host.size() / W;
     for (uint64_t i = 0; i < hv; ++i)
-      std::memcpy(v.state.host.data() + i * W, bench->top.dma_unit().host_vector(uint32_t(i)), W);
+      std::memcpy(v.state.host.data() + i * W, bench->top.host_mem().vector(uint32_t(i)), W);
     for (uint64_t i = 0; i < cfg.ub_vectors(); ++i)
       std::memcpy(v.state.ub.data() + i * W, bench->top.ub().vector(uint32_t(i)), W);
     const uint32_t C = cfg.array.cols;

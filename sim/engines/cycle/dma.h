@@ -1,10 +1,7 @@
-// dma: SystemC twin of rtl/dma.v (host link rhm/whm with its credit counter, weight link rw
-// for every MXU with per-tile arrival countdowns, host and weight memories with their back
-// doors). The RTL's per-MXU FIFO buses (bit or field m) are port vectors here, element m for
-// MXU m's weight FIFO.
-// Host memory holds HostVectors vectors; weight memory grows with what is loaded (the
-// WeightTiles parameter still sets the address width, as in the RTL), so tpu-v1's 8 GiB is
-// not allocated.
+// dma: SystemC twin of rtl/dma.v, the chip's DMA engine: the host link (rhm/whm) and the weight
+// link (rw, for every MXU) up to their request interfaces (hl_*, wl_*). The memories and the
+// links' timing are the test bench's (host_memory.h, weight_memory.h). The RTL's per-MXU FIFO
+// buses (bit or field m) are port vectors here, element m for MXU m's weight FIFO.
 #pragma once
 
 #include <cstdint>
@@ -37,23 +34,31 @@ class dma : public sc_core::sc_module {
   sc_core::sc_out<uint32_t> fifo_wr_addr_o;
   sc_core::sc_out<Bits> fifo_wr_data_o;
   sc_core::sc_vector<sc_core::sc_out<bool>> fifo_arrive_o{"fifo_arrive_o"};
-  sc_core::sc_in<bool> bd_host_we_i;
-  sc_core::sc_in<uint32_t> bd_host_addr_i;
-  sc_core::sc_in<Bits> bd_host_wdata_i;
-  sc_core::sc_out<Bits> bd_host_rdata_o;
-  sc_core::sc_in<bool> bd_wmem_we_i;
-  sc_core::sc_in<uint32_t> bd_wmem_addr_i;
-  sc_core::sc_in<Bits> bd_wmem_wdata_i;
+  // host link interface
+  sc_core::sc_out<bool> hl_req_valid_o;
+  sc_core::sc_in<bool> hl_req_ready_i;
+  sc_core::sc_out<bool> hl_req_write_o;
+  sc_core::sc_out<uint32_t> hl_req_addr_o, hl_req_len_o;
+  sc_core::sc_in<bool> hl_rd_valid_i;
+  sc_core::sc_in<Bits> hl_rd_data_i;
+  sc_core::sc_out<bool> hl_wr_valid_o;
+  sc_core::sc_in<bool> hl_wr_ready_i;
+  sc_core::sc_out<Bits> hl_wr_data_o;
+  sc_core::sc_in<bool> hl_done_i;
+  // weight link interface
+  sc_core::sc_out<bool> wl_req_valid_o;
+  sc_core::sc_in<bool> wl_req_ready_i;
+  sc_core::sc_out<uint32_t> wl_req_row_o;
+  sc_core::sc_in<bool> wl_rd_valid_i;
+  sc_core::sc_in<Bits> wl_rd_data_i;
+  sc_core::sc_in<bool> wl_arrive_i;
 
   SC_HAS_PROCESS(dma);
+  // Throws std::invalid_argument outside the RTL's limits (its elaboration checks).
   dma(sc_core::sc_module_name name, uint32_t Rows, uint32_t Cols, uint32_t VecBytes,
-      uint32_t UbVectors, uint32_t FifoTiles, uint32_t Mxus, uint32_t HostVectors,
-      uint64_t WeightTiles, uint32_t ClockMhz, uint64_t HostBwMbS, uint32_t HostLatency,
-      uint64_t WeightBwMbS, uint32_t WeightLatency);
+      uint32_t UbVectors, uint32_t FifoTiles, uint32_t Mxus, uint32_t ClockMhz, uint64_t HostBwMbS,
+      uint32_t HostLatency, uint64_t WeightBwMbS, uint32_t WeightLatency);
 
-  // Engine back doors (equivalent to the bd_* ports while the core is in reset).
-  uint8_t* host_vector(uint32_t v) { return host_mem_.data() + uint64_t(v) * VecBytes; }
-  void load_weight_rows(uint64_t first_row, const int8_t* data, uint64_t rows);
   void trace(Vcd& vcd, const std::string& scope);
 
  private:
@@ -62,34 +67,16 @@ class dma : public sc_core::sc_module {
   // seq() updates registers only; comb() alone drives the outputs (one writer per signal),
   // woken by this event after every register update.
   sc_core::sc_event state_ev_;
-  const uint8_t* wmem_row(uint64_t row) const;
 
-  const uint32_t Rows, Cols, VecBytes, UbVectors, FifoTiles, Mxus, HostVectors;
-  const uint64_t WeightTiles;
-  const uint32_t ClockMhz;
-  const uint64_t HostBwMbS;
-  const uint32_t HostLatency;
-  const uint64_t WeightBwMbS;
-  const uint32_t WeightLatency;
-  uint32_t ub_bits_, host_bits_, wm_bits_, slot_bits_, fifo_addr_bits_, row_cnt_bits_, mxu_bits_;
-  uint32_t tile_xfer_cycles_, arrive_cycles_, arr_depth_;
+  const uint32_t Rows, Cols, VecBytes, UbVectors, FifoTiles, Mxus;
+  uint32_t ub_bits_, slot_bits_, fifo_addr_bits_, mxu_bits_, arr_depth_;
 
-  std::vector<uint8_t> host_mem_;
-  std::vector<uint8_t> weight_mem_;  // rows of Cols bytes, grown on load
-  std::vector<uint8_t> zero_row_;
-
-  bool h_active_q_ = false;
-  uint32_t h_lat_q_ = 0;
-  uint64_t h_credit_q_ = 0, h_target_q_ = 0;
-  uint32_t mv_left_q_ = 0, mv_host_q_ = 0, mv_ub_q_ = 0;
-  bool mv_write_q_ = false;
-  uint32_t w_left_q_ = 0, w_next_q_ = 0, w_mxu_q_ = 0, link_q_ = 0, copy_left_q_ = 0;
-  uint64_t copy_src_q_ = 0;
-  uint32_t copy_dst_q_ = 0;
-  std::vector<uint32_t> arr_cnt_q_, arr_mxu_q_;
-  std::vector<bool> arr_valid_q_, arr_last_q_;
+  bool h_active_q_ = false, wr_beat_q_ = false;
+  uint32_t rd_left_q_ = 0, rd_ub_q_ = 0, wb_ub_q_ = 0;
+  uint32_t w_left_q_ = 0, w_next_q_ = 0, w_mxu_q_ = 0, copy_mxu_q_ = 0, copy_dst_q_ = 0;
+  std::vector<uint32_t> arr_mxu_q_;
+  std::vector<bool> arr_last_q_;
   uint32_t arr_wp_q_ = 0, arr_rp_q_ = 0;
-  Bits tmp_vec_, tmp_row_;
 };
 
 }  // namespace tpusim::sc

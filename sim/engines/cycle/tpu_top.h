@@ -1,7 +1,11 @@
-// tpu_top: SystemC twin of rtl/tpu_top.v, the core: controller + Mxus matrix units (gen_mxu[m]:
-// weight FIFO with ShiftPorts shift ports + systolic array) + accumulators + activation unit +
-// unified buffer + DMA, wired with the RTL's net names and instance names (u_controller, u_dma,
-// gen_mxu[m].u_weight_fifo, ...), the same ports and the same parameters. The RTL's internal
+// tpu_top: SystemC twin of rtl/tb/tpu_system.v, the chip (rtl/tpu_top.v: controller + Mxus
+// matrix units (gen_mxu[m]: weight FIFO with ShiftPorts shift ports + systolic array) +
+// accumulators + activation unit + unified buffer + DMA engine) with the test bench's off-chip
+// memories (u_host_memory, u_weight_memory) on its two link interfaces, wired with the RTL's net
+// names and instance names (u_controller, u_dma, gen_mxu[m].u_weight_fifo, ...), the same ports
+// (tpu_system's: the verilated model's) and the same parameters. The chip's units are children
+// of this module, not of a u_chip level as in the RTL (the hierarchy of its VCD is one level
+// flatter). The RTL's internal
 // buses with one field per MXU are signal vectors here (element m = field m), bound to the port
 // vectors of the units; the boundary's per-MXU observation ports are packed as the RTL's.
 //
@@ -26,10 +30,12 @@
 #include "sim/engines/cycle/bits.h"
 #include "sim/engines/cycle/controller.h"
 #include "sim/engines/cycle/dma.h"
+#include "sim/engines/cycle/host_memory.h"
 #include "sim/engines/cycle/systolic_array.h"
 #include "sim/engines/cycle/unified_buffer.h"
 #include "sim/engines/cycle/vcd.h"
 #include "sim/engines/cycle/weight_fifo.h"
+#include "sim/engines/cycle/weight_memory.h"
 #include "sim/isa/tpu_top_params.h"
 
 namespace tpusim::sc {
@@ -86,6 +92,8 @@ class tpu_top : public sc_core::sc_module {
   const TpuTopParams& params() const { return prm_; }
   controller& ctrl() { return *u_controller; }
   dma& dma_unit() { return *u_dma; }
+  host_memory& host_mem() { return *u_host_memory; }
+  weight_memory& weight_mem() { return *u_weight_memory; }
   unified_buffer& ub() { return *u_unified_buffer; }
   accumulators& acc() { return *u_accumulators; }
   // Registers every port and register under the RTL's hierarchy (tpu_top.u_controller...).
@@ -111,6 +119,16 @@ class tpu_top : public sc_core::sc_module {
   sc_core::sc_signal<uint32_t> host_addr{"host_addr"}, host_ub_addr{"host_ub_addr"},
       host_n{"host_n"};
   sc_core::sc_signal<bool> w_free{"w_free"}, rw_done{"rw_done"}, w_start{"w_start"};
+  // the links (rtl/tb/tpu_system.v net names)
+  sc_core::sc_signal<bool> hl_req_valid{"hl_req_valid"}, hl_req_ready{"hl_req_ready"},
+      hl_req_write{"hl_req_write"}, hl_rd_valid{"hl_rd_valid"}, hl_wr_valid{"hl_wr_valid"},
+      hl_wr_ready{"hl_wr_ready"}, hl_done{"hl_done"};
+  sc_core::sc_signal<uint32_t> hl_req_addr{"hl_req_addr"}, hl_req_len{"hl_req_len"};
+  sc_core::sc_signal<Bits> hl_rd_data{"hl_rd_data"}, hl_wr_data{"hl_wr_data"};
+  sc_core::sc_signal<bool> wl_req_valid{"wl_req_valid"}, wl_req_ready{"wl_req_ready"},
+      wl_rd_valid{"wl_rd_valid"}, wl_arrive{"wl_arrive"};
+  sc_core::sc_signal<uint32_t> wl_req_row{"wl_req_row"};
+  sc_core::sc_signal<Bits> wl_rd_data{"wl_rd_data"};
   sc_core::sc_signal<uint32_t> w_tile{"w_tile"}, w_n{"w_n"}, w_mxu{"w_mxu"};
   BoolVec shadow_full{"shadow_full"}, tile_arrived{"tile_arrived"}, switch_w{"switch_w"};
   BoolVec mmc_done{"mmc_done"};
@@ -156,6 +174,8 @@ class tpu_top : public sc_core::sc_module {
 
   std::unique_ptr<controller> u_controller;
   std::unique_ptr<dma> u_dma;
+  std::unique_ptr<host_memory> u_host_memory;
+  std::unique_ptr<weight_memory> u_weight_memory;
   // gen_mxu[m] and its u_weight_fifo, u_systolic_array
   std::vector<std::unique_ptr<gen_block>> gen_mxu_;
   std::vector<std::unique_ptr<weight_fifo>> u_weight_fifo;
@@ -196,9 +216,10 @@ tpu_top<P>::tpu_top(sc_core::sc_module_name name, const TpuTopParams& prm)
     v->init(M);
   for (BitsVec* v : {&mxu_rdata, &weight_valid, &weight_sel, &weight, &psum}) v->init(M);
   // buses start with their widths (as the RTL's zero-initialized nets)
-  for (auto* s : {&dma_ub_wdata, &dma_ub_rdata, &act_ub_wdata, &bd_host_wdata, &bd_host_rdata})
+  for (auto* s : {&dma_ub_wdata, &dma_ub_rdata, &act_ub_wdata, &bd_host_wdata, &bd_host_rdata,
+                  &hl_rd_data, &hl_wr_data})
     s->write(Bits(vec_bytes_ * 8));
-  for (auto* s : {&fifo_wr_data, &bd_wmem_wdata}) s->write(Bits(prm.Cols * 8));
+  for (auto* s : {&fifo_wr_data, &bd_wmem_wdata, &wl_rd_data}) s->write(Bits(prm.Cols * 8));
   for (uint32_t m = 0; m < M; ++m) {
     mxu_rdata[m].write(Bits(vec_bytes_ * 8));
     weight_valid[m].write(Bits(lanes));
@@ -271,8 +292,8 @@ tpu_top<P>::tpu_top(sc_core::sc_module_name name, const TpuTopParams& prm)
   c.cnt_input_stall_o(cnt_input_stall_o);
 
   u_dma = std::make_unique<dma>("u_dma", prm.Rows, prm.Cols, vec_bytes_, prm.UbVectors,
-                                prm.FifoTiles, M, prm.HostVectors, prm.WeightTiles, prm.ClockMhz,
-                                prm.HostBwMbS, prm.HostLatency, prm.WeightBwMbS, prm.WeightLatency);
+                                prm.FifoTiles, M, prm.ClockMhz, prm.HostBwMbS, prm.HostLatency,
+                                prm.WeightBwMbS, prm.WeightLatency);
   dma& d = *u_dma;
   d.clk_i(clk_i);
   d.rst_ni(rst_ni);
@@ -299,13 +320,60 @@ tpu_top<P>::tpu_top(sc_core::sc_module_name name, const TpuTopParams& prm)
   d.fifo_wr_addr_o(fifo_wr_addr);
   d.fifo_wr_data_o(fifo_wr_data);
   d.fifo_arrive_o(fifo_arrive);
-  d.bd_host_we_i(bd_host_we_i);
-  d.bd_host_addr_i(bd_host_addr_i);
-  d.bd_host_wdata_i(bd_host_wdata);
-  d.bd_host_rdata_o(bd_host_rdata);
-  d.bd_wmem_we_i(bd_wmem_we_i);
-  d.bd_wmem_addr_i(bd_wmem_addr_i);
-  d.bd_wmem_wdata_i(bd_wmem_wdata);
+  d.hl_req_valid_o(hl_req_valid);
+  d.hl_req_ready_i(hl_req_ready);
+  d.hl_req_write_o(hl_req_write);
+  d.hl_req_addr_o(hl_req_addr);
+  d.hl_req_len_o(hl_req_len);
+  d.hl_rd_valid_i(hl_rd_valid);
+  d.hl_rd_data_i(hl_rd_data);
+  d.hl_wr_valid_o(hl_wr_valid);
+  d.hl_wr_ready_i(hl_wr_ready);
+  d.hl_wr_data_o(hl_wr_data);
+  d.hl_done_i(hl_done);
+  d.wl_req_valid_o(wl_req_valid);
+  d.wl_req_ready_i(wl_req_ready);
+  d.wl_req_row_o(wl_req_row);
+  d.wl_rd_valid_i(wl_rd_valid);
+  d.wl_rd_data_i(wl_rd_data);
+  d.wl_arrive_i(wl_arrive);
+
+  // the test bench's side of the links (rtl/tb/tpu_system.v)
+  u_host_memory = std::make_unique<host_memory>("u_host_memory", vec_bytes_, prm.HostVectors,
+                                                prm.ClockMhz, prm.HostBwMbS, prm.HostLatency);
+  host_memory& h = *u_host_memory;
+  h.clk_i(clk_i);
+  h.rst_ni(rst_ni);
+  h.hl_req_valid_i(hl_req_valid);
+  h.hl_req_ready_o(hl_req_ready);
+  h.hl_req_write_i(hl_req_write);
+  h.hl_req_addr_i(hl_req_addr);
+  h.hl_req_len_i(hl_req_len);
+  h.hl_rd_valid_o(hl_rd_valid);
+  h.hl_rd_data_o(hl_rd_data);
+  h.hl_wr_valid_i(hl_wr_valid);
+  h.hl_wr_ready_o(hl_wr_ready);
+  h.hl_wr_data_i(hl_wr_data);
+  h.hl_done_o(hl_done);
+  h.bd_we_i(bd_host_we_i);
+  h.bd_addr_i(bd_host_addr_i);
+  h.bd_wdata_i(bd_host_wdata);
+  h.bd_rdata_o(bd_host_rdata);
+  u_weight_memory = std::make_unique<weight_memory>(
+      "u_weight_memory", prm.Rows, prm.Cols, prm.WeightTiles, M * prm.FifoTiles, prm.ClockMhz,
+      prm.WeightBwMbS, prm.WeightLatency);
+  weight_memory& wm = *u_weight_memory;
+  wm.clk_i(clk_i);
+  wm.rst_ni(rst_ni);
+  wm.wl_req_valid_i(wl_req_valid);
+  wm.wl_req_ready_o(wl_req_ready);
+  wm.wl_req_row_i(wl_req_row);
+  wm.wl_rd_valid_o(wl_rd_valid);
+  wm.wl_rd_data_o(wl_rd_data);
+  wm.wl_arrive_o(wl_arrive);
+  wm.bd_we_i(bd_wmem_we_i);
+  wm.bd_addr_i(bd_wmem_addr_i);
+  wm.bd_wdata_i(bd_wmem_wdata);
 
   // gen_mxu[m]: MXU m's weight FIFO and systolic array
   for (uint32_t m = 0; m < M; ++m) {
@@ -535,6 +603,8 @@ void tpu_top<P>::trace(Vcd& v) {
   v.add_u64(s, "fifo_arrive", M, bits(&fifo_arrive));
   u_controller->trace(v, s + ".u_controller");
   u_dma->trace(v, s + ".u_dma");
+  u_host_memory->trace(v, s + ".u_host_memory");
+  u_weight_memory->trace(v, s + ".u_weight_memory");
   for (uint32_t m = 0; m < M; ++m) {
     const std::string g = s + ".gen_mxu[" + std::to_string(m) + "]";
     u_weight_fifo[m]->trace(v, g + ".u_weight_fifo");

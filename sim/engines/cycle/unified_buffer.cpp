@@ -13,12 +13,10 @@ unified_buffer::unified_buffer(sc_core::sc_module_name name, uint32_t UbVectors_
   mem_.assign(uint64_t(UbVectors) * VecBytes, 0);
   rd_.resize(Mxus);
   for (ReadPort& r : rd_) r.rdata_q = Bits(VecBytes * 8);
-  tmp_ = Bits(VecBytes * 8);
   SC_METHOD(seq);
   sensitive << clk_i.pos();
   dont_initialize();
-  SC_METHOD(comb);
-  sensitive << state_ev_ << dma_addr_i;
+  dma_rdata_q_ = Bits(VecBytes * 8);
 }
 
 void unified_buffer::seq() {
@@ -37,6 +35,13 @@ void unified_buffer::seq() {
     }
     r.row_written = false;
   }
+  // dma_rdata_o <= mem[dma_addr_i] (old contents): a whm's registered read
+  const uint32_t da = dma_addr_i.read();
+  if (da < UbVectors)
+    std::memcpy(dma_rdata_q_.bytes(), mem_.data() + uint64_t(da) * VecBytes, VecBytes);
+  else
+    dma_rdata_q_.clear();
+  dma_rdata_o.write(dma_rdata_q_);
   auto write = [&](uint32_t d, const Bits& data) {
     if (d >= UbVectors) return;
     std::memcpy(mem_.data() + uint64_t(d) * VecBytes, data.bytes(), VecBytes);
@@ -44,16 +49,6 @@ void unified_buffer::seq() {
   };
   if (dma_we_i.read()) write(dma_addr_i.read(), dma_wdata_i.read());
   if (act_we_i.read()) write(act_addr_i.read(), act_wdata_i.read());
-  state_ev_.notify();
-}
-
-void unified_buffer::comb() {
-  const uint32_t d = dma_addr_i.read();
-  if (d < UbVectors)
-    std::memcpy(tmp_.bytes(), mem_.data() + uint64_t(d) * VecBytes, VecBytes);
-  else
-    tmp_.clear();
-  dma_rdata_o.write(tmp_);
 }
 
 void unified_buffer::trace(Vcd& v, const std::string& s) {

@@ -1,6 +1,6 @@
 // unified_buffer: SystemC twin of rtl/unified_buffer.v (UbVectors x VecBytes, a registered read
-// port per MXU (element m of mxu_addr_i / mxu_rdata_o: the RTL's field m), combinational DMA
-// read, DMA and activation write ports).
+// port per MXU (element m of mxu_addr_i / mxu_rdata_o: the RTL's field m), a DMA port (write,
+// or a registered read), an activation write port). Every output is a register, written by seq().
 #pragma once
 
 #include <cstdint>
@@ -34,10 +34,6 @@ class unified_buffer : public sc_core::sc_module {
 
  private:
   void seq();
-  void comb();
-  // seq() updates registers only; comb() alone drives the outputs (one writer per signal),
-  // woken by this event after every register update.
-  sc_core::sc_event state_ev_;
   const uint32_t UbVectors, VecBytes, Mxus;
   std::vector<uint8_t> mem_;
   // per MXU read port: the register, and what skips reloading it with the same value
@@ -47,7 +43,7 @@ class unified_buffer : public sc_core::sc_module {
     bool row_written = true;
   };
   std::vector<ReadPort> rd_;
-  Bits tmp_;
+  Bits dma_rdata_q_;
 };
 
 }  // namespace tpusim::sc

@@ -15,6 +15,7 @@
 #include "sim/engines/fast/fast_engine.h"
 #include "sim/engines/functional/functional.h"
 #include "sim/isa/program_gen.h"
+#include "sim/isa/timing.h"
 #include "tests/engines/programs.h"
 
 namespace tpusim {
@@ -108,6 +109,35 @@ TEST_CASE("cycle engine equals fast engine: random programs") {
       check_equal(cfg, generate_program(cfg, seed * 131 + 7, go));
     }
   }
+}
+
+// The off-chip memories stream one vector or tile row per cycle from the cycle after the
+// request (sim/isa/ISA.md, "Off-chip links"). At the tightest links the RTL allows (host
+// D = n + 1; a tile's arrival one cycle after its last row) the data must still be in place
+// before the transfer completes; one cycle less is rejected, naming the field.
+TEST_CASE("cycle engine: the tightest off-chip links the RTL allows") {
+  TpuConfig cfg = load_config("tiny-4");
+  const uint64_t W = cfg.vector_bytes();
+  cfg.host_link.bandwidth_mb_s = W * cfg.clock_mhz;  // one vector per cycle
+  cfg.host_link.latency_cycles = 1;
+  cfg.weight_memory.bandwidth_mb_s = uint64_t(cfg.array.cols) * cfg.clock_mhz;  // Tx = rows
+  cfg.weight_memory.latency_cycles = 1;
+  REQUIRE(timing::weight_tile_transfer_cycles(cfg) == cfg.array.rows);
+  for (uint64_t seed = 1; seed <= 8; ++seed) {
+    INFO("seed " << seed);
+    GenOptions go;
+    go.instructions = 60;
+    go.window = seed % 2 ? 64 : 0;
+    CHECK(check_equal(cfg, generate_program(cfg, seed * 977 + 5, go)));
+  }
+  const Program p = generate_program(cfg, 3, GenOptions{});
+  TpuConfig host0 = cfg;
+  host0.host_link.latency_cycles = 0;
+  CHECK_THROWS_WITH(run_cycle(host0, p), Catch::Contains("latency_cycles >= 1 (got 0)"));
+  TpuConfig weight0 = cfg;
+  weight0.weight_memory.latency_cycles = 0;
+  CHECK_THROWS_WITH(run_cycle(weight0, p), Catch::Contains("latency_cycles (0) at least 5"));
+  CHECK_NOTHROW(run_fast(host0, p));  // the fast engine has no such limit
 }
 
 TEST_CASE("cycle engine equals fast engine: lowered mlp1 on small-16 (timing and layers)") {
