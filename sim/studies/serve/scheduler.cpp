@@ -10,6 +10,7 @@
 #include "models/errors.h"
 #include "sim/studies/serve/block_manager.h"
 #include "sim/studies/serve/kv_cache.h"
+#include "sim/studies/serve/unified_paging.h"
 
 namespace tpusim::serve {
 
@@ -592,6 +593,11 @@ ScheduleResult simulate(const std::vector<Request>& trace, CostModel& cost,
   if (!(opt.paged_attention_overhead >= 0.0 && opt.paged_attention_overhead <= 10.0))
     throw InputError(
         fmt::format("paged_attention_overhead {}: allowed 0..10", opt.paged_attention_overhead));
+  if ((opt.lora || opt.chunked_prefill_tokens) && opt.scheduler != "paged")
+    throw InputError(fmt::format("{}: runs on the paged scheduler, not {}",
+                                 opt.lora ? "lora (S-LoRA's unified paging)" : "chunked prefill",
+                                 opt.scheduler));
+  if (opt.lora_packed && !opt.lora) throw InputError("lora_packed: needs lora");
   for (size_t i = 1; i < trace.size(); ++i)
     if (trace[i].arrival_s < trace[i - 1].arrival_s)
       throw InputError("trace: requests must be sorted by arrival");
@@ -630,6 +636,13 @@ ScheduleResult simulate(const std::vector<Request>& trace, CostModel& cost,
     run_disaggregated(trace, cost, opt, out);
   } else {
     ChipUsage chip{"colocated", {}, 0.0, 0, 0.0};
+    if (opt.scheduler == "paged" && (opt.lora || opt.chunked_prefill_tokens)) {
+      if (opt.lora_packed)
+        run_packed(trace, cost, opt, out);
+      else
+        run_unified(trace, cost, opt, out);
+      return out;
+    }
     if (opt.scheduler == "paged") {
       std::vector<Entry> entries(trace.size());
       for (size_t i = 0; i < trace.size(); ++i) entries[i] = Entry{i, trace[i].arrival_s};
