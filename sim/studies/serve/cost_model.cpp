@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <optional>
 #include <set>
 
 #include <fmt/format.h>
@@ -243,7 +244,8 @@ CostModel::Split CostModel::simulate_device(const Workload& wl) {
       seconds += roofline_op(dev_, op).seconds;
       ops += op.gemm_ops();
     }
-    if (p == 0) seconds += baseline_host_s(dev_, baseline_workload(wl));  // Eq. B8, once
+    if (p == 0 && device_host_)
+      seconds += baseline_host_s(dev_, baseline_workload(wl));  // Eq. B8, once
     EventCounts& c = *dst[p];
     c.cycles = uint64_t(std::ceil(seconds * cfg_.clock_hz()));
     c.non_matrix_cycles = c.cycles;
@@ -433,8 +435,13 @@ EventCounts CostModel::iteration(const std::vector<uint32_t>& prefill,
 EventCounts CostModel::lora_tokens_point(uint32_t rank, uint32_t tokens) {
   auto it = lora_tokens_.find({rank, tokens});
   if (it != lora_tokens_.end()) return it->second;
+  // On a device the runs leave out Eq. B8's host time: the adapters' kernel launches are
+  // charged once per iteration (lora_launch), since S-LoRA's kernels batch every adapter.
+  device_host_ = opt_.device.empty();
   const Split with = run(lora_yaml(rank, 1), "prefill", 1, tokens, 1, false);
-  const Split& without = prefill_point(tokens);
+  const Split without =
+      opt_.device.empty() ? prefill_point(tokens) : run(base_yaml_, "prefill", 1, tokens, 1, false);
+  device_host_ = true;
   EventCounts a = with.dense;
   a += with.attention;
   a += with.head;
@@ -452,6 +459,25 @@ EventCounts CostModel::lora_tokens(uint32_t rank, uint64_t tokens) {
   const uint64_t rest = tokens > chunk ? tokens % chunk : tokens;
   if (rest > 0) out += lora_tokens_point(rank, token_bucket(rest));
   return out;
+}
+
+const EventCounts& CostModel::lora_launch() {
+  if (!lora_launch_) {
+    // Eq. B8 of a one-token run with one adapter minus without: the LoRA ops' launches.
+    const Split with = run(lora_yaml(info_.lora_ranks.front(), 1), "prefill", 1, 1, 1, false);
+    const Split without = run(base_yaml_, "prefill", 1, 1, 1, false);
+    device_host_ = false;
+    const Split with_kernels =
+        run(lora_yaml(info_.lora_ranks.front(), 1), "prefill", 1, 1, 1, false);
+    const Split without_kernels = run(base_yaml_, "prefill", 1, 1, 1, false);
+    device_host_ = true;
+    const uint64_t host_with = minus(with.dense, with_kernels.dense).cycles;
+    const uint64_t host_without = minus(without.dense, without_kernels.dense).cycles;
+    EventCounts c;
+    c.cycles = c.non_matrix_cycles = host_with > host_without ? host_with - host_without : 0;
+    lora_launch_ = c;
+  }
+  return *lora_launch_;
 }
 
 uint64_t CostModel::adapter_bytes(uint32_t rank) const {
@@ -496,6 +522,7 @@ EventCounts CostModel::iteration_chunked(const std::vector<PrefillChunk>& prefil
   if (info_.kv_dtype_bytes > 1 && opt_.device.empty()) attn = scaled(attn, info_.kv_dtype_bytes);
   c += attn;
   for (const LoraUse& u : lora) c += lora_tokens(u.rank, u.tokens);
+  if (!lora.empty() && !opt_.device.empty()) c += lora_launch();
   return c;
 }
 

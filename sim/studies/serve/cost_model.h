@@ -15,7 +15,11 @@
 //                       costs less in a batch than alone;
 //   head(S)             the head group (final layernorm + LM head) for S sequences;
 //   lora_extra(A)       S-LoRA's unmerged adapter GEMMs for A distinct adapters: a decode run of
-//                       batch A with A adapters minus the same run without adapters.
+//                       batch A with A adapters minus the same run without adapters (one decode
+//                       row per adapter; iteration()'s `adapters`, which no scheduler now uses);
+//   lora_tokens(r, T)   one adapter of rank r over T tokens: a prefill run of T tokens with the
+//                       adapter minus the same run without (the S-LoRA scheduler's charge, per
+//                       adapter of the batch, unified_paging.h).
 // iteration = dense(sum p_i + #decode) + head(#sequences) + sum prefill_attn(p_i)
 //             + sum decode_attn(c_j, #decode) + lora_extra(#distinct adapters).
 // Buckets: p and c round up to a multiple of `bucket` (64 by default; the engine's attention
@@ -42,6 +46,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -138,7 +143,8 @@ class CostModel {
   // iteration (its unmerged x A B on every target projection of every layer), from the engine: a
   // prefill run of `tokens` tokens with one adapter of that rank minus the same run without
   // (token_bucket rounding; above max_context whole chunks of it). A heterogeneous batch pays the
-  // sum over its adapters (S-LoRA's MBGMM/MBGMV kernels batch them without padding ranks).
+  // sum over its adapters (S-LoRA's MBGMM/MBGMV kernels batch them without padding ranks); on a
+  // baseline device the LoRA kernels' launches (Eq. B8) once per iteration, not per adapter.
   EventCounts lora_tokens(uint32_t rank, uint64_t tokens);
   // Bytes of one adapter's weights: A (d_in x r) and B (r x d_out) of every target projection in
   // every layer, in the weights' element type (int8 on the chip, the device's dtype with one).
@@ -198,6 +204,10 @@ class CostModel {
   std::map<uint32_t, EventCounts> lora_;
   std::map<std::pair<uint32_t, uint32_t>, EventCounts> lora_tokens_;  // (rank, bucketed tokens)
   EventCounts lora_tokens_point(uint32_t rank, uint32_t bucketed_tokens);
+  // Device only: Eq. B8's launch time of the LoRA ops, once per iteration with adapters.
+  const EventCounts& lora_launch();
+  std::optional<EventCounts> lora_launch_;
+  bool device_host_ = true;  // simulate_device adds Eq. B8's host time
   std::string lora_yaml(uint32_t rank, uint32_t adapters) const;
   std::vector<StageMemory> stages_;
   uint64_t engine_runs_ = 0;
