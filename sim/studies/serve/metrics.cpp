@@ -165,6 +165,11 @@ json summarize(const ScheduleResult& r, const CostModel& cost, const SloTargets&
         {"total", (op_g + emb_g) * per_tok}}},
       {"cost_model",
        {{"engine_runs", cost.engine_runs()}, {"bucket_tokens", cost.options().bucket}}}};
+  // Generation stalls (paged runs): each request's longest gap between output tokens.
+  std::vector<double> tbt;
+  for (const RequestResult& q : r.requests)
+    if (q.max_tbt_s > 0.0) tbt.push_back(q.max_tbt_s);
+  if (!tbt.empty()) out["max_tbt_s"] = pct_json(percentiles(tbt));
   // LoRA (unified_paging.h): adapter residency in the unified pool and its host-link loads.
   if (r.adapter_loads || r.packed_copies)
     out["lora"] = {{"adapter_loads", r.adapter_loads},

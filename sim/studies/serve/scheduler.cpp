@@ -220,8 +220,12 @@ void run_paged(const std::vector<Request>& trace, const std::vector<Entry>& entr
   BlockManager bm(out.kv_capacity_tokens / bs, out.swap_capacity_blocks, bs);
   std::vector<uint32_t> gen(n_all, 0);
   std::vector<char> needs_prefill(n_all, prefilled ? 0 : 1), swapped(n_all, 0);
+  std::vector<double> last_token(n_all, 0.0);  // time of each request's latest token
   if (prefilled)
-    for (const Entry& e : entries) gen[e.r] = 1;
+    for (const Entry& e : entries) {
+      gen[e.r] = 1;
+      last_token[e.r] = out.requests[e.r].first_token_s;
+    }
   auto sid = [](size_t r, uint32_t j) { return SeqId(r) * kMaxSeqWidth + j; };
   std::vector<SeqId> grp;
   auto group = [&](size_t r) -> const std::vector<SeqId>& {
@@ -384,6 +388,9 @@ void run_paged(const std::vector<Request>& trace, const std::vector<Entry>& entr
       const Request& q = trace[r];
       needs_prefill[r] = 0;
       out.generated_tokens += q.width;
+      RequestResult& rr = out.requests[r];
+      if (gen[r] > 0) rr.max_tbt_s = std::max(rr.max_tbt_s, t - last_token[r]);
+      last_token[r] = t;
       if (++gen[r] == 1) out.requests[r].first_token_s = t;
       if (gen[r] >= q.output_len) {
         out.requests[r].finish_s = t;

@@ -90,6 +90,9 @@ struct RequestResult {
   double first_token_s = 0.0;  // absolute time the first output token exists
   double finish_s = 0.0;       // absolute time the last one exists
   uint32_t preemptions = 0;
+  // Longest time between two consecutive output tokens (Sarathi-Serve's generation stall); set
+  // by the paged runs (and a disaggregated request's decode), 0 for the others.
+  double max_tbt_s = 0.0;
   double ttft_s() const { return first_token_s - request.arrival_s; }
   double e2e_s() const { return finish_s - request.arrival_s; }
   // Time per output token after the first; 0 for a one-token output.

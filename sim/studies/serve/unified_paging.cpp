@@ -37,6 +37,7 @@ class Instance {
         prefilled_(trace.size(), 0),
         prefill_len_(trace.size(), 0),
         chunk_(trace.size(), 0),
+        last_token_s_(trace.size(), 0.0),
         observe_(observe) {
     const ModelInfo& m = cost.model();
     max_tokens_ = opt.chunked_prefill_tokens ? opt.chunked_prefill_tokens
@@ -107,6 +108,7 @@ class Instance {
   BlockManager bm_;
   uint32_t max_tokens_ = 0;
   std::vector<uint32_t> gen_, prefilled_, prefill_len_, chunk_;
+  std::vector<double> last_token_s_;
   const PoolObserver* observe_;
   std::map<int32_t, Adapter> resident_;  // ordered: deterministic eviction ties
   std::deque<size_t> waiting_;
@@ -247,7 +249,10 @@ double Instance::step(double t) {
       }
     }
     ++out_.generated_tokens;
-    if (++gen_[r] == 1) out_.requests[r].first_token_s = end;
+    RequestResult& rr = out_.requests[r];
+    if (gen_[r] > 0) rr.max_tbt_s = std::max(rr.max_tbt_s, end - last_token_s_[r]);
+    last_token_s_[r] = end;
+    if (++gen_[r] == 1) rr.first_token_s = end;
     if (gen_[r] >= q.output_len) {
       out_.requests[r].finish_s = end;
       bm_.free(SeqId(r));

@@ -245,6 +245,8 @@ TEST_CASE("chunked prefill conserves tokens and trades TTFT for TPOT", "[chunked
   const auto sw = summarize(whole, shared_cost(), none);
   const auto sc = summarize(chunked, shared_cost(), none);
   CHECK(sc["tpot_s"]["p99"].get<double>() < sw["tpot_s"]["p99"].get<double>());
+  // Generation stalls: the longest gap between a request's tokens shrinks.
+  CHECK(sc["max_tbt_s"]["p99"].get<double>() < sw["max_tbt_s"]["p99"].get<double>());
   CHECK(sc["ttft_s"]["mean"].get<double>() > sw["ttft_s"]["mean"].get<double>());
   // Every iteration within the budget: decodes plus chunks <= 256 tokens.
   CHECK(chunked.chips[0].iterations > whole.chips[0].iterations);
