@@ -8,7 +8,8 @@
 # every swept and fixed request rate (default 1; issue 21's tpu-llm decodes ~3x faster than
 # tpu-llm-1x256, the preset before it, so its study runs at RATE_SCALE=3), PARTS = "all" (default)
 # or "vllm" (only section 5, the vLLM study, whose rates are absolute: RATE_SCALE does not apply)
-# or "slora" (only section 6, the S-LoRA study, absolute rates too).
+# or "slora" (only section 6, the S-LoRA study) or "chunked" (only section 7, chunked prefill);
+# both with absolute rates too.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 out="${1:-$root/results/serve}"
@@ -137,6 +138,42 @@ if [ "$parts" = all ] || [ "$parts" = slora ]; then
   "$py" "$root/scripts/slora_table.py" report "$out/slora"
 fi
 if [ "$parts" = slora ]; then step "done"; exit 0; fi
+
+# 7. Chunked prefill (issue 22; Agrawal et al., "Taming Throughput-Latency Tradeoff in LLM
+#    Inference with Sarathi-Serve", OSDI 2024): the paged scheduler with whole prompts (vLLM)
+#    against Sarathi-Serve's token budgets 512 and 2048 (the paper's two), rate sweeps of 500
+#    ShareGPT-like and LongBench-like requests, causal prefill: opt-13b on $arch by the fast engine
+#    into chunked/tpu-llm/, and llama-7b (Mistral-7B's size; Mistral is not in workloads/) priced
+#    by the A100-80GB roofline in fp16 into chunked/a100/. Capacity: P99 of each request's longest
+#    token gap <= 0.1 s and median TTFT <= 2 s (stated choices); report chunked/README.md.
+chunked_study() {  # DIR "PRICING ARGS" SHAREGPT_RATES LONGBENCH_RATES
+  local cdir=$1
+  local -a price
+  read -r -a price <<<"$2"
+  declare -A crates=([sharegpt]=$3 [longbench]=$4)
+  mkdir -p "$cdir"
+  local ccommon=(--seed 1 --force --quiet --causal-prefill --requests 500 --scheduler paged
+    --max-batch 128 "${price[@]}")
+  for t in sharegpt longbench; do
+    echo "  $t: paged"
+    "$bin" serve "${ccommon[@]}" --trace $t --sweep-rates ${crates[$t]} --json "$cdir/${t}_paged.json"
+    for b in 512 2048; do
+      echo "  $t: chunked prefill, budget $b"
+      "$bin" serve "${ccommon[@]}" --trace $t --sweep-rates ${crates[$t]} --chunked-prefill $b \
+        --json "$cdir/${t}_chunked$b.json"
+    done
+  done
+}
+if [ "$parts" = all ] || [ "$parts" = chunked ]; then
+  step "7 chunked prefill, priced on $arch"
+  chunked_study "$out/chunked/tpu-llm" "--arch $arch --model opt-13b" CHUNK_TPU_SG CHUNK_TPU_LB
+  step "7 chunked prefill, A100-80GB roofline"
+  chunked_study "$out/chunked/a100" \
+    "--arch $arch --model llama-7b --device a100 --device-dtype fp16 --kv-dtype fp16" \
+    CHUNK_A100_SG CHUNK_A100_LB
+  "$py" "$root/scripts/chunked_table.py" "$out/chunked" 0.1 2
+fi
+if [ "$parts" = chunked ]; then step "done"; exit 0; fi
 
 # 5. vLLM in its own setting (issue 22; Kwon et al., SOSP 2023, Sections 6.1-6.3): OPT-13B with
 #    fp16 K/V, causal prefill, and the K/V slots of one A100-40GB (Table 1: 12 GB of K/V,
