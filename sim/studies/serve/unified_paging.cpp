@@ -84,7 +84,7 @@ class Instance {
     return true;
   }
   void release_adapter(size_t r, double t) {
-    if (!lora_) return;
+    if (!lora_ || trace_[r].adapter < 0) return;
     Adapter& a = resident_.at(trace_[r].adapter);
     --a.users;
     a.last_used_s = t;
@@ -159,39 +159,39 @@ double Instance::step(double t) {
     const uint64_t len = uint64_t(q.prompt_len) + gen_[r];
     if (!chunked && prefill_tokens > 0 && prefill_tokens + len > budget) break;
     const bool alone = running_.empty();
-    const bool load = lora_ && !resident_.count(q.adapter);
-    const uint32_t rank = lora_ ? m.adapter_rank(q.adapter) : 0;
+    const bool adapted = lora_ && q.adapter >= 0;  // a request without an adapter: the base model
+    const bool load = adapted && !resident_.count(q.adapter);
+    const uint32_t rank = adapted ? m.adapter_rank(q.adapter) : 0;
     const uint64_t adapter_need = load ? adapter_blocks(cost_, rank, bs) : 0;
     const uint64_t need = bm_.blocks_for(len + 1) + adapter_need;
     // A resident adapter is pinned while others are evicted for its request.
-    if (lora_ && !load) ++resident_.at(q.adapter).users;
+    if (adapted && !load) ++resident_.at(q.adapter).users;
     while (need > bm_.free_gpu_blocks() && evict_one()) {}
     if (need > bm_.free_gpu_blocks()) {
-      if (lora_ && !load) --resident_.at(q.adapter).users;
+      if (adapted && !load) --resident_.at(q.adapter).users;
       if (alone)
         throw InputError(fmt::format(
             "request {} (prompt {}, output {}{}) needs {} K/V pool blocks of {} tokens but the "
             "pool holds {}: out of memory (raise weight memory, lower the ranks or the copies)",
             q.id, q.prompt_len, q.output_len,
-            lora_ ? fmt::format(", adapter {} of rank {}", q.adapter, rank) : std::string(), need,
+            adapted ? fmt::format(", adapter {} of rank {}", q.adapter, rank) : std::string(), need,
             bs, bm_.gpu_blocks()));
       break;
     }
-    if (lora_) {
-      if (load) {
-        const uint64_t bytes = cost_.adapter_bytes(rank);
-        if (!bm_.allocate(adapter_seq(q.adapter), adapter_need * bs))
-          throw std::logic_error("unified paging: adapter admission miscounted its blocks");
-        resident_[q.adapter].blocks = adapter_need;
-        const double s = adapter_load_seconds(cost_, bytes);
-        copy_s += s;
-        ++out_.adapter_loads;
-        out_.adapter_load_bytes += bytes;
-        out_.adapter_load_s += s;
-        out_.peak_resident_adapters =
-            std::max<uint64_t>(out_.peak_resident_adapters, resident_.size());
-        ++resident_[q.adapter].users;  // a resident one was pinned above
-      }
+    if (load) {
+      const uint64_t bytes = cost_.adapter_bytes(rank);
+      if (!bm_.allocate(adapter_seq(q.adapter), adapter_need * bs))
+        throw std::logic_error("unified paging: adapter admission miscounted its blocks");
+      Adapter& a = resident_[q.adapter];
+      a.blocks = adapter_need;
+      ++a.users;  // a resident one was pinned above
+      const double s = adapter_load_seconds(cost_, bytes);
+      copy_s += s;
+      ++out_.adapter_loads;
+      out_.adapter_load_bytes += bytes;
+      out_.adapter_load_s += s;
+      out_.peak_resident_adapters =
+          std::max<uint64_t>(out_.peak_resident_adapters, resident_.size());
     }
     if (!bm_.allocate(SeqId(r), len + 1))
       throw std::logic_error("unified paging: admission miscounted its blocks");
@@ -217,7 +217,7 @@ double Instance::step(double t) {
       decode.push_back(trace_[r].prompt_len + gen_[r] + 1);
       tokens = 1;
     }
-    if (lora_) adapter_tokens[trace_[r].adapter] += tokens;
+    if (lora_ && trace_[r].adapter >= 0) adapter_tokens[trace_[r].adapter] += tokens;
   }
   std::vector<CostModel::LoraUse> lora;
   for (const auto& [a, tokens] : adapter_tokens) lora.push_back({m.adapter_rank(a), tokens});

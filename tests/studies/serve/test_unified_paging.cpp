@@ -120,6 +120,16 @@ TEST_CASE("adapter loads are charged when not resident and not when resident", "
                        double(c.adapter_bytes(16)) / (cfg.host_link.bandwidth_mb_s * 1e6)));
 }
 
+TEST_CASE("a request without an adapter loads and pays nothing for LoRA", "[lora]") {
+  SchedulerOptions o;
+  o.lora = true;
+  const auto with = run({req(0, 0.0, 300, 3, -1)}, o);
+  const auto without = run({req(0, 0.0, 300, 3, -1)}, {});
+  CHECK(with.adapter_loads == 0);
+  CHECK(with.kv_adapters == 0.0);
+  CHECK(with.requests[0].finish_s == without.requests[0].finish_s);
+}
+
 TEST_CASE("unused adapters are evicted when the pool needs their blocks", "[lora]") {
   SchedulerOptions o;
   o.lora = true;
