@@ -502,11 +502,10 @@ EventCounts CostModel::iteration_chunked(const std::vector<PrefillChunk>& prefil
     heads += p.last ? 1 : 0;
   }
   EventCounts c = dense(tokens);
-  c += head(std::max<uint64_t>(heads, 1));
+  if (heads) c += head(heads);  // none when every chunk leaves its prompt unfinished
   if (comm_j && opt_.parallel()) {
     const uint64_t b = opt_.bucket;
-    const uint64_t s = (std::max<uint64_t>(heads, 1) + b - 1) / b * b;
-    *comm_j += dense_comm_j(tokens) + head_.at(s).head_comm_j;
+    *comm_j += dense_comm_j(tokens) + (heads ? head_.at((heads + b - 1) / b * b).head_comm_j : 0.0);
   }
   for (const PrefillChunk& p : prefill) {
     if (p.offset == 0) {

@@ -261,3 +261,21 @@ TEST_CASE("chunked prefill conserves tokens and trades TTFT for TPOT", "[chunked
   // Every iteration within the budget: decodes plus chunks <= 256 tokens.
   CHECK(chunked.chips[0].iterations > whole.chips[0].iterations);
 }
+
+TEST_CASE("a prompt's chunks cost its unchunked prefill's attention", "[chunked]") {
+  CostModel& c = shared_cost();
+  // One chunk holding the whole prompt is iteration()'s prefill.
+  const std::vector<uint32_t> decode = {300, 700};
+  CHECK(c.iteration_chunked({{0, 1024, true}}, decode, {}).cycles ==
+        c.iteration({1024}, decode, 0).cycles);
+  // Four chunks of 256: their attention parts add up to the 1,024-token prefill's.
+  uint64_t chunks = 0;
+  for (uint32_t o = 0; o < 1024; o += 256) {
+    const EventCounts before = o ? c.prefill_attention(o) : EventCounts{};
+    chunks += minus(c.prefill_attention(o + 256), before).cycles;
+  }
+  CHECK(chunks == c.prefill_attention(1024).cycles);
+  // A chunk that does not end its prompt computes no LM head.
+  CHECK(c.iteration_chunked({{0, 256, false}}, {}, {}).cycles <
+        c.iteration_chunked({{0, 256, true}}, {}, {}).cycles);
+}
