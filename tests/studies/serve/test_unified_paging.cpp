@@ -279,3 +279,24 @@ TEST_CASE("a prompt's chunks cost its unchunked prefill's attention", "[chunked]
   CHECK(c.iteration_chunked({{0, 256, false}}, {}, {}).cycles <
         c.iteration_chunked({{0, 256, true}}, {}, {}).cycles);
 }
+
+TEST_CASE("a heterogeneous batch pays each adapter at its rank, launches once on a device",
+          "[lora]") {
+  const std::vector<CostModel::PrefillChunk> p = {{0, 200, true}};
+  const std::vector<uint32_t> d = {300, 400, 500};
+  CostModel& c = lora_cost();
+  const uint64_t base = c.iteration_chunked(p, d, {}).cycles;
+  const uint64_t two = c.iteration_chunked(p, d, {{64, 201}, {16, 2}}).cycles;
+  CHECK(two - base == c.lora_tokens(64, 201).cycles + c.lora_tokens(16, 2).cycles);
+  // On the A100's roofline the LoRA kernels' launches (Eq. B8) come once per iteration.
+  CostOptions o;
+  o.device = "a100";
+  o.device_dtype = "fp16";
+  CostModel g(load_config("tpu-llm"), "lora-s2", o);
+  const uint64_t gbase = g.iteration_chunked(p, d, {}).cycles;
+  const uint64_t one = g.iteration_chunked(p, d, {{64, 201}}).cycles - gbase;
+  const uint64_t both = g.iteration_chunked(p, d, {{64, 201}, {16, 2}}).cycles - gbase;
+  const uint64_t launch = one - g.lora_tokens(64, 201).cycles;
+  CHECK(launch > 0);
+  CHECK(both == g.lora_tokens(64, 201).cycles + g.lora_tokens(16, 2).cycles + launch);
+}
