@@ -82,13 +82,15 @@ echo "paged,sharegpt,10000,$(sc 0.5),$(echo "$t1 - $t0" | bc)" >> "$out/runtime.
 "$py" "$root/scripts/serve_plot.py" "$out"
 fi
 
-# 6. S-LoRA in its own setting (issue 22; Sheng et al., MLSys 2024, Section 7.2): throughput vs
+# 6. S-LoRA in its own setting (issue 22; Sheng et al., MLSys 2024, evaluation): throughput vs
 #    number of adapters, S-LoRA (unified paging, --lora) vs vLLM-packed (one merged model copy per
 #    adapter, --lora-packed), settings S1-S4 (S-LoRA's benchmarks/exp_suite.py: S1 LLaMA-7B rank 8,
 #    S2 LLaMA-7B ranks 64/32/16/8, S3 LLaMA-13B rank 16, S4 LLaMA-13B ranks 64/32/16; S5/S6 are
 #    its multi-GPU settings, not run). The paper's synthetic workload: 10 req/s for 120 s (1,200
 #    requests), Poisson, adapter popularity Zipf alpha 1, prompt and output U[8, 512] (the slora
-#    trace). Twice: priced by the A100-80GB's roofline in fp16 (the paper's GPU) into slora/a100/,
+#    trace); at most 256 sequences and 2,560 batched tokens per iteration (vLLM's defaults, as in
+#    section 5) for both systems. Twice: priced by the A100-80GB's roofline in fp16 (the paper's
+#    GPU) into slora/a100/,
 #    and by the fast engine on $arch (int8) into slora/tpu-llm/; report slora/README.md.
 slora_study() {  # DIR "PRICING ARGS"
   local sdir=$1

@@ -6,7 +6,7 @@
   slora_table.py report DIR                               DIR/README.md from DIR/{tpu-llm,a100}/throughput.csv
 
 The paper's values: Sheng et al., "S-LoRA: Serving Thousands of Concurrent LoRA Adapters",
-MLSys 2024, Section 7.2's comparison with vLLM-packed and PEFT on one A100-80GB (synthetic
+MLSys 2024, its evaluation's comparison with vLLM-packed and PEFT on one A100-80GB (synthetic
 workload: 10 req/s for 120 s, Poisson, adapter popularity power law alpha = 1, input and output
 lengths U[8, 512]); the numbers are those of the S-LoRA repository's result files
 (benchmarks/paper/synthetic/slora/synthetic_num_adapters_a100-80_S{1,2,4}_slora_table.jsonl and
@@ -93,7 +93,7 @@ def report(d):
              "the runs' rows are in `a100/throughput.csv` and `tpu-llm/throughput.csv`, one resolved report",
              "each in `*/S2_*_n5.json`. Setting: see `setting.md`.", "",
              "Paper: Sheng et al., *S-LoRA: Serving Thousands of Concurrent LoRA Adapters*, MLSys 2024,",
-             "Section 7.2 (A100-80GB, 10 req/s for 120 s, alpha = 1, lengths U[8, 512]); values from the",
+             "evaluation (A100-80GB, 10 req/s for 120 s, alpha = 1, lengths U[8, 512]); values from the",
              "S-LoRA repository's result files (see `scripts/slora_table.py`). tpusim `a100`: iterations",
              "priced by `workloads/devices/a100.yaml`'s roofline (fp16); `tpu-llm`: the fast engine on",
              "the tpu-llm preset (int8 weights, adapters and K/V).", ""]

@@ -265,7 +265,8 @@ ServeStudy run_serve_study(const ServeStudyOptions& a, const RateDone& on_rate) 
         "request prefills the rest of its prompt");
   if (a.lora_packed)
     as.push_back(
-        "vLLM-packed (S-LoRA Section 7.2): each adapter merged into its own model copy; the "
+        "vLLM-packed (S-LoRA's evaluation baseline): each adapter merged into its own model copy; "
+        "the "
         "copies split the memory left after all their weights and take turns, one iteration "
         "each (sim/studies/serve/unified_paging.h)");
   else if (a.lora)

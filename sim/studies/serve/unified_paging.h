@@ -15,8 +15,8 @@
 // An iteration pays CostModel::lora_tokens for each adapter in it, at its rank, for the tokens it
 // computes this iteration (heterogeneous batching; ranks from the model's rank mix).
 //
-// vLLM-packed (S-LoRA Section 7.2's baseline): each distinct adapter merged into its own copy of
-// the model (requests without an adapter share one more copy), every copy a paged instance with
+// vLLM-packed (the baseline of S-LoRA's evaluation): each distinct adapter merged into its own copy
+// of the model (requests without an adapter share one more copy), every copy a paged instance with
 // (memory - copies x weights) / copies of K/V; the copies share the chip (NVIDIA MPS in the
 // paper), modelled as their iterations taking turns, one iteration per copy with work per round:
 // a decode step is bound by reading its copy's weights, which concurrency does not shrink. Too
