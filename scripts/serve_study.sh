@@ -135,6 +135,22 @@ SETTING
 if [ "$parts" = all ] || [ "$parts" = slora ]; then
   step "6 S-LoRA setting: S-LoRA vs vLLM-packed, A100-80GB roofline"
   slora_study "$out/slora/a100" "--arch $arch --device a100 --device-dtype fp16 --kv-dtype fp16"
+  # Sensitivity: the S-LoRA harness starts each of the n vLLM-packed processes with
+  # --gpu-memory-utilization 0.95 / n (its benchmarks/launch_server.py); S2 at 5 adapters with
+  # 0.95 of the A100's memory for both systems (K/V slots = 0.95 x memory - one fp16 copy).
+  cap=$("$py" "$root/scripts/slora_table.py" capacity "$out/slora/a100/S2_slora_n5.json" 0.95)
+  mtmp=$(mktemp)
+  "$py" "$root/scripts/slora_table.py" header > "$out/slora/a100/mem095.csv"
+  for sys in slora vllm-packed; do
+    extra=()
+    [ $sys = vllm-packed ] && extra=(--lora-packed)
+    "$bin" serve --seed 1 --force --quiet --causal-prefill --trace slora --requests 1200 --rate 10 \
+      --scheduler paged --max-batch 256 --max-batch-tokens 2560 --lora --lora-alpha 1 --arch "$arch" \
+      --device a100 --device-dtype fp16 --kv-dtype fp16 --model lora-s2 --lora-adapters 5 \
+      --kv-capacity-tokens "$cap" "${extra[@]}" --json "$mtmp"
+    "$py" "$root/scripts/slora_table.py" row "$mtmp" S2 lora-s2 $sys 5 >> "$out/slora/a100/mem095.csv"
+  done
+  rm -f "$mtmp"
   step "6 S-LoRA setting: S-LoRA vs vLLM-packed, priced on $arch"
   slora_study "$out/slora/tpu-llm" "--arch $arch"
   "$py" "$root/scripts/slora_table.py" report "$out/slora"

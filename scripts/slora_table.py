@@ -4,6 +4,8 @@
   slora_table.py row JSON SETTING MODEL SYSTEM ADAPTERS   one CSV row from a `serve --json` report
   slora_table.py oom SETTING MODEL SYSTEM ADAPTERS        the row of a run that ran out of memory
   slora_table.py report DIR                               DIR/README.md from DIR/{tpu-llm,a100}/throughput.csv
+  slora_table.py capacity JSON FRACTION                   K/V slots of one copy in FRACTION of the
+                                                          device's memory (the report's weights, dtype)
 
 The paper's values: Sheng et al., "S-LoRA: Serving Thousands of Concurrent LoRA Adapters",
 MLSys 2024, its evaluation's comparison with vLLM-packed and PEFT on one A100-80GB (synthetic
@@ -117,6 +119,15 @@ def report(d):
         acell, qcell = (f"{a:.2f}x", f"{a / p:.2f}") if a and p else ("-", "-")
         lines.append(f"| {s} ({SETTINGS[s]}) | {n} | {fmt(p)}x | {acell} | {qcell} | {tcell} |")
     lines.append("")
+    mem = load(d / "a100" / "mem095.csv")
+    if mem:
+        s_, p_ = ours(mem, "S2", "slora", 5), ours(mem, "S2", "vllm-packed", 5)
+        r_ = ratio(s_, p_)
+        if r_:
+            paper = ratio(PAPER["S2"]["slora"][5], PAPER["S2"]["vllm-packed"][5])
+            lines += [f"Sensitivity (`a100/mem095.csv`): with 0.95 of the A100's memory, as the S-LoRA "
+                      f"harness gives its vLLM processes, S2 at 5 adapters: S-LoRA {s_:.2f}, vLLM-packed "
+                      f"{p_:.2f} req/s, {r_:.2f}x ({r_ / paper:.2f} of the paper's).", ""]
     for tag, title in (("a100", "A100-80GB roofline (the paper's setting)"),
                        ("tpu-llm", "tpu-llm (fast engine)")):
         t = tables[tag]
@@ -156,6 +167,11 @@ def main():
         w.writerow([s, m, sysname, n] + [""] * (len(FIELDS) - 5) + ["oom"])
     elif cmd == "report":
         report(sys.argv[2])
+    elif cmd == "capacity":
+        d = json.loads(Path(sys.argv[2]).read_text())
+        dtype_bytes = {"int8": 1, "fp16": 2, "bf16": 2, "fp32": 4}[d["device"]["dtype"]]
+        mem = float(sys.argv[3]) * d["device"]["memory_gb"] * 1e9
+        print(int((mem - d["model"]["weight_bytes"] * dtype_bytes) / d["kv_bytes_per_token"]))
     else:
         sys.exit(f"slora_table.py: unknown command {cmd}")
 
