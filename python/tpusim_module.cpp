@@ -216,6 +216,8 @@ PYBIND11_MODULE(_tpusim, m) {
       .def_readwrite("lora", &serve::ServeStudyOptions::lora)
       .def_readwrite("lora_adapters", &serve::ServeStudyOptions::lora_adapters)
       .def_readwrite("lora_rank", &serve::ServeStudyOptions::lora_rank)
+      .def_readwrite("lora_packed", &serve::ServeStudyOptions::lora_packed)
+      .def_readwrite("chunked_prefill", &serve::ServeStudyOptions::chunked_prefill)
       .def_readwrite("lora_alpha", &serve::ServeStudyOptions::lora_alpha)
       .def_readwrite("bucket", &serve::ServeStudyOptions::bucket)
       .def_readwrite("tp", &serve::ServeStudyOptions::tp)

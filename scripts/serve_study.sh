@@ -7,7 +7,9 @@
 # (default build/venv/bin/python), ARCH = the chip (default tpu-llm), RATE_SCALE = factor on
 # every swept and fixed request rate (default 1; issue 21's tpu-llm decodes ~3x faster than
 # tpu-llm-1x256, the preset before it, so its study runs at RATE_SCALE=3), PARTS = "all" (default)
-# or "vllm" (only section 5, the vLLM study, whose rates are absolute: RATE_SCALE does not apply).
+# or "vllm" (only section 5, the vLLM study, whose rates are absolute: RATE_SCALE does not apply)
+# or "slora" (only section 6, the S-LoRA study) or "chunked" (only section 7, chunked prefill);
+# both with absolute rates too.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 out="${1:-$root/results/serve}"
@@ -79,6 +81,120 @@ echo "paged,sharegpt,10000,$(sc 0.5),$(echo "$t1 - $t0" | bc)" >> "$out/runtime.
 
 "$py" "$root/scripts/serve_plot.py" "$out"
 fi
+
+# 6. S-LoRA in its own setting (issue 22; Sheng et al., MLSys 2024, evaluation): throughput vs
+#    number of adapters, S-LoRA (unified paging, --lora) vs vLLM-packed (one merged model copy per
+#    adapter, --lora-packed), settings S1-S4 (S-LoRA's benchmarks/exp_suite.py: S1 LLaMA-7B rank 8,
+#    S2 LLaMA-7B ranks 64/32/16/8, S3 LLaMA-13B rank 16, S4 LLaMA-13B ranks 64/32/16; S5/S6 are
+#    its multi-GPU settings, not run). The paper's synthetic workload: 10 req/s for 120 s (1,200
+#    requests), Poisson, adapter popularity Zipf alpha 1, prompt and output U[8, 512] (the slora
+#    trace); at most 256 sequences and 2,560 batched tokens per iteration (vLLM's defaults, as in
+#    section 5) for both systems. Twice: priced by the A100-80GB's roofline in fp16 (the paper's
+#    GPU) into slora/a100/,
+#    and by the fast engine on $arch (int8) into slora/tpu-llm/; report slora/README.md.
+slora_study() {  # DIR "PRICING ARGS"
+  local sdir=$1
+  local -a price
+  read -r -a price <<<"$2"
+  mkdir -p "$sdir"
+  local scommon=(--seed 1 --force --quiet --causal-prefill --trace slora --requests 1200 --rate 10
+    --scheduler paged --max-batch 256 --max-batch-tokens 2560 --lora --lora-alpha 1 "${price[@]}")
+  local csvf="$sdir/throughput.csv" tmp
+  tmp=$(mktemp)
+  "$py" "$root/scripts/slora_table.py" header > "$csvf"
+  for sm in S1:lora S2:lora-s2 S3:llama-13b S4:lora-s4; do
+    local s=${sm%%:*} m=${sm#*:}
+    local -a rk=()
+    [ "$s" = S3 ] && rk=(--lora-rank 16)
+    for n in 1 2 4 5 20 100 1000 2000; do
+      echo "  $s ($m), $n adapters: S-LoRA"
+      "$bin" serve "${scommon[@]}" --model "$m" "${rk[@]}" --lora-adapters $n --json "$tmp"
+      "$py" "$root/scripts/slora_table.py" row "$tmp" $s "$m" slora $n >> "$csvf"
+      if [ "$s:$n" = S2:5 ]; then cp "$tmp" "$sdir/S2_slora_n5.json"; fi
+    done
+    for n in 1 2 3 4 5 6 8 100; do
+      echo "  $s ($m), $n adapters: vLLM-packed"
+      if "$bin" serve "${scommon[@]}" --model "$m" "${rk[@]}" --lora-adapters $n --lora-packed \
+        --json "$tmp" 2> "$tmp.err"; then
+        "$py" "$root/scripts/slora_table.py" row "$tmp" $s "$m" vllm-packed $n >> "$csvf"
+        if [ "$s:$n" = S2:5 ]; then cp "$tmp" "$sdir/S2_vllm-packed_n5.json"; fi
+      else
+        grep -q "out of memory" "$tmp.err" || { cat "$tmp.err" >&2; exit 1; }
+        "$py" "$root/scripts/slora_table.py" oom $s "$m" vllm-packed $n >> "$csvf"
+        break  # more copies need more memory still
+      fi
+    done
+  done
+  rm -f "$tmp" "$tmp.err"
+  cat > "$sdir/setting.md" <<SETTING
+Setting: \`tpusim serve ${scommon[*]} --model MODEL --lora-adapters N\` (S-LoRA), plus
+\`--lora-packed\` (vLLM-packed); MODEL lora (S1), lora-s2 (S2), llama-13b --lora-rank 16 (S3),
+lora-s4 (S4).
+SETTING
+}
+if [ "$parts" = all ] || [ "$parts" = slora ]; then
+  step "6 S-LoRA setting: S-LoRA vs vLLM-packed, A100-80GB roofline"
+  slora_study "$out/slora/a100" "--arch $arch --device a100 --device-dtype fp16 --kv-dtype fp16"
+  # Sensitivity: the S-LoRA harness starts each of the n vLLM-packed processes with
+  # --gpu-memory-utilization 0.95 / n (its benchmarks/launch_server.py); S2 at 5 adapters with
+  # 0.95 of the A100's memory for both systems (K/V slots = 0.95 x memory - one fp16 copy).
+  cap=$("$py" "$root/scripts/slora_table.py" capacity "$out/slora/a100/S2_slora_n5.json" 0.95)
+  mtmp=$(mktemp)
+  "$py" "$root/scripts/slora_table.py" header > "$out/slora/a100/mem095.csv"
+  for sys in slora vllm-packed; do
+    extra=()
+    [ $sys = vllm-packed ] && extra=(--lora-packed)
+    "$bin" serve --seed 1 --force --quiet --causal-prefill --trace slora --requests 1200 --rate 10 \
+      --scheduler paged --max-batch 256 --max-batch-tokens 2560 --lora --lora-alpha 1 --arch "$arch" \
+      --device a100 --device-dtype fp16 --kv-dtype fp16 --model lora-s2 --lora-adapters 5 \
+      --kv-capacity-tokens "$cap" "${extra[@]}" --json "$mtmp"
+    "$py" "$root/scripts/slora_table.py" row "$mtmp" S2 lora-s2 $sys 5 >> "$out/slora/a100/mem095.csv"
+  done
+  rm -f "$mtmp"
+  step "6 S-LoRA setting: S-LoRA vs vLLM-packed, priced on $arch"
+  slora_study "$out/slora/tpu-llm" "--arch $arch"
+  "$py" "$root/scripts/slora_table.py" report "$out/slora"
+fi
+if [ "$parts" = slora ]; then step "done"; exit 0; fi
+
+# 7. Chunked prefill (issue 22; Agrawal et al., "Taming Throughput-Latency Tradeoff in LLM
+#    Inference with Sarathi-Serve", OSDI 2024): the paged scheduler with whole prompts (vLLM)
+#    against Sarathi-Serve's token budgets 512 and 2048 (the paper's two) and 256 (a 512-token
+#    iteration of opt-13b takes ~0.1 s on tpu-llm, over 5 decode steps), rate sweeps of 500
+#    ShareGPT-like and LongBench-like requests, causal prefill: opt-13b on $arch by the fast engine
+#    into chunked/tpu-llm/, and llama-7b (Mistral-7B's size; Mistral is not in workloads/) priced
+#    by the A100-80GB roofline in fp16 into chunked/a100/. Capacity under a strict and a relaxed
+#    SLO on the P99 of each request's longest token gap (scripts/chunked_table.py); report
+#    chunked/README.md.
+chunked_study() {  # DIR "PRICING ARGS" SHAREGPT_RATES LONGBENCH_RATES
+  local cdir=$1
+  local -a price
+  read -r -a price <<<"$2"
+  declare -A crates=([sharegpt]=$3 [longbench]=$4)
+  mkdir -p "$cdir"
+  local ccommon=(--seed 1 --force --quiet --causal-prefill --requests 500 --scheduler paged
+    --max-batch 128 "${price[@]}")
+  for t in sharegpt longbench; do
+    echo "  $t: paged"
+    "$bin" serve "${ccommon[@]}" --trace $t --sweep-rates ${crates[$t]} --json "$cdir/${t}_paged.json"
+    for b in 256 512 2048; do
+      echo "  $t: chunked prefill, budget $b"
+      "$bin" serve "${ccommon[@]}" --trace $t --sweep-rates ${crates[$t]} --chunked-prefill $b \
+        --json "$cdir/${t}_chunked$b.json"
+    done
+  done
+}
+if [ "$parts" = all ] || [ "$parts" = chunked ]; then
+  step "7 chunked prefill, priced on $arch"
+  chunked_study "$out/chunked/tpu-llm" "--arch $arch --model opt-13b" 1,2,3,4,5,6,7 \
+    0.25,0.5,1,1.5,2,2.5,3
+  step "7 chunked prefill, A100-80GB roofline"
+  chunked_study "$out/chunked/a100" \
+    "--arch $arch --model llama-7b --device a100 --device-dtype fp16 --kv-dtype fp16" \
+    5,10,15,20,25,30 1,2,4,6,8,10
+  "$py" "$root/scripts/chunked_table.py" "$out/chunked"
+fi
+if [ "$parts" = chunked ]; then step "done"; exit 0; fi
 
 # 5. vLLM in its own setting (issue 22; Kwon et al., SOSP 2023, Sections 6.1-6.3): OPT-13B with
 #    fp16 K/V, causal prefill, and the K/V slots of one A100-40GB (Table 1: 12 GB of K/V,

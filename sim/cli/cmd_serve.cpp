@@ -171,11 +171,17 @@ Command add_serve_command(CLI::App& app) {
   s->add_option("--kv-link-gb-s", o.kv_link_gb_s, "Disaggregated K/V link, GB/s")
       ->capture_default_str();
   s->add_flag("--lora", o.lora, "Serve per-request LoRA adapters unmerged (S-LoRA)");
+  s->add_flag("--lora-packed", o.lora_packed,
+              "With --lora: S-LoRA's vLLM-packed baseline (each adapter merged into a model copy)");
+  s->add_option("--chunked-prefill", o.chunked_prefill,
+                "Paged: Sarathi-Serve chunked prefill, tokens per iteration (0 = off)")
+      ->capture_default_str()
+      ->check(CLI::Range(0u, kMaxBlockTokens * 16));
   s->add_option("--lora-adapters", o.lora_adapters,
                 "Adapters (0 = 200 with --lora or the slora trace)")
       ->capture_default_str()
       ->check(CLI::Range(0u, kMaxLoraAdapters));
-  s->add_option("--lora-rank", o.lora_rank, "Adapter rank")
+  s->add_option("--lora-rank", o.lora_rank, "Adapter rank (a model with its own rank mix keeps it)")
       ->capture_default_str()
       ->check(CLI::Range(1u, kMaxLoraRank));
   s->add_option("--lora-alpha", o.lora_alpha, "Zipf exponent of adapter popularity")

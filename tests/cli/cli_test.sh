@@ -80,6 +80,10 @@ expect serve-device-bad 2 'nope' -- "$T" serve --requests 20 --device nope
 expect serve-device-dtype-bad 2 '--device-dtype: .*fp64' -- "$T" serve --requests 20 --device a100 --device-dtype fp64
 expect serve-device 0 'on a100-40gb \(roofline, fp16\)' -- "$T" serve --requests 20 --rate 2 --scheduler paged --device a100-40gb --device-dtype fp16
 expect serve-beam 0 'paged on tpu-llm' -- "$T" serve --requests 20 --rate 2 --scheduler paged --trace alpaca --beam-width 4 --kv-dtype fp16 --causal-prefill --preemption auto
+expect serve-lora-sched-bad 2 'lora: needs scheduler paged' -- "$T" serve --requests 20 --lora
+expect serve-lora-packed-bad 2 'lora_packed: needs lora' -- "$T" serve --requests 20 --scheduler paged --lora-packed
+expect serve-packed-oom 2 'out of memory' -- "$T" serve --requests 200 --rate 10 --scheduler paged --model lora-s2 --trace slora --lora --lora-adapters 8 --lora-packed
+expect serve-chunked 0 'paged on tpu-llm' -- "$T" serve --requests 20 --rate 2 --scheduler paged --chunked-prefill 256
 expect sweep-chips-bad 2 '--chips 6 --tp 4: chips 6 is not a multiple of tp 4' -- "$T" sweep "$ROOT/tests/studies/sweep/small.yaml" --out "$tmp/sw" --chips 6 --tp 4
 # Applications (issue 24): a run, its report files, and bad files naming the file and the key.
 expect app-run 0 'bottleneck image_tower' -- "$T" app video-search --rate 1 --requests 20 --out "$tmp/app"

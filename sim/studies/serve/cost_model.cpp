@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <optional>
 #include <set>
 
 #include <fmt/format.h>
@@ -97,6 +98,24 @@ CostModel::CostModel(const TpuConfig& cfg, const std::string& model, const CostO
   info_.kv_heads = field_u32(t, "kv_heads", info_.heads, path);
   info_.d_head = field_u32(t, "d_head", info_.d_model / info_.heads, path);
   info_.max_context = field_u32(t, "max_context", 2048, path);
+  // The model's adapter rank mix and targets (workloads/lora*.yaml), else lora_rank on q, k, v, o.
+  info_.lora_targets = {"q", "k", "v", "o"};
+  if (t["lora"] && t["lora"].IsMap()) {
+    const YAML::Node l = t["lora"];
+    if (l["ranks"] && l["ranks"].IsSequence())
+      for (const auto& r : l["ranks"]) {
+        uint64_t v = 0;
+        if (!r.IsScalar() || !parse_uint_scalar(r.Scalar(), v) || v == 0 || v > 65536)
+          throw InputError(
+              fmt::format("{}: key 'transformer.lora.ranks': expected integers 1..65536", path));
+        info_.lora_ranks.push_back(uint32_t(v));
+      }
+    if (l["targets"] && l["targets"].IsSequence()) {
+      info_.lora_targets.clear();
+      for (const auto& x : l["targets"]) info_.lora_targets.push_back(x.Scalar());
+    }
+  }
+  if (info_.lora_ranks.empty()) info_.lora_ranks = {opt_.lora_rank};
   if (t["lora"]) t.remove("lora");
   YAML::Emitter em;
   em << doc;
@@ -225,7 +244,8 @@ CostModel::Split CostModel::simulate_device(const Workload& wl) {
       seconds += roofline_op(dev_, op).seconds;
       ops += op.gemm_ops();
     }
-    if (p == 0) seconds += baseline_host_s(dev_, baseline_workload(wl));  // Eq. B8, once
+    if (p == 0 && device_host_)
+      seconds += baseline_host_s(dev_, baseline_workload(wl));  // Eq. B8, once
     EventCounts& c = *dst[p];
     c.cycles = uint64_t(std::ceil(seconds * cfg_.clock_hz()));
     c.non_matrix_cycles = c.cycles;
@@ -349,18 +369,22 @@ const EventCounts& CostModel::head(uint64_t sequences) {
   return it->second.head;
 }
 
-EventCounts CostModel::lora_point(uint32_t adapters) {
-  auto it = lora_.find(adapters);
-  if (it != lora_.end()) return it->second;
+std::string CostModel::lora_yaml(uint32_t rank, uint32_t adapters) const {
   YAML::Node doc = YAML::Load(base_yaml_);
   YAML::Node l;
-  l["ranks"].push_back(opt_.lora_rank);
+  l["ranks"].push_back(rank);
   l["adapters"] = adapters;
-  for (const char* tgt : {"q", "k", "v", "o"}) l["targets"].push_back(tgt);
+  for (const std::string& tgt : info_.lora_targets) l["targets"].push_back(tgt);
   doc["transformer"]["lora"] = l;
   YAML::Emitter em;
   em << doc;
-  const Split with = run(em.c_str(), "decode", adapters, 1, 1, false);
+  return em.c_str();
+}
+
+EventCounts CostModel::lora_point(uint32_t adapters) {
+  auto it = lora_.find(adapters);
+  if (it != lora_.end()) return it->second;
+  const Split with = run(lora_yaml(opt_.lora_rank, adapters), "decode", adapters, 1, 1, false);
   const Split without = run(base_yaml_, "decode", adapters, 1, 1, false);
   EventCounts a = with.dense;
   a += with.attention;
@@ -405,6 +429,99 @@ EventCounts CostModel::iteration(const std::vector<uint32_t>& prefill,
   }
   c += attn;
   if (adapters) c += lora_extra(adapters);
+  return c;
+}
+
+EventCounts CostModel::lora_tokens_point(uint32_t rank, uint32_t tokens) {
+  auto it = lora_tokens_.find({rank, tokens});
+  if (it != lora_tokens_.end()) return it->second;
+  // On a device the runs leave out Eq. B8's host time: the adapters' kernel launches are
+  // charged once per iteration (lora_launch), since S-LoRA's kernels batch every adapter.
+  device_host_ = opt_.device.empty();
+  const Split with = run(lora_yaml(rank, 1), "prefill", 1, tokens, 1, false);
+  const Split without =
+      opt_.device.empty() ? prefill_point(tokens) : run(base_yaml_, "prefill", 1, tokens, 1, false);
+  device_host_ = true;
+  EventCounts a = with.dense;
+  a += with.attention;
+  a += with.head;
+  EventCounts b = without.dense;
+  b += without.attention;
+  b += without.head;
+  return lora_tokens_.emplace(std::make_pair(rank, tokens), minus(a, b)).first->second;
+}
+
+EventCounts CostModel::lora_tokens(uint32_t rank, uint64_t tokens) {
+  if (rank == 0 || tokens == 0) return {};
+  const uint64_t chunk = info_.max_context;
+  EventCounts out;
+  if (tokens > chunk) out = scaled(lora_tokens_point(rank, uint32_t(chunk)), tokens / chunk);
+  const uint64_t rest = tokens > chunk ? tokens % chunk : tokens;
+  if (rest > 0) out += lora_tokens_point(rank, token_bucket(rest));
+  return out;
+}
+
+const EventCounts& CostModel::lora_launch() {
+  if (!lora_launch_) {
+    // Eq. B8 of a one-token run with one adapter minus without: the LoRA ops' launches.
+    const Split with = run(lora_yaml(info_.lora_ranks.front(), 1), "prefill", 1, 1, 1, false);
+    const Split without = run(base_yaml_, "prefill", 1, 1, 1, false);
+    device_host_ = false;
+    const Split with_kernels =
+        run(lora_yaml(info_.lora_ranks.front(), 1), "prefill", 1, 1, 1, false);
+    const Split without_kernels = run(base_yaml_, "prefill", 1, 1, 1, false);
+    device_host_ = true;
+    const uint64_t host_with = minus(with.dense, with_kernels.dense).cycles;
+    const uint64_t host_without = minus(without.dense, without_kernels.dense).cycles;
+    EventCounts c;
+    c.cycles = c.non_matrix_cycles = host_with > host_without ? host_with - host_without : 0;
+    lora_launch_ = c;
+  }
+  return *lora_launch_;
+}
+
+uint64_t CostModel::adapter_bytes(uint32_t rank) const {
+  const uint64_t d = info_.d_model, hd = uint64_t(info_.heads) * info_.d_head,
+                 kvd = uint64_t(info_.kv_heads) * info_.d_head;
+  uint64_t elems = 0;  // per layer: A (d_in x r) + B (r x d_out) per target
+  for (const std::string& tgt : info_.lora_targets) {
+    if (tgt == "q") elems += (d + hd) * rank;
+    if (tgt == "k" || tgt == "v") elems += (d + kvd) * rank;
+    if (tgt == "o") elems += (hd + d) * rank;
+  }
+  const double bytes_per_elem = opt_.device.empty() ? 1.0 : dtype_bytes(dev_.dtype);
+  return uint64_t(double(elems) * info_.layers * bytes_per_elem);
+}
+
+EventCounts CostModel::iteration_chunked(const std::vector<PrefillChunk>& prefill,
+                                         const std::vector<uint32_t>& decode,
+                                         const std::vector<LoraUse>& lora, double* comm_j) {
+  uint64_t tokens = decode.size(), heads = decode.size();
+  for (const PrefillChunk& p : prefill) {
+    tokens += p.len;
+    heads += p.last ? 1 : 0;
+  }
+  EventCounts c = dense(tokens);
+  if (heads) c += head(heads);  // none when every chunk leaves its prompt unfinished
+  if (comm_j && opt_.parallel()) {
+    const uint64_t b = opt_.bucket;
+    *comm_j += dense_comm_j(tokens) + (heads ? head_.at((heads + b - 1) / b * b).head_comm_j : 0.0);
+  }
+  for (const PrefillChunk& p : prefill) {
+    if (p.offset == 0) {
+      c += prefill_attention(p.len);
+    } else {
+      // Bucketing can make the shorter prefix cost more; minus() clamps at 0 per counter.
+      const EventCounts before = prefill_attention(p.offset);
+      c += minus(prefill_attention(p.offset + p.len), before);
+    }
+  }
+  EventCounts attn;
+  for (uint32_t ctx : decode) attn += decode_attention(ctx, decode.size());
+  if (info_.kv_dtype_bytes > 1 && opt_.device.empty()) attn = scaled(attn, info_.kv_dtype_bytes);
+  c += attn;
+  for (const LoraUse& u : lora) c += lora_tokens(u.rank, u.tokens);
+  if (!lora.empty() && !opt_.device.empty()) c += lora_launch();
   return c;
 }
 

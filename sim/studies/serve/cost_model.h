@@ -15,7 +15,11 @@
 //                       costs less in a batch than alone;
 //   head(S)             the head group (final layernorm + LM head) for S sequences;
 //   lora_extra(A)       S-LoRA's unmerged adapter GEMMs for A distinct adapters: a decode run of
-//                       batch A with A adapters minus the same run without adapters.
+//                       batch A with A adapters minus the same run without adapters (one decode
+//                       row per adapter; iteration()'s `adapters`, which no scheduler now uses);
+//   lora_tokens(r, T)   one adapter of rank r over T tokens: a prefill run of T tokens with the
+//                       adapter minus the same run without (the S-LoRA scheduler's charge, per
+//                       adapter of the batch, unified_paging.h).
 // iteration = dense(sum p_i + #decode) + head(#sequences) + sum prefill_attn(p_i)
 //             + sum decode_attn(c_j, #decode) + lora_extra(#distinct adapters).
 // Buckets: p and c round up to a multiple of `bucket` (64 by default; the engine's attention
@@ -39,8 +43,10 @@
 // the whole model plus the communication, and the iteration's link energy is reported beside them.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -58,13 +64,23 @@ struct ModelInfo {
   uint32_t layers = 0, d_model = 0, heads = 0, kv_heads = 0, d_head = 0, max_context = 0;
   uint64_t weight_bytes = 0;    // int8 model weights (Workload::weight_bytes)
   uint32_t kv_dtype_bytes = 1;  // bytes per K/V element (CostOptions::kv_dtype)
+  // LoRA adapters (S-LoRA): the ranks of the model's `transformer.lora.ranks`, adapter j having
+  // ranks[j % size] (round robin, as the workloads' generator assigns them), or
+  // {CostOptions::lora_rank} for a model without a lora section; the projections they target.
+  std::vector<uint32_t> lora_ranks;
+  std::vector<std::string> lora_targets;  // of q, k, v, o
+  uint32_t adapter_rank(int32_t adapter) const {
+    return lora_ranks[uint32_t(std::max(adapter, 0)) % lora_ranks.size()];
+  }
   // K and V of one token in every layer at the K/V dtype (the lowering itself keeps int8).
   uint64_t kv_bytes_per_token() const { return 2ull * layers * kv_heads * d_head * kv_dtype_bytes; }
 };
 
 struct CostOptions {
-  uint32_t bucket = 64;           // token / context rounding granularity
-  uint32_t lora_rank = 16;        // rank of every adapter (targets q, k, v, o)
+  uint32_t bucket = 64;  // token / context rounding granularity
+  // Rank of every adapter for a model without `transformer.lora` (targets q, k, v, o); a model
+  // with one (lora-s2, ...) uses its own rank mix.
+  uint32_t lora_rank = 16;
   uint32_t tp = 1, pp = 1;        // tensor x pipeline split of every serving instance (see above)
   uint32_t collective_bytes = 1;  // bytes per activation element in collectives and stage links
   // The K/V cache's element type, a stated choice (issue 22): "int8" (what the lowering
@@ -123,6 +139,34 @@ class CostModel {
   static constexpr uint64_t kDecodeAttnBatchCap = 64;
   EventCounts lora_extra(uint32_t adapters);
 
+  // S-LoRA (issue 22): the cost of one adapter of `rank` applied to `tokens` tokens of an
+  // iteration (its unmerged x A B on every target projection of every layer), from the engine: a
+  // prefill run of `tokens` tokens with one adapter of that rank minus the same run without
+  // (token_bucket rounding; above max_context whole chunks of it). A heterogeneous batch pays the
+  // sum over its adapters (S-LoRA's MBGMM/MBGMV kernels batch them without padding ranks); on a
+  // baseline device the LoRA kernels' launches (Eq. B8) once per iteration, not per adapter.
+  EventCounts lora_tokens(uint32_t rank, uint64_t tokens);
+  // Bytes of one adapter's weights: A (d_in x r) and B (r x d_out) of every target projection in
+  // every layer, in the weights' element type (int8 on the chip, the device's dtype with one).
+  uint64_t adapter_bytes(uint32_t rank) const;
+  // One iteration of an S-LoRA / chunked-prefill batch. A prefill chunk computes prompt tokens
+  // [offset, offset + len) of one sequence: dense at its tokens, attention as prefill_attention(
+  // offset + len) - prefill_attention(offset) (its queries against every key so far, so the
+  // chunks of a prompt add up to its unchunked attention), and the LM head only for the chunk
+  // that ends the prompt (`last`). `lora`: (rank, tokens) per adapter of the batch, priced by
+  // lora_tokens. Otherwise as iteration().
+  struct PrefillChunk {
+    uint32_t offset = 0, len = 0;
+    bool last = true;
+  };
+  struct LoraUse {
+    uint32_t rank = 0;
+    uint64_t tokens = 0;
+  };
+  EventCounts iteration_chunked(const std::vector<PrefillChunk>& prefill,
+                                const std::vector<uint32_t>& decode,
+                                const std::vector<LoraUse>& lora, double* comm_j = nullptr);
+
   // tp x pp: the weight-balanced stages (weight and K/V bytes of one token per chip); empty
   // for one chip.
   const std::vector<StageMemory>& stages() const { return stages_; }
@@ -158,6 +202,13 @@ class CostModel {
   std::map<std::pair<uint32_t, uint64_t>, EventCounts> decode_attn_;
   std::map<uint64_t, Split> head_;
   std::map<uint32_t, EventCounts> lora_;
+  std::map<std::pair<uint32_t, uint32_t>, EventCounts> lora_tokens_;  // (rank, bucketed tokens)
+  EventCounts lora_tokens_point(uint32_t rank, uint32_t bucketed_tokens);
+  // Device only: Eq. B8's launch time of the LoRA ops, once per iteration with adapters.
+  const EventCounts& lora_launch();
+  std::optional<EventCounts> lora_launch_;
+  bool device_host_ = true;  // simulate_device adds Eq. B8's host time
+  std::string lora_yaml(uint32_t rank, uint32_t adapters) const;
   std::vector<StageMemory> stages_;
   uint64_t engine_runs_ = 0;
   double engine_seconds_ = 0.0;

@@ -114,7 +114,7 @@ json summarize(const ScheduleResult& r, const CostModel& cost, const SloTargets&
     chips.push_back(std::move(cj));
   }
   const double per_tok = out_tokens ? 1.0 / double(out_tokens) : 0.0;
-  return json{
+  json out = json{
       {"requests", r.requests.size()},
       {"prompt_tokens", in_tokens},
       {"output_tokens", out_tokens},
@@ -165,6 +165,21 @@ json summarize(const ScheduleResult& r, const CostModel& cost, const SloTargets&
         {"total", (op_g + emb_g) * per_tok}}},
       {"cost_model",
        {{"engine_runs", cost.engine_runs()}, {"bucket_tokens", cost.options().bucket}}}};
+  // Generation stalls (paged runs): each request's longest gap between output tokens.
+  std::vector<double> tbt;
+  for (const RequestResult& q : r.requests)
+    if (q.max_tbt_s > 0.0) tbt.push_back(q.max_tbt_s);
+  if (!tbt.empty()) out["max_tbt_s"] = pct_json(percentiles(tbt));
+  // LoRA (unified_paging.h): adapter residency in the unified pool and its host-link loads.
+  if (r.adapter_loads || r.packed_copies)
+    out["lora"] = {{"adapter_loads", r.adapter_loads},
+                   {"adapter_load_bytes", r.adapter_load_bytes},
+                   {"adapter_load_s", r.adapter_load_s},
+                   {"adapter_evictions", r.adapter_evictions},
+                   {"peak_resident_adapters", r.peak_resident_adapters},
+                   {"pool_fraction_adapters", r.kv_adapters},
+                   {"packed_copies", r.packed_copies}};
+  return out;
 }
 
 }  // namespace tpusim::serve

@@ -10,6 +10,7 @@
 #include "models/errors.h"
 #include "sim/studies/serve/block_manager.h"
 #include "sim/studies/serve/kv_cache.h"
+#include "sim/studies/serve/unified_paging.h"
 
 namespace tpusim::serve {
 
@@ -219,8 +220,12 @@ void run_paged(const std::vector<Request>& trace, const std::vector<Entry>& entr
   BlockManager bm(out.kv_capacity_tokens / bs, out.swap_capacity_blocks, bs);
   std::vector<uint32_t> gen(n_all, 0);
   std::vector<char> needs_prefill(n_all, prefilled ? 0 : 1), swapped(n_all, 0);
+  std::vector<double> last_token(n_all, 0.0);  // time of each request's latest token
   if (prefilled)
-    for (const Entry& e : entries) gen[e.r] = 1;
+    for (const Entry& e : entries) {
+      gen[e.r] = 1;
+      last_token[e.r] = out.requests[e.r].first_token_s;
+    }
   auto sid = [](size_t r, uint32_t j) { return SeqId(r) * kMaxSeqWidth + j; };
   std::vector<SeqId> grp;
   auto group = [&](size_t r) -> const std::vector<SeqId>& {
@@ -383,6 +388,9 @@ void run_paged(const std::vector<Request>& trace, const std::vector<Entry>& entr
       const Request& q = trace[r];
       needs_prefill[r] = 0;
       out.generated_tokens += q.width;
+      RequestResult& rr = out.requests[r];
+      if (gen[r] > 0) rr.max_tbt_s = std::max(rr.max_tbt_s, t - last_token[r]);
+      last_token[r] = t;
       if (++gen[r] == 1) out.requests[r].first_token_s = t;
       if (gen[r] >= q.output_len) {
         out.requests[r].finish_s = t;
@@ -592,6 +600,11 @@ ScheduleResult simulate(const std::vector<Request>& trace, CostModel& cost,
   if (!(opt.paged_attention_overhead >= 0.0 && opt.paged_attention_overhead <= 10.0))
     throw InputError(
         fmt::format("paged_attention_overhead {}: allowed 0..10", opt.paged_attention_overhead));
+  if ((opt.lora || opt.chunked_prefill_tokens) && opt.scheduler != "paged")
+    throw InputError(fmt::format("{}: runs on the paged scheduler, not {}",
+                                 opt.lora ? "lora (S-LoRA's unified paging)" : "chunked prefill",
+                                 opt.scheduler));
+  if (opt.lora_packed && !opt.lora) throw InputError("lora_packed: needs lora");
   for (size_t i = 1; i < trace.size(); ++i)
     if (trace[i].arrival_s < trace[i - 1].arrival_s)
       throw InputError("trace: requests must be sorted by arrival");
@@ -630,6 +643,13 @@ ScheduleResult simulate(const std::vector<Request>& trace, CostModel& cost,
     run_disaggregated(trace, cost, opt, out);
   } else {
     ChipUsage chip{"colocated", {}, 0.0, 0, 0.0};
+    if (opt.scheduler == "paged" && (opt.lora || opt.chunked_prefill_tokens)) {
+      if (opt.lora_packed)
+        run_packed(trace, cost, opt, out);
+      else
+        run_unified(trace, cost, opt, out);
+      return out;
+    }
     if (opt.scheduler == "paged") {
       std::vector<Entry> entries(trace.size());
       for (size_t i = 0; i < trace.size(); ++i) entries[i] = Entry{i, trace[i].arrival_s};

@@ -34,9 +34,14 @@
 //   emits the first token; the request's K/V moves over a link of kv_link_gb_s (one transfer at a
 //   time, FIFO) to a decode chip that runs paged continuous batching of decode steps only. No
 //   back-pressure from the decode chip to the prefill chip is modelled.
-// LoRA (S-LoRA): with `lora`, every request's adapter is served unmerged; an iteration pays
-// CostModel::lora_extra for the distinct adapters in it (heterogeneous batching). Adapter
-// weights are assumed resident (their memory and load time are not modelled).
+// LoRA (S-LoRA, paged only): with `lora`, every request's adapter is served unmerged on the
+// paged scheduler with S-LoRA's unified paging (unified_paging.h): adapter weights take blocks of
+// the K/V pool, are loaded over the host link when not resident and evicted when unused, and an
+// iteration pays CostModel::lora_tokens per adapter for its tokens at the adapter's rank
+// (heterogeneous batching). `lora_packed`: S-LoRA's vLLM-packed baseline instead, each adapter
+// merged into its own copy of the model sharing the chip (unified_paging.h).
+// Chunked prefill (Sarathi-Serve; paged only): `chunked_prefill_tokens` > 0 caps the tokens of
+// every iteration; decodes go first and prompts fill the rest in chunks (unified_paging.h).
 #pragma once
 
 #include <cstdint>
@@ -62,7 +67,9 @@ struct SchedulerOptions {
   std::string reserve = "max";            // contiguous reservation: max | pow2 | oracle
   double kv_link_gb_s = 32.0;             // disaggregated K/V link, 1 GB/s = 1e9 bytes/s
   bool lora = false;
-  uint64_t kv_capacity_tokens = 0;  // 0 = (weight memory - model weights) / bytes per token
+  bool lora_packed = false;             // vLLM-packed baseline (paged, with lora)
+  uint32_t chunked_prefill_tokens = 0;  // > 0: Sarathi-Serve token budget per iteration (paged)
+  uint64_t kv_capacity_tokens = 0;      // 0 = (weight memory - model weights) / bytes per token
   std::function<void(uint64_t requests)> on_finished;  // told as requests finish (progress bars)
 };
 
@@ -83,6 +90,9 @@ struct RequestResult {
   double first_token_s = 0.0;  // absolute time the first output token exists
   double finish_s = 0.0;       // absolute time the last one exists
   uint32_t preemptions = 0;
+  // Longest time between two consecutive output tokens (Sarathi-Serve's generation stall); set
+  // by the paged runs (and a disaggregated request's decode), 0 for the others.
+  double max_tbt_s = 0.0;
   double ttft_s() const { return first_token_s - request.arrival_s; }
   double e2e_s() const { return finish_s - request.arrival_s; }
   // Time per output token after the first; 0 for a one-token output.
@@ -133,6 +143,12 @@ struct ScheduleResult {
   uint64_t copy_on_writes = 0;
   uint64_t swap_blocks = 0, swap_transfers = 0, swap_peak_blocks = 0, swap_fallbacks = 0;
   uint64_t swap_capacity_blocks = 0;
+  // LoRA (unified_paging.h): adapter loads over the host link (count, bytes, seconds charged),
+  // evictions, the most adapters resident at once, the time-weighted fraction of the pool's
+  // slots holding adapter weights (part of kv_used above), and for lora_packed the model copies.
+  uint64_t adapter_loads = 0, adapter_load_bytes = 0, adapter_evictions = 0;
+  uint64_t peak_resident_adapters = 0, packed_copies = 0;
+  double adapter_load_s = 0.0, kv_adapters = 0.0;
 };
 
 // Runs `trace` (sorted by arrival) under `opt`. Throws InputError for a bad option or a request

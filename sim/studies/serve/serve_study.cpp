@@ -80,6 +80,11 @@ void validate(const ServeStudyOptions& a) {
   range(a.bucket, 1, kMaxBlockTokens, "bucket");
   range(a.lora_rank, 1, kMaxLoraRank, "lora_rank");
   range(a.lora_adapters, 0, kMaxLoraAdapters, "lora_adapters");
+  range(a.chunked_prefill, 0, kMaxBlockTokens * 16, "chunked_prefill");
+  if (a.lora_packed && !a.lora) throw InputError("serve: lora_packed: needs lora");
+  if ((a.lora || a.chunked_prefill) && a.scheduler != "paged")
+    throw InputError(fmt::format("serve: {}: needs scheduler paged, not {}",
+                                 a.lora ? "lora" : "chunked_prefill", a.scheduler));
   nonneg(a.lora_alpha, "lora_alpha");
   if (!(a.swap_space_gib >= 0.0 && a.swap_space_gib <= kMaxSwapSpaceGib))
     throw InputError(
@@ -141,6 +146,8 @@ ServeStudy run_serve_study(const ServeStudyOptions& a, const RateDone& on_rate) 
   so.reserve = a.reserve;
   so.kv_link_gb_s = a.kv_link_gb_s;
   so.lora = a.lora;
+  so.lora_packed = a.lora_packed;
+  so.chunked_prefill_tokens = a.chunked_prefill;
   so.swap_space_bytes = uint64_t(a.swap_space_gib * double(uint64_t(1) << 30));
   so.paged_attention_overhead = a.paged_attention_overhead;
   so.kv_capacity_tokens = a.kv_capacity_tokens;
@@ -225,7 +232,9 @@ ServeStudy run_serve_study(const ServeStudyOptions& a, const RateDone& on_rate) 
         {"reserve", a.reserve},
         {"kv_link_gb_s", a.kv_link_gb_s},
         {"lora", a.lora},
-        {"lora_rank", a.lora_rank}}},
+        {"lora_packed", a.lora_packed},
+        {"lora_ranks", cost.model().lora_ranks},
+        {"chunked_prefill_tokens", a.chunked_prefill}}},
       {"assumptions", json::array()}};
   json& as = rep["assumptions"];
   as.push_back(kCostAssumption);
@@ -254,7 +263,23 @@ ServeStudy run_serve_study(const ServeStudyOptions& a, const RateDone& on_rate) 
     as.push_back(
         "shared prefix (paged): its full blocks computed ahead (not charged) and shared; each "
         "request prefills the rest of its prompt");
-  as.push_back("LoRA adapters resident; their memory and load time not modelled");
+  if (a.lora_packed)
+    as.push_back(
+        "vLLM-packed (S-LoRA's evaluation baseline): each adapter merged into its own model copy; "
+        "the "
+        "copies split the memory left after all their weights and take turns, one iteration "
+        "each (sim/studies/serve/unified_paging.h)");
+  else if (a.lora)
+    as.push_back(
+        "LoRA (S-LoRA unified paging): adapters take blocks of the K/V pool, load over the host "
+        "link when not resident (copy time added to the admitting iteration), evicted least "
+        "recently used when unused; cost per adapter from the engine at its rank and tokens "
+        "(sim/studies/serve/unified_paging.h)");
+  if (a.chunked_prefill)
+    as.push_back(
+        "chunked prefill (Sarathi-Serve): each iteration at most chunked_prefill tokens, decodes "
+        "first, prompts in chunks; a chunk's attention = prefill_attention(end) - "
+        "prefill_attention(start)");
   as.push_back("energy: busy counts through models/energy.h plus static power while idle");
   if (const BaselineDevice* dev = cost.device()) {
     rep["device"] = {{"name", dev->name},

@@ -49,10 +49,12 @@ struct ServeStudyOptions {
   std::string reserve = "max";            // max | pow2 | oracle (contiguous schedulers)
   double kv_link_gb_s = 32.0;
   bool lora = false;
-  uint32_t lora_adapters = 0;  // 0 = 200 for the slora trace and with lora
-  uint32_t lora_rank = 16;
-  double lora_alpha = 1.0;  // Zipf exponent of adapter popularity
-  uint32_t bucket = 64;     // cost-model length bucket, tokens
+  uint32_t lora_adapters = 0;    // 0 = 200 for the slora trace and with lora
+  uint32_t lora_rank = 16;       // for a model without its own rank mix (CostOptions::lora_rank)
+  bool lora_packed = false;      // vLLM-packed baseline (SchedulerOptions::lora_packed)
+  uint32_t chunked_prefill = 0;  // Sarathi-Serve token budget per iteration (paged), 0 = off
+  double lora_alpha = 1.0;       // Zipf exponent of adapter popularity
+  uint32_t bucket = 64;          // cost-model length bucket, tokens
   // Every serving instance is tp x pp chips (sim/studies/serve/cost_model.h); 1 x 1: one chip.
   uint32_t tp = 1, pp = 1, collective_bytes = 1;
   bool per_request = false;  // also the per-request CSV (a single rate only)
