@@ -6,8 +6,9 @@
 # Env: TPUSIM = the tpusim binary (default build/sim/tpusim), PYTHON = python with matplotlib
 # (default build/venv/bin/python), ARCH = the chip (default tpu-llm), RATE_SCALE = factor on
 # every swept and fixed request rate (default 1; issue 21's tpu-llm decodes ~3x faster than
-# tpu-llm-1x256, the preset before it, so its study runs at RATE_SCALE=3), PARTS = "all" (default)
-# or "vllm" (only section 5, the vLLM study, whose rates are absolute: RATE_SCALE does not apply).
+# tpu-llm-1x256, the preset before it, so its study runs at RATE_SCALE=3), PARTS = "all" (default),
+# "vllm" (only section 5, the vLLM study, whose rates are absolute: RATE_SCALE does not apply) or
+# "distserve" (only section 6, the DistServe placement study, into results/serve/distserve/).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 out="${1:-$root/results/serve}"
@@ -151,6 +152,7 @@ ${vreqs[sharegpt]} requests, Alpaca-like ${vreqs[alpaca]}. Shared prefix (Fig. 1
 SETTING
   "$py" "$root/scripts/vllm_plot.py" "$vdir"
 }
+if [ "$parts" = all ] || [ "$parts" = vllm ]; then
 step "5/5 vLLM setting: paged vs Orca (Oracle, Pow2, Max), priced on $arch"
 vllm_study "$out/vllm" "--arch $arch" 0.5,1,1.5,2,2.5,3,3.5,4,5 5,10,15,20,25,30,35,40,50 \
   "the \`$arch\` preset by the fast engine" "$arch" 2,5,10,15,20,25,30,40 \
@@ -160,4 +162,51 @@ vllm_study "$out/vllm/a100-40gb" "--arch $arch --device a100-40gb --device-dtype
   0.5,1,1.5,2,2.5,3,3.5,4,5,6 5,10,20,40,60,70,80,90,100,120,150 \
   "the A100-40GB's roofline (\`--device a100-40gb --device-dtype fp16\`, models/baselines.h Eq. B1-B3, B7, B8)" \
   a100-40gb 5,10,20,30,40,50,60,80,100,120 2,4,6,8,10,15,20,30,40,60,80,100
+fi
+
+# 6. DistServe in its own setting (issue 22; Zhong et al., OSDI 2024): goodput per chip of the
+#    searched disaggregated placement vs the best colocated one (`serve --search`,
+#    sim/studies/serve/placement.h), OPT-13B with fp16 K/V and causal prefill. Workloads and SLOs
+#    (TTFT s, TPOT s) of DistServe's Table 1: chatbot ShareGPT (OPT-13B: 0.25, 0.1), code
+#    completion HumanEval (0.125, 0.2) and summarization LongBench (15, 0.15), the last two the
+#    paper's OPT-66B pairs applied to OPT-13B here. 90 % attainment; prefill batches of at most
+#    8192 tokens (DistServe's --context-max-tokens-per-batch in its evaluation scripts,
+#    LLMServe/DistServe evaluation/2-benchmark-serving/2-start-api-server.py). Each probe spans
+#    >= 200 s of arrivals. Twice: priced by the A100 80 GB roofline (`--device a100`; one device
+#    per instance, so tp = pp = 1; K/V over NVLink, 300 GB/s a direction), and on the tpu-llm
+#    preset by the fast engine with tp in {1, 2, 4}, pp in {1, 2} and the SLOs scaled by tpu-llm's
+#    single-request TTFT and TPOT over the A100's (the same rule for every workload).
+if [ "$parts" = all ] || [ "$parts" = distserve ]; then
+  ddir="$out/distserve"
+  mkdir -p "$ddir"
+  dcommon=(--model opt-13b --seed 1 --force --kv-dtype fp16 --causal-prefill
+    --max-batch-tokens 8192 --requests 300 --search --search-min-trace-s 200 --chip-budget 8)
+  a100=(--arch "$arch" --device a100 --device-dtype fp16)
+  # Single-request latency on each pricing (p50 of 50 requests at 0.01 req/s, paged).
+  lat() {  # PRICING... -> "ttft tpot"
+    "$bin" serve --model opt-13b --kv-dtype fp16 --causal-prefill --trace sharegpt --requests 50 \
+      --rate 0.01 --scheduler paged --seed 1 --force --quiet --json "$ddir/.lat.json" "$@"
+    "$py" -c "import json; d = json.load(open('$ddir/.lat.json')); print(d['ttft_s']['p50'], d['tpot_s']['p50'])"
+  }
+  read -r a_ttft a_tpot <<<"$(lat "${a100[@]}")"
+  read -r t_ttft t_tpot <<<"$(lat --arch "$arch")"
+  rm -f "$ddir/.lat.json"
+  echo "workload,trace,ttft_slo_s,tpot_slo_s" > "$ddir/slo.csv"
+  for w in "chatbot sharegpt 0.25 0.1" "code humaneval 0.125 0.2" "summarization longbench 15 0.15"; do
+    read -r name tr ttft tpot <<<"$w"
+    step "6/6 DistServe $name ($tr): A100 roofline"
+    "$bin" serve "${dcommon[@]}" "${a100[@]}" --trace "$tr" --slo-ttft "$ttft" --slo-tpot "$tpot" \
+      --search-tp 1 --search-pp 1 --kv-link-gb-s 300 \
+      --json "$ddir/${name}_a100.json" --csv "$ddir/${name}_a100.csv"
+    st=$(awk -v s="$ttft" -v a="$a_ttft" -v t="$t_ttft" 'BEGIN { printf "%.4g", s * t / a }')
+    sp=$(awk -v s="$tpot" -v a="$a_tpot" -v t="$t_tpot" 'BEGIN { printf "%.4g", s * t / a }')
+    echo "$name,$tr,$ttft,$tpot" >> "$ddir/slo.csv"
+    echo "$name-$arch,$tr,$st,$sp" >> "$ddir/slo.csv"
+    step "6/6 DistServe $name ($tr): $arch, SLOs $st s / $sp s"
+    "$bin" serve "${dcommon[@]}" --arch "$arch" --trace "$tr" --slo-ttft "$st" --slo-tpot "$sp" \
+      --search-tp 1,2,4 --search-pp 1,2 \
+      --json "$ddir/${name}_$arch.json" --csv "$ddir/${name}_$arch.csv"
+  done
+  "$py" "$root/scripts/distserve_summary.py" "$ddir" "$arch" "$a_ttft" "$a_tpot" "$t_ttft" "$t_tpot"
+fi
 step "done"

@@ -10,21 +10,24 @@
 // - Back-pressure: a prefill instance keeps the K/V of its requests from the start of their batch
 //   until the K/V has left over the link; a batch starts only while that held K/V fits the
 //   instance's own K/V memory (kv_capacity_tokens of its cost model), so when the decode side is
-//   full the prefill side fills and then stops (DistServe Section 4.3: the prefill instances'
-//   memory is the queue in front of the decode instances). A decode instance accepts a request
-//   only when it can reserve the blocks of the request's whole K/V, prompt + output (the oracle
-//   reservation: the router knows output lengths, so a decode instance never preempts); requests
-//   no decode instance can take wait, FIFO, on their prefill instance.
+//   full the prefill side fills and then stops (as DistServe: the prefill instances' memory
+//   buffers the K/V the decode instances have no room for yet, and the decode side pulls it). The
+//   router hands a prefilled request to the decode instance with the most free K/V blocks that can
+//   take its prompt's K/V and its next token; requests none can take wait, FIFO, on their prefill
+//   instance.
 // - K/V transfer layer by layer: a request whose decode instance is reserved when its prefill
 //   batch starts streams its K/V one layer at a time as the prefill computes it (the batch's
-//   compute split evenly over the layers), overlapping the later layers' compute (DistServe
-//   Section 4.3 / 5: the transfer is per layer, behind the prefill); a request held for lack of
+//   compute split evenly over the layers), overlapping the later layers' compute (a modelling
+//   choice, issue 22: a layer's K/V is final once that layer has run); a request held for lack of
 //   decode memory sends all its layers back to back when accepted. Each prefill instance has one
 //   outgoing link of kv_link_gb_s (SchedulerOptions), transfers in FIFO order.
-// - Decode instances: continuous batching of decode steps only (at most max_batch sequences) over
-//   the requests whose K/V has arrived; a request joins at the next step after its K/V arrives.
-// Not modelled: parallel samples / beams (width > 1), LoRA adapters, preemption on the decode
-// side (excluded by the reservation), pipelining of micro-batches across a pp instance's stages.
+// - Decode instances: vLLM's paged continuous batching of decode steps only (at most max_batch
+//   sequences; DistServe's decode instances are vLLM-like): a request joins at the next step after
+//   its K/V arrives, grows a block at a time, and when no block is free the latest admitted request
+//   is preempted by recompute (its blocks freed; on rejoining, one step prefills its prompt and
+//   generated tokens on the decode instance).
+// Not modelled: parallel samples / beams (width > 1), LoRA adapters, swap on the decode side,
+// pipelining of micro-batches across a pp instance's stages.
 #pragma once
 
 #include <cstdint>
