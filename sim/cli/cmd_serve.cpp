@@ -208,6 +208,8 @@ Command add_serve_command(CLI::App& app) {
       ->check(CLI::IsMember({"max", "pow2", "oracle"}));
   s->add_option("--kv-link-gb-s", o.kv_link_gb_s, "Disaggregated K/V link, GB/s")
       ->capture_default_str();
+  s->add_flag("--pipeline", o.pipeline,
+              "continuous with --pp > 1: Orca's pipelining, up to pp batches in flight");
   s->add_flag("--lora", o.lora, "Serve per-request LoRA adapters unmerged (S-LoRA)");
   s->add_option("--lora-adapters", o.lora_adapters,
                 "Adapters (0 = 200 with --lora or the slora trace)")

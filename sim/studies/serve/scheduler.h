@@ -62,6 +62,9 @@ struct SchedulerOptions {
   std::string reserve = "max";            // contiguous reservation: max | pow2 | oracle
   double kv_link_gb_s = 32.0;             // disaggregated K/V link, 1 GB/s = 1e9 bytes/s
   bool lora = false;
+  // continuous with CostOptions::pp > 1: Orca's pipelining, up to pp batches in flight, one per
+  // stage (orca_pipeline.h); false: one iteration crosses every stage before the next starts.
+  bool pipeline = false;
   uint64_t kv_capacity_tokens = 0;  // 0 = (weight memory - model weights) / bytes per token
   std::function<void(uint64_t requests)> on_finished;  // told as requests finish (progress bars)
 };
@@ -142,7 +145,8 @@ ScheduleResult simulate(const std::vector<Request>& trace, CostModel& cost,
 
 // K/V token slots of one chip: (weight memory - model weights) / bytes per token; 0 if the
 // weights alone do not fit. With CostOptions::device: (the device's memory_gb - the weights in
-// its dtype) / K/V bytes per token. With tp x pp (CostOptions), the slots of the system: the least
+// its dtype) / K/V bytes per token (with tp x pp: per stage as below, in the device's memory and
+// dtype). With tp x pp (CostOptions), the slots of the system: the least
 // over the pipeline stages of (weight memory - a chip's weight share) / a chip's K/V bytes per
 // token (its stage's layers, its kv heads), since every token keeps K/V on every stage.
 uint64_t kv_capacity_tokens(const CostModel& cost);

@@ -141,6 +141,7 @@ ServeStudy run_serve_study(const ServeStudyOptions& a, const RateDone& on_rate) 
   so.reserve = a.reserve;
   so.kv_link_gb_s = a.kv_link_gb_s;
   so.lora = a.lora;
+  so.pipeline = a.pipeline;
   so.swap_space_bytes = uint64_t(a.swap_space_gib * double(uint64_t(1) << 30));
   so.paged_attention_overhead = a.paged_attention_overhead;
   so.kv_capacity_tokens = a.kv_capacity_tokens;
@@ -225,7 +226,8 @@ ServeStudy run_serve_study(const ServeStudyOptions& a, const RateDone& on_rate) 
         {"reserve", a.reserve},
         {"kv_link_gb_s", a.kv_link_gb_s},
         {"lora", a.lora},
-        {"lora_rank", a.lora_rank}}},
+        {"lora_rank", a.lora_rank},
+        {"pipeline", a.pipeline}}},
       {"assumptions", json::array()}};
   json& as = rep["assumptions"];
   as.push_back(kCostAssumption);
@@ -298,6 +300,10 @@ ServeStudy run_serve_study(const ServeStudyOptions& a, const RateDone& on_rate) 
         "tp x one "
         "shard's dynamic energy + static power of every chip + link energy");
   }
+  if (a.pipeline && co.pp > 1 && a.scheduler == "continuous")
+    rep["assumptions"].push_back(
+        "pipeline (Orca): up to pp batches in flight, one per stage; an iteration's time split "
+        "evenly over the stages (sim/studies/serve/orca_pipeline.h)");
   if (runs.size() == 1) {
     for (auto& [k, v] : runs[0].items()) rep[k] = v;
   } else {
