@@ -8,7 +8,8 @@
 # every swept and fixed request rate (default 1; issue 21's tpu-llm decodes ~3x faster than
 # tpu-llm-1x256, the preset before it, so its study runs at RATE_SCALE=3), PARTS = "all" (default),
 # "vllm" (only section 5, the vLLM study, whose rates are absolute: RATE_SCALE does not apply) or
-# "distserve" (only section 6, the DistServe placement study, into results/serve/distserve/).
+# "distserve" (only section 6, the DistServe placement study, into results/serve/distserve/) or
+# "orca" (only section 7, Orca's GPT-3 175B study, into results/serve/orca/).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 out="${1:-$root/results/serve}"
@@ -208,5 +209,33 @@ if [ "$parts" = all ] || [ "$parts" = distserve ]; then
       --json "$ddir/${name}_$arch.json" --csv "$ddir/${name}_$arch.csv"
   done
   "$py" "$root/scripts/distserve_summary.py" "$ddir" "$arch" "$a_ttft" "$a_tpot" "$t_ttft" "$t_tpot"
+fi
+# 7. Orca in its own setting (issue 22; Yu et al., OSDI 2022): GPT-3 175B on 16 GPUs, 8-way tensor
+#    parallel inside a node and 2 pipeline stages (the paper's 175B configuration), Orca's
+#    synthetic trace (orca: prompt U{32..512}, output U{1..128}), throughput vs mean normalized
+#    latency (s per generated token) of Orca (continuous, iteration-level, pipelined across
+#    iterations: --pipeline) against FasterTransformer-like request-level batching (static),
+#    and Orca without the pipelining as an ablation. Max batch 32 for all (an assumption: the
+#    paper sweeps the max batch size); K/V reserved for each request's prompt + its max tokens,
+#    which the trace's output length stands for (--reserve oracle: Orca's requests carry
+#    max_tokens; FasterTransformer's batch holds its requests' lengths). Priced by the A100 40 GB roofline (`--device a100-40gb`,
+#    fp16, collectives and stage links over NVLink 3: CostOptions::device_link) and on 16 tpu-llm
+#    chips (fast engine, ICI) beside it.
+if [ "$parts" = all ] || [ "$parts" = orca ]; then
+  odir="$out/orca"
+  mkdir -p "$odir"
+  ocommon=(--model gpt3-175b --seed 1 --force --quiet --kv-dtype fp16 --causal-prefill --tp 8 --pp 2
+    --trace orca --requests 1000 --max-batch 32 --reserve oracle --sweep-rates 0.1,0.25,0.5,1,1.5,2,3,4,5,6,7,8,10,12,16)
+  for pricing in a100-40gb "$arch"; do
+    if [ "$pricing" = a100-40gb ]; then price=(--arch "$arch" --device a100-40gb --device-dtype fp16 --collective-bytes 2)
+    else price=(--arch "$arch"); fi
+    for s in "static static" "orca continuous --pipeline" "orca-nopipe continuous"; do
+      read -r tag sched flag <<<"$s"
+      step "7/7 Orca GPT-3 175B on 16 x $pricing: $tag"
+      "$bin" serve "${ocommon[@]}" "${price[@]}" --scheduler "$sched" $flag \
+        --csv "$odir/${pricing}_$tag.csv" --json "$odir/${pricing}_$tag.json"
+    done
+  done
+  "$py" "$root/scripts/orca_summary.py" "$odir" "$arch"
 fi
 step "done"
