@@ -173,10 +173,10 @@ fi
 #    paper's OPT-66B pairs applied to OPT-13B here. 90 % attainment; prefill batches of at most
 #    8192 tokens (DistServe's --context-max-tokens-per-batch in its evaluation scripts,
 #    LLMServe/DistServe evaluation/2-benchmark-serving/2-start-api-server.py). Each probe spans
-#    >= 200 s of arrivals. Twice: priced by the A100 80 GB roofline (`--device a100`; one device
-#    per instance, so tp = pp = 1; K/V over NVLink, 300 GB/s a direction), and on the tpu-llm
-#    preset by the fast engine with tp in {1, 2, 4}, pp in {1, 2} and the SLOs scaled by tpu-llm's
-#    single-request TTFT and TPOT over the A100's (the same rule for every workload).
+#    >= 200 s of arrivals; instances of tp in {1, 2, 4} x pp in {1, 2}. Twice: priced by the A100
+#    80 GB roofline (`--device a100`, collectives and K/V over NVLink, 300 GB/s a direction), and
+#    on the tpu-llm preset by the fast engine with the SLOs scaled by tpu-llm's single-request
+#    TTFT and TPOT over the A100's (the same rule for every workload).
 if [ "$parts" = all ] || [ "$parts" = distserve ]; then
   ddir="$out/distserve"
   mkdir -p "$ddir"
@@ -197,7 +197,7 @@ if [ "$parts" = all ] || [ "$parts" = distserve ]; then
     read -r name tr ttft tpot <<<"$w"
     step "6/6 DistServe $name ($tr): A100 roofline"
     "$bin" serve "${dcommon[@]}" "${a100[@]}" --trace "$tr" --slo-ttft "$ttft" --slo-tpot "$tpot" \
-      --search-tp 1 --search-pp 1 --kv-link-gb-s 300 \
+      --search-tp 1,2,4 --search-pp 1,2 --kv-link-gb-s 300 \
       --json "$ddir/${name}_a100.json" --csv "$ddir/${name}_a100.csv"
     st=$(awk -v s="$ttft" -v a="$a_ttft" -v t="$t_ttft" 'BEGIN { printf "%.4g", s * t / a }')
     sp=$(awk -v s="$tpot" -v a="$a_tpot" -v t="$t_tpot" 'BEGIN { printf "%.4g", s * t / a }')
