@@ -80,6 +80,11 @@ expect serve-device-bad 2 'nope' -- "$T" serve --requests 20 --device nope
 expect serve-device-dtype-bad 2 '--device-dtype: .*fp64' -- "$T" serve --requests 20 --device a100 --device-dtype fp64
 expect serve-device 0 'on a100-40gb \(roofline, fp16\)' -- "$T" serve --requests 20 --rate 2 --scheduler paged --device a100-40gb --device-dtype fp16
 expect serve-beam 0 'paged on tpu-llm' -- "$T" serve --requests 20 --rate 2 --scheduler paged --trace alpaca --beam-width 4 --kv-dtype fp16 --causal-prefill --preemption auto
+# DistServe's placement search and Orca's pipelining (issue 22).
+expect serve-search-slo 2 'serve --search: give --slo-ttft' -- "$T" serve --requests 20 --search
+expect serve-search-tp 2 '--search: instance shapes come from --search-tp' -- "$T" serve --requests 20 --search --slo-ttft 1 --tp 2
+expect serve-search 0 'best_disaggregated: .* x prefill tp1 pp1' -- "$T" serve --requests 40 --search --slo-ttft 0.25 --slo-tpot 0.1 --device a100 --device-dtype fp16 --chip-budget 3 --search-tp 1 --search-pp 1 --search-bisections 2
+expect serve-pipeline 0 'continuous on a100' -- "$T" serve --requests 20 --rate 2 --device a100 --device-dtype fp16 --tp 2 --pp 2 --pipeline
 expect sweep-chips-bad 2 '--chips 6 --tp 4: chips 6 is not a multiple of tp 4' -- "$T" sweep "$ROOT/tests/studies/sweep/small.yaml" --out "$tmp/sw" --chips 6 --tp 4
 # Applications (issue 24): a run, its report files, and bad files naming the file and the key.
 expect app-run 0 'bottleneck image_tower' -- "$T" app video-search --rate 1 --requests 20 --out "$tmp/app"
