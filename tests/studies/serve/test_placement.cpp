@@ -85,6 +85,8 @@ TEST_CASE("distserve: back-pressure bounds decode and prefill memory", "[placeme
   CHECK(r.decode_peak_reserved_tokens > 4096 / 2);  // the bound was reached, not idle
   CHECK(r.prefill_peak_held_tokens <= 8192);
   CHECK(r.held_for_decode_memory > 0);
+  // Decode sequences outgrow the 4,096 slots: preempted by recompute, and still conserved.
+  CHECK(r.schedule.preemptions > 0);
   // Unbounded decode memory: nobody waits for it.
   const DistServeResult free = simulate_distserve(t, a100_cost(), a100_cost(), DistServeOptions{});
   CHECK(free.held_for_decode_memory < r.held_for_decode_memory);
