@@ -194,3 +194,22 @@ TEST_CASE("placements: enumeration respects the chip budget", "[placement]") {
   CHECK(colocated == 9);
   CHECK(all.size() > colocated);
 }
+
+TEST_CASE("distserve: prefill and decode instances of different shapes", "[placement]") {
+  // DistServe's OPT-13B placement: prefill tp 2, decode tp 1 (its evaluation scripts).
+  CostModelCache costs(load_config("tpu-llm"), "opt-13b", a100_options());
+  CostModel& pre = costs.get(InstanceShape{2, 1});
+  CostModel& dec = costs.get(InstanceShape{1, 1});
+  const auto t = make_trace(trace_options("longbench", 120, 2.0));
+  DistServeOptions o;
+  o.prefill_instances = 1;
+  o.decode_instances = 2;
+  const DistServeResult r = simulate_distserve(t, pre, dec, o);
+  check_conserved(t, r);
+  // Each instance's memory from its own shape: tp 2 holds more than twice the K/V slots.
+  CHECK(r.prefill_capacity_tokens == kv_capacity_tokens(pre));
+  CHECK(r.decode_capacity_tokens == kv_capacity_tokens(dec));
+  CHECK(r.prefill_capacity_tokens > 2 * r.decode_capacity_tokens);
+  // A tp-2 prefill is faster than a tp-1 one on the same prompt.
+  CHECK(pre.seconds(pre.iteration({2000}, {}, 0)) < dec.seconds(dec.iteration({2000}, {}, 0)));
+}
