@@ -36,23 +36,24 @@ double layerwise_transfer_end_s(double compute_start_s, double compute_s, uint32
 
 namespace {
 
-enum class Ev { kArrival, kPrefillDone, kDecodeDone, kKvArrived, kHeldRelease };
+enum class Ev { kArrival, kPrefillDone, kPrefillRetry, kDecodeDone, kKvArrived, kHeldRelease };
 
 struct Event {
   double t;
   uint64_t seq;  // insertion order: ties are processed first in, first out (deterministic)
   Ev kind;
-  size_t a, b;  // instance index, request index (by kind)
+  size_t a, b;  // instance index, request index or batch id (by kind)
   bool operator>(const Event& o) const { return std::tie(t, seq) > std::tie(o.t, o.seq); }
 };
 
 struct PrefillInst {
   std::deque<size_t> queue;
   uint64_t queued_tokens = 0;
-  uint64_t held_tokens = 0;  // K/V on the instance: its batch, and prefilled K/V not yet sent
-  bool busy = false;
-  std::vector<size_t> batch;
-  double batch_start = 0.0;
+  uint64_t held_tokens = 0;  // K/V on the instance: its batches, and prefilled K/V not yet sent
+  // Batches in flight, at most pp (one per stage: pipelined across batches), by id.
+  std::map<size_t, std::vector<size_t>> batches;
+  std::vector<double> stage_free;  // each stage's end of its latest batch
+  bool retry_pending = false;      // a kPrefillRetry is queued for when stage 0 frees
   double link_free = 0.0;
   ChipUsage usage{"prefill", {}, 0.0, 0, 0.0};
 };
@@ -132,6 +133,9 @@ DistServeResult simulate_distserve(const std::vector<Request>& trace, CostModel&
   }
 
   std::vector<PrefillInst> pre(opt.prefill_instances);
+  const uint32_t prefill_pp = std::max<uint32_t>(prefill_cost.options().pp, 1);
+  for (PrefillInst& pi : pre) pi.stage_free.assign(prefill_pp, 0.0);
+  size_t next_batch = 0;
   std::vector<DecodeInst> dec(opt.decode_instances);
   std::vector<size_t> prefill_of(n, 0), decode_of(n, SIZE_MAX);
   std::vector<uint64_t> blocks(n, 0);   // allocated on its decode instance
@@ -199,41 +203,54 @@ DistServeResult simulate_distserve(const std::vector<Request>& trace, CostModel&
   };
   auto try_prefill = [&](size_t p, double t) {
     PrefillInst& pi = pre[p];
-    if (pi.busy || pi.queue.empty()) return;
-    pi.batch.clear();
+    if (pi.queue.empty() || pi.batches.size() >= prefill_pp) return;
+    if (pi.stage_free[0] > t) {  // stage 0 still runs the previous batch
+      if (!pi.retry_pending) push(pi.stage_free[0], Ev::kPrefillRetry, p, 0);
+      pi.retry_pending = true;
+      return;
+    }
+    std::vector<size_t> batch;
     prefill_lens.clear();
     uint64_t tokens = 0;
-    while (!pi.queue.empty() && pi.batch.size() < so.max_batch) {
+    while (!pi.queue.empty() && batch.size() < so.max_batch) {
       const size_t r = pi.queue.front();
       const uint32_t len = trace[r].prompt_len;
       if (tokens > 0 && tokens + len > max_tokens) break;
       if (pi.held_tokens + tokens + len > res.prefill_capacity_tokens) break;  // back-pressure
       tokens += len;
-      pi.batch.push_back(r);
+      batch.push_back(r);
       prefill_lens.push_back(len);
       pi.queue.pop_front();
     }
-    if (pi.batch.empty()) return;  // waits for its held K/V to leave
+    if (batch.empty()) return;  // waits for its held K/V to leave
     pi.queued_tokens -= tokens;
     pi.held_tokens += tokens;
     res.prefill_peak_held_tokens = std::max(res.prefill_peak_held_tokens, pi.held_tokens);
     const EventCounts c = prefill_cost.iteration(prefill_lens, none, 0, &pi.usage.comm_j);
     const double dt = prefill_cost.seconds(c);
     pi.usage.account(c, dt);
-    pi.busy = true;
-    pi.batch_start = t;
-    push(t + dt, Ev::kPrefillDone, p, 0);
+    // Through the stages: dt split evenly over them (weight-balanced), each stage after the
+    // batch's previous stage and after its own previous batch.
+    double end = t;
+    for (double& free : pi.stage_free) end = free = std::max(end, free) + dt / prefill_pp;
+    const size_t id = next_batch++;
+    push(end, Ev::kPrefillDone, p, id);
     // Requests whose decode instance is reserved now stream their K/V behind the compute; the
     // others are held after the batch (only while nothing earlier waits: FCFS).
     group.clear();
-    for (size_t r : pi.batch) {
+    for (size_t r : batch) {
       if (trace[r].output_len == 1 || !held.empty()) continue;
       const size_t d = pick_decode(r);
       if (d == SIZE_MAX) continue;
       reserve(r, d);
       group.push_back(r);
     }
-    if (!group.empty()) send(p, group, t, dt);
+    if (!group.empty()) send(p, group, t, end - t);
+    pi.batches.emplace(id, std::move(batch));
+    if (!pi.queue.empty() && pi.batches.size() < prefill_pp && !pi.retry_pending) {
+      push(pi.stage_free[0], Ev::kPrefillRetry, p, 0);
+      pi.retry_pending = true;
+    }
   };
   // vLLM's step on a decode instance: running requests grow by a block when they need one,
   // preempting the latest admitted (recompute: its blocks freed, rejoining later with a prefill
@@ -328,8 +345,9 @@ DistServeResult simulate_distserve(const std::vector<Request>& trace, CostModel&
       }
       case Ev::kPrefillDone: {
         PrefillInst& pi = pre[e.a];
-        pi.busy = false;
-        for (size_t r : pi.batch) {
+        const std::vector<size_t> batch = std::move(pi.batches.at(e.b));
+        pi.batches.erase(e.b);
+        for (size_t r : batch) {
           out.requests[r].first_token_s = t;
           gen[r] = 1;
           out.generated_tokens += 1;
@@ -342,6 +360,11 @@ DistServeResult simulate_distserve(const std::vector<Request>& trace, CostModel&
           }
         }
         try_handoff(t);
+        try_prefill(e.a, t);
+        break;
+      }
+      case Ev::kPrefillRetry: {
+        pre[e.a].retry_pending = false;
         try_prefill(e.a, t);
         break;
       }

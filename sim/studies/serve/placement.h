@@ -7,6 +7,9 @@
 // - Router: an arriving request goes to the prefill instance with the fewest queued prompt
 //   tokens (ties: the lowest index). A prefill instance runs FCFS batches of at most max_batch
 //   requests and max_batch_tokens prompt tokens; a batch's end emits every request's first token.
+//   With pp stages it pipelines batches (DistServe's inter-op parallelism for prefill): up to pp
+//   in flight, a batch's time split evenly over the stages, each stage taking the next batch
+//   when done with the previous one.
 // - Back-pressure: a prefill instance keeps the K/V of its requests from the start of their batch
 //   until the K/V has left over the link; a batch starts only while that held K/V fits the
 //   instance's own K/V memory (kv_capacity_tokens of its cost model), so when the decode side is
@@ -27,7 +30,8 @@
 //   is preempted by recompute (its blocks freed; on rejoining, one step prefills its prompt and
 //   generated tokens on the decode instance).
 // Not modelled: parallel samples / beams (width > 1), LoRA adapters, swap on the decode side,
-// pipelining of micro-batches across a pp instance's stages.
+// pipelining across a pp decode instance's (or a colocated paged instance's) stages: one
+// iteration crosses every stage before the next starts there.
 #pragma once
 
 #include <cstdint>

@@ -213,3 +213,18 @@ TEST_CASE("distserve: prefill and decode instances of different shapes", "[place
   // A tp-2 prefill is faster than a tp-1 one on the same prompt.
   CHECK(pre.seconds(pre.iteration({2000}, {}, 0)) < dec.seconds(dec.iteration({2000}, {}, 0)));
 }
+
+TEST_CASE("distserve: a pp-2 prefill instance pipelines its batches", "[placement]") {
+  CostModelCache costs(load_config("tpu-llm"), "opt-13b", a100_options());
+  CostModel& pre = costs.get(InstanceShape{1, 2});
+  // Five 1,000-token prompts at once, one per batch (max_batch_tokens 1000), one output token
+  // each: the first leaves after T, the next ones every T / 2 (two stages in flight).
+  std::vector<Request> t;
+  for (uint64_t i = 0; i < 5; ++i) t.push_back(Request{i, 0.0, 1000, 1, -1});
+  DistServeOptions o;
+  o.sched.max_batch_tokens = 1000;
+  const DistServeResult r = simulate_distserve(t, pre, costs.get(InstanceShape{1, 1}), o);
+  const double T = pre.seconds(pre.iteration({1000}, {}, 0));
+  for (size_t i = 0; i < t.size(); ++i)
+    CHECK(r.schedule.requests[i].first_token_s == Approx(T + double(i) * T / 2));
+}
