@@ -36,7 +36,15 @@ double layerwise_transfer_end_s(double compute_start_s, double compute_s, uint32
 
 namespace {
 
-enum class Ev { kArrival, kPrefillDone, kPrefillRetry, kDecodeDone, kKvArrived, kHeldRelease };
+enum class Ev {
+  kArrival,
+  kPrefillDone,
+  kPrefillRetry,
+  kDecodeDone,
+  kDecodeRetry,
+  kKvArrived,
+  kHeldRelease
+};
 
 struct Event {
   double t;
@@ -59,11 +67,15 @@ struct PrefillInst {
 };
 
 struct DecodeInst {
-  std::vector<size_t> running;   // stepping
-  std::deque<size_t> waiting;    // K/V arrived (or preempted: to recompute), joining FCFS
-  uint64_t used_blocks = 0;      // allocated to requests on the instance
-  uint64_t inflight_blocks = 0;  // reserved for K/V on its way
-  bool busy = false;
+  // pp batch slots (one per stage in flight, as Orca's pipelining): each slot's requests step
+  // together; a slot is busy while its iteration crosses the stages.
+  std::vector<std::vector<size_t>> slots;
+  std::vector<char> slot_busy;
+  std::vector<double> stage_free;  // each stage's end of its latest iteration
+  bool retry_pending = false;      // a kDecodeRetry is queued for when stage 0 frees
+  std::deque<size_t> waiting;      // K/V arrived (or preempted: to recompute), joining FCFS
+  uint64_t used_blocks = 0;        // allocated to requests on the instance
+  uint64_t inflight_blocks = 0;    // reserved for K/V on its way
   ChipUsage usage{"decode", {}, 0.0, 0, 0.0};
 };
 
@@ -137,6 +149,12 @@ DistServeResult simulate_distserve(const std::vector<Request>& trace, CostModel&
   for (PrefillInst& pi : pre) pi.stage_free.assign(prefill_pp, 0.0);
   size_t next_batch = 0;
   std::vector<DecodeInst> dec(opt.decode_instances);
+  const uint32_t decode_pp = std::max<uint32_t>(decode_cost.options().pp, 1);
+  for (DecodeInst& di : dec) {
+    di.slots.resize(decode_pp);
+    di.slot_busy.assign(decode_pp, 0);
+    di.stage_free.assign(decode_pp, 0.0);
+  }
   std::vector<size_t> prefill_of(n, 0), decode_of(n, SIZE_MAX);
   std::vector<uint64_t> blocks(n, 0);   // allocated on its decode instance
   std::vector<char> recompute(n, 0);    // preempted: its K/V is recomputed on rejoining
@@ -257,9 +275,21 @@ DistServeResult simulate_distserve(const std::vector<Request>& trace, CostModel&
   // over its prompt and generated tokens) when none is free; then waiting requests join FCFS.
   auto try_decode = [&](size_t d, double t) {
     DecodeInst& di = dec[d];
-    if (di.busy) return;
-    for (size_t i = 0; i < di.running.size(); ++i) {
-      const size_t r = di.running[i];
+    // An idle slot with requests first (they must not wait behind new ones), else an empty one.
+    size_t k = di.slots.size();
+    for (size_t i = 0; i < di.slots.size(); ++i)
+      if (!di.slot_busy[i] &&
+          (k == di.slots.size() || (di.slots[k].empty() && !di.slots[i].empty())))
+        k = i;
+    if (k == di.slots.size()) return;  // every slot in flight
+    if (di.stage_free[0] > t) {        // stage 0 still runs another slot's iteration
+      if (!di.retry_pending) push(di.stage_free[0], Ev::kDecodeRetry, d, 0);
+      di.retry_pending = true;
+      return;
+    }
+    std::vector<size_t>& running = di.slots[k];
+    for (size_t i = 0; i < running.size(); ++i) {
+      const size_t r = running[i];
       bool self = false;
       while (!self && blocks[r] < need(r)) {
         if (free_blocks(di) > 0) {
@@ -267,8 +297,8 @@ DistServeResult simulate_distserve(const std::vector<Request>& trace, CostModel&
           ++di.used_blocks;
           continue;
         }
-        const size_t v = di.running.back();
-        di.running.pop_back();
+        const size_t v = running.back();
+        running.pop_back();
         di.used_blocks -= blocks[v];
         blocks[v] = 0;
         recompute[v] = 1;
@@ -278,7 +308,7 @@ DistServeResult simulate_distserve(const std::vector<Request>& trace, CostModel&
         self = v == r;
       }
     }
-    while (!di.waiting.empty() && di.running.size() < so.max_batch) {
+    while (!di.waiting.empty() && running.size() < so.max_batch) {
       const size_t r = di.waiting.front();
       if (recompute[r]) {
         if (need(r) > free_blocks(di)) break;
@@ -292,24 +322,24 @@ DistServeResult simulate_distserve(const std::vector<Request>& trace, CostModel&
         blocks[r] = need(r);
       }
       di.waiting.pop_front();
-      di.running.push_back(r);
+      running.push_back(r);
     }
     // Nothing runs and the head cannot rejoin: requests whose K/V is resident go ahead of it
     // (their blocks would otherwise keep the head out for ever).
-    if (di.running.empty()) {
-      for (auto it = di.waiting.begin();
-           it != di.waiting.end() && di.running.size() < so.max_batch;)
+    if (running.empty() &&
+        std::find(di.slot_busy.begin(), di.slot_busy.end(), 1) == di.slot_busy.end()) {
+      for (auto it = di.waiting.begin(); it != di.waiting.end() && running.size() < so.max_batch;)
         if (!recompute[*it] && blocks[*it] >= need(*it)) {
-          di.running.push_back(*it);
+          running.push_back(*it);
           it = di.waiting.erase(it);
         } else {
           ++it;
         }
     }
-    if (di.running.empty()) return;
+    if (running.empty()) return;
     prefill_lens.clear();
     decode_lens.clear();
-    for (size_t r : di.running) {
+    for (size_t r : running) {
       if (recomputing[r])
         prefill_lens.push_back(trace[r].prompt_len + gen[r]);
       else
@@ -318,10 +348,19 @@ DistServeResult simulate_distserve(const std::vector<Request>& trace, CostModel&
     const EventCounts c = decode_cost.iteration(prefill_lens, decode_lens, 0, &di.usage.comm_j);
     const double dt = decode_cost.seconds(c);
     di.usage.account(c, dt);
-    di.busy = true;
+    di.slot_busy[k] = 1;
     res.decode_peak_reserved_tokens =
         std::max(res.decode_peak_reserved_tokens, (di.used_blocks + di.inflight_blocks) * bs);
-    push(t + dt, Ev::kDecodeDone, d, 0);
+    double end = t;  // through the stages, dt split evenly over them
+    for (double& free : di.stage_free) end = free = std::max(end, free) + dt / decode_pp;
+    push(end, Ev::kDecodeDone, d, k);
+    bool more = false;  // another idle slot with requests, or one to take waiting requests
+    for (size_t i = 0; i < di.slots.size(); ++i)
+      more |= !di.slot_busy[i] && (!di.slots[i].empty() || !di.waiting.empty());
+    if (more && !di.retry_pending) {
+      push(di.stage_free[0], Ev::kDecodeRetry, d, 0);
+      di.retry_pending = true;
+    }
   };
   auto finish = [&](size_t r, double t) {
     out.requests[r].finish_s = t;
@@ -368,6 +407,11 @@ DistServeResult simulate_distserve(const std::vector<Request>& trace, CostModel&
         try_prefill(e.a, t);
         break;
       }
+      case Ev::kDecodeRetry: {
+        dec[e.a].retry_pending = false;
+        try_decode(e.a, t);
+        break;
+      }
       case Ev::kHeldRelease: {
         pre[e.a].held_tokens -= trace[e.b].prompt_len;
         try_prefill(e.a, t);
@@ -388,10 +432,11 @@ DistServeResult simulate_distserve(const std::vector<Request>& trace, CostModel&
       }
       case Ev::kDecodeDone: {
         DecodeInst& di = dec[e.a];
-        di.busy = false;
+        std::vector<size_t>& running = di.slots[e.b];
+        di.slot_busy[e.b] = 0;
         size_t keep = 0;
         bool freed = false;
-        for (size_t r : di.running) {
+        for (size_t r : running) {
           ++gen[r];
           ++out.generated_tokens;
           recomputing[r] = 0;
@@ -401,10 +446,10 @@ DistServeResult simulate_distserve(const std::vector<Request>& trace, CostModel&
             freed = true;
             finish(r, t);
           } else {
-            di.running[keep++] = r;
+            running[keep++] = r;
           }
         }
-        di.running.resize(keep);
+        running.resize(keep);
         if (freed) try_handoff(t);
         try_decode(e.a, t);
         break;

@@ -25,13 +25,15 @@
 //   decode memory sends all its layers back to back when accepted. Each prefill instance has one
 //   outgoing link of kv_link_gb_s (SchedulerOptions), transfers in FIFO order.
 // - Decode instances: vLLM's paged continuous batching of decode steps only (at most max_batch
-//   sequences; DistServe's decode instances are vLLM-like): a request joins at the next step after
-//   its K/V arrives, grows a block at a time, and when no block is free the latest admitted request
-//   is preempted by recompute (its blocks freed; on rejoining, one step prefills its prompt and
-//   generated tokens on the decode instance).
+//   sequences a batch; DistServe's decode instances are vLLM-like): a request joins at the next
+//   step after its K/V arrives, grows a block at a time, and when no block is free the latest
+//   admitted request of the batch is preempted by recompute (its blocks freed; on rejoining, one
+//   step prefills its prompt and generated tokens on the decode instance). With pp stages, pp
+//   batches step in turn through the stages (Orca's pipelining, as orca_pipeline.h), sharing the
+//   instance's K/V memory.
 // Not modelled: parallel samples / beams (width > 1), LoRA adapters, swap on the decode side,
-// pipelining across a pp decode instance's (or a colocated paged instance's) stages: one
-// iteration crosses every stage before the next starts there.
+// pipelining across a colocated paged instance's stages (one iteration crosses every stage
+// before the next starts there).
 #pragma once
 
 #include <cstdint>

@@ -228,3 +228,22 @@ TEST_CASE("distserve: a pp-2 prefill instance pipelines its batches", "[placemen
   for (size_t i = 0; i < t.size(); ++i)
     CHECK(r.schedule.requests[i].first_token_s == Approx(T + double(i) * T / 2));
 }
+
+TEST_CASE("distserve: a pp-2 decode instance keeps two batches in flight", "[placement]") {
+  CostModelCache costs(load_config("tpu-llm"), "opt-13b", a100_options());
+  CostModel& dec = costs.get(InstanceShape{1, 2});
+  // Two requests, one sequence per batch (max_batch 1): two slots step side by side, so both
+  // finish in about the time one takes, not twice it.
+  const std::vector<Request> t{Request{0, 0.0, 100, 200, -1}, Request{1, 0.0, 100, 200, -1}};
+  DistServeOptions o;
+  o.sched.max_batch = 1;
+  const DistServeResult r = simulate_distserve(t, costs.get(InstanceShape{1, 1}), dec, o);
+  const double step = dec.seconds(dec.iteration({}, {250}, 0));
+  const double one = 199 * step;  // one request's decode steps alone
+  for (size_t i = 0; i < 2; ++i) {
+    const double span = r.schedule.requests[i].finish_s - r.kv_ready_s[i];
+    CHECK(span < 1.2 * one);
+    CHECK(span > 0.8 * one);
+  }
+  CHECK(r.schedule.generated_tokens == 400);
+}
