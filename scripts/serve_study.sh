@@ -8,8 +8,10 @@
 # every swept and fixed request rate (default 1; issue 21's tpu-llm decodes ~3x faster than
 # tpu-llm-1x256, the preset before it, so its study runs at RATE_SCALE=3), PARTS = "all" (default)
 # or "vllm" (only section 5, the vLLM study, whose rates are absolute: RATE_SCALE does not apply)
-# or "slora" (only section 6, the S-LoRA study) or "chunked" (only section 7, chunked prefill);
-# both with absolute rates too.
+# or "slora" (only section 6, the S-LoRA study) or "chunked" (only section 7, chunked prefill)
+# or "distserve" (only section 8, the DistServe placement study, into results/serve/distserve/)
+# or "orca" (only section 9, Orca's GPT-3 175B study, into results/serve/orca/); all with
+# absolute rates too.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 out="${1:-$root/results/serve}"
@@ -267,6 +269,7 @@ ${vreqs[sharegpt]} requests, Alpaca-like ${vreqs[alpaca]}. Shared prefix (Fig. 1
 SETTING
   "$py" "$root/scripts/vllm_plot.py" "$vdir"
 }
+if [ "$parts" = all ] || [ "$parts" = vllm ]; then
 step "5/5 vLLM setting: paged vs Orca (Oracle, Pow2, Max), priced on $arch"
 vllm_study "$out/vllm" "--arch $arch" 0.5,1,1.5,2,2.5,3,3.5,4,5 5,10,15,20,25,30,35,40,50 \
   "the \`$arch\` preset by the fast engine" "$arch" 2,5,10,15,20,25,30,40 \
@@ -276,4 +279,79 @@ vllm_study "$out/vllm/a100-40gb" "--arch $arch --device a100-40gb --device-dtype
   0.5,1,1.5,2,2.5,3,3.5,4,5,6 5,10,20,40,60,70,80,90,100,120,150 \
   "the A100-40GB's roofline (\`--device a100-40gb --device-dtype fp16\`, models/baselines.h Eq. B1-B3, B7, B8)" \
   a100-40gb 5,10,20,30,40,50,60,80,100,120 2,4,6,8,10,15,20,30,40,60,80,100
+fi
+
+# 8. DistServe in its own setting (issue 22; Zhong et al., OSDI 2024): goodput per chip of the
+#    searched disaggregated placement vs the best colocated one (`serve --search`,
+#    sim/studies/serve/placement.h), OPT-13B with fp16 K/V and causal prefill. Workloads and SLOs
+#    (TTFT s, TPOT s) of DistServe's Table 1: chatbot ShareGPT (OPT-13B: 0.25, 0.1), code
+#    completion HumanEval (0.125, 0.2) and summarization LongBench (15, 0.15), the last two the
+#    paper's OPT-66B pairs applied to OPT-13B here. 90 % attainment; prefill batches of at most
+#    8192 tokens (DistServe's --context-max-tokens-per-batch in its evaluation scripts,
+#    LLMServe/DistServe evaluation/2-benchmark-serving/2-start-api-server.py). Each probe spans
+#    >= 200 s of arrivals; instances of tp in {1, 2, 4} x pp in {1, 2}. Twice: priced by the A100
+#    80 GB roofline (`--device a100`, collectives and K/V over NVLink, 300 GB/s a direction), and
+#    on the tpu-llm preset by the fast engine with the SLOs scaled by tpu-llm's single-request
+#    TTFT and TPOT over the A100's (the same rule for every workload).
+if [ "$parts" = all ] || [ "$parts" = distserve ]; then
+  ddir="$out/distserve"
+  mkdir -p "$ddir"
+  dcommon=(--model opt-13b --seed 1 --force --kv-dtype fp16 --causal-prefill
+    --max-batch-tokens 8192 --requests 300 --search --search-min-trace-s 200 --chip-budget 8)
+  a100=(--arch "$arch" --device a100 --device-dtype fp16)
+  # Single-request latency on each pricing (p50 of 50 requests at 0.01 req/s, paged).
+  lat() {  # PRICING... -> "ttft tpot"
+    "$bin" serve --model opt-13b --kv-dtype fp16 --causal-prefill --trace sharegpt --requests 50 \
+      --rate 0.01 --scheduler paged --seed 1 --force --quiet --json "$ddir/.lat.json" "$@"
+    "$py" -c "import json; d = json.load(open('$ddir/.lat.json')); print(d['ttft_s']['p50'], d['tpot_s']['p50'])"
+  }
+  read -r a_ttft a_tpot <<<"$(lat "${a100[@]}")"
+  read -r t_ttft t_tpot <<<"$(lat --arch "$arch")"
+  rm -f "$ddir/.lat.json"
+  echo "workload,trace,ttft_slo_s,tpot_slo_s" > "$ddir/slo.csv"
+  for w in "chatbot sharegpt 0.25 0.1" "code humaneval 0.125 0.2" "summarization longbench 15 0.15"; do
+    read -r name tr ttft tpot <<<"$w"
+    step "6/6 DistServe $name ($tr): A100 roofline"
+    "$bin" serve "${dcommon[@]}" "${a100[@]}" --trace "$tr" --slo-ttft "$ttft" --slo-tpot "$tpot" \
+      --search-tp 1,2,4 --search-pp 1,2 --kv-link-gb-s 300 \
+      --json "$ddir/${name}_a100.json" --csv "$ddir/${name}_a100.csv"
+    st=$(awk -v s="$ttft" -v a="$a_ttft" -v t="$t_ttft" 'BEGIN { printf "%.4g", s * t / a }')
+    sp=$(awk -v s="$tpot" -v a="$a_tpot" -v t="$t_tpot" 'BEGIN { printf "%.4g", s * t / a }')
+    echo "$name,$tr,$ttft,$tpot" >> "$ddir/slo.csv"
+    echo "$name-$arch,$tr,$st,$sp" >> "$ddir/slo.csv"
+    step "6/6 DistServe $name ($tr): $arch, SLOs $st s / $sp s"
+    "$bin" serve "${dcommon[@]}" --arch "$arch" --trace "$tr" --slo-ttft "$st" --slo-tpot "$sp" \
+      --search-tp 1,2,4 --search-pp 1,2 \
+      --json "$ddir/${name}_$arch.json" --csv "$ddir/${name}_$arch.csv"
+  done
+  "$py" "$root/scripts/distserve_summary.py" "$ddir" "$arch" "$a_ttft" "$a_tpot" "$t_ttft" "$t_tpot"
+fi
+# 9. Orca in its own setting (issue 22; Yu et al., OSDI 2022): GPT-3 175B on 16 GPUs, 8-way tensor
+#    parallel inside a node and 2 pipeline stages (the paper's 175B configuration), Orca's
+#    synthetic trace (orca: prompt U{32..512}, output U{1..128}), throughput vs mean normalized
+#    latency (s per generated token) of Orca (continuous, iteration-level, pipelined across
+#    iterations: --pipeline) against FasterTransformer-like request-level batching (static),
+#    and Orca without the pipelining as an ablation. Max batch 32 for all (an assumption: the
+#    paper sweeps the max batch size); K/V reserved for each request's prompt + its max tokens,
+#    which the trace's output length stands for (--reserve oracle: Orca's requests carry
+#    max_tokens; FasterTransformer's batch holds its requests' lengths). Priced by the A100 40 GB roofline (`--device a100-40gb`,
+#    fp16, collectives and stage links over NVLink 3: CostOptions::device_link) and on 16 tpu-llm
+#    chips (fast engine, ICI) beside it.
+if [ "$parts" = all ] || [ "$parts" = orca ]; then
+  odir="$out/orca"
+  mkdir -p "$odir"
+  ocommon=(--model gpt3-175b --seed 1 --force --quiet --kv-dtype fp16 --causal-prefill --tp 8 --pp 2
+    --trace orca --requests 1000 --max-batch 32 --reserve oracle --sweep-rates 0.1,0.25,0.5,1,1.5,2,3,4,5,6,7,8,10,12,16)
+  for pricing in a100-40gb "$arch"; do
+    if [ "$pricing" = a100-40gb ]; then price=(--arch "$arch" --device a100-40gb --device-dtype fp16 --collective-bytes 2)
+    else price=(--arch "$arch"); fi
+    for s in "static static" "orca continuous --pipeline" "orca-nopipe continuous"; do
+      read -r tag sched flag <<<"$s"
+      step "7/7 Orca GPT-3 175B on 16 x $pricing: $tag"
+      "$bin" serve "${ocommon[@]}" "${price[@]}" --scheduler "$sched" $flag \
+        --csv "$odir/${pricing}_$tag.csv" --json "$odir/${pricing}_$tag.json"
+    done
+  done
+  "$py" "$root/scripts/orca_summary.py" "$odir" "$arch"
+fi
 step "done"

@@ -1,4 +1,5 @@
 // `tpusim serve`: LLM serving on simulated chips (sim/studies/serve/).
+#include <functional>
 #include <memory>
 
 #include <fmt/format.h>
@@ -10,6 +11,7 @@
 #include "sim/cli/options.h"
 #include "sim/cli/progress.h"
 #include "sim/common/files.h"
+#include "sim/studies/serve/placement.h"
 #include "sim/studies/serve/request_trace.h"
 #include "sim/studies/serve/serve_study.h"
 
@@ -25,8 +27,43 @@ struct ServeArgs {
   std::vector<double> sweep_rates;  // non-empty: one run per rate (--rate ignored)
   std::string csv_file, requests_csv;
   OutputArgs out;
-  ParallelArgs par;  // --chips --tp --pp --collective-bytes: every serving instance
+  ParallelArgs par;     // --chips --tp --pp --collective-bytes: every serving instance
+  bool search = false;  // --search: DistServe's placement search (sim/studies/serve/placement.h)
+  serve::PlacementSearchOptions placement;
 };
+
+// `serve --search`: every placement's goodput per chip, the best colocated and disaggregated.
+int run_search(ServeArgs& a) {
+  if (a.par.active()) throw InputError("--search: instance shapes come from --search-tp/-pp");
+  if (!a.sweep_rates.empty()) throw InputError("--search: finds its own rates (no --sweep-rates)");
+  std::unique_ptr<ProgressBar> bar;
+  std::function<void(size_t, size_t, const serve::PlacementScore&)> progress;
+  if (progress_wanted(a.out.quiet))
+    progress = [&](size_t done, size_t all, const serve::PlacementScore&) {
+      if (!bar) bar = std::make_unique<ProgressBar>("placements", "placements", true);
+      bar->update(done, all);
+    };
+  const serve::PlacementStudy st = serve::run_placement_study(a.study, a.placement, progress);
+  bar.reset();
+  if (!a.out.json_file.empty())
+    write_file_atomic(a.out.json_file, st.report.dump(2) + "\n", a.out.force);
+  if (!a.csv_file.empty()) write_file_atomic(a.csv_file, st.csv, a.out.force);
+  if (!a.out.quiet) {
+    for (const auto& p : st.report["placements"])
+      fmt::print("{:<48} {:>2} chips  goodput {:>8.4g} req/s  {:>8.4g} req/s/chip{}\n",
+                 p["name"].get<std::string>(), p["chips"].get<uint32_t>(),
+                 p["goodput_per_s"].get<double>(), p["goodput_per_chip"].get<double>(),
+                 p["feasible"].get<bool>() ? "" : "  (infeasible)");
+    for (const char* k : {"best_colocated", "best_disaggregated", "best"})
+      if (!st.report[k].is_null())
+        fmt::print("{}: {} ({:.4g} req/s/chip)\n", k, st.report[k]["name"].get<std::string>(),
+                   st.report[k]["goodput_per_chip"].get<double>());
+    if (st.report.contains("disaggregated_over_colocated_per_chip"))
+      fmt::print("disaggregated / colocated goodput per chip: {:.3g}x\n",
+                 st.report["disaggregated_over_colocated_per_chip"].get<double>());
+  }
+  return 0;
+}
 
 void print_rate(const json& s, double wall_s, const std::string& setting) {
   fmt::print(
@@ -44,6 +81,7 @@ void print_rate(const json& s, double wall_s, const std::string& setting) {
 }
 
 int run(ServeArgs& a) {
+  if (a.search) return run_search(a);
   serve::ServeStudyOptions& o = a.study;
   o.rates = a.sweep_rates.empty() ? std::vector<double>{a.rate} : a.sweep_rates;
   if (!a.requests_csv.empty() && o.rates.size() != 1)
@@ -170,6 +208,8 @@ Command add_serve_command(CLI::App& app) {
       ->check(CLI::IsMember({"max", "pow2", "oracle"}));
   s->add_option("--kv-link-gb-s", o.kv_link_gb_s, "Disaggregated K/V link, GB/s")
       ->capture_default_str();
+  s->add_flag("--pipeline", o.pipeline,
+              "continuous with --pp > 1: Orca's pipelining, up to pp batches in flight");
   s->add_flag("--lora", o.lora, "Serve per-request LoRA adapters unmerged (S-LoRA)");
   s->add_flag("--lora-packed", o.lora_packed,
               "With --lora: S-LoRA's vLLM-packed baseline (each adapter merged into a model copy)");
@@ -193,6 +233,26 @@ Command add_serve_command(CLI::App& app) {
   s->add_option("--sweep-rates", a->sweep_rates, "Comma-separated rates: one run each")
       ->delimiter(',')
       ->check(CLI::PositiveNumber);
+  s->add_flag("--search", a->search,
+              "DistServe placement search: goodput per chip of every (N prefill, M decode, "
+              "tp x pp each) and colocated placement within --chip-budget (needs an SLO)");
+  s->add_option("--chip-budget", a->placement.chip_budget, "--search: chips of a placement")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 1024u));
+  s->add_option("--search-tp", a->placement.tp, "--search: instance tp degrees")
+      ->delimiter(',')
+      ->check(CLI::Range(1u, 1024u));
+  s->add_option("--search-pp", a->placement.pp, "--search: instance pp degrees")
+      ->delimiter(',')
+      ->check(CLI::Range(1u, 1024u));
+  s->add_option("--search-min-trace-s", a->placement.min_trace_s,
+                "--search: each probe's trace spans at least this many seconds of arrivals")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1e6));
+  s->add_option("--search-bisections", a->placement.bisections,
+                "--search: halvings of each placement's goodput bracket")
+      ->capture_default_str()
+      ->check(CLI::Range(0u, 30u));
   add_output_options(s, a->out, "Report JSON file");
   s->add_option("--csv", a->csv_file, "One CSV row per rate");
   s->add_option("--requests-csv", a->requests_csv, "Per-request results CSV (single rate)");

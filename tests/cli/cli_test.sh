@@ -84,6 +84,11 @@ expect serve-lora-sched-bad 2 'lora: needs scheduler paged' -- "$T" serve --requ
 expect serve-lora-packed-bad 2 'lora_packed: needs lora' -- "$T" serve --requests 20 --scheduler paged --lora-packed
 expect serve-packed-oom 2 'out of memory' -- "$T" serve --requests 200 --rate 10 --scheduler paged --model lora-s2 --trace slora --lora --lora-adapters 8 --lora-packed
 expect serve-chunked 0 'paged on tpu-llm' -- "$T" serve --requests 20 --rate 2 --scheduler paged --chunked-prefill 256
+# DistServe's placement search and Orca's pipelining (issue 22).
+expect serve-search-slo 2 'serve --search: give --slo-ttft' -- "$T" serve --requests 20 --search
+expect serve-search-tp 2 '--search: instance shapes come from --search-tp' -- "$T" serve --requests 20 --search --slo-ttft 1 --tp 2
+expect serve-search 0 'best_disaggregated: .* x prefill tp1 pp1' -- "$T" serve --requests 40 --search --slo-ttft 0.25 --slo-tpot 0.1 --device a100 --device-dtype fp16 --chip-budget 3 --search-tp 1 --search-pp 1 --search-bisections 2
+expect serve-pipeline 0 'continuous on a100' -- "$T" serve --requests 20 --rate 2 --device a100 --device-dtype fp16 --tp 2 --pp 2 --pipeline
 expect sweep-chips-bad 2 '--chips 6 --tp 4: chips 6 is not a multiple of tp 4' -- "$T" sweep "$ROOT/tests/studies/sweep/small.yaml" --out "$tmp/sw" --chips 6 --tp 4
 # Applications (issue 24): a run, its report files, and bad files naming the file and the key.
 expect app-run 0 'bottleneck image_tower' -- "$T" app video-search --rate 1 --requests 20 --out "$tmp/app"

@@ -132,8 +132,6 @@ CostModel::CostModel(const TpuConfig& cfg, const std::string& model, const CostO
   if (opt_.collective_bytes == 0 || opt_.collective_bytes > 8)
     throw InputError("collective_bytes: allowed 1..8");
   if (!opt_.device.empty()) {
-    if (opt_.parallel())
-      throw InputError("device: pricing on a baseline device serves one device (no tp / pp)");
     dev_ = load_baseline_device(opt_.device);
     if (!opt_.device_dtype.empty()) {
       const auto& names = baseline_dtypes();
@@ -145,6 +143,9 @@ CostModel::CostModel(const TpuConfig& cfg, const std::string& model, const CostO
     if (!(dev_.peak_ops_per_s() > 0.0))
       throw InputError(fmt::format("{}: device {} has no {} peak (device_dtype)", dev_.file,
                                    dev_.name, dev_.dtype));
+    // Activations cross the device link in the device's dtype.
+    opt_.collective_bytes =
+        std::max<uint32_t>(opt_.collective_bytes, uint32_t(dtype_bytes(dev_.dtype)));
   } else if (!opt_.device_dtype.empty()) {
     throw InputError("device_dtype: needs a device");
   }
@@ -182,9 +183,9 @@ CostModel::Split CostModel::run(const std::string& yaml_text, const std::string&
       if (g.name == "head") keep.push_back(std::move(g));
     wl.groups = std::move(keep);
   }
-  Split s = !opt_.device.empty() ? simulate_device(wl)
-            : opt_.parallel()    ? simulate_parallel(wl, head_only)
-                                 : simulate(wl);
+  Split s = opt_.parallel()        ? simulate_parallel(wl, head_only)
+            : !opt_.device.empty() ? simulate_device(wl)
+                                   : simulate(wl);
   ++engine_runs_;
   engine_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return s;
@@ -262,7 +263,7 @@ CostModel::Split CostModel::simulate_parallel(const Workload& wl, bool head_only
   for (uint32_t i = 0; i < tp; ++i) {
     TpShard sh = shard_workload(wl, tp, i, opt_.collective_bytes);
     if (!seen.insert(shape_signature(sh.workload)).second) continue;
-    const Split s = simulate(sh.workload);
+    const Split s = opt_.device.empty() ? simulate(sh.workload) : simulate_device(sh.workload);
     if (i == 0) {
       out = s;
       collectives = std::move(sh.collectives);
@@ -273,7 +274,7 @@ CostModel::Split CostModel::simulate_parallel(const Workload& wl, bool head_only
     if (s.attention.cycles > out.attention.cycles) out.attention = s.attention;
     if (s.head.cycles > out.head.cycles) out.head = s.head;
   }
-  const InterconnectConfig& ic = cfg_.interconnect;
+  const InterconnectConfig& ic = opt_.device.empty() ? cfg_.interconnect : opt_.device_link;
   auto charge = [&](EventCounts& dst, double& dst_j, const CollectiveCost& c, uint64_t times) {
     const uint64_t cycles = uint64_t(std::ceil(c.seconds * cfg_.clock_hz())) * times;
     dst.cycles += cycles;

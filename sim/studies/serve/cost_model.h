@@ -99,9 +99,27 @@ struct CostOptions {
   // moves, K/V included (kv_dtype then sets only the K/V capacity and swap / transfer bytes);
   // the run's host time (Eq. B8: kernel launches, I/O) is charged once per iteration, to dense.
   // The counts hold the time as non-matrix cycles of the arch's clock and the useful MACs; the
-  // energy of the chip's model is not the device's. One chip only (no tp / pp).
+  // energy of the chip's model is not the device's. With tp x pp (issue 22, the Orca study's
+  // 16 A100s), each tensor-parallel shard's ops are timed on the device (the same shards as on
+  // the chip, shard_workload) and the collectives and stage links go over `device_link` in the
+  // device dtype's bytes per element (collective_bytes is raised to it).
   std::string device;
   std::string device_dtype;
+  // The devices' link for tp x pp on a device: per GPU and direction, NVLink 3 on an A100 is
+  // 12 links x 25 GB/s = 300 GB/s (NVIDIA A100 datasheet: 600 GB/s bidirectional) through
+  // NVSwitch (topology switch, DGX A100 / Azure ND A100 v4). Latency per hop: an assumption
+  // (~2 us for a small NCCL message; not published per hop). Energy: the arch's default per bit
+  // (the device's energy is not modelled, see above).
+  InterconnectConfig device_link = [] {
+    InterconnectConfig ic;
+    ic.type = "nvlink";
+    ic.topology = "switch";
+    ic.link_bandwidth_mb_s = 300000;
+    ic.link_latency_us = 2.0;
+    ic.links_per_chip = 1;
+    ic.from_yaml = true;
+    return ic;
+  }();
   bool parallel() const { return tp * pp > 1; }
 };
 

@@ -10,6 +10,7 @@
 #include "models/errors.h"
 #include "sim/studies/serve/block_manager.h"
 #include "sim/studies/serve/kv_cache.h"
+#include "sim/studies/serve/orca_pipeline.h"
 #include "sim/studies/serve/unified_paging.h"
 
 namespace tpusim::serve {
@@ -567,8 +568,19 @@ const std::vector<std::string>& scheduler_names() {
 
 uint64_t kv_capacity_tokens(const CostModel& cost) {
   if (const BaselineDevice* dev = cost.device()) {
-    // The device's memory less the weights in the device's dtype.
+    // The device's memory less the weights in the device's dtype; tp x pp: the tightest stage's
+    // devices (its weight share in the device dtype, its K/V bytes per token).
     const double mem = dev->memory_gb * 1e9;
+    if (cost.options().parallel()) {
+      double cap = -1.0;
+      for (const StageMemory& s : cost.stages()) {
+        const double w = double(s.weight_bytes) * dtype_bytes(dev->dtype);
+        if (mem <= w) return 0;
+        const double kv = double(s.kv_bytes) * cost.model().kv_dtype_bytes;
+        if (kv > 0) cap = cap < 0 ? (mem - w) / kv : std::min(cap, (mem - w) / kv);
+      }
+      return cap < 0 ? 0 : uint64_t(cap);
+    }
     const double w = double(cost.model().weight_bytes) * dtype_bytes(dev->dtype);
     return mem > w ? uint64_t((mem - w) / double(cost.model().kv_bytes_per_token())) : 0;
   }
@@ -654,6 +666,8 @@ ScheduleResult simulate(const std::vector<Request>& trace, CostModel& cost,
       std::vector<Entry> entries(trace.size());
       for (size_t i = 0; i < trace.size(); ++i) entries[i] = Entry{i, trace[i].arrival_s};
       run_paged(trace, entries, cost, opt, false, chip, out);
+    } else if (opt.pipeline && cost.options().pp > 1) {
+      run_orca_pipelined(trace, cost, opt, chip, out);
     } else {
       run_contiguous(trace, cost, opt, chip, out);
     }

@@ -69,7 +69,10 @@ struct SchedulerOptions {
   bool lora = false;
   bool lora_packed = false;             // vLLM-packed baseline (paged, with lora)
   uint32_t chunked_prefill_tokens = 0;  // > 0: Sarathi-Serve token budget per iteration (paged)
-  uint64_t kv_capacity_tokens = 0;      // 0 = (weight memory - model weights) / bytes per token
+  // continuous with CostOptions::pp > 1: Orca's pipelining, up to pp batches in flight, one per
+  // stage (orca_pipeline.h); false: one iteration crosses every stage before the next starts.
+  bool pipeline = false;
+  uint64_t kv_capacity_tokens = 0;  // 0 = (weight memory - model weights) / bytes per token
   std::function<void(uint64_t requests)> on_finished;  // told as requests finish (progress bars)
 };
 
@@ -158,7 +161,8 @@ ScheduleResult simulate(const std::vector<Request>& trace, CostModel& cost,
 
 // K/V token slots of one chip: (weight memory - model weights) / bytes per token; 0 if the
 // weights alone do not fit. With CostOptions::device: (the device's memory_gb - the weights in
-// its dtype) / K/V bytes per token. With tp x pp (CostOptions), the slots of the system: the least
+// its dtype) / K/V bytes per token (with tp x pp: per stage as below, in the device's memory and
+// dtype). With tp x pp (CostOptions), the slots of the system: the least
 // over the pipeline stages of (weight memory - a chip's weight share) / a chip's K/V bytes per
 // token (its stage's layers, its kv heads), since every token keeps K/V on every stage.
 uint64_t kv_capacity_tokens(const CostModel& cost);

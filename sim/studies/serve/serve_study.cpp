@@ -148,6 +148,7 @@ ServeStudy run_serve_study(const ServeStudyOptions& a, const RateDone& on_rate) 
   so.lora = a.lora;
   so.lora_packed = a.lora_packed;
   so.chunked_prefill_tokens = a.chunked_prefill;
+  so.pipeline = a.pipeline;
   so.swap_space_bytes = uint64_t(a.swap_space_gib * double(uint64_t(1) << 30));
   so.paged_attention_overhead = a.paged_attention_overhead;
   so.kv_capacity_tokens = a.kv_capacity_tokens;
@@ -234,7 +235,8 @@ ServeStudy run_serve_study(const ServeStudyOptions& a, const RateDone& on_rate) 
         {"lora", a.lora},
         {"lora_packed", a.lora_packed},
         {"lora_ranks", cost.model().lora_ranks},
-        {"chunked_prefill_tokens", a.chunked_prefill}}},
+        {"chunked_prefill_tokens", a.chunked_prefill},
+        {"pipeline", a.pipeline}}},
       {"assumptions", json::array()}};
   json& as = rep["assumptions"];
   as.push_back(kCostAssumption);
@@ -323,6 +325,10 @@ ServeStudy run_serve_study(const ServeStudyOptions& a, const RateDone& on_rate) 
         "tp x one "
         "shard's dynamic energy + static power of every chip + link energy");
   }
+  if (a.pipeline && co.pp > 1 && a.scheduler == "continuous")
+    rep["assumptions"].push_back(
+        "pipeline (Orca): up to pp batches in flight, one per stage; an iteration's time split "
+        "evenly over the stages (sim/studies/serve/orca_pipeline.h)");
   if (runs.size() == 1) {
     for (auto& [k, v] : runs[0].items()) rep[k] = v;
   } else {

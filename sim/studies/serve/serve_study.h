@@ -49,6 +49,7 @@ struct ServeStudyOptions {
   std::string reserve = "max";            // max | pow2 | oracle (contiguous schedulers)
   double kv_link_gb_s = 32.0;
   bool lora = false;
+  bool pipeline = false;         // SchedulerOptions::pipeline (Orca's pipelining over pp stages)
   uint32_t lora_adapters = 0;    // 0 = 200 for the slora trace and with lora
   uint32_t lora_rank = 16;       // for a model without its own rank mix (CostOptions::lora_rank)
   bool lora_packed = false;      // vLLM-packed baseline (SchedulerOptions::lora_packed)

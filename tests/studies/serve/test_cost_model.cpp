@@ -158,8 +158,9 @@ TEST_CASE("serve --device prices iterations by the device's roofline", "[cost]")
   // K/V capacity: the device's 40 GB less the fp16 weights.
   CHECK(kv_capacity_tokens(gpu) ==
         uint64_t((40e9 - 2.0 * double(m.weight_bytes)) / double(m.kv_bytes_per_token())));
+  // tp x pp on a device (issue 22): shards priced on the device (test_orca_pipeline.cpp).
   o.tp = 2;
-  CHECK_THROWS_WITH(CostModel(load_config("tpu-llm"), "opt-13b", o), Catch::Contains("no tp / pp"));
+  CHECK(CostModel(load_config("tpu-llm"), "opt-13b", o).stages().size() == 1);
   o = {};
   o.device_dtype = "fp16";
   CHECK_THROWS_WITH(CostModel(load_config("tpu-llm"), "opt-13b", o),
