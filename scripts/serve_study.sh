@@ -10,8 +10,9 @@
 # or "vllm" (only section 5, the vLLM study, whose rates are absolute: RATE_SCALE does not apply)
 # or "slora" (only section 6, the S-LoRA study) or "chunked" (only section 7, chunked prefill)
 # or "distserve" (only section 8, the DistServe placement study, into results/serve/distserve/)
-# or "orca" (only section 9, Orca's GPT-3 175B study, into results/serve/orca/); all with
-# absolute rates too.
+# or "orca" (only section 9, Orca's GPT-3 175B study, into results/serve/orca/) or "ablation"
+# (only section 10, vLLM's block-size and preemption ablations, into results/serve/vllm/ablation/);
+# all with absolute rates too.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 out="${1:-$root/results/serve}"
@@ -353,5 +354,31 @@ if [ "$parts" = all ] || [ "$parts" = orca ]; then
     done
   done
   "$py" "$root/scripts/orca_summary.py" "$odir" "$arch"
+fi
+
+# 10. vLLM's ablations (issue 22; Kwon et al., SOSP 2023, Section 7.2-7.3, Fig. 18b and 19): the
+#     block size (1..256) on the ShareGPT- and Alpaca-like traces at a fixed rate each, and
+#     recompute vs swap preemption by block size on ShareGPT; the vLLM setting of section 5,
+#     priced by the A100-40GB's roofline, at rates just under vLLM's 0.1 s/token capacity there
+#     (results/serve/vllm/a100-40gb/summary.md): ShareGPT 2.5 req/s, Alpaca 80 req/s.
+if [ "$parts" = all ] || [ "$parts" = ablation ]; then
+  adir="$out/vllm/ablation"
+  mkdir -p "$adir"
+  acommon=(--model opt-13b --seed 1 --force --quiet --kv-dtype fp16 --causal-prefill
+    --kv-capacity-tokens 15700 --max-batch 256 --max-batch-tokens 2560 --arch "$arch"
+    --device a100-40gb --device-dtype fp16 --scheduler paged --swap-space-gib 4
+    --paged-attention-overhead 0.2)
+  declare -A arate=([sharegpt]=2.5 [alpaca]=80) areqs=([sharegpt]=1000 [alpaca]=2000)
+  for t in sharegpt alpaca; do
+    for pre in auto recompute swap; do
+      [ "$t" = alpaca ] && [ "$pre" != auto ] && continue
+      for b in 1 2 4 8 16 32 64 128 256; do
+        step "10 vLLM ablation: $t, block $b, preemption $pre"
+        "$bin" serve "${acommon[@]}" --trace $t --requests ${areqs[$t]} --rate ${arate[$t]} \
+          --block-size $b --preemption $pre --csv "$adir/${t}_${pre}_b$b.csv"
+      done
+    done
+  done
+  "$py" "$root/scripts/vllm_ablation_table.py" "$adir"
 fi
 step "done"
