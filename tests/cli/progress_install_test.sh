@@ -19,7 +19,11 @@ layers:
   - {type: fc, name: fc2, out: 8}
 YAML
 run=(run --arch tiny-4 --workload "$tmp/wl.yaml" --mode cycle)
-if "$T" list archs >/dev/null && "$T" run --help | grep -q cycle; then
+# A build without the cycle engine (-DTPUSIM_CYCLE=OFF) lists the mode but says so when run.
+"$T" "${run[@]}" >/dev/null 2>"$tmp/probe" || true
+if grep -q "not in this build" "$tmp/probe"; then
+  echo "cycle engine not in this build: the progress checks are skipped"
+elif "$T" list archs >/dev/null; then
   # A pipe: stdout is the summary alone, stderr empty.
   "$T" "${run[@]}" >"$tmp/out" 2>"$tmp/err" || fail "cycle run"
   [ ! -s "$tmp/err" ] || fail "stderr not empty in a pipe: $(cat "$tmp/err")"
