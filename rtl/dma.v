@@ -9,8 +9,9 @@
 // the cycle it arrives. whm: the DMA reads the UB (a registered read) at t + i and sends vector
 // i on hl_wr in t + 1 + i. The unit is busy in [t, t + D) and free (complete) from t + D, where
 // the host side raises hl_done_i: D = HostLatency + ceil(n * VecBytes * ClockMhz / HostBwMbS)
-// (timing::host_transfer_cycles). HostLatency >= 1 and HostBwMbS <= VecBytes * ClockMhz give
-// D >= n + 1, so the data is in place before the unit completes (checked at elaboration).
+// (timing::host_transfer_cycles). The chip needs D >= n + 1, so that the data is in place
+// before the unit completes: a host side with HostLatency >= 1 and HostBwMbS <= VecBytes *
+// ClockMhz gives it (rtl/tb/host_memory.v checks its parameters at elaboration).
 //
 // Weight link (rw), one for every MXU. One tile request at a time, in rw order: tile j is
 // requested (wl_req, the tile's first weight-memory row) in the first cycle r_j with a pending
@@ -23,10 +24,11 @@
 // a_j = r_j + TileXferCycles + WeightLatency (timing::weight_tile_transfer_cycles,
 // timing::weight_memory_latency_cycles), tiles in request order, and the DMA passes the arrival
 // to the tile's FIFO (fifo_arrive_o[m]); rw_done_o marks the arrival of an rw's last tile (the
-// rw completes; rws complete in issue order). TileXferCycles >= Rows keeps one tile's rows
-// apart from the next's, and TileXferCycles + WeightLatency >= Rows + 1 puts every row in its
-// slot before the tile arrives (checked at elaboration). Each tile in flight holds a FIFO slot,
-// so at most Mxus * FifoTiles tiles are in flight.
+// rw completes; rws complete in issue order). The chip needs TileXferCycles >= Rows, which keeps
+// one tile's rows apart from the next's, and TileXferCycles + WeightLatency >= Rows + 1, which
+// puts every row in its slot before the tile arrives (rtl/tb/weight_memory.v checks its
+// parameters at elaboration; the chip knows nothing of the links' speed). Each tile in flight
+// holds a FIFO slot, so at most Mxus * FifoTiles tiles are in flight.
 //
 // The interfaces' ready inputs are part of the timing contract (sim/isa/ISA.md): the host side
 // takes a request in the cycle it is offered (the unit is idle then), and the weight side's
@@ -40,11 +42,6 @@ module dma #(
   parameter integer UbVectors     = 1024,
   parameter integer FifoTiles     = 4,
   parameter integer Mxus          = 1,
-  parameter integer ClockMhz      = 700,
-  parameter integer HostBwMbS     = 2800,
-  parameter integer HostLatency   = 4,
-  parameter integer WeightBwMbS   = 1400,
-  parameter integer WeightLatency = 8,
   localparam integer UbAddrBits   = $clog2(UbVectors),
   localparam integer SlotBits     = (FifoTiles > 1) ? $clog2(FifoTiles) : 1,
   localparam integer FifoAddrBits = $clog2(FifoTiles * Rows),
@@ -100,13 +97,6 @@ module dma #(
   input  wire                      wl_arrive_i
 );
 
-  // ceil(tile bytes * clock / bandwidth), at least 1 (timing::transfer_cycles), for the
-  // elaboration checks only: the link's timing is the weight side's.
-  // 64-bit arithmetic (a 256 x 256 tile at GHz clocks passes 2^32) without `longint`, which
-  // yosys's Verilog front end does not take.
-  localparam [63:0]  TileNum        = 64'(Rows) * 64'(Cols) * 64'(ClockMhz);
-  localparam [63:0]  TileXferRaw    = (TileNum + 64'(WeightBwMbS) - 64'd1) / 64'(WeightBwMbS);
-  localparam integer TileXferCycles = (TileXferRaw < 64'd1) ? 1 : 32'(TileXferRaw);
   localparam integer ArrDepth       = Mxus * FifoTiles;  // tiles in flight (each holds a slot)
   localparam integer ArrBits        = (ArrDepth > 1) ? $clog2(ArrDepth) : 1;
 
@@ -237,15 +227,6 @@ module dma #(
   assign wl_req_row_o   = w_tile * Rows;
 
 `ifndef SYNTHESIS
-  initial begin
-    assert (longint'(HostBwMbS) <= longint'(VecBytes) * longint'(ClockMhz))
-      else $error("dma: host link faster than one vector per cycle is not supported");
-    assert (HostLatency >= 1) else $error("dma: host link latency must be at least 1 cycle");
-    assert (TileXferCycles >= Rows)
-      else $error("dma: weight link faster than one tile row per cycle is not supported");
-    assert (TileXferCycles + WeightLatency >= Rows + 1)
-      else $error("dma: a weight tile must arrive after its last row");
-  end
   always @(posedge clk_i) begin
     if (rst_ni) begin
       // the interfaces' contract (see the header)

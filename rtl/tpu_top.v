@@ -25,11 +25,6 @@ module tpu_top #(
   parameter integer ShiftPorts     = 1,
   parameter integer BusRows        = 4,   // rows per weight-bus segment (systolic_array)
   parameter integer ImemDepth      = 4096,
-  parameter integer ClockMhz       = 700,
-  parameter integer HostBwMbS      = 2800,
-  parameter integer HostLatency    = 4,
-  parameter integer WeightBwMbS    = 1400,
-  parameter integer WeightLatency  = 8,
   localparam integer VecBytes      = (Rows > Cols) ? Rows : Cols
 ) (
   input  wire                  clk_i,
@@ -210,12 +205,7 @@ module tpu_top #(
     .VecBytes      (VecBytes),
     .UbVectors     (UbVectors),
     .FifoTiles     (FifoTiles),
-    .Mxus          (Mxus),
-    .ClockMhz      (ClockMhz),
-    .HostBwMbS     (HostBwMbS),
-    .HostLatency   (HostLatency),
-    .WeightBwMbS   (WeightBwMbS),
-    .WeightLatency (WeightLatency)
+    .Mxus          (Mxus)
   ) u_dma (
     .clk_i             (clk_i),
     .rst_ni            (rst_ni),

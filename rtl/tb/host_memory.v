@@ -99,6 +99,16 @@ module host_memory #(
 
   wire unused_addr = ^{bd_addr_i[31:AddrBits]};
 
+`ifndef SYNTHESIS
+  // what the chip's DMA needs of the host side (rtl/dma.v): every vector moves inside the
+  // transfer's D cycles (D >= n + 1)
+  initial begin
+    assert (longint'(HostBwMbS) <= longint'(VecBytes) * longint'(ClockMhz))
+      else $error("host_memory: host link faster than one vector per cycle");
+    assert (HostLatency >= 1) else $error("host_memory: host link latency under 1 cycle");
+  end
+`endif
+
 endmodule
 
 `default_nettype wire

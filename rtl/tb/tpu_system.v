@@ -88,12 +88,7 @@ module tpu_system #(
     .Mxus          (Mxus),
     .ShiftPorts    (ShiftPorts),
     .BusRows       (BusRows),
-    .ImemDepth     (ImemDepth),
-    .ClockMhz      (ClockMhz),
-    .HostBwMbS     (HostBwMbS),
-    .HostLatency   (HostLatency),
-    .WeightBwMbS   (WeightBwMbS),
-    .WeightLatency (WeightLatency)
+    .ImemDepth     (ImemDepth)
   ) u_chip (
     .clk_i              (clk_i),
     .rst_ni             (rst_ni),

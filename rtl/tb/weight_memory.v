@@ -35,6 +35,9 @@ module weight_memory #(
   input  wire [Cols*8-1:0]  bd_wdata_i
 );
 
+  // ceil(tile bytes * clock / bandwidth), at least 1 (timing::transfer_cycles), in 64-bit
+  // arithmetic (a 256 x 256 tile at GHz clocks passes 2^32) without `longint`, which yosys's
+  // Verilog front end does not take
   localparam [63:0]  TileNum        = 64'(Rows) * 64'(Cols) * 64'(ClockMhz);
   localparam [63:0]  TileXferRaw    = (TileNum + 64'(WeightBwMbS) - 64'd1) / 64'(WeightBwMbS);
   localparam integer TileXferCycles = (TileXferRaw < 64'd1) ? 1 : 32'(TileXferRaw);
@@ -110,6 +113,14 @@ module weight_memory #(
   wire unused_addr = ^{bd_addr_i[31:AddrBits], wl_req_row_i[31:AddrBits]};
 
 `ifndef SYNTHESIS
+  // what the chip's DMA needs of the weight side (rtl/dma.v): one tile's rows apart from the
+  // next's, and every row in its FIFO slot before the tile arrives
+  initial begin
+    assert (TileXferCycles >= Rows)
+      else $error("weight_memory: weight link faster than one tile row per cycle");
+    assert (ArriveCycles >= Rows + 1)
+      else $error("weight_memory: a weight tile must arrive after its last row");
+  end
   always @(posedge clk_i) begin
     if (rst_ni && take) assert (!valid_q[wp_q]) else $error("weight_memory: too many tiles in flight");
   end

@@ -1,13 +1,11 @@
 #include "sim/engines/cycle/dma.h"
 
 #include <algorithm>
-#include <stdexcept>
 
 namespace tpusim::sc {
 
 dma::dma(sc_core::sc_module_name name, uint32_t Rows_, uint32_t Cols_, uint32_t VecBytes_,
-         uint32_t UbVectors_, uint32_t FifoTiles_, uint32_t Mxus_, uint32_t ClockMhz,
-         uint64_t HostBwMbS, uint32_t HostLatency, uint64_t WeightBwMbS, uint32_t WeightLatency)
+         uint32_t UbVectors_, uint32_t FifoTiles_, uint32_t Mxus_)
     : sc_core::sc_module(name),
       Rows(Rows_),
       Cols(Cols_),
@@ -25,15 +23,6 @@ dma::dma(sc_core::sc_module_name name, uint32_t Rows_, uint32_t Cols_, uint32_t 
   fifo_addr_bits_ = clog2(uint64_t(FifoTiles) * Rows);
   mxu_bits_ = Mxus > 1 ? clog2(Mxus) : 1;
   arr_depth_ = Mxus * FifoTiles;  // tiles in flight: each holds a slot
-  // rtl/dma.v's elaboration checks (the link timing itself is the test bench's)
-  const uint64_t num = uint64_t(Rows) * Cols * ClockMhz;
-  const uint64_t raw = (num + WeightBwMbS - 1) / WeightBwMbS;
-  const uint64_t tile_xfer = raw < 1 ? 1 : raw;
-  if (HostBwMbS > uint64_t(VecBytes) * ClockMhz || HostLatency < 1 || tile_xfer < Rows ||
-      tile_xfer + WeightLatency < uint64_t(Rows) + 1)
-    throw std::invalid_argument(
-        "dma: links outside rtl/dma.v's limits (host <= one vector per cycle with latency >= 1, "
-        "weights <= one tile row per cycle arriving after the tile's last row)");
   arr_mxu_q_.assign(arr_depth_, 0);
   arr_last_q_.assign(arr_depth_, false);
   SC_METHOD(seq);

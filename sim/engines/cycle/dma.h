@@ -54,10 +54,8 @@ class dma : public sc_core::sc_module {
   sc_core::sc_in<bool> wl_arrive_i;
 
   SC_HAS_PROCESS(dma);
-  // Throws std::invalid_argument outside the RTL's limits (its elaboration checks).
   dma(sc_core::sc_module_name name, uint32_t Rows, uint32_t Cols, uint32_t VecBytes,
-      uint32_t UbVectors, uint32_t FifoTiles, uint32_t Mxus, uint32_t ClockMhz, uint64_t HostBwMbS,
-      uint32_t HostLatency, uint64_t WeightBwMbS, uint32_t WeightLatency);
+      uint32_t UbVectors, uint32_t FifoTiles, uint32_t Mxus);
 
   void trace(Vcd& vcd, const std::string& scope);
 

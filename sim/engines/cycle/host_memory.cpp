@@ -1,6 +1,7 @@
 #include "sim/engines/cycle/host_memory.h"
 
 #include <cstring>
+#include <stdexcept>
 
 namespace tpusim::sc {
 
@@ -12,6 +13,11 @@ host_memory::host_memory(sc_core::sc_module_name name, uint32_t VecBytes_, uint3
       ClockMhz(ClockMhz_),
       HostBwMbS(HostBwMbS_),
       HostLatency(HostLatency_) {
+  // rtl/tb/host_memory.v's elaboration checks: what the chip's DMA needs of the host side
+  if (HostBwMbS > uint64_t(VecBytes) * ClockMhz || HostLatency < 1)
+    throw std::invalid_argument(
+        "host_memory: the host link moves more than one vector per cycle, or its latency is "
+        "under 1 cycle (the chip's DMA needs neither, rtl/dma.v)");
   addr_mask_ = uint32_t(mask_bits(clog2(HostVectors)));
   mem_.assign(uint64_t(HostVectors) * VecBytes, 0);
   rd_data_q_ = Bits(VecBytes * 8);

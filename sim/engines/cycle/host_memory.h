@@ -32,6 +32,8 @@ class host_memory : public sc_core::sc_module {
   sc_core::sc_out<Bits> bd_rdata_o;
 
   SC_HAS_PROCESS(host_memory);
+  // Throws std::invalid_argument outside what the chip's DMA needs of the link (the RTL
+  // model's elaboration checks).
   host_memory(sc_core::sc_module_name name, uint32_t VecBytes, uint32_t HostVectors,
               uint32_t ClockMhz, uint64_t HostBwMbS, uint32_t HostLatency);
 

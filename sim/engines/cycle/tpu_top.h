@@ -292,8 +292,7 @@ tpu_top<P>::tpu_top(sc_core::sc_module_name name, const TpuTopParams& prm)
   c.cnt_input_stall_o(cnt_input_stall_o);
 
   u_dma = std::make_unique<dma>("u_dma", prm.Rows, prm.Cols, vec_bytes_, prm.UbVectors,
-                                prm.FifoTiles, M, prm.ClockMhz, prm.HostBwMbS, prm.HostLatency,
-                                prm.WeightBwMbS, prm.WeightLatency);
+                                prm.FifoTiles, M);
   dma& d = *u_dma;
   d.clk_i(clk_i);
   d.rst_ni(rst_ni);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <stdexcept>
 
 namespace tpusim::sc {
 
@@ -14,6 +15,11 @@ weight_memory::weight_memory(sc_core::sc_module_name name, uint32_t Rows_, uint3
   const uint64_t raw = (num + WeightBwMbS - 1) / WeightBwMbS;
   tile_xfer_cycles_ = uint32_t(raw < 1 ? 1 : raw);
   arrive_cycles_ = tile_xfer_cycles_ + WeightLatency;
+  // rtl/tb/weight_memory.v's elaboration checks: what the chip's DMA needs of the weight side
+  if (tile_xfer_cycles_ < Rows || arrive_cycles_ < uint64_t(Rows) + 1)
+    throw std::invalid_argument(
+        "weight_memory: the weight link moves more than one tile row per cycle, or a tile "
+        "arrives before its last row (the chip's DMA needs neither, rtl/dma.v)");
   row_cnt_bits_ = clog2(uint64_t(Rows) + 1);
   addr_mask_ = mask_bits(clog2(WeightTiles * Rows));
   zero_row_.assign(Cols, 0);

@@ -29,6 +29,8 @@ class weight_memory : public sc_core::sc_module {
   sc_core::sc_in<Bits> bd_wdata_i;
 
   SC_HAS_PROCESS(weight_memory);
+  // Throws std::invalid_argument outside what the chip's DMA needs of the link (the RTL
+  // model's elaboration checks).
   weight_memory(sc_core::sc_module_name name, uint32_t Rows, uint32_t Cols, uint64_t WeightTiles,
                 uint32_t Depth, uint32_t ClockMhz, uint64_t WeightBwMbS, uint32_t WeightLatency);
 
