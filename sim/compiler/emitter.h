@@ -34,14 +34,15 @@ namespace tpusim {
 
 class Emitter {
  public:
-  Emitter(Sink& sink, const TpuConfig& cfg)
+  Emitter(Sink& sink, const TpuConfig& cfg, RaceTracker::BankRule banks = {})
       : sink_(sink),
         mxu_latency_(timing::mxu_latency_cycles(cfg)),
         shift_(timing::weight_shift_cycles(cfg) / timing::weight_shift_ports(cfg)),
         transfer_(timing::weight_tile_transfer_cycles(cfg)),
         fifo_(std::max<uint32_t>(1, cfg.weight_fifo_tiles)),
         cfg_(cfg),
-        mxus_(cfg.mxus) {}
+        mxus_(cfg.mxus),
+        races_(banks) {}
   bool dry = false;
   uint32_t layer = 0;
 

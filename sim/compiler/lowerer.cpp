@@ -213,6 +213,9 @@ void Lowerer::gemm(const Tensor& out, const std::vector<Term>& terms, ActFunctio
   // side (the controller issues one a cycle) and share the input rows read for that K tile.
   const uint64_t G = std::max<uint64_t>(1, std::min<uint64_t>(em_->mxus(), nt_hi - nt_lo));
   const uint64_t blk = balanced_block(rows, half_ / G);
+  // Block j's first row: right after block j - 1, or with LowerOptions::acc_mxu_shares at share j
+  // of the half (each MXU's rows in a bank of their own; results/rtl/bank_study.md).
+  const uint64_t share = opt_.acc_mxu_shares ? half_ / G : blk;
   std::vector<uint64_t> tiles(G);
   std::vector<IntervalSet> init(G);
   struct Queued {
@@ -267,7 +270,7 @@ void Lowerer::gemm(const Tensor& out, const std::vector<Term>& terms, ActFunctio
           for (uint64_t j = 0; j < g; ++j) {
             const auto [c0, c1] = cols(j);
             if (c0 >= c1) continue;
-            const uint64_t acc = acc0 + j * blk;
+            const uint64_t acc = acc0 + j * share;
             // Split [a, b) where the accumulators are already initialized or not.
             bool first = true;
             uint64_t s = a;
@@ -305,7 +308,7 @@ void Lowerer::gemm(const Tensor& out, const std::vector<Term>& terms, ActFunctio
         }
       }
       for (uint64_t j = 0; j < g; ++j)
-        act_out(out, acc0 + j * blk, rb0, nt0 + j, rb1 - rb0, f, PoolKind::kNone, 0, rq);
+        act_out(out, acc0 + j * share, rb0, nt0 + j, rb1 - rb0, f, PoolKind::kNone, 0, rq);
     }
   }
 }
@@ -320,6 +323,7 @@ void Lowerer::identity_pass(const std::vector<const Tensor*>& ins, const Tensor&
   const uint64_t blocks = out.blocks(W_);
   const uint64_t G = std::max<uint64_t>(1, std::min<uint64_t>(em_->mxus(), blocks));
   const uint64_t step = balanced_block(rows / w, half_ / w / G) * w;  // whole windows per block
+  const uint64_t share = opt_.acc_mxu_shares ? half_ / G : step;      // as Lowerer::gemm
   for (uint64_t rb0 = 0; rb0 < rows; rb0 += step) {
     const uint64_t rb1 = std::min(rows, rb0 + step);
     for (uint64_t b0 = 0; b0 < blocks; b0 += G) {
@@ -330,11 +334,11 @@ void Lowerer::identity_pass(const std::vector<const Tensor*>& ins, const Tensor&
           const uint64_t ub = ub_rows(*ins[k], b0 + j, rb0, rb1 - rb0);
           std::optional<uint64_t> sw;
           switch_identity_if_needed(sw, uint32_t(j));
-          em_->mmc(ub, acc0 + j * step, rb1 - rb0, k > 0, sw, kIdentityKey, uint32_t(j));
+          em_->mmc(ub, acc0 + j * share, rb1 - rb0, k > 0, sw, kIdentityKey, uint32_t(j));
           if (!em_->dry) info().mac_slots += (rb1 - rb0) * W_ * W_;
         }
       for (uint64_t j = 0; j < g; ++j)
-        act_out(out, acc0 + j * step, rb0 >> log2p, b0 + j, rb1 - rb0, f, pool, log2p, rq);
+        act_out(out, acc0 + j * share, rb0 >> log2p, b0 + j, rb1 - rb0, f, pool, log2p, rq);
     }
   }
 }

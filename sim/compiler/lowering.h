@@ -88,6 +88,7 @@
 #include "models/config.h"
 #include "sim/compiler/workload.h"
 #include "sim/isa/program.h"
+#include "sim/isa/races.h"
 
 namespace tpusim {
 
@@ -121,6 +122,14 @@ struct LowerOptions {
   // repeated group reads and writes it in place); false: every group reads its input from and
   // writes its output to host memory (each group as a program of its own).
   bool keep_on_chip = true;
+  // A study of banked 1R1W memories (issue 25, scripts/bank_study.sh), not the shipped lowering:
+  // the syncs also order the bank conflicts of `bank_rule` (sim/isa/races.h; default none), and
+  // with several MXUs each MXU's accumulator block starts at its share (half / MXUs) of the
+  // accumulator half, its own bank, instead of right after the previous MXU's block. The shares
+  // change the cycles of 4 of 32 library workloads on tpu-llm by under 0.05 % (not yet known
+  // why: the rows stay disjoint), so they are not the default.
+  RaceTracker::BankRule bank_rule;
+  bool acc_mxu_shares = false;
 };
 
 // Rows per accumulator block when `rows` are split into blocks of at most `cap`: as few blocks as

@@ -55,6 +55,19 @@ bool RaceTracker::conflict(const Footprint& a, const Footprint& b) {
          a.acc_write.overlaps(b.acc_write) || a.acc_write.overlaps(b.acc_read);
 }
 
+bool RaceTracker::bank_conflict(const Footprint& a, const Footprint& b) const {
+  if (conflict(a, b)) return true;
+  // whether the banks of size `n` that `x` and `y` touch overlap (n = 0: not banked)
+  auto same_bank = [](const Range& x, const Range& y, uint64_t n) {
+    return n != 0 && x.lo < x.hi && y.lo < y.hi && x.lo / n <= (y.hi - 1) / n &&
+           y.lo / n <= (x.hi - 1) / n;
+  };
+  return same_bank(a.ub_read, b.ub_read, banks_.ub_vectors) ||
+         same_bank(a.ub_write, b.ub_write, banks_.ub_vectors) ||
+         same_bank(a.acc_read, b.acc_read, banks_.acc_rows) ||
+         same_bank(a.acc_write, b.acc_write, banks_.acc_rows);
+}
+
 std::vector<RaceTracker::Conflict> RaceTracker::conflicts(const Instruction& in) const {
   std::vector<Conflict> out;
   const int self = unit_of(in);
@@ -63,7 +76,7 @@ std::vector<RaceTracker::Conflict> RaceTracker::conflicts(const Instruction& in)
   for (int u = 0; u < kUnits; ++u) {
     if (u == self) continue;
     for (const Entry& e : inflight_[u])
-      if (conflict(f, e.fp)) out.push_back({mask_bit(u), e.pc, issued_[u] - 1 - e.index});
+      if (bank_conflict(f, e.fp)) out.push_back({mask_bit(u), e.pc, issued_[u] - 1 - e.index});
   }
   return out;
 }
@@ -105,11 +118,15 @@ void RaceTracker::issue(const Instruction& in, size_t pc) {
     // An earlier mmc of this MXU whose UB reads are done and whose accumulator rows this one
     // writes again is covered by it: whatever conflicts with it conflicts with this younger one,
     // whose sync covers both (in-order completion). Dropping it keeps the list short (K-loops).
+    // Under a bank rule an accumulating one is covered only by an accumulating one (its
+    // read-modify-write reads a bank, which an overwrite does not).
+    const bool reads_too = f.acc_read.lo < f.acc_read.hi;
     const size_t keep = v.size() > 16 ? v.size() - 16 : 0;
     for (size_t i = v.size(); i-- > keep;) {
       const Footprint& o = v[i].fp;
       if (o.ub_read.lo == o.ub_read.hi && f.acc_write.lo <= o.acc_write.lo &&
-          o.acc_write.hi <= f.acc_write.hi)
+          o.acc_write.hi <= f.acc_write.hi &&
+          (banks_.acc_rows == 0 || reads_too || o.acc_read.lo == o.acc_read.hi))
         v.erase(v.begin() + std::ptrdiff_t(i));
     }
   }

@@ -12,6 +12,12 @@
 //     an mmc's UB reads only, the next mmc of its MXU (it issues once the previous one injected
 //     its last row).
 // Instructions of one unit never race with each other (each unit is in order).
+//
+// A BankRule (a study of issue 25's banked 1R1W memories, not the ISA's rule; off by default)
+// adds bank conflicts: with the UB or the accumulators split into banks of a fixed number of
+// contiguous vectors or rows, each bank a 1R1W memory, two units may not both read, or both
+// write, one bank unless ordered as above (a read beside a write is the bank's two ports).
+// scripts/bank_study.sh measures what the rule would cost the lowering.
 #pragma once
 
 #include <cstddef>
@@ -27,6 +33,14 @@ namespace tpusim {
 
 class RaceTracker {
  public:
+  // Bank sizes, 0 = not banked (the ISA's rule).
+  struct BankRule {
+    uint64_t ub_vectors = 0;  // UB vectors per bank
+    uint64_t acc_rows = 0;    // accumulator rows per bank
+  };
+  RaceTracker() = default;
+  explicit RaceTracker(BankRule banks) : banks_(banks) {}
+
   // A conflicting earlier instruction of `unit` (sync mask bit; 2 for every MXU), `after`
   // instructions of that unit (for an mmc: of its MXU) issued after it: a `sync` needs
   // pending <= after to cover it.
@@ -69,6 +83,10 @@ class RaceTracker {
   static bool is_mxu(int unit) { return unit == 2 || unit > 3; }
   static Footprint footprint(const Instruction& in);
   static bool conflict(const Footprint& later, const Footprint& earlier);
+  // conflict(), or both read or both write one bank under banks_
+  bool bank_conflict(const Footprint& later, const Footprint& earlier) const;
+
+  BankRule banks_;
 
   std::vector<Entry> inflight_[kUnits];
   uint64_t issued_[kUnits] = {};

@@ -1,0 +1,153 @@
+// tpusim_bank_study: what banked 1R1W memories with a software-enforced bank rule would cost
+// the lowering (issue 25: the UB and the accumulators are not 1R1W yet). For each workload it
+// lowers the program as shipped and again with the syncs also ordering the bank conflicts of
+// each scheme (sim/isa/races.h BankRule: two units may not both read, or both write, one bank
+// unless a sync orders them), runs the fast engine on both, and prints a markdown table of the
+// cycles and the syncs added. The engines' rule is unchanged: every program here is race-free
+// under it, so this measures the rule's cost, not a machine. scripts/bank_study.sh runs it.
+//   tpusim_bank_study --preset P [--workloads a,b,...] --schemes acc:2,ub:8,acc:8+shares+ub:8
+//                     [--max-instructions N]
+// A scheme acc:B / ub:B splits the accumulators / UB into B banks of contiguous rows / vectors;
+// `shares` places each MXU's accumulator block at its share of the half
+// (LowerOptions::acc_mxu_shares), so that acc:(2 x MXUs) gives each MXU a bank per half.
+#include <cstdint>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+#include <CLI/CLI.hpp>
+
+#include "models/config.h"
+#include "models/errors.h"
+#include "sim/compiler/lowering.h"
+#include "sim/compiler/workload.h"
+#include "sim/engines/fast/fast_engine.h"
+#include "sim/isa/isa.h"
+
+using namespace tpusim;
+
+namespace {
+
+std::vector<std::string> split(const std::string& s, char sep) {
+  std::vector<std::string> v;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, sep))
+    if (!item.empty()) v.push_back(item);
+  return v;
+}
+
+struct Scheme {
+  std::string name;
+  uint64_t acc_banks = 0, ub_banks = 0;
+  bool shares = false;
+};
+
+Scheme parse_scheme(const std::string& text) {
+  Scheme s{text};
+  for (const std::string& part : split(text, '+')) {
+    if (part == "shares") {
+      s.shares = true;
+      continue;
+    }
+    const size_t colon = part.find(':');
+    if (colon == std::string::npos)
+      throw InputError(fmt::format("--schemes: '{}': expected acc:B, ub:B or shares", part));
+    const std::string mem = part.substr(0, colon);
+    const uint64_t banks = std::stoull(part.substr(colon + 1));
+    if (banks == 0) throw InputError(fmt::format("--schemes: '{}': banks must be >= 1", part));
+    if (mem == "acc")
+      s.acc_banks = banks;
+    else if (mem == "ub")
+      s.ub_banks = banks;
+    else
+      throw InputError(fmt::format("--schemes: '{}': expected acc or ub before ':'", part));
+  }
+  return s;
+}
+
+struct Run {
+  uint64_t cycles = 0;  // repeats included
+  uint64_t syncs = 0;   // sync instructions, repeats included
+};
+
+Run run(const TpuConfig& cfg, const Workload& wl, LowerOptions opt) {
+  opt.values = false;
+  const LoweredProgram lp = lower(cfg, wl, opt);
+  Run r;
+  for (const Segment& seg : lp.segments) {
+    EngineOptions eo;
+    eo.values = false;  // timing only (timing never depends on data)
+    eo.record_timeline = false;
+    const EngineResult res = run_fast(cfg, seg.program, eo);
+    r.cycles += res.counts.cycles * seg.repeat;
+    uint64_t syncs = 0;
+    for (const Instruction& in : seg.program.code) syncs += in.op == Opcode::kSync;
+    r.syncs += syncs * seg.repeat;
+  }
+  return r;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Cost of a software-enforced bank rule for banked 1R1W UB / accumulators"};
+  std::string preset, workloads, schemes;
+  uint64_t max_instructions = uint64_t(1) << 22;
+  app.add_option("--preset", preset, "architecture preset")->required();
+  app.add_option("--workloads", workloads, "comma-separated workloads (default: the library)");
+  app.add_option("--schemes", schemes, "comma-separated schemes, e.g. acc:2,ub:8,acc:2+ub:8")
+      ->required();
+  app.add_option("--max-instructions", max_instructions,
+                 "skip a workload whose program would store more instructions");
+  CLI11_PARSE(app, argc, argv);
+  try {
+    const TpuConfig cfg = load_config(preset);
+    std::vector<Scheme> sch;
+    for (const std::string& s : split(schemes, ',')) sch.push_back(parse_scheme(s));
+    std::vector<std::string> names = split(workloads, ',');
+    if (names.empty())
+      for (const WorkloadEntry& e : list_workloads()) names.push_back(e.name);
+
+    std::cout << fmt::format(
+        "{}: {} MXU(s) of {}x{}, {} accumulator rows (two halves of {}), {} UB vectors.\n\n",
+        cfg.name, cfg.mxus, cfg.array.rows, cfg.array.cols, cfg.accumulator_entries,
+        cfg.accumulator_entries / 2, cfg.ub_vectors());
+    std::string head = "| workload | cycles | syncs |", rule = "|---|---:|---:|";
+    for (const Scheme& s : sch) {
+      head += fmt::format(" {} cycles | x | + syncs |", s.name);
+      rule += "---:|---:|---:|";
+    }
+    std::cout << head << "\n" << rule << "\n";
+    for (const std::string& name : names) {
+      const Workload wl = load_workload(name);
+      LowerOptions opt;
+      opt.max_instructions = max_instructions;
+      Run base;
+      try {
+        base = run(cfg, wl, opt);
+      } catch (const InputError& e) {
+        std::cout << fmt::format("| {} | skipped: {} |\n", name, e.what());
+        continue;
+      }
+      std::string row = fmt::format("| {} | {} | {} |", name, base.cycles, base.syncs);
+      for (const Scheme& s : sch) {
+        LowerOptions o = opt;
+        o.acc_mxu_shares = s.shares;
+        o.bank_rule.acc_rows =
+            s.acc_banks ? (cfg.accumulator_entries + s.acc_banks - 1) / s.acc_banks : 0;
+        o.bank_rule.ub_vectors = s.ub_banks ? (cfg.ub_vectors() + s.ub_banks - 1) / s.ub_banks : 0;
+        const Run r = run(cfg, wl, o);
+        row += fmt::format(" {} | {:.3f} | {} |", r.cycles, double(r.cycles) / double(base.cycles),
+                           int64_t(r.syncs) - int64_t(base.syncs));
+      }
+      std::cout << row << std::endl;
+    }
+  } catch (const std::exception& e) {
+    std::cerr << "tpusim_bank_study: " << e.what() << "\n";
+    return 2;
+  }
+  return 0;
+}
