@@ -8,7 +8,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 build="${BUILD_DIR:-$root/build}"
-cmake --build "$build" --target tpusim_bank_study -j"${JOBS:-2}" >/dev/null
+cmake --build "$build" --target tpusim_bank_study -j"${JOBS:-2}" >/dev/null  # (in `all`)
 tool="$build/sim/tools/tpusim_bank_study"
 out="$root/results/rtl/bank_study.md"
 v1_schemes="acc:2,ub:2,ub:4,ub:16,acc:2+ub:16"
