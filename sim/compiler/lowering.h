@@ -126,8 +126,9 @@ struct LowerOptions {
   // the syncs also order the bank conflicts of `bank_rule` (sim/isa/races.h; default none), and
   // with several MXUs each MXU's accumulator block starts at its share (half / MXUs) of the
   // accumulator half, its own bank, instead of right after the previous MXU's block. The shares
-  // change the cycles of 4 of 32 library workloads on tpu-llm by under 0.05 % (not yet known
-  // why: the rows stay disjoint), so they are not the default.
+  // change the cycles of 4 of 32 library workloads on tpu-llm by under 0.05 %: where a gemm
+  // starts in a half whose acts are still pending, its rows overlap other blocks of those acts,
+  // so the syncs differ. Not the default (it would move published cycle counts).
   RaceTracker::BankRule bank_rule;
   bool acc_mxu_shares = false;
 };
