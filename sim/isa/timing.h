@@ -92,6 +92,21 @@ inline uint64_t host_transfer_cycles(const TpuConfig& cfg, uint64_t bytes) {
          transfer_cycles(bytes, cfg.clock_mhz, cfg.host_link.bandwidth_mb_s);
 }
 
+// What the chip's DMA (rtl/dma.v) needs of the off-chip links, whose timing is the test bench's
+// (sim/isa/ISA.md "Off-chip links"; rtl/tb/host_memory.v and weight_memory.v check the same at
+// elaboration). Host: at most one vector per cycle and a latency of at least 1, so that an rhm's
+// or whm's n vectors move inside its D >= n + 1 cycles.
+inline bool host_link_fits_dma(uint64_t vector_bytes, uint32_t clock_mhz, uint64_t bandwidth_mb_s,
+                               uint64_t latency_cycles) {
+  return bandwidth_mb_s <= vector_bytes * clock_mhz && latency_cycles >= 1;
+}
+// Weights: at most one tile row per cycle (tile_xfer_cycles >= rows), and the tile arrives after
+// its last row enters the FIFO (tile_xfer_cycles + latency >= rows + 1).
+inline bool weight_link_fits_dma(uint32_t rows, uint64_t tile_xfer_cycles,
+                                 uint64_t latency_cycles) {
+  return tile_xfer_cycles >= rows && tile_xfer_cycles + latency_cycles >= uint64_t(rows) + 1;
+}
+
 // Activation unit (rtl/activation_unit.v): the cycles an act is busy beyond its steps. The
 // command register (the first read is in the cycle after issue), then five stages after each
 // read: the accumulator data with the product acc x mult; the rounding shift with saturation

@@ -56,8 +56,11 @@ Scheme parse_scheme(const std::string& text) {
     if (colon == std::string::npos)
       throw InputError(fmt::format("--schemes: '{}': expected acc:B, ub:B or shares", part));
     const std::string mem = part.substr(0, colon);
-    const uint64_t banks = std::stoull(part.substr(colon + 1));
-    if (banks == 0) throw InputError(fmt::format("--schemes: '{}': banks must be >= 1", part));
+    const std::string count = part.substr(colon + 1);
+    if (count.empty() || count.size() > 9 ||
+        count.find_first_not_of("0123456789") != std::string::npos || std::stoull(count) == 0)
+      throw InputError(fmt::format("--schemes: '{}': expected a bank count of 1 or more", part));
+    const uint64_t banks = std::stoull(count);
     if (mem == "acc")
       s.acc_banks = banks;
     else if (mem == "ub")
@@ -94,11 +97,14 @@ Run run(const TpuConfig& cfg, const Workload& wl, LowerOptions opt) {
 
 int main(int argc, char** argv) {
   CLI::App app{"Cost of a software-enforced bank rule for banked 1R1W UB / accumulators"};
-  std::string preset, workloads, schemes;
+  std::string preset;
+  std::vector<std::string> names, schemes;
   uint64_t max_instructions = uint64_t(1) << 22;
   app.add_option("--preset", preset, "architecture preset")->required();
-  app.add_option("--workloads", workloads, "comma-separated workloads (default: the library)");
+  app.add_option("--workloads", names, "comma-separated workloads (default: the library)")
+      ->delimiter(',');
   app.add_option("--schemes", schemes, "comma-separated schemes, e.g. acc:2,ub:8,acc:2+ub:8")
+      ->delimiter(',')
       ->required();
   app.add_option("--max-instructions", max_instructions,
                  "skip a workload whose program would store more instructions");
@@ -106,8 +112,7 @@ int main(int argc, char** argv) {
   try {
     const TpuConfig cfg = load_config(preset);
     std::vector<Scheme> sch;
-    for (const std::string& s : split(schemes, ',')) sch.push_back(parse_scheme(s));
-    std::vector<std::string> names = split(workloads, ',');
+    for (const std::string& s : schemes) sch.push_back(parse_scheme(s));
     if (names.empty())
       for (const WorkloadEntry& e : list_workloads()) names.push_back(e.name);
 

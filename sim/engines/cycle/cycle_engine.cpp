@@ -154,11 +154,10 @@ EngineResult run_cycle(const TpuConfig& cfg, const Program& prog, const EngineOp
   using namespace sc;
   validate_program(cfg, prog);
   const uint64_t W = cfg.vector_bytes();
-  if (uint64_t(cfg.host_link.bandwidth_mb_s) > W * cfg.clock_mhz ||
-      cfg.host_link.latency_cycles < 1 ||
-      timing::weight_tile_transfer_cycles(cfg) < cfg.array.rows ||
-      timing::weight_tile_transfer_cycles(cfg) + timing::weight_memory_latency_cycles(cfg) <
-          uint64_t(cfg.array.rows) + 1)
+  if (!timing::host_link_fits_dma(W, cfg.clock_mhz, cfg.host_link.bandwidth_mb_s,
+                                  cfg.host_link.latency_cycles) ||
+      !timing::weight_link_fits_dma(cfg.array.rows, timing::weight_tile_transfer_cycles(cfg),
+                                    timing::weight_memory_latency_cycles(cfg)))
     throw InputError(fmt::format(
         "{}: the cycle engine mirrors rtl/, whose links move at most one vector (host) and one "
         "tile row (weights) per cycle, deliver a read one cycle after its request, and complete "

@@ -3,6 +3,8 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "sim/isa/timing.h"
+
 namespace tpusim::sc {
 
 host_memory::host_memory(sc_core::sc_module_name name, uint32_t VecBytes_, uint32_t HostVectors_,
@@ -14,7 +16,7 @@ host_memory::host_memory(sc_core::sc_module_name name, uint32_t VecBytes_, uint3
       HostBwMbS(HostBwMbS_),
       HostLatency(HostLatency_) {
   // rtl/tb/host_memory.v's elaboration checks: what the chip's DMA needs of the host side
-  if (HostBwMbS > uint64_t(VecBytes) * ClockMhz || HostLatency < 1)
+  if (!timing::host_link_fits_dma(VecBytes, ClockMhz, HostBwMbS, HostLatency))
     throw std::invalid_argument(
         "host_memory: the host link moves more than one vector per cycle, or its latency is "
         "under 1 cycle (the chip's DMA needs neither, rtl/dma.v)");

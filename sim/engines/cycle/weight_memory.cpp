@@ -4,19 +4,20 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "sim/isa/timing.h"
+
 namespace tpusim::sc {
 
 weight_memory::weight_memory(sc_core::sc_module_name name, uint32_t Rows_, uint32_t Cols_,
                              uint64_t WeightTiles_, uint32_t Depth_, uint32_t ClockMhz,
                              uint64_t WeightBwMbS, uint32_t WeightLatency)
     : sc_core::sc_module(name), Rows(Rows_), Cols(Cols_), WeightTiles(WeightTiles_), Depth(Depth_) {
-  // ceil(tile bytes * clock / bandwidth), at least 1 (rtl/tb/weight_memory.v TileXferCycles)
-  const uint64_t num = uint64_t(Rows) * Cols * ClockMhz;
-  const uint64_t raw = (num + WeightBwMbS - 1) / WeightBwMbS;
-  tile_xfer_cycles_ = uint32_t(raw < 1 ? 1 : raw);
+  // rtl/tb/weight_memory.v TileXferCycles
+  tile_xfer_cycles_ =
+      uint32_t(timing::transfer_cycles(uint64_t(Rows) * Cols, ClockMhz, WeightBwMbS));
   arrive_cycles_ = tile_xfer_cycles_ + WeightLatency;
   // rtl/tb/weight_memory.v's elaboration checks: what the chip's DMA needs of the weight side
-  if (tile_xfer_cycles_ < Rows || arrive_cycles_ < uint64_t(Rows) + 1)
+  if (!timing::weight_link_fits_dma(Rows, tile_xfer_cycles_, WeightLatency))
     throw std::invalid_argument(
         "weight_memory: the weight link moves more than one tile row per cycle, or a tile "
         "arrives before its last row (the chip's DMA needs neither, rtl/dma.v)");

@@ -387,13 +387,7 @@ EventCounts CostModel::lora_point(uint32_t adapters) {
   if (it != lora_.end()) return it->second;
   const Split with = run(lora_yaml(opt_.lora_rank, adapters), "decode", adapters, 1, 1, false);
   const Split without = run(base_yaml_, "decode", adapters, 1, 1, false);
-  EventCounts a = with.dense;
-  a += with.attention;
-  a += with.head;
-  EventCounts b = without.dense;
-  b += without.attention;
-  b += without.head;
-  return lora_.emplace(adapters, minus(a, b)).first->second;
+  return lora_.emplace(adapters, minus(with.whole(), without.whole())).first->second;
 }
 
 EventCounts CostModel::lora_extra(uint32_t adapters) {
@@ -443,13 +437,8 @@ EventCounts CostModel::lora_tokens_point(uint32_t rank, uint32_t tokens) {
   const Split without =
       opt_.device.empty() ? prefill_point(tokens) : run(base_yaml_, "prefill", 1, tokens, 1, false);
   device_host_ = true;
-  EventCounts a = with.dense;
-  a += with.attention;
-  a += with.head;
-  EventCounts b = without.dense;
-  b += without.attention;
-  b += without.head;
-  return lora_tokens_.emplace(std::make_pair(rank, tokens), minus(a, b)).first->second;
+  return lora_tokens_.emplace(std::make_pair(rank, tokens), minus(with.whole(), without.whole()))
+      .first->second;
 }
 
 EventCounts CostModel::lora_tokens(uint32_t rank, uint64_t tokens) {

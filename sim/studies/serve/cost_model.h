@@ -196,6 +196,12 @@ class CostModel {
   struct Split {
     EventCounts dense, attention, head;
     double dense_comm_j = 0.0, head_comm_j = 0.0;  // interconnect energy (tp x pp), J
+    EventCounts whole() const {                    // the three parts summed
+      EventCounts w = dense;
+      w += attention;
+      w += head;
+      return w;
+    }
   };
   Split run(const std::string& yaml_text, const std::string& phase, uint64_t batch,
             uint64_t prompt_len, uint64_t context_len, bool head_only);

@@ -10,6 +10,7 @@
 #include "sim/studies/serve/kv_cache.h"
 #include "sim/studies/serve/request_trace.h"
 #include "sim/studies/serve/scheduler.h"
+#include "tests/studies/serve/serve_checks.h"
 #include "tests/studies/serve/shared_cost.h"
 
 using namespace tpusim;
@@ -30,27 +31,6 @@ std::vector<Request> widened(std::vector<Request> t, uint32_t width, bool beam) 
     r.beam = beam;
   }
   return t;
-}
-
-std::vector<Request> trace(const std::string& name, uint64_t n, double rate, uint64_t seed = 5) {
-  TraceOptions o;
-  o.name = name;
-  o.requests = n;
-  o.rate_per_s = rate;
-  o.seed = seed;
-  return make_trace(o);
-}
-
-// Every request finished once, and every sequence's tokens produced exactly once.
-void check_conserved(const std::vector<Request>& t, const ScheduleResult& r) {
-  REQUIRE(r.requests.size() == t.size());
-  uint64_t tokens = 0;
-  for (const auto& q : r.requests) {
-    REQUIRE(q.first_token_s > q.request.arrival_s);
-    REQUIRE(q.finish_s >= q.first_token_s);
-    tokens += uint64_t(q.request.output_len) * q.request.width;
-  }
-  CHECK(r.generated_tokens == tokens);
 }
 
 }  // namespace
@@ -227,7 +207,7 @@ TEST_CASE("contiguous regions fragment: first fit leaves holes too small", "[blo
 
 TEST_CASE("paged serving shares beams and samples and conserves tokens under preemption",
           "[blocks][sched]") {
-  const auto base = trace("alpaca", 120, 40.0);
+  const auto base = serve_trace("alpaca", 120, 40.0, 5);
   for (const bool beam : {false, true}) {
     for (const char* mode : {"recompute", "swap", "auto"}) {
       INFO((beam ? "beam " : "samples ") << mode);
@@ -252,7 +232,7 @@ TEST_CASE("paged serving shares beams and samples and conserves tokens under pre
 }
 
 TEST_CASE("the swap space bound holds; a full host falls back to recompute", "[blocks][sched]") {
-  const auto t = widened(trace("sharegpt", 60, 50.0), 2, false);
+  const auto t = widened(serve_trace("sharegpt", 60, 50.0, 5), 2, false);
   SchedulerOptions o;
   o.preemption = "swap";
   o.kv_capacity_tokens = 8000;

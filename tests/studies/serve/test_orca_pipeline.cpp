@@ -9,6 +9,7 @@
 #include "models/config.h"
 #include "models/errors.h"
 #include "sim/studies/serve/scheduler.h"
+#include "tests/studies/serve/serve_checks.h"
 
 using namespace tpusim;
 using namespace tpusim::serve;
@@ -51,16 +52,6 @@ double makespan(const ScheduleResult& r) {
   double end = 0.0;
   for (const auto& q : r.requests) end = std::max(end, q.finish_s);
   return end;
-}
-
-void check_conserved(const std::vector<Request>& t, const ScheduleResult& r) {
-  uint64_t tokens = 0;
-  for (const auto& q : r.requests) {
-    REQUIRE(q.first_token_s > q.request.arrival_s);
-    REQUIRE(q.finish_s >= q.first_token_s);
-    tokens += q.request.output_len;
-  }
-  CHECK(r.generated_tokens == tokens);
 }
 
 }  // namespace

@@ -7,21 +7,13 @@
 #include "models/errors.h"
 #include "sim/studies/serve/metrics.h"
 #include "sim/studies/serve/scheduler.h"
+#include "tests/studies/serve/serve_checks.h"
 #include "tests/studies/serve/shared_cost.h"
 
 using namespace tpusim;
 using namespace tpusim::serve;
 
 namespace {
-
-std::vector<Request> trace(const std::string& name, uint64_t n, double rate, uint64_t seed = 11) {
-  TraceOptions o;
-  o.name = name;
-  o.requests = n;
-  o.rate_per_s = rate;
-  o.seed = seed;
-  return make_trace(o);
-}
 
 ScheduleResult run(const std::vector<Request>& t, const std::string& sched,
                    SchedulerOptions o = {}) {
@@ -44,7 +36,7 @@ void check_invariants(const std::vector<Request>& t, const ScheduleResult& r) {
 }  // namespace
 
 TEST_CASE("every scheduler finishes every request and conserves tokens", "[sched]") {
-  const auto t = trace("orca", 150, 1.0);
+  const auto t = serve_trace("orca", 150, 1.0, 11);
   for (const auto& s : scheduler_names()) {
     INFO(s);
     check_invariants(t, run(t, s));
@@ -84,7 +76,7 @@ TEST_CASE("static batching returns a batch together", "[sched]") {
 
 TEST_CASE("paged K/V wastes under one block per sequence; contiguous reserves max_context",
           "[sched]") {
-  const auto t = trace("orca", 200, 2.0);
+  const auto t = serve_trace("orca", 200, 2.0, 11);
   const auto p = run(t, "paged");
   const auto c = run(t, "continuous");
   // Orca lengths: prompt + output <= 512 + 128 = 640 of 2048 reserved slots.
@@ -96,7 +88,7 @@ TEST_CASE("paged K/V wastes under one block per sequence; contiguous reserves ma
 }
 
 TEST_CASE("paged preemption by recompute and by swap when memory runs out", "[sched]") {
-  const auto t = trace("sharegpt", 80, 50.0);
+  const auto t = serve_trace("sharegpt", 80, 50.0, 11);
   for (const char* mode : {"recompute", "swap"}) {
     INFO(mode);
     SchedulerOptions o;
@@ -115,7 +107,7 @@ TEST_CASE("paged preemption by recompute and by swap when memory runs out", "[sc
 TEST_CASE("continuous batching beats static at equal load", "[sched][paper]") {
   // Orca: at the same offered load, iteration-level scheduling serves more tokens per second
   // with lower latency per token than request-level batching.
-  const auto t = trace("orca", 300, 1.5);
+  const auto t = serve_trace("orca", 300, 1.5, 11);
   const SloTargets none;
   const auto s = summarize(run(t, "static"), shared_cost(), none);
   const auto c = summarize(run(t, "continuous"), shared_cost(), none);
@@ -129,7 +121,7 @@ TEST_CASE("paged K/V raises throughput when contiguous reservations fill memory"
   // vLLM: at a load beyond what ~25 contiguous 2048-token reservations can batch, paging batches
   // more sequences and serves more tokens per second. (6 req/s: tpu-llm's four MXUs decode about
   // 3x faster than its one array did before issue 21, so it takes 3x the load to fill them.)
-  const auto t = trace("sharegpt", 300, 6.0);
+  const auto t = serve_trace("sharegpt", 300, 6.0, 11);
   const auto c = run(t, "continuous");
   const auto p = run(t, "paged");
   CHECK(p.mean_running > 1.5 * c.mean_running);
@@ -142,7 +134,8 @@ TEST_CASE("disaggregation meets both SLOs at a rate colocation cannot", "[sched]
   // DistServe on a prefill-heavy (LongBench-like) trace: a prefill chip and a decode chip keep
   // long prefills from stalling decode steps.
   const SloTargets slo{5.0, 0.4};
-  const auto t = trace("longbench", 150, 2.4);  // (1.2 req/s before issue 21's faster decode)
+  const auto t =
+      serve_trace("longbench", 150, 2.4, 11);  // (1.2 req/s before issue 21's faster decode)
   const double colo = slo_attainment(run(t, "paged"), slo);
   const double dis = slo_attainment(run(t, "disaggregated"), slo);
   CHECK(dis >= 0.9);
@@ -165,7 +158,7 @@ TEST_CASE("LoRA serving batches requests of many adapters and pays for them", "[
 }
 
 TEST_CASE("bad scheduler options are input errors", "[sched]") {
-  const auto t = trace("orca", 5, 1.0);
+  const auto t = serve_trace("orca", 5, 1.0, 11);
   CHECK_THROWS_WITH(run(t, "fifo"), Catch::Contains("scheduler fifo"));
   SchedulerOptions o;
   o.preemption = "drop";

@@ -9,6 +9,7 @@
 #include "models/errors.h"
 #include "sim/studies/serve/metrics.h"
 #include "sim/studies/serve/unified_paging.h"
+#include "tests/studies/serve/serve_checks.h"
 #include "tests/studies/serve/shared_cost.h"
 
 using namespace tpusim;
@@ -42,17 +43,6 @@ ScheduleResult run(const std::vector<Request>& t, SchedulerOptions o, CostModel&
   for (size_t i = 0; i < t.size(); ++i) out.requests[i].request = t[i];
   run_unified(t, cost, o, out, observe);
   return out;
-}
-
-void check_conserved(const std::vector<Request>& t, const ScheduleResult& r) {
-  REQUIRE(r.requests.size() == t.size());
-  uint64_t tokens = 0;
-  for (const auto& q : r.requests) {
-    CHECK(q.first_token_s > q.request.arrival_s);
-    CHECK(q.finish_s >= q.first_token_s);
-    tokens += q.request.output_len;
-  }
-  CHECK(r.generated_tokens == tokens);
 }
 
 double cycles_s(const CostModel& c) { return 1.0 / c.config().clock_hz(); }
