@@ -1,14 +1,21 @@
 // accumulators: AccEntries rows of Cols int32 (the matmul results), one address space shared by
-// every MXU.
+// every MXU, stored in AccBanks = 2 x Mxus banks of BankRows = ceil(AccEntries / AccBanks)
+// contiguous rows (sim/isa/races.h acc_bank_rows), each a synchronous 1R1W memory
+// (prim/prim_ram_1r1w.v, write-through): one bank per MXU in each half of the lowering's double
+// buffer. A bank has one read and one write port; the race rule's bank clause (sim/isa/ISA.md,
+// "accumulator banks") lets no two units both read, or both write, one bank unless a sync orders
+// them, so the ports need no arbiter: each is muxed to the one unit that addresses it, and an
+// assertion stops the simulation when two do in one cycle.
 //
 // Write ports, one per MXU (field m of each wr_* bus): MXU m's de-skewed output row enters write
 // stage register m (cycle t + i + Rows + Cols, for input row i injected at t + i) and is
 // written, accumulated or overwritten, in the next cycle, t + i + timing::mxu_latency_cycles.
-// Race-free programs (sim/isa/ISA.md) never let two MXUs write one row in the same cycle, nor
-// one MXU read-modify-write a row another writes; the ports are applied in MXU order, each
-// reading the row as it was before the edge. mmc_done_o[m] is high in the cycle that writes an
-// mmc's last row on port m (wr_last_i[m]): the controller counts MXU m's mmc complete.
-// Read port (activation unit): registered, address in cycle t, data in cycle t + 1.
+// An accumulating row reads its old value in the cycle it enters the stage (the
+// read-modify-write read, on its bank's read port, registered); the bank's write-through returns
+// a row written at that same edge, so a row sees every write before it as with an asynchronous
+// read in the write cycle. mmc_done_o[m] is high in the cycle that writes an mmc's last row on
+// port m (wr_last_i[m]): the controller counts MXU m's mmc complete.
+// Read port (activation unit): rd_en_i and the address in cycle t, data in cycle t + 1.
 // Arithmetic is int32 wrap-around (numerics::wrap_add).
 `default_nettype none
 
@@ -16,7 +23,11 @@ module accumulators #(
   parameter integer AccEntries = 256,
   parameter integer Cols       = 4,
   parameter integer Mxus       = 1,
-  localparam integer AddrBits  = $clog2(AccEntries)
+  localparam integer AddrBits  = $clog2(AccEntries),
+  localparam integer BankRows  = (AccEntries + 2 * Mxus - 1) / (2 * Mxus),
+  localparam integer AccBanks  = (AccEntries + BankRows - 1) / BankRows,
+  localparam integer BankBits  = (AccBanks > 1) ? $clog2(AccBanks) : 1,
+  localparam integer RowBits   = (BankRows > 1) ? $clog2(BankRows) : 1
 ) (
   input  wire                      clk_i,
   input  wire                      rst_ni,
@@ -26,18 +37,35 @@ module accumulators #(
   input  wire [Mxus*AddrBits-1:0]  wr_addr_i,
   input  wire [Mxus*Cols*32-1:0]   wr_data_i,
   output wire [Mxus-1:0]           mmc_done_o,
+  input  wire                      rd_en_i,
   input  wire [AddrBits-1:0]       rd_addr_i,
-  output reg  [Cols*32-1:0]        rd_data_o
+  output wire [Cols*32-1:0]        rd_data_o
 );
 
-  reg [Cols*32-1:0] mem [0:AccEntries-1];
+  // A row's bank and its row within the bank: bit fields where BankRows is a power of two (every
+  // preset), else comparisons against the banks' first rows (the last bank then has unused rows).
+  localparam bit BankPow2 = (BankRows & (BankRows - 1)) == 0;
+  function automatic [BankBits-1:0] bank_of(input [AddrBits-1:0] a);
+    integer b;
+    if (BankPow2) begin
+      bank_of = BankBits'(32'(a) / BankRows);
+    end else begin
+      bank_of = {BankBits{1'b0}};
+      for (b = 1; b < AccBanks; b = b + 1)
+        if (32'(a) >= 32'(b * BankRows)) bank_of = BankBits'(b);
+    end
+  endfunction
+  function automatic [RowBits-1:0] row_of(input [AddrBits-1:0] a);
+    if (BankPow2) row_of = RowBits'(32'(a) % BankRows);
+    else          row_of = RowBits'(32'(a) - 32'(bank_of(a)) * BankRows);
+  endfunction
 
   reg [Mxus-1:0]     wr_valid_q;
   reg [Mxus-1:0]     wr_accumulate_q;
   reg [Mxus-1:0]     wr_last_q;
   reg [AddrBits-1:0] wr_addr_q [0:Mxus-1];
   reg [Cols*32-1:0]  wr_data_q [0:Mxus-1];
-  reg [Cols*32-1:0]  new_row   [0:Mxus-1];
+  reg [BankBits-1:0] rd_bank_q;
 
   always @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) wr_valid_q <= {Mxus{1'b0}};
@@ -45,7 +73,7 @@ module accumulators #(
   end
 
   // one loop variable per always block (each block owns what it assigns)
-  integer i, j, c, k;
+  integer i;
   always @(posedge clk_i) begin
     wr_accumulate_q <= wr_accumulate_i;
     wr_last_q       <= wr_last_i;
@@ -53,34 +81,99 @@ module accumulators #(
       wr_addr_q[i] <= wr_addr_i[i*AddrBits +: AddrBits];
       wr_data_q[i] <= wr_data_i[i*Cols*32 +: Cols*32];
     end
+    rd_bank_q <= bank_of(rd_addr_i);
   end
 
+  // ------------------------------------------------------------------ the banks and their muxes
+  reg                bank_re    [0:AccBanks-1];
+  reg [RowBits-1:0]  bank_raddr [0:AccBanks-1];
+  reg                bank_we    [0:AccBanks-1];
+  reg [RowBits-1:0]  bank_waddr [0:AccBanks-1];
+  reg [Cols*32-1:0]  bank_wdata [0:AccBanks-1];
+  wire [Cols*32-1:0] bank_rdata [0:AccBanks-1];
+  reg [Cols*32-1:0]  new_row    [0:Mxus-1];
+
+  genvar g;
+  generate
+    for (g = 0; g < AccBanks; g = g + 1) begin : gen_bank
+      prim_ram_1r1w #(
+        .Depth        (BankRows),
+        .Width        (Cols * 32),
+        .WriteThrough (1'b1)
+      ) u_ram (
+        .clk_i   (clk_i),
+        .we_i    (bank_we[g]),
+        .waddr_i (bank_waddr[g]),
+        .wdata_i (bank_wdata[g]),
+        .re_i    (bank_re[g]),
+        .raddr_i (bank_raddr[g]),
+        .rdata_o (bank_rdata[g])
+      );
+    end
+  endgenerate
+
+  // the write stages' rows: the old row read in the previous cycle from the row's bank, plus the
+  // MXU's row
+  integer j, c;
   always @* begin
     for (j = 0; j < Mxus; j = j + 1)
       for (c = 0; c < Cols; c = c + 1)
-        new_row[j][c*32 +: 32] = (wr_accumulate_q[j] ? mem[wr_addr_q[j]][c*32 +: 32] : 32'd0) +
-                                 wr_data_q[j][c*32 +: 32];
+        new_row[j][c*32 +: 32] =
+            (wr_accumulate_q[j] ? bank_rdata[bank_of(wr_addr_q[j])][c*32 +: 32] : 32'd0) +
+            wr_data_q[j][c*32 +: 32];
   end
 
-  always @(posedge clk_i) begin
-    for (k = 0; k < Mxus; k = k + 1)
-      if (wr_valid_q[k]) mem[wr_addr_q[k]] <= new_row[k];
-    rd_data_o <= mem[rd_addr_i];
+  // Each bank's read port: the activation unit's read or the read-modify-write read of the MXU
+  // row entering its write stage; its write port: the MXU whose write stage holds a row of it.
+  integer b, m;
+  always @* begin
+    for (b = 0; b < AccBanks; b = b + 1) begin
+      bank_re[b]    = rd_en_i && bank_of(rd_addr_i) == BankBits'(b);
+      bank_raddr[b] = row_of(rd_addr_i);
+      bank_we[b]    = 1'b0;
+      bank_waddr[b] = row_of(wr_addr_q[0]);
+      bank_wdata[b] = new_row[0];
+      for (m = 0; m < Mxus; m = m + 1) begin
+        if (wr_valid_i[m] && wr_accumulate_i[m] &&
+            bank_of(wr_addr_i[m*AddrBits +: AddrBits]) == BankBits'(b)) begin
+          bank_re[b]    = 1'b1;
+          bank_raddr[b] = row_of(wr_addr_i[m*AddrBits +: AddrBits]);
+        end
+        if (wr_valid_q[m] && bank_of(wr_addr_q[m]) == BankBits'(b)) begin
+          bank_we[b]    = 1'b1;
+          bank_waddr[b] = row_of(wr_addr_q[m]);
+          bank_wdata[b] = new_row[m];
+        end
+      end
+    end
   end
 
+  assign rd_data_o  = bank_rdata[rd_bank_q];
   assign mmc_done_o = wr_valid_q & wr_last_q;
 
 `ifndef SYNTHESIS
-  // The write ports are not arbitrated: race-free programs never let two MXUs write one row in
-  // the same cycle (sim/isa/ISA.md); a program that does stops the simulation here.
+  // The bank ports are not arbitrated: race-free programs (sim/isa/ISA.md, with the bank clause)
+  // never let two units read, or two MXUs write, one bank in the same cycle; a program that does
+  // stops the simulation here.
   integer x, y;
   always @(posedge clk_i) begin
-    for (x = 0; x < Mxus; x = x + 1)
-      for (y = x + 1; y < Mxus; y = y + 1)
+    for (x = 0; x < Mxus; x = x + 1) begin
+      if (wr_valid_i[x] && wr_accumulate_i[x] && rd_en_i)
+        assert (bank_of(wr_addr_i[x*AddrBits +: AddrBits]) != bank_of(rd_addr_i))
+        else $error("accumulator bank %0d read by MXU %0d and the activation unit in one cycle",
+                    bank_of(rd_addr_i), x);
+      for (y = x + 1; y < Mxus; y = y + 1) begin
+        if (wr_valid_i[x] && wr_accumulate_i[x] && wr_valid_i[y] && wr_accumulate_i[y])
+          assert (bank_of(wr_addr_i[x*AddrBits +: AddrBits]) !=
+                  bank_of(wr_addr_i[y*AddrBits +: AddrBits]))
+          else $error("accumulator bank %0d read by MXUs %0d and %0d in one cycle",
+                      bank_of(wr_addr_i[x*AddrBits +: AddrBits]), x, y);
         if (wr_valid_q[x] && wr_valid_q[y])
-          assert (wr_addr_q[x] != wr_addr_q[y])
-          else $error("accumulator row %0d written by MXUs %0d and %0d in one cycle",
-                      wr_addr_q[x], x, y);
+          assert (bank_of(wr_addr_q[x]) != bank_of(wr_addr_q[y]))
+          else $error("accumulator bank %0d written by MXUs %0d and %0d in one cycle",
+                      bank_of(wr_addr_q[x]), x, y);
+      end
+    end
   end
 `endif
 

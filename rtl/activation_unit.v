@@ -52,6 +52,7 @@ module activation_unit #(
   input  wire [1:0]             round_i,
   output wire                   busy_o,
   // accumulator read port
+  output wire                   acc_rd_en_o,
   output wire [AccAddrBits-1:0] acc_rd_addr_o,
   input  wire [Cols*32-1:0]     acc_rd_data_i,
   // unified buffer write port
@@ -214,6 +215,8 @@ module activation_unit #(
     else if (v5_q) out_addr_q <= out_addr_q + 1'b1;
   end
 
+  // a step reads its row (a 2-D window position in the padding reads none: its value is unused)
+  assign acc_rd_en_o   = s0_on && s0_inb;
   assign acc_rd_addr_o = two_d ? (win_q + off_q) : rd_addr_q;
 
   // ---------------------------------------------------------------- per-lane datapath

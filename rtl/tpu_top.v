@@ -131,6 +131,7 @@ module tpu_top #(
   wire [Mxus*Cols*32-1:0] psum;
   wire [Mxus-1:0]        acc_wr_accumulate, acc_wr_last;
   wire [Mxus*AccAddrBits-1:0] acc_wr_addr;
+  wire                   acc_rd_en;
   wire [AccAddrBits-1:0] acc_rd_addr;
   wire [Cols*32-1:0]     acc_rd_data;
 
@@ -350,6 +351,7 @@ module tpu_top #(
     .wr_addr_i       (acc_wr_addr),
     .wr_data_i       (psum),
     .mmc_done_o      (mmc_done),
+    .rd_en_i         (acc_rd_en),
     .rd_addr_i       (acc_rd_addr),
     .rd_data_o       (acc_rd_data)
   );
@@ -379,6 +381,7 @@ module tpu_top #(
     .shift_i       (act_shift),
     .round_i       (act_round),
     .busy_o        (act_busy),
+    .acc_rd_en_o   (acc_rd_en),
     .acc_rd_addr_o (acc_rd_addr),
     .acc_rd_data_i (acc_rd_data),
     .ub_we_o       (act_ub_we),

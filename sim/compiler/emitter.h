@@ -34,7 +34,8 @@ namespace tpusim {
 
 class Emitter {
  public:
-  Emitter(Sink& sink, const TpuConfig& cfg, RaceTracker::BankRule banks = {})
+  // `banks`: the race rule's banks, isa_bank_rule(cfg) or a study's (sim/isa/races.h)
+  Emitter(Sink& sink, const TpuConfig& cfg, RaceTracker::BankRule banks)
       : sink_(sink),
         mxu_latency_(timing::mxu_latency_cycles(cfg)),
         shift_(timing::weight_shift_cycles(cfg) / timing::weight_shift_ports(cfg)),

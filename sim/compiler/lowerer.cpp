@@ -212,10 +212,9 @@ void Lowerer::gemm(const Tensor& out, const std::vector<Term>& terms, ActFunctio
   // the accumulator half: for each K tile, one mmc per MXU in a row, so that they run side by
   // side (the controller issues one a cycle) and share the input rows read for that K tile.
   const uint64_t G = std::max<uint64_t>(1, std::min<uint64_t>(em_->mxus(), nt_hi - nt_lo));
-  const uint64_t blk = balanced_block(rows, half_ / G);
-  // Block j's first row: right after block j - 1, or with LowerOptions::acc_mxu_shares at share j
-  // of the half (each MXU's rows in a bank of their own; results/rtl/bank_study.md).
-  const uint64_t share = opt_.acc_mxu_shares ? half_ / G : blk;
+  // Block j starts at share j of the half, in banks of its own (mxu_share).
+  const uint64_t share = mxu_share(G);
+  const uint64_t blk = balanced_block(rows, std::min(half_ / G, share));
   std::vector<uint64_t> tiles(G);
   std::vector<IntervalSet> init(G);
   struct Queued {
@@ -322,8 +321,8 @@ void Lowerer::identity_pass(const std::vector<const Tensor*>& ins, const Tensor&
   // With several MXUs, G column blocks at once, block j on MXU j (as Lowerer::gemm).
   const uint64_t blocks = out.blocks(W_);
   const uint64_t G = std::max<uint64_t>(1, std::min<uint64_t>(em_->mxus(), blocks));
-  const uint64_t step = balanced_block(rows / w, half_ / w / G) * w;  // whole windows per block
-  const uint64_t share = opt_.acc_mxu_shares ? half_ / G : step;      // as Lowerer::gemm
+  const uint64_t share = mxu_share(G);  // as Lowerer::gemm
+  const uint64_t step = balanced_block(rows / w, std::min(half_ / G, share) / w) * w;  // windows
   for (uint64_t rb0 = 0; rb0 < rows; rb0 += step) {
     const uint64_t rb1 = std::min(rows, rb0 + step);
     for (uint64_t b0 = 0; b0 < blocks; b0 += G) {

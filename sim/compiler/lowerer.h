@@ -193,6 +193,13 @@ class Lowerer {
   const Workload& wl() const { return wl_; }
   uint64_t W() const { return W_; }        // the (square) array's size
   uint64_t half() const { return half_; }  // accumulator entries of one double-buffer half
+  // Rows from one MXU's accumulator block to the next when G MXUs run side by side: a whole number
+  // of accumulator banks (acc_bank_rows; 2 x MXUs banks, one per MXU in each half), so that no
+  // two MXUs write, or read-modify-write, one bank (the race rule's banks, sim/isa/ISA.md).
+  uint64_t mxu_share(uint64_t G) const {
+    const uint64_t m = std::max<uint64_t>(1, cfg_.mxus);
+    return acc_bank_rows(cfg_.accumulator_entries, m) * std::max<uint64_t>(1, m / G);
+  }
   Emitter& em() { return *em_; }
   bool dry() const { return em_->dry; }  // sizing the UB: nothing is emitted or counted
   // The layer being lowered (its counters).

@@ -412,7 +412,9 @@ void drive(const TpuConfig& cfg, const Workload& wl, const LowerOptions& opt, Se
   std::unique_ptr<Emitter> em;
   auto start = [&](const std::string& group, uint64_t repeat) {
     Sink& sink = out.begin(group, repeat, wl.name + (group.empty() ? "" : "/" + group));
-    em = std::make_unique<Emitter>(sink, cfg, opt.bank_rule);
+    RaceTracker::BankRule banks = isa_bank_rule(cfg);
+    banks.ub_vectors = opt.study_ub_bank_vectors;
+    em = std::make_unique<Emitter>(sink, cfg, banks);
     low.begin_program(em.get(), out.images());
   };
   auto finish = [&]() {

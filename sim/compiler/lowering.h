@@ -122,15 +122,10 @@ struct LowerOptions {
   // repeated group reads and writes it in place); false: every group reads its input from and
   // writes its output to host memory (each group as a program of its own).
   bool keep_on_chip = true;
-  // A study of banked 1R1W memories (issue 25, scripts/bank_study.sh), not the shipped lowering:
-  // the syncs also order the bank conflicts of `bank_rule` (sim/isa/races.h; default none), and
-  // with several MXUs each MXU's accumulator block starts at its share (half / MXUs) of the
-  // accumulator half, its own bank, instead of right after the previous MXU's block. The shares
-  // change the cycles of 4 of 32 library workloads on tpu-llm by under 0.05 %: where a gemm
-  // starts in a half whose acts are still pending, its rows overlap other blocks of those acts,
-  // so the syncs differ. Not the default (it would move published cycle counts).
-  RaceTracker::BankRule bank_rule;
-  bool acc_mxu_shares = false;
+  // A study of a banked UB (issue 25, scripts/bank_study.sh), not the ISA: the syncs also order
+  // two readers or two writers of one bank of this many UB vectors (sim/isa/races.h BankRule;
+  // 0 = none). The accumulator banks of the ISA's rule (isa_bank_rule) are always ordered.
+  uint64_t study_ub_bank_vectors = 0;
 };
 
 // Rows per accumulator block when `rows` are split into blocks of at most `cap`: as few blocks as

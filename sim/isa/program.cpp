@@ -117,7 +117,7 @@ void validate_program(const TpuConfig& cfg, const Program& prog) {
       throw InputError(fmt::format("{}: .random weights {} {}: exceeds weight memory ({} tiles)",
                                    prog.source_file, r.addr, r.count, wm_tiles));
   }
-  check_races(prog);
+  check_races(prog, isa_bank_rule(cfg));
 }
 
 }  // namespace tpusim

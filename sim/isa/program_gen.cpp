@@ -38,7 +38,7 @@ Program generate_program(const TpuConfig& cfg, uint64_t seed, const GenOptions& 
   p.host_init[uint64_t(uni(0, host_vectors - 1))] = std::vector<int8_t>(cfg.vector_bytes(), 127);
   p.weight_init[uint64_t(uni(0, tiles - 1))] = std::vector<int8_t>(cfg.tile_bytes(), -128);
 
-  RaceTracker races;
+  RaceTracker races(isa_bank_rule(cfg));
   // Per MXU: tiles requested for it and switched in (at most `depth` ahead: an rw never waits
   // for a slot that only a later switch frees).
   const uint32_t mxus = cfg.mxus;

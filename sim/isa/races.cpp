@@ -76,7 +76,8 @@ std::vector<RaceTracker::Conflict> RaceTracker::conflicts(const Instruction& in)
   for (int u = 0; u < kUnits; ++u) {
     if (u == self) continue;
     for (const Entry& e : inflight_[u])
-      if (bank_conflict(f, e.fp)) out.push_back({mask_bit(u), e.pc, issued_[u] - 1 - e.index});
+      if (bank_conflict(f, e.fp))
+        out.push_back({mask_bit(u), e.pc, issued_[u] - 1 - e.index, !conflict(f, e.fp)});
   }
   return out;
 }
@@ -134,8 +135,8 @@ void RaceTracker::issue(const Instruction& in, size_t pc) {
   ++issued_[u];
 }
 
-void check_races(const Program& prog) {
-  RaceTracker t;
+void check_races(const Program& prog, RaceTracker::BankRule banks) {
+  RaceTracker t(banks);
   static const char* kUnit[] = {"host", "weights", "mxu", "act"};
   for (size_t pc = 0; pc < prog.code.size(); ++pc) {
     const Instruction& in = prog.code[pc];
@@ -143,11 +144,21 @@ void check_races(const Program& prog) {
     if (!c.empty()) {
       const RaceTracker::Conflict& x = c.front();
       const Instruction need = *t.needed_sync(in);
+      const std::string what =
+          x.bank_only
+              ? fmt::format(
+                    "both read, or both write, one accumulator bank of {} rows{}: a bank "
+                    "has one read and one write port",
+                    banks.acc_rows,
+                    banks.ub_vectors ? fmt::format(" (or UB bank of {} vectors)", banks.ub_vectors)
+                                     : "")
+              : std::string(
+                    "it touches UB vectors or accumulator rows the other writes (or "
+                    "writes what it reads)");
       throw InputError(fmt::format(
           "{}: {}: races with instruction {} ({}) of the {} unit, which may still be running: "
-          "it touches UB vectors or accumulator rows the other writes (or writes what it "
-          "reads); expected a '{}' between them (sim/isa/ISA.md, race-free programs)",
-          prog.where(pc), mnemonic(in.op), x.pc, disassemble(prog.code[x.pc]), kUnit[x.unit],
+          "{}; expected a '{}' between them (sim/isa/ISA.md, race-free programs)",
+          prog.where(pc), mnemonic(in.op), x.pc, disassemble(prog.code[x.pc]), kUnit[x.unit], what,
           disassemble(need)));
     }
     t.issue(in, pc);

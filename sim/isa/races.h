@@ -13,11 +13,11 @@
 //     its last row).
 // Instructions of one unit never race with each other (each unit is in order).
 //
-// A BankRule (a study of issue 25's banked 1R1W memories, not the ISA's rule; off by default)
-// adds bank conflicts: with the UB or the accumulators split into banks of a fixed number of
-// contiguous vectors or rows, each bank a 1R1W memory, two units may not both read, or both
-// write, one bank unless ordered as above (a read beside a write is the bank's two ports).
-// scripts/bank_study.sh measures what the rule would cost the lowering.
+// A BankRule adds bank conflicts: with the UB or the accumulators split into banks of a fixed
+// number of contiguous vectors or rows, each bank a 1R1W memory, two units may not both read, or
+// both write, one bank unless ordered as above (a read beside a write is the bank's two ports).
+// The ISA's rule (isa_bank_rule) banks the accumulators: 2 x MXUs banks of acc_bank_rows rows
+// (rtl/accumulators.v). UB banks are a study only (scripts/bank_study.sh).
 #pragma once
 
 #include <cstddef>
@@ -26,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "models/config.h"
 #include "sim/isa/isa.h"
 #include "sim/isa/program.h"
 
@@ -38,7 +39,6 @@ class RaceTracker {
     uint64_t ub_vectors = 0;  // UB vectors per bank
     uint64_t acc_rows = 0;    // accumulator rows per bank
   };
-  RaceTracker() = default;
   explicit RaceTracker(BankRule banks) : banks_(banks) {}
 
   // A conflicting earlier instruction of `unit` (sync mask bit; 2 for every MXU), `after`
@@ -48,6 +48,7 @@ class RaceTracker {
     int unit = 0;
     size_t pc = 0;
     uint64_t after = 0;
+    bool bank_only = false;  // no shared vector or row: two readers or two writers of one bank
   };
 
   // Every in-flight instruction `in` conflicts with.
@@ -92,8 +93,21 @@ class RaceTracker {
   uint64_t issued_[kUnits] = {};
 };
 
+// Accumulator rows per bank: the accumulators are 2 x MXUs banks of ceil(entries / (2 x MXUs))
+// rows (the last one shorter where that does not divide), one bank per MXU in each half of the
+// lowering's double buffer (sim/isa/ISA.md, "accumulator banks"; rtl/accumulators.v).
+inline uint64_t acc_bank_rows(uint64_t entries, uint64_t mxus) {
+  const uint64_t banks = 2 * (mxus == 0 ? 1 : mxus);
+  return (entries + banks - 1) / banks;
+}
+// The ISA's bank rule for `cfg`: the accumulator banks above, the UB not banked.
+inline RaceTracker::BankRule isa_bank_rule(const TpuConfig& cfg) {
+  return {0, acc_bank_rows(cfg.accumulator_entries, cfg.mxus)};
+}
+
 // Throws InputError naming the first instruction that races with an earlier one (and that one),
-// and the sync that would order them.
-void check_races(const Program& prog);
+// and the sync that would order them, under the bank rule `banks` (isa_bank_rule for a program
+// the machine runs).
+void check_races(const Program& prog, RaceTracker::BankRule banks);
 
 }  // namespace tpusim

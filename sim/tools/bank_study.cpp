@@ -1,15 +1,14 @@
-// tpusim_bank_study: what banked 1R1W memories with a software-enforced bank rule would cost
-// the lowering (issue 25: the UB and the accumulators are not 1R1W yet). For each workload it
-// lowers the program as shipped and again with the syncs also ordering the bank conflicts of
-// each scheme (sim/isa/races.h BankRule: two units may not both read, or both write, one bank
-// unless a sync orders them), runs the fast engine on both, and prints a markdown table of the
-// cycles and the syncs added. The engines' rule is unchanged: every program here is race-free
-// under it, so this measures the rule's cost, not a machine. scripts/bank_study.sh runs it.
-//   tpusim_bank_study --preset P [--workloads a,b,...] --schemes acc:2,ub:8,acc:8+shares+ub:8
-//                     [--max-instructions N]
-// A scheme acc:B / ub:B splits the accumulators / UB into B banks of contiguous rows / vectors;
-// `shares` places each MXU's accumulator block at its share of the half
-// (LowerOptions::acc_mxu_shares), so that acc:(2 x MXUs) gives each MXU a bank per half.
+// tpusim_bank_study: what a banked UB with a software-enforced bank rule would cost the
+// lowering (issue 25: the UB is not 1R1W yet). For each workload it lowers the program as
+// shipped (the race rule with the ISA's accumulator banks, sim/isa/races.h isa_bank_rule) and
+// again with the syncs also ordering each scheme's UB bank conflicts (BankRule: two units may not
+// both read, or both write, one bank unless a sync orders them), runs the fast engine on both,
+// and prints a markdown table of the cycles and the syncs added. The engines' rule is the ISA's:
+// every program here is race-free under it, so this measures the rule's cost, not a machine.
+// scripts/bank_study.sh runs it.
+//   tpusim_bank_study --preset P [--workloads a,b,...] --schemes ub:4,ub:16 [--max-instructions N]
+// A scheme ub:B splits the UB into B banks of contiguous vectors. (The accumulator schemes of the
+// first study, acc:B and per-MXU shares, became the ISA's rule: results/rtl/bank_study.md.)
 #include <cstdint>
 #include <iostream>
 #include <sstream>
@@ -25,6 +24,7 @@
 #include "sim/compiler/workload.h"
 #include "sim/engines/fast/fast_engine.h"
 #include "sim/isa/isa.h"
+#include "sim/isa/races.h"
 
 using namespace tpusim;
 
@@ -41,32 +41,26 @@ std::vector<std::string> split(const std::string& s, char sep) {
 
 struct Scheme {
   std::string name;
-  uint64_t acc_banks = 0, ub_banks = 0;
-  bool shares = false;
+  uint64_t ub_banks = 0;
 };
 
 Scheme parse_scheme(const std::string& text) {
   Scheme s{text};
   for (const std::string& part : split(text, '+')) {
-    if (part == "shares") {
-      s.shares = true;
-      continue;
-    }
     const size_t colon = part.find(':');
     if (colon == std::string::npos)
-      throw InputError(fmt::format("--schemes: '{}': expected acc:B, ub:B or shares", part));
+      throw InputError(fmt::format("--schemes: '{}': expected ub:B", part));
     const std::string mem = part.substr(0, colon);
     const std::string count = part.substr(colon + 1);
     if (count.empty() || count.size() > 9 ||
         count.find_first_not_of("0123456789") != std::string::npos || std::stoull(count) == 0)
       throw InputError(fmt::format("--schemes: '{}': expected a bank count of 1 or more", part));
     const uint64_t banks = std::stoull(count);
-    if (mem == "acc")
-      s.acc_banks = banks;
-    else if (mem == "ub")
+    if (mem == "ub")
       s.ub_banks = banks;
     else
-      throw InputError(fmt::format("--schemes: '{}': expected acc or ub before ':'", part));
+      throw InputError(fmt::format(
+          "--schemes: '{}': expected ub before ':' (the accumulator banks are the ISA's)", part));
   }
   return s;
 }
@@ -96,14 +90,14 @@ Run run(const TpuConfig& cfg, const Workload& wl, LowerOptions opt) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"Cost of a software-enforced bank rule for banked 1R1W UB / accumulators"};
+  CLI::App app{"Cost of a software-enforced bank rule for a banked 1R1W UB"};
   std::string preset;
   std::vector<std::string> names, schemes;
   uint64_t max_instructions = uint64_t(1) << 22;
   app.add_option("--preset", preset, "architecture preset")->required();
   app.add_option("--workloads", names, "comma-separated workloads (default: the library)")
       ->delimiter(',');
-  app.add_option("--schemes", schemes, "comma-separated schemes, e.g. acc:2,ub:8,acc:2+ub:8")
+  app.add_option("--schemes", schemes, "comma-separated schemes, e.g. ub:4,ub:16")
       ->delimiter(',')
       ->required();
   app.add_option("--max-instructions", max_instructions,
@@ -117,9 +111,9 @@ int main(int argc, char** argv) {
       for (const WorkloadEntry& e : list_workloads()) names.push_back(e.name);
 
     std::cout << fmt::format(
-        "{}: {} MXU(s) of {}x{}, {} accumulator rows (two halves of {}), {} UB vectors.\n\n",
-        cfg.name, cfg.mxus, cfg.array.rows, cfg.array.cols, cfg.accumulator_entries,
-        cfg.accumulator_entries / 2, cfg.ub_vectors());
+        "{}: {} MXU(s) of {}x{}, {} accumulator rows in {} banks of {}, {} UB vectors.\n\n",
+        cfg.name, cfg.mxus, cfg.array.rows, cfg.array.cols, cfg.accumulator_entries, 2 * cfg.mxus,
+        acc_bank_rows(cfg.accumulator_entries, cfg.mxus), cfg.ub_vectors());
     std::string head = "| workload | cycles | syncs |", rule = "|---|---:|---:|";
     for (const Scheme& s : sch) {
       head += fmt::format(" {} cycles | x | + syncs |", s.name);
@@ -140,10 +134,7 @@ int main(int argc, char** argv) {
       std::string row = fmt::format("| {} | {} | {} |", name, base.cycles, base.syncs);
       for (const Scheme& s : sch) {
         LowerOptions o = opt;
-        o.acc_mxu_shares = s.shares;
-        o.bank_rule.acc_rows =
-            s.acc_banks ? (cfg.accumulator_entries + s.acc_banks - 1) / s.acc_banks : 0;
-        o.bank_rule.ub_vectors = s.ub_banks ? (cfg.ub_vectors() + s.ub_banks - 1) / s.ub_banks : 0;
+        o.study_ub_bank_vectors = s.ub_banks ? (cfg.ub_vectors() + s.ub_banks - 1) / s.ub_banks : 0;
         const Run r = run(cfg, wl, o);
         row += fmt::format(" {} | {:.3f} | {} |", r.cycles, double(r.cycles) / double(base.cycles),
                            int64_t(r.syncs) - int64_t(base.syncs));

@@ -16,6 +16,7 @@
 #include "sim/engines/functional/functional.h"
 #include "sim/isa/isa.h"
 #include "sim/isa/numerics.h"
+#include "sim/isa/races.h"
 
 using namespace tpusim;
 using numerics::MatrixI32;
@@ -113,8 +114,12 @@ void check_accounting(const TpuConfig& cfg, const Workload& w, const LoweringSta
         REQUIRE(info.chunk_items > 0);
         info.chunk_items *= info.item_images;  // in workload items
         if (l.kind == LayerKind::kFc) {
+          // rows per block: the half split over the G MXUs side by side, each block within its
+          // MXU's whole banks (Lowerer::mxu_share)
+          const uint64_t G = std::min<uint64_t>(cfg.mxus, (l.out_features + W - 1) / W);
           const uint64_t half =
-              acc_half / std::min<uint64_t>(cfg.mxus, (l.out_features + W - 1) / W);
+              std::min(acc_half / G, acc_bank_rows(cfg.accumulator_entries, cfg.mxus) *
+                                         std::max<uint64_t>(1, cfg.mxus / G));
           uint64_t expected = 0;
           for (uint64_t i0 = 0; i0 < g.items; i0 += info.chunk_items) {
             const uint64_t i1 = std::min(g.items, i0 + info.chunk_items);

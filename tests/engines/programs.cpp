@@ -4,6 +4,7 @@
 #include <random>
 
 #include "sim/isa/numerics.h"
+#include "sim/isa/races.h"
 
 namespace tpusim::rtl_test {
 
@@ -87,6 +88,8 @@ GemmProgram gemm_program(const TpuConfig& cfg, const GemmSpec& sp) {
 
 Program multi_mxu_program(const TpuConfig& cfg, uint32_t b, uint64_t seed) {
   const uint32_t M = cfg.mxus;
+  // MXU m's rows start at its own accumulator bank (the race rule's bank clause)
+  const uint32_t bank = uint32_t(acc_bank_rows(cfg.accumulator_entries, M));
   Program p;
   p.name = "multi-mxu";
   p.random_init.push_back({false, 0, b, seed});
@@ -98,14 +101,15 @@ Program multi_mxu_program(const TpuConfig& cfg, uint32_t b, uint64_t seed) {
   code.push_back(make_instruction(Opcode::kReadHost, 0, 0, b));
   code.push_back(make_instruction(Opcode::kSync, 0, 0, 0, kUnitHost));
   for (uint32_t m = 0; m < M; ++m)
-    code.push_back(make_instruction(Opcode::kMatmul, 0, m * b, b, kFlagSwitch, uint16_t(m)));
+    code.push_back(make_instruction(Opcode::kMatmul, 0, m * bank, b, kFlagSwitch, uint16_t(m)));
   for (uint32_t m = 0; m < M; ++m)
     code.push_back(make_instruction(Opcode::kReadWeights, M + m, 0, 1, 0, uint16_t(m)));
   for (uint32_t m = 0; m < M; ++m)
-    code.push_back(
-        make_instruction(Opcode::kMatmul, 0, m * b, b, kFlagSwitch | kFlagAccumulate, uint16_t(m)));
+    code.push_back(make_instruction(Opcode::kMatmul, 0, m * bank, b, kFlagSwitch | kFlagAccumulate,
+                                    uint16_t(m)));
   code.push_back(make_instruction(Opcode::kSync, 0, 0, 0, kUnitMxu));
-  code.push_back(make_instruction(Opcode::kActivate, 0, b, M * b, 1));
+  for (uint32_t m = 0; m < M; ++m)  // MXU m's rows to UB vectors b + m * b ..
+    code.push_back(make_instruction(Opcode::kActivate, m * bank, b + m * b, b, 1));
   code.push_back(make_instruction(Opcode::kSync, 0, 0, 0, kUnitAct));
   code.push_back(make_instruction(Opcode::kWriteHost, b, b, M * b));
   code.push_back(make_instruction(Opcode::kHalt));

@@ -45,9 +45,10 @@ struct GemmProgram {
 GemmProgram gemm_program(const TpuConfig& cfg, const GemmSpec& spec);
 
 // Every MXU of `cfg` at once (sim/isa/ISA.md, several MXUs): one tile per MXU, then per MXU an
-// `mmc switch` of `b` rows reading the same UB rows into its own accumulator rows (the MXUs
-// inject side by side), a second round accumulating onto them with the next tile of each MXU,
-// then activation and write-back to host vectors b .. b + mxus * b - 1. Needs 2 FIFO slots.
+// `mmc switch` of `b` rows reading the same UB rows into its own accumulator bank (the MXUs
+// inject side by side; b <= acc_bank_rows), a second round accumulating onto them with the next
+// tile of each MXU, then activation and write-back to host vectors b .. b + mxus * b - 1. Needs 2
+// FIFO slots.
 Program multi_mxu_program(const TpuConfig& cfg, uint32_t b, uint64_t seed);
 
 // The shift-port stream (sim/isa/ISA.md, "Shift ports"): `rw n=tiles` into MXU `mxu`'s FIFO,

@@ -301,7 +301,7 @@ TEST_CASE("several MXUs: each has its own input, FIFO and shadow; one weight DMA
   // One tile each, requested in rw order over the one weight link: MXU 1's tile arrives Tx later.
   auto r = run(cfg,
                "rw tile=0 n=1\nrw tile=1 n=1 mxu=1\n"
-               "mmc ub=0 acc=0 b=20 switch\nmmc ub=0 acc=32 b=20 switch mxu=1\n"
+               "mmc ub=0 acc=0 b=20 switch\nmmc ub=0 acc=64 b=20 switch mxu=1\n"
                "sync mxu\nhalt\n");
   const uint64_t a0 = t0 + Tx + Lw, a1 = t0 + 2 * Tx + Lw;
   CHECK(r.timeline[1].issue == t0 + Tx);  // the DMA takes the second rw after the first tile
@@ -320,7 +320,7 @@ TEST_CASE("several MXUs: each has its own input, FIFO and shadow; one weight DMA
   // `sync mxu pending=N` counts per MXU: one mmc in flight on MXU 1 with pending=1 is fine even
   // when MXU 0's last mmc is younger, but MXU 0's two must be down to one.
   auto p = run(cfg,
-               "mmc ub=0 acc=0 b=30\nmmc ub=0 acc=40 b=30 mxu=1\nmmc ub=0 acc=80 b=2\n"
+               "mmc ub=0 acc=0 b=30\nmmc ub=0 acc=64 b=30 mxu=1\nmmc ub=0 acc=32 b=2\n"
                "sync mxu pending=1\nhalt\n");
   const uint64_t m0 = p.timeline[0].issue, m2 = p.timeline[2].issue;
   CHECK(m2 == m0 + 30);  // MXU 0's input was busy; MXU 1's mmc in between did not matter
@@ -372,13 +372,17 @@ TEST_CASE("several MXUs: a tile waits for a slot in its own MXU's FIFO only", "[
                  Lw = tt::weight_memory_latency_cycles(cfg);
   CHECK(r.timeline[2].issue ==
         r.timeline[1].issue + Tx + Lw + tt::weight_shift_to_switch_cycles(cfg));
-  // The same with MXU 0's D + 1-th tile in between: it needs a slot only a later switch on
-  // MXU 0 frees, so the rw after it can never issue: a deadlock, named.
-  const std::string dead = fmt::format(
-      "rw tile=0 n={}\nrw tile=0 n=1 mxu=1\nmmc ub=0 acc=0 b=1 switch mxu=1\n"
-      "mmc ub=0 acc=0 b=1 switch\nhalt\n",
-      D + 1);
-  CHECK_THROWS_AS(run(cfg, dead), InputError);
+  // The same with MXU 0's D + 2-th tile in between (the first tile shifts into the free shadow
+  // and frees its slot; the D + 2-th needs a slot only a later switch on MXU 0 frees), so the rw
+  // after it can never issue: a deadlock, named. With D + 1 tiles it runs.
+  auto dead = [&](uint64_t n) {
+    return fmt::format(
+        "rw tile=0 n={}\nrw tile=0 n=1 mxu=1\nmmc ub=0 acc=64 b=1 switch mxu=1\n"
+        "mmc ub=0 acc=0 b=1 switch\nhalt\n",
+        n);
+  };
+  CHECK_THROWS_WITH(run(cfg, dead(D + 2)), Catch::Contains("t.s:2") && Catch::Contains("deadlock"));
+  CHECK_NOTHROW(run(cfg, dead(D + 1)));
   // An mmc naming an MXU the chip does not have is an input error naming both.
   try {
     run(load_config("tiny-4"), "rw tile=0 n=1 mxu=1\nhalt\n");

@@ -4,6 +4,7 @@
 #include "models/config.h"
 #include "models/errors.h"
 #include "sim/isa/assembler.h"
+#include "sim/isa/program.h"
 #include "sim/isa/program_gen.h"
 #include "sim/isa/races.h"
 
@@ -11,9 +12,10 @@ using namespace tpusim;
 
 namespace {
 
-std::string race_of(const std::string& text) {
+// The race rule on the data alone (no banks), or with `banks`.
+std::string race_of(const std::string& text, RaceTracker::BankRule banks = {}) {
   try {
-    check_races(assemble(text, "r.s"));
+    check_races(assemble(text, "r.s"), banks);
   } catch (const InputError& e) {
     return e.what();
   }
@@ -51,14 +53,15 @@ TEST_CASE("units that run one instruction at a time order their earlier ones", "
 
 TEST_CASE("generated programs use counted syncs and need every sync they have", "[races]") {
   uint64_t counted = 0, syncs = 0, needed = 0;
-  for (const char* arch : {"tiny-4", "small-16"}) {
+  for (const char* arch : {"tiny-4", "small-16", "tiny-8-x4"}) {
     const TpuConfig cfg = load_config(arch);
+    const RaceTracker::BankRule banks = isa_bank_rule(cfg);
     for (uint64_t seed = 1; seed <= 150; ++seed) {
       GenOptions o;
       o.window = seed % 2 ? 24 : 0;  // small windows: many conflicts
       const Program p = generate_program(cfg, seed, o);
       INFO(arch << " seed " << seed);
-      REQUIRE_NOTHROW(check_races(p));
+      REQUIRE_NOTHROW(check_races(p, banks));
       for (size_t pc = 0; pc + 1 < p.code.size(); ++pc) {
         if (p.code[pc].op != Opcode::kSync) continue;
         ++syncs;
@@ -68,7 +71,7 @@ TEST_CASE("generated programs use counted syncs and need every sync they have", 
         Program q = p;
         q.code.erase(q.code.begin() + long(pc));
         try {
-          check_races(q);
+          check_races(q, banks);
         } catch (const InputError&) {
           ++needed;
         }
@@ -80,12 +83,12 @@ TEST_CASE("generated programs use counted syncs and need every sync they have", 
 }
 
 TEST_CASE("a bank rule adds conflicts of two readers or two writers of one bank", "[races]") {
-  // accumulators in banks of 8 rows, UB in banks of 16 vectors (the study of issue 25's banked
-  // 1R1W memories; not the ISA's rule)
+  // accumulators in banks of 8 rows, UB in banks of 16 vectors (the ISA banks only the
+  // accumulators; UB banks are a study)
   const RaceTracker::BankRule banks{16, 8};
   auto needs_sync = [&](const std::string& before, const std::string& last, bool banked) {
     const Program p = assemble(before + last + "\nhalt\n", "b.s");
-    RaceTracker t = banked ? RaceTracker(banks) : RaceTracker();
+    RaceTracker t(banked ? banks : RaceTracker::BankRule{});
     for (size_t pc = 0; pc + 2 < p.code.size(); ++pc) t.issue(p.code[pc], pc);
     return t.needed_sync(p.code[p.code.size() - 2]).has_value();
   };
@@ -104,4 +107,27 @@ TEST_CASE("a bank rule adds conflicts of two readers or two writers of one bank"
   // two UB writers (the host DMA and the activation unit) in one bank
   CHECK(needs_sync("rhm host=0 ub=0 n=4\n", "act acc=0 ub=8 n=4", true));
   CHECK_FALSE(needs_sync("rhm host=0 ub=0 n=4\n", "act acc=0 ub=16 n=4", true));
+}
+
+TEST_CASE("the ISA's accumulator banks: 2 x MXUs banks, one per MXU in each half", "[races]") {
+  CHECK(acc_bank_rows(4096, 1) == 2048);  // tpu-v1: the two halves
+  CHECK(acc_bank_rows(4096, 4) == 512);   // tpu-llm, tpu-v4i: 8 banks
+  CHECK(acc_bank_rows(256, 4) == 32);     // tiny-8-x4
+  CHECK(acc_bank_rows(300, 4) == 38);     // the last bank shorter (300 = 7 x 38 + 34)
+  CHECK(acc_bank_rows(2, 8) == 1);        // fewer rows than banks: a bank per row
+  const TpuConfig cfg = load_config("tiny-8-x4");
+  const RaceTracker::BankRule banks = isa_bank_rule(cfg);
+  CHECK(banks.acc_rows == 32);
+  CHECK(banks.ub_vectors == 0);
+  // two MXUs writing rows 0..7 and 8..15: no shared row, one bank (rows 0..31)
+  const std::string two = "mmc ub=0 acc=0 b=8\nmmc ub=16 acc=8 b=8 mxu=1\nhalt\n";
+  CHECK(race_of(two).empty());
+  CHECK_THAT(race_of(two, banks), Catch::Contains("r.s:2") &&
+                                      Catch::Contains("accumulator bank of 32 rows") &&
+                                      Catch::Contains("'sync mxu'"));
+  // in their own banks (MXU 1 at row 32) they run side by side
+  CHECK(race_of("mmc ub=0 acc=0 b=8\nmmc ub=16 acc=32 b=8 mxu=1\nhalt\n", banks).empty());
+  // the machine's validation applies the rule of its config
+  Program p = assemble(two, "r.s");
+  CHECK_THROWS_WITH(validate_program(cfg, p), Catch::Contains("accumulator bank of 32 rows"));
 }

@@ -1,6 +1,9 @@
-// accumulators: SystemC twin of rtl/accumulators.v (AccEntries x Cols int32 shared by every MXU,
-// one write stage per MXU with overwrite / accumulate and its mmc-done pulse, registered read
-// port). The RTL's per-MXU buses (bit or field m) are port vectors here, element m for MXU m.
+// accumulators: SystemC twin of rtl/accumulators.v (AccEntries x Cols int32 shared by every MXU
+// in 2 x Mxus banks of acc_bank_rows rows, each a 1R1W memory with a registered, write-through
+// read; one write stage per MXU with overwrite / accumulate, its read-modify-write read one cycle
+// ahead, and its mmc-done pulse; the activation unit's registered read). The RTL's per-MXU buses
+// (bit or field m) are port vectors here, element m for MXU m. Two units on one bank port in one
+// cycle (the RTL's assertion) throw std::logic_error: validated programs never do it.
 #pragma once
 
 #include <cstdint>
@@ -21,6 +24,7 @@ class accumulators : public sc_core::sc_module {
   sc_core::sc_vector<sc_core::sc_in<uint32_t>> wr_addr_i{"wr_addr_i"};
   sc_core::sc_vector<sc_core::sc_in<Bits>> wr_data_i{"wr_data_i"};  // Cols x int32 each
   sc_core::sc_vector<sc_core::sc_out<bool>> mmc_done_o{"mmc_done_o"};
+  sc_core::sc_in<bool> rd_en_i;
   sc_core::sc_in<uint32_t> rd_addr_i;
   sc_core::sc_out<Bits> rd_data_o;
 
@@ -32,7 +36,14 @@ class accumulators : public sc_core::sc_module {
  private:
   void seq();
   const uint32_t AccEntries, Cols, Mxus;
+  const uint32_t BankRows, AccBanks;  // the RTL's localparams
+  // the banks back to back: bank b's row r is row b * BankRows + r, as its address
   std::vector<uint32_t> mem_;
+  // bank b's read register (u_ram.rdata_o), Cols words each, and whether this edge loaded it
+  std::vector<uint32_t> bank_rdata_q_;
+  std::vector<bool> bank_loaded_;
+  uint32_t rd_bank_q_ = 0;
+  std::vector<uint32_t> rmw_rows_;  // per MXU: the row its read-modify-write reads this edge
   // write stage register m (MXU m's port)
   struct WriteStage {
     bool wr_valid_q = false, wr_accumulate_q = false, wr_last_q = false;
@@ -41,8 +52,7 @@ class accumulators : public sc_core::sc_module {
   };
   std::vector<WriteStage> ws_;
   Bits rd_data_q_;
-  uint32_t last_rd_addr_ = ~0u;
-  bool rd_row_written_ = true;
+  bool rd_data_dirty_ = true;
 };
 
 }  // namespace tpusim::sc

@@ -49,8 +49,7 @@ void activation_unit::seq() {
   const uint32_t grp_max = ((1u << log2_q_) - 1) & 31;
   // 2-D walker (rtl/activation_unit.v, the same names)
   const bool two_d = p2d_q_;
-  const int32_t iy = oyo_q_ + int32_t(ky_q_), ix = oxo_q_ + int32_t(kx_q_);
-  const bool inb = iy >= 0 && iy < int32_t(gh_q_) && ix >= 0 && ix < int32_t(gw_q_);
+  const bool inb = window_in_image();
   const bool kx_end = kx_q_ == ((kw_q_ - 1) & 31), ky_end = ky_q_ == ((kh_q_ - 1) & 31);
   const bool x_wrap = int64_t(oxo_q_) + sw_q_ + kw_q_ > int64_t(gw_q_) + pr_q_;
   const uint32_t row_dn = (row_q_ + sh_q_ * gw_q_) & acc_mask;
@@ -189,7 +188,14 @@ void activation_unit::comb() {
   ub_wdata_o.write(wdata_);
   busy_o.write(left_q_ != 0 || v1_q_ || v2_q_ || v3_q_ || v4_q_ || v5_q_);
   const uint32_t acc_mask = uint32_t(mask_bits(acc_bits_));
+  // a step reads its row (a 2-D window position in the padding reads none: its value is unused)
+  acc_rd_en_o.write(left_q_ != 0 && (!p2d_q_ || window_in_image()));
   acc_rd_addr_o.write(p2d_q_ ? (win_q_ + off_q_) & acc_mask : rd_addr_q_);
+}
+
+bool activation_unit::window_in_image() const {
+  const int32_t iy = oyo_q_ + int32_t(ky_q_), ix = oxo_q_ + int32_t(kx_q_);
+  return iy >= 0 && iy < int32_t(gh_q_) && ix >= 0 && ix < int32_t(gw_q_);
 }
 
 void activation_unit::trace(Vcd& v, const std::string& s) {
@@ -202,6 +208,7 @@ void activation_unit::trace(Vcd& v, const std::string& s) {
   v.add_u64(s, "v4_q", 1, [this] { return v4_q_; });
   v.add_u64(s, "v5_q", 1, [this] { return v5_q_; });
   v.add_u64(s, "out_addr_q", ub_bits_, [this] { return out_addr_q_; });
+  v.add_u64(s, "acc_rd_en_o", 1, [this] { return acc_rd_en_o.read(); });
   v.add_u64(s, "acc_rd_addr_o", acc_bits_, [this] { return acc_rd_addr_o.read(); });
   v.add_u64(s, "ub_we_o", 1, [this] { return ub_we_o.read(); });
   v.add(s, "ub_wdata_o", VecBytes * 8, [this](uint32_t* w) {

@@ -20,6 +20,7 @@ class activation_unit : public sc_core::sc_module {
       shift_i, round_i;
   sc_core::sc_in<uint32_t> pool2d_i, out_n_i, pool_in_i, pool_window_i, pool_pad_i, pool_recip_i;
   sc_core::sc_out<bool> busy_o;
+  sc_core::sc_out<bool> acc_rd_en_o;
   sc_core::sc_out<uint32_t> acc_rd_addr_o;
   sc_core::sc_in<Bits> acc_rd_data_i;  // Cols x int32
   sc_core::sc_out<bool> ub_we_o;
@@ -34,6 +35,7 @@ class activation_unit : public sc_core::sc_module {
  private:
   void seq();
   void comb();
+  bool window_in_image() const;  // the 2-D walker's window position lies in the image (inb)
   // The 2-D walker's start values, from the inputs in the issue cycle (as the RTL's org0).
   uint32_t origin() const;
   // seq() updates registers only; comb() alone drives the outputs (one writer per signal),

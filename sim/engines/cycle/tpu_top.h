@@ -162,6 +162,7 @@ class tpu_top : public sc_core::sc_module {
   BoolVec psum_valid{"psum_valid"};
   U32Vec psum_tag{"psum_tag"};
   BitsVec psum{"psum"};
+  sc_core::sc_signal<bool> acc_rd_en{"acc_rd_en"};
   sc_core::sc_signal<uint32_t> acc_rd_addr{"acc_rd_addr"};
   sc_core::sc_signal<Bits> acc_rd_data{"acc_rd_data"};
   // glue: {mxu_last, mxu_accumulate, mxu_acc_addr} per MXU, psum_tag split into the accumulator
@@ -439,6 +440,7 @@ tpu_top<P>::tpu_top(sc_core::sc_module_name name, const TpuTopParams& prm)
   mm.wr_addr_i(acc_wr_addr);
   mm.wr_data_i(psum);
   mm.mmc_done_o(mmc_done);
+  mm.rd_en_i(acc_rd_en);
   mm.rd_addr_i(acc_rd_addr);
   mm.rd_data_o(acc_rd_data);
 
@@ -464,6 +466,7 @@ tpu_top<P>::tpu_top(sc_core::sc_module_name name, const TpuTopParams& prm)
   t.pool_pad_i(act_pool_pad);
   t.pool_recip_i(act_pool_recip);
   t.busy_o(act_busy);
+  t.acc_rd_en_o(acc_rd_en);
   t.acc_rd_addr_o(acc_rd_addr);
   t.acc_rd_data_i(acc_rd_data);
   t.ub_we_o(act_ub_we);

@@ -116,8 +116,10 @@ void random_campaign(uint32_t size, uint64_t count, uint64_t seed0) {
 }
 
 // Hand-written assembly for a chip with two or more MXUs: tiles for MXU 1 and MXU 0 in one rw
-// stream, mmcs on both, one accumulator space (MXU 0 accumulates onto MXU 1's rows once the
+// stream, mmcs on both, one accumulator space (MXU 0 accumulates onto MXU 1's first rows once the
 // per-MXU `sync mxu pending=1` has seen MXU 1's first mmc complete), activation and write-back.
+// Each MXU's mmcs in flight keep to accumulator banks of their own (rows 0, 64 and 128 are in
+// three banks of 64 rows on tiny-4-x2 and of 32 on tiny-8-x4; sim/isa/ISA.md, accumulator banks).
 Program two_mxu_assembly() {
   return assemble(R"(
 .name two-mxu
@@ -128,13 +130,15 @@ rw tile=0 n=2 mxu=1
 rw tile=2 n=1 mxu=0
 rhm host=0 ub=0 n=16
 sync host
-mmc ub=0 acc=0 b=4 switch mxu=1
-mmc ub=4 acc=4 b=4 switch mxu=0
-mmc ub=8 acc=8 b=4 switch mxu=1
+mmc ub=0 acc=64 b=4 switch mxu=1
+mmc ub=4 acc=0 b=4 switch mxu=0
+mmc ub=8 acc=128 b=4 switch mxu=1
 sync mxu pending=1
-mmc ub=12 acc=0 b=4 accumulate mxu=0
+mmc ub=12 acc=64 b=4 accumulate mxu=0
 sync mxu
-act acc=0 ub=16 n=12 fn=relu
+act acc=0 ub=16 n=4 fn=relu
+act acc=64 ub=20 n=4 fn=relu
+act acc=128 ub=24 n=4 fn=relu
 sync act
 whm host=16 ub=16 n=12
 halt

@@ -13,6 +13,7 @@
 #include "sim/engines/functional/functional.h"
 #include "sim/isa/numerics.h"
 #include "sim/isa/program_gen.h"
+#include "sim/isa/races.h"
 #include "sim/isa/timing.h"
 #include "sim/isa/tpu_top_params.h"
 #include "tests/engines/programs.h"
@@ -461,13 +462,16 @@ TEST_CASE("directed: MXUs run their mmcs side by side and write one accumulator 
   REQUIRE(t::host_transfer_cycles(cfg(), uint64_t(B) * cfg().vector_bytes()) >
           t::weight_shift_to_switch_cycles(cfg()));
   const size_t first_mmc = code.size();
-  for (uint32_t m = 0; m < M; ++m)  // every MXU reads the same UB rows, writes its own acc rows
-    code.push_back(make_instruction(Opcode::kMatmul, 0, m * B, B, kFlagSwitch, uint16_t(m)));
+  // every MXU reads the same UB rows, writes rows of its own accumulator bank
+  const uint32_t bank = uint32_t(acc_bank_rows(cfg().accumulator_entries, M));
+  for (uint32_t m = 0; m < M; ++m)
+    code.push_back(make_instruction(Opcode::kMatmul, 0, m * bank, B, kFlagSwitch, uint16_t(m)));
   const size_t sync_pending = code.size();
   code.push_back(make_instruction(Opcode::kSync, 0, 0, 0, kUnitMxu, 1));
   const size_t sync_all = code.size();
   code.push_back(make_instruction(Opcode::kSync, 0, 0, 0, kUnitMxu));
-  code.push_back(make_instruction(Opcode::kActivate, 0, B, M * B, 1));
+  for (uint32_t m = 0; m < M; ++m)
+    code.push_back(make_instruction(Opcode::kActivate, m * bank, B + m * B, B, 1));
   code.push_back(make_instruction(Opcode::kSync, 0, 0, 0, kUnitAct));
   code.push_back(make_instruction(Opcode::kWriteHost, B, B, M * B));
   code.push_back(make_instruction(Opcode::kSync, 0, 0, 0, kUnitHost));
@@ -498,8 +502,10 @@ TEST_CASE("directed: an mmc waits for its own MXU's input and shadow only") {
   const Program same = program({make_instruction(Opcode::kMatmul, 0, 0, 5, 0, 0),
                                 make_instruction(Opcode::kMatmul, 5, 5, 3, 0, 0),
                                 make_instruction(Opcode::kSync, 0, 0, 0, kUnitMxu)});
+  // (MXU 1's rows in its own accumulator bank: the race rule's bank clause)
+  const uint32_t bank = uint32_t(acc_bank_rows(cfg().accumulator_entries, cfg().mxus));
   const Program other = program({make_instruction(Opcode::kMatmul, 0, 0, 5, 0, 0),
-                                 make_instruction(Opcode::kMatmul, 5, 5, 3, 0, 1),
+                                 make_instruction(Opcode::kMatmul, 5, bank, 3, 0, 1),
                                  make_instruction(Opcode::kSync, 0, 0, 0, kUnitMxu)});
   const RtlResult rs = Harness(cfg()).run(same), ro = Harness(cfg()).run(other);
   CHECK(rs.issue_cycle[1] == rs.issue_cycle[0] + 5);
@@ -513,8 +519,8 @@ TEST_CASE("directed: an mmc waits for its own MXU's input and shadow only") {
   // tile 0 to MXU 0, tile 1 to MXU 1 (requested Tx later): each switch waits for its own tile
   const Program w = program({make_instruction(Opcode::kReadWeights, 0, 0, 1, 0, 0),
                              make_instruction(Opcode::kReadWeights, 1, 0, 1, 0, 1),
-                             make_instruction(Opcode::kMatmul, 0, 0, 1, kFlagSwitch, 1),
-                             make_instruction(Opcode::kMatmul, 0, 1, 1, kFlagSwitch, 0)});
+                             make_instruction(Opcode::kMatmul, 0, bank, 1, kFlagSwitch, 1),
+                             make_instruction(Opcode::kMatmul, 0, 0, 1, kFlagSwitch, 0)});
   const RtlResult rw = Harness(cfg()).run(w, true);
   const uint64_t a1 = t0 + 2 * Tx + Lw;
   CHECK(rw.issue_cycle[2] == a1 + L);
