@@ -45,10 +45,12 @@ module accumulators #(
   // A row's bank and its row within the bank: bit fields where BankRows is a power of two (every
   // preset), else comparisons against the banks' first rows (the last bank then has unused rows).
   localparam bit BankPow2 = (BankRows & (BankRows - 1)) == 0;
+  localparam integer BankShift = $clog2(BankRows);
+  localparam [AddrBits-1:0] RowMask = AddrBits'(BankRows - 1);
   function automatic [BankBits-1:0] bank_of(input [AddrBits-1:0] a);
     integer b;
     if (BankPow2) begin
-      bank_of = BankBits'(32'(a) / BankRows);
+      bank_of = BankBits'(a >> BankShift);
     end else begin
       bank_of = {BankBits{1'b0}};
       for (b = 1; b < AccBanks; b = b + 1)
@@ -56,7 +58,7 @@ module accumulators #(
     end
   endfunction
   function automatic [RowBits-1:0] row_of(input [AddrBits-1:0] a);
-    if (BankPow2) row_of = RowBits'(32'(a) % BankRows);
+    if (BankPow2) row_of = RowBits'(a & RowMask);
     else          row_of = RowBits'(32'(a) - 32'(bank_of(a)) * BankRows);
   endfunction
 
@@ -85,70 +87,70 @@ module accumulators #(
   end
 
   // ------------------------------------------------------------------ the banks and their muxes
-  reg                bank_re    [0:AccBanks-1];
-  reg [RowBits-1:0]  bank_raddr [0:AccBanks-1];
-  reg                bank_we    [0:AccBanks-1];
-  reg [RowBits-1:0]  bank_waddr [0:AccBanks-1];
-  reg [Cols*32-1:0]  bank_wdata [0:AccBanks-1];
-  wire [Cols*32-1:0] bank_rdata [0:AccBanks-1];
-  reg [Cols*32-1:0]  new_row    [0:Mxus-1];
+  // (packed buses and per-bank scalars: yosys keeps an unpacked array assigned in a combinational
+  // process as a memory, with a loop through it)
+  wire [AccBanks*Cols*32-1:0] bank_rdata;  // bank g's read register at field g
+  wire [Mxus*Cols*32-1:0]     new_row;     // write stage m's row at field m
 
-  genvar g;
+  // the write stages' rows: the old row read in the previous cycle from the row's bank, plus the
+  // MXU's row
+  genvar g, j;
+  generate
+    for (j = 0; j < Mxus; j = j + 1) begin : gen_stage
+      wire [BankBits-1:0] bank = bank_of(wr_addr_q[j]);
+      wire [Cols*32-1:0]  old  = bank_rdata[32'(bank) * Cols * 32 +: Cols * 32];
+      for (g = 0; g < Cols; g = g + 1) begin : gen_lane
+        assign new_row[(j * Cols + g) * 32 +: 32] =
+            (wr_accumulate_q[j] ? old[g*32 +: 32] : 32'd0) + wr_data_q[j][g*32 +: 32];
+      end
+    end
+  endgenerate
+
+  // Bank g's read port: the activation unit's read or the read-modify-write read of the MXU row
+  // entering its write stage; its write port: the MXU whose write stage holds a row of it.
   generate
     for (g = 0; g < AccBanks; g = g + 1) begin : gen_bank
+      reg               re, we;
+      reg [RowBits-1:0] raddr, waddr;
+      reg [Cols*32-1:0] wdata;
+      integer m;
+      always @* begin
+        re    = rd_en_i && bank_of(rd_addr_i) == BankBits'(g);
+        raddr = row_of(rd_addr_i);
+        we    = 1'b0;
+        waddr = row_of(wr_addr_q[0]);
+        wdata = new_row[0 +: Cols*32];
+        for (m = 0; m < Mxus; m = m + 1) begin
+          if (wr_valid_i[m] && wr_accumulate_i[m] &&
+              bank_of(wr_addr_i[m*AddrBits +: AddrBits]) == BankBits'(g)) begin
+            re    = 1'b1;
+            raddr = row_of(wr_addr_i[m*AddrBits +: AddrBits]);
+          end
+          if (wr_valid_q[m] && bank_of(wr_addr_q[m]) == BankBits'(g)) begin
+            we    = 1'b1;
+            waddr = row_of(wr_addr_q[m]);
+            wdata = new_row[m*Cols*32 +: Cols*32];
+          end
+        end
+      end
+
       prim_ram_1r1w #(
         .Depth        (BankRows),
         .Width        (Cols * 32),
         .WriteThrough (1'b1)
       ) u_ram (
         .clk_i   (clk_i),
-        .we_i    (bank_we[g]),
-        .waddr_i (bank_waddr[g]),
-        .wdata_i (bank_wdata[g]),
-        .re_i    (bank_re[g]),
-        .raddr_i (bank_raddr[g]),
-        .rdata_o (bank_rdata[g])
+        .we_i    (we),
+        .waddr_i (waddr),
+        .wdata_i (wdata),
+        .re_i    (re),
+        .raddr_i (raddr),
+        .rdata_o (bank_rdata[g*Cols*32 +: Cols*32])
       );
     end
   endgenerate
 
-  // the write stages' rows: the old row read in the previous cycle from the row's bank, plus the
-  // MXU's row
-  integer j, c;
-  always @* begin
-    for (j = 0; j < Mxus; j = j + 1)
-      for (c = 0; c < Cols; c = c + 1)
-        new_row[j][c*32 +: 32] =
-            (wr_accumulate_q[j] ? bank_rdata[bank_of(wr_addr_q[j])][c*32 +: 32] : 32'd0) +
-            wr_data_q[j][c*32 +: 32];
-  end
-
-  // Each bank's read port: the activation unit's read or the read-modify-write read of the MXU
-  // row entering its write stage; its write port: the MXU whose write stage holds a row of it.
-  integer b, m;
-  always @* begin
-    for (b = 0; b < AccBanks; b = b + 1) begin
-      bank_re[b]    = rd_en_i && bank_of(rd_addr_i) == BankBits'(b);
-      bank_raddr[b] = row_of(rd_addr_i);
-      bank_we[b]    = 1'b0;
-      bank_waddr[b] = row_of(wr_addr_q[0]);
-      bank_wdata[b] = new_row[0];
-      for (m = 0; m < Mxus; m = m + 1) begin
-        if (wr_valid_i[m] && wr_accumulate_i[m] &&
-            bank_of(wr_addr_i[m*AddrBits +: AddrBits]) == BankBits'(b)) begin
-          bank_re[b]    = 1'b1;
-          bank_raddr[b] = row_of(wr_addr_i[m*AddrBits +: AddrBits]);
-        end
-        if (wr_valid_q[m] && bank_of(wr_addr_q[m]) == BankBits'(b)) begin
-          bank_we[b]    = 1'b1;
-          bank_waddr[b] = row_of(wr_addr_q[m]);
-          bank_wdata[b] = new_row[m];
-        end
-      end
-    end
-  end
-
-  assign rd_data_o  = bank_rdata[rd_bank_q];
+  assign rd_data_o  = bank_rdata[32'(rd_bank_q) * Cols * 32 +: Cols * 32];
   assign mmc_done_o = wr_valid_q & wr_last_q;
 
 `ifndef SYNTHESIS

@@ -2,8 +2,11 @@
 """Synthesizes the whole tpu_top with yosys (generic gates, memories kept as memory cells) at
 one or more array sizes and reports, per module: cells, inferred memories (ports, synchronous or
 asynchronous read), and the longest combinational path in gate levels (`ltp -noff`, a module's
-own logic with its submodules as single nodes); for the flattened chip: the longest register-to-
-register path, latches and combinational loops. Called by scripts/yosys_area.sh.
+own logic with its submodules as single nodes, except the memory primitive prim_ram_1r1w, whose
+memory cell and bypass are counted in the module that instantiates it: a memory is a register
+boundary, as an SRAM macro is, while an instance node would join its inputs to its outputs); for
+the flattened chip: the longest register-to-register path, latches and combinational loops.
+Called by scripts/yosys_area.sh.
 
   yosys_chip.py [--check] [--out FILE] [N ...]      (default N: 4)
 
@@ -57,7 +60,12 @@ opt -fast
 abc -fast
 opt -fast
 write_json {work}/chip.json
+design -save chip
+setattr -mod -set keep_hierarchy 1 *
+setattr -mod -unset keep_hierarchy *prim_ram_1r1w*
+flatten
 tee -o {work}/ltp_modules.txt ltp -noff
+design -load chip
 flatten
 opt_clean
 tee -o {work}/ltp_chip.txt ltp -noff
