@@ -394,8 +394,8 @@ TEST_CASE("twin accumulators: one bank written by two MXUs in one cycle stops th
     sc_core::sc_signal<bool> rst_n("rst_n"), rd_en("rd_en");
     sc_core::sc_signal<uint32_t> rd_addr("rd_addr");
     sc_core::sc_signal<sc::Bits> rd_data("rd_data");
-    sc_core::sc_vector<sc_core::sc_signal<bool>> valid("valid", 2), acc("acc", 2),
-        last("last", 2), done("done", 2);
+    sc_core::sc_vector<sc_core::sc_signal<bool>> valid("valid", 2), acc("acc", 2), last("last", 2),
+        done("done", 2);
     sc_core::sc_vector<sc_core::sc_signal<uint32_t>> addr("addr", 2);
     sc_core::sc_vector<sc_core::sc_signal<sc::Bits>> data("data", 2);
     sc::accumulators a("u_accumulators", 256, 4, 2);  // 4 banks of 64 rows
