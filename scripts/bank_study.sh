@@ -12,9 +12,9 @@ build="${BUILD_DIR:-$root/build}"
 cmake --build "$build" --target tpusim_bank_study -j"${JOBS:-2}" >/dev/null  # (in `all`)
 tool="$build/sim/tools/tpusim_bank_study"
 out="$root/results/rtl/bank_study.md"
-schemes="ub:2,ub:4,ub:16"
-v1="$("$tool" --preset tpu-v1 --schemes "$schemes")"
-llm="$("$tool" --preset tpu-llm --schemes "$schemes")"
+ub_banks="2,4,16"
+v1="$("$tool" --preset tpu-v1 --ub-banks "$ub_banks")"
+llm="$("$tool" --preset tpu-llm --ub-banks "$ub_banks")"
 # the hand-written findings of the file this replaces, from its "## Findings" heading on
 findings=""
 if [ -f "$out" ] && grep -q '^## Findings' "$out"; then findings="$(sed -n '/^## Findings/,$p' "$out")"; fi

@@ -6,12 +6,11 @@
 // and prints a markdown table of the cycles and the syncs added. The engines' rule is the ISA's:
 // every program here is race-free under it, so this measures the rule's cost, not a machine.
 // scripts/bank_study.sh runs it.
-//   tpusim_bank_study --preset P [--workloads a,b,...] --schemes ub:4,ub:16 [--max-instructions N]
-// A scheme ub:B splits the UB into B banks of contiguous vectors. (The accumulator schemes of the
+//   tpusim_bank_study --preset P [--workloads a,b,...] --ub-banks 4,16 [--max-instructions N]
+// Scheme ub:B splits the UB into B banks of contiguous vectors. (The accumulator schemes of the
 // first study, acc:B and per-MXU shares, became the ISA's rule: results/rtl/bank_study.md.)
 #include <cstdint>
 #include <iostream>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -29,41 +28,6 @@
 using namespace tpusim;
 
 namespace {
-
-std::vector<std::string> split(const std::string& s, char sep) {
-  std::vector<std::string> v;
-  std::stringstream ss(s);
-  std::string item;
-  while (std::getline(ss, item, sep))
-    if (!item.empty()) v.push_back(item);
-  return v;
-}
-
-struct Scheme {
-  std::string name;
-  uint64_t ub_banks = 0;
-};
-
-Scheme parse_scheme(const std::string& text) {
-  Scheme s{text};
-  for (const std::string& part : split(text, '+')) {
-    const size_t colon = part.find(':');
-    if (colon == std::string::npos)
-      throw InputError(fmt::format("--schemes: '{}': expected ub:B", part));
-    const std::string mem = part.substr(0, colon);
-    const std::string count = part.substr(colon + 1);
-    if (count.empty() || count.size() > 9 ||
-        count.find_first_not_of("0123456789") != std::string::npos || std::stoull(count) == 0)
-      throw InputError(fmt::format("--schemes: '{}': expected a bank count of 1 or more", part));
-    const uint64_t banks = std::stoull(count);
-    if (mem == "ub")
-      s.ub_banks = banks;
-    else
-      throw InputError(fmt::format(
-          "--schemes: '{}': expected ub before ':' (the accumulator banks are the ISA's)", part));
-  }
-  return s;
-}
 
 struct Run {
   uint64_t cycles = 0;  // repeats included
@@ -92,31 +56,32 @@ Run run(const TpuConfig& cfg, const Workload& wl, LowerOptions opt) {
 int main(int argc, char** argv) {
   CLI::App app{"Cost of a software-enforced bank rule for a banked 1R1W UB"};
   std::string preset;
-  std::vector<std::string> names, schemes;
+  std::vector<std::string> names;
+  std::vector<uint64_t> ub_banks;
   uint64_t max_instructions = uint64_t(1) << 22;
   app.add_option("--preset", preset, "architecture preset")->required();
   app.add_option("--workloads", names, "comma-separated workloads (default: the library)")
       ->delimiter(',');
-  app.add_option("--schemes", schemes, "comma-separated schemes, e.g. ub:4,ub:16")
+  app.add_option("--ub-banks", ub_banks, "comma-separated UB bank counts, e.g. 4,16")
       ->delimiter(',')
+      ->check(CLI::Range(uint64_t(1), uint64_t(1) << 32))
       ->required();
   app.add_option("--max-instructions", max_instructions,
                  "skip a workload whose program would store more instructions");
   CLI11_PARSE(app, argc, argv);
   try {
     const TpuConfig cfg = load_config(preset);
-    std::vector<Scheme> sch;
-    for (const std::string& s : schemes) sch.push_back(parse_scheme(s));
     if (names.empty())
       for (const WorkloadEntry& e : list_workloads()) names.push_back(e.name);
 
+    const uint64_t acc_rows = acc_bank_rows(cfg.accumulator_entries, cfg.mxus);
     std::cout << fmt::format(
         "{}: {} MXU(s) of {}x{}, {} accumulator rows in {} banks of {}, {} UB vectors.\n\n",
-        cfg.name, cfg.mxus, cfg.array.rows, cfg.array.cols, cfg.accumulator_entries, 2 * cfg.mxus,
-        acc_bank_rows(cfg.accumulator_entries, cfg.mxus), cfg.ub_vectors());
+        cfg.name, cfg.mxus, cfg.array.rows, cfg.array.cols, cfg.accumulator_entries,
+        (cfg.accumulator_entries + acc_rows - 1) / acc_rows, acc_rows, cfg.ub_vectors());
     std::string head = "| workload | cycles | syncs |", rule = "|---|---:|---:|";
-    for (const Scheme& s : sch) {
-      head += fmt::format(" {} cycles | x | + syncs |", s.name);
+    for (const uint64_t b : ub_banks) {
+      head += fmt::format(" ub:{} cycles | x | + syncs |", b);
       rule += "---:|---:|---:|";
     }
     std::cout << head << "\n" << rule << "\n";
@@ -132,9 +97,9 @@ int main(int argc, char** argv) {
         continue;
       }
       std::string row = fmt::format("| {} | {} | {} |", name, base.cycles, base.syncs);
-      for (const Scheme& s : sch) {
+      for (const uint64_t b : ub_banks) {
         LowerOptions o = opt;
-        o.study_ub_bank_vectors = s.ub_banks ? (cfg.ub_vectors() + s.ub_banks - 1) / s.ub_banks : 0;
+        o.study_ub_bank_vectors = (cfg.ub_vectors() + b - 1) / b;
         const Run r = run(cfg, wl, o);
         row += fmt::format(" {} | {:.3f} | {} |", r.cycles, double(r.cycles) / double(base.cycles),
                            int64_t(r.syncs) - int64_t(base.syncs));

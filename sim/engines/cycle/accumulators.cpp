@@ -46,7 +46,7 @@ void accumulators::seq() {
     const uint32_t ra = rd_addr_i.read();
     const bool act_reads = rd_en_i.read() && ra < AccEntries;
     const uint32_t act_bank = act_reads ? ra / BankRows : kNone;
-    // the read-modify-write reads: (bank, row) per MXU, kNone for none
+    // the row each MXU's read-modify-write reads at this edge, kNone for none
     std::vector<uint32_t>& rmw = rmw_rows_;
     rmw.assign(Mxus, kNone);
     for (uint32_t m = 0; m < Mxus; ++m) {
