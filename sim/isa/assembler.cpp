@@ -175,9 +175,11 @@ Instruction parse_instruction(const Line& ln, const std::vector<std::string>& to
     in.c = r.u32("b");
     if (r.flag("accumulate")) in.flags |= kFlagAccumulate;
     if (r.flag("switch")) in.flags |= kFlagSwitch;
-    std::string mxu;
+    if (r.flag("chain")) in.flags |= kFlagChain;
+    std::string mxu, fan;
     if (r.opt("mxu", mxu)) in.d = uint16_t(parse_u(ln, "mxu", mxu, kMaxMxus - 1));
-    r.done("ub= acc= b= [switch] [accumulate] [mxu=M]");
+    if (r.opt("fan", fan)) in.flags |= uint8_t(parse_u(ln, "fan", fan, kMaxMmcFan) << kMmcFanShift);
+    r.done("ub= acc= b= [switch] [accumulate] [chain] [fan=F] [mxu=M]");
   } else if (m == "act") {
     in.op = Opcode::kActivate;
     OperandReader r(ln, m, parse_operands(ln, toks, 1));
@@ -400,9 +402,11 @@ std::string disassemble(const Instruction& in) {
       return fmt::format("rw tile={} n={}{}", in.a, in.c,
                          in.d ? fmt::format(" mxu={}", in.d) : std::string());
     case Opcode::kMatmul:
-      return fmt::format("mmc ub={} acc={} b={}{}{}{}", in.a, in.b, in.c,
+      return fmt::format("mmc ub={} acc={} b={}{}{}{}{}{}", in.a, in.b, in.c,
                          (in.flags & kFlagSwitch) ? " switch" : "",
                          (in.flags & kFlagAccumulate) ? " accumulate" : "",
+                         in.chained() ? " chain" : "",
+                         in.fan() ? fmt::format(" fan={}", in.fan()) : std::string(),
                          in.d ? fmt::format(" mxu={}", in.d) : std::string());
     case Opcode::kActivate: {
       std::string s =

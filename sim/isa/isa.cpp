@@ -88,9 +88,17 @@ std::string check_encoding(const Instruction& in) {
       return zero(true, false, false, true, false);
     case Opcode::kMatmul:
       if (in.c == 0) return "B (field c) must be >= 1";
-      if (in.flags & ~(kFlagAccumulate | kFlagSwitch))
-        return fmt::format("flags 0x{:02x} has bits other than accumulate|switch", in.flags);
+      if (in.flags & ~(kFlagAccumulate | kFlagSwitch | kFlagChain | kMmcFanMask))
+        return fmt::format("flags 0x{:02x} has bits other than accumulate|switch|chain|fan",
+                           in.flags);
       if (in.d >= kMaxMxus) return fmt::format("MXU (field d) {} >= {}", in.d, kMaxMxus);
+      if (in.chained() && in.d == 0)
+        return "chain needs MXU (field d) >= 1: it takes MXU d - 1's rows";
+      if (in.chained() && in.fan() != 0)
+        return fmt::format("a chain mmc has fan 0 (its source counts the chain), found {}",
+                           in.fan());
+      if (in.d + in.fan() >= kMaxMxus)
+        return fmt::format("fan {} from MXU {} passes MXU {}", in.fan(), in.d, kMaxMxus - 1);
       return zero(false, false, false, false, false);
     case Opcode::kActivate: {
       if (in.c == 0) return "n (field c) must be >= 1";

@@ -23,9 +23,15 @@ enum class Opcode : uint8_t {
 };
 constexpr uint8_t kOpcodeCount = 0x09;
 
-// mmc flags
+// mmc flags: bit 0 accumulate, bit 1 switch, bit 2 chain (the rows are MXU d - 1's, one cycle
+// late, not read from the UB), bits [5:3] fan F (the next F instructions are chain mmcs that take
+// this one's rows; sim/isa/ISA.md, "Chained inputs").
 constexpr uint8_t kFlagAccumulate = 0x01;
 constexpr uint8_t kFlagSwitch = 0x02;
+constexpr uint8_t kFlagChain = 0x04;
+constexpr uint32_t kMmcFanShift = 3;
+constexpr uint8_t kMmcFanMask = 0x38;
+constexpr uint32_t kMaxMmcFan = 7;
 
 enum class ActFunction : uint8_t { kNone = 0, kRelu = 1, kSigmoid = 2, kTanh = 3 };
 enum class PoolKind : uint8_t { kNone = 0, kMax = 1, kAvg = 2 };
@@ -68,6 +74,9 @@ struct Instruction {
   }
   bool operator!=(const Instruction& o) const { return !(*this == o); }
 
+  // Accessors for mmc: a chain mmc takes MXU d - 1's rows; a source's followers
+  bool chained() const { return (flags & kFlagChain) != 0; }
+  uint32_t fan() const { return uint32_t(flags & kMmcFanMask) >> kMmcFanShift; }
   // Accessors for act
   ActFunction act_function() const { return ActFunction(flags & 0x3); }
   PoolKind pool_kind() const { return PoolKind((flags >> 2) & 0x3); }

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "models/errors.h"
+#include "sim/isa/assembler.h"
 #include "sim/isa/races.h"
 
 namespace tpusim {
@@ -50,11 +51,42 @@ void validate_program(const TpuConfig& cfg, const Program& prog) {
   ConfigRegs regs;  // the setc registers, in program order (a 2-D pool act reads them)
   const uint64_t ub = cfg.ub_vectors(), acc = cfg.accumulator_entries,
                  wm_tiles = cfg.weight_memory_tiles();
+  // Chained inputs (sim/isa/ISA.md): the fan F of the mmc at src_pc, chain mmcs still to come.
+  size_t src_pc = 0;
+  uint32_t chain_left = 0;
   for (size_t pc = 0; pc < prog.code.size(); ++pc) {
     const Instruction& in = prog.code[pc];
     std::string err = check_encoding(in);
     if (!err.empty())
       throw InputError(fmt::format("{}: {}: {}", prog.where(pc), mnemonic(in.op), err));
+    if (chain_left > 0) {
+      const Instruction& s = prog.code[src_pc];
+      const uint32_t j = s.fan() - chain_left + 1;
+      if (in.op != Opcode::kMatmul || !in.chained() || in.d != s.d + j || in.a != s.a ||
+          in.c != s.c || (in.flags & kFlagSwitch) != (s.flags & kFlagSwitch))
+        throw InputError(fmt::format(
+            "{}: {}: instruction {} ({}) has fan={}, so this must be its chain mmc {} of {}: "
+            "an mmc with chain on MXU {}, ub={} b={}, and switch as the source's (sim/isa/ISA.md, "
+            "chained inputs)",
+            prog.where(pc), mnemonic(in.op), src_pc, disassemble(s), s.fan(), j, s.fan(), s.d + j,
+            s.a, s.c));
+      --chain_left;
+    } else if (in.op == Opcode::kMatmul && in.chained()) {
+      throw InputError(fmt::format(
+          "{}: mmc: chain, but it does not follow an mmc with fan on MXU {} (or the chain mmcs "
+          "right after one): a chain mmc takes the rows of the source right before it "
+          "(sim/isa/ISA.md, chained inputs)",
+          prog.where(pc), in.d - 1));
+    }
+    if (in.op == Opcode::kMatmul && in.fan() > 0) {
+      if (in.d + in.fan() >= cfg.mxus)
+        throw InputError(
+            fmt::format("{}: mmc: fan={} from MXU {} needs MXUs {}..{}, but {} has {} MXU{}",
+                        prog.where(pc), in.fan(), in.d, in.d + 1, in.d + in.fan(), cfg.name,
+                        cfg.mxus, cfg.mxus == 1 ? "" : "s"));
+      src_pc = pc;
+      chain_left = in.fan();
+    }
     switch (in.op) {
       case Opcode::kReadHost:
       case Opcode::kWriteHost:

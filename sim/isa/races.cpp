@@ -35,7 +35,8 @@ RaceTracker::Footprint RaceTracker::footprint(const Instruction& in) {
       f.ub_read = {in.b, uint64_t(in.b) + in.c};
       break;
     case Opcode::kMatmul:
-      f.ub_read = {in.a, uint64_t(in.a) + in.c};
+      // a chain mmc's rows are its source's, read by the source
+      if (!in.chained()) f.ub_read = {in.a, uint64_t(in.a) + in.c};
       f.acc_write = {in.b, uint64_t(in.b) + in.c};
       if (in.flags & kFlagAccumulate) f.acc_read = f.acc_write;
       break;
@@ -55,17 +56,20 @@ bool RaceTracker::conflict(const Footprint& a, const Footprint& b) {
          a.acc_write.overlaps(b.acc_write) || a.acc_write.overlaps(b.acc_read);
 }
 
-bool RaceTracker::bank_conflict(const Footprint& a, const Footprint& b) const {
-  if (conflict(a, b)) return true;
+RaceTracker::Clash RaceTracker::bank_conflict(const Footprint& a, const Footprint& b) const {
+  if (conflict(a, b)) return Clash::kShared;
   // whether the banks of size `n` that `x` and `y` touch overlap (n = 0: not banked)
   auto same_bank = [](const Range& x, const Range& y, uint64_t n) {
     return n != 0 && x.lo < x.hi && y.lo < y.hi && x.lo / n <= (y.hi - 1) / n &&
            y.lo / n <= (x.hi - 1) / n;
   };
-  return same_bank(a.ub_read, b.ub_read, banks_.ub_vectors) ||
-         same_bank(a.ub_write, b.ub_write, banks_.ub_vectors) ||
-         same_bank(a.acc_read, b.acc_read, banks_.acc_rows) ||
-         same_bank(a.acc_write, b.acc_write, banks_.acc_rows);
+  if (same_bank(a.acc_read, b.acc_read, banks_.acc_rows) ||
+      same_bank(a.acc_write, b.acc_write, banks_.acc_rows))
+    return Clash::kAccBank;
+  if (same_bank(a.ub_read, b.ub_read, banks_.ub_vectors) ||
+      same_bank(a.ub_write, b.ub_write, banks_.ub_vectors))
+    return Clash::kUbBank;
+  return Clash::kNone;
 }
 
 std::vector<RaceTracker::Conflict> RaceTracker::conflicts(const Instruction& in) const {
@@ -76,8 +80,8 @@ std::vector<RaceTracker::Conflict> RaceTracker::conflicts(const Instruction& in)
   for (int u = 0; u < kUnits; ++u) {
     if (u == self) continue;
     for (const Entry& e : inflight_[u])
-      if (bank_conflict(f, e.fp))
-        out.push_back({mask_bit(u), e.pc, issued_[u] - 1 - e.index, !conflict(f, e.fp)});
+      if (const Clash c = bank_conflict(f, e.fp); c != Clash::kNone)
+        out.push_back({mask_bit(u), e.pc, issued_[u] - 1 - e.index, c});
   }
   return out;
 }
@@ -144,17 +148,21 @@ void check_races(const Program& prog, RaceTracker::BankRule banks) {
     if (!c.empty()) {
       const RaceTracker::Conflict& x = c.front();
       const Instruction need = *t.needed_sync(in);
-      const std::string what =
-          x.bank_only
-              ? fmt::format(
-                    "both read, or both write, one accumulator bank of {} rows{}: a bank "
-                    "has one read and one write port",
-                    banks.acc_rows,
-                    banks.ub_vectors ? fmt::format(" (or UB bank of {} vectors)", banks.ub_vectors)
-                                     : "")
-              : std::string(
-                    "it touches UB vectors or accumulator rows the other writes (or "
-                    "writes what it reads)");
+      std::string what;
+      if (x.clash == RaceTracker::Clash::kAccBank)
+        what = fmt::format(
+            "both read, or both write, one accumulator bank of {} rows: a bank has one read "
+            "and one write port",
+            banks.acc_rows);
+      else if (x.clash == RaceTracker::Clash::kUbBank)
+        what = fmt::format(
+            "both read, or both write, one UB bank of {} vectors: a bank has one read and one "
+            "write port",
+            banks.ub_vectors);
+      else
+        what =
+            "it touches UB vectors or accumulator rows the other writes (or writes what it "
+            "reads)";
       throw InputError(fmt::format(
           "{}: {}: races with instruction {} ({}) of the {} unit, which may still be running: "
           "{}; expected a '{}' between them (sim/isa/ISA.md, race-free programs)",

@@ -16,8 +16,10 @@
 // A BankRule adds bank conflicts: with the UB or the accumulators split into banks of a fixed
 // number of contiguous vectors or rows, each bank a 1R1W memory, two units may not both read, or
 // both write, one bank unless ordered as above (a read beside a write is the bank's two ports).
-// The ISA's rule (isa_bank_rule) banks the accumulators: 2 x MXUs banks of acc_bank_rows rows
-// (rtl/accumulators.v). UB banks are a study only (scripts/bank_study.sh).
+// The ISA's rule (isa_bank_rule) banks both: the accumulators in 2 x MXUs banks of acc_bank_rows
+// rows (rtl/accumulators.v), the UB in 2 x MXUs banks of ub_bank_vectors vectors
+// (rtl/unified_buffer.v). A chain mmc reads no UB vector: its rows are its source's
+// (sim/isa/ISA.md, "Chained inputs").
 #pragma once
 
 #include <cstddef>
@@ -44,11 +46,14 @@ class RaceTracker {
   // A conflicting earlier instruction of `unit` (sync mask bit; 2 for every MXU), `after`
   // instructions of that unit (for an mmc: of its MXU) issued after it: a `sync` needs
   // pending <= after to cover it.
+  // What two instructions share: a vector or row one of them writes, or (no such vector or
+  // row) a bank of the accumulators or of the UB that both read or both write.
+  enum class Clash { kNone, kShared, kAccBank, kUbBank };
   struct Conflict {
     int unit = 0;
     size_t pc = 0;
     uint64_t after = 0;
-    bool bank_only = false;  // no shared vector or row: two readers or two writers of one bank
+    Clash clash = Clash::kShared;
   };
 
   // Every in-flight instruction `in` conflicts with.
@@ -85,7 +90,7 @@ class RaceTracker {
   static Footprint footprint(const Instruction& in);
   static bool conflict(const Footprint& later, const Footprint& earlier);
   // conflict(), or both read or both write one bank under banks_
-  bool bank_conflict(const Footprint& later, const Footprint& earlier) const;
+  Clash bank_conflict(const Footprint& later, const Footprint& earlier) const;
 
   BankRule banks_;
 
@@ -100,9 +105,16 @@ inline uint64_t acc_bank_rows(uint64_t entries, uint64_t mxus) {
   const uint64_t banks = 2 * (mxus == 0 ? 1 : mxus);
   return (entries + banks - 1) / banks;
 }
-// The ISA's bank rule for `cfg`: the accumulator banks above, the UB not banked.
+// UB vectors per bank: the UB is 2 x MXUs banks of ceil(vectors / (2 x MXUs)) contiguous
+// vectors (the last one shorter where that does not divide), as the accumulators (sim/isa/ISA.md,
+// "UB banks"; rtl/unified_buffer.v).
+inline uint64_t ub_bank_vectors(uint64_t vectors, uint64_t mxus) {
+  return acc_bank_rows(vectors, mxus);
+}
+// The ISA's bank rule for `cfg`: the accumulator and UB banks above.
 inline RaceTracker::BankRule isa_bank_rule(const TpuConfig& cfg) {
-  return {0, acc_bank_rows(cfg.accumulator_entries, cfg.mxus)};
+  return {ub_bank_vectors(cfg.ub_vectors(), cfg.mxus),
+          acc_bank_rows(cfg.accumulator_entries, cfg.mxus)};
 }
 
 // Throws InputError naming the first instruction that races with an earlier one (and that one),

@@ -240,14 +240,29 @@ EngineResult run_fast(const TpuConfig& cfg, const Program& prog, const EngineOpt
       }
       case Opcode::kMatmul: {
         const uint32_t m = in.d;
-        t = std::max(t, mxu_free[m]);
-        if (in.flags & kFlagSwitch) {
+        const bool sw = in.flags & kFlagSwitch;
+        // With fan F, MXUs m .. m + F (follower j's input free at t + j; with switch every
+        // shadow full at t); a chain mmc's condition then holds at its predecessor + 1.
+        for (uint32_t j = 0; j <= in.fan(); ++j) {
+          const uint64_t f = mxu_free[m + j];
+          t = std::max(t, f > j ? f - j : 0);
+          if (sw) {
+            const TileId id{m + j, next_switch[m + j]};
+            const uint64_t full = wp.shadow_full(id);
+            if (full == kUnknown)
+              deadlock(prog, pc,
+                       j == 0 ? "its tile is requested behind a tile that still"
+                              : "a follower's tile is requested behind a tile that still");
+            arrival = std::max(arrival, wp.arrival(id));
+            t = std::max(t, full);
+          }
+        }
+        if (in.chained() && t != prev_issue + 1)
+          throw std::logic_error(fmt::format(
+              "run_fast: {}: a chain mmc issues at {}, not the cycle after its predecessor ({})",
+              prog.where(pc), t, prev_issue + 1));
+        if (sw) {
           const TileId id{m, next_switch[m]};
-          const uint64_t full = wp.shadow_full(id);
-          if (full == kUnknown)
-            deadlock(prog, pc, "its tile is requested behind a tile that still");
-          arrival = wp.arrival(id);
-          t = std::max(t, full);
           resolve_rw();  // before the tile record may be trimmed
           wp.switched(id, t);
           ++next_switch[m];
