@@ -8,12 +8,23 @@
 //
 // Issue conditions (cycle t; each unit starts in the issue cycle):
 //   nop, setc   always                  rhm, whm  host link idle
-//   rw          weight link accepts     mmc       ITS MXU's input free, and with `switch` its
-//   act         activation unit idle                shadow full (its weight_fifo)
+//   rw          weight link accepts     act       activation unit idle
+//   mmc         ITS MXU d's input free, and with `switch` its shadow full (its weight_fifo); with
+//               fan F, for each follower j = 1..F: MXU d + j's input free at t + j (its
+//               gen_mxu sequencer's mx_left_q <= j) and, with `switch`, its shadow full
 //   sync        every unit of the mask (mxu: every MXU) has at most d incomplete instructions
 //   halt        every unit (every MXU) complete
-// `rw` and `mmc` name their MXU in field d (imm_d < Mxus, checked by the decoder); the rw's MXU
-// goes to the weight DMA with the command (w_mxu_o), which fills that MXU's FIFO.
+// `rw` and `mmc` name their MXU in field d (imm_d < Mxus, and for an mmc imm_d + F < Mxus,
+// checked by the decoder); the rw's MXU goes to the weight DMA with the command (w_mxu_o), which
+// fills that MXU's FIFO.
+//
+// Chained inputs (sim/isa/ISA.md): the F mmcs right after a source with fan F are `chain` mmcs
+// on MXUs d + 1 .. d + F (validation checks the program's chains). Follower j's own condition
+// holds in the cycle after its predecessor issued, because the source waited for it: its input
+// is free by then and its shadow stays full until its own switch. So follower j issues at
+// exactly t + j; an assertion stops the simulation if a chain mmc is ever held. A chain mmc reads
+// no UB: mxu_ub_re_o[m] is low in its cycles and mxu_chain_o[m] tells rtl/tpu_top.v to feed
+// array m the row MXU m - 1 was fed one cycle before.
 // Incomplete instructions per unit (each unit completes its instructions in issue order):
 // host link and activation unit run one at a time (their busy bit); each MXU m counts its mmcs
 // issued and not yet written back (gen_mxu[m].mxu_pend_q: +1 at issue, -1 when the accumulators'
@@ -22,16 +33,20 @@
 // own cycle as the old all-tiles-arrived condition did). "Complete" = none incomplete.
 //
 // MXU sequencers (gen_mxu[m], one per MXU, independent: two MXUs inject in the same cycle):
-// `mmc a, b, B` on MXU m injects row i in cycle t + i by addressing UB[a + i] on the UB's read
-// port m; the UB's read register and the valid/switch/last/tag registers here present it to
-// array m in t + i + 1 (mxu_last_o[m] marks row B - 1: its write-back completes the mmc).
+// `mmc a, b, B` on MXU m injects row i in cycle t + i by addressing UB[a + i] for the UB's read
+// port m (mxu_ub_re_o[m]: not for a chain mmc); the UB's read register and the
+// valid/switch/chain/last/tag registers here present it to array m in t + i + 1 (mxu_last_o[m]
+// marks row B - 1: its write-back completes the mmc).
 //
 // Counters (cycles [0, total_cycles), exactly one of the first four per cycle):
 // array_active (any MXU injects a row), weight_stall (held by `mmc switch` whose tile has not
 // arrived in its MXU's FIFO, or by an rw waiting for the weight DMA), weight_shift (held by
 // `mmc switch`, tile arrived), non_matrix (otherwise); raw_stall (held by sync) and input_stall
-// (held by rhm/whm) are subsets of non_matrix. A held mmc that is not array_active has its MXU's
-// input free, so it waits for its shadow, and the head of its FIFO is the tile it waits for.
+// (held by rhm/whm) are subsets of non_matrix. An mmc with fan F counts as weight_stall while the
+// tile of any of MXUs d .. d + F has not arrived. A held mmc that is not array_active has the
+// inputs of its MXU and its followers' MXUs free (an MXU whose input is busy injects), so it
+// waits for their shadows, and where a shadow is empty the head of that MXU's FIFO is the tile
+// it waits for (tile_arrived_i).
 `default_nettype none
 
 module controller #(
@@ -72,10 +87,12 @@ module controller #(
   // MXUs: bit / field m drives MXU m
   output wire [Mxus-1:0]         switch_o,
   output wire [Mxus*UbAddrBits-1:0]  mxu_ub_addr_o,
+  output wire [Mxus-1:0]         mxu_ub_re_o,     // MXU m reads UB[mxu_ub_addr_o field m]
   output wire [Mxus-1:0]         mxu_valid_o,
   output wire [Mxus-1:0]         mxu_switch_o,
   output wire [Mxus-1:0]         mxu_last_o,
   output wire [Mxus-1:0]         mxu_accumulate_o,
+  output wire [Mxus-1:0]         mxu_chain_o,     // the row of mxu_valid_o[m] is a chain mmc's
   output wire [Mxus*AccAddrBits-1:0] mxu_acc_addr_o,
   // activation command
   output wire                    act_start_o,
@@ -133,6 +150,9 @@ module controller #(
   wire [31:0] fa    = id_instr_q[63:32];
   wire [31:0] fb    = id_instr_q[95:64];
   wire [31:0] fc    = id_instr_q[127:96];
+  // mmc: bit 2 chain (the rows are MXU d - 1's), bits [5:3] fan F (followers)
+  wire        chain = flags[2];
+  wire [2:0]  fan   = flags[5:3];
 
   // Encoding checks (sim/isa/ISA.md "Binary encoding"); a bad word stops the core with error_o.
   reg legal;
@@ -143,7 +163,9 @@ module controller #(
       OpRhm, OpWhm:  legal = (flags == 8'd0) && (imm_d == 16'd0) && (fc != 32'd0);
       OpRw:          legal = (flags == 8'd0) && (imm_d < 16'(Mxus)) && (fb == 32'd0) &&
                              (fc != 32'd0);
-      OpMmc:         legal = (flags[7:2] == 6'd0) && (imm_d < 16'(Mxus)) && (fc != 32'd0);
+      OpMmc:         legal = (flags[7:6] == 2'd0) && (imm_d < 16'(Mxus)) && (fc != 32'd0) &&
+                             (!chain || ((imm_d != 16'd0) && (fan == 3'd0))) &&
+                             ({1'b0, imm_d} + 17'(fan) < 17'(Mxus));
       OpAct:         legal = (flags[7:5] == 3'd0) && (flags[3:2] != 2'd3) && (fc != 32'd0) &&
                              (flags[4] ? ((flags[3:2] != 2'd0) && (imm_d != 16'd0)) :
                                          ((imm_d <= 16'd4) &&
@@ -160,9 +182,12 @@ module controller #(
 
   // mxu_hit[m]: the instruction under consideration names MXU m in field d (rw, mmc)
   wire [Mxus-1:0] mxu_hit;
-  // per MXU, from gen_mxu[m]: input free (no row left to inject), at most imm_d incomplete mmcs,
-  // none incomplete, injecting a row this cycle
-  wire [Mxus-1:0] mxu_in_free, mxu_within_d, mxu_idle, mxu_inject;
+  // mmc: MXU m is d + j for j = 0..F (its own or follower j's, mxu_in_fan), and can take its
+  // rows: input free at t + j and, with switch, its shadow full (mxu_ready)
+  wire [Mxus-1:0] mxu_in_fan, mxu_ready;
+  // per MXU, from gen_mxu[m]: at most imm_d incomplete mmcs, none incomplete, injecting a row
+  // this cycle
+  wire [Mxus-1:0] mxu_within_d, mxu_idle, mxu_inject;
 
   wire host_done = !host_busy_i;
   wire act_done  = !act_busy_i;
@@ -174,8 +199,8 @@ module controller #(
   wire [3:0] within_d = {pend_act <= imm_d, &mxu_within_d, pend_w <= imm_d, pend_host <= imm_d};
   wire [3:0] done_mask = {pend_act == 16'd0, &mxu_idle, pend_w == 16'd0, pend_host == 16'd0};
 
-  // mmc: its MXU's input free and, with switch, its MXU's shadow full
-  wire mmc_ready = |(mxu_hit & mxu_in_free & (shadow_full_i | {Mxus{!flags[1]}}));
+  // mmc: its MXU and its followers' MXUs ready (d + F < Mxus: the decoder checked it)
+  wire mmc_ready = &(~mxu_in_fan | mxu_ready);
 
   reg can_issue;
   always @* begin
@@ -268,20 +293,27 @@ module controller #(
       reg [31:0]            mx_left_q;
       reg [UbAddrBits-1:0]  mx_ub_q;
       reg [AccAddrBits-1:0] mx_acc_q;
-      reg                   mx_accumulate_q;
+      reg                   mx_accumulate_q, mx_chain_q;
       reg [15:0]            mxu_pend_q;
-      reg                   mxu_valid_q, mxu_switch_q, mxu_last_q, mxu_accumulate_q;
+      reg                   mxu_valid_q, mxu_switch_q, mxu_last_q, mxu_accumulate_q, mxu_chain_q;
       reg [AccAddrBits-1:0] mxu_acc_addr_q;
 
       assign mxu_hit[m] = (imm_d == 16'(m));
       wire mx_start  = is_mmc && mxu_hit[m];
       wire mx_inject = mx_start || (mx_left_q != 32'd0);
+      wire mx_chain  = mx_start ? chain : mx_chain_q;  // the mmc injecting now is a chain mmc
 
-      assign mxu_in_free[m]  = (mx_left_q == 32'd0);
+      // mmc under consideration: MXU m = MXU d + j; its input is free at t + j when it has at
+      // most j rows left to inject (mx_left_q counts them, the current cycle's included)
+      wire [15:0] fan_j = 16'(m) - imm_d;
+      assign mxu_in_fan[m] = (imm_d <= 16'(m)) && (fan_j <= {13'd0, fan});
+      assign mxu_ready[m]  = (mx_left_q <= {16'd0, fan_j}) && (shadow_full_i[m] || !flags[1]);
+
       assign mxu_within_d[m] = (mxu_pend_q <= imm_d);
       assign mxu_idle[m]     = (mxu_pend_q == 16'd0);
       assign mxu_inject[m]   = mx_inject;
       assign mxu_ub_addr_o[m*UbAddrBits +: UbAddrBits] = mx_start ? fa[UbAddrBits-1:0] : mx_ub_q;
+      assign mxu_ub_re_o[m] = mx_inject && !mx_chain;
 
       always @(posedge clk_i or negedge rst_ni) begin
         if (!rst_ni) begin
@@ -305,18 +337,21 @@ module controller #(
           mx_ub_q         <= fa[UbAddrBits-1:0] + 1'b1;
           mx_acc_q        <= fb[AccAddrBits-1:0] + 1'b1;
           mx_accumulate_q <= flags[0];
+          mx_chain_q      <= chain;
         end else if (mx_inject) begin
           mx_ub_q  <= mx_ub_q + 1'b1;
           mx_acc_q <= mx_acc_q + 1'b1;
         end
         mxu_acc_addr_q   <= mx_start ? fb[AccAddrBits-1:0] : mx_acc_q;
         mxu_accumulate_q <= mx_start ? flags[0] : mx_accumulate_q;
+        mxu_chain_q      <= mx_chain;
       end
 
       assign mxu_valid_o[m]      = mxu_valid_q;
       assign mxu_switch_o[m]     = mxu_switch_q;
       assign mxu_last_o[m]       = mxu_last_q;
       assign mxu_accumulate_o[m] = mxu_accumulate_q;
+      assign mxu_chain_o[m]      = mxu_chain_q;
       assign mxu_acc_addr_o[m*AccAddrBits +: AccAddrBits] = mxu_acc_addr_q;
     end
   endgenerate
@@ -389,7 +424,7 @@ module controller #(
       if (issue && op == OpHalt) total_q <= cycle_q + 64'd1;
       if (inject) begin
         c_active_q <= c_active_q + 64'd1;
-      end else if ((held_switch && !(|(mxu_hit & tile_arrived_i))) || (held && op == OpRw)) begin
+      end else if ((held_switch && |(mxu_in_fan & ~tile_arrived_i)) || (held && op == OpRw)) begin
         c_wstall_q <= c_wstall_q + 64'd1;
       end else if (held_switch) begin
         c_wshift_q <= c_wshift_q + 64'd1;
@@ -414,6 +449,18 @@ module controller #(
   assign cnt_non_matrix_o   = c_nonmatrix_q;
   assign cnt_raw_stall_o    = c_raw_q;
   assign cnt_input_stall_o  = c_input_q;
+
+`ifndef SYNTHESIS
+  // A chain mmc is never held: its source issued only with this mmc's MXU ready one cycle later
+  // (the issue condition of fan F), and nothing issues in between. Held, it would inject rows
+  // that its source fed down the chain a cycle too early.
+  always @(posedge clk_i) begin
+    if (held && op == OpMmc)
+      assert (!chain)
+      else $error("controller: pc %0d: a chain mmc is held; its source did not wait for its MXU",
+                  id_pc_q);
+  end
+`endif
 
 endmodule
 

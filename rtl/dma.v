@@ -6,11 +6,11 @@
 // Host link (rhm/whm). The issue cycle t sends one request (hl_req: write, first host vector,
 // vectors n) on a valid/ready channel. rhm: the host side returns the n vectors on hl_rd, one
 // per cycle in [t + 1, t + n] (a registered memory read), and the DMA writes each into the UB in
-// the cycle it arrives. whm: the DMA reads the UB (a registered read) at t + i and sends vector
-// i on hl_wr in t + 1 + i. The unit is busy in [t, t + D) and free (complete) from t + D, where
-// the host side raises hl_done_i: D = HostLatency + ceil(n * VecBytes * ClockMhz / HostBwMbS)
-// (timing::host_transfer_cycles). The chip needs D >= n + 1, so that the data is in place
-// before the unit completes: a host side with HostLatency >= 1 and HostBwMbS <= VecBytes *
+// the cycle it arrives. whm: the DMA reads the UB (a registered read, ub_re_o) at t + i and
+// sends vector i on hl_wr in t + 1 + i. The unit is busy in [t, t + D) and free (complete) from
+// t + D, where the host side raises hl_done_i: D = HostLatency + ceil(n * VecBytes * ClockMhz /
+// HostBwMbS) (timing::host_transfer_cycles). The chip needs D >= n + 1, so that the data is in
+// place before the unit completes: a host side with HostLatency >= 1 and HostBwMbS <= VecBytes *
 // ClockMhz gives it (rtl/tb/host_memory.v checks its parameters at elaboration).
 //
 // Weight link (rw), one for every MXU. One tile request at a time, in rw order: tile j is
@@ -56,7 +56,8 @@ module dma #(
   input  wire [31:0]               host_ub_addr_i,
   input  wire [31:0]               host_n_i,
   output wire                      host_busy_o,
-  // unified buffer port (read registered: address in cycle t, data in t + 1)
+  // unified buffer port (read registered: read enable and address in cycle t, data in t + 1)
+  output wire                      ub_re_o,
   output wire                      ub_we_o,
   output wire [UbAddrBits-1:0]     ub_addr_o,
   output wire [VecBytes*8-1:0]     ub_wdata_o,
@@ -139,8 +140,11 @@ module dma #(
   assign hl_wr_valid_o  = wr_beat_q;
   assign hl_wr_data_o   = ub_rdata_i;
 
-  // one UB port: rhm writes what arrives; whm reads (rhm's vectors arrive after its issue cycle
-  // and a whm's reads end before it completes, so the two never share a cycle)
+  // one UB port: rhm writes what arrives; whm reads UB[b + i] in cycle t + i, i < n (rhm's
+  // vectors arrive after its issue cycle and a whm's reads end before it completes, so the two
+  // never share a cycle). The read enable names the whm's read cycles only: the UB bank it
+  // addresses is read in no other cycle (sim/isa/ISA.md, "UB banks").
+  assign ub_re_o    = rd_on;
   assign ub_we_o    = hl_rd_valid_i;
   assign ub_addr_o  = hl_rd_valid_i ? wb_ub_q : rd_ub;
   assign ub_wdata_o = hl_rd_data_i;

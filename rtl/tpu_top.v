@@ -4,10 +4,16 @@
 // DMA's host link (hl_*) and weight link (wl_*) interfaces; the test bench's top,
 // rtl/tb/tpu_system.v, connects them to rtl/tb/host_memory.v and rtl/tb/weight_memory.v.
 //
-// One controller, one weight DMA, one unified buffer (a registered read port per MXU), one
-// accumulator address space (a write port per MXU) and one activation unit serve every MXU;
-// MXU m has its own weight FIFO, shadow/active weights and input sequencer (in the controller).
-// Buses with one field per MXU are packed, MXU m at field m (bits [m*W +: W]).
+// One controller, one weight DMA, one unified buffer (banks of 1R1W memory, read by the MXUs and
+// the DMA), one accumulator address space (a write port per MXU) and one activation unit serve
+// every MXU; MXU m has its own weight FIFO, shadow/active weights and input sequencer (in the
+// controller). Buses with one field per MXU are packed, MXU m at field m (bits [m*W +: W]).
+//
+// Chained inputs (sim/isa/ISA.md): MXU m >= 1 has a register, gen_mxu[m].gen_chain.chain_q,
+// loaded every cycle with the row array m - 1 is fed (after MXU m - 1's own choice below). Array
+// m is fed chain_q while the controller marks its row as a chain mmc's (mxu_chain[m]), else the
+// UB's read data for MXU m. Follower j issues j cycles after its source, so it receives the
+// source's row i in the cycle its own row i is due: the chain adds no cycle to an MXU's timing.
 //
 // All state a test bench needs crosses this boundary: the link interfaces, a back-door port to
 // load the instruction memory; per-instruction issue events; done/error;
@@ -102,6 +108,7 @@ module tpu_top #(
   wire [Mxus-1:0]        mmc_done;
   wire                   act_busy;
   wire [Mxus*UbAddrBits-1:0]  mxu_ub_addr;
+  wire [Mxus-1:0]        mxu_ub_re, mxu_chain;
   wire [Mxus-1:0]        mxu_valid, mxu_switch, mxu_last, mxu_accumulate;
   wire [Mxus*AccAddrBits-1:0] mxu_acc_addr;
   wire                   act_start;
@@ -116,7 +123,8 @@ module tpu_top #(
 
   // datapath
   wire [Mxus*VecBytes*8-1:0] mxu_rdata;
-  wire                   dma_ub_we;
+  wire [Mxus*Rows*8-1:0] mxu_act;  // the row array m is fed, field m
+  wire                   dma_ub_re, dma_ub_we;
   wire [UbAddrBits-1:0]  dma_ub_addr;
   wire [VecBytes*8-1:0]  dma_ub_wdata, dma_ub_rdata;
   wire                   act_ub_we;
@@ -164,10 +172,12 @@ module tpu_top #(
     .w_mxu_o            (w_mxu),
     .switch_o           (switch_w),
     .mxu_ub_addr_o      (mxu_ub_addr),
+    .mxu_ub_re_o        (mxu_ub_re),
     .mxu_valid_o        (mxu_valid),
     .mxu_switch_o       (mxu_switch),
     .mxu_last_o         (mxu_last),
     .mxu_accumulate_o   (mxu_accumulate),
+    .mxu_chain_o        (mxu_chain),
     .mxu_acc_addr_o     (mxu_acc_addr),
     .act_start_o        (act_start),
     .act_acc_addr_o     (act_acc_addr),
@@ -216,6 +226,7 @@ module tpu_top #(
     .host_ub_addr_i    (host_ub_addr),
     .host_n_i          (host_n),
     .host_busy_o       (host_busy),
+    .ub_re_o           (dma_ub_re),
     .ub_we_o           (dma_ub_we),
     .ub_addr_o         (dma_ub_addr),
     .ub_wdata_o        (dma_ub_wdata),
@@ -258,8 +269,10 @@ module tpu_top #(
     .Mxus      (Mxus)
   ) u_unified_buffer (
     .clk_i       (clk_i),
+    .mxu_re_i    (mxu_ub_re),
     .mxu_addr_i  (mxu_ub_addr),
     .mxu_rdata_o (mxu_rdata),
+    .dma_re_i    (dma_ub_re),
     .dma_we_i    (dma_ub_we),
     .dma_addr_i  (dma_ub_addr),
     .dma_wdata_i (dma_ub_wdata),
@@ -276,6 +289,17 @@ module tpu_top #(
       wire [Lanes-1:0]         weight_valid;
       wire [Lanes*RowBits-1:0] weight_sel;
       wire [Lanes*8-1:0]       weight;
+
+      // array m's input row: the UB's, or a chain mmc's from MXU m - 1 (see the header)
+      if (m == 0) begin : gen_first
+        assign mxu_act[0 +: Rows*8] = mxu_rdata[0 +: Rows*8];
+        wire unused_chain = mxu_chain[0];  // MXU 0 has no chain input (the decoder checks d)
+      end else begin : gen_chain
+        reg [Rows*8-1:0] chain_q;
+        always @(posedge clk_i) chain_q <= mxu_act[(m-1)*Rows*8 +: Rows*8];
+        assign mxu_act[m*Rows*8 +: Rows*8] =
+            mxu_chain[m] ? chain_q : mxu_rdata[m*VecBytes*8 +: Rows*8];
+      end
 
       weight_fifo #(
         .Rows       (Rows),
@@ -314,7 +338,7 @@ module tpu_top #(
         .switch_i        (mxu_switch[m]),
         .tag_i           ({mxu_last[m], mxu_accumulate[m],
                            mxu_acc_addr[m*AccAddrBits +: AccAddrBits]}),
-        .act_i           (mxu_rdata[m*VecBytes*8 +: Rows*8]),
+        .act_i           (mxu_act[m*Rows*8 +: Rows*8]),
         .valid_o         (psum_valid[m]),
         .tag_o           (psum_tag[m*TagBits +: TagBits]),
         .psum_o          (psum[m*Cols*32 +: Cols*32]),

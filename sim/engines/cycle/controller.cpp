@@ -1,5 +1,8 @@
 #include "sim/engines/cycle/controller.h"
 
+#include <stdexcept>
+#include <string>
+
 namespace tpusim::sc {
 
 namespace {
@@ -20,7 +23,8 @@ controller::controller(sc_core::sc_module_name name, uint32_t ImemDepth_, uint32
       imem_(ImemDepth_),
       mx_(Mxus_) {
   for (auto* v : {&shadow_full_i, &tile_arrived_i, &mmc_done_i}) v->init(Mxus);
-  for (auto* v : {&switch_o, &mxu_valid_o, &mxu_switch_o, &mxu_last_o, &mxu_accumulate_o})
+  for (auto* v : {&switch_o, &mxu_ub_re_o, &mxu_valid_o, &mxu_switch_o, &mxu_last_o,
+                  &mxu_accumulate_o, &mxu_chain_o})
     v->init(Mxus);
   mxu_ub_addr_o.init(Mxus);
   mxu_acc_addr_o.init(Mxus);
@@ -45,6 +49,8 @@ controller::Decode controller::decode() const {
   d.fa = w[1];
   d.fb = w[2];
   d.fc = w[3];
+  d.chain = (d.flags >> 2) & 1;
+  d.fan = (d.flags >> 3) & 7;
   switch (d.op) {
     case kOpNop:
     case kOpHalt:
@@ -58,7 +64,8 @@ controller::Decode controller::decode() const {
       d.legal = d.flags == 0 && d.imm < Mxus && d.fb == 0 && d.fc != 0;
       break;
     case kOpMmc:
-      d.legal = (d.flags >> 2) == 0 && d.imm < Mxus && d.fc != 0;
+      d.legal = (d.flags >> 6) == 0 && d.imm < Mxus && d.fc != 0 &&
+                (!d.chain || (d.imm != 0 && d.fan == 0)) && d.imm + d.fan < Mxus;
       break;
     case kOpAct:
       d.legal = (d.flags >> 5) == 0 && ((d.flags >> 2) & 3) != 3 && d.fc != 0 &&
@@ -89,9 +96,15 @@ controller::Decode controller::decode() const {
     if (x.mxu_pend_q > d.imm) within_d &= ~4u;
     if (x.mxu_pend_q != 0) done_mask &= ~4u;
   }
-  // mmc: its MXU's input free and, with switch, its MXU's shadow full (d < Mxus when legal)
-  const bool mmc_ready =
-      d.imm < Mxus && mx_[d.imm].mx_left_q == 0 && (!(d.flags & 2) || shadow_full_i[d.imm].read());
+  // mmc: MXU d + j (j = 0..fan) ready: its input free at t + j (at most j rows left) and, with
+  // switch, its shadow full (d + fan < Mxus when legal)
+  bool mmc_ready = true;
+  d.in_fan = 0;
+  for (uint32_t j = 0; j <= d.fan && d.imm + j < Mxus; ++j) {
+    const uint32_t m = d.imm + j;
+    d.in_fan |= 1u << m;
+    mmc_ready = mmc_ready && mx_[m].mx_left_q <= j && (!(d.flags & 2) || shadow_full_i[m].read());
+  }
   switch (d.op) {
     case kOpRhm:
     case kOpWhm:
@@ -156,17 +169,25 @@ void controller::seq() {
       const bool start = (d.mxu_start >> m) & 1;
       const uint32_t mx_acc_old = x.mx_acc_q;
       const bool mx_accumulate_old = x.mx_accumulate_q;
+      const bool mx_chain = start ? d.chain : x.mx_chain_q;
       if (start) {
         x.mx_ub_q = (d.fa + 1) & ub_mask;
         x.mx_acc_q = (d.fb + 1) & acc_mask;
         x.mx_accumulate_q = d.flags & 1;
+        x.mx_chain_q = d.chain;
       } else if (x.mx_left_q != 0) {
         x.mx_ub_q = (x.mx_ub_q + 1) & ub_mask;
         x.mx_acc_q = (x.mx_acc_q + 1) & acc_mask;
       }
       x.mxu_acc_addr_q = start ? (d.fb & acc_mask) : mx_acc_old;
       x.mxu_accumulate_q = start ? (d.flags & 1) : mx_accumulate_old;
+      x.mxu_chain_q = mx_chain;
     }
+    // the RTL's assertion: a chain mmc is never held (its source waited for its MXU)
+    if (!rst && d.held && d.op == kOpMmc && d.chain)
+      throw std::logic_error("controller: pc " + std::to_string(id_pc_q_) +
+                             ": a chain mmc is held; its source did not wait for its MXU "
+                             "(sim/isa/ISA.md, chained inputs)");
   }
   if (rst) {
     pc_q_ = 0;
@@ -243,15 +264,19 @@ void controller::seq() {
           pool_recip_q_ = d.fb & 0x1ffffffu;
       }
     }
-    // counters
+    // counters; an mmc with fan F stalls while the tile of any of MXUs d .. d + F has not arrived
+    auto all_arrived = [&](uint32_t mask) {
+      for (uint32_t m = 0; m < Mxus; ++m)
+        if (((mask >> m) & 1) && !tile_arrived_i[m].read()) return false;
+      return true;
+    };
     if (d.run) {
       const bool held_switch = d.held && d.op == kOpMmc && (d.flags & 2);
       if (d.issue && d.op == kOpHalt) total_q_ = cycle_q_ + 1;
       cycle_q_ = cycle_q_ + 1;
       if (d.inject) {
         ++c_active_q_;
-      } else if ((held_switch && !(d.imm < Mxus && tile_arrived_i[d.imm].read())) ||
-                 (d.held && d.op == kOpRw)) {
+      } else if ((held_switch && !all_arrived(d.in_fan)) || (d.held && d.op == kOpRw)) {
         ++c_wstall_q_;
       } else if (held_switch) {
         ++c_wshift_q_;
@@ -281,10 +306,13 @@ void controller::comb() {
     const bool start = (d.mxu_start >> m) & 1;
     switch_o[m].write(start && d.switch_w);
     mxu_ub_addr_o[m].write(start ? (d.fa & uint32_t(mask_bits(ub_bits_))) : x.mx_ub_q);
+    // a row injected now addresses the UB unless it is a chain mmc's
+    mxu_ub_re_o[m].write((start || x.mx_left_q != 0) && !(start ? d.chain : x.mx_chain_q));
     mxu_valid_o[m].write(x.mxu_valid_q);
     mxu_switch_o[m].write(x.mxu_switch_q);
     mxu_last_o[m].write(x.mxu_last_q);
     mxu_accumulate_o[m].write(x.mxu_accumulate_q);
+    mxu_chain_o[m].write(x.mxu_chain_q);
     mxu_acc_addr_o[m].write(x.mxu_acc_addr_q);
   }
   act_start_o.write(d.issue && d.op == kOpAct);
@@ -340,6 +368,7 @@ void controller::trace(Vcd& v, const std::string& s) {
     v.add_u64(g, "mxu_pend_q", 16, [x] { return x->mxu_pend_q; });
     v.add_u64(g, "mxu_valid_q", 1, [x] { return x->mxu_valid_q; });
     v.add_u64(g, "mxu_switch_q", 1, [x] { return x->mxu_switch_q; });
+    v.add_u64(g, "mxu_chain_q", 1, [x] { return x->mxu_chain_q; });
     v.add_u64(g, "mxu_acc_addr_q", acc_bits_, [x] { return x->mxu_acc_addr_q; });
   }
   v.add_u64(s, "mult_q", 32, [this] { return mult_q_; });
@@ -366,6 +395,8 @@ void controller::trace(Vcd& v, const std::string& s) {
   v.add_u64(s, "switch_o", Mxus, bits(&switch_o));
   v.add_u64(s, "mxu_valid_o", Mxus, bits(&mxu_valid_o));
   v.add_u64(s, "mxu_switch_o", Mxus, bits(&mxu_switch_o));
+  v.add_u64(s, "mxu_ub_re_o", Mxus, bits(&mxu_ub_re_o));
+  v.add_u64(s, "mxu_chain_o", Mxus, bits(&mxu_chain_o));
   v.add_u64(s, "act_start_o", 1, [this] { return act_start_o.read(); });
   v.add_u64(s, "done_o", 1, [this] { return done_o.read(); });
   v.add_u64(s, "cycle_o", 64, [this] { return cycle_o.read(); });

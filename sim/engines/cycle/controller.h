@@ -1,8 +1,11 @@
 // controller: SystemC twin of rtl/controller.v (instruction memory, 2-stage front end, in-order
-// blocking issue, one input sequencer per MXU, setc registers, the six counters). Same ports,
-// same parameters, same registers; see the RTL file for the behaviour. The RTL's per-MXU buses
-// (bit or field m for MXU m) are port vectors here, element m for MXU m, and gen_mxu[m]'s
-// registers one MxuSeq each.
+// blocking issue with the chained inputs' condition (an mmc with fan F waits for MXUs d .. d + F),
+// one input sequencer per MXU, setc registers, the six counters). Same ports, same parameters,
+// same registers; see the RTL file for the behaviour. The RTL's per-MXU buses (bit or field m
+// for MXU m) are port vectors here, element m for MXU m, and gen_mxu[m]'s registers one MxuSeq
+// each. A chain mmc held at a clock edge (the RTL's assertion) throws std::logic_error naming
+// its pc: validated programs never hold one (sim/isa/ISA.md, the paragraph after the timing
+// table).
 #pragma once
 
 #include <array>
@@ -31,8 +34,10 @@ class controller : public sc_core::sc_module {
   sc_core::sc_out<uint32_t> w_tile_o, w_n_o, w_mxu_o;
   sc_core::sc_vector<sc_core::sc_out<bool>> switch_o{"switch_o"};
   sc_core::sc_vector<sc_core::sc_out<uint32_t>> mxu_ub_addr_o{"mxu_ub_addr_o"};
+  sc_core::sc_vector<sc_core::sc_out<bool>> mxu_ub_re_o{"mxu_ub_re_o"};
   sc_core::sc_vector<sc_core::sc_out<bool>> mxu_valid_o{"mxu_valid_o"},
-      mxu_switch_o{"mxu_switch_o"}, mxu_last_o{"mxu_last_o"}, mxu_accumulate_o{"mxu_accumulate_o"};
+      mxu_switch_o{"mxu_switch_o"}, mxu_last_o{"mxu_last_o"}, mxu_accumulate_o{"mxu_accumulate_o"},
+      mxu_chain_o{"mxu_chain_o"};
   sc_core::sc_vector<sc_core::sc_out<uint32_t>> mxu_acc_addr_o{"mxu_acc_addr_o"};
   sc_core::sc_out<bool> act_start_o;
   sc_core::sc_out<uint32_t> act_acc_addr_o, act_ub_addr_o, act_n_o, act_function_o, act_pool_o,
@@ -63,7 +68,10 @@ class controller : public sc_core::sc_module {
   struct Decode {
     uint32_t op, flags, imm, fa, fb, fc;
     bool legal, can_issue, run, issue, held, id_ready, if_ready, is_mmc, inject, switch_w;
+    bool chain;          // mmc: flag bit 2 (its rows are MXU d - 1's)
+    uint32_t fan;        // mmc: flags [5:3], its followers
     uint32_t mxu_start;  // bit m: an mmc starts on MXU m (is_mmc and d == m)
+    uint32_t in_fan;     // bit m: MXU m is d + j, j = 0..fan (the RTL's mxu_in_fan)
   };
   Decode decode() const;
   void seq();
@@ -87,9 +95,10 @@ class controller : public sc_core::sc_module {
   // gen_mxu[m]: MXU m's input sequencer and incomplete-mmc counter
   struct MxuSeq {
     uint32_t mx_left_q = 0, mx_ub_q = 0, mx_acc_q = 0;
-    bool mx_accumulate_q = false;
+    bool mx_accumulate_q = false, mx_chain_q = false;
     uint32_t mxu_pend_q = 0;  // 16-bit counter
-    bool mxu_valid_q = false, mxu_switch_q = false, mxu_last_q = false, mxu_accumulate_q = false;
+    bool mxu_valid_q = false, mxu_switch_q = false, mxu_last_q = false, mxu_accumulate_q = false,
+         mxu_chain_q = false;
     uint32_t mxu_acc_addr_q = 0;
   };
   std::vector<MxuSeq> mx_;

@@ -99,6 +99,8 @@ void dma::comb() {
   const bool host_start = host_start_i.read();
   host_busy_o.write(h_active_q_ && !hl_done_i.read());
   const uint32_t rd_ub = host_start ? (host_ub_addr_i.read() & ub_mask) : rd_ub_q_;
+  const uint32_t rd_left = host_start ? host_n_i.read() : rd_left_q_;
+  const bool rd_on = (host_start ? host_write_i.read() : true) && rd_left != 0;
   hl_req_valid_o.write(host_start);
   hl_req_write_o.write(host_write_i.read());
   hl_req_addr_o.write(host_addr_i.read());
@@ -106,6 +108,7 @@ void dma::comb() {
   hl_wr_valid_o.write(wr_beat_q_);
   hl_wr_data_o.write(ub_rdata_i.read());
   const bool rd_valid = hl_rd_valid_i.read();
+  ub_re_o.write(rd_on);  // a whm reads UB[b + i] in cycle t + i, i < n
   ub_we_o.write(rd_valid);
   ub_addr_o.write(rd_valid ? wb_ub_q_ : rd_ub);
   ub_wdata_o.write(hl_rd_data_i.read());
@@ -135,6 +138,7 @@ void dma::trace(Vcd& v, const std::string& s) {
   v.add_u64(s, "h_active_q", 1, [this] { return h_active_q_; });
   v.add_u64(s, "rd_left_q", 32, [this] { return rd_left_q_; });
   v.add_u64(s, "wr_beat_q", 1, [this] { return wr_beat_q_; });
+  v.add_u64(s, "ub_re_o", 1, [this] { return ub_re_o.read(); });
   v.add_u64(s, "ub_we_o", 1, [this] { return ub_we_o.read(); });
   v.add_u64(s, "ub_addr_o", ub_bits_, [this] { return ub_addr_o.read(); });
   v.add_u64(s, "w_free_o", 1, [this] { return w_free_o.read(); });

@@ -20,6 +20,7 @@ class dma : public sc_core::sc_module {
   sc_core::sc_in<bool> host_start_i, host_write_i;
   sc_core::sc_in<uint32_t> host_addr_i, host_ub_addr_i, host_n_i;
   sc_core::sc_out<bool> host_busy_o;
+  sc_core::sc_out<bool> ub_re_o;  // a whm reads UB[ub_addr_o] (rtl/dma.v)
   sc_core::sc_out<bool> ub_we_o;
   sc_core::sc_out<uint32_t> ub_addr_o;
   sc_core::sc_out<Bits> ub_wdata_o;

@@ -34,8 +34,8 @@ class systolic_array : public sc_core::sc_module {
   sc_core::sc_in<bool> clk_i, rst_ni;
   sc_core::sc_in<bool> valid_i, switch_i;
   sc_core::sc_in<uint32_t> tag_i;
-  // act_i: lanes [0, Rows) of the UB read bus (tpu_top binds mxu_rdata, VecBytes wide, and the
-  // RTL slices mxu_rdata[Rows*8-1:0]; the unused lanes are ignored here).
+  // act_i: the Rows lanes of the array's input row (tpu_top binds mxu_act[m]: the UB's read data
+  // for MXU m, or MXU m - 1's row for a chain mmc; lanes past Rows, if any, are ignored here).
   sc_core::sc_in<Bits> act_i;
   sc_core::sc_out<bool> valid_o;
   sc_core::sc_out<uint32_t> tag_o;

@@ -8,6 +8,10 @@
 // flatter). The RTL's internal
 // buses with one field per MXU are signal vectors here (element m = field m), bound to the port
 // vectors of the units; the boundary's per-MXU observation ports are packed as the RTL's.
+// Chained inputs (rtl/tpu_top.v): MXU m >= 1's register chain_q[m] (the RTL's
+// gen_mxu[m].gen_chain.chain_q) is loaded every cycle with the row array m - 1 is fed
+// (mxu_act[m - 1], glue_chain), and array m is fed chain_q[m] while mxu_chain[m], else the UB's
+// read data for MXU m (glue_act).
 //
 // The template argument picks the C++ types of the buses wider than 32 bits: VerilatorPorts<>
 // gives exactly the types of Verilator's SystemC output for one preset (so the lockstep bench
@@ -17,6 +21,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <stdexcept>
@@ -101,6 +106,8 @@ class tpu_top : public sc_core::sc_module {
 
  private:
   void glue_in();
+  void glue_chain();
+  void glue_act();
   void glue_tag();
   void glue_obs_dma();
   void glue_obs_act();
@@ -134,6 +141,7 @@ class tpu_top : public sc_core::sc_module {
   BoolVec mmc_done{"mmc_done"};
   sc_core::sc_signal<bool> act_busy{"act_busy"};
   U32Vec mxu_ub_addr{"mxu_ub_addr"};
+  BoolVec mxu_ub_re{"mxu_ub_re"}, mxu_chain{"mxu_chain"};
   BoolVec mxu_valid{"mxu_valid"}, mxu_switch{"mxu_switch"}, mxu_last{"mxu_last"},
       mxu_accumulate{"mxu_accumulate"};
   U32Vec mxu_acc_addr{"mxu_acc_addr"};
@@ -146,7 +154,9 @@ class tpu_top : public sc_core::sc_module {
       act_pool_recip{"act_pool_recip"};
   // datapath
   BitsVec mxu_rdata{"mxu_rdata"};
-  sc_core::sc_signal<bool> dma_ub_we{"dma_ub_we"};
+  BitsVec mxu_act{"mxu_act"};  // the row array m is fed (Rows bytes)
+  BitsVec chain_q{"chain_q"};  // element m >= 1: gen_mxu[m].gen_chain.chain_q (element 0 unused)
+  sc_core::sc_signal<bool> dma_ub_re{"dma_ub_re"}, dma_ub_we{"dma_ub_we"};
   sc_core::sc_signal<uint32_t> dma_ub_addr{"dma_ub_addr"};
   sc_core::sc_signal<Bits> dma_ub_wdata{"dma_ub_wdata"}, dma_ub_rdata{"dma_ub_rdata"};
   sc_core::sc_signal<bool> act_ub_we{"act_ub_we"};
@@ -185,6 +195,7 @@ class tpu_top : public sc_core::sc_module {
   std::unique_ptr<accumulators> u_accumulators;
   std::unique_ptr<activation_unit> u_activation_unit;
   Bits tmp_;
+  Bits act_row_;                     // glue_act's buffer where Rows < VecBytes
   std::vector<uint32_t> obs_words_;  // glue_obs_psum's packing buffer
   bool obs_psum_zero_ = false;       // obs_psum_o holds zeros
 };
@@ -208,14 +219,16 @@ tpu_top<P>::tpu_top(sc_core::sc_module_name name, const TpuTopParams& prm)
   const uint32_t tag_bits = acc_addr_bits_ + 2;  // {last, accumulate, address}
   const uint32_t lanes = prm.ShiftPorts * prm.Cols;
   tmp_ = Bits(prm.Cols * 32 > vec_bytes_ * 8 ? prm.Cols * 32 : vec_bytes_ * 8);
-  for (BoolVec* v : {&shadow_full, &tile_arrived, &switch_w, &mmc_done, &mxu_valid, &mxu_switch,
-                     &mxu_last, &mxu_accumulate, &fifo_slot_free, &fifo_alloc, &fifo_wr_en,
-                     &fifo_arrive, &psum_valid, &acc_wr_accumulate, &acc_wr_last})
+  for (BoolVec* v :
+       {&shadow_full, &tile_arrived, &switch_w, &mmc_done, &mxu_ub_re, &mxu_chain, &mxu_valid,
+        &mxu_switch, &mxu_last, &mxu_accumulate, &fifo_slot_free, &fifo_alloc, &fifo_wr_en,
+        &fifo_arrive, &psum_valid, &acc_wr_accumulate, &acc_wr_last})
     v->init(M);
   for (U32Vec* v :
        {&mxu_ub_addr, &mxu_acc_addr, &fifo_alloc_slot, &psum_tag, &mxu_tag, &acc_wr_addr})
     v->init(M);
-  for (BitsVec* v : {&mxu_rdata, &weight_valid, &weight_sel, &weight, &psum}) v->init(M);
+  for (BitsVec* v : {&mxu_rdata, &mxu_act, &chain_q, &weight_valid, &weight_sel, &weight, &psum})
+    v->init(M);
   // buses start with their widths (as the RTL's zero-initialized nets)
   for (auto* s : {&dma_ub_wdata, &dma_ub_rdata, &act_ub_wdata, &bd_host_wdata, &bd_host_rdata,
                   &hl_rd_data, &hl_wr_data})
@@ -223,12 +236,15 @@ tpu_top<P>::tpu_top(sc_core::sc_module_name name, const TpuTopParams& prm)
   for (auto* s : {&fifo_wr_data, &bd_wmem_wdata, &wl_rd_data}) s->write(Bits(prm.Cols * 8));
   for (uint32_t m = 0; m < M; ++m) {
     mxu_rdata[m].write(Bits(vec_bytes_ * 8));
+    mxu_act[m].write(Bits(prm.Rows * 8));
+    chain_q[m].write(Bits(prm.Rows * 8));
     weight_valid[m].write(Bits(lanes));
     weight_sel[m].write(Bits(lanes * 32));
     weight[m].write(Bits(lanes * 8));
     psum[m].write(Bits(prm.Cols * 32));
   }
   acc_rd_data.write(Bits(prm.Cols * 32));
+  act_row_ = Bits(prm.Rows * 8);
   obs_words_.assign(size_t(M) * prm.Cols + M, 0u);
 
   u_controller =
@@ -257,10 +273,12 @@ tpu_top<P>::tpu_top(sc_core::sc_module_name name, const TpuTopParams& prm)
   c.w_mxu_o(w_mxu);
   c.switch_o(switch_w);
   c.mxu_ub_addr_o(mxu_ub_addr);
+  c.mxu_ub_re_o(mxu_ub_re);
   c.mxu_valid_o(mxu_valid);
   c.mxu_switch_o(mxu_switch);
   c.mxu_last_o(mxu_last);
   c.mxu_accumulate_o(mxu_accumulate);
+  c.mxu_chain_o(mxu_chain);
   c.mxu_acc_addr_o(mxu_acc_addr);
   c.act_start_o(act_start);
   c.act_acc_addr_o(act_acc_addr);
@@ -303,6 +321,7 @@ tpu_top<P>::tpu_top(sc_core::sc_module_name name, const TpuTopParams& prm)
   d.host_ub_addr_i(host_ub_addr);
   d.host_n_i(host_n);
   d.host_busy_o(host_busy);
+  d.ub_re_o(dma_ub_re);
   d.ub_we_o(dma_ub_we);
   d.ub_addr_o(dma_ub_addr);
   d.ub_wdata_o(dma_ub_wdata);
@@ -406,7 +425,7 @@ tpu_top<P>::tpu_top(sc_core::sc_module_name name, const TpuTopParams& prm)
           a.valid_i(mxu_valid[m]);
           a.switch_i(mxu_switch[m]);
           a.tag_i(mxu_tag[m]);
-          a.act_i(mxu_rdata[m]);
+          a.act_i(mxu_act[m]);
           a.valid_o(psum_valid[m]);
           a.tag_o(psum_tag[m]);
           a.psum_o(psum[m]);
@@ -420,8 +439,10 @@ tpu_top<P>::tpu_top(sc_core::sc_module_name name, const TpuTopParams& prm)
       std::make_unique<unified_buffer>("u_unified_buffer", prm.UbVectors, vec_bytes_, M);
   unified_buffer& u = *u_unified_buffer;
   u.clk_i(clk_i);
+  u.mxu_re_i(mxu_ub_re);
   u.mxu_addr_i(mxu_ub_addr);
   u.mxu_rdata_o(mxu_rdata);
+  u.dma_re_i(dma_ub_re);
   u.dma_we_i(dma_ub_we);
   u.dma_addr_i(dma_ub_addr);
   u.dma_wdata_i(dma_ub_wdata);
@@ -475,6 +496,13 @@ tpu_top<P>::tpu_top(sc_core::sc_module_name name, const TpuTopParams& prm)
 
   SC_METHOD(glue_in);
   sensitive << bd_host_wdata_i << bd_wmem_wdata_i;
+  if (M > 1) {
+    SC_METHOD(glue_chain);
+    sensitive << clk_i.pos();
+    dont_initialize();
+  }
+  SC_METHOD(glue_act);
+  for (uint32_t m = 0; m < M; ++m) sensitive << mxu_rdata[m] << mxu_chain[m] << chain_q[m];
   SC_METHOD(glue_tag);
   for (uint32_t m = 0; m < M; ++m)
     sensitive << mxu_last[m] << mxu_accumulate[m] << mxu_acc_addr[m] << psum_tag[m];
@@ -496,6 +524,28 @@ void tpu_top<P>::glue_in() {
   bd_host_wdata.write(v);
   PortCodec<ColBytes>::to_words(bd_wmem_wdata_i.read(), r.u32(), r.words());
   bd_wmem_wdata.write(r);
+}
+
+template <class P>
+void tpu_top<P>::glue_chain() {
+  // chain_q[m] <= the row array m - 1 is fed (its value before this edge)
+  for (uint32_t m = 1; m < prm_.Mxus; ++m) chain_q[m].write(mxu_act[m - 1].read());
+}
+
+template <class P>
+void tpu_top<P>::glue_act() {
+  // array m's input row: chain_q[m] for a chain mmc's row, else lanes [0, Rows) of the UB's read
+  // data for MXU m (mxu_chain[0] is never set: the decoder checks a chain mmc's d >= 1)
+  for (uint32_t m = 0; m < prm_.Mxus; ++m) {
+    if (m > 0 && mxu_chain[m].read()) {
+      mxu_act[m].write(chain_q[m].read());
+    } else if (prm_.Rows == vec_bytes_) {
+      mxu_act[m].write(mxu_rdata[m].read());
+    } else {
+      std::memcpy(act_row_.bytes(), mxu_rdata[m].read().bytes(), prm_.Rows);
+      mxu_act[m].write(act_row_);
+    }
+  }
 }
 
 template <class P>
@@ -599,6 +649,9 @@ void tpu_top<P>::trace(Vcd& v) {
   v.add_u64(s, "rw_done", 1, [this] { return rw_done.read(); });
   v.add_u64(s, "shadow_full", M, bits(&shadow_full));
   v.add_u64(s, "tile_arrived", M, bits(&tile_arrived));
+  v.add_u64(s, "mxu_ub_re", M, bits(&mxu_ub_re));
+  v.add_u64(s, "mxu_chain", M, bits(&mxu_chain));
+  v.add_u64(s, "dma_ub_re", 1, [this] { return dma_ub_re.read(); });
   v.add_u64(s, "mmc_done", M, bits(&mmc_done));
   v.add_u64(s, "act_busy", 1, [this] { return act_busy.read(); });
   v.add_u64(s, "psum_valid", M, bits(&psum_valid));

@@ -1,6 +1,10 @@
-// unified_buffer: SystemC twin of rtl/unified_buffer.v (UbVectors x VecBytes, a registered read
-// port per MXU (element m of mxu_addr_i / mxu_rdata_o: the RTL's field m), a DMA port (write,
-// or a registered read), an activation write port). Every output is a register, written by seq().
+// unified_buffer: SystemC twin of rtl/unified_buffer.v (UbVectors x VecBytes in 2 x Mxus banks of
+// ub_bank_vectors vectors, each a 1R1W memory with a registered, read-first read; readers: MXU m
+// (element m of mxu_re_i / mxu_addr_i / mxu_rdata_o: the RTL's field m) and the DMA (dma_re_i),
+// each given the read register of the bank it addressed in the previous cycle; writers: the DMA
+// and the activation unit). Two units on one bank port in one cycle (the RTL's assertions) throw
+// std::logic_error naming the bank and the units: validated programs never do it. Every output
+// is a register, written by seq().
 #pragma once
 
 #include <cstdint>
@@ -16,8 +20,10 @@ namespace tpusim::sc {
 class unified_buffer : public sc_core::sc_module {
  public:
   sc_core::sc_in<bool> clk_i;
+  sc_core::sc_vector<sc_core::sc_in<bool>> mxu_re_i{"mxu_re_i"};
   sc_core::sc_vector<sc_core::sc_in<uint32_t>> mxu_addr_i{"mxu_addr_i"};
   sc_core::sc_vector<sc_core::sc_out<Bits>> mxu_rdata_o{"mxu_rdata_o"};
+  sc_core::sc_in<bool> dma_re_i;
   sc_core::sc_in<bool> dma_we_i;
   sc_core::sc_in<uint32_t> dma_addr_i;
   sc_core::sc_in<Bits> dma_wdata_i;
@@ -34,16 +40,26 @@ class unified_buffer : public sc_core::sc_module {
 
  private:
   void seq();
+  // the bank of vector a (< UbVectors; the last bank for an address past the UB, which only a
+  // reader that reads nothing presents)
+  uint32_t bank_of(uint32_t a) const { return a < UbVectors ? a / BankVecs : UbBanks - 1; }
   const uint32_t UbVectors, VecBytes, Mxus;
+  const uint32_t BankVecs, UbBanks;  // the RTL's localparams
+  // the banks back to back: bank b's row r is vector b * BankVecs + r, as its address
   std::vector<uint8_t> mem_;
-  // per MXU read port: the register, and what skips reloading it with the same value
-  struct ReadPort {
-    Bits rdata_q;
-    uint32_t last_addr = ~0u;
-    bool row_written = true;
+  // bank b's read register (u_ram.rdata_o), VecBytes each, and the reader that loaded it at
+  // this edge (kNoReader: none)
+  static constexpr uint32_t kNoReader = ~0u;
+  std::vector<uint8_t> bank_rdata_q_;
+  std::vector<uint32_t> bank_reader_;
+  // reader k (MXU k; the DMA at k = Mxus): the bank it addressed in the previous cycle
+  // (rd_bank_q), its data (that bank's read register) and whether its port must be rewritten
+  struct Reader {
+    uint32_t rd_bank_q = 0;
+    Bits rdata;
+    bool dirty = true;
   };
-  std::vector<ReadPort> rd_;
-  Bits dma_rdata_q_;
+  std::vector<Reader> rd_;
 };
 
 }  // namespace tpusim::sc
