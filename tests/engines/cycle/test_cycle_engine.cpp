@@ -13,11 +13,13 @@
 #include "sim/compiler/workload.h"
 #include "sim/engines/cycle/accumulators.h"
 #include "sim/engines/cycle/cycle_engine.h"
+#include "sim/engines/cycle/unified_buffer.h"
 #include "sim/engines/fast/fast_engine.h"
 #include "sim/engines/functional/functional.h"
 #include "sim/isa/program_gen.h"
 #include "sim/isa/timing.h"
 #include "tests/engines/programs.h"
+#include "tests/engines/rtl/chain_programs.h"
 
 namespace tpusim {
 namespace {
@@ -198,8 +200,9 @@ TEST_CASE("cycle engine equals fast engine: 300-program campaign") {
 }
 
 // Issue 21: several MXUs (tiny-4-x2, tiny-8-x4 with two shift ports, small-16-x2): directed
-// programs that use every MXU at once and stream tiles through the shift ports, and random
-// programs whose rw and mmc spread over every MXU.
+// programs that use every MXU at once (a source on MXU 0 and a chain mmc on every other MXU,
+// two K tiles) and stream tiles through the shift ports, and random programs whose rw and mmc
+// spread over every MXU.
 TEST_CASE("cycle engine equals fast engine: several MXUs and shift ports") {
   uint64_t programs = 0, mmcs_off_mxu0 = 0;
   for (const char* arch : {"tiny-4-x2", "tiny-8-x4", "small-16-x2"}) {
@@ -207,8 +210,8 @@ TEST_CASE("cycle engine equals fast engine: several MXUs and shift ports") {
     REQUIRE(cfg.mxus > 1);
     const uint32_t R = cfg.array.rows;
     {
-      INFO(arch << " multi-MXU program");
-      check_equal(cfg, rtl_test::multi_mxu_program(cfg, R + 3, 5));
+      INFO(arch << " every MXU at once");
+      check_equal(cfg, rtl_test::chain_program(cfg, 0, R + 3, 5).prog);
     }
     for (uint32_t b : {1u, 2u, R}) {
       INFO(arch << " shift stream b=" << b);
@@ -228,6 +231,41 @@ TEST_CASE("cycle engine equals fast engine: several MXUs and shift ports") {
   }
   CHECK(programs == 24);
   CHECK(mmcs_off_mxu0 > 0);  // the generator used MXUs other than 0
+}
+
+// Chained inputs (sim/isa/ISA.md): follower j issues j cycles after its source and computes with
+// the source's rows; a source waits for follower j's input to be free at t + j and for every
+// follower's shadow, and counts weight_stall until the last of their tiles has arrived
+// (tests/engines/rtl/chain_programs.h; test_rtl.cpp checks the same programs' cycles against the
+// timing functions).
+TEST_CASE("cycle engine equals fast engine: chained inputs") {
+  for (const char* arch : {"tiny-4-x2", "tiny-8-x4", "small-16-x2"}) {
+    const TpuConfig cfg = load_config(arch);
+    const uint32_t M = cfg.mxus;
+    std::vector<rtl_test::ChainProgram> cases;
+    for (uint32_t src = 0; src + 1 < M; ++src)
+      cases.push_back(rtl_test::chain_program(cfg, src, cfg.array.rows + 3, 61 + src));
+    for (uint32_t extra : {0u, 1u})
+      cases.push_back(rtl_test::follower_busy_program(cfg, M + 6 + extra, 3));
+    cases.push_back(rtl_test::follower_shadow_program(cfg, 4));
+    for (const rtl_test::ChainProgram& c : cases) {
+      INFO(arch << " " << c.prog.name << " fan " << c.fan);
+      check_equal(cfg, c.prog);
+      const EngineResult r = run_cycle(cfg, c.prog);
+      for (size_t s : c.sources)
+        for (uint32_t j = 1; j <= c.fan; ++j)
+          CHECK(r.timeline[s + j].issue == r.timeline[s].issue + j);
+      if (c.prog.name == "follower-busy") {  // the source waited for MXU M - 1's input
+        const Instruction& busy = c.prog.code[c.sources[0] - 1];
+        CHECK(r.timeline[c.sources[0]].issue ==
+              r.timeline[c.sources[0] - 1].issue + busy.c - c.fan);
+      }
+      if (c.prog.name == "follower-shadow") {  // held for MXU M - 1's tile: stall, then shift
+        CHECK(r.counts.weight_shift_cycles == timing::weight_shift_to_switch_cycles(cfg));
+        CHECK(r.counts.weight_stall_cycles > timing::weight_tile_transfer_cycles(cfg));
+      }
+    }
+  }
 }
 
 // Issue 6's workload campaign (hidden: run by scripts/agreement_campaign.sh, not by CTest): every
@@ -425,6 +463,84 @@ TEST_CASE("twin accumulators: one bank written by two MXUs in one cycle stops th
   };
   CHECK(run(64) == std::vector<uint32_t>{4, 11});  // banks 0 and 1
   CHECK_THROWS_WITH(run(1), Catch::Contains("bank 0 written by MXUs 0 and 1"));
+  sc::new_sc_context();  // leave no broken simulation to the next test
+}
+
+// The twin's UB banks (sim/engines/cycle/unified_buffer.h) on their own: two units reading one
+// bank, or the DMA and the activation unit writing one, in one cycle stop the simulation, as the
+// RTL's assertions do; units on different banks, or a reader whose read enable is low, do not.
+// Validated programs never do the first (the race rule's bank clause, sim/isa/ISA.md "UB banks"),
+// so no engine test reaches it.
+TEST_CASE(
+    "twin unified buffer: one bank read or written by two units in one cycle stops the "
+    "simulation") {
+  struct Reads {
+    uint32_t mxu1 = 20;  // the vector MXU 1 reads (MXU 0 reads vector 3)
+    bool mxu1_re = true;
+    uint32_t dma = 40;  // the vector the DMA reads
+    uint32_t act = 20;  // the vector the activation unit writes (the DMA writes vector 3)
+  };
+  auto run = [](const Reads& x) {
+    sc::new_sc_context();
+    sc_core::sc_clock clk("clk", 1, sc_core::SC_NS);
+    sc_core::sc_signal<bool> dma_re("dma_re"), dma_we("dma_we"), act_we("act_we");
+    sc_core::sc_signal<uint32_t> dma_addr("dma_addr"), act_addr("act_addr");
+    sc_core::sc_signal<sc::Bits> dma_wdata("dma_wdata"), dma_rdata("dma_rdata"),
+        act_wdata("act_wdata");
+    sc_core::sc_vector<sc_core::sc_signal<bool>> re("re", 2);
+    sc_core::sc_vector<sc_core::sc_signal<uint32_t>> addr("addr", 2);
+    sc_core::sc_vector<sc_core::sc_signal<sc::Bits>> rdata("rdata", 2);
+    sc::unified_buffer u("u_unified_buffer", 64, 4, 2);  // 4 banks of 16 vectors
+    u.clk_i(clk);
+    u.mxu_re_i(re);
+    u.mxu_addr_i(addr);
+    u.mxu_rdata_o(rdata);
+    u.dma_re_i(dma_re);
+    u.dma_we_i(dma_we);
+    u.dma_addr_i(dma_addr);
+    u.dma_wdata_i(dma_wdata);
+    u.dma_rdata_o(dma_rdata);
+    u.act_we_i(act_we);
+    u.act_addr_i(act_addr);
+    u.act_wdata_i(act_wdata);
+    auto word = [](uint32_t v) {
+      sc::Bits b(32);
+      b.u32()[0] = v;
+      return b;
+    };
+    // edge 1: the DMA writes vector 3, the activation unit vector x.act
+    dma_we.write(true);
+    dma_addr.write(3);
+    dma_wdata.write(word(0x11223344));
+    act_we.write(true);
+    act_addr.write(x.act);
+    act_wdata.write(word(0x55667788));
+    sc_core::sc_start(1, sc_core::SC_NS);
+    // edge 2: MXU 0 reads vector 3, MXU 1 vector x.mxu1, the DMA vector x.dma
+    dma_we.write(false);
+    act_we.write(false);
+    re[0].write(true);
+    addr[0].write(3);
+    re[1].write(x.mxu1_re);
+    addr[1].write(x.mxu1);
+    dma_re.write(true);
+    dma_addr.write(x.dma);
+    sc_core::sc_start(1, sc_core::SC_NS);
+    for (uint32_t m = 0; m < 2; ++m) re[m].write(false);
+    dma_re.write(false);
+    sc_core::sc_start(1, sc_core::SC_NS);  // the read registers
+    return std::vector<uint32_t>{rdata[0].read().u32()[0], rdata[1].read().u32()[0],
+                                 dma_rdata.read().u32()[0]};
+  };
+  // banks 0, 1 and 2 read; banks 0 and 1 written
+  CHECK(run(Reads{}) == std::vector<uint32_t>{0x11223344, 0x55667788, 0});
+  // MXU 1 addresses bank 0 with its read enable low: it reads nothing (its data is bank 0's
+  // register, loaded by MXU 0)
+  CHECK(run(Reads{5, false}) == std::vector<uint32_t>{0x11223344, 0x11223344, 0});
+  CHECK_THROWS_WITH(run(Reads{5}), Catch::Contains("bank 0 read by MXUs 0 and 1"));
+  CHECK_THROWS_WITH(run(Reads{20, true, 31}), Catch::Contains("bank 1 read by MXU 1 and the DMA"));
+  CHECK_THROWS_WITH(run(Reads{20, true, 40, 4}),
+                    Catch::Contains("bank 0 written by the DMA and the activation unit"));
   sc::new_sc_context();  // leave no broken simulation to the next test
 }
 

@@ -17,6 +17,7 @@
 #include "sim/isa/timing.h"
 #include "sim/isa/tpu_top_params.h"
 #include "tests/engines/programs.h"
+#include "tests/engines/rtl/chain_programs.h"
 #include "tests/engines/rtl/rtl_harness.h"
 
 namespace tpusim::rtl_test {
@@ -434,10 +435,18 @@ TEST_CASE("directed: prefetched tiles shift on ports k mod P, one Rows-cycle por
   check_values(p, r);
 }
 
-TEST_CASE("directed: the decoder rejects rw and mmc naming an MXU the chip does not have") {
+TEST_CASE("directed: the decoder rejects an MXU the chip does not have and malformed chains") {
   const uint16_t d = uint16_t(cfg().mxus);
-  for (const Instruction& bad : {make_instruction(Opcode::kReadWeights, 0, 0, 1, 0, d),
-                                 make_instruction(Opcode::kMatmul, 0, 0, 1, 0, d)}) {
+  // and malformed chains (sim/isa/ISA.md, the `mmc` row): a fan past the last MXU, a chain mmc
+  // on MXU 0, a chain mmc with a fan of its own (on MXU 1 where fan 1 stays on the chip), the
+  // reserved flag bits 7:6
+  for (const Instruction& bad :
+       {make_instruction(Opcode::kReadWeights, 0, 0, 1, 0, d),
+        make_instruction(Opcode::kMatmul, 0, 0, 1, 0, d),
+        make_instruction(Opcode::kMatmul, 0, 0, 1, fan_flags(1), uint16_t(d - 1)),
+        make_instruction(Opcode::kMatmul, 0, 0, 1, kFlagChain, 0),
+        make_instruction(Opcode::kMatmul, 0, 0, 1, kFlagChain | fan_flags(1), 1),
+        make_instruction(Opcode::kMatmul, 0, 0, 1, 0x40, 0)}) {
     const RtlResult ok = Harness(cfg()).run(
         program({make_instruction(Opcode::kMatmul, 0, 0, 1, 0, uint16_t(d - 1))}));
     CHECK_FALSE(ok.error);
@@ -462,10 +471,14 @@ TEST_CASE("directed: MXUs run their mmcs side by side and write one accumulator 
   REQUIRE(t::host_transfer_cycles(cfg(), uint64_t(B) * cfg().vector_bytes()) >
           t::weight_shift_to_switch_cycles(cfg()));
   const size_t first_mmc = code.size();
-  // every MXU reads the same UB rows, writes rows of its own accumulator bank
+  // every MXU computes with the same UB rows, writes rows of its own accumulator bank: MXU 0
+  // reads them (a source with fan M - 1), MXU m takes them down the chain (sim/isa/ISA.md,
+  // "Chained inputs"; two MXUs may not both read one UB bank unordered)
   const uint32_t bank = uint32_t(acc_bank_rows(cfg().accumulator_entries, M));
   for (uint32_t m = 0; m < M; ++m)
-    code.push_back(make_instruction(Opcode::kMatmul, 0, m * bank, B, kFlagSwitch, uint16_t(m)));
+    code.push_back(make_instruction(Opcode::kMatmul, 0, m * bank, B,
+                                    kFlagSwitch | (m == 0 ? fan_flags(M - 1) : kFlagChain),
+                                    uint16_t(m)));
   const size_t sync_pending = code.size();
   code.push_back(make_instruction(Opcode::kSync, 0, 0, 0, kUnitMxu, 1));
   const size_t sync_all = code.size();
@@ -482,7 +495,7 @@ TEST_CASE("directed: MXUs run their mmcs side by side and write one accumulator 
   const uint64_t t = r.issue_cycle[first_mmc];
   for (uint32_t m = 1; m < M; ++m) {
     INFO("MXU " << m);
-    CHECK(r.issue_cycle[first_mmc + m] == t + m);  // its own input sequencer: no wait
+    CHECK(r.issue_cycle[first_mmc + m] == t + m);  // follower m: the cycle after its predecessor
   }
   // each MXU has one incomplete mmc: pending=1 holds on none; pending=0 waits for the last
   CHECK(r.issue_cycle[sync_pending] == t + M);
@@ -498,14 +511,16 @@ TEST_CASE("directed: MXUs run their mmcs side by side and write one accumulator 
 
 TEST_CASE("directed: an mmc waits for its own MXU's input and shadow only") {
   // mmc B=5 on MXU 0, then mmc B=3 on MXU 0 (waits for MXU 0's input) or on MXU 1 (issues at
-  // once); an `mmc switch` on MXU 1 waits for MXU 1's tile while MXU 0 has one.
+  // once); an `mmc switch` on MXU 1 waits for MXU 1's tile while MXU 0 has one. (MXU 1 reads UB
+  // bank 1, MXU 0 bank 0: the race rule's bank clause.)
   const Program same = program({make_instruction(Opcode::kMatmul, 0, 0, 5, 0, 0),
                                 make_instruction(Opcode::kMatmul, 5, 5, 3, 0, 0),
                                 make_instruction(Opcode::kSync, 0, 0, 0, kUnitMxu)});
   // (MXU 1's rows in its own accumulator bank: the race rule's bank clause)
   const uint32_t bank = uint32_t(acc_bank_rows(cfg().accumulator_entries, cfg().mxus));
+  const uint32_t ub_bank = uint32_t(ub_bank_vectors(cfg().ub_vectors(), cfg().mxus));
   const Program other = program({make_instruction(Opcode::kMatmul, 0, 0, 5, 0, 0),
-                                 make_instruction(Opcode::kMatmul, 5, bank, 3, 0, 1),
+                                 make_instruction(Opcode::kMatmul, ub_bank, bank, 3, 0, 1),
                                  make_instruction(Opcode::kSync, 0, 0, 0, kUnitMxu)});
   const RtlResult rs = Harness(cfg()).run(same), ro = Harness(cfg()).run(other);
   CHECK(rs.issue_cycle[1] == rs.issue_cycle[0] + 5);
@@ -519,7 +534,7 @@ TEST_CASE("directed: an mmc waits for its own MXU's input and shadow only") {
   // tile 0 to MXU 0, tile 1 to MXU 1 (requested Tx later): each switch waits for its own tile
   const Program w = program({make_instruction(Opcode::kReadWeights, 0, 0, 1, 0, 0),
                              make_instruction(Opcode::kReadWeights, 1, 0, 1, 0, 1),
-                             make_instruction(Opcode::kMatmul, 0, bank, 1, kFlagSwitch, 1),
+                             make_instruction(Opcode::kMatmul, ub_bank, bank, 1, kFlagSwitch, 1),
                              make_instruction(Opcode::kMatmul, 0, 0, 1, kFlagSwitch, 0)});
   const RtlResult rw = Harness(cfg()).run(w, true);
   const uint64_t a1 = t0 + 2 * Tx + Lw;
@@ -528,6 +543,81 @@ TEST_CASE("directed: an mmc waits for its own MXU's input and shadow only") {
   CHECK(delta(rw, a1, &Counters::weight_shift) == 1);
   CHECK(rw.issue_cycle[3] == rw.issue_cycle[2] + 1);  // MXU 0's tile shifted long ago
   check_timing(w, rw);
+}
+
+TEST_CASE(
+    "directed: a chain of MXUs: follower j issues at t + j and computes with the source's rows") {
+  // Two K tiles through a source and its followers (tests/engines/rtl/chain_programs.h), from
+  // every MXU but the last over the MXUs after it (from MXU 0: every MXU). Each follower's
+  // results equal the functional executor's, which gives it the source's UB rows.
+  const uint32_t M = cfg().mxus, R = cfg().array.rows;
+  for (uint32_t src = 0; src + 1 < M; ++src) {
+    INFO("source on MXU " << src);
+    const ChainProgram c = chain_program(cfg(), src, R + 3, 51 + src);
+    const RtlResult r = Harness(cfg()).run(c.prog);
+    for (size_t s : c.sources)
+      for (uint32_t j = 1; j <= c.fan; ++j) {
+        INFO("source pc " << s << ", follower " << j);
+        CHECK(r.issue_cycle[s + j] == r.issue_cycle[s] + j);
+      }
+    check_values(c.prog, r);
+    check_timing(c.prog, r);
+  }
+}
+
+TEST_CASE("directed: a source waits until follower j's input is free at t + j") {
+  // An mmc of L rows on MXU M - 1 from t1 (its input free at t1 + L), then a source on MXU 0
+  // with fan M - 1: follower M - 1 issues at t + M - 1, so the source issues at
+  // t1 + L - (M - 1) (MXU M - 1's mx_left_q <= M - 1), and follower M - 1 exactly when that
+  // MXU's input frees. L and L + 1: T - 1 and T.
+  const uint32_t M = cfg().mxus, F = M - 1, B = 3;
+  for (uint32_t extra : {0u, 1u}) {
+    const uint32_t L = M + 6 + extra;
+    INFO("L = " << L);
+    const ChainProgram c = follower_busy_program(cfg(), L, B);
+    const size_t s = c.sources.at(0);
+    const RtlResult r = Harness(cfg()).run(c.prog, true);
+    const uint64_t t1 = r.issue_cycle[s - 1], t = t1 + L - F;
+    REQUIRE(t > t1 + 1);  // held: the rule, not the front end, sets the cycle
+    CHECK(r.issue_cycle[s] == t);
+    CHECK(r.issue_cycle[s + F] == t1 + L);
+    for (uint32_t j = 1; j <= F; ++j) CHECK(r.issue_cycle[s + j] == t + j);
+    // every held cycle of the source has MXU M - 1 injecting
+    CHECK(delta(r, t - 1, &Counters::array_active) == 1);
+    CHECK(r.counters.array_active == L + B);  // [t1, t1 + L + B): the last follower ends it
+    check_timing(c.prog, r);
+  }
+}
+
+TEST_CASE(
+    "directed: a source held for a follower's shadow counts weight_stall, then weight_shift") {
+  // One tile per MXU in MXU order: MXU M - 1's arrives last, at a. The source (MXU 0, fan M - 1,
+  // switch) waits for every shadow: it issues at a + weight_shift_to_switch_cycles, its held
+  // cycles are weight_stall up to a although MXU 0's own tile arrived M - 1 tiles earlier, and
+  // weight_shift from a (sim/isa/ISA.md, counter 2).
+  const uint32_t M = cfg().mxus, F = M - 1;
+  const uint64_t Tx = t::weight_tile_transfer_cycles(cfg());
+  const uint64_t Lw = t::weight_memory_latency_cycles(cfg());
+  const uint64_t L = t::weight_shift_to_switch_cycles(cfg()), t0 = t::front_end_cycles();
+  const ChainProgram c = follower_shadow_program(cfg(), 4);
+  const size_t s = c.sources.at(0);
+  const RtlResult r = Harness(cfg()).run(c.prog, true);
+  const uint64_t a0 = t0 + Tx + Lw, a = t0 + M * Tx + Lw;  // r_m = t0 + m Tx
+  REQUIRE(r.issue_cycle[s - 1] == t0 + F * Tx);
+  CHECK(r.issue_cycle[s] == a + L);
+  for (uint32_t j = 1; j <= F; ++j) CHECK(r.issue_cycle[s + j] == a + L + j);
+  // the first cycle that holds the source with MXU 0's tile in, MXU M - 1's not
+  const uint64_t c0 = std::max(a0, r.issue_cycle[s - 1] + 1);
+  REQUIRE(c0 < a);
+  CHECK(delta(r, c0, &Counters::weight_stall) == 1);
+  CHECK(delta(r, a - 1, &Counters::weight_stall) == 1);
+  CHECK(delta(r, a, &Counters::weight_shift) == 1);
+  CHECK(delta(r, a + L - 1, &Counters::weight_shift) == 1);
+  CHECK(delta(r, a + L, &Counters::array_active) == 1);
+  // every cycle in (t0, a) but the issue cycles of rws 1 .. F: an rw or the source held
+  CHECK(r.counters.weight_stall == a - (t0 + 1) - F);
+  CHECK(r.counters.weight_shift == L);
+  check_timing(c.prog, r);
 }
 #endif
 
