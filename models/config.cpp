@@ -22,6 +22,7 @@ constexpr uint64_t kMaxArrayDim = 4096;
 constexpr uint64_t kMaxClockMhz = 10000;
 constexpr uint64_t kMaxUbBytes = uint64_t(1) << 34;  // 16 GiB
 constexpr uint64_t kMaxAccEntries = uint64_t(1) << 24;
+constexpr uint64_t kMaxUbBanks = 4096;
 constexpr uint64_t kMaxFifoTiles = 64;
 constexpr uint64_t kMaxWeightMemory = uint64_t(1) << 44;  // 16 TiB
 constexpr double kMaxBandwidthGbS = 1e5;
@@ -102,6 +103,18 @@ TpuConfig from_yaml(const YAML::Node& doc, const std::string& file) {
                           c.unified_buffer_bytes, c.vector_bytes()));
   if (c.ub_vectors() > 0xFFFFFFFFull)
     root.fail("unified_buffer_bytes", "more vectors than a 32-bit UB address reaches");
+  c.ub_banks = 2 * c.mxus;
+  if (root.has("unified_buffer_bank_bytes")) {
+    const uint64_t bank = root.uint("unified_buffer_bank_bytes", c.vector_bytes(), kMaxUbBytes);
+    const uint64_t banks = (c.unified_buffer_bytes + bank - 1) / bank;
+    if (bank % c.vector_bytes() != 0 || banks > kMaxUbBanks)
+      root.fail("unified_buffer_bank_bytes",
+                fmt::format("{} must be a multiple of the vector width {} bytes and give at most "
+                            "{} banks of the {}-byte UB",
+                            bank, c.vector_bytes(), kMaxUbBanks, c.unified_buffer_bytes));
+    c.ub_banks = uint32_t(banks);
+  }
+  c.ub_banks = uint32_t(std::min<uint64_t>(c.ub_banks, c.ub_vectors()));
 
   YamlMap acc = root.map("accumulators");
   c.accumulator_entries = uint32_t(acc.uint("entries", 2, kMaxAccEntries));
@@ -189,6 +202,7 @@ nlohmann::json arch_json(const TpuConfig& c) {
       {"mxus", c.mxus},
       {"clock_mhz", c.clock_mhz},
       {"unified_buffer_bytes", c.unified_buffer_bytes},
+      {"unified_buffer_banks", c.ub_banks},
       {"accumulators", {{"entries", c.accumulator_entries}}},
       {"weight_fifo",
        {{"tiles", c.weight_fifo_tiles},

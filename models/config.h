@@ -69,6 +69,10 @@ struct TpuConfig {
   uint32_t mxus = 1;  // matrix units on the chip (`mxus`, default 1: TPU v1)
   uint32_t clock_mhz = 0;
   uint64_t unified_buffer_bytes = 0;
+  // Banks of the UB, each ceil(ub_vectors / banks) contiguous vectors of synchronous 1R1W SRAM
+  // (sim/isa/ISA.md, "UB banks"): ceil(unified_buffer_bytes / `unified_buffer_bank_bytes`), or
+  // 2 x mxus where a preset does not say.
+  uint32_t ub_banks = 2;
   uint32_t accumulator_entries = 0;  // rows of `cols` int32 values
   uint32_t weight_fifo_tiles = 0;    // per MXU
   // Weight tiles that may shift into one MXU's shadow registers at once (`weight_fifo.

@@ -34,8 +34,7 @@ namespace tpusim {
 
 class Emitter {
  public:
-  // `banks`: the race rule's banks, isa_bank_rule(cfg) or a study's (sim/isa/races.h)
-  Emitter(Sink& sink, const TpuConfig& cfg, RaceTracker::BankRule banks)
+  Emitter(Sink& sink, const TpuConfig& cfg)
       : sink_(sink),
         mxu_latency_(timing::mxu_latency_cycles(cfg)),
         shift_(timing::weight_shift_cycles(cfg) / timing::weight_shift_ports(cfg)),
@@ -43,7 +42,7 @@ class Emitter {
         fifo_(std::max<uint32_t>(1, cfg.weight_fifo_tiles)),
         cfg_(cfg),
         mxus_(cfg.mxus),
-        races_(banks) {}
+        races_(isa_bank_rule(cfg)) {}
   bool dry = false;
   uint32_t layer = 0;
 
@@ -57,44 +56,105 @@ class Emitter {
     hold(Instruction{Opcode::kWriteHost, 0, 0, u32(host), u32(ub), u32(n)}, kHost, now_,
          timing::host_transfer_cycles(cfg_, n * cfg_.vector_bytes()), Requant{});
   }
-  // On MXU `mxu`; `tile` set: switch in that weight tile (address) first; `key` identifies it
-  // for reuse.
+  // An mmc on MXU `mxu`; `tile` set: switch in that weight tile (address) first; `key`
+  // identifies it for reuse.
+  struct Mmc {
+    uint64_t ub = 0, acc = 0, b = 0;
+    bool accumulate = false;
+    std::optional<uint64_t> tile;
+    uint64_t key = 0;
+    uint32_t mxu = 0;
+  };
   void mmc(uint64_t ub, uint64_t acc, uint64_t b, bool accumulate, std::optional<uint64_t> tile,
            uint64_t key, uint32_t mxu = 0) {
-    if (dry) return;
-    Mxu& u = mxus_.at(mxu);
-    uint8_t flags = accumulate ? kFlagAccumulate : 0;
-    if (tile) {
-      flags |= kFlagSwitch;
-      sink_.weight_tile(*tile, layer, mxu);
-      u.active_key = key;
-    }
-    const Instruction in{Opcode::kMatmul, flags, uint16_t(mxu), u32(ub), u32(acc), u32(b)};
-    release_touching(in);
-    emit(in, layer);
-    // Issue estimate: one MXU (tpu-v1) issues when its input is free, which `now_` is; several
-    // issue one instruction a cycle, each when its own input is free.
-    uint64_t t = mxus_.size() == 1 ? now_ : std::max(issued_ + 1, u.free);
-    if (tile) {
-      // The tile arrives one transfer after the previous one (of any MXU: one weight DMA), once
-      // a slot of its MXU's FIFO is free (the switch `fifo_` tiles back there); the switch
-      // waits for it and for the previous shift (rows / shift ports apart).
-      uint64_t arrive = tile_arrive_ + transfer_;
-      if (u.switches.size() == fifo_) {
-        arrive = std::max(arrive, u.switches.front() + transfer_);
-        u.switches.erase(u.switches.begin());
-      }
-      tile_arrive_ = arrive;
-      t = std::max({t, arrive, u.last_switch + shift_});
-      u.last_switch = t;
-      u.switches.push_back(t);
-    }
-    issued_ = t;
-    u.free = t + b;
-    // The time every matmul emitted so far has been injected: what held acts wait behind.
-    now_ = mxus_.size() == 1 ? t + b : std::max(now_, t + b);
-    pump();
+    mmcs({Mmc{ub, acc, b, accumulate, tile, key, mxu}});
   }
+  // Mmcs on different MXUs, in MXU order, that may issue side by side: each run of consecutive
+  // MXUs with the same UB rows, row count and switch is one source and its chain followers
+  // (sim/isa/ISA.md, "Chained inputs"), so the rows are read from the UB once.
+  void mmcs(const std::vector<Mmc>& g) {
+    if (dry) return;
+    for (size_t i = 0; i < g.size();) {
+      size_t e = i + 1;
+      while (e < g.size() && e - i <= kMaxMmcFan && mxus_.size() > 1 &&
+             g[e].mxu == g[e - 1].mxu + 1 && g[e].ub == g[i].ub && g[e].b == g[i].b &&
+             g[e].tile.has_value() == g[i].tile.has_value())
+        ++e;
+      e = i + chain(&g[i], e - i);
+      i = e;
+    }
+  }
+
+ private:
+  // Emits g[0 .. n) as one chain, or its longest prefix that can be one (nothing may come between
+  // a source and its followers, so one sync before the source must order what every member
+  // conflicts with). Returns the members emitted.
+  size_t chain(const Mmc* g, size_t n) {
+    auto instr = [&](size_t j, size_t fan) {
+      uint8_t flags = g[j].accumulate ? kFlagAccumulate : 0;
+      if (g[j].tile) flags |= kFlagSwitch;
+      if (j > 0) flags |= kFlagChain;
+      if (j == 0) flags |= uint8_t(fan << kMmcFanShift);
+      return Instruction{Opcode::kMatmul, flags,         uint16_t(g[j].mxu),
+                         u32(g[j].ub),    u32(g[j].acc), u32(g[j].b)};
+    };
+    for (size_t j = 0; j < n; ++j) release_touching(instr(j, n - 1));
+    std::optional<Instruction> merged;
+    for (size_t j = 0; j < n; ++j)
+      if (std::optional<Instruction> s = races_.needed_sync(instr(j, n - 1))) {
+        if (!merged) merged = s;
+        merged->flags |= s->flags;
+        merged->d = std::min(merged->d, s->d);
+      }
+    RaceTracker after = races_;
+    if (merged) after.issue(*merged, 0);
+    size_t keep = 0;
+    while (keep < n && !(keep > 0 && after.needed_sync(instr(keep, n - 1))))
+      after.issue(instr(keep++, n - 1), 0);
+    if (keep < n) return chain(g, keep);  // its own sync then orders fewer members
+    if (merged) {
+      sink_.instruction(*merged, layer);
+      races_.issue(*merged, pc_++);
+    }
+    // Issue estimate: one MXU (tpu-v1) issues when its input is free, which `now_` is; with
+    // several, the source issues one cycle after the previous mmc, once member j's input is free
+    // at t + j and every switching member's tile has arrived (its FIFO has a free slot: the
+    // switch `fifo_` tiles back there) and its previous shift is done (rows / shift ports apart).
+    uint64_t t = mxus_.size() == 1 ? now_ : issued_ + 1;
+    for (size_t j = 0; j < n; ++j) {
+      Mxu& u = mxus_.at(g[j].mxu);
+      t = std::max(t, u.free > j ? u.free - j : 0);
+      if (g[j].tile) {
+        sink_.weight_tile(*g[j].tile, layer, g[j].mxu);
+        u.active_key = g[j].key;
+        uint64_t arrive = tile_arrive_ + transfer_;
+        if (u.switches.size() == fifo_) {
+          arrive = std::max(arrive, u.switches.front() + transfer_);
+          u.switches.erase(u.switches.begin());
+        }
+        tile_arrive_ = arrive;
+        t = std::max({t, arrive, u.last_switch + shift_});
+      }
+    }
+    for (size_t j = 0; j < n; ++j) {
+      const Instruction in = instr(j, n - 1);
+      sink_.instruction(in, layer);
+      races_.issue(in, pc_++);
+      Mxu& u = mxus_.at(g[j].mxu);
+      if (g[j].tile) {
+        u.last_switch = t + j;
+        u.switches.push_back(t + j);
+      }
+      u.free = t + j + g[j].b;
+      // The time every matmul emitted so far has been injected: what held acts wait behind.
+      now_ = mxus_.size() == 1 ? u.free : std::max(now_, u.free);
+    }
+    issued_ = t + n - 1;
+    pump();
+    return n;
+  }
+
+ public:
   void act(uint64_t acc, uint64_t ub, uint64_t n, ActFunction f, PoolKind pool, uint32_t log2p,
            const Requant& rq) {
     if (dry) return;

@@ -217,12 +217,7 @@ void Lowerer::gemm(const Tensor& out, const std::vector<Term>& terms, ActFunctio
   const uint64_t blk = balanced_block(rows, std::min(half_ / G, share));
   std::vector<uint64_t> tiles(G);
   std::vector<IntervalSet> init(G);
-  struct Queued {
-    uint64_t ub, acc, n;
-    bool accumulate;
-    std::optional<uint64_t> tile;
-  };
-  std::vector<std::vector<Queued>> queued(G);
+  std::vector<std::vector<Emitter::Mmc>> queued(G);
   for (uint64_t rb0 = 0; rb0 < rows; rb0 += blk) {
     const uint64_t rb1 = std::min(rows, rb0 + blk);
     for (uint64_t nt0 = nt_lo; nt0 < nt_hi; nt0 += G) {
@@ -232,16 +227,29 @@ void Lowerer::gemm(const Tensor& out, const std::vector<Term>& terms, ActFunctio
       // With several MXUs and every input on chip, each MXU's matmuls are queued and then
       // issued round-robin, so that a term that feeds one block (an attention head's V) does
       // not keep the other MXUs waiting behind its K tiles. (Inputs staged from the host are
-      // read per K tile into alternating buffers: those issue in place.)
+      // read per K tile into alternating buffers: those issue per K tile.) The i-th mmcs of the
+      // MXUs issue together: where they read the same rows (one K tile), as one source and its
+      // chain followers (Emitter::mmcs).
       const bool queue = g > 1 && std::none_of(terms.begin(), terms.end(),
                                                [](const Term& t) { return t.in->host; });
       for (auto& q : queued) q.clear();
       auto mmc = [&](uint64_t j, uint64_t ub, uint64_t acc, uint64_t n, bool accumulate,
                      std::optional<uint64_t> sw) {
-        if (queue)
-          queued[j].push_back({ub, acc, n, accumulate, sw});
-        else
-          em_->mmc(ub, acc, n, accumulate, sw, 0, uint32_t(j));
+        queued[j].push_back({ub, acc, n, accumulate, sw, 0, uint32_t(j)});
+      };
+      auto issue_queued = [&] {
+        std::vector<Emitter::Mmc> together;
+        for (size_t i = 0, left = 1; left; ++i) {
+          left = 0;
+          together.clear();
+          for (uint64_t j = 0; j < g; ++j) {
+            if (i >= queued[j].size()) continue;
+            together.push_back(queued[j][i]);
+            left += i + 1 < queued[j].size();
+          }
+          if (!together.empty()) em_->mmcs(together);
+        }
+        for (auto& q : queued) q.clear();
       };
       for (const Term& t : terms) {
         const uint64_t a = std::max(rb0, t.row_lo), b = std::min(rb1, t.row_hi);
@@ -295,17 +303,10 @@ void Lowerer::gemm(const Tensor& out, const std::vector<Term>& terms, ActFunctio
               li.weight_bytes_read += kvalid * (c1 - c0);
             }
           }
+          if (!queue) issue_queued();  // this K tile's (its staging buffer is reused)
         }
       }
-      for (size_t i = 0, left = 1; left; ++i) {
-        left = 0;
-        for (uint64_t j = 0; j < g; ++j) {
-          if (i >= queued[j].size()) continue;
-          const Queued& q = queued[j][i];
-          em_->mmc(q.ub, q.acc, q.n, q.accumulate, q.tile, 0, uint32_t(j));
-          left += i + 1 < queued[j].size();
-        }
-      }
+      issue_queued();
       for (uint64_t j = 0; j < g; ++j)
         act_out(out, acc0 + j * share, rb0, nt0 + j, rb1 - rb0, f, PoolKind::kNone, 0, rq);
     }

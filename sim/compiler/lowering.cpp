@@ -412,9 +412,7 @@ void drive(const TpuConfig& cfg, const Workload& wl, const LowerOptions& opt, Se
   std::unique_ptr<Emitter> em;
   auto start = [&](const std::string& group, uint64_t repeat) {
     Sink& sink = out.begin(group, repeat, wl.name + (group.empty() ? "" : "/" + group));
-    RaceTracker::BankRule banks = isa_bank_rule(cfg);
-    banks.ub_vectors = opt.study_ub_bank_vectors;
-    em = std::make_unique<Emitter>(sink, cfg, banks);
+    em = std::make_unique<Emitter>(sink, cfg);
     low.begin_program(em.get(), out.images());
   };
   auto finish = [&]() {

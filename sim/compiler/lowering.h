@@ -122,10 +122,6 @@ struct LowerOptions {
   // repeated group reads and writes it in place); false: every group reads its input from and
   // writes its output to host memory (each group as a program of its own).
   bool keep_on_chip = true;
-  // A study of a banked UB (issue 25, scripts/bank_study.sh), not the ISA: the syncs also order
-  // two readers or two writers of one bank of this many UB vectors (sim/isa/races.h BankRule;
-  // 0 = none). The accumulator banks of the ISA's rule (isa_bank_rule) are always ordered.
-  uint64_t study_ub_bank_vectors = 0;
 };
 
 // Rows per accumulator block when `rows` are split into blocks of at most `cap`: as few blocks as

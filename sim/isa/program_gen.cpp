@@ -18,13 +18,16 @@ Program generate_program(const TpuConfig& cfg, uint64_t seed, const GenOptions& 
   };
   const uint64_t N = cfg.array.rows;
   const uint64_t max_rows = opt.max_rows ? opt.max_rows : 3 * N;
-  uint64_t ub = std::min<uint64_t>(cfg.ub_vectors(), 1024);
+  // At least two UB banks (sim/isa/ISA.md, "UB banks"), so that units also work side by side.
+  const RaceTracker::BankRule banks = isa_bank_rule(cfg);
+  uint64_t ub =
+      std::min<uint64_t>(cfg.ub_vectors(), std::max<uint64_t>(1024, 2 * ub_bank_vectors(cfg)));
   uint64_t acc = cfg.accumulator_entries;
   if (opt.window) {
     ub = std::min<uint64_t>(ub, opt.window);
     acc = std::min<uint64_t>(acc, opt.window);
   }
-  const uint64_t host_vectors = 1024;
+  const uint64_t host_vectors = std::max<uint64_t>(1024, ub);
   const uint64_t tiles = std::min<uint64_t>(cfg.weight_memory_tiles(), 64);
   const uint64_t depth = cfg.weight_fifo_tiles;
 
@@ -38,7 +41,7 @@ Program generate_program(const TpuConfig& cfg, uint64_t seed, const GenOptions& 
   p.host_init[uint64_t(uni(0, host_vectors - 1))] = std::vector<int8_t>(cfg.vector_bytes(), 127);
   p.weight_init[uint64_t(uni(0, tiles - 1))] = std::vector<int8_t>(cfg.tile_bytes(), -128);
 
-  RaceTracker races(isa_bank_rule(cfg));
+  RaceTracker races(banks);
   // Per MXU: tiles requested for it and switched in (at most `depth` ahead: an rw never waits
   // for a slot that only a later switch frees).
   const uint32_t mxus = cfg.mxus;
@@ -55,6 +58,50 @@ Program generate_program(const TpuConfig& cfg, uint64_t seed, const GenOptions& 
       emit(*s);
     }
     emit(in);
+  };
+
+  // A source on MXU m and its chain followers (sim/isa/ISA.md, "Chained inputs"): B rows from
+  // UB vector `ub`, member j's accumulator rows in a bank of its own, switching where every
+  // member has a tile. One sync before the source orders what any member conflicts with; the
+  // chain is cut before the first member that would still need one (it conflicts with an
+  // earlier member), since nothing may come between.
+  auto chain = [&](uint32_t m, uint64_t b, uint32_t ub_lo, uint8_t acc_flag) {
+    const uint64_t bank = banks.acc_rows, nbanks = (acc + bank - 1) / bank;
+    uint32_t fan = uint32_t(uni(1, std::min<uint64_t>(mxus - 1 - m, kMaxMmcFan)));
+    bool sw = uni(0, 2) != 0;
+    for (uint32_t j = 0; j <= fan; ++j) sw = sw && switched[m + j] < requested[m + j];
+    std::vector<Instruction> g;
+    const uint64_t k0 = uni(0, nbanks - 1);
+    for (uint32_t j = 0; j <= fan; ++j) {
+      const uint64_t lo = ((k0 + j) % nbanks) * bank, hi = std::min(acc, lo + bank);
+      if (hi - lo < b) break;
+      const uint8_t f = uint8_t((j == 0 ? 0 : kFlagChain) | (sw ? kFlagSwitch : 0) |
+                                (uni(0, 1) ? kFlagAccumulate : acc_flag));
+      g.push_back(
+          {Opcode::kMatmul, f, uint16_t(m + j), ub_lo, uint32_t(uni(lo, hi - b)), uint32_t(b)});
+    }
+    if (g.empty()) return;
+    std::optional<Instruction> merged;
+    for (const Instruction& in : g)
+      if (std::optional<Instruction> s = races.needed_sync(in)) {
+        if (!merged) merged = s;
+        merged->flags |= s->flags;
+        merged->d = std::min(merged->d, s->d);
+      }
+    RaceTracker after = races;
+    if (merged) after.issue(*merged, 0);
+    size_t keep = 0;
+    while (keep < g.size() && !(keep > 0 && after.needed_sync(g[keep]))) after.issue(g[keep++], 0);
+    g.resize(keep);
+    g[0].flags |= uint8_t((g.size() - 1) << kMmcFanShift);
+    if (merged) {
+      if (merged->d > 0 && uni(0, 3) == 0) merged->d = uint16_t(uni(0, merged->d - 1));
+      emit(*merged);
+    }
+    for (const Instruction& in : g) {
+      emit(in);
+      if (sw) ++switched[in.d];
+    }
   };
 
   for (uint32_t i = 0; i < opt.instructions; ++i) {
@@ -90,6 +137,10 @@ Program generate_program(const TpuConfig& cfg, uint64_t seed, const GenOptions& 
         const uint64_t r_lo = uni(0, ub - b), w_lo = uni(0, acc - b);
         uint8_t flags = uni(0, 1) ? kFlagAccumulate : 0;
         const uint32_t m = mxus > 1 ? uint32_t(uni(0, mxus - 1)) : 0;  // one MXU: as before
+        if (m + 1 < mxus && uni(0, 1) == 0) {
+          chain(m, b, uint32_t(r_lo), flags);
+          break;
+        }
         if (switched[m] < requested[m] && uni(0, 2) != 0) {
           flags |= kFlagSwitch;
           ++switched[m];

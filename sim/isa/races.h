@@ -16,10 +16,11 @@
 // A BankRule adds bank conflicts: with the UB or the accumulators split into banks of a fixed
 // number of contiguous vectors or rows, each bank a 1R1W memory, two units may not both read, or
 // both write, one bank unless ordered as above (a read beside a write is the bank's two ports).
-// The ISA's rule (isa_bank_rule) banks both: the accumulators in 2 x MXUs banks of acc_bank_rows
-// rows (rtl/accumulators.v), the UB in 2 x MXUs banks of ub_bank_vectors vectors
-// (rtl/unified_buffer.v). A chain mmc reads no UB vector: its rows are its source's
-// (sim/isa/ISA.md, "Chained inputs").
+// The ISA's rule (isa_bank_rule) banks the accumulators: 2 x MXUs banks of acc_bank_rows rows
+// (rtl/accumulators.v). The UB's banks (rtl/unified_buffer.v) are ordered by the hardware, an
+// interlock in the issue conditions (sim/isa/ISA.md, "UB banks"); a BankRule with UB banks is a
+// study. A chain mmc reads no UB vector: its rows are its source's (sim/isa/ISA.md, "Chained
+// inputs").
 #pragma once
 
 #include <cstddef>
@@ -105,16 +106,16 @@ inline uint64_t acc_bank_rows(uint64_t entries, uint64_t mxus) {
   const uint64_t banks = 2 * (mxus == 0 ? 1 : mxus);
   return (entries + banks - 1) / banks;
 }
-// UB vectors per bank: the UB is 2 x MXUs banks of ceil(vectors / (2 x MXUs)) contiguous
-// vectors (the last one shorter where that does not divide), as the accumulators (sim/isa/ISA.md,
-// "UB banks"; rtl/unified_buffer.v).
-inline uint64_t ub_bank_vectors(uint64_t vectors, uint64_t mxus) {
-  return acc_bank_rows(vectors, mxus);
-}
-// The ISA's bank rule for `cfg`: the accumulator and UB banks above.
+// The ISA's bank rule for `cfg`: the accumulator banks above. The UB's banks are ordered by the
+// hardware instead (ub_bank_vectors, the interlock of sim/isa/ISA.md "UB banks").
 inline RaceTracker::BankRule isa_bank_rule(const TpuConfig& cfg) {
-  return {ub_bank_vectors(cfg.ub_vectors(), cfg.mxus),
-          acc_bank_rows(cfg.accumulator_entries, cfg.mxus)};
+  return {0, acc_bank_rows(cfg.accumulator_entries, cfg.mxus)};
+}
+// UB vectors per bank: the UB is `unified_buffer_banks` banks (default 2 x MXUs) of
+// ceil(vectors / banks) contiguous vectors, the last one shorter where that does not divide
+// (sim/isa/ISA.md, "UB banks"; rtl/unified_buffer.v).
+inline uint64_t ub_bank_vectors(const TpuConfig& cfg) {
+  return (cfg.ub_vectors() + cfg.ub_banks - 1) / cfg.ub_banks;
 }
 
 // Throws InputError naming the first instruction that races with an earlier one (and that one),

@@ -15,7 +15,7 @@
 namespace tpusim {
 
 struct TpuTopParams {
-  uint32_t Rows = 4, Cols = 4, UbVectors = 1024, AccEntries = 256, FifoTiles = 4;
+  uint32_t Rows = 4, Cols = 4, UbVectors = 1024, UbBanks = 2, AccEntries = 256, FifoTiles = 4;
   uint32_t Mxus = 1, ShiftPorts = 1, BusRows = 4;
   uint32_t HostVectors = 4096;  // test-bench host memory (vectors); not a chip parameter
   uint64_t WeightTiles = 4096;
@@ -35,6 +35,7 @@ struct TpuTopParams {
     f("Rows", uint64_t(Rows));
     f("Cols", uint64_t(Cols));
     f("UbVectors", uint64_t(UbVectors));
+    f("UbBanks", uint64_t(UbBanks));
     f("AccEntries", uint64_t(AccEntries));
     f("FifoTiles", uint64_t(FifoTiles));
     f("Mxus", uint64_t(Mxus));
@@ -61,6 +62,7 @@ inline TpuTopParams tpu_top_params(const TpuConfig& cfg, uint32_t host_vectors,
   p.Rows = cfg.array.rows;
   p.Cols = cfg.array.cols;
   p.UbVectors = uint32_t(cfg.ub_vectors());
+  p.UbBanks = cfg.ub_banks;
   p.AccEntries = cfg.accumulator_entries;
   p.FifoTiles = cfg.weight_fifo_tiles;
   p.Mxus = cfg.mxus;

@@ -64,7 +64,7 @@ int main(int argc, char** argv) {
       ->delimiter(',');
   app.add_option("--ub-banks", ub_banks, "comma-separated UB bank counts, e.g. 4,16")
       ->delimiter(',')
-      ->check(CLI::Range(uint64_t(1), uint64_t(1) << 32))
+      ->check(CLI::Range(uint64_t(1), uint64_t(4096)))
       ->required();
   app.add_option("--max-instructions", max_instructions,
                  "skip a workload whose program would store more instructions");
@@ -98,9 +98,9 @@ int main(int argc, char** argv) {
       }
       std::string row = fmt::format("| {} | {} | {} |", name, base.cycles, base.syncs);
       for (const uint64_t b : ub_banks) {
-        LowerOptions o = opt;
-        o.study_ub_bank_vectors = (cfg.ub_vectors() + b - 1) / b;
-        const Run r = run(cfg, wl, o);
+        TpuConfig c = cfg;
+        c.ub_banks = uint32_t(std::min<uint64_t>(b, cfg.ub_vectors()));
+        const Run r = run(c, wl, opt);
         row += fmt::format(" {} | {:.3f} | {} |", r.cycles, double(r.cycles) / double(base.cycles),
                            int64_t(r.syncs) - int64_t(base.syncs));
       }

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "models/errors.h"
+#include "sim/isa/races.h"
 #include "sim/isa/timing.h"
 
 namespace tpusim {
@@ -189,6 +190,22 @@ EngineResult run_fast(const TpuConfig& cfg, const Program& prog, const EngineOpt
   // mmcs (sim/isa/ISA.md, `sync`), oldest first, and its next tile to switch in. Entries that
   // have completed by the previous issue are dropped as new ones arrive.
   std::vector<uint64_t> mxu_free(cfg.mxus, 0), next_switch(cfg.mxus, 0);
+  // The UB bank interlock (sim/isa/ISA.md, "UB banks"): each unit's last UB access window, the
+  // banks [lo, hi] it reads or writes (none: lo > hi) until `end`. An instruction that reads
+  // (writes) banks issues once every other unit's read (write) window on one of them has ended.
+  struct Window {
+    uint64_t lo = 1, hi = 0, end = 0;
+  };
+  const uint64_t ub_bank = ub_bank_vectors(cfg);
+  auto window = [&](uint64_t v, uint64_t n, uint64_t end) {
+    return Window{v / ub_bank, (v + n - 1) / ub_bank, end};
+  };
+  // the end of `o` if it shares a bank with `w`, else 0
+  auto wait_for = [](const Window& w, const Window& o) {
+    return w.lo <= o.hi && o.lo <= w.hi ? o.end : 0;
+  };
+  std::vector<Window> mxu_rd(cfg.mxus);  // per MXU: its mmc's reads (a chain mmc reads none)
+  Window dma_rd, dma_wr, act_wr;
   std::vector<std::deque<uint64_t>> mmc_done(cfg.mxus);
   // Rows are injected on some MXU in every cycle of [.., injecting_until) that is injecting at
   // all: mmcs issue in order, so each new interval starts after every earlier one started.
@@ -219,11 +236,24 @@ EngineResult run_fast(const TpuConfig& cfg, const Program& prog, const EngineOpt
         done = t + 1;
         break;
       case Opcode::kReadHost:
-      case Opcode::kWriteHost:
+      case Opcode::kWriteHost: {
         t = std::max(t, host_free);
+        // whm reads UB[b + i] at t + i, rhm writes it at t + 1 + i (sim/isa/ISA.md, off-chip
+        // links)
+        Window w = window(in.b, in.c, 0);
+        if (in.op == Opcode::kWriteHost) {
+          for (const Window& o : mxu_rd) t = std::max(t, wait_for(w, o));
+          w.end = t + in.c;
+          dma_rd = w;
+        } else {
+          t = std::max(t, wait_for(w, act_wr));
+          w.end = t + in.c + 1;
+          dma_wr = w;
+        }
         host_free = t + timing::host_transfer_cycles(cfg, uint64_t(in.c) * W);
         done = host_free;
         break;
+      }
       case Opcode::kReadWeights: {
         uint64_t f = wp.dma_free();
         if (f == kUnknown) deadlock(prog, pc, "the weight DMA still");
@@ -257,6 +287,16 @@ EngineResult run_fast(const TpuConfig& cfg, const Program& prog, const EngineOpt
             t = std::max(t, full);
           }
         }
+        // The interlock: another MXU or the host DMA still reading a bank this mmc reads.
+        Window w;
+        if (!in.chained()) {
+          w = window(in.a, in.c, 0);
+          for (uint32_t o = 0; o < cfg.mxus; ++o)
+            if (o != m) t = std::max(t, wait_for(w, mxu_rd[o]));
+          t = std::max(t, wait_for(w, dma_rd));
+          w.end = t + in.c;
+        }
+        mxu_rd[m] = w;
         if (in.chained() && t != prev_issue + 1)
           throw std::logic_error(fmt::format(
               "run_fast: {}: a chain mmc issues at {}, not the cycle after its predecessor ({})",
@@ -276,11 +316,16 @@ EngineResult run_fast(const TpuConfig& cfg, const Program& prog, const EngineOpt
         injecting_until = std::max(injecting_until, t + in.c);
         break;
       }
-      case Opcode::kActivate:
+      case Opcode::kActivate: {
         t = std::max(t, act_free);
+        Window w = window(in.b, act_outputs(in), 0);
+        t = std::max(t, wait_for(w, dma_wr));
         act_free = t + act_steps(in, regs) + timing::act_pipeline_cycles();
+        w.end = act_free;
+        act_wr = w;
         done = act_free;
         break;
+      }
       case Opcode::kSync:
       case Opcode::kHalt: {
         // At most `pending` incomplete instructions per unit of the mask (with mxu: per MXU);
