@@ -91,7 +91,8 @@ class ProgramSink final : public Sink {
       layer_of.push_back(code_layer_[i]);
       if (code_[i].op == Opcode::kMatmul && (code_[i].flags & kFlagSwitch)) ++switched[code_[i].d];
       // (not between a chain source and its followers: nothing may come between them)
-      if (i + 1 == code_.size() || !code_[i + 1].chained()) request();
+      if (i + 1 == code_.size() || code_[i + 1].op != Opcode::kMatmul || !code_[i + 1].chained())
+        request();
     }
     prog.code.push_back(Instruction{Opcode::kHalt, 0, 0, 0, 0, 0});
     layer_of.push_back(layer_of.empty() ? 0 : layer_of.back());

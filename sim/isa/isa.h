@@ -74,7 +74,8 @@ struct Instruction {
   }
   bool operator!=(const Instruction& o) const { return !(*this == o); }
 
-  // Accessors for mmc: a chain mmc takes MXU d - 1's rows; a source's followers
+  // Accessors for mmc (flags of other opcodes mean other things): a chain mmc takes MXU d - 1's
+  // rows; a source's followers
   bool chained() const { return (flags & kFlagChain) != 0; }
   uint32_t fan() const { return uint32_t(flags & kMmcFanMask) >> kMmcFanShift; }
   // Accessors for act

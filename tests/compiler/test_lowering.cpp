@@ -1034,3 +1034,35 @@ TEST_CASE("a phase shrunk or joined by the phase planner is checked again before
   CHECK(st.useful_macs() == 768 * lower_stats(cfg, load_workload("cnn1", one)).useful_macs());
   for (const auto& l : st.layers) CHECK(l.chunks >= 1);
 }
+
+TEST_CASE("several MXUs: each K tile's rows are read from the UB once and chained to every MXU") {
+  // 4 output column blocks on tiny-8-x4's 4 MXUs, 3 K tiles: every K tile is one source mmc on
+  // MXU 0 and three chain followers (sim/isa/ISA.md, "Chained inputs"), whose rows cost no UB
+  // read; the program runs in the fast engine and computes what the functional executor does.
+  const char* y =
+      "name: chain-test\npaper: test\nbatch: 20\ninput: {features: 24}\nlayers:\n"
+      "  - {type: fc, out: 32, act: relu}\n";
+  const Workload w = parse_workload(y, "chain-test.yaml");
+  const TpuConfig cfg = load_config("tiny-8-x4");
+  LowerOptions opt;
+  opt.values = false;
+  const LoweredProgram lp = lower(cfg, w, opt);
+  uint64_t sources = 0, followers = 0, alone = 0;
+  for (const Segment& s : lp.segments)
+    for (const Instruction& in : s.program.code) {
+      if (in.op != Opcode::kMatmul) continue;
+      if (in.fan() > 0) {
+        ++sources;
+        CHECK(in.fan() == 3);
+        CHECK(in.d == 0);
+      } else if (in.chained()) {
+        ++followers;
+      } else {
+        ++alone;
+      }
+    }
+  CHECK(sources >= 3);
+  CHECK(followers == 3 * sources);
+  CHECK(alone == 0);
+  check_values("tiny-8-x4", w);
+}

@@ -100,13 +100,17 @@ Program multi_mxu_program(const TpuConfig& cfg, uint32_t b, uint64_t seed) {
     code.push_back(make_instruction(Opcode::kReadWeights, m, 0, 1, 0, uint16_t(m)));
   code.push_back(make_instruction(Opcode::kReadHost, 0, 0, b));
   code.push_back(make_instruction(Opcode::kSync, 0, 0, 0, kUnitHost));
-  for (uint32_t m = 0; m < M; ++m)
-    code.push_back(make_instruction(Opcode::kMatmul, 0, m * bank, b, kFlagSwitch, uint16_t(m)));
+  // one read of the UB rows feeds every MXU: MXU 0 the source, MXU m its chain follower m
+  auto chain = [&](uint8_t flags) {
+    for (uint32_t m = 0; m < M; ++m)
+      code.push_back(make_instruction(
+          Opcode::kMatmul, 0, m * bank, b,
+          uint8_t(flags | (m == 0 ? (M - 1) << kMmcFanShift : kFlagChain)), uint16_t(m)));
+  };
+  chain(kFlagSwitch);
   for (uint32_t m = 0; m < M; ++m)
     code.push_back(make_instruction(Opcode::kReadWeights, M + m, 0, 1, 0, uint16_t(m)));
-  for (uint32_t m = 0; m < M; ++m)
-    code.push_back(make_instruction(Opcode::kMatmul, 0, m * bank, b, kFlagSwitch | kFlagAccumulate,
-                                    uint16_t(m)));
+  chain(kFlagSwitch | kFlagAccumulate);
   code.push_back(make_instruction(Opcode::kSync, 0, 0, 0, kUnitMxu));
   for (uint32_t m = 0; m < M; ++m)  // MXU m's rows to UB vectors b + m * b ..
     code.push_back(make_instruction(Opcode::kActivate, m * bank, b + m * b, b, 1));

@@ -45,8 +45,9 @@ struct GemmProgram {
 GemmProgram gemm_program(const TpuConfig& cfg, const GemmSpec& spec);
 
 // Every MXU of `cfg` at once (sim/isa/ISA.md, several MXUs): one tile per MXU, then per MXU an
-// `mmc switch` of `b` rows reading the same UB rows into its own accumulator bank (the MXUs
-// inject side by side; b <= acc_bank_rows), a second round accumulating onto them with the next
+// `mmc switch` of `b` rows into its own accumulator bank, MXU 0 reading the UB rows and the others
+// chained behind it (the MXUs inject side by side; b <= acc_bank_rows), a second round
+// accumulating onto them with the next
 // tile of each MXU, then activation and write-back to host vectors b .. b + mxus * b - 1. Needs 2
 // FIFO slots.
 Program multi_mxu_program(const TpuConfig& cfg, uint32_t b, uint64_t seed);

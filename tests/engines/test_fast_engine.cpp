@@ -9,6 +9,7 @@
 #include "sim/engines/fast/fast_engine.h"
 #include "sim/isa/assembler.h"
 #include "sim/isa/program_gen.h"
+#include "sim/isa/races.h"
 #include "sim/isa/timing.h"
 
 using namespace tpusim;
@@ -173,7 +174,7 @@ Touch touch(const Instruction& in) {
   if (in.op == Opcode::kReadHost) t.ub_wr = {in.b, uint64_t(in.b) + in.c};
   if (in.op == Opcode::kWriteHost) t.ub_rd = {in.b, uint64_t(in.b) + in.c};
   if (in.op == Opcode::kMatmul) {
-    t.ub_rd = {in.a, uint64_t(in.a) + in.c};
+    if (!in.chained()) t.ub_rd = {in.a, uint64_t(in.a) + in.c};  // a follower's are its source's
     t.acc_wr = {in.b, uint64_t(in.b) + in.c};
     if (in.flags & kFlagAccumulate) t.acc_rd = t.acc_wr;
   }
@@ -299,10 +300,12 @@ TEST_CASE("several MXUs: each has its own input, FIFO and shadow; one weight DMA
                  Lw = tt::weight_memory_latency_cycles(cfg),
                  L = tt::weight_shift_to_switch_cycles(cfg), M = tt::mxu_latency_cycles(cfg);
   // One tile each, requested in rw order over the one weight link: MXU 1's tile arrives Tx later.
-  auto r = run(cfg,
-               "rw tile=0 n=1\nrw tile=1 n=1 mxu=1\n"
-               "mmc ub=0 acc=0 b=20 switch\nmmc ub=0 acc=64 b=20 switch mxu=1\n"
-               "sync mxu\nhalt\n");
+  // (MXU 1 reads another UB bank: the bank interlock does not hold it.)
+  const uint64_t bank = ub_bank_vectors(cfg);
+  auto r = run(cfg, fmt::format("rw tile=0 n=1\nrw tile=1 n=1 mxu=1\n"
+                                "mmc ub=0 acc=0 b=20 switch\nmmc ub={} acc=64 b=20 switch mxu=1\n"
+                                "sync mxu\nhalt\n",
+                                bank));
   const uint64_t a0 = t0 + Tx + Lw, a1 = t0 + 2 * Tx + Lw;
   CHECK(r.timeline[1].issue == t0 + Tx);  // the DMA takes the second rw after the first tile
   CHECK(r.timeline[2].issue == a0 + L);
@@ -319,9 +322,9 @@ TEST_CASE("several MXUs: each has its own input, FIFO and shadow; one weight DMA
 
   // `sync mxu pending=N` counts per MXU: one mmc in flight on MXU 1 with pending=1 is fine even
   // when MXU 0's last mmc is younger, but MXU 0's two must be down to one.
-  auto p = run(cfg,
-               "mmc ub=0 acc=0 b=30\nmmc ub=0 acc=64 b=30 mxu=1\nmmc ub=0 acc=32 b=2\n"
-               "sync mxu pending=1\nhalt\n");
+  auto p = run(cfg, fmt::format("mmc ub=0 acc=0 b=30\nmmc ub={} acc=64 b=30 mxu=1\n"
+                                "mmc ub=0 acc=32 b=2\nsync mxu pending=1\nhalt\n",
+                                bank));
   const uint64_t m0 = p.timeline[0].issue, m2 = p.timeline[2].issue;
   CHECK(m2 == m0 + 30);  // MXU 0's input was busy; MXU 1's mmc in between did not matter
   CHECK(p.timeline[1].issue == p.timeline[0].issue + 1);
@@ -330,7 +333,7 @@ TEST_CASE("several MXUs: each has its own input, FIFO and shadow; one weight DMA
   std::string one = "rw tile=0 n=1\nmmc ub=0 acc=0 b=1 switch\n", two = one;
   for (int i = 0; i < 16; ++i) {
     one += fmt::format("mmc ub=0 acc={} b=64\n", (i % 2) * 64);
-    two += i % 2 ? "mmc ub=0 acc=128 b=64 mxu=1\n" : "mmc ub=0 acc=0 b=64\n";
+    two += i % 2 ? fmt::format("mmc ub={} acc=128 b=64 mxu=1\n", bank) : "mmc ub=0 acc=0 b=64\n";
   }
   two = "rw tile=0 n=1 mxu=1\nmmc ub=0 acc=128 b=1 switch mxu=1\n" + two;
   auto r1 = run(cfg, one + "halt\n"), r2 = run(cfg, two + "halt\n");
@@ -390,4 +393,85 @@ TEST_CASE("several MXUs: a tile waits for a slot in its own MXU's FIFO only", "[
   } catch (const InputError& e) {
     CHECK_THAT(e.what(), Catch::Contains("MXU 1 (field d)") && Catch::Contains("1 MXU"));
   }
+}
+
+TEST_CASE("chains: follower j issues j cycles after its source, which waits for them all",
+          "[fast][mxu]") {
+  const TpuConfig cfg = load_config("tiny-8-x4");
+  REQUIRE(cfg.mxus == 4);
+  const uint64_t bank = acc_bank_rows(cfg.accumulator_entries, cfg.mxus),
+                 Tx = tt::weight_tile_transfer_cycles(cfg),
+                 Lw = tt::weight_memory_latency_cycles(cfg),
+                 L = tt::weight_shift_to_switch_cycles(cfg), M = tt::mxu_latency_cycles(cfg);
+  auto chain = [&](uint32_t b, const char* flags) {
+    std::string s;
+    for (uint32_t m = 0; m < 4; ++m)
+      s += fmt::format("mmc ub=0 acc={} b={} {} {} mxu={}\n", m * bank, b, flags,
+                       m == 0 ? "fan=3" : "chain", m);
+    return s;
+  };
+  // A busy follower input holds the source: MXU 2 injects 20 rows from t2; a chain of B = 5
+  // issues once MXU 2's input is free at t + 2, i.e. at t2 + 20 - 2.
+  auto r = run(cfg, fmt::format("mmc ub={} acc={} b=20 mxu=2\n", ub_bank_vectors(cfg), 2 * bank) +
+                        chain(5, "") + "sync mxu\nhalt\n");
+  const uint64_t t2 = r.timeline[0].issue, t = r.timeline[1].issue;
+  CHECK(t == t2 + 20 - 2);
+  for (uint32_t j = 1; j < 4; ++j) CHECK(r.timeline[1 + j].issue == t + j);
+  CHECK(r.timeline[5].issue == t + 3 + 5 + M);  // the last follower completes last
+  // held by a follower's injection: array_active (MXU 2 injects)
+  CHECK(r.counts.array_active_cycles == t + 3 + 5 - t2);
+  CHECK(breakdown_sum(r.counts) == r.counts.cycles);
+  // The source waits for every follower's shadow: four tiles over one weight DMA, the last one
+  // (MXU 3's) arrives at t0 + 4 Tx + Lw; before it the controller is in weight_stall.
+  std::string rws;
+  for (uint32_t m = 0; m < 4; ++m) rws += fmt::format("rw tile={} n=1 mxu={}\n", m, m);
+  auto w = run(cfg, rws + chain(3, "switch") + "halt\n");
+  const uint64_t a3 = tt::front_end_cycles() + 3 * Tx + Tx + Lw;
+  CHECK(w.timeline[4].issue == a3 + L);
+  for (uint32_t j = 1; j < 4; ++j) CHECK(w.timeline[4 + j].issue == a3 + L + j);
+  uint64_t rw_held = 0;  // an rw waits for the weight DMA: weight_stall too
+  for (uint32_t j = 1; j < 4; ++j) rw_held += w.timeline[j].issue - (w.timeline[j - 1].issue + 1);
+  CHECK(w.counts.weight_stall_cycles == rw_held + a3 - (w.timeline[3].issue + 1));
+  CHECK(w.counts.weight_shift_cycles == L);
+  // the same four mmcs unchained each read the UB: the bank interlock runs them one after another
+  REQUIRE(Tx < 30);  // the interlock, not the weight link, spaces them
+  std::string un = rws;
+  for (uint32_t m = 0; m < 4; ++m)
+    un += fmt::format("mmc ub=0 acc={} b=30 switch mxu={}\n", m * bank, m);
+  auto u = run(cfg, un + "halt\n");
+  for (uint32_t j = 1; j < 4; ++j)
+    CHECK(u.timeline[4 + j].issue == u.timeline[4 + j - 1].issue + 30);
+}
+
+TEST_CASE("the UB bank interlock: a second reader or writer of a bank waits for the first's window",
+          "[fast]") {
+  // tiny-8-x4: 1024 UB vectors in 8 banks of 128. Each pair: the second instruction on the same
+  // bank issues at the end of the first's window (sim/isa/ISA.md, "UB banks"), on another bank at
+  // once.
+  const TpuConfig cfg = load_config("tiny-8-x4");
+  const uint64_t bank = ub_bank_vectors(cfg);
+  REQUIRE(bank == 128);
+  const uint64_t S = tt::act_pipeline_cycles();
+  struct Case {
+    std::string first, second;
+    uint64_t window;  // end of the first's window - its issue
+  };
+  const std::vector<Case> cases = {
+      {"mmc ub=0 acc=0 b=9", "mmc ub={} acc=32 b=4 mxu=1", 9},  // two MXUs read
+      {"mmc ub=0 acc=0 b=9", "whm host=0 ub={} n=4", 9},        // an MXU, then the DMA, read
+      {"whm host=0 ub=0 n=9", "mmc ub={} acc=0 b=4", 9},        // the DMA, then an MXU, read
+      {"rhm host=0 ub=0 n=9", "act acc=0 ub={} n=4", 9 + 1},    // the DMA, then the act, write
+      {"act acc=0 ub=0 n=9", "rhm host=0 ub={} n=4", 9 + S},    // the act, then the DMA, write
+  };
+  for (const Case& c : cases)
+    for (const uint64_t second_at : {uint64_t(60), bank + 60}) {
+      INFO(c.first << " then " << c.second << " at " << second_at);
+      auto r =
+          run(cfg, c.first + "\n" + fmt::format(fmt::runtime(c.second), second_at) + "\nhalt\n");
+      const uint64_t t0 = r.timeline[0].issue;
+      CHECK(r.timeline[1].issue == (second_at < bank ? t0 + c.window : t0 + 1));
+    }
+  // A read beside a write uses a bank's two ports: an rhm into bank 0 while an MXU reads it.
+  auto rw = run(cfg, "mmc ub=0 acc=0 b=9\nrhm host=0 ub=64 n=4\nhalt\n");
+  CHECK(rw.timeline[1].issue == rw.timeline[0].issue + 1);
 }

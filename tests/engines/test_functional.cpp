@@ -198,3 +198,46 @@ TEST_CASE("illegal programs are rejected with the instruction named", "[function
   CHECK_THAT(error_of(cfg, "rhm host=4000000000 ub=0 n=1\nhalt\n"),
              Catch::Contains("run it timing only"));
 }
+
+TEST_CASE("chains: well formed or rejected naming the source and what was expected",
+          "[functional]") {
+  const TpuConfig cfg = load_config("tiny-8-x4");
+  // a source on MXU 1 with two followers: same UB rows and count, switch as the source
+  const std::string ok =
+      "rw tile=0 n=1 mxu=1\nrw tile=1 n=1 mxu=2\nrw tile=2 n=1 mxu=3\n"
+      "mmc ub=0 acc=32 b=4 switch fan=2 mxu=1\nmmc ub=0 acc=64 b=4 switch chain mxu=2\n"
+      "mmc ub=0 acc=96 b=4 switch accumulate chain mxu=3\nhalt\n";
+  CHECK_NOTHROW(run_functional(cfg, assemble(ok, "p.s")));
+  const std::string head = "rw tile=0 n=1 mxu=1\nrw tile=1 n=1 mxu=2\nrw tile=2 n=1 mxu=3\n";
+  // a follower that reads other rows, sits on the wrong MXU, or does not switch like its source
+  for (const char* bad :
+       {"mmc ub=8 acc=64 b=4 switch chain mxu=2", "mmc ub=0 acc=64 b=4 chain mxu=2",
+        "mmc ub=0 acc=64 b=4 switch chain mxu=3", "mmc ub=0 acc=64 b=5 switch chain mxu=2"}) {
+    INFO(bad);
+    CHECK_THAT(error_of(cfg, head + "mmc ub=0 acc=32 b=4 switch fan=1 mxu=1\n" + bad + "\nhalt\n"),
+               Catch::Contains("p.s:5") && Catch::Contains("chain mmc 1 of 1") &&
+                   Catch::Contains("instruction 3"));
+  }
+  // something between a source and its follower
+  CHECK_THAT(
+      error_of(cfg, "mmc ub=0 acc=0 b=4 fan=1\nnop\nmmc ub=0 acc=32 b=4 chain mxu=1\nhalt\n"),
+      Catch::Contains("p.s:2") && Catch::Contains("fan=1"));
+  // a follower without a source, and a fan past the chip's MXUs
+  CHECK_THAT(error_of(cfg, "mmc ub=0 acc=32 b=4 chain mxu=1\nhalt\n"),
+             Catch::Contains("p.s:1") && Catch::Contains("does not follow an mmc with fan"));
+  CHECK_THAT(error_of(cfg, "mmc ub=0 acc=0 b=4 fan=2 mxu=2\nhalt\n"),
+             Catch::Contains("p.s:1") && Catch::Contains("needs MXUs 3..4") &&
+                 Catch::Contains("has 4 MXUs"));
+  // the chain computes what unchained mmcs compute: MXU m's rows from the same UB rows
+  const Program p = assemble(
+      ".random host 0 4 seed=3\n.random weights 0 2 seed=4\nrhm host=0 ub=0 n=4\n"
+      "rw tile=0 n=1\nrw tile=1 n=1 mxu=1\nsync host,weights\n"
+      "mmc ub=0 acc=0 b=4 switch fan=1\nmmc ub=0 acc=32 b=4 switch chain mxu=1\nhalt\n",
+      "c.s");
+  const Program q = assemble(
+      ".random host 0 4 seed=3\n.random weights 0 2 seed=4\nrhm host=0 ub=0 n=4\n"
+      "rw tile=0 n=1\nrw tile=1 n=1 mxu=1\nsync host,weights\n"
+      "mmc ub=0 acc=0 b=4 switch\nmmc ub=0 acc=32 b=4 switch mxu=1\nhalt\n",
+      "u.s");
+  CHECK(run_functional(cfg, p).state.acc == run_functional(cfg, q).state.acc);
+}

@@ -29,9 +29,16 @@ Instruction random_instruction(std::mt19937_64& rng) {
     case 4:
       in = {Opcode::kReadWeights, 0, 0, any(rng), 0, n()};
       break;
-    case 5:
-      in = {Opcode::kMatmul, uint8_t(any(rng) % 4), 0, any(rng), any(rng), n()};
+    case 5: {  // on any MXU; a chain follower (d >= 1) or a source of 1 .. 7 - d followers
+      const uint16_t d = uint16_t(any(rng) % kMaxMxus);
+      uint8_t flags = uint8_t(any(rng) % 4);
+      if (d > 0 && any(rng) % 3 == 0)
+        flags |= kFlagChain;
+      else if (d + 1u < kMaxMxus && any(rng) % 3 == 0)
+        flags |= uint8_t((1 + any(rng) % (kMaxMxus - 1 - d)) << kMmcFanShift);
+      in = {Opcode::kMatmul, flags, d, any(rng), any(rng), n()};
       break;
+    }
     case 6: {
       if (any(rng) % 3 == 0) {  // a 2-D window: pool max/avg, d = outputs
         in = {Opcode::kActivate,
@@ -108,6 +115,16 @@ TEST_CASE("decode rejects unknown opcodes and reserved bits", "[isa]") {
   CHECK_FALSE(check_encoding(act_bad).empty());
   Instruction mm0{Opcode::kMatmul, 0, 0, 0, 0, 0};
   CHECK_FALSE(check_encoding(mm0).empty());
+  // chained inputs: a follower on MXU 0, a follower with fan, a fan past the last MXU, bits 6..7
+  CHECK_THAT(check_encoding({Opcode::kMatmul, kFlagChain, 0, 0, 0, 1}),
+             Catch::Contains("chain needs MXU (field d) >= 1"));
+  CHECK_THAT(check_encoding({Opcode::kMatmul, uint8_t(kFlagChain | 1 << kMmcFanShift), 1, 0, 0, 1}),
+             Catch::Contains("fan 0"));
+  CHECK_THAT(check_encoding({Opcode::kMatmul, uint8_t(2 << kMmcFanShift), kMaxMxus - 2, 0, 0, 1}),
+             Catch::Contains("passes MXU"));
+  CHECK(
+      check_encoding({Opcode::kMatmul, uint8_t(1 << kMmcFanShift), kMaxMxus - 2, 0, 0, 1}).empty());
+  CHECK_FALSE(check_encoding({Opcode::kMatmul, 0x40, 0, 0, 0, 1}).empty());
   Instruction shift63{Opcode::kSetConfig, 0, 0, 1, 63, 0};
   CHECK_FALSE(check_encoding(shift63).empty());
 }

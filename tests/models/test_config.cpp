@@ -66,6 +66,27 @@ TEST_CASE("a minimal config parses and derives", "[config]") {
   CHECK(c.tile_bytes() == 16);
   CHECK(c.ub_vectors() == 1024);
   CHECK(c.weight_memory.bandwidth_mb_s == 1400);
+  CHECK(c.ub_banks == 2);  // 2 x mxus where the preset does not say
+}
+
+TEST_CASE("the UB's banks: unified_buffer_bank_bytes, or 2 x mxus", "[config]") {
+  const std::string tiny = kTiny;
+  // 4096 bytes in banks of 1024 (256 vectors of 4 bytes); a last bank shorter where it does not
+  // divide; never more banks than vectors
+  CHECK(parse_config(tiny + "unified_buffer_bank_bytes: 1024\n", "t.yaml").ub_banks == 4);
+  CHECK(parse_config(tiny + "unified_buffer_bank_bytes: 1000\n", "t.yaml").ub_banks == 5);
+  CHECK(parse_config(tiny + "mxus: 3\n", "t.yaml").ub_banks == 6);
+  CHECK_THAT(
+      error_of(tiny + "unified_buffer_bank_bytes: 1002\n"),
+      Catch::Contains("unified_buffer_bank_bytes") && Catch::Contains("multiple of the vector"));
+  CHECK_THAT(error_of(tiny + "unified_buffer_bank_bytes: 2\n"),
+             Catch::Contains("unified_buffer_bank_bytes"));
+  // the shipped presets: 256 KiB banks (sim/isa/ISA.md, "UB banks")
+  CHECK(load_config("tpu-v1").ub_banks == 96);
+  CHECK(load_config("tpu-llm").ub_banks == 512);
+  CHECK(load_config("tpu-v4i").ub_banks == 64);
+  CHECK(load_config("tpu-llm-1x256").ub_banks == 96);
+  CHECK(load_config("tiny-8-x4").ub_banks == 8);
 }
 
 TEST_CASE("config errors name the file, the key and the range", "[config]") {
