@@ -1,14 +1,11 @@
-// tpusim_bank_study: what a banked UB with a software-enforced bank rule would cost the
-// lowering (issue 25: the UB is not 1R1W yet). For each workload it lowers the program as
-// shipped (the race rule with the ISA's accumulator banks, sim/isa/races.h isa_bank_rule) and
-// again with the syncs also ordering each scheme's UB bank conflicts (BankRule: two units may not
-// both read, or both write, one bank unless a sync orders them), runs the fast engine on both,
-// and prints a markdown table of the cycles and the syncs added. The engines' rule is the ISA's:
-// every program here is race-free under it, so this measures the rule's cost, not a machine.
-// scripts/bank_study.sh runs it.
+// tpusim_bank_study: what the UB's bank count costs (issue 25). For each workload it lowers and
+// runs (fast engine) the program on the preset as shipped and again on the preset with its UB in
+// B banks (TpuConfig::ub_banks: the bank interlock of sim/isa/ISA.md "UB banks" orders a second
+// reader, or writer, of a bank behind the first), and prints a markdown table of the cycles and
+// the syncs added. scripts/bank_study.sh runs it.
 //   tpusim_bank_study --preset P [--workloads a,b,...] --ub-banks 4,16 [--max-instructions N]
-// Scheme ub:B splits the UB into B banks of contiguous vectors. (The accumulator schemes of the
-// first study, acc:B and per-MXU shares, became the ISA's rule: results/rtl/bank_study.md.)
+// (The accumulator schemes of the first study, acc:B and per-MXU shares, became the ISA's rule,
+// and the UB's software rule of the second became the interlock: results/rtl/bank_study.md.)
 #include <cstdint>
 #include <iostream>
 #include <string>
@@ -54,7 +51,7 @@ Run run(const TpuConfig& cfg, const Workload& wl, LowerOptions opt) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"Cost of a software-enforced bank rule for a banked 1R1W UB"};
+  CLI::App app{"Cost of the UB's bank count (the bank interlock)"};
   std::string preset;
   std::vector<std::string> names;
   std::vector<uint64_t> ub_banks;
