@@ -7,11 +7,14 @@
 // earlier than I_{k-1} + 1 and I_0 >= 2.
 //
 // Issue conditions (cycle t; each unit starts in the issue cycle):
-//   nop, setc   always                  rhm, whm  host link idle
-//   rw          weight link accepts     act       activation unit idle
+//   nop, setc   always
+//   rhm, whm    host link idle; the bank interlock (below)
+//   rw          weight link accepts
+//   act         activation unit idle; the bank interlock
 //   mmc         ITS MXU d's input free, and with `switch` its shadow full (its weight_fifo); with
 //               fan F, for each follower j = 1..F: MXU d + j's input free at t + j (its
-//               gen_mxu sequencer's mx_left_q <= j) and, with `switch`, its shadow full
+//               gen_mxu sequencer's mx_left_q <= j) and, with `switch`, its shadow full; unless
+//               `chain`, the bank interlock
 //   sync        every unit of the mask (mxu: every MXU) has at most d incomplete instructions
 //   halt        every unit (every MXU) complete
 // `rw` and `mmc` name their MXU in field d (imm_d < Mxus, and for an mmc imm_d + F < Mxus,
@@ -25,6 +28,25 @@
 // exactly t + j; an assertion stops the simulation if a chain mmc is ever held. A chain mmc reads
 // no UB: mxu_ub_re_o[m] is low in its cycles and mxu_chain_o[m] tells rtl/tpu_top.v to feed
 // array m the row MXU m - 1 was fed one cycle before.
+// UB bank interlock (sim/isa/ISA.md, "UB banks"). The UB is Banks banks of BankVecs vectors
+// (rtl/unified_buffer.v), each with one read and one write port and no arbiter. Each unit's last
+// UB access is a window: the banks [lo, hi] of its first and last vector, registered at its
+// issue, and whether it is still open in the cycle under consideration (the window's end in the
+// fast engine is the first cycle at which it is closed):
+//   MXU m, a non-chain mmc  reads   a .. a+B-1   open while gen_mxu[m] injects it (mx_left_q != 0
+//                                                after the issue cycle; a chain mmc reads nothing)
+//   host DMA, whm           reads   b .. b+n-1   [t, t + n): dma_rd_left_q, n - 1 after the issue
+//   host DMA, rhm           writes  b .. b+n-1   [t + 1, t + n + 1): dma_wr_left_q, n after it
+//   activation unit, act    writes  its outputs  while act_busy_i (b .. b + M - 1 for a 2-D act,
+//                                                b .. b + (n >> d) - 1 otherwise)
+// The instruction under consideration, with its banks [ub_lo, ub_hi] (combinational, bank_of its
+// first and last vector), issues only when no window of another unit that reads (for a reader)
+// or writes (for a writer) and overlaps it is open: a non-chain mmc on MXU d waits for the other
+// MXUs' and the DMA's read windows, a whm for every MXU's, an rhm for the activation unit's
+// write window and an act for the DMA's. A read beside a write is a bank's two ports. So no two
+// units meet on one bank port in one cycle; the UB asserts it. The counters need no new term: a
+// held mmc switch is weight_stall or weight_shift, a held rhm/whm input_stall, as before.
+//
 // Incomplete instructions per unit (each unit completes its instructions in issue order):
 // host link and activation unit run one at a time (their busy bit); each MXU m counts its mmcs
 // issued and not yet written back (gen_mxu[m].mxu_pend_q: +1 at issue, -1 when the accumulators'
@@ -52,10 +74,14 @@
 module controller #(
   parameter integer ImemDepth  = 4096,
   parameter integer UbVectors  = 1024,
+  parameter integer UbBanks    = 2,
   parameter integer AccEntries = 256,
   parameter integer Mxus       = 1,
   localparam integer ImemAddrBits = $clog2(ImemDepth),
   localparam integer UbAddrBits   = $clog2(UbVectors),
+  localparam integer BankVecs     = (UbVectors + UbBanks - 1) / UbBanks,
+  localparam integer Banks        = (UbVectors + BankVecs - 1) / BankVecs,
+  localparam integer BankBits     = (Banks > 1) ? $clog2(Banks) : 1,
   localparam integer AccAddrBits  = $clog2(AccEntries),
   localparam integer MxuBits      = (Mxus > 1) ? $clog2(Mxus) : 1
 ) (
@@ -202,13 +228,52 @@ module controller #(
   // mmc: its MXU and its followers' MXUs ready (d + F < Mxus: the decoder checked it)
   wire mmc_ready = &(~mxu_in_fan | mxu_ready);
 
+  // ---------------------------------------------------------------- UB bank interlock
+  // A vector's bank, as rtl/unified_buffer.v's bank_of: a bit field where BankVecs is a power of
+  // two, else comparisons against the banks' first vectors.
+  localparam bit BankPow2 = (BankVecs & (BankVecs - 1)) == 0;
+  localparam integer BankShift = $clog2(BankVecs);
+  function automatic [BankBits-1:0] bank_of(input [UbAddrBits-1:0] a);
+    integer b;
+    if (BankPow2) begin
+      bank_of = BankBits'(a >> BankShift);
+    end else begin
+      bank_of = {BankBits{1'b0}};
+      for (b = 1; b < Banks; b = b + 1)
+        if (32'(a) >= 32'(b * BankVecs)) bank_of = BankBits'(b);
+    end
+  endfunction
+
+  // The UB vectors of the instruction under consideration: an mmc's inputs a .. a + B - 1, an
+  // rhm's / whm's b .. b + n - 1, an act's outputs b .. b + outputs - 1; their banks [ub_lo,
+  // ub_hi]. (Other opcodes: unused.)
+  wire [31:0] act_outputs = flags[4] ? {16'd0, imm_d} : (fc >> imm_d[2:0]);
+  wire [31:0] ub_first    = (op == OpMmc) ? fa : fb;
+  wire [31:0] ub_count    = (op == OpAct) ? act_outputs : fc;
+  wire [31:0] ub_last     = ub_first + ub_count - 32'd1;
+  wire [BankBits-1:0] ub_lo = bank_of(ub_first[UbAddrBits-1:0]);
+  wire [BankBits-1:0] ub_hi = bank_of(ub_last[UbAddrBits-1:0]);
+  wire unused_ub_last = ^{ub_first[31:UbAddrBits], ub_last[31:UbAddrBits]};
+
+  // the other units' windows (registered at their issue) that are open and share a bank with
+  // [ub_lo, ub_hi]; per MXU: mxu_rd_hit (gen_mxu)
+  wire [Mxus-1:0] mxu_rd_hit;
+  reg  [31:0] dma_rd_left_q, dma_wr_left_q;
+  reg  [BankBits-1:0] dma_rd_lo_q, dma_rd_hi_q, dma_wr_lo_q, dma_wr_hi_q, act_wr_lo_q, act_wr_hi_q;
+  wire dma_rd_hit = (dma_rd_left_q != 32'd0) && (ub_lo <= dma_rd_hi_q) && (dma_rd_lo_q <= ub_hi);
+  wire dma_wr_hit = (dma_wr_left_q != 32'd0) && (ub_lo <= dma_wr_hi_q) && (dma_wr_lo_q <= ub_hi);
+  wire act_wr_hit = act_busy_i && (ub_lo <= act_wr_hi_q) && (act_wr_lo_q <= ub_hi);
+  // a non-chain mmc: no other MXU (~mxu_hit) and not the DMA reading one of its banks
+  wire mmc_banks_free = chain || (!(|(mxu_rd_hit & ~mxu_hit)) && !dma_rd_hit);
+
   reg can_issue;
   always @* begin
     case (op)
-      OpRhm, OpWhm: can_issue = host_done;
+      OpRhm:        can_issue = host_done && !act_wr_hit;
+      OpWhm:        can_issue = host_done && !(|mxu_rd_hit);
       OpRw:         can_issue = w_free_i;
-      OpMmc:        can_issue = mmc_ready;
-      OpAct:        can_issue = act_done;
+      OpMmc:        can_issue = mmc_ready && mmc_banks_free;
+      OpAct:        can_issue = act_done && !dma_wr_hit;
       OpSync:       can_issue = ((within_d & flags[3:0]) == flags[3:0]);
       OpHalt:       can_issue = (done_mask == 4'hf);
       default:      can_issue = 1'b1;
@@ -286,6 +351,35 @@ module controller #(
     else         w_pend_q <= w_pend_q + {15'd0, w_start_o} - {15'd0, rw_done_i};
   end
 
+  // the bank windows of the DMA and the activation unit (the header's table)
+  wire whm_start = host_start_o && (op == OpWhm);
+  wire rhm_start = host_start_o && (op == OpRhm);
+  always @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      dma_rd_left_q <= 32'd0;
+      dma_wr_left_q <= 32'd0;
+    end else begin
+      if (whm_start) dma_rd_left_q <= fc - 32'd1;
+      else if (dma_rd_left_q != 32'd0) dma_rd_left_q <= dma_rd_left_q - 32'd1;
+      if (rhm_start) dma_wr_left_q <= fc;
+      else if (dma_wr_left_q != 32'd0) dma_wr_left_q <= dma_wr_left_q - 32'd1;
+    end
+  end
+  always @(posedge clk_i) begin
+    if (whm_start) begin
+      dma_rd_lo_q <= ub_lo;
+      dma_rd_hi_q <= ub_hi;
+    end
+    if (rhm_start) begin
+      dma_wr_lo_q <= ub_lo;
+      dma_wr_hi_q <= ub_hi;
+    end
+    if (act_start_o) begin
+      act_wr_lo_q <= ub_lo;
+      act_wr_hi_q <= ub_hi;
+    end
+  end
+
   // MXU input sequencers, one per MXU
   genvar m;
   generate
@@ -297,6 +391,7 @@ module controller #(
       reg [15:0]            mxu_pend_q;
       reg                   mxu_valid_q, mxu_switch_q, mxu_last_q, mxu_accumulate_q, mxu_chain_q;
       reg [AccAddrBits-1:0] mxu_acc_addr_q;
+      reg [BankBits-1:0]    mxu_rd_lo_q, mxu_rd_hi_q;  // the banks of its last mmc's inputs
 
       assign mxu_hit[m] = (imm_d == 16'(m));
       wire mx_start  = is_mmc && mxu_hit[m];
@@ -314,6 +409,10 @@ module controller #(
       assign mxu_inject[m]   = mx_inject;
       assign mxu_ub_addr_o[m*UbAddrBits +: UbAddrBits] = mx_start ? fa[UbAddrBits-1:0] : mx_ub_q;
       assign mxu_ub_re_o[m] = mx_inject && !mx_chain;
+      // its read window is open while it injects the rows of a non-chain mmc (the issue cycle is
+      // never under consideration again: the next instruction is)
+      assign mxu_rd_hit[m] = (mx_left_q != 32'd0) && !mx_chain_q && (ub_lo <= mxu_rd_hi_q) &&
+                             (mxu_rd_lo_q <= ub_hi);
 
       always @(posedge clk_i or negedge rst_ni) begin
         if (!rst_ni) begin
@@ -338,6 +437,8 @@ module controller #(
           mx_acc_q        <= fb[AccAddrBits-1:0] + 1'b1;
           mx_accumulate_q <= flags[0];
           mx_chain_q      <= chain;
+          mxu_rd_lo_q     <= ub_lo;
+          mxu_rd_hi_q     <= ub_hi;
         end else if (mx_inject) begin
           mx_ub_q  <= mx_ub_q + 1'b1;
           mx_acc_q <= mx_acc_q + 1'b1;

@@ -4,8 +4,9 @@
 // DMA's host link (hl_*) and weight link (wl_*) interfaces; the test bench's top,
 // rtl/tb/tpu_system.v, connects them to rtl/tb/host_memory.v and rtl/tb/weight_memory.v.
 //
-// One controller, one weight DMA, one unified buffer (banks of 1R1W memory, read by the MXUs and
-// the DMA), one accumulator address space (a write port per MXU) and one activation unit serve
+// One controller, one weight DMA, one unified buffer (UbBanks banks of 1R1W memory, read by the
+// MXUs and the DMA; the controller's bank interlock keeps two units off one bank port), one
+// accumulator address space (a write port per MXU) and one activation unit serve
 // every MXU; MXU m has its own weight FIFO, shadow/active weights and input sequencer (in the
 // controller). Buses with one field per MXU are packed, MXU m at field m (bits [m*W +: W]).
 //
@@ -25,6 +26,7 @@ module tpu_top #(
   parameter integer Rows           = 4,
   parameter integer Cols           = 4,
   parameter integer UbVectors      = 1024,
+  parameter integer UbBanks        = 2,     // UB banks (unified_buffer)
   parameter integer AccEntries     = 256,
   parameter integer FifoTiles      = 4,
   parameter integer Mxus           = 1,
@@ -146,6 +148,7 @@ module tpu_top #(
   controller #(
     .ImemDepth  (ImemDepth),
     .UbVectors  (UbVectors),
+    .UbBanks    (UbBanks),
     .AccEntries (AccEntries),
     .Mxus       (Mxus)
   ) u_controller (
@@ -265,6 +268,7 @@ module tpu_top #(
 
   unified_buffer #(
     .UbVectors (UbVectors),
+    .UbBanks   (UbBanks),
     .VecBytes  (VecBytes),
     .Mxus      (Mxus)
   ) u_unified_buffer (
@@ -426,6 +430,8 @@ module tpu_top #(
   // the ranges of the config loader (models/limits.h); ports beyond Rows would never all be busy
   initial begin
     assert (Mxus >= 1 && Mxus <= 8) else $error("tpu_top: Mxus must be 1..8");
+    assert (UbBanks >= 1 && UbBanks <= UbVectors)
+      else $error("tpu_top: UbBanks must be 1..UbVectors");
     assert (ShiftPorts >= 1 && ShiftPorts <= 8 && ShiftPorts <= Rows)
       else $error("tpu_top: ShiftPorts must be 1..8 and at most Rows");
     assert (BusRows >= 1 && BusRows <= Rows) else $error("tpu_top: BusRows must be 1..Rows");

@@ -1,9 +1,10 @@
-// unified_buffer: UbVectors vectors of VecBytes int8 (the activation memory), stored in
-// UbBanks = 2 x Mxus banks of BankVecs = ceil(UbVectors / UbBanks) contiguous vectors
-// (sim/isa/races.h ub_bank_vectors), each a synchronous 1R1W memory (prim/prim_ram_1r1w.v,
-// read-first). A bank has one read and one write port; the race rule's bank clause
-// (sim/isa/ISA.md, "UB banks") lets no two units both read, or both write, one bank unless a
-// sync orders them, so the ports need no arbiter: each is muxed to the one unit that addresses
+// unified_buffer: UbVectors vectors of VecBytes int8 (the activation memory), stored in banks of
+// BankVecs = ceil(UbVectors / UbBanks) contiguous vectors (sim/isa/races.h ub_bank_vectors;
+// Banks = ceil(UbVectors / BankVecs) of them hold vectors, UbBanks unless the division leaves the
+// last ones empty), each a synchronous 1R1W memory (prim/prim_ram_1r1w.v, read-first). A bank
+// has one read and one write port; the controller's bank interlock (sim/isa/ISA.md, "UB banks";
+// rtl/controller.v) issues no instruction that would let two units both read, or both write, one
+// bank in one cycle, so the ports need no arbiter: each is muxed to the one unit that addresses
 // it, and an assertion stops the simulation when two do in one cycle.
 //
 // Readers, each registered (read enable and address in cycle t, data in cycle t + 1):
@@ -22,12 +23,13 @@
 
 module unified_buffer #(
   parameter integer UbVectors = 1024,
+  parameter integer UbBanks   = 2,
   parameter integer VecBytes  = 4,
   parameter integer Mxus      = 1,
   localparam integer AddrBits = $clog2(UbVectors),
-  localparam integer BankVecs = (UbVectors + 2 * Mxus - 1) / (2 * Mxus),
-  localparam integer UbBanks  = (UbVectors + BankVecs - 1) / BankVecs,
-  localparam integer BankBits = (UbBanks > 1) ? $clog2(UbBanks) : 1,
+  localparam integer BankVecs = (UbVectors + UbBanks - 1) / UbBanks,
+  localparam integer Banks    = (UbVectors + BankVecs - 1) / BankVecs,
+  localparam integer BankBits = (Banks > 1) ? $clog2(Banks) : 1,
   localparam integer RowBits  = (BankVecs > 1) ? $clog2(BankVecs) : 1
 ) (
   input  wire                       clk_i,
@@ -48,9 +50,9 @@ module unified_buffer #(
   localparam integer Readers = Mxus + 1;  // reader k: MXU k for k < Mxus, the DMA at k = Mxus
 
   // A vector's bank and its row within the bank: bit fields where BankVecs is a power of two
-  // (the tiny presets), else comparisons against the banks' first vectors (tpu-v1's 98304
-  // vectors make two banks of 49152; the last bank has unused rows where UbBanks x BankVecs
-  // exceeds UbVectors).
+  // (every preset: tpu-v1's 96 banks of 1024 vectors, the tiny presets' 2 x Mxus), else
+  // comparisons against the banks' first vectors (the last bank has unused rows where Banks x
+  // BankVecs exceeds UbVectors). rtl/controller.v has the same bank_of for its interlock.
   localparam bit BankPow2 = (BankVecs & (BankVecs - 1)) == 0;
   localparam integer BankShift = $clog2(BankVecs);
   localparam [AddrBits-1:0] RowMask = AddrBits'(BankVecs - 1);
@@ -60,7 +62,7 @@ module unified_buffer #(
       bank_of = BankBits'(a >> BankShift);
     end else begin
       bank_of = {BankBits{1'b0}};
-      for (b = 1; b < UbBanks; b = b + 1)
+      for (b = 1; b < Banks; b = b + 1)
         if (32'(a) >= 32'(b * BankVecs)) bank_of = BankBits'(b);
     end
   endfunction
@@ -83,13 +85,13 @@ module unified_buffer #(
   // ------------------------------------------------------------------ the banks and their muxes
   // (packed buses and per-bank scalars: yosys keeps an unpacked array assigned in a combinational
   // process as a memory, with a loop through it)
-  wire [UbBanks*Width-1:0] bank_rdata;  // bank g's read register at field g
+  wire [Banks*Width-1:0] bank_rdata;  // bank g's read register at field g
 
   // Bank g's read port: the reader addressing it with its read enable; its write port: the DMA
   // or the activation unit writing a vector of it.
   genvar g, k;
   generate
-    for (g = 0; g < UbBanks; g = g + 1) begin : gen_bank
+    for (g = 0; g < Banks; g = g + 1) begin : gen_bank
       reg               re, we;
       reg [RowBits-1:0] raddr, waddr;
       reg [Width-1:0]   wdata;
@@ -139,9 +141,9 @@ module unified_buffer #(
   assign dma_rdata_o = bank_rdata[32'(rd_bank_q[Mxus*BankBits +: BankBits]) * Width +: Width];
 
 `ifndef SYNTHESIS
-  // The bank ports are not arbitrated: race-free programs (sim/isa/ISA.md, with the bank clause)
-  // never let two units read, or the DMA and the activation unit write, one bank in the same
-  // cycle; a program that does stops the simulation here.
+  // The bank ports are not arbitrated: the controller's bank interlock (sim/isa/ISA.md, "UB
+  // banks") never lets two units read, or the DMA and the activation unit write, one bank in the
+  // same cycle; a controller that did would stop the simulation here.
   integer x, y;
   always @(posedge clk_i) begin
     for (x = 0; x < Mxus; x = x + 1) begin

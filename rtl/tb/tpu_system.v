@@ -9,6 +9,7 @@ module tpu_system #(
   parameter integer Rows           = 4,
   parameter integer Cols           = 4,
   parameter integer UbVectors      = 1024,
+  parameter integer UbBanks        = 2,     // UB banks (unified_buffer)
   parameter integer AccEntries     = 256,
   parameter integer FifoTiles      = 4,
   parameter integer Mxus           = 1,
@@ -83,6 +84,7 @@ module tpu_system #(
     .Rows          (Rows),
     .Cols          (Cols),
     .UbVectors     (UbVectors),
+    .UbBanks       (UbBanks),
     .AccEntries    (AccEntries),
     .FifoTiles     (FifoTiles),
     .Mxus          (Mxus),

@@ -1,5 +1,6 @@
 #include "sim/engines/cycle/controller.h"
 
+#include <algorithm>
 #include <stdexcept>
 #include <string>
 
@@ -11,15 +12,21 @@ constexpr uint32_t kOpNop = 0x00, kOpHalt = 0x01, kOpRhm = 0x02, kOpWhm = 0x03, 
 }
 
 controller::controller(sc_core::sc_module_name name, uint32_t ImemDepth_, uint32_t UbVectors_,
-                       uint32_t AccEntries_, uint32_t Mxus_)
+                       uint32_t UbBanks_, uint32_t AccEntries_, uint32_t Mxus_)
     : sc_core::sc_module(name),
       ImemDepth(ImemDepth_),
       UbVectors(UbVectors_),
+      UbBanks(UbBanks_),
       AccEntries(AccEntries_),
       Mxus(Mxus_),
+      BankVecs(UbBanks_ >= 1 && UbBanks_ <= UbVectors_
+                   ? (UbVectors + UbBanks - 1) / UbBanks
+                   : throw std::logic_error("controller: UbBanks must be 1..UbVectors")),
+      Banks((UbVectors_ + BankVecs - 1) / BankVecs),
       imem_bits_(clog2(ImemDepth_)),
       ub_bits_(clog2(UbVectors_)),
       acc_bits_(clog2(AccEntries_)),
+      bank_bits_(Banks > 1 ? clog2(Banks) : 1),
       imem_(ImemDepth_),
       mx_(Mxus_) {
   for (auto* v : {&shadow_full_i, &tile_arrived_i, &mmc_done_i}) v->init(Mxus);
@@ -34,6 +41,13 @@ controller::controller(sc_core::sc_module_name name, uint32_t ImemDepth_, uint32
   SC_METHOD(comb);
   sensitive << state_ev_ << host_busy_i << w_free_i << rw_done_i << act_busy_i;
   for (uint32_t m = 0; m < Mxus; ++m) sensitive << shadow_full_i[m] << mmc_done_i[m];
+}
+
+uint32_t controller::bank_of(uint32_t a) const {
+  a &= uint32_t(mask_bits(ub_bits_));
+  if ((BankVecs & (BankVecs - 1)) == 0)  // a bit field
+    return (a >> clog2(BankVecs)) & uint32_t(mask_bits(bank_bits_));
+  return std::min(a / BankVecs, Banks - 1);  // comparisons against the banks' first vectors
 }
 
 void controller::load_imem(uint32_t addr, const std::array<uint32_t, 4>& word) {
@@ -105,19 +119,41 @@ controller::Decode controller::decode() const {
     d.in_fan |= 1u << m;
     mmc_ready = mmc_ready && mx_[m].mx_left_q <= j && (!(d.flags & 2) || shadow_full_i[m].read());
   }
+  // The UB bank interlock (rtl/controller.v): the banks of the vectors under consideration (an
+  // mmc's inputs, an rhm's / whm's vectors, an act's outputs) against the other units' open
+  // windows that read (for a reader) or write (for a writer).
+  const uint32_t act_outputs = (d.flags & 0x10) ? d.imm : d.fc >> (d.imm & 7);
+  const uint32_t ub_first = d.op == kOpMmc ? d.fa : d.fb;
+  const uint32_t ub_count = d.op == kOpAct ? act_outputs : d.fc;
+  d.ub_lo = bank_of(ub_first);
+  d.ub_hi = bank_of(ub_first + ub_count - 1);
+  auto overlaps = [&d](uint32_t lo, uint32_t hi) { return d.ub_lo <= hi && lo <= d.ub_hi; };
+  bool mxu_rd_hit_other = false, mxu_rd_hit_any = false;
+  for (uint32_t m = 0; m < Mxus; ++m) {
+    const MxuSeq& x = mx_[m];
+    const bool hit = x.mx_left_q != 0 && !x.mx_chain_q && overlaps(x.mxu_rd_lo_q, x.mxu_rd_hi_q);
+    mxu_rd_hit_any = mxu_rd_hit_any || hit;
+    mxu_rd_hit_other = mxu_rd_hit_other || (hit && m != d.imm);
+  }
+  const bool dma_rd_hit = dma_rd_left_q_ != 0 && overlaps(dma_rd_lo_q_, dma_rd_hi_q_);
+  const bool dma_wr_hit = dma_wr_left_q_ != 0 && overlaps(dma_wr_lo_q_, dma_wr_hi_q_);
+  const bool act_wr_hit = act_busy_i.read() && overlaps(act_wr_lo_q_, act_wr_hi_q_);
+  const bool mmc_banks_free = d.chain || (!mxu_rd_hit_other && !dma_rd_hit);
   switch (d.op) {
     case kOpRhm:
+      d.can_issue = host_done && !act_wr_hit;
+      break;
     case kOpWhm:
-      d.can_issue = host_done;
+      d.can_issue = host_done && !mxu_rd_hit_any;
       break;
     case kOpRw:
       d.can_issue = w_free_i.read();
       break;
     case kOpMmc:
-      d.can_issue = mmc_ready;
+      d.can_issue = mmc_ready && mmc_banks_free;
       break;
     case kOpAct:
-      d.can_issue = act_done;
+      d.can_issue = act_done && !dma_wr_hit;
       break;
     case kOpSync:
       d.can_issue = (within_d & d.flags & 0xf) == (d.flags & 0xf);
@@ -175,6 +211,8 @@ void controller::seq() {
         x.mx_acc_q = (d.fb + 1) & acc_mask;
         x.mx_accumulate_q = d.flags & 1;
         x.mx_chain_q = d.chain;
+        x.mxu_rd_lo_q = d.ub_lo;
+        x.mxu_rd_hi_q = d.ub_hi;
       } else if (x.mx_left_q != 0) {
         x.mx_ub_q = (x.mx_ub_q + 1) & ub_mask;
         x.mx_acc_q = (x.mx_acc_q + 1) & acc_mask;
@@ -182,6 +220,19 @@ void controller::seq() {
       x.mxu_acc_addr_q = start ? (d.fb & acc_mask) : mx_acc_old;
       x.mxu_accumulate_q = start ? (d.flags & 1) : mx_accumulate_old;
       x.mxu_chain_q = mx_chain;
+    }
+    // the bank windows' ranges (no reset)
+    if (d.issue && d.op == kOpWhm) {
+      dma_rd_lo_q_ = d.ub_lo;
+      dma_rd_hi_q_ = d.ub_hi;
+    }
+    if (d.issue && d.op == kOpRhm) {
+      dma_wr_lo_q_ = d.ub_lo;
+      dma_wr_hi_q_ = d.ub_hi;
+    }
+    if (d.issue && d.op == kOpAct) {
+      act_wr_lo_q_ = d.ub_lo;
+      act_wr_hi_q_ = d.ub_hi;
     }
     // the RTL's assertion: a chain mmc is never held (its source waited for its MXU)
     if (!rst && d.held && d.op == kOpMmc && d.chain)
@@ -203,6 +254,7 @@ void controller::seq() {
       x.mxu_pend_q = 0;
     }
     w_pend_q_ = 0;
+    dma_rd_left_q_ = dma_wr_left_q_ = 0;
     mult_q_ = 0x40000000u;
     shift_q_ = 30;
     round_q_ = 0;
@@ -239,6 +291,15 @@ void controller::seq() {
     }
     w_pend_q_ =
         (w_pend_q_ + uint32_t(d.issue && d.op == kOpRw) - uint32_t(rw_done_i.read())) & 0xffffu;
+    // the DMA's bank windows: a whm reads in [t, t + n), an rhm writes in [t + 1, t + n + 1)
+    if (d.issue && d.op == kOpWhm)
+      dma_rd_left_q_ = d.fc - 1;
+    else if (dma_rd_left_q_ != 0)
+      --dma_rd_left_q_;
+    if (d.issue && d.op == kOpRhm)
+      dma_wr_left_q_ = d.fc;
+    else if (dma_wr_left_q_ != 0)
+      --dma_wr_left_q_;
     // setc
     if (d.issue && d.op == kOpSetc) {
       switch (d.fa & 7) {
@@ -359,6 +420,14 @@ void controller::trace(Vcd& v, const std::string& s) {
   v.add_u64(s, "halted_q", 1, [this] { return halted_q_; });
   v.add_u64(s, "error_q", 1, [this] { return error_q_; });
   v.add_u64(s, "w_pend_q", 16, [this] { return w_pend_q_; });
+  v.add_u64(s, "dma_rd_left_q", 32, [this] { return dma_rd_left_q_; });
+  v.add_u64(s, "dma_wr_left_q", 32, [this] { return dma_wr_left_q_; });
+  v.add_u64(s, "dma_rd_lo_q", bank_bits_, [this] { return dma_rd_lo_q_; });
+  v.add_u64(s, "dma_rd_hi_q", bank_bits_, [this] { return dma_rd_hi_q_; });
+  v.add_u64(s, "dma_wr_lo_q", bank_bits_, [this] { return dma_wr_lo_q_; });
+  v.add_u64(s, "dma_wr_hi_q", bank_bits_, [this] { return dma_wr_hi_q_; });
+  v.add_u64(s, "act_wr_lo_q", bank_bits_, [this] { return act_wr_lo_q_; });
+  v.add_u64(s, "act_wr_hi_q", bank_bits_, [this] { return act_wr_hi_q_; });
   for (uint32_t m = 0; m < Mxus; ++m) {
     const std::string g = s + ".gen_mxu[" + std::to_string(m) + "]";
     const MxuSeq* x = &mx_[m];
@@ -370,6 +439,8 @@ void controller::trace(Vcd& v, const std::string& s) {
     v.add_u64(g, "mxu_switch_q", 1, [x] { return x->mxu_switch_q; });
     v.add_u64(g, "mxu_chain_q", 1, [x] { return x->mxu_chain_q; });
     v.add_u64(g, "mxu_acc_addr_q", acc_bits_, [x] { return x->mxu_acc_addr_q; });
+    v.add_u64(g, "mxu_rd_lo_q", bank_bits_, [x] { return x->mxu_rd_lo_q; });
+    v.add_u64(g, "mxu_rd_hi_q", bank_bits_, [x] { return x->mxu_rd_hi_q; });
   }
   v.add_u64(s, "mult_q", 32, [this] { return mult_q_; });
   v.add_u64(s, "shift_q", 6, [this] { return shift_q_; });

@@ -1,10 +1,11 @@
 // controller: SystemC twin of rtl/controller.v (instruction memory, 2-stage front end, in-order
-// blocking issue with the chained inputs' condition (an mmc with fan F waits for MXUs d .. d + F),
-// one input sequencer per MXU, setc registers, the six counters). Same ports, same parameters,
-// same registers; see the RTL file for the behaviour. The RTL's per-MXU buses (bit or field m
-// for MXU m) are port vectors here, element m for MXU m, and gen_mxu[m]'s registers one MxuSeq
-// each. A chain mmc held at a clock edge (the RTL's assertion) throws std::logic_error naming
-// its pc: validated programs never hold one (sim/isa/ISA.md, the paragraph after the timing
+// blocking issue with the chained inputs' condition (an mmc with fan F waits for MXUs d .. d + F)
+// and the UB bank interlock (each unit's last UB window: its banks, registered at issue, and
+// whether it is open), one input sequencer per MXU, setc registers, the six counters). Same ports,
+// same parameters, same registers; see the RTL file for the behaviour. The RTL's per-MXU buses (bit
+// or field m for MXU m) are port vectors here, element m for MXU m, and gen_mxu[m]'s registers one
+// MxuSeq each. A chain mmc held at a clock edge (the RTL's assertion) throws std::logic_error
+// naming its pc: validated programs never hold one (sim/isa/ISA.md, the paragraph after the timing
 // table).
 #pragma once
 
@@ -50,7 +51,7 @@ class controller : public sc_core::sc_module {
       cnt_weight_shift_o, cnt_non_matrix_o, cnt_raw_stall_o, cnt_input_stall_o;
 
   SC_HAS_PROCESS(controller);
-  controller(sc_core::sc_module_name name, uint32_t ImemDepth, uint32_t UbVectors,
+  controller(sc_core::sc_module_name name, uint32_t ImemDepth, uint32_t UbVectors, uint32_t UbBanks,
              uint32_t AccEntries, uint32_t Mxus);
 
   // Back door for engines: the instruction memory (word 0 first), and the setc registers.
@@ -68,11 +69,14 @@ class controller : public sc_core::sc_module {
   struct Decode {
     uint32_t op, flags, imm, fa, fb, fc;
     bool legal, can_issue, run, issue, held, id_ready, if_ready, is_mmc, inject, switch_w;
-    bool chain;          // mmc: flag bit 2 (its rows are MXU d - 1's)
-    uint32_t fan;        // mmc: flags [5:3], its followers
-    uint32_t mxu_start;  // bit m: an mmc starts on MXU m (is_mmc and d == m)
-    uint32_t in_fan;     // bit m: MXU m is d + j, j = 0..fan (the RTL's mxu_in_fan)
+    bool chain;             // mmc: flag bit 2 (its rows are MXU d - 1's)
+    uint32_t fan;           // mmc: flags [5:3], its followers
+    uint32_t mxu_start;     // bit m: an mmc starts on MXU m (is_mmc and d == m)
+    uint32_t in_fan;        // bit m: MXU m is d + j, j = 0..fan (the RTL's mxu_in_fan)
+    uint32_t ub_lo, ub_hi;  // the banks of its UB vectors (the RTL's ub_lo, ub_hi)
   };
+  // a UB vector's bank (the RTL's bank_of, for any address of UbAddrBits bits)
+  uint32_t bank_of(uint32_t a) const;
   Decode decode() const;
   void seq();
   void comb();
@@ -80,8 +84,9 @@ class controller : public sc_core::sc_module {
   // woken by this event after every register update.
   sc_core::sc_event state_ev_;
 
-  const uint32_t ImemDepth, UbVectors, AccEntries, Mxus;
-  const uint32_t imem_bits_, ub_bits_, acc_bits_;
+  const uint32_t ImemDepth, UbVectors, UbBanks, AccEntries, Mxus;
+  const uint32_t BankVecs, Banks;  // the RTL's localparams
+  const uint32_t imem_bits_, ub_bits_, acc_bits_, bank_bits_;
   std::vector<std::array<uint32_t, 4>> imem_;
 
   uint32_t pc_q_ = 0;
@@ -100,9 +105,14 @@ class controller : public sc_core::sc_module {
     bool mxu_valid_q = false, mxu_switch_q = false, mxu_last_q = false, mxu_accumulate_q = false,
          mxu_chain_q = false;
     uint32_t mxu_acc_addr_q = 0;
+    uint32_t mxu_rd_lo_q = 0, mxu_rd_hi_q = 0;  // the banks of its last mmc's inputs
   };
   std::vector<MxuSeq> mx_;
   uint32_t w_pend_q_ = 0;  // 16-bit counter
+  // the bank windows of the DMA (whm reads, rhm writes) and of the activation unit (its writes)
+  uint32_t dma_rd_left_q_ = 0, dma_wr_left_q_ = 0;
+  uint32_t dma_rd_lo_q_ = 0, dma_rd_hi_q_ = 0, dma_wr_lo_q_ = 0, dma_wr_hi_q_ = 0, act_wr_lo_q_ = 0,
+           act_wr_hi_q_ = 0;
   uint32_t mult_q_ = 0x40000000u, shift_q_ = 30, round_q_ = 0;
   uint32_t pool_in_q_ = 0x00010001u, pool_window_q_ = 0x01010101u, pool_pad_q_ = 0,
            pool_recip_q_ = 1u << 24;

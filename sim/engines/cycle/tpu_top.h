@@ -247,8 +247,8 @@ tpu_top<P>::tpu_top(sc_core::sc_module_name name, const TpuTopParams& prm)
   act_row_ = Bits(prm.Rows * 8);
   obs_words_.assign(size_t(M) * prm.Cols + M, 0u);
 
-  u_controller =
-      std::make_unique<controller>("u_controller", prm.ImemDepth, prm.UbVectors, prm.AccEntries, M);
+  u_controller = std::make_unique<controller>("u_controller", prm.ImemDepth, prm.UbVectors,
+                                              prm.UbBanks, prm.AccEntries, M);
   controller& c = *u_controller;
   c.clk_i(clk_i);
   c.rst_ni(rst_ni);
@@ -435,8 +435,8 @@ tpu_top<P>::tpu_top(sc_core::sc_module_name name, const TpuTopParams& prm)
         }));
   }
 
-  u_unified_buffer =
-      std::make_unique<unified_buffer>("u_unified_buffer", prm.UbVectors, vec_bytes_, M);
+  u_unified_buffer = std::make_unique<unified_buffer>("u_unified_buffer", prm.UbVectors,
+                                                      prm.UbBanks, vec_bytes_, M);
   unified_buffer& u = *u_unified_buffer;
   u.clk_i(clk_i);
   u.mxu_re_i(mxu_ub_re);

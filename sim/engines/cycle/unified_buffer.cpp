@@ -5,24 +5,25 @@
 #include <stdexcept>
 #include <string>
 
-#include "sim/isa/races.h"
-
 namespace tpusim::sc {
 
-unified_buffer::unified_buffer(sc_core::sc_module_name name, uint32_t UbVectors_,
+unified_buffer::unified_buffer(sc_core::sc_module_name name, uint32_t UbVectors_, uint32_t UbBanks_,
                                uint32_t VecBytes_, uint32_t Mxus_)
     : sc_core::sc_module(name),
       UbVectors(UbVectors_),
+      UbBanks(UbBanks_),
       VecBytes(VecBytes_),
       Mxus(Mxus_),
-      BankVecs(uint32_t(ub_bank_vectors(UbVectors_, Mxus_))),
-      UbBanks((UbVectors_ + BankVecs - 1) / BankVecs) {
+      BankVecs(UbBanks_ >= 1 && UbBanks_ <= UbVectors_
+                   ? (UbVectors + UbBanks - 1) / UbBanks
+                   : throw std::logic_error("unified_buffer: UbBanks must be 1..UbVectors")),
+      Banks((UbVectors_ + BankVecs - 1) / BankVecs) {
   mxu_re_i.init(Mxus);
   mxu_addr_i.init(Mxus);
   mxu_rdata_o.init(Mxus);
-  mem_.assign(uint64_t(UbBanks) * BankVecs * VecBytes, 0);
-  bank_rdata_q_.assign(uint64_t(UbBanks) * VecBytes, 0);
-  bank_reader_.assign(UbBanks, kNoReader);
+  mem_.assign(uint64_t(Banks) * BankVecs * VecBytes, 0);
+  bank_rdata_q_.assign(uint64_t(Banks) * VecBytes, 0);
+  bank_reader_.assign(Banks, kNoReader);
   rd_.resize(Mxus + 1);
   for (Reader& r : rd_) r.rdata = Bits(VecBytes * 8);
   SC_METHOD(seq);
@@ -36,7 +37,7 @@ void unified_buffer::seq() {
   // activation unit writing a vector of it.
   auto fail = [](const std::string& what) {
     throw std::logic_error("unified_buffer: " + what +
-                           " in one cycle (the race rule's bank clause, sim/isa/ISA.md)");
+                           " in one cycle (the bank interlock, sim/isa/ISA.md \"UB banks\")");
   };
   const uint32_t readers = Mxus + 1;
   auto addr_of = [&](uint32_t k) { return k < Mxus ? mxu_addr_i[k].read() : dma_addr_i.read(); };
@@ -103,7 +104,7 @@ void unified_buffer::trace(Vcd& v, const std::string& s) {
                   VecBytes);
   });
   // rd_bank_q: reader k's bank at field k (the DMA at field Mxus)
-  const uint32_t bb = UbBanks > 1 ? clog2(UbBanks) : 1, rb = (Mxus + 1) * bb;
+  const uint32_t bb = Banks > 1 ? clog2(Banks) : 1, rb = (Mxus + 1) * bb;
   v.add(s, "rd_bank_q", rb, [this, bb, rb](uint32_t* w) {
     std::fill(w, w + (rb + 31) / 32, 0u);
     for (uint32_t k = 0; k <= Mxus; ++k)

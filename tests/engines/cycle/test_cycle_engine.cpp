@@ -469,7 +469,7 @@ TEST_CASE("twin accumulators: one bank written by two MXUs in one cycle stops th
 // The twin's UB banks (sim/engines/cycle/unified_buffer.h) on their own: two units reading one
 // bank, or the DMA and the activation unit writing one, in one cycle stop the simulation, as the
 // RTL's assertions do; units on different banks, or a reader whose read enable is low, do not.
-// Validated programs never do the first (the race rule's bank clause, sim/isa/ISA.md "UB banks"),
+// The controller's bank interlock (sim/isa/ISA.md "UB banks") never lets a program do the first,
 // so no engine test reaches it.
 TEST_CASE(
     "twin unified buffer: one bank read or written by two units in one cycle stops the "
@@ -490,7 +490,7 @@ TEST_CASE(
     sc_core::sc_vector<sc_core::sc_signal<bool>> re("re", 2);
     sc_core::sc_vector<sc_core::sc_signal<uint32_t>> addr("addr", 2);
     sc_core::sc_vector<sc_core::sc_signal<sc::Bits>> rdata("rdata", 2);
-    sc::unified_buffer u("u_unified_buffer", 64, 4, 2);  // 4 banks of 16 vectors
+    sc::unified_buffer u("u_unified_buffer", 64, 4, 4, 2);  // 4 banks of 16 vectors
     u.clk_i(clk);
     u.mxu_re_i(re);
     u.mxu_addr_i(addr);

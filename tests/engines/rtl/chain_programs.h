@@ -1,8 +1,9 @@
 // Directed programs of chained inputs (sim/isa/ISA.md, "Chained inputs": an mmc with fan F and
 // its F chain mmcs on the next MXUs), shared by the RTL test benches (test_rtl.cpp) and the
 // twin's tests (tests/engines/cycle/test_cycle_engine.cpp). Each MXU m writes its own
-// accumulator bank (m x acc_bank_rows) and the units read and write UB banks as the race rule's
-// bank clause allows, so every program validates. They need a chip with at least two MXUs.
+// accumulator bank (m x acc_bank_rows: the race rule's bank clause), so every program validates,
+// and no two MXUs read one UB bank at once (no wait for the bank interlock: the timings are the
+// chain's alone). They need a chip with at least two MXUs.
 #pragma once
 
 #include <cstdint>
@@ -74,7 +75,7 @@ inline ChainProgram chain_program(const TpuConfig& cfg, uint32_t src, uint32_t b
 inline ChainProgram follower_busy_program(const TpuConfig& cfg, uint32_t long_rows, uint32_t b) {
   const uint32_t M = cfg.mxus, F = M - 1;
   const uint32_t acc = uint32_t(acc_bank_rows(cfg.accumulator_entries, M));
-  const uint32_t ub = uint32_t(ub_bank_vectors(cfg.ub_vectors(), M));
+  const uint32_t ub = uint32_t(ub_bank_vectors(cfg));
   ChainProgram c;
   c.fan = F;
   Program& p = c.prog;

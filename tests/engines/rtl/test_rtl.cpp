@@ -512,13 +512,13 @@ TEST_CASE("directed: MXUs run their mmcs side by side and write one accumulator 
 TEST_CASE("directed: an mmc waits for its own MXU's input and shadow only") {
   // mmc B=5 on MXU 0, then mmc B=3 on MXU 0 (waits for MXU 0's input) or on MXU 1 (issues at
   // once); an `mmc switch` on MXU 1 waits for MXU 1's tile while MXU 0 has one. (MXU 1 reads UB
-  // bank 1, MXU 0 bank 0: the race rule's bank clause.)
+  // bank 1, MXU 0 bank 0: the bank interlock does not hold it.)
   const Program same = program({make_instruction(Opcode::kMatmul, 0, 0, 5, 0, 0),
                                 make_instruction(Opcode::kMatmul, 5, 5, 3, 0, 0),
                                 make_instruction(Opcode::kSync, 0, 0, 0, kUnitMxu)});
   // (MXU 1's rows in its own accumulator bank: the race rule's bank clause)
   const uint32_t bank = uint32_t(acc_bank_rows(cfg().accumulator_entries, cfg().mxus));
-  const uint32_t ub_bank = uint32_t(ub_bank_vectors(cfg().ub_vectors(), cfg().mxus));
+  const uint32_t ub_bank = uint32_t(ub_bank_vectors(cfg()));
   const Program other = program({make_instruction(Opcode::kMatmul, 0, 0, 5, 0, 0),
                                  make_instruction(Opcode::kMatmul, ub_bank, bank, 3, 0, 1),
                                  make_instruction(Opcode::kSync, 0, 0, 0, kUnitMxu)});
