@@ -20,6 +20,7 @@
 #include "sim/isa/timing.h"
 #include "tests/engines/programs.h"
 #include "tests/engines/rtl/chain_programs.h"
+#include "tests/engines/rtl/interlock_programs.h"
 
 namespace tpusim {
 namespace {
@@ -266,6 +267,61 @@ TEST_CASE("cycle engine equals fast engine: chained inputs") {
       }
     }
   }
+}
+
+// The UB bank interlock (sim/isa/ISA.md, "UB banks"; tests/engines/rtl/interlock_programs.h,
+// whose cycles test_rtl.cpp checks on the RTL): each pair of units that may not share a bank port
+// is held until the first's window ends on a shared bank and not at all on the next bank, equal to
+// the fast engine, on the multi-MXU presets and on bank counts no preset has: three banks of 342
+// vectors (not a power of two), 96 banks of 11 (of which 94 hold vectors), one bank (every access
+// shares it); random programs on those too.
+TEST_CASE("cycle engine equals fast engine: the UB bank interlock") {
+  using rtl_test::InterlockPair;
+  struct Arch {
+    const char* preset;
+    uint32_t ub_banks;  // 0: the preset's
+  };
+  uint64_t held = 0;
+  for (const Arch& a : {Arch{"tiny-4", 0}, Arch{"tiny-4-x2", 0}, Arch{"tiny-8-x4", 0},
+                        Arch{"tiny-4", 3}, Arch{"tiny-4-x2", 96}, Arch{"tiny-4-x2", 1}}) {
+    TpuConfig cfg = load_config(a.preset);
+    if (a.ub_banks) cfg.ub_banks = a.ub_banks;
+    const uint32_t vb = uint32_t(ub_bank_vectors(cfg));
+    REQUIRE(timing::host_transfer_cycles(cfg, 2 * cfg.vector_bytes()) >
+            timing::weight_shift_to_switch_cycles(cfg));  // every shadow full before the pair
+    std::vector<InterlockPair> pairs = {InterlockPair::kMmcWhm, InterlockPair::kWhmMmc,
+                                        InterlockPair::kActRhm, InterlockPair::kRhmAct};
+    if (cfg.mxus > 1) pairs.insert(pairs.begin(), InterlockPair::kMmcMmc);
+    for (const InterlockPair pair : pairs)
+      for (uint32_t len : {6u, 7u}) {
+        // the end of bank 0 (of the UB where it is the one bank), and across banks 0 and 1
+        std::vector<uint32_t> first_at = {std::min(vb, uint32_t(cfg.ub_vectors()) - 1) - len - 1};
+        if (2 * vb + 2 + 2 * len <= cfg.ub_vectors()) first_at.push_back(vb - 2);
+        for (const uint32_t at : first_at)
+          for (const bool same : {true, false}) {
+            if (!same && vb >= cfg.ub_vectors()) continue;  // one bank: no next one
+            INFO(a.preset << " with " << cfg.ub_banks
+                          << " UB banks: " << rtl_test::interlock_pair_name(pair) << ", vectors "
+                          << at << " + " << len << (same ? ", shared bank" : ", next bank"));
+            const rtl_test::InterlockProgram ip =
+                rtl_test::interlock_program(cfg, pair, at, len, same, 81 + len);
+            check_equal(cfg, ip.prog);
+            const EngineResult r = run_cycle(cfg, ip.prog);
+            const uint64_t t = r.timeline[ip.first].issue;
+            CHECK(r.timeline[ip.second].issue == t + (same ? ip.window : 1));
+            held += r.timeline[ip.second].issue - (t + 1);
+          }
+      }
+    if (a.ub_banks == 0) continue;
+    for (uint64_t seed = 1; seed <= 6; ++seed) {
+      INFO(a.preset << " with " << cfg.ub_banks << " UB banks, seed " << seed);
+      GenOptions go;
+      go.instructions = 50;
+      go.window = seed % 2 ? 64 : 0;
+      check_equal(cfg, generate_program(cfg, seed * 173 + 3, go));
+    }
+  }
+  CHECK(held > 0);
 }
 
 // Issue 6's workload campaign (hidden: run by scripts/agreement_campaign.sh, not by CTest): every

@@ -18,6 +18,7 @@
 #include "sim/isa/tpu_top_params.h"
 #include "tests/engines/programs.h"
 #include "tests/engines/rtl/chain_programs.h"
+#include "tests/engines/rtl/interlock_programs.h"
 #include "tests/engines/rtl/rtl_harness.h"
 
 namespace tpusim::rtl_test {
@@ -620,6 +621,64 @@ TEST_CASE(
   check_timing(c.prog, r);
 }
 #endif
+
+// The UB bank interlock (sim/isa/ISA.md, "UB banks"; tests/engines/rtl/interlock_programs.h):
+// for each pair of units that may not share a bank port, the second instruction is held while the
+// first's window on a shared bank is open and issues in the cycle it ends (window lengths len and
+// len + 1: T - 1 held, T issued), and issues at once when its vectors start on the next bank. A
+// window at the end of bank 0 and, where the UB has three banks or more, one across banks 0 and
+// 1. The held cycle counts as sim/isa/ISA.md's counters say (the interlock adds no counter): an
+// MXU injecting, a held mmc switch whose tile arrived weight_shift, a held rhm input_stall, a
+// held act non_matrix alone. Values equal the functional executor's (no UB assertion fires).
+TEST_CASE("directed: the UB bank interlock holds each pair of units until the window ends") {
+  std::vector<InterlockPair> pairs = {InterlockPair::kMmcWhm, InterlockPair::kWhmMmc,
+                                      InterlockPair::kActRhm, InterlockPair::kRhmAct};
+  if (cfg().mxus > 1) pairs.insert(pairs.begin(), InterlockPair::kMmcMmc);
+  const uint32_t vb = uint32_t(ub_bank_vectors(cfg()));
+  REQUIRE(t::host_transfer_cycles(cfg(), 2 * cfg().vector_bytes()) >
+          t::weight_shift_to_switch_cycles(cfg()));  // every shadow full before the pair
+  uint64_t held = 0;
+  for (const InterlockPair pair : pairs)
+    for (uint32_t len : {6u, 7u}) {
+      std::vector<uint32_t> first_at = {vb - len - 1};
+      if (2 * vb + 2 + 2 * len <= cfg().ub_vectors()) first_at.push_back(vb - 2);
+      for (const uint32_t at : first_at)
+        for (const bool same : {true, false}) {
+          INFO(interlock_pair_name(pair)
+               << ", vectors " << at << " + " << len << (same ? ", shared bank" : ", next bank"));
+          const InterlockProgram ip = interlock_program(cfg(), pair, at, len, same, 71 + len);
+          const RtlResult r = Harness(cfg()).run(ip.prog, true);
+          const uint64_t t = r.issue_cycle[ip.first];
+          if (same) {
+            REQUIRE(ip.window > 1);
+            CHECK(r.issue_cycle[ip.second] == t + ip.window);
+            const uint64_t c = t + ip.window - 1;  // T - 1: held
+            switch (pair) {
+              case InterlockPair::kMmcMmc:
+              case InterlockPair::kMmcWhm:
+                CHECK(delta(r, c, &Counters::array_active) == 1);
+                break;
+              case InterlockPair::kWhmMmc:
+                CHECK(delta(r, c, &Counters::weight_shift) == 1);
+                break;
+              case InterlockPair::kActRhm:
+                CHECK(delta(r, c, &Counters::input_stall) == 1);
+                break;
+              case InterlockPair::kRhmAct:
+                CHECK(delta(r, c, &Counters::non_matrix) == 1);
+                CHECK(delta(r, c, &Counters::input_stall) == 0);
+                break;
+            }
+            held += r.issue_cycle[ip.second] - (t + 1);
+          } else {
+            CHECK(r.issue_cycle[ip.second] == t + 1);
+          }
+          check_timing(ip.prog, r);
+          check_values(ip.prog, r);
+        }
+    }
+  CHECK(held > 0);
+}
 
 #if TPUSIM_RTL_SIZE <= 16
 TEST_CASE("random GEMMs against the reference numerics") {
