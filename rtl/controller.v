@@ -66,9 +66,11 @@
 // `mmc switch`, tile arrived), non_matrix (otherwise); raw_stall (held by sync) and input_stall
 // (held by rhm/whm) are subsets of non_matrix. An mmc with fan F counts as weight_stall while the
 // tile of any of MXUs d .. d + F has not arrived. A held mmc that is not array_active has the
-// inputs of its MXU and its followers' MXUs free (an MXU whose input is busy injects), so it
-// waits for their shadows, and where a shadow is empty the head of that MXU's FIFO is the tile
-// it waits for (tile_arrived_i).
+// inputs of its MXU and its followers' MXUs free (an MXU whose input is busy injects) and no other
+// MXU's read window open (that MXU would inject), so it waits for their shadows or for a whm's
+// read window (the bank interlock); where a shadow is empty the head of that MXU's FIFO is the
+// tile it waits for, and a full one holds it (tile_arrived_i: weight_shift, as ISA.md counts a
+// switch held once its tiles arrived).
 `default_nettype none
 
 module controller #(
