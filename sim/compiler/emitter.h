@@ -98,23 +98,14 @@ class Emitter {
       return Instruction{Opcode::kMatmul, flags,         uint16_t(g[j].mxu),
                          u32(g[j].ub),    u32(g[j].acc), u32(g[j].b)};
     };
-    for (size_t j = 0; j < n; ++j) release_touching(instr(j, n - 1));
-    std::optional<Instruction> merged;
-    for (size_t j = 0; j < n; ++j)
-      if (std::optional<Instruction> s = races_.needed_sync(instr(j, n - 1))) {
-        if (!merged) merged = s;
-        merged->flags |= s->flags;
-        merged->d = std::min(merged->d, s->d);
-      }
-    RaceTracker after = races_;
-    if (merged) after.issue(*merged, 0);
-    size_t keep = 0;
-    while (keep < n && !(keep > 0 && after.needed_sync(instr(keep, n - 1))))
-      after.issue(instr(keep++, n - 1), 0);
-    if (keep < n) return chain(g, keep);  // its own sync then orders fewer members
-    if (merged) {
-      sink_.instruction(*merged, layer);
-      races_.issue(*merged, pc_++);
+    std::vector<Instruction> members;
+    for (size_t j = 0; j < n; ++j) members.push_back(instr(j, n - 1));
+    for (const Instruction& in : members) release_touching(in);
+    const RaceTracker::ChainSync cs = races_.chain_sync(members);
+    if (cs.members < n) return chain(g, cs.members);  // its own sync then orders fewer members
+    if (cs.sync) {
+      sink_.instruction(*cs.sync, layer);
+      races_.issue(*cs.sync, pc_++);
     }
     // Issue estimate: one MXU (tpu-v1) issues when its input is free, which `now_` is; with
     // several, the source issues one cycle after the previous mmc, once member j's input is free

@@ -81,18 +81,9 @@ Program generate_program(const TpuConfig& cfg, uint64_t seed, const GenOptions& 
           {Opcode::kMatmul, f, uint16_t(m + j), ub_lo, uint32_t(uni(lo, hi - b)), uint32_t(b)});
     }
     if (g.empty()) return;
-    std::optional<Instruction> merged;
-    for (const Instruction& in : g)
-      if (std::optional<Instruction> s = races.needed_sync(in)) {
-        if (!merged) merged = s;
-        merged->flags |= s->flags;
-        merged->d = std::min(merged->d, s->d);
-      }
-    RaceTracker after = races;
-    if (merged) after.issue(*merged, 0);
-    size_t keep = 0;
-    while (keep < g.size() && !(keep > 0 && after.needed_sync(g[keep]))) after.issue(g[keep++], 0);
-    g.resize(keep);
+    const RaceTracker::ChainSync cs = races.chain_sync(g);
+    std::optional<Instruction> merged = cs.sync;
+    g.resize(cs.members);
     g[0].flags |= uint8_t((g.size() - 1) << kMmcFanShift);
     if (merged) {
       if (merged->d > 0 && uni(0, 3) == 0) merged->d = uint16_t(uni(0, merged->d - 1));

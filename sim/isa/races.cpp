@@ -66,9 +66,6 @@ RaceTracker::Clash RaceTracker::bank_conflict(const Footprint& a, const Footprin
   if (same_bank(a.acc_read, b.acc_read, banks_.acc_rows) ||
       same_bank(a.acc_write, b.acc_write, banks_.acc_rows))
     return Clash::kAccBank;
-  if (same_bank(a.ub_read, b.ub_read, banks_.ub_vectors) ||
-      same_bank(a.ub_write, b.ub_write, banks_.ub_vectors))
-    return Clash::kUbBank;
   return Clash::kNone;
 }
 
@@ -139,6 +136,21 @@ void RaceTracker::issue(const Instruction& in, size_t pc) {
   ++issued_[u];
 }
 
+RaceTracker::ChainSync RaceTracker::chain_sync(const std::vector<Instruction>& g) const {
+  ChainSync out;
+  for (const Instruction& in : g)
+    if (std::optional<Instruction> s = needed_sync(in)) {
+      if (!out.sync) out.sync = s;
+      out.sync->flags |= s->flags;
+      out.sync->d = std::min(out.sync->d, s->d);
+    }
+  RaceTracker after = *this;
+  if (out.sync) after.issue(*out.sync, 0);
+  while (out.members < g.size() && !(out.members > 0 && after.needed_sync(g[out.members])))
+    after.issue(g[out.members++], 0);
+  return out;
+}
+
 void check_races(const Program& prog, RaceTracker::BankRule banks) {
   RaceTracker t(banks);
   static const char* kUnit[] = {"host", "weights", "mxu", "act"};
@@ -154,11 +166,6 @@ void check_races(const Program& prog, RaceTracker::BankRule banks) {
             "both read, or both write, one accumulator bank of {} rows: a bank has one read "
             "and one write port",
             banks.acc_rows);
-      else if (x.clash == RaceTracker::Clash::kUbBank)
-        what = fmt::format(
-            "both read, or both write, one UB bank of {} vectors: a bank has one read and one "
-            "write port",
-            banks.ub_vectors);
       else
         what =
             "it touches UB vectors or accumulator rows the other writes (or writes what it "

@@ -13,14 +13,13 @@
 //     its last row).
 // Instructions of one unit never race with each other (each unit is in order).
 //
-// A BankRule adds bank conflicts: with the UB or the accumulators split into banks of a fixed
-// number of contiguous vectors or rows, each bank a 1R1W memory, two units may not both read, or
-// both write, one bank unless ordered as above (a read beside a write is the bank's two ports).
-// The ISA's rule (isa_bank_rule) banks the accumulators: 2 x MXUs banks of acc_bank_rows rows
-// (rtl/accumulators.v). The UB's banks (rtl/unified_buffer.v) are ordered by the hardware, an
-// interlock in the issue conditions (sim/isa/ISA.md, "UB banks"); a BankRule with UB banks is a
-// study. A chain mmc reads no UB vector: its rows are its source's (sim/isa/ISA.md, "Chained
-// inputs").
+// A BankRule adds bank conflicts: with the accumulators split into banks of a fixed number of
+// contiguous rows, each bank a 1R1W memory, two units may not both read, or both write, one bank
+// unless ordered as above (a read beside a write is the bank's two ports). The ISA's rule
+// (isa_bank_rule) is 2 x MXUs banks of acc_bank_rows rows (rtl/accumulators.v). The UB's banks
+// (rtl/unified_buffer.v) need no rule: the hardware orders them, an interlock in the issue
+// conditions (sim/isa/ISA.md, "UB banks"). A chain mmc reads no UB vector: its rows are its
+// source's (sim/isa/ISA.md, "Chained inputs").
 #pragma once
 
 #include <cstddef>
@@ -37,10 +36,9 @@ namespace tpusim {
 
 class RaceTracker {
  public:
-  // Bank sizes, 0 = not banked (the ISA's rule).
+  // Bank size, 0 = not banked.
   struct BankRule {
-    uint64_t ub_vectors = 0;  // UB vectors per bank
-    uint64_t acc_rows = 0;    // accumulator rows per bank
+    uint64_t acc_rows = 0;  // accumulator rows per bank
   };
   explicit RaceTracker(BankRule banks) : banks_(banks) {}
 
@@ -48,8 +46,8 @@ class RaceTracker {
   // instructions of that unit (for an mmc: of its MXU) issued after it: a `sync` needs
   // pending <= after to cover it.
   // What two instructions share: a vector or row one of them writes, or (no such vector or
-  // row) a bank of the accumulators or of the UB that both read or both write.
-  enum class Clash { kNone, kShared, kAccBank, kUbBank };
+  // row) an accumulator bank that both read or both write.
+  enum class Clash { kNone, kShared, kAccBank };
   struct Conflict {
     int unit = 0;
     size_t pc = 0;
@@ -62,6 +60,16 @@ class RaceTracker {
   // The weakest sync that makes `in` race-free (mask of the conflicting units, the largest
   // pending that covers every conflict), or nothing if `in` is race-free already.
   std::optional<Instruction> needed_sync(const Instruction& in) const;
+  // For a chain (sim/isa/ISA.md, "Chained inputs"), `g` its source and followers in order:
+  // nothing may come between them, so one sync before the source must order what every member
+  // conflicts with. `sync` is that merged sync (the union of the units, the smallest pending;
+  // nothing if no member conflicts), `members` how many leading members it makes race-free: a
+  // member that conflicts with an earlier member cuts the chain there.
+  struct ChainSync {
+    std::optional<Instruction> sync;
+    size_t members = 0;
+  };
+  ChainSync chain_sync(const std::vector<Instruction>& g) const;
   // Issues `in` (at program counter `pc`): records its footprint, or applies a sync's effect.
   void issue(const Instruction& in, size_t pc);
   // Whether one of `a`, `b` writes a UB vector or an accumulator row the other reads or writes,
@@ -109,7 +117,7 @@ inline uint64_t acc_bank_rows(uint64_t entries, uint64_t mxus) {
 // The ISA's bank rule for `cfg`: the accumulator banks above. The UB's banks are ordered by the
 // hardware instead (ub_bank_vectors, the interlock of sim/isa/ISA.md "UB banks").
 inline RaceTracker::BankRule isa_bank_rule(const TpuConfig& cfg) {
-  return {0, acc_bank_rows(cfg.accumulator_entries, cfg.mxus)};
+  return {acc_bank_rows(cfg.accumulator_entries, cfg.mxus)};
 }
 // UB vectors per bank: the UB is `unified_buffer_banks` banks (default 2 x MXUs) of
 // ceil(vectors / banks) contiguous vectors, the last one shorter where that does not divide
