@@ -1,16 +1,16 @@
 // tpusim_cycle_tool: the speed benchmark of the cycle engine against Verilator's models
 // (scripts/bench/cycle_vs_verilator.sh). The co-simulation campaign is `tpusim cosim`.
-//   tpusim_cycle_tool bench [--sizes 16,32,64,256] [--batch B]
+//   tpusim_cycle_tool bench [--sizes 16,32,64,256] [--batch B] [--repeat R]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include "models/config.h"
 #include "models/errors.h"
@@ -23,14 +23,6 @@
 using namespace tpusim;
 
 namespace {
-
-std::vector<uint32_t> parse_sizes(const std::string& s) {
-  std::vector<uint32_t> v;
-  std::stringstream ss(s);
-  std::string item;
-  while (std::getline(ss, item, ',')) v.push_back(uint32_t(std::stoul(item)));
-  return v;
-}
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -55,6 +47,12 @@ TpuConfig arch_for(uint32_t size) {
   c.weight_memory.bandwidth_mb_s *= f;
   c.host_link.bandwidth_mb_s *= f;
   return c;
+}
+
+// The median of `v` (the upper one of the middle two for an even count).
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.at(v.size() / 2);
 }
 
 std::string fmt_s(double s) { return fmt::format("{:.3f}", s); }
@@ -85,7 +83,9 @@ bool check_verilator(const char* what, uint32_t size, const sc::VerilatorTiming&
 // Verilator harness its back-door load time (reset + one edge per memory word) and its clocked
 // run time (reset released to done_o). Ratios compare the twin's whole run with Verilator's
 // clocked run alone, which leaves Verilator's model construction, load and read-back out.
-int bench(const std::vector<uint32_t>& sizes, uint64_t batch) {
+// Each time is the median of `repeat` runs, the three engines taking turns (twin, Verilator C++,
+// Verilator SystemC, twin, ...), so that a slow spell of a shared machine lands on all three.
+int bench(const std::vector<uint32_t>& sizes, uint64_t batch, uint32_t repeat) {
   std::cout << "| array | program | simulated cycles | twin s | twin cycles/s | "
                "Verilator C++ load s | Verilator C++ run s | Verilator C++ cycles/s | "
                "Verilator SystemC load s | Verilator SystemC run s | Verilator SystemC cycles/s | "
@@ -101,29 +101,41 @@ int bench(const std::vector<uint32_t>& sizes, uint64_t batch) {
     lo.unroll = true;
     const LoweredProgram lp = lower(cfg, parse_workload(y, "bench-fc.yaml"), lo);
     const Program& p = lp.segments.at(0).program;
-    auto t0 = std::chrono::steady_clock::now();
-    const EngineResult c = run_cycle(cfg, p);
-    const double tc = seconds_since(t0);
     const EngineResult f = run_fast(cfg, p);
-    if (c.counts != f.counts || c.values.state.host != f.values.state.host) {
-      std::cerr << "cycle engine disagrees with the fast engine at " << size << "\n";
-      return 1;
-    }
-    std::string cpp_load = "-", cpp_run = "-", cpp_cps = "-", sc_load = "-", sc_run = "-",
-                sc_cps = "-", cpp_ratio = "-", sc_ratio = "-";
-    if (const sc::VerilatorHarness* h = sc::verilator_harness(cfg.name)) {
+    const sc::VerilatorHarness* h = sc::verilator_harness(cfg.name);
+    std::vector<double> twin_s, cpp_load_s, cpp_run_s, sc_load_s, sc_run_s;
+    EngineResult c;
+    for (uint32_t r = 0; r < repeat; ++r) {
+      auto t0 = std::chrono::steady_clock::now();
+      c = run_cycle(cfg, p);
+      twin_s.push_back(seconds_since(t0));
+      if (c.counts != f.counts || c.values.state.host != f.values.state.host) {
+        std::cerr << "cycle engine disagrees with the fast engine at " << size << "\n";
+        return 1;
+      }
+      if (!h) continue;
       const sc::VerilatorTiming vc = h->cpp(cfg, p);
       if (!check_verilator("Verilator C++", size, vc, c)) return 1;
-      cpp_load = fmt_s(vc.load_s);
-      cpp_run = fmt_s(vc.run_s);
-      cpp_cps = fmt_rate(vc.cycles, vc.run_s);
-      cpp_ratio = fmt_ratio(vc.run_s, tc);
+      cpp_load_s.push_back(vc.load_s);
+      cpp_run_s.push_back(vc.run_s);
       const sc::VerilatorTiming vs = h->sysc(cfg, p);
       if (!check_verilator("Verilator SystemC", size, vs, c)) return 1;
-      sc_load = fmt_s(vs.load_s);
-      sc_run = fmt_s(vs.run_s);
-      sc_cps = fmt_rate(vs.cycles, vs.run_s);
-      sc_ratio = fmt_ratio(vs.run_s, tc);
+      sc_load_s.push_back(vs.load_s);
+      sc_run_s.push_back(vs.run_s);
+    }
+    const double tc = median(twin_s);
+    std::string cpp_load = "-", cpp_run = "-", cpp_cps = "-", sc_load = "-", sc_run = "-",
+                sc_cps = "-", cpp_ratio = "-", sc_ratio = "-";
+    if (h) {
+      const double cr = median(cpp_run_s), sr = median(sc_run_s);
+      cpp_load = fmt_s(median(cpp_load_s));
+      cpp_run = fmt_s(cr);
+      cpp_cps = fmt_rate(c.counts.cycles, cr);
+      cpp_ratio = fmt_ratio(cr, tc);
+      sc_load = fmt_s(median(sc_load_s));
+      sc_run = fmt_s(sr);
+      sc_cps = fmt_rate(c.counts.cycles, sr);
+      sc_ratio = fmt_ratio(sr, tc);
     }
     std::cout << fmt::format(
         "| {}x{} ({}) | fc {}x{}x{}, batch {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | "
@@ -138,25 +150,22 @@ int bench(const std::vector<uint32_t>& sizes, uint64_t batch) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  CLI::App app{"tpusim_cycle_tool: the cycle engine's speed against Verilator's models"};
+  app.require_subcommand(1);
+  CLI::App* b = app.add_subcommand("bench", "the speed table of results/cycle_speed.md");
+  std::vector<uint32_t> sizes{16, 32, 64, 256};
+  uint64_t batch = 256;
+  uint32_t repeat = 1;
+  b->add_option("--sizes", sizes, "comma-separated array sizes, e.g. 8,16,32")
+      ->delimiter(',')
+      ->check(CLI::Range(uint32_t(1), uint32_t(4096)));
+  b->add_option("--batch", batch, "batch of the fc workload")
+      ->check(CLI::Range(uint64_t(1), uint64_t(1) << 20));
+  b->add_option("--repeat", repeat, "runs per engine and size; the table gives the median")
+      ->check(CLI::Range(uint32_t(1), uint32_t(1000)));
+  CLI11_PARSE(app, argc, argv);
   try {
-    if (argc < 2) {
-      std::cerr << "usage: tpusim_cycle_tool bench [options]\n";
-      return 2;
-    }
-    const std::string cmd = argv[1];
-    std::string sizes = "16,32,64,256";
-    uint64_t batch = 256;
-    for (int i = 2; i + 1 < argc; i += 2) {
-      const std::string k = argv[i], v = argv[i + 1];
-      if (k == "--sizes")
-        sizes = v;
-      else if (k == "--batch")
-        batch = std::stoull(v);
-      else
-        throw InputError("unknown option " + k);
-    }
-    if (cmd == "bench") return bench(parse_sizes(sizes), batch);
-    throw InputError("unknown command " + cmd);
+    return bench(sizes, batch, repeat);
   } catch (const InputError& e) {
     std::cerr << "error: " << e.what() << "\n";
     return 2;
