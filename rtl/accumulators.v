@@ -42,25 +42,10 @@ module accumulators #(
   output wire [Cols*32-1:0]        rd_data_o
 );
 
-  // A row's bank and its row within the bank: bit fields where BankRows is a power of two (every
-  // preset), else comparisons against the banks' first rows (the last bank then has unused rows).
-  localparam bit BankPow2 = (BankRows & (BankRows - 1)) == 0;
-  localparam integer BankShift = $clog2(BankRows);
-  localparam [AddrBits-1:0] RowMask = AddrBits'(BankRows - 1);
-  function automatic [BankBits-1:0] bank_of(input [AddrBits-1:0] a);
-    integer b;
-    if (BankPow2) begin
-      bank_of = BankBits'(a >> BankShift);
-    end else begin
-      bank_of = {BankBits{1'b0}};
-      for (b = 1; b < AccBanks; b = b + 1)
-        if (32'(a) >= 32'(b * BankRows)) bank_of = BankBits'(b);
-    end
-  endfunction
-  function automatic [RowBits-1:0] row_of(input [AddrBits-1:0] a);
-    if (BankPow2) row_of = RowBits'(a & RowMask);
-    else          row_of = RowBits'(32'(a) - 32'(bank_of(a)) * BankRows);
-  endfunction
+  // A row's bank and its row within the bank (prim/prim_bank_of.svh; every preset's BankRows is
+  // a power of two; the last bank has unused rows where it does not divide).
+  localparam integer BankSize = BankRows, NumBanks = AccBanks, BankAddrBits = AddrBits;
+`include "prim/prim_bank_of.svh"
 
   reg [Mxus-1:0]     wr_valid_q;
   reg [Mxus-1:0]     wr_accumulate_q;

@@ -231,20 +231,10 @@ module controller #(
   wire mmc_ready = &(~mxu_in_fan | mxu_ready);
 
   // ---------------------------------------------------------------- UB bank interlock
-  // A vector's bank, as rtl/unified_buffer.v's bank_of: a bit field where BankVecs is a power of
-  // two, else comparisons against the banks' first vectors.
-  localparam bit BankPow2 = (BankVecs & (BankVecs - 1)) == 0;
-  localparam integer BankShift = $clog2(BankVecs);
-  function automatic [BankBits-1:0] bank_of(input [UbAddrBits-1:0] a);
-    integer b;
-    if (BankPow2) begin
-      bank_of = BankBits'(a >> BankShift);
-    end else begin
-      bank_of = {BankBits{1'b0}};
-      for (b = 1; b < Banks; b = b + 1)
-        if (32'(a) >= 32'(b * BankVecs)) bank_of = BankBits'(b);
-    end
-  endfunction
+  // A vector's bank: rtl/unified_buffer.v's bank_of (prim/prim_bank_of.svh).
+  localparam integer BankSize = BankVecs, NumBanks = Banks, BankAddrBits = UbAddrBits;
+  localparam integer RowBits = (BankVecs > 1) ? $clog2(BankVecs) : 1;
+`include "prim/prim_bank_of.svh"
 
   // The UB vectors of the instruction under consideration: an mmc's inputs a .. a + B - 1, an
   // rhm's / whm's b .. b + n - 1, an act's outputs b .. b + outputs - 1; their banks [ub_lo,

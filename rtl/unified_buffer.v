@@ -49,27 +49,12 @@ module unified_buffer #(
   localparam integer Width   = VecBytes * 8;
   localparam integer Readers = Mxus + 1;  // reader k: MXU k for k < Mxus, the DMA at k = Mxus
 
-  // A vector's bank and its row within the bank: bit fields where BankVecs is a power of two
-  // (every preset: tpu-v1's 96 banks of 1024 vectors, the tiny presets' 2 x Mxus), else
-  // comparisons against the banks' first vectors (the last bank has unused rows where Banks x
-  // BankVecs exceeds UbVectors). rtl/controller.v has the same bank_of for its interlock.
-  localparam bit BankPow2 = (BankVecs & (BankVecs - 1)) == 0;
-  localparam integer BankShift = $clog2(BankVecs);
-  localparam [AddrBits-1:0] RowMask = AddrBits'(BankVecs - 1);
-  function automatic [BankBits-1:0] bank_of(input [AddrBits-1:0] a);
-    integer b;
-    if (BankPow2) begin
-      bank_of = BankBits'(a >> BankShift);
-    end else begin
-      bank_of = {BankBits{1'b0}};
-      for (b = 1; b < Banks; b = b + 1)
-        if (32'(a) >= 32'(b * BankVecs)) bank_of = BankBits'(b);
-    end
-  endfunction
-  function automatic [RowBits-1:0] row_of(input [AddrBits-1:0] a);
-    if (BankPow2) row_of = RowBits'(a & RowMask);
-    else          row_of = RowBits'(32'(a) - 32'(bank_of(a)) * BankVecs);
-  endfunction
+  // A vector's bank and its row within it (prim/prim_bank_of.svh; every preset's BankVecs is a
+  // power of two: tpu-v1's 96 banks of 1024 vectors, the tiny presets' 2 x Mxus; the last bank
+  // has unused rows where Banks x BankVecs exceeds UbVectors). The controller's interlock uses
+  // the same bank_of.
+  localparam integer BankSize = BankVecs, NumBanks = Banks, BankAddrBits = AddrBits;
+`include "prim/prim_bank_of.svh"
 
   // the readers side by side, reader k at field k
   wire [Readers-1:0]          rd_re   = {dma_re_i, mxu_re_i};
